@@ -1,0 +1,86 @@
+package io.lstmx.ir;
+
+import io.lstmx.errors.LstmxException;
+
+import java.util.Arrays;
+
+/**
+ * Every format's LSTM gate order, in one place. The canonical IR order is i, f, g, o (input,
+ * forget, cell candidate, output). Each constant lists, for the format's block k, which canonical
+ * gate it holds. A wrong permutation gives silently wrong numbers, so each is tested numerically.
+ */
+public enum GateOrder {
+    /** lstmx IR: i, f, g, o. */
+    CANONICAL("i,f,g,o", 0, 1, 2, 3),
+    /** ONNX LSTM: i, o, f, c. */
+    ONNX("i,o,f,c", 0, 3, 1, 2),
+    /** PyTorch nn.LSTM: i, f, g, o. */
+    PYTORCH("i,f,g,o", 0, 1, 2, 3),
+    /** Keras LSTM / LSTMCell: i, f, c, o (kernel stored transposed as [I, 4H]). */
+    KERAS("i,f,c,o", 0, 1, 2, 3),
+    /** TensorFlow BlockLSTM / LSTMBlockCell: i, c, f, o. */
+    TF_BLOCK("i,c,f,o", 0, 2, 1, 3),
+    /** TensorFlow 1 LSTMCell / BasicLSTMCell: i, j, f, o (j is the candidate; forget_bias added at run time). */
+    TF1_CELL("i,j,f,o", 0, 2, 1, 3);
+
+    private final String label;
+    /** blockToCanonical[k] = canonical gate index held in the format's block k. */
+    private final int[] blockToCanonical;
+
+    GateOrder(String label, int... blockToCanonical) {
+        this.label = label;
+        this.blockToCanonical = blockToCanonical;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    /** Reorders the 4 gate blocks along {@code axis} of {@code t} from this format's order to i, f, g, o. */
+    public Tensor toCanonical(Tensor t, int axis) {
+        int[] perm = new int[4];
+        for (int k = 0; k < 4; k++) {
+            perm[blockToCanonical[k]] = k;
+        }
+        return permuteBlocks(t, axis, perm);
+    }
+
+    /** Reorders the 4 gate blocks along {@code axis} of {@code t} from i, f, g, o to this format's order. */
+    public Tensor fromCanonical(Tensor t, int axis) {
+        return permuteBlocks(t, axis, blockToCanonical);
+    }
+
+    /**
+     * Result block k is source block {@code perm[k]} along {@code axis} (the axis length must be
+     * divisible by the number of blocks).
+     */
+    public static Tensor permuteBlocks(Tensor t, int axis, int[] perm) {
+        int[] shape = t.shape();
+        if (axis < 0) {
+            axis += shape.length;
+        }
+        int n = perm.length;
+        if (shape[axis] % n != 0) {
+            throw LstmxException.badInput("gate axis of length " + shape[axis] + " in tensor " + Arrays.toString(shape)
+                    + " is not divisible into " + n + " gates");
+        }
+        int outer = 1;
+        for (int i = 0; i < axis; i++) {
+            outer *= shape[i];
+        }
+        int inner = 1;
+        for (int i = axis + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        int block = shape[axis] / n * inner;
+        float[] src = t.toFloatArray();
+        float[] dst = new float[src.length];
+        for (int o = 0; o < outer; o++) {
+            int base = o * shape[axis] * inner;
+            for (int k = 0; k < n; k++) {
+                System.arraycopy(src, base + perm[k] * block, dst, base + k * block, block);
+            }
+        }
+        return Tensor.wrapFloats(shape, dst);
+    }
+}

@@ -1,0 +1,63 @@
+package io.lstmx.ir;
+
+import io.lstmx.errors.LstmxException;
+
+import java.util.List;
+
+/**
+ * Hyper-parameters of an LSTM layer.
+ *
+ * @param inputSize      I
+ * @param hiddenSize     H
+ * @param projSize       P, the size h is projected to after each step (0 for none)
+ * @param direction      forward, reverse or bidirectional
+ * @param layout         time-major or batch-major sequence tensors
+ * @param clip           cell clip threshold applied to gate pre-activations as in ONNX, or {@code null}
+ * @param inputForget    couple the input and forget gates (f = 1 - i)
+ * @param activations    f, g, h per direction (3 or 6 entries): gate, cell and hidden functions
+ */
+public record LstmSpec(int inputSize, int hiddenSize, int projSize, Direction direction, Layout layout, Float clip,
+                       boolean inputForget, List<ActivationFn> activations) {
+    public static final List<ActivationFn> DEFAULT_ACTIVATIONS =
+            List.of(ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.TANH);
+
+    public LstmSpec {
+        activations = List.copyOf(activations);
+        if (inputSize <= 0 || hiddenSize <= 0 || projSize < 0) {
+            throw LstmxException.badInput("LSTM sizes must be positive: input " + inputSize + ", hidden " + hiddenSize + ", projection " + projSize);
+        }
+        if (activations.size() != 3 * direction.count()) {
+            throw LstmxException.badInput("LSTM with direction " + direction + " needs " + 3 * direction.count()
+                    + " activations (f, g, h per direction), got " + activations.size());
+        }
+        if (clip != null && !(clip > 0)) {
+            throw LstmxException.badInput("LSTM clip must be positive, got " + clip);
+        }
+    }
+
+    /** The usual configuration: sigmoid/tanh/tanh, no clip, no projection. */
+    public static LstmSpec standard(int inputSize, int hiddenSize, Direction direction, Layout layout) {
+        List<ActivationFn> acts = direction.count() == 2
+                ? List.of(ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.TANH, ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.TANH)
+                : DEFAULT_ACTIVATIONS;
+        return new LstmSpec(inputSize, hiddenSize, 0, direction, layout, null, false, acts);
+    }
+
+    /** Size of the emitted h: P if projected, else H. */
+    public int outputSize() {
+        return projSize > 0 ? projSize : hiddenSize;
+    }
+
+    public boolean hasDefaultActivations() {
+        for (int d = 0; d < direction.count(); d++) {
+            if (!activations.subList(3 * d, 3 * d + 3).equals(DEFAULT_ACTIVATIONS)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    public LstmSpec withLayout(Layout l) {
+        return new LstmSpec(inputSize, hiddenSize, projSize, direction, l, clip, inputForget, activations);
+    }
+}

@@ -1,0 +1,197 @@
+package io.lstmx.ir;
+
+import io.lstmx.errors.LstmxException;
+
+import java.util.Arrays;
+
+/**
+ * An immutable dense tensor in row-major order. Floating tensors store float32, integer tensors
+ * store int64 (see {@link DType}). Every accessor that hands out an array returns a copy.
+ */
+public final class Tensor {
+    /** Largest element count lstmx allocates for one tensor (2^31 - 16). */
+    public static final long MAX_ELEMENTS = Integer.MAX_VALUE - 16L;
+
+    private final DType dtype;
+    private final int[] shape;
+    private final float[] floats;
+    private final long[] longs;
+
+    private Tensor(DType dtype, int[] shape, float[] floats, long[] longs) {
+        this.dtype = dtype;
+        this.shape = shape;
+        this.floats = floats;
+        this.longs = longs;
+    }
+
+    /** Number of elements of a shape, checked against {@link #MAX_ELEMENTS} before anything is allocated. */
+    public static int elementCount(long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw LstmxException.badInput("negative dimension " + d + " in shape " + Arrays.toString(shape));
+            }
+            n = Math.multiplyExact(n, d);
+            if (n > MAX_ELEMENTS) {
+                throw LstmxException.badInput("shape " + Arrays.toString(shape) + " has more than " + MAX_ELEMENTS + " elements");
+            }
+        }
+        return (int) n;
+    }
+
+    public static int elementCount(int... shape) {
+        long[] l = new long[shape.length];
+        for (int i = 0; i < shape.length; i++) {
+            l[i] = shape[i];
+        }
+        return elementCount(l);
+    }
+
+    public static Tensor ofFloats(int[] shape, float[] data) {
+        int n = elementCount(shape);
+        if (data.length != n) {
+            throw LstmxException.badInput("tensor of shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+        }
+        return new Tensor(DType.FLOAT32, shape.clone(), data.clone(), null);
+    }
+
+    public static Tensor ofLongs(DType dtype, int[] shape, long[] data) {
+        if (dtype.isFloating()) {
+            throw new IllegalArgumentException("ofLongs needs an integer dtype, got " + dtype);
+        }
+        int n = elementCount(shape);
+        if (data.length != n) {
+            throw LstmxException.badInput("tensor of shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+        }
+        return new Tensor(dtype, shape.clone(), null, data.clone());
+    }
+
+    public static Tensor ofLongs(int[] shape, long[] data) {
+        return ofLongs(DType.INT64, shape, data);
+    }
+
+    public static Tensor scalar(float v) {
+        return new Tensor(DType.FLOAT32, new int[0], new float[] {v}, null);
+    }
+
+    public static Tensor zeros(int... shape) {
+        return new Tensor(DType.FLOAT32, shape.clone(), new float[elementCount(shape)], null);
+    }
+
+    /** Wraps an array without copying: only for code that has just created it and drops it. */
+    static Tensor wrapFloats(int[] shape, float[] data) {
+        return new Tensor(DType.FLOAT32, shape, data, null);
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public int dim(int axis) {
+        return shape[axis < 0 ? axis + shape.length : axis];
+    }
+
+    public int size() {
+        return dtype.isFloating() ? floats.length : longs.length;
+    }
+
+    /** A copy of the values as float32 (integer tensors are converted). */
+    public float[] toFloatArray() {
+        if (floats != null) {
+            return floats.clone();
+        }
+        float[] f = new float[longs.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = longs[i];
+        }
+        return f;
+    }
+
+    /** A copy of the values as int64 (floating tensors are truncated). */
+    public long[] toLongArray() {
+        if (longs != null) {
+            return longs.clone();
+        }
+        long[] l = new long[floats.length];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = (long) floats[i];
+        }
+        return l;
+    }
+
+    public float getFloat(int flatIndex) {
+        return floats != null ? floats[flatIndex] : longs[flatIndex];
+    }
+
+    public long getLong(int flatIndex) {
+        return longs != null ? longs[flatIndex] : (long) floats[flatIndex];
+    }
+
+    /** Copies the float values into {@code dst} at {@code offset} without an intermediate copy. */
+    public void copyFloatsTo(float[] dst, int offset) {
+        if (floats != null) {
+            System.arraycopy(floats, 0, dst, offset, floats.length);
+        } else {
+            for (int i = 0; i < longs.length; i++) {
+                dst[offset + i] = longs[i];
+            }
+        }
+    }
+
+    public Tensor reshape(int... newShape) {
+        if (elementCount(newShape) != size()) {
+            throw LstmxException.badInput("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
+        }
+        return new Tensor(dtype, newShape.clone(), floats, longs);
+    }
+
+    /** Same values with another integer dtype label, or FLOAT32 conversion. */
+    public Tensor withDType(DType target) {
+        if (target == dtype) {
+            return this;
+        }
+        if (target.isFloating()) {
+            return new Tensor(target, shape, toFloatArray(), null);
+        }
+        return new Tensor(target, shape, null, longs != null ? longs : toLongArray());
+    }
+
+    /** True when both tensors have the same dtype, shape and bit-identical values. */
+    public boolean bitEquals(Tensor o) {
+        if (dtype != o.dtype || !Arrays.equals(shape, o.shape)) {
+            return false;
+        }
+        if (floats != null) {
+            for (int i = 0; i < floats.length; i++) {
+                if (Float.floatToRawIntBits(floats[i]) != Float.floatToRawIntBits(o.floats[i])) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return Arrays.equals(longs, o.longs);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Tensor t && bitEquals(t);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(shape) * 31 + (floats != null ? Arrays.hashCode(floats) : Arrays.hashCode(longs));
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor(" + dtype + " " + Arrays.toString(shape) + ")";
+    }
+}

@@ -1,0 +1,23 @@
+package io.lstmx.runtime;
+
+import io.lstmx.ir.Model;
+import io.lstmx.ir.Tensor;
+
+import java.util.Map;
+
+/** A model ready to run. Thread-safe: each call uses its own buffers. */
+public interface CompiledModel {
+    Model model();
+
+    /**
+     * Runs the model on named inputs (every model input must be given; shapes are checked against
+     * the declared ones with an error naming the input). Returns every model output, in model order.
+     */
+    Map<String, Tensor> run(Map<String, Tensor> inputs);
+
+    /**
+     * Opens a streaming session: each {@link StreamingSession#feed} continues every LSTM layer from
+     * the h and c its previous call ended with (as MATLAB's predictAndUpdateState), until reset.
+     */
+    StreamingSession openSession();
+}

@@ -1,0 +1,252 @@
+package io.lstmx.onnx;
+
+import com.google.protobuf.ByteString;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Tensor;
+import io.lstmx.onnx.proto.Onnx.StringStringEntryProto;
+import io.lstmx.onnx.proto.Onnx.TensorProto;
+import io.lstmx.onnx.proto.Onnx.TensorProto.DataType;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/** Converts between ONNX TensorProto and IR tensors: typed fields, raw_data and external data. */
+public final class OnnxTensors {
+    private OnnxTensors() {
+    }
+
+    /**
+     * Reads a TensorProto. Float16, bfloat16 and double become float32; all integer types and bool
+     * become int64-backed tensors (INT32 label for int32, INT64 otherwise).
+     *
+     * @param baseDir folder of the model file, for external data (which must stay inside it); may be null
+     * @param context names the file and tensor in error messages
+     */
+    public static Tensor toTensor(TensorProto p, Path baseDir, String context) {
+        String where = context + ": tensor '" + p.getName() + "'";
+        long[] dims = new long[p.getDimsCount()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = p.getDims(i);
+            if (dims[i] < 0 || dims[i] > Integer.MAX_VALUE) {
+                throw LstmxException.badInput(where + " has invalid dimension " + dims[i] + " in " + p.getDimsList());
+            }
+        }
+        int n;
+        try {
+            n = Tensor.elementCount(dims);
+        } catch (LstmxException e) {
+            throw LstmxException.badInput(where + ": " + e.getMessage());
+        }
+        int[] shape = Arrays.stream(dims).mapToInt(d -> (int) d).toArray();
+        int dt = p.getDataType();
+        int width = byteWidth(dt, where);
+        ByteBuffer raw = null;
+        if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+            raw = readExternal(p, baseDir, (long) n * width, where);
+        } else if (p.hasRawData()) {
+            ByteString bs = p.getRawData();
+            if (bs.size() != (long) n * width) {
+                throw LstmxException.badInput(where + ": raw_data has " + bs.size() + " bytes, expected " + (long) n * width
+                        + " for shape " + p.getDimsList() + " of " + typeName(dt));
+            }
+            raw = bs.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        }
+        if (dt == DataType.FLOAT_VALUE || dt == DataType.DOUBLE_VALUE || dt == DataType.FLOAT16_VALUE || dt == DataType.BFLOAT16_VALUE) {
+            float[] f = new float[n];
+            if (raw != null) {
+                for (int i = 0; i < n; i++) {
+                    switch (dt) {
+                        case DataType.FLOAT_VALUE -> f[i] = raw.getFloat();
+                        case DataType.DOUBLE_VALUE -> f[i] = (float) raw.getDouble();
+                        case DataType.FLOAT16_VALUE -> f[i] = halfToFloat(raw.getShort());
+                        default -> f[i] = Float.intBitsToFloat((raw.getShort() & 0xffff) << 16);
+                    }
+                }
+            } else {
+                int count = switch (dt) {
+                    case DataType.FLOAT_VALUE -> p.getFloatDataCount();
+                    case DataType.DOUBLE_VALUE -> p.getDoubleDataCount();
+                    default -> p.getInt32DataCount();
+                };
+                if (count != n) {
+                    throw LstmxException.badInput(where + " holds " + count + " values, expected " + n + " for shape " + p.getDimsList());
+                }
+                for (int i = 0; i < n; i++) {
+                    switch (dt) {
+                        case DataType.FLOAT_VALUE -> f[i] = p.getFloatData(i);
+                        case DataType.DOUBLE_VALUE -> f[i] = (float) p.getDoubleData(i);
+                        case DataType.FLOAT16_VALUE -> f[i] = halfToFloat((short) p.getInt32Data(i));
+                        default -> f[i] = Float.intBitsToFloat((p.getInt32Data(i) & 0xffff) << 16);
+                    }
+                }
+            }
+            return Tensor.ofFloats(shape, f);
+        }
+        long[] l = new long[n];
+        if (raw != null) {
+            for (int i = 0; i < n; i++) {
+                l[i] = switch (dt) {
+                    case DataType.INT64_VALUE -> raw.getLong();
+                    case DataType.UINT64_VALUE -> raw.getLong();
+                    case DataType.INT32_VALUE -> raw.getInt();
+                    case DataType.UINT32_VALUE -> raw.getInt() & 0xffffffffL;
+                    case DataType.INT16_VALUE -> raw.getShort();
+                    case DataType.UINT16_VALUE -> raw.getShort() & 0xffff;
+                    case DataType.INT8_VALUE -> raw.get();
+                    default -> raw.get() & 0xff; // UINT8, BOOL
+                };
+            }
+        } else {
+            boolean wide = dt == DataType.INT64_VALUE;
+            boolean u64 = dt == DataType.UINT64_VALUE || dt == DataType.UINT32_VALUE;
+            int count = wide ? p.getInt64DataCount() : u64 ? p.getUint64DataCount() : p.getInt32DataCount();
+            if (count != n) {
+                throw LstmxException.badInput(where + " holds " + count + " values, expected " + n + " for shape " + p.getDimsList());
+            }
+            for (int i = 0; i < n; i++) {
+                l[i] = wide ? p.getInt64Data(i) : u64 ? p.getUint64Data(i) : p.getInt32Data(i);
+            }
+        }
+        return Tensor.ofLongs(dt == DataType.INT32_VALUE ? DType.INT32 : DType.INT64, shape, l);
+    }
+
+    /** Writes a tensor as a TensorProto with raw_data (little-endian). */
+    public static TensorProto fromTensor(String name, Tensor t) {
+        TensorProto.Builder b = TensorProto.newBuilder().setName(name);
+        for (int d : t.shape()) {
+            b.addDims(d);
+        }
+        int n = t.size();
+        ByteBuffer buf;
+        switch (t.dtype()) {
+            case FLOAT32 -> {
+                b.setDataType(DataType.FLOAT_VALUE);
+                buf = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; i++) {
+                    buf.putFloat(t.getFloat(i));
+                }
+            }
+            case INT32 -> {
+                b.setDataType(DataType.INT32_VALUE);
+                buf = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; i++) {
+                    buf.putInt((int) t.getLong(i));
+                }
+            }
+            default -> {
+                b.setDataType(DataType.INT64_VALUE);
+                buf = ByteBuffer.allocate(8 * n).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; i++) {
+                    buf.putLong(t.getLong(i));
+                }
+            }
+        }
+        buf.flip();
+        return b.setRawData(ByteString.copyFrom(buf)).build();
+    }
+
+    /** ONNX element type for an IR dtype. */
+    public static int onnxType(DType d) {
+        return switch (d) {
+            case FLOAT32 -> DataType.FLOAT_VALUE;
+            case INT32 -> DataType.INT32_VALUE;
+            case INT64 -> DataType.INT64_VALUE;
+        };
+    }
+
+    /** IR dtype for an ONNX element type, or an UNSUPPORTED error naming {@code where}. */
+    public static DType irType(int onnxType, String where) {
+        return switch (onnxType) {
+            case DataType.FLOAT_VALUE, DataType.DOUBLE_VALUE, DataType.FLOAT16_VALUE, DataType.BFLOAT16_VALUE -> DType.FLOAT32;
+            case DataType.INT32_VALUE -> DType.INT32;
+            case DataType.INT64_VALUE, DataType.INT8_VALUE, DataType.UINT8_VALUE, DataType.INT16_VALUE, DataType.UINT16_VALUE,
+                 DataType.UINT32_VALUE, DataType.BOOL_VALUE -> DType.INT64;
+            default -> throw LstmxException.unsupported(where + ": element type " + typeName(onnxType) + " is not supported");
+        };
+    }
+
+    public static String typeName(int onnxType) {
+        DataType d = DataType.forNumber(onnxType);
+        return d == null ? "unknown(" + onnxType + ")" : d.name();
+    }
+
+    private static int byteWidth(int dt, String where) {
+        return switch (dt) {
+            case DataType.FLOAT_VALUE, DataType.INT32_VALUE, DataType.UINT32_VALUE -> 4;
+            case DataType.DOUBLE_VALUE, DataType.INT64_VALUE, DataType.UINT64_VALUE -> 8;
+            case DataType.FLOAT16_VALUE, DataType.BFLOAT16_VALUE, DataType.INT16_VALUE, DataType.UINT16_VALUE -> 2;
+            case DataType.INT8_VALUE, DataType.UINT8_VALUE, DataType.BOOL_VALUE -> 1;
+            default -> throw LstmxException.unsupported(where + " has element type " + typeName(dt)
+                    + "; supported are float, double, float16, bfloat16 and integer types");
+        };
+    }
+
+    private static ByteBuffer readExternal(TensorProto p, Path baseDir, long expectedBytes, String where) {
+        String location = null;
+        long offset = 0;
+        long length = -1;
+        for (StringStringEntryProto e : p.getExternalDataList()) {
+            switch (e.getKey()) {
+                case "location" -> location = e.getValue();
+                case "offset" -> offset = parseLong(e.getValue(), where, "offset");
+                case "length" -> length = parseLong(e.getValue(), where, "length");
+                default -> { }
+            }
+        }
+        if (location == null || baseDir == null) {
+            throw LstmxException.badInput(where + ": external data without a location (or model read from a stream)");
+        }
+        Path base = baseDir.toAbsolutePath().normalize();
+        Path file = base.resolve(location).normalize();
+        if (!file.startsWith(base)) {
+            throw LstmxException.badInput(where + ": external data location '" + location + "' leaves the model's folder " + base);
+        }
+        if (!Files.isRegularFile(file)) {
+            throw LstmxException.badInput(where + ": external data file " + file + " does not exist");
+        }
+        if (length >= 0 && length != expectedBytes) {
+            throw LstmxException.badInput(where + ": external data length " + length + " does not match the " + expectedBytes + " bytes its shape needs");
+        }
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+            if (offset < 0 || offset + expectedBytes > f.length()) {
+                throw LstmxException.badInput(where + ": external data " + file + " has " + f.length() + " bytes, needs " + expectedBytes + " at offset " + offset);
+            }
+            byte[] bytes = new byte[(int) expectedBytes];
+            f.seek(offset);
+            f.readFully(bytes);
+            return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw LstmxException.badInput(where + ": cannot read external data " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static long parseLong(String s, String where, String key) {
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw LstmxException.badInput(where + ": external data " + key + " '" + s + "' is not a number");
+        }
+    }
+
+    /** IEEE 754 binary16 to float32, including subnormals, infinities and NaN. */
+    static float halfToFloat(short h) {
+        int bits = h & 0xffff;
+        int sign = (bits & 0x8000) << 16;
+        int exp = (bits >>> 10) & 0x1f;
+        int mant = bits & 0x3ff;
+        if (exp == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+        }
+        if (exp == 0) {
+            float v = mant * 0x1p-24f;
+            return sign != 0 ? -v : v;
+        }
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
+}
