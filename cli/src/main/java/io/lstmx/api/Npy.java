@@ -6,13 +6,11 @@ import io.lstmx.ir.Tensor;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -142,19 +140,6 @@ public final class Npy {
                 case INT64 -> buf.putLong(t.getLong(i));
             }
         }
-        try {
-            Path abs = file.toAbsolutePath();
-            Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
-            try {
-                try (OutputStream out = Files.newOutputStream(tmp)) {
-                    out.write(buf.array());
-                }
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw LstmxException.badInput(file + ": cannot write .npy file: " + e.getMessage());
-        }
+        io.lstmx.util.AtomicFiles.write(file, out -> out.write(buf.array()));
     }
 }
