@@ -51,6 +51,14 @@ public enum GateOrder {
     }
 
     /**
+     * Reorders peephole weights along {@code axis} between the IR's i, f, o and ONNX's i, o, f.
+     * The permutation swaps the last two blocks, so the same call converts in both directions.
+     */
+    public static Tensor onnxPeephole(Tensor p, int axis) {
+        return permuteBlocks(p, axis, new int[] {0, 2, 1});
+    }
+
+    /**
      * Result block k is source block {@code perm[k]} along {@code axis} (the axis length must be
      * divisible by the number of blocks).
      */

@@ -1,19 +1,28 @@
 package io.lstmx.runtime;
 
+import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
-/** Entry point of the pure-Java runtime that executes the IR. */
+/**
+ * Entry point of the pure-Java runtime that executes the IR: every {@link Layer} kind in float32
+ * (integer values for indices, lengths and shape-like data), any batch size and sequence length.
+ * The LSTM kernel is described in {@code LstmKernel}; the other layers follow ONNX semantics.
+ */
 public final class NativeRuntime {
     private NativeRuntime() {
     }
 
     /** Prepares a model for execution (weights laid out once, buffers sized per call). */
     public static CompiledModel compile(Model model) {
-        throw new UnsupportedOperationException("TODO");
+        Objects.requireNonNull(model, "model");
+        return new CompiledGraph(model);
     }
 
     /**
@@ -21,6 +30,28 @@ public final class NativeRuntime {
      * Returns the layer's outputs by name.
      */
     public static Map<String, Tensor> evaluate(Layer layer, Map<String, Tensor> inputs) {
-        throw new UnsupportedOperationException("TODO");
+        Objects.requireNonNull(layer, "layer");
+        List<String> names = layer.inputs();
+        Val[] args = new Val[names.size()];
+        for (int i = 0; i < args.length; i++) {
+            Tensor t = inputs == null ? null : inputs.get(names.get(i));
+            if (t == null) {
+                throw Step.bad(layer, "input '" + names.get(i) + "' is not given; given " + (inputs == null ? "[]" : inputs.keySet()));
+            }
+            args[i] = Val.of(t);
+        }
+        Val[] out;
+        try {
+            out = Ops.compile(layer).run(args);
+        } catch (LstmxException e) {
+            throw CompiledGraph.inLayer(layer, e);
+        } catch (ArithmeticException | NegativeArraySizeException e) {
+            throw Step.bad(layer, "sizes too large: " + e.getMessage());
+        }
+        Map<String, Tensor> result = new LinkedHashMap<>();
+        for (int i = 0; i < out.length; i++) {
+            result.put(layer.outputs().get(i), out[i].toTensor());
+        }
+        return result;
     }
 }

@@ -1,0 +1,209 @@
+package io.lstmx.runtime;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.Shape;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model compiled for the native runtime: layers prepared once, values addressed by slot number.
+ * Immutable; every run works in its own value table, so runs may overlap on several threads.
+ */
+final class CompiledGraph implements CompiledModel {
+    private final Model model;
+    private final Step[] steps;
+    private final int[][] argSlots;
+    private final int[][] outSlots;
+    /** Slots no longer needed after step i (dropped so that peak memory stays low). */
+    private final int[][] freeAfter;
+    private final int[] inputSlots;
+    private final int[] outputSlots;
+    private final int slotCount;
+
+    CompiledGraph(Model model) {
+        this.model = model;
+        List<Layer> layers = model.layers();
+        Map<String, Integer> slot = new HashMap<>();
+        for (ValueInfo v : model.inputs()) {
+            slot.put(v.name(), slot.size());
+        }
+        steps = new Step[layers.size()];
+        argSlots = new int[layers.size()][];
+        outSlots = new int[layers.size()][];
+        for (int i = 0; i < steps.length; i++) {
+            Layer l = layers.get(i);
+            steps[i] = Ops.compile(l);
+            argSlots[i] = l.inputs().stream().mapToInt(slot::get).toArray();
+            for (String o : l.outputs()) {
+                slot.put(o, slot.size());
+            }
+            outSlots[i] = l.outputs().stream().mapToInt(slot::get).toArray();
+        }
+        slotCount = slot.size();
+        inputSlots = model.inputs().stream().mapToInt(v -> slot.get(v.name())).toArray();
+        outputSlots = model.outputs().stream().mapToInt(v -> slot.get(v.name())).toArray();
+        int[] lastUse = new int[slotCount];
+        Arrays.fill(lastUse, -1);
+        for (int i = 0; i < steps.length; i++) {
+            for (int s : argSlots[i]) {
+                lastUse[s] = i;
+            }
+        }
+        for (int s : outputSlots) {
+            lastUse[s] = Integer.MAX_VALUE;
+        }
+        freeAfter = new int[steps.length][];
+        for (int i = 0; i < steps.length; i++) {
+            final int step = i;
+            freeAfter[i] = java.util.stream.IntStream.range(0, slotCount).filter(s -> lastUse[s] == step).toArray();
+        }
+    }
+
+    @Override
+    public Model model() {
+        return model;
+    }
+
+    @Override
+    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        return execute(inputs, null);
+    }
+
+    @Override
+    public StreamingSession openSession() {
+        for (Step s : steps) {
+            if (s instanceof LstmStep l && l.streamingObstacle() != null) {
+                throw LstmxException.unsupported("model '" + model.name() + "' cannot stream: " + l.streamingObstacle());
+            }
+        }
+        return new Session(this);
+    }
+
+    int stepCount() {
+        return steps.length;
+    }
+
+    /**
+     * Runs the graph. With {@code carries} (streaming), each LSTM step i starts from
+     * {@code carries[i]} when set, and the states every LSTM ends with are stored back into
+     * {@code carries} only once the whole run has succeeded.
+     */
+    Map<String, Tensor> execute(Map<String, Tensor> inputs, LstmStep.Carry[] carries) {
+        Val[] env = new Val[slotCount];
+        List<ValueInfo> declared = model.inputs();
+        checkInputs(inputs);
+        for (int i = 0; i < declared.size(); i++) {
+            env[inputSlots[i]] = Val.of(inputs.get(declared.get(i).name()));
+        }
+        LstmStep.Carry[] next = carries == null ? null : carries.clone();
+        for (int i = 0; i < steps.length; i++) {
+            Step step = steps[i];
+            Val[] args = new Val[argSlots[i].length];
+            for (int k = 0; k < args.length; k++) {
+                args[k] = env[argSlots[i][k]];
+            }
+            Val[] out = runStep(step, i, args, carries, next);
+            for (int k = 0; k < out.length; k++) {
+                env[outSlots[i][k]] = out[k];
+            }
+            for (int s : freeAfter[i]) {
+                env[s] = null;
+            }
+        }
+        if (carries != null) {
+            System.arraycopy(next, 0, carries, 0, carries.length);
+        }
+        Map<String, Tensor> result = new LinkedHashMap<>();
+        for (int i = 0; i < outputSlots.length; i++) {
+            result.put(model.outputs().get(i).name(), env[outputSlots[i]].toTensor());
+        }
+        return result;
+    }
+
+    private Val[] runStep(Step step, int index, Val[] args, LstmStep.Carry[] carries, LstmStep.Carry[] next) {
+        Layer layer = model.layers().get(index);
+        try {
+            if (carries != null && step instanceof LstmStep l) {
+                return l.run(args, carries[index], c -> next[index] = c);
+            }
+            return step.run(args);
+        } catch (LstmxException e) {
+            throw inLayer(layer, e);
+        } catch (ArithmeticException | NegativeArraySizeException e) {
+            throw LstmxException.badInput("layer '" + layer.name() + "' (" + layer.kind() + "): sizes too large: " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new LstmxException(io.lstmx.errors.ErrorCode.INTERNAL,
+                    "layer '" + layer.name() + "' (" + layer.kind() + "): internal error " + e, e);
+        }
+    }
+
+    /** Adds the layer name to errors raised by shared code (e.g. tensor size checks) that do not name it. */
+    static LstmxException inLayer(Layer layer, LstmxException e) {
+        String prefix = "layer '" + layer.name() + "'";
+        return e.getMessage() != null && e.getMessage().startsWith(prefix) ? e : e.withContext(prefix + " (" + layer.kind() + ")");
+    }
+
+    /**
+     * Every declared input given, nothing else, floats where floats are declared, ranks and fixed
+     * dims as declared, and one size per symbolic dim name across all inputs.
+     */
+    private void checkInputs(Map<String, Tensor> inputs) {
+        String m = "model '" + model.name() + "'";
+        if (inputs == null) {
+            throw LstmxException.badInput(m + ": no inputs given; expected " + model.inputNames());
+        }
+        for (String name : inputs.keySet()) {
+            if (model.inputs().stream().noneMatch(v -> v.name().equals(name))) {
+                throw LstmxException.badInput(m + ": unknown input '" + name + "'; the inputs are " + model.inputNames());
+            }
+        }
+        Map<String, Integer> symbols = new HashMap<>();
+        Map<String, String> symbolSource = new HashMap<>();
+        for (ValueInfo v : model.inputs()) {
+            Tensor t = inputs.get(v.name());
+            String expected = v.dtype() + " " + v.shape();
+            if (t == null) {
+                throw LstmxException.badInput(m + ": input '" + v.name() + "' is missing, expected " + expected);
+            }
+            if (t.dtype().isFloating() != v.dtype().isFloating()) {
+                throw LstmxException.badInput(m + ": input '" + v.name() + "' is " + t.dtype() + " " + Arrays.toString(t.shape())
+                        + ", expected " + (v.dtype().isFloating() ? "float" : "integer") + " values (" + expected + ")");
+            }
+            Shape s = v.shape();
+            if (!s.rankKnown()) {
+                continue;
+            }
+            int[] actual = t.shape();
+            if (actual.length != s.rank()) {
+                throw LstmxException.badInput(m + ": input '" + v.name() + "' has shape " + Arrays.toString(actual)
+                        + " (rank " + actual.length + "), expected " + expected + " (rank " + s.rank() + ")");
+            }
+            for (int i = 0; i < actual.length; i++) {
+                Dim d = s.dim(i);
+                if (d instanceof Dim.Fixed f && f.size() != actual[i]) {
+                    throw LstmxException.badInput(m + ": input '" + v.name() + "' has shape " + Arrays.toString(actual)
+                            + ", expected " + expected + " (dim " + i + " must be " + f.size() + ")");
+                }
+                if (d instanceof Dim.Symbolic sym && !sym.name().isEmpty()) {
+                    Integer seen = symbols.putIfAbsent(sym.name(), actual[i]);
+                    if (seen == null) {
+                        symbolSource.put(sym.name(), v.name());
+                    } else if (seen != actual[i]) {
+                        throw LstmxException.badInput(m + ": input '" + v.name() + "' has shape " + Arrays.toString(actual)
+                                + ", dim " + i + " ('" + sym.name() + "') is " + actual[i] + ", but input '"
+                                + symbolSource.get(sym.name()) + "' gave '" + sym.name() + "' = " + seen);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.lstmx.runtime;
+
+import io.lstmx.ir.Direction;
+import io.lstmx.ir.Layer;
+
+import java.util.Arrays;
+import java.util.function.Consumer;
+
+/**
+ * Runs one {@link Layer.Lstm}: checks and unpacks its ports, converts states between the layer's
+ * layout and the kernel's [D, B, *] order, and packs the optional outputs.
+ */
+final class LstmStep implements Step {
+    /** The states a forward-only layer ended a chunk with, per batch row: h [B, hOut], c [B, H]. */
+    record Carry(int batch, float[] h, float[] c) {
+    }
+
+    private final Layer.Lstm layer;
+    private final LstmKernel kernel;
+    private final int lensArg;
+    private final int hArg;
+    private final int cArg;
+
+    LstmStep(Layer.Lstm layer) {
+        this.layer = layer;
+        this.kernel = new LstmKernel(layer);
+        int pos = 1; // the sequence input X is always the first argument
+        lensArg = present(layer.sequenceLengths()) ? pos++ : -1;
+        hArg = present(layer.initialH()) ? pos++ : -1;
+        cArg = present(layer.initialC()) ? pos : -1;
+    }
+
+    private static boolean present(String name) {
+        return name != null && !name.isEmpty();
+    }
+
+    Layer.Lstm layer() {
+        return layer;
+    }
+
+    /** Why this layer cannot continue across chunks, or null when it can. */
+    String streamingObstacle() {
+        Direction d = layer.spec().direction();
+        return d == Direction.FORWARD ? null
+                : "layer '" + layer.name() + "' (LSTM) is " + d.toString().toLowerCase()
+                + ": a backward pass needs the whole sequence, so the model cannot be run chunk by chunk";
+    }
+
+    @Override
+    public Val[] run(Val[] args) {
+        return run(args, null, null);
+    }
+
+    /**
+     * @param carried states to start from instead of the initial-state inputs (streaming), or null
+     * @param next    receives the states this call ends with (streaming), or null
+     */
+    Val[] run(Val[] args, Carry carried, Consumer<Carry> next) {
+        Val x = Ops.requireFloat(layer, args[0], "input X");
+        boolean bm = kernel.batchMajor();
+        int dirs = kernel.directions();
+        int hOut = kernel.outputSize();
+        int hid = kernel.hiddenSize();
+        if (x.rank() != 3) {
+            throw Step.bad(layer, "input X has shape " + x.shapeString() + ", expected rank 3 "
+                    + (bm ? "[batch, time, " : "[time, batch, ") + kernel.inputSize() + "]");
+        }
+        if (x.shape[2] != kernel.inputSize()) {
+            throw Step.bad(layer, "input X " + x.shapeString() + " has last dim " + x.shape[2]
+                    + ", expected input size " + kernel.inputSize());
+        }
+        int steps = bm ? x.shape[1] : x.shape[0];
+        int batch = bm ? x.shape[0] : x.shape[1];
+        int[] lens = lensArg < 0 ? null : lengths(args[lensArg], steps, batch);
+        float[] h0;
+        float[] c0;
+        if (carried != null) {
+            if (carried.batch() != batch) {
+                throw Step.bad(layer, "chunk has batch size " + batch + ", but the stream's previous chunks had "
+                        + carried.batch() + " (call reset() to start new streams)");
+            }
+            h0 = carried.h();
+            c0 = carried.c();
+        } else {
+            h0 = hArg < 0 ? null : initialState(args[hArg], "initial h", batch, hOut);
+            c0 = cArg < 0 ? null : initialState(args[cArg], "initial c", batch, hid);
+        }
+        LstmKernel.Result r = kernel.run(x.f, steps, batch, lens, h0, c0, present(layer.outputSequence()));
+        if (next != null) {
+            next.accept(new Carry(batch, r.hLast, r.cLast));
+        }
+        Val[] out = new Val[layer.outputs().size()];
+        int k = 0;
+        if (present(layer.outputSequence())) {
+            int[] shape = bm ? new int[] {batch, steps, dirs, hOut} : new int[] {steps, dirs, batch, hOut};
+            out[k++] = Val.floats(shape, r.y);
+        }
+        if (present(layer.outputH())) {
+            out[k++] = lastState(r.hLast, lens, batch, hOut);
+        }
+        if (present(layer.outputC())) {
+            out[k] = lastState(r.cLast, lens, batch, hid);
+        }
+        return out;
+    }
+
+    private int[] lengths(Val v, int steps, int batch) {
+        if (v.isFloat()) {
+            throw Step.bad(layer, "sequence lengths must be integers, got " + v.dtype + " " + v.shapeString());
+        }
+        if (v.rank() != 1 || v.shape[0] != batch) {
+            throw Step.bad(layer, "sequence lengths have shape " + v.shapeString() + ", expected [" + batch + "] (the batch size)");
+        }
+        int[] lens = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            long n = v.l[b];
+            if (n < 0 || n > steps) {
+                throw Step.bad(layer, "sequence length " + n + " of batch row " + b + " is outside 0 .. " + steps + " (the time steps)");
+            }
+            lens[b] = (int) n;
+        }
+        return lens;
+    }
+
+    /** An initial state input in the layer's layout, returned in [D, B, width] order. */
+    private float[] initialState(Val v, String what, int batch, int width) {
+        int dirs = kernel.directions();
+        boolean bm = kernel.batchMajor();
+        int[] expected = bm ? new int[] {batch, dirs, width} : new int[] {dirs, batch, width};
+        if (!v.isFloat() || !Arrays.equals(v.shape, expected)) {
+            throw Step.bad(layer, what + " is " + v.dtype + " " + v.shapeString() + ", expected FLOAT32 " + Arrays.toString(expected)
+                    + (bm ? " ([batch, directions, size])" : " ([directions, batch, size])"));
+        }
+        return bm ? swapLeading(v.f, batch, dirs, width) : v.f;
+    }
+
+    /** Final states [D, B, width] as the output value: zero for rows of length 0 (as onnxruntime), in the layer's layout. */
+    private Val lastState(float[] s, int[] lens, int batch, int width) {
+        int dirs = kernel.directions();
+        float[] v = s.clone();
+        if (lens != null) {
+            for (int d = 0; d < dirs; d++) {
+                for (int b = 0; b < batch; b++) {
+                    if (lens[b] == 0) {
+                        Arrays.fill(v, (d * batch + b) * width, (d * batch + b + 1) * width, 0f);
+                    }
+                }
+            }
+        }
+        if (kernel.batchMajor()) {
+            return Val.floats(new int[] {batch, dirs, width}, swapLeading(v, dirs, batch, width));
+        }
+        return Val.floats(new int[] {dirs, batch, width}, v);
+    }
+
+    /** [n0, n1, w] to [n1, n0, w]. */
+    private static float[] swapLeading(float[] a, int n0, int n1, int w) {
+        float[] t = new float[a.length];
+        for (int i = 0; i < n0; i++) {
+            for (int j = 0; j < n1; j++) {
+                System.arraycopy(a, (i * n1 + j) * w, t, (j * n0 + i) * w, w);
+            }
+        }
+        return t;
+    }
+}
