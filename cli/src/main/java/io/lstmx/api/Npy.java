@@ -84,7 +84,12 @@ public final class Npy {
             }
         }
         long[] ld = dims.stream().mapToLong(Long::longValue).toArray();
-        int n = Tensor.elementCount(ld);
+        int n;
+        try {
+            n = Tensor.elementCount(ld);
+        } catch (LstmxException | ArithmeticException e) {
+            throw LstmxException.badInput(where + ": .npy shape " + dims + " is too large: " + e.getMessage());
+        }
         long bytes = (long) n * width;
         if (bytes > fileSize) {
             throw LstmxException.badInput(where + ": .npy shape " + dims + " needs " + bytes + " bytes but the file has " + fileSize);

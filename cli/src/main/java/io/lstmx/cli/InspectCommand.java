@@ -1,0 +1,255 @@
+package io.lstmx.cli;
+
+import io.lstmx.api.Lstmx;
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.ActivationFn;
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Format;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.LstmSpec;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.runtime.NativeRuntime;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code lstmx inspect MODEL [--json]}: what a model file holds, as lstmx reads it. A model using
+ * something lstmx cannot handle is reported with what was found, and exit status 3.
+ */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Shows a model's format, inputs, outputs and layers (sizes, direction, layout, gate order, parameters).")
+final class InspectCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "Model file or SavedModel directory.")
+    Path model;
+
+    @Option(names = "--from", paramLabel = "FORMAT", converter = Formats.Converter.class,
+            description = "Read the model as this format (onnx, keras, tensorflow, pytorch) instead of detecting it.")
+    Format from;
+
+    @Option(names = "--json", description = "Print JSON instead of text.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Format format = from != null ? from : Lstmx.detect(model);
+        Model m;
+        try {
+            m = Lstmx.read(model, format);
+        } catch (LstmxException e) {
+            if (e.code() != ErrorCode.UNSUPPORTED) {
+                throw e;
+            }
+            // Say what the file is before the error line: the format was recognised, a feature was not.
+            List<String> problems = List.of(Main.oneLine(e.getMessage()));
+            if (json) {
+                Map<String, Object> j = new LinkedHashMap<>();
+                j.put("file", model.toString());
+                j.put("format", format.id());
+                j.put("supported", false);
+                j.put("unsupported", problems);
+                out.print(Json.write(j));
+            } else {
+                out.println("file:        " + model);
+                out.println("format:      " + format.id());
+                out.println("unsupported: " + problems.get(0));
+            }
+            out.flush();
+            throw e;
+        }
+        // The importer accepted the file; the runtime may still not execute every layer.
+        List<String> problems = new ArrayList<>();
+        LstmxException runtimeProblem = null;
+        try {
+            NativeRuntime.compile(m);
+        } catch (LstmxException e) {
+            if (e.code() != ErrorCode.UNSUPPORTED) {
+                throw e.withContext(model.toString());
+            }
+            runtimeProblem = e;
+            problems.add("native runtime: " + Main.oneLine(e.getMessage()));
+        }
+        out.print(json ? Json.write(toJson(m, format, problems)) : toText(m, format, problems));
+        out.flush();
+        if (runtimeProblem != null) {
+            throw runtimeProblem.withContext(model.toString());
+        }
+        return 0;
+    }
+
+    private String toText(Model m, Format format, List<String> problems) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("file:      ").append(model).append('\n');
+        sb.append("format:    ").append(format.id()).append('\n');
+        sb.append("producer:  ").append(orDash(m.info().producer())).append('\n');
+        if (!m.info().detail().isEmpty()) {
+            sb.append("detail:    ").append(m.info().detail()).append('\n');
+        }
+        sb.append("name:      ").append(orDash(m.name())).append('\n');
+        sb.append("inputs:\n").append(values(m.inputs()));
+        sb.append("outputs:\n").append(values(m.outputs()));
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"NAME", "TYPE", "SIZES", "DIRECTION", "LAYOUT", "GATE ORDER", "PARAMS", "NOTES"});
+        for (Layer l : m.layers()) {
+            LayerRow r = row(l);
+            rows.add(new String[] {l.name(), l.kind(), r.sizes, r.direction, r.layout, r.gates, Text.count(l.parameterCount()), r.notes});
+        }
+        sb.append("layers (").append(m.layers().size()).append("):\n").append(Text.table(rows, "  "));
+        sb.append("total parameters: ").append(Text.count(m.parameterCount())).append('\n');
+        sb.append("unsupported: ").append(problems.isEmpty() ? "none" : String.join("; ", problems)).append('\n');
+        return sb.toString();
+    }
+
+    private static String values(List<ValueInfo> vs) {
+        List<String[]> rows = new ArrayList<>();
+        for (ValueInfo v : vs) {
+            rows.add(new String[] {v.name(), Text.dtype(v.dtype()), v.shape().toString()});
+        }
+        return rows.isEmpty() ? "  (none)\n" : Text.table(rows, "  ");
+    }
+
+    private static String orDash(String s) {
+        return s == null || s.isEmpty() ? "-" : s;
+    }
+
+    /** Table cells of one layer; "-" where a column does not apply. */
+    private record LayerRow(String sizes, String direction, String layout, String gates, String notes) {
+    }
+
+    private static LayerRow row(Layer l) {
+        if (l instanceof Layer.Lstm lstm) {
+            LstmSpec s = lstm.spec();
+            String gates = lstm.sourceGateOrder() == null ? "-"
+                    : Text.lower(lstm.sourceGateOrder()) + " (" + lstm.sourceGateOrder().label() + ")";
+            return new LayerRow("I=" + s.inputSize() + " H=" + s.hiddenSize() + (s.projSize() > 0 ? " P=" + s.projSize() : ""),
+                    Text.lower(s.direction()), Text.lower(s.layout()), gates, String.join(", ", lstmNotes(lstm)));
+        }
+        if (l instanceof Layer.Dense d) {
+            return new LayerRow(d.weight().dim(1) + " -> " + d.weight().dim(0), "-", "-", "-", d.bias() == null ? "no bias" : "");
+        }
+        if (l instanceof Layer.Embedding e) {
+            return new LayerRow("vocab " + e.table().dim(0) + ", dim " + e.table().dim(1), "-", "-", "-", "");
+        }
+        return new LayerRow("-", "-", "-", "-", "");
+    }
+
+    private static List<String> lstmNotes(Layer.Lstm l) {
+        LstmSpec s = l.spec();
+        List<String> notes = new ArrayList<>();
+        boolean peep = false;
+        for (LstmWeights w : l.weights()) {
+            peep |= w.peephole() != null;
+        }
+        if (peep) {
+            notes.add("peepholes");
+        }
+        if (s.clip() != null) {
+            notes.add("clip " + s.clip());
+        }
+        if (s.inputForget()) {
+            notes.add("input-forget coupled");
+        }
+        if (!s.hasDefaultActivations()) {
+            notes.add("activations " + activations(s.activations()));
+        }
+        if (l.sequenceLengths() != null) {
+            notes.add("sequence lengths");
+        }
+        if (l.initialH() != null || l.initialC() != null) {
+            notes.add("initial states");
+        }
+        return notes;
+    }
+
+    private static String activations(List<ActivationFn> fns) {
+        List<String> s = new ArrayList<>();
+        for (ActivationFn f : fns) {
+            s.add(Text.lower(f.kind()));
+        }
+        return String.join("/", s);
+    }
+
+    private Map<String, Object> toJson(Model m, Format format, List<String> problems) {
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("file", model.toString());
+        j.put("format", format.id());
+        j.put("producer", m.info().producer());
+        j.put("detail", m.info().detail());
+        j.put("name", m.name());
+        j.put("supported", problems.isEmpty());
+        j.put("inputs", valuesJson(m.inputs()));
+        j.put("outputs", valuesJson(m.outputs()));
+        List<Object> layers = new ArrayList<>();
+        for (Layer l : m.layers()) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("name", l.name());
+            o.put("type", l.kind());
+            o.put("inputs", l.inputs());
+            o.put("outputs", l.outputs());
+            o.put("params", l.parameterCount());
+            if (l instanceof Layer.Lstm lstm) {
+                LstmSpec s = lstm.spec();
+                o.put("inputSize", s.inputSize());
+                o.put("hiddenSize", s.hiddenSize());
+                o.put("projSize", s.projSize());
+                o.put("direction", Text.lower(s.direction()));
+                o.put("layout", Text.lower(s.layout()));
+                o.put("sourceGateOrder", lstm.sourceGateOrder() == null ? null : Text.lower(lstm.sourceGateOrder()));
+                o.put("sourceGateLabel", lstm.sourceGateOrder() == null ? null : lstm.sourceGateOrder().label());
+                o.put("clip", s.clip() == null ? null : (double) s.clip());
+                o.put("inputForget", s.inputForget());
+                o.put("activations", activations(s.activations()));
+                o.put("notes", lstmNotes(lstm));
+            } else if (l instanceof Layer.Dense d) {
+                o.put("inFeatures", d.weight().dim(1));
+                o.put("outFeatures", d.weight().dim(0));
+                o.put("bias", d.bias() != null);
+            } else if (l instanceof Layer.Embedding e) {
+                o.put("vocabSize", e.table().dim(0));
+                o.put("embeddingDim", e.table().dim(1));
+            }
+            layers.add(o);
+        }
+        j.put("layers", layers);
+        j.put("totalParams", m.parameterCount());
+        j.put("unsupported", problems);
+        return j;
+    }
+
+    private static List<Object> valuesJson(List<ValueInfo> vs) {
+        List<Object> l = new ArrayList<>();
+        for (ValueInfo v : vs) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("name", v.name());
+            o.put("dtype", Text.dtype(v.dtype()));
+            if (v.shape().rankKnown()) {
+                List<Object> dims = new ArrayList<>();
+                for (Dim d : v.shape().dims()) {
+                    dims.add(d instanceof Dim.Fixed f ? (Object) f.size() : d.toString());
+                }
+                o.put("shape", dims);
+            } else {
+                o.put("shape", null);
+            }
+            l.add(o);
+        }
+        return l;
+    }
+}

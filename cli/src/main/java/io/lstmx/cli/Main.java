@@ -1,0 +1,128 @@
+package io.lstmx.cli;
+
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+
+/**
+ * The {@code lstmx} command. Exit status: 0 success, 1 verification mismatch, 2 bad input or usage,
+ * 3 unsupported, 4 internal error. Every error is one line on stderr, "lstmx: error: ...";
+ * {@code --debug} adds the stack trace.
+ */
+@Command(name = "lstmx",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Converts LSTM networks between ONNX, TensorFlow/Keras and PyTorch, runs them in pure Java "
+                + "and checks conversions numerically.",
+        subcommands = {InspectCommand.class, RunCommand.class, ConvertCommand.class, VerifyCommand.class,
+                CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:success", "1:verification found a mismatch", "2:bad input or usage",
+                "3:unsupported model feature or format", "4:internal error"})
+public final class Main implements Callable<Integer> {
+    static final String ERROR_PREFIX = "lstmx: error: ";
+
+    @Spec
+    CommandSpec spec;
+
+    // Read from the raw arguments by the exception handler; declared so that parsing accepts it everywhere.
+    @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
+    boolean debug;
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+        System.exit(execute(args, out, err));
+    }
+
+    /** Runs the command line in-process and returns the exit status (tests call this). */
+    static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        boolean debug = hasDebugFlag(args);
+        try {
+            CommandLine cmd = new CommandLine(new Main());
+            cmd.setOut(out);
+            cmd.setErr(err);
+            cmd.setParameterExceptionHandler((ex, a) -> {
+                String sub = ex.getCommandLine().getCommandName();
+                String help = "main".equals(sub) || "lstmx".equals(sub) ? "lstmx --help" : "lstmx " + sub + " --help";
+                err.println(ERROR_PREFIX + oneLine(ex.getMessage()) + " (see '" + help + "')");
+                if (debug) {
+                    ex.printStackTrace(err);
+                }
+                return ErrorCode.BAD_INPUT.exitStatus();
+            });
+            cmd.setExecutionExceptionHandler((ex, c, parseResult) -> report(ex, err, debug));
+            return cmd.execute(args);
+        } catch (RuntimeException | Error e) {
+            // Anything escaping picocli itself (e.g. OutOfMemoryError) still ends in one line.
+            return report(e, err, debug);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    /** Prints one error line for {@code t} and returns the exit status its category maps to. */
+    static int report(Throwable t, PrintWriter err, boolean debug) {
+        int status;
+        String message;
+        if (t instanceof LstmxException e) {
+            status = e.code().exitStatus();
+            message = e.getMessage();
+        } else {
+            status = ErrorCode.INTERNAL.exitStatus();
+            message = "internal error: " + t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage())
+                    + (debug ? "" : " (run with --debug for the stack trace)");
+        }
+        err.println(ERROR_PREFIX + oneLine(message));
+        if (debug) {
+            t.printStackTrace(err);
+        }
+        err.flush();
+        return status;
+    }
+
+    static String oneLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        return s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    private static boolean hasDebugFlag(String[] args) {
+        for (String a : args) {
+            if (a.equals("--")) {
+                return false;
+            }
+            if (a.equals("--debug")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "missing command: expected one of inspect, run, convert, verify");
+    }
+
+    /** Version from the jar manifest when there is one. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"lstmx " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.lstmx.cli;
+
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.ValueInfo;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Formatting shared by the subcommands. */
+final class Text {
+    private Text() {
+    }
+
+    static String dtype(DType t) {
+        return t.name().toLowerCase(Locale.ROOT);
+    }
+
+    static String shape(int[] s) {
+        return Arrays.toString(s);
+    }
+
+    static String count(long n) {
+        return String.format(Locale.ROOT, "%,d", n);
+    }
+
+    static String value(ValueInfo v) {
+        return v.name() + " " + dtype(v.dtype()) + " " + v.shape();
+    }
+
+    static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** "5 layers (1 LSTM, 1 Dense, ...)" in order of first appearance. */
+    static String layerSummary(Model m) {
+        Map<String, Integer> kinds = new LinkedHashMap<>();
+        for (Layer l : m.layers()) {
+            kinds.merge(l.kind(), 1, Integer::sum);
+        }
+        StringBuilder sb = new StringBuilder();
+        kinds.forEach((k, n) -> sb.append(sb.length() == 0 ? "" : ", ").append(n).append(' ').append(k));
+        int n = m.layers().size();
+        return n + (n == 1 ? " layer" : " layers") + (kinds.isEmpty() ? "" : " (" + sb + ")");
+    }
+
+    /** Left-aligned columns separated by two spaces. */
+    static String table(List<String[]> rows, String indent) {
+        int cols = rows.get(0).length;
+        int[] width = new int[cols];
+        for (String[] r : rows) {
+            for (int c = 0; c < cols; c++) {
+                width[c] = Math.max(width[c], r[c].length());
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String[] r : rows) {
+            StringBuilder line = new StringBuilder(indent);
+            for (int c = 0; c < cols; c++) {
+                line.append(r[c]);
+                if (c < cols - 1) {
+                    line.append(" ".repeat(width[c] - r[c].length() + 2));
+                }
+            }
+            sb.append(line.toString().stripTrailing()).append('\n');
+        }
+        return sb.toString();
+    }
+}

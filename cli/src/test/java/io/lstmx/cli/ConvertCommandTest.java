@@ -1,0 +1,180 @@
+package io.lstmx.cli;
+
+import io.lstmx.api.LoadedModel;
+import io.lstmx.api.Lstmx;
+import io.lstmx.api.Npy;
+import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.api.Tolerance;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.Format;
+import io.lstmx.ir.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+class ConvertCommandTest {
+    @TempDir
+    Path dir;
+
+    private static void assertClose(Tensor actual, Tensor expected, String what) {
+        Tolerance.Report r = Tolerance.DEFAULT.compare(actual, expected);
+        if (!r.ok()) {
+            fail(what + ": " + r.detail());
+        }
+    }
+
+    @Test
+    void onnxToOnnxKeepsTheNumbersAndLeavesNoTemporaryFiles() {
+        Path c = Cli.fixture("stacked_2layer");
+        Path dst = dir.resolve("out.onnx");
+        Cli.Result r = Cli.run("convert", c.resolve("model.onnx"), dst).expect(0);
+        assertTrue(r.out().contains("wrote " + dst), r.out());
+        assertTrue(r.out().contains("LSTM"), r.out());
+        assertEquals(List.of("out.onnx"), Cli.list(dir), "only the converted file");
+
+        Tensor x = Npy.read(c.resolve("input_0.npy"));
+        LoadedModel back = Lstmx.load(dst);
+        Map<String, Tensor> ours = back.run(x);
+        Map<String, Tensor> ort = OnnxRuntimeReference.run(dst, Map.of(back.model().inputNames().get(0), x));
+        List<Path> expected = Cli.numbered(c, "output_");
+        int k = 0;
+        for (String name : back.model().outputNames()) {
+            Tensor want = Npy.read(expected.get(k++));
+            assertClose(ours.get(name), want, "lstmx on the written file, " + name);
+            assertClose(ort.get(name), want, "onnxruntime on the written file, " + name);
+        }
+    }
+
+    @Test
+    void refusesToOverwriteWithoutForce() throws IOException {
+        Path src = Cli.fixture("uni_1layer").resolve("model.onnx");
+        Path dst = dir.resolve("taken.onnx");
+        byte[] before = "precious".getBytes();
+        Files.write(dst, before);
+        Cli.Result r = Cli.run("convert", src, dst).expect(2);
+        assertTrue(r.err().contains("--force"), r.err());
+        assertTrue(r.err().contains(dst.toString()), r.err());
+        assertArrayEquals(before, Files.readAllBytes(dst), "untouched");
+        assertEquals(List.of("taken.onnx"), Cli.list(dir));
+
+        Cli.run("convert", src, dst, "--force").expect(0);
+        assertFalse(new String(Files.readAllBytes(dst)).equals("precious"));
+        assertTrue(Files.isReadable(dst));
+        if (dst.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            // Written like any new file (umask), not owner-only as temporary files are.
+            Path plain = Files.writeString(dir.resolve("plain"), "x");
+            assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(dst));
+            Files.delete(plain);
+        }
+        assertEquals(List.of("taken.onnx"), Cli.list(dir), "no temporary files left");
+        assertEquals(Format.ONNX, Lstmx.detect(dst));
+    }
+
+    @Test
+    void destinationFormatComesFromTheExtensionOrTo() {
+        assertEquals(Format.ONNX, Formats.forDestination(dir.resolve("a.onnx"), null));
+        assertEquals(Format.PYTORCH, Formats.forDestination(dir.resolve("a.pt"), null));
+        assertEquals(Format.PYTORCH, Formats.forDestination(dir.resolve("a.pth"), null));
+        assertEquals(Format.KERAS, Formats.forDestination(dir.resolve("a.h5"), null));
+        assertEquals(Format.KERAS, Formats.forDestination(dir.resolve("a.keras"), null));
+        assertEquals(Format.TENSORFLOW, Formats.forDestination(dir.resolve("saved_model"), null));
+        assertEquals(Format.TENSORFLOW, Formats.forDestination(dir.resolve("graph.pb"), null));
+        assertEquals(Format.TENSORFLOW, Formats.forDestination(dir, null), "an existing directory");
+        assertEquals(Format.KERAS, Formats.forDestination(dir.resolve("a.onnx"), Format.KERAS), "--to wins");
+        LstmxException e = assertThrows(LstmxException.class, () -> Formats.forDestination(dir.resolve("a.txt"), null));
+        assertTrue(e.getMessage().contains("--to"), e.getMessage());
+
+        Cli.Result r = Cli.run("convert", Cli.realOnnx(), dir.resolve("model.txt")).expect(2);
+        assertTrue(r.err().contains(".txt"), r.err());
+        r = Cli.run("convert", Cli.realOnnx(), dir.resolve("m.h5"), "--opset", "14").expect(2);
+        assertTrue(r.err().contains("--opset"), r.err());
+        assertEquals(List.of(), Cli.list(dir));
+    }
+
+    @Test
+    void neverReplacesAFolderThatIsNotASavedModel() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("my-stuff"));
+        Files.writeString(folder.resolve("notes.txt"), "mine");
+        Path src = Cli.fixture("uni_1layer").resolve("model.onnx");
+        Cli.Result r = Cli.run("convert", src, folder, "--to", "onnx", "--force").expect(2);
+        assertTrue(r.err().contains("directory"), r.err());
+        r = Cli.run("convert", src, folder, "--force").expect(2);
+        assertTrue(r.err().contains("saved_model.pb"), r.err());
+        assertEquals(List.of("notes.txt"), Cli.list(folder));
+        assertEquals(List.of("my-stuff"), Cli.list(dir));
+    }
+
+    @Test
+    void badSourceLeavesNothingBehind() throws IOException {
+        Path bad = dir.resolve("bad.onnx");
+        Files.write(bad, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        Cli.Result r = Cli.run("convert", bad, dir.resolve("out.onnx")).expect(2);
+        assertTrue(r.err().contains(bad.toString()), r.err());
+        assertEquals(List.of("bad.onnx"), Cli.list(dir));
+    }
+
+    @Test
+    void aWriterFailingHalfWayLeavesNothingBehind() throws IOException {
+        Path dst = dir.resolve("half.onnx");
+        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, false, tmp -> {
+            write(tmp, "partial");
+            write(tmp.resolveSibling("half.onnx.data"), "side file");
+            throw LstmxException.unsupported("layer 'x' cannot be expressed");
+        }));
+        assertTrue(e.getMessage().contains("cannot be expressed"));
+
+        e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, false, tmp -> {
+            throw LstmxException.unsupported(tmp + ": format cannot hold this");
+        }));
+        assertTrue(e.getMessage().startsWith(dst.toAbsolutePath().normalize() + ": format"), "names DST, not the staging copy: " + e.getMessage());
+        assertEquals(List.of(), Cli.list(dir), "no partial file, no temporary folder");
+
+        // With --force over an existing file: the old content survives a failed write.
+        Files.writeString(dst, "old");
+        assertThrows(IllegalStateException.class, () -> ConvertCommand.writeSafely(dst, true, tmp -> {
+            write(tmp, "new but broken");
+            throw new IllegalStateException("exporter bug");
+        }));
+        assertEquals("old", Files.readString(dst));
+        assertEquals(List.of("half.onnx"), Cli.list(dir));
+    }
+
+    @Test
+    void safeWritesMoveEverythingTheExporterProduced() throws IOException {
+        Path dst = dir.resolve("m.onnx");
+        ConvertCommand.writeSafely(dst, false, tmp -> {
+            write(tmp, "model");
+            write(tmp.resolveSibling("m.onnx.data"), "weights");
+        });
+        assertEquals(List.of("m.onnx", "m.onnx.data"), Cli.list(dir));
+        // A directory destination (SavedModel-like) is replaced as a whole with force.
+        Path sm = dir.resolve("sm");
+        ConvertCommand.writeSafely(sm, false, tmp -> write(tmp.resolve("saved_model.pb"), "v1"));
+        ConvertCommand.writeSafely(sm, true, tmp -> write(tmp.resolve("variables/variables.index"), "v2"));
+        assertEquals(List.of("variables"), Cli.list(sm));
+        assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(sm, false, tmp -> write(tmp.resolve("x"), "v3")));
+        assertEquals(List.of("m.onnx", "m.onnx.data", "sm"), Cli.list(dir));
+    }
+
+    private static void write(Path p, String s) {
+        try {
+            Files.createDirectories(p.getParent());
+            Files.writeString(p, s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package io.lstmx.cli;
+
+import io.lstmx.api.Tolerance;
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.Tensor;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VerifyCommandTest {
+    @Test
+    void realModelPasses() {
+        Cli.Result r = Cli.run("verify", Cli.realOnnx()).expect(0);
+        assertTrue(r.out().contains("fixed shapes"), r.out());
+        assertTrue(r.out().contains("PASS: 1 of 1"), r.out());
+    }
+
+    /** Fixtures have symbolic batch and time: every combination of batch {1, 3} and time {1, 7} is run. */
+    @TestFactory
+    List<DynamicTest> fixturesPassAtSeveralSizes() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Path c : Cli.fixtureCases()) {
+            tests.add(DynamicTest.dynamicTest(c.getFileName().toString(), () -> {
+                Cli.Result r = Cli.run("verify", c.resolve("model.onnx"), "--seed", "3").expect(0);
+                for (String label : new String[] {"batch=1 time=1", "batch=3 time=7"}) {
+                    assertTrue(r.out().contains(label), label + " in\n" + r.out());
+                }
+                assertTrue(r.out().contains("PASS"), r.out());
+            }));
+        }
+        return tests;
+    }
+
+    @Test
+    void onnxRoundTripIsCheckedInBothEngines() {
+        Cli.Result r = Cli.run("verify", Cli.fixture("batch_first").resolve("model.onnx"), "--roundtrip", "onnx").expect(0);
+        assertTrue(r.out().contains("roundtrip-onnx "), r.out());
+        assertTrue(r.out().contains("roundtrip-onnx/onnxruntime"), r.out());
+        assertTrue(r.out().contains("PASS"), r.out());
+    }
+
+    @Test
+    void optionMistakes() {
+        Path m = Cli.realOnnx();
+        assertTrue(Cli.run("verify", m, "--reference", "tensorflow").expect(2).err().contains("onnxruntime"));
+        Cli.run("verify", m, "--atol", "-1").expect(2);
+        Cli.run("verify", m, "--rtol", "NaN").expect(2);
+    }
+
+    @Test
+    void nonOnnxModelsHaveNoReferenceYet() {
+        Path pt = Cli.find(Cli.shared().resolve("real-models/pytorch/iamirmasoud__energy_consumption_prediction"), ".pt").get(0);
+        Cli.Result r = Cli.run("verify", pt).expect(3);
+        assertTrue(r.err().contains("onnxruntime"), r.err());
+    }
+
+    // The comparison itself, on hand-made tensors (a model and a reference that disagree cannot be
+    // produced from real files without a test-only switch).
+
+    private static Tensor t(float... v) {
+        return Tensor.ofFloats(new int[] {v.length}, v);
+    }
+
+    private static int compare(Tolerance tol, VerifyCommand.Tally tally, StringWriter sw, Tensor actual, Tensor expected) {
+        return VerifyCommand.compare("lstmx", "batch=1", List.of("y"), List.of(actual), List.of(expected), tol, new PrintWriter(sw, true), tally);
+    }
+
+    @Test
+    void comparisonFollowsAtolPlusRtolTimesExpected() {
+        Tolerance tol = new Tolerance(1e-5, 1e-4);
+        VerifyCommand.Tally tally = new VerifyCommand.Tally();
+        StringWriter sw = new StringWriter();
+        assertEquals(0, compare(tol, tally, sw, t(1, -2, 0), t(1, -2, 0)), "identical");
+        // 100 + 100*1e-4 + 1e-5 = 100.01001 is the edge: 100.0100 passes, 100.0102 does not.
+        assertEquals(0, compare(tol, tally, sw, t(100.0100f, 0.000009f), t(100f, 0f)));
+        assertEquals(1, compare(tol, tally, sw, t(100.0102f, 0f), t(100f, 0f)));
+        assertEquals(1, compare(tol, tally, sw, t(0.00002f), t(0f)), "atol alone at zero");
+        assertEquals(1, compare(tol, tally, sw, t(Float.NaN), t(1f)), "NaN never matches");
+        assertEquals(1, compare(tol, tally, sw, Tensor.zeros(2, 1), Tensor.zeros(1, 2)), "shape differs");
+        assertEquals(6, tally.total);
+        assertEquals(4, tally.failed);
+        assertTrue(tally.firstFailure.contains("output 'y'"), tally.firstFailure);
+        String printed = sw.toString();
+        assertEquals(6, printed.lines().count(), printed);
+        assertEquals(4, printed.lines().filter(l -> l.contains("MISMATCH")).count(), printed);
+        assertEquals(2, printed.lines().filter(l -> l.endsWith(" ok")).count(), printed);
+
+        assertEquals(0, compare(new Tolerance(0, 0), new VerifyCommand.Tally(), sw, t(0.1f, 3f), t(0.1f, 3f)), "exact values pass at zero tolerance");
+        assertEquals(1, compare(new Tolerance(0, 0), new VerifyCommand.Tally(), sw, t(Math.nextUp(0.1f)), t(0.1f)), "one ulp fails at zero tolerance");
+    }
+
+    @Test
+    void outputsAreMatchedByNameOrPosition() {
+        Map<String, Tensor> m = new java.util.LinkedHashMap<>();
+        m.put("b", t(2));
+        m.put("a", t(1));
+        assertEquals(1f, VerifyCommand.ordered(m, List.of("a", "b"), "x").get(0).getFloat(0), "by name");
+        assertEquals(2f, VerifyCommand.ordered(m, List.of("p", "q"), "x").get(0).getFloat(0), "by position when names differ");
+        LstmxException e = assertThrows(LstmxException.class, () -> VerifyCommand.ordered(m, List.of("p"), "x"));
+        assertEquals(ErrorCode.MISMATCH, e.code());
+    }
+
+    @Test
+    void mismatchExitsOne() {
+        assertEquals(1, Main.report(new LstmxException(ErrorCode.MISMATCH, "m.onnx: 1 of 4 comparisons exceed"),
+                new PrintWriter(new StringWriter()), false));
+    }
+
+    @Test
+    void verifyLeavesNoTemporaryFolders() {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        List<String> before = leftovers(tmp);
+        Cli.run("verify", Cli.fixture("classifier").resolve("model.onnx"), "--roundtrip", "onnx").expect(0);
+        assertEquals(before, leftovers(tmp));
+    }
+
+    private static List<String> leftovers(Path tmp) {
+        return Cli.list(tmp).stream().filter(n -> n.startsWith("lstmx-verify-")).toList();
+    }
+}
