@@ -1,0 +1,663 @@
+package io.lstmx.exporters.onnx;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.ActivationFn;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.GateOrder;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Layout;
+import io.lstmx.ir.LstmSpec;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.onnx.OnnxTensors;
+import io.lstmx.onnx.proto.Onnx.ModelProto;
+import io.lstmx.util.AtomicFiles;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes an IR model as an ONNX file. Every IR layer becomes the ONNX operators that compute exactly
+ * the same function at the chosen opset; an LSTM layer is always exactly one ONNX LSTM node (plus
+ * Transposes and a Cast around it when the layout or the sequence-length type asks for them), never
+ * an unrolled loop. Anything the opset cannot express exactly is refused with an UNSUPPORTED error
+ * naming the layer, the feature and the lowest opset that has it.
+ */
+public final class OnnxExporter {
+    /** Opset written when the caller asks for 0. */
+    public static final int DEFAULT_OPSET = 17;
+    public static final int MIN_OPSET = 7;
+    public static final int MAX_OPSET = 22;
+
+    /** What the exporter knows about a value: element type and rank (-1 when unknown). */
+    private record Meta(DType dtype, int rank) {
+    }
+
+    private final Model model;
+    private final int opset;
+    private final boolean lstmLayoutAttribute;
+    private final OnnxGraphBuilder g;
+    private final Map<String, Meta> meta = new HashMap<>();
+    private final Set<String> modelOutputs = new HashSet<>();
+
+    private OnnxExporter(Model model, int opset, boolean lstmLayoutAttribute) {
+        this.model = model;
+        this.opset = opset;
+        this.lstmLayoutAttribute = lstmLayoutAttribute;
+        this.g = new OnnxGraphBuilder(model.name(), opset);
+    }
+
+    /**
+     * Writes {@code model} to {@code path} (atomically).
+     *
+     * @param opset               default-domain opset, 0 for {@link #DEFAULT_OPSET}
+     * @param lstmLayoutAttribute write batch-major LSTMs with {@code layout=1} when the opset has it
+     *                            (14+); otherwise they become a time-major LSTM between Transposes,
+     *                            which every runtime (onnxruntime's CPU kernel included) can run
+     */
+    public static void save(Model model, Path path, int opset, boolean lstmLayoutAttribute) {
+        ModelProto proto;
+        try {
+            proto = toProto(model, opset, lstmLayoutAttribute);
+        } catch (LstmxException e) {
+            throw e.withContext(path.toString());
+        }
+        AtomicFiles.write(path, proto::writeTo);
+    }
+
+    /** Converts without writing (for tests and for callers that embed the proto). */
+    static ModelProto toProto(Model model, int opset, boolean lstmLayoutAttribute) {
+        return new OnnxExporter(model, resolveOpset(opset), lstmLayoutAttribute).convert();
+    }
+
+    static int resolveOpset(int requested) {
+        if (requested == 0) {
+            return DEFAULT_OPSET;
+        }
+        if (requested < 0) {
+            throw LstmxException.badInput("ONNX opset must be positive, got " + requested);
+        }
+        if (requested < MIN_OPSET || requested > MAX_OPSET) {
+            throw LstmxException.unsupported("ONNX opset " + requested + " is not supported; choose " + MIN_OPSET + ".." + MAX_OPSET
+                    + " (default " + DEFAULT_OPSET + ")");
+        }
+        return requested;
+    }
+
+    private ModelProto convert() {
+        for (ValueInfo v : model.inputs()) {
+            g.reserve(v.name());
+        }
+        for (Layer l : model.layers()) {
+            l.outputs().forEach(g::reserve);
+        }
+        for (ValueInfo v : model.outputs()) {
+            modelOutputs.add(v.name());
+        }
+        for (ValueInfo v : model.inputs()) {
+            g.input(v);
+            meta.put(v.name(), new Meta(v.dtype(), v.shape().rankKnown() ? v.shape().rank() : -1));
+        }
+        for (Layer l : model.layers()) {
+            layer(l);
+        }
+        for (ValueInfo v : model.outputs()) {
+            g.output(v);
+        }
+        ModelInfo info = model.info();
+        if (info != null && !info.sourceFormat().isEmpty()) {
+            g.docString("converted by lstmx from " + info.sourceFormat()
+                    + (info.producer().isEmpty() ? "" : " (" + info.producer() + ")"));
+        }
+        return g.build();
+    }
+
+    // ---------------------------------------------------------------- dispatch
+
+    private void layer(Layer l) {
+        if (l instanceof Layer.Constant c) {
+            constant(c);
+        } else if (l instanceof Layer.Lstm x) {
+            lstm(x);
+        } else if (l instanceof Layer.Dense d) {
+            dense(d);
+        } else if (l instanceof Layer.Embedding e) {
+            embedding(e);
+        } else if (l instanceof Layer.Activation a) {
+            activation(a);
+        } else if (l instanceof Layer.Softmax s) {
+            softmax(s);
+        } else if (l instanceof Layer.Dropout d) {
+            // Dropout is the identity at inference; Identity says so without a training-mode input.
+            unary("Identity", d.name(), d.input(), d.output());
+        } else if (l instanceof Layer.Identity i) {
+            unary("Identity", i.name(), i.input(), i.output());
+        } else if (l instanceof Layer.Binary b) {
+            binary(b);
+        } else if (l instanceof Layer.MatMul m) {
+            g.apply("MatMul", m.a(), m.b()).named(m.name()).output(m.output());
+            int ra = rank(m.a());
+            int rb = rank(m.b());
+            int r = ra < 0 || rb < 0 ? -1 : ra == 1 && rb == 1 ? 0 : ra == 1 ? rb - 1 : rb == 1 ? ra - 1 : Math.max(ra, rb);
+            meta.put(m.output(), new Meta(dtype(m.a()), r));
+        } else if (l instanceof Layer.Concat c) {
+            concat(c);
+        } else if (l instanceof Layer.Transpose t) {
+            g.apply("Transpose", t.input()).named(t.name()).ints("perm", t.perm()).output(t.output());
+            same(t.output(), t.input());
+        } else if (l instanceof Layer.Reshape r) {
+            String shape = g.int64s(r.name() + "_shape", r.shape().stream().mapToLong(Long::longValue).toArray());
+            g.apply("Reshape", r.input(), shape).named(r.name()).output(r.output());
+            meta.put(r.output(), new Meta(dtype(r.input()), r.shape().size()));
+        } else if (l instanceof Layer.Flatten f) {
+            flatten(f);
+        } else if (l instanceof Layer.Squeeze s) {
+            squeezeNode(s, s.name(), s.input(), s.output(), s.axes(), rank(s.input()));
+            int r = rank(s.input());
+            meta.put(s.output(), new Meta(dtype(s.input()), r < 0 ? -1 : r - s.axes().size()));
+        } else if (l instanceof Layer.Unsqueeze u) {
+            unsqueeze(u);
+        } else if (l instanceof Layer.Select s) {
+            select(s);
+        } else if (l instanceof Layer.Take t) {
+            take(t);
+        } else if (l instanceof Layer.Slice s) {
+            slice(s);
+        } else if (l instanceof Layer.Cast c) {
+            g.apply("Cast", c.input()).named(c.name()).attr("to", (long) OnnxTensors.onnxType(c.to())).output(c.output());
+            meta.put(c.output(), new Meta(c.to(), rank(c.input())));
+        } else {
+            throw LstmxException.internal("ONNX export: no converter for layer '" + l.name() + "' (" + l.kind() + ")");
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Meta metaOf(String value) {
+        Meta m = meta.get(value);
+        if (m == null) {
+            throw LstmxException.internal("ONNX export: no type known for value '" + value + "'");
+        }
+        return m;
+    }
+
+    private int rank(String value) {
+        return metaOf(value).rank();
+    }
+
+    private DType dtype(String value) {
+        return metaOf(value).dtype();
+    }
+
+    private void same(String out, String in) {
+        meta.put(out, metaOf(in));
+    }
+
+    private void unary(String op, String name, String in, String out) {
+        g.apply(op, in).named(name).output(out);
+        same(out, in);
+    }
+
+    private LstmxException needsOpset(Layer l, String feature, int minOpset) {
+        return LstmxException.unsupported("layer '" + l.name() + "' (" + l.kind() + "): " + feature + " needs ONNX opset "
+                + minOpset + " or later, but opset " + opset + " was requested");
+    }
+
+    /**
+     * An axis as the opset accepts it: negative axes (counting from the end) exist only from opset 11,
+     * so earlier opsets get the positive axis, which needs the rank.
+     */
+    private long axis(Layer l, long axis, int rank) {
+        if (axis >= 0 || opset >= 11) {
+            return axis;
+        }
+        if (rank < 0) {
+            throw needsOpset(l, "negative axis " + axis + " on a value of unknown rank", 11);
+        }
+        return axis + rank;
+    }
+
+    private List<Long> axes(Layer l, List<Integer> axes, int rank) {
+        List<Long> out = new ArrayList<>();
+        for (int a : axes) {
+            out.add(axis(l, a, rank));
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- layers
+
+    private void constant(Layer.Constant c) {
+        if (modelOutputs.contains(c.output())) {
+            // A graph output must be computed by a node; an initializer alone does not qualify everywhere.
+            g.apply("Constant").named(c.name()).attr("value", c.value()).output(c.output());
+        } else {
+            g.initializerNamed(c.output(), c.value());
+        }
+        meta.put(c.output(), new Meta(c.value().dtype(), c.value().rank()));
+    }
+
+    private void lstm(Layer.Lstm l) {
+        LstmSpec s = l.spec();
+        if (s.projSize() > 0) {
+            throw LstmxException.unsupported("ONNX LSTM has no projection; layer '" + l.name() + "' has proj_size " + s.projSize());
+        }
+        int dirs = s.direction().count();
+        int h = s.hiddenSize();
+        int in = s.inputSize();
+        boolean batchMajor = s.layout() == Layout.BATCH_MAJOR;
+        boolean layoutAttr = batchMajor && lstmLayoutAttribute && opset >= 14;
+        boolean transposed = batchMajor && !layoutAttr;
+        String n = l.name();
+
+        float[] w = new float[dirs * 4 * h * in];
+        float[] r = new float[dirs * 4 * h * h];
+        float[] b = new float[dirs * 8 * h];
+        float[] p = new float[dirs * 3 * h];
+        boolean anyBias = false;
+        boolean anyPeephole = false;
+        for (int d = 0; d < dirs; d++) {
+            LstmWeights lw = l.weights().get(d);
+            GateOrder.ONNX.fromCanonical(lw.w(), 0).copyFloatsTo(w, d * 4 * h * in);
+            GateOrder.ONNX.fromCanonical(lw.r(), 0).copyFloatsTo(r, d * 4 * h * h);
+            // ONNX B is [Wb, Rb] per direction, both in ONNX gate order.
+            GateOrder.ONNX.fromCanonical(lw.wb(), 0).copyFloatsTo(b, d * 8 * h);
+            GateOrder.ONNX.fromCanonical(lw.rb(), 0).copyFloatsTo(b, d * 8 * h + 4 * h);
+            if (lw.peephole() != null) {
+                anyPeephole = true;
+                GateOrder.onnxPeephole(lw.peephole(), 0).copyFloatsTo(p, d * 3 * h);
+            }
+        }
+        for (float v : b) {
+            // B is optional and defaults to zeros; leave it out only when it is +0 bit for bit.
+            anyBias |= Float.floatToRawIntBits(v) != 0;
+        }
+        String wName = g.initializer(n + "_W", Tensor.ofFloats(new int[] {dirs, 4 * h, in}, w));
+        String rName = g.initializer(n + "_R", Tensor.ofFloats(new int[] {dirs, 4 * h, h}, r));
+        String bName = anyBias ? g.initializer(n + "_B", Tensor.ofFloats(new int[] {dirs, 8 * h}, b)) : null;
+        String pName = anyPeephole ? g.initializer(n + "_P", Tensor.ofFloats(new int[] {dirs, 3 * h}, p)) : null;
+
+        String x = l.input();
+        String h0 = l.initialH();
+        String c0 = l.initialC();
+        if (transposed) {
+            // [B, T, I] -> [T, B, I]; states [B, D, H] -> [D, B, H]
+            x = g.apply("Transpose", x).named(n + "/input_time_major").ints("perm", 1, 0, 2).freshOutput(n + "_X_time_major");
+            if (h0 != null) {
+                h0 = g.apply("Transpose", h0).named(n + "/initial_h").ints("perm", 1, 0, 2).freshOutput(n + "_initial_h");
+            }
+            if (c0 != null) {
+                c0 = g.apply("Transpose", c0).named(n + "/initial_c").ints("perm", 1, 0, 2).freshOutput(n + "_initial_c");
+            }
+        }
+        String seq = l.sequenceLengths();
+        if (seq != null && dtype(seq) != DType.INT32) {
+            // ONNX LSTM takes sequence_lens as int32 only.
+            seq = g.apply("Cast", seq).named(n + "/sequence_lens").attr("to", (long) OnnxTensors.onnxType(DType.INT32))
+                    .freshOutput(n + "_sequence_lens");
+        }
+
+        String y = l.outputSequence();
+        String yh = l.outputH();
+        String yc = l.outputC();
+        if (transposed) {
+            y = y == null ? null : g.fresh(n + "_Y_time_major");
+            yh = yh == null ? null : g.fresh(n + "_Y_h_time_major");
+            yc = yc == null ? null : g.fresh(n + "_Y_c_time_major");
+        }
+        OnnxGraphBuilder.Node node = g.apply("LSTM", x, wName, rName, bName, seq, h0, c0, pName).named(n)
+                .attr("hidden_size", (long) h);
+        switch (s.direction()) {
+            case REVERSE -> node.attr("direction", "reverse");
+            case BIDIRECTIONAL -> node.attr("direction", "bidirectional");
+            default -> { } // forward is the default
+        }
+        if (s.clip() != null) {
+            node.attr("clip", s.clip().floatValue());
+        }
+        if (s.inputForget()) {
+            node.attr("input_forget", 1L);
+        }
+        if (!s.hasDefaultActivations()) {
+            lstmActivations(node, s.activations());
+        }
+        if (layoutAttr) {
+            node.attr("layout", 1L);
+        }
+        node.outputs(y, yh, yc);
+
+        if (transposed) {
+            if (y != null) {
+                // [T, D, B, H] -> [B, T, D, H]
+                g.apply("Transpose", y).named(n + "/Y").ints("perm", 2, 0, 1, 3).output(l.outputSequence());
+            }
+            if (yh != null) {
+                g.apply("Transpose", yh).named(n + "/Y_h").ints("perm", 1, 0, 2).output(l.outputH());
+            }
+            if (yc != null) {
+                g.apply("Transpose", yc).named(n + "/Y_c").ints("perm", 1, 0, 2).output(l.outputC());
+            }
+        }
+        for (String o : new String[] {l.outputSequence(), l.outputH(), l.outputC()}) {
+            if (o != null) {
+                meta.put(o, new Meta(DType.FLOAT32, o.equals(l.outputSequence()) ? 4 : 3));
+            }
+        }
+    }
+
+    /**
+     * Writes the activations attribute and packs alpha and beta as onnxruntime reads them: one value
+     * per function that takes the parameter, in function order. Every value is written explicitly,
+     * since runtimes disagree on the defaults of Affine and ScaledTanh.
+     */
+    private static void lstmActivations(OnnxGraphBuilder.Node node, List<ActivationFn> acts) {
+        List<String> names = new ArrayList<>();
+        List<Float> alphas = new ArrayList<>();
+        List<Float> betas = new ArrayList<>();
+        for (ActivationFn f : acts) {
+            switch (f.kind()) {
+                case SIGMOID -> names.add("Sigmoid");
+                case TANH -> names.add("Tanh");
+                case RELU -> names.add("Relu");
+                case SOFTSIGN -> names.add("Softsign");
+                case SOFTPLUS -> names.add("Softplus");
+                case IDENTITY -> {
+                    // ONNX recurrent ops have no Identity; Affine(1, 0) is the same function.
+                    names.add("Affine");
+                    alphas.add(1f);
+                    betas.add(0f);
+                }
+                case LEAKY_RELU -> {
+                    names.add("LeakyRelu");
+                    alphas.add(f.alpha());
+                }
+                case THRESHOLDED_RELU -> {
+                    names.add("ThresholdedRelu");
+                    alphas.add(f.alpha());
+                }
+                case ELU -> {
+                    names.add("Elu");
+                    alphas.add(f.alpha());
+                }
+                case HARD_SIGMOID -> {
+                    names.add("HardSigmoid");
+                    alphas.add(f.alpha());
+                    betas.add(f.beta());
+                }
+                case AFFINE -> {
+                    names.add("Affine");
+                    alphas.add(f.alpha());
+                    betas.add(f.beta());
+                }
+                case SCALED_TANH -> {
+                    names.add("ScaledTanh");
+                    alphas.add(f.alpha());
+                    betas.add(f.beta());
+                }
+                default -> throw LstmxException.internal("ONNX export: LSTM activation " + f + " has no ONNX name");
+            }
+        }
+        node.strings("activations", names);
+        if (!alphas.isEmpty()) {
+            node.floats("activation_alpha", alphas);
+        }
+        if (!betas.isEmpty()) {
+            node.floats("activation_beta", betas);
+        }
+    }
+
+    private void dense(Layer.Dense d) {
+        String x = d.input();
+        int r = rank(x);
+        String n = d.name();
+        if (r == 2 && (d.bias() != null || opset >= 11)) {
+            // Gemm computes x W^T + b directly from the [out, in] weight; C is optional from opset 11.
+            String w = g.initializer(n + "_weight", d.weight());
+            String b = d.bias() == null ? null : g.initializer(n + "_bias", d.bias());
+            g.apply("Gemm", x, w, b).named(n).attr("transB", 1L).output(d.output());
+        } else {
+            String wt = g.initializer(n + "_weight_t", transpose2d(d.weight()));
+            if (d.bias() == null) {
+                g.apply("MatMul", x, wt).named(n).output(d.output());
+            } else {
+                String mm = g.apply("MatMul", x, wt).named(n + "/MatMul").freshOutput(n + "_matmul");
+                String b = g.initializer(n + "_bias", d.bias());
+                g.apply("Add", mm, b).named(n).output(d.output());
+            }
+        }
+        meta.put(d.output(), new Meta(DType.FLOAT32, r));
+    }
+
+    private static Tensor transpose2d(Tensor t) {
+        int rows = t.dim(0);
+        int cols = t.dim(1);
+        float[] src = t.toFloatArray();
+        float[] dst = new float[src.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                dst[j * rows + i] = src[i * cols + j];
+            }
+        }
+        return Tensor.ofFloats(new int[] {cols, rows}, dst);
+    }
+
+    private void embedding(Layer.Embedding e) {
+        String idx = e.input();
+        if (dtype(idx).isFloating()) {
+            // Gather needs integer indices; a float index tensor (as Keras feeds) is cast first.
+            idx = g.apply("Cast", idx).named(e.name() + "/indices").attr("to", (long) OnnxTensors.onnxType(DType.INT64))
+                    .freshOutput(e.name() + "_indices");
+        }
+        String table = g.initializer(e.name() + "_table", e.table());
+        g.apply("Gather", table, idx).named(e.name()).attr("axis", 0L).output(e.output());
+        int r = rank(e.input());
+        meta.put(e.output(), new Meta(DType.FLOAT32, r < 0 ? -1 : r + 1));
+    }
+
+    private void activation(Layer.Activation a) {
+        ActivationFn f = a.fn();
+        String n = a.name();
+        String x = a.input();
+        String y = a.output();
+        switch (f.kind()) {
+            case SIGMOID -> unary("Sigmoid", n, x, y);
+            case TANH -> unary("Tanh", n, x, y);
+            case RELU -> unary("Relu", n, x, y);
+            case IDENTITY -> unary("Identity", n, x, y);
+            case SOFTSIGN -> unary("Softsign", n, x, y);
+            case SOFTPLUS -> unary("Softplus", n, x, y);
+            case LEAKY_RELU -> g.apply("LeakyRelu", x).named(n).attr("alpha", f.alpha()).output(y);
+            case ELU -> g.apply("Elu", x).named(n).attr("alpha", f.alpha()).output(y);
+            case HARD_SIGMOID -> g.apply("HardSigmoid", x).named(n).attr("alpha", f.alpha()).attr("beta", f.beta()).output(y);
+            case THRESHOLDED_RELU -> {
+                if (opset >= 10) {
+                    g.apply("ThresholdedRelu", x).named(n).attr("alpha", f.alpha()).output(y);
+                } else {
+                    // Before opset 10: x * (x > alpha), the same function from core operators.
+                    String alpha = g.scalar(n + "_alpha", f.alpha());
+                    String gt = g.apply("Greater", x, alpha).named(n + "/Greater").freshOutput(n + "_above");
+                    String mask = g.apply("Cast", gt).named(n + "/Cast").attr("to", (long) OnnxTensors.onnxType(DType.FLOAT32))
+                            .freshOutput(n + "_mask");
+                    g.apply("Mul", x, mask).named(n).output(y);
+                }
+            }
+            case AFFINE -> {
+                // ONNX dropped the Affine operator: alpha * x + beta.
+                String alpha = g.scalar(n + "_alpha", f.alpha());
+                String beta = g.scalar(n + "_beta", f.beta());
+                String ax = g.apply("Mul", x, alpha).named(n + "/Mul").freshOutput(n + "_scaled");
+                g.apply("Add", ax, beta).named(n).output(y);
+            }
+            case SCALED_TANH -> {
+                // ONNX dropped ScaledTanh: alpha * tanh(beta * x).
+                String alpha = g.scalar(n + "_alpha", f.alpha());
+                String beta = g.scalar(n + "_beta", f.beta());
+                String bx = g.apply("Mul", x, beta).named(n + "/Mul_beta").freshOutput(n + "_scaled_in");
+                String t = g.apply("Tanh", bx).named(n + "/Tanh").freshOutput(n + "_tanh");
+                g.apply("Mul", t, alpha).named(n).output(y);
+            }
+            default -> throw LstmxException.internal("ONNX export: activation " + f + " of layer '" + n + "' has no converter");
+        }
+        same(y, x);
+    }
+
+    private void softmax(Layer.Softmax s) {
+        String op = s.log() ? "LogSoftmax" : "Softmax";
+        int r = rank(s.input());
+        String n = s.name();
+        if (opset >= 13) {
+            g.apply(op, s.input()).named(n).attr("axis", (long) s.axis()).output(s.output());
+        } else {
+            // Before opset 13, Softmax flattens to 2-D at 'axis' and normalises over everything from
+            // it on: that equals a one-axis softmax only when the axis is the last one.
+            int last;
+            if (r < 0) {
+                if (s.axis() != -1) {
+                    throw needsOpset(s, op + " over axis " + s.axis() + " of a value of unknown rank", 13);
+                }
+                if (opset < 11) {
+                    throw needsOpset(s, op + " over axis -1 of a value of unknown rank", 11);
+                }
+                g.apply(op, s.input()).named(n).attr("axis", -1L).output(s.output());
+                same(s.output(), s.input());
+                return;
+            }
+            last = r - 1;
+            int a = s.axis() < 0 ? s.axis() + r : s.axis();
+            if (a < 0 || a >= r) {
+                throw LstmxException.badInput("layer '" + n + "' (" + op + "): axis " + s.axis() + " is out of range for rank " + r);
+            }
+            if (a == last) {
+                g.apply(op, s.input()).named(n).attr("axis", (long) last).output(s.output());
+            } else {
+                // Swap the axis to the end, normalise there, swap back (a swap is its own inverse).
+                long[] perm = new long[r];
+                for (int i = 0; i < r; i++) {
+                    perm[i] = i;
+                }
+                perm[a] = last;
+                perm[last] = a;
+                String t = g.apply("Transpose", s.input()).named(n + "/Transpose_in").ints("perm", perm).freshOutput(n + "_swapped");
+                String sm = g.apply(op, t).named(n).attr("axis", (long) last).freshOutput(n + "_normalised");
+                g.apply("Transpose", sm).named(n + "/Transpose_out").ints("perm", perm).output(s.output());
+            }
+        }
+        same(s.output(), s.input());
+    }
+
+    private void binary(Layer.Binary b) {
+        String op = switch (b.op()) {
+            case ADD -> "Add";
+            case SUB -> "Sub";
+            case MUL -> "Mul";
+            case DIV -> "Div";
+        };
+        g.apply(op, b.a(), b.b()).named(b.name()).output(b.output());
+        int ra = rank(b.a());
+        int rb = rank(b.b());
+        meta.put(b.output(), new Meta(dtype(b.a()), ra < 0 || rb < 0 ? -1 : Math.max(ra, rb)));
+    }
+
+    private void concat(Layer.Concat c) {
+        int r = rank(c.inputs().get(0));
+        g.apply("Concat", c.inputs().toArray(new String[0])).named(c.name()).attr("axis", axis(c, c.axis(), r)).output(c.output());
+        same(c.output(), c.inputs().get(0));
+    }
+
+    private void flatten(Layer.Flatten f) {
+        if (opset < 9 && !dtype(f.input()).isFloating()) {
+            throw needsOpset(f, "Flatten of a " + dtype(f.input()) + " value", 9);
+        }
+        g.apply("Flatten", f.input()).named(f.name()).attr("axis", axis(f, f.axis(), rank(f.input()))).output(f.output());
+        meta.put(f.output(), new Meta(dtype(f.input()), 2));
+    }
+
+    /** Squeeze: axes as an attribute before opset 13, as an int64 input from 13. */
+    private void squeezeNode(Layer l, String nodeName, String in, String out, List<Integer> axes, int inRank) {
+        if (opset >= 13) {
+            String ax = g.int64s(nodeName + "_axes", axes.stream().mapToLong(Integer::longValue).toArray());
+            g.apply("Squeeze", in, ax).named(nodeName).output(out);
+        } else {
+            g.apply("Squeeze", in).named(nodeName).ints("axes", axes(l, axes, inRank)).output(out);
+        }
+    }
+
+    private void unsqueeze(Layer.Unsqueeze u) {
+        int r = rank(u.input());
+        int outRank = r < 0 ? -1 : r + u.axes().size();
+        if (opset >= 13) {
+            String ax = g.int64s(u.name() + "_axes", u.axes().stream().mapToLong(Integer::longValue).toArray());
+            g.apply("Unsqueeze", u.input(), ax).named(u.name()).output(u.output());
+        } else {
+            g.apply("Unsqueeze", u.input()).named(u.name()).ints("axes", axes(u, u.axes(), outRank)).output(u.output());
+        }
+        meta.put(u.output(), new Meta(dtype(u.input()), outRank));
+    }
+
+    private void select(Layer.Select s) {
+        int r = rank(s.input());
+        long a = axis(s, s.axis(), r);
+        if (s.index() >= 0 || opset >= 11) {
+            // Gather with a scalar index drops the axis, as Select does.
+            String idx = g.initializer(s.name() + "_index", Tensor.ofLongs(new int[0], new long[] {s.index()}));
+            g.apply("Gather", s.input(), idx).named(s.name()).attr("axis", a).output(s.output());
+        } else {
+            // Gather's negative indices arrive in opset 11; Slice has counted from the end since opset 1.
+            long end = s.index() + 1 == 0 ? Long.MAX_VALUE : s.index() + 1;
+            String sl = sliceNode(s, s.name() + "/Slice", s.input(), a, s.index(), end, 1).freshOutput(s.name() + "_slice");
+            squeezeNode(s, s.name(), sl, s.output(), List.of((int) a), r);
+        }
+        meta.put(s.output(), new Meta(dtype(s.input()), r < 0 ? -1 : r - 1));
+    }
+
+    private void take(Layer.Take t) {
+        Tensor idx = t.indices();
+        if (idx.dtype().isFloating()) {
+            idx = idx.withDType(DType.INT64);
+        }
+        if (opset < 11) {
+            for (long v : idx.toLongArray()) {
+                if (v < 0) {
+                    throw needsOpset(t, "negative gather index " + v, 11);
+                }
+            }
+        }
+        int r = rank(t.input());
+        String in = g.initializer(t.name() + "_indices", idx);
+        g.apply("Gather", t.input(), in).named(t.name()).attr("axis", axis(t, t.axis(), r)).output(t.output());
+        meta.put(t.output(), new Meta(dtype(t.input()), r < 0 ? -1 : r - 1 + idx.rank()));
+    }
+
+    private void slice(Layer.Slice s) {
+        if (s.step() == 0) {
+            throw LstmxException.badInput("layer '" + s.name() + "' (Slice): step must not be 0");
+        }
+        if (s.step() != 1 && opset < 10) {
+            throw needsOpset(s, "Slice with step " + s.step(), 10);
+        }
+        long a = axis(s, s.axis(), rank(s.input()));
+        sliceNode(s, s.name(), s.input(), a, s.start(), s.end(), s.step()).output(s.output());
+        same(s.output(), s.input());
+    }
+
+    /** A one-axis Slice node: attributes before opset 10, int64 inputs from 10 (step input only when not 1). */
+    private OnnxGraphBuilder.Node sliceNode(Layer l, String nodeName, String in, long axis, long start, long end, long step) {
+        if (opset < 10) {
+            return g.apply("Slice", in).named(nodeName).ints("starts", start).ints("ends", end).ints("axes", axis);
+        }
+        String hint = l.name();
+        String starts = g.int64s(hint + "_starts", start);
+        String ends = g.int64s(hint + "_ends", end);
+        String axes = g.int64s(hint + "_axes", axis);
+        String steps = step == 1 ? null : g.int64s(hint + "_steps", step);
+        return g.apply("Slice", in, starts, ends, axes, steps).named(nodeName);
+    }
+}

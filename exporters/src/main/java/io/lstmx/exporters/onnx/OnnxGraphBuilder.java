@@ -1,0 +1,327 @@
+package io.lstmx.exporters.onnx;
+
+import com.google.protobuf.ByteString;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Shape;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.onnx.OnnxTensors;
+import io.lstmx.onnx.proto.Onnx.AttributeProto;
+import io.lstmx.onnx.proto.Onnx.GraphProto;
+import io.lstmx.onnx.proto.Onnx.ModelProto;
+import io.lstmx.onnx.proto.Onnx.NodeProto;
+import io.lstmx.onnx.proto.Onnx.OperatorSetIdProto;
+import io.lstmx.onnx.proto.Onnx.TensorProto;
+import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
+import io.lstmx.onnx.proto.Onnx.TypeProto;
+import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Assembles one ONNX graph: hands out unique value and node names, collects initializers and nodes
+ * (in the order they are applied, which must be topological), declares graph inputs and outputs,
+ * and finally wraps everything in a ModelProto stamped with the opset and its matching ir_version.
+ */
+final class OnnxGraphBuilder {
+    static final String PRODUCER_NAME = "lstmx";
+    static final String PRODUCER_VERSION = "0.1.0";
+
+    private final String graphName;
+    private final int opset;
+    /** Every value name in use or promised to the IR (so generated names never capture one). */
+    private final Set<String> valueNames = new HashSet<>();
+    /** Values that already have a producer (node output, initializer or graph input). */
+    private final Set<String> defined = new HashSet<>();
+    private final Set<String> nodeNames = new HashSet<>();
+    private final List<NodeProto> nodes = new ArrayList<>();
+    private final List<TensorProto> initializers = new ArrayList<>();
+    private final List<ValueInfoProto> inputs = new ArrayList<>();
+    private final List<ValueInfoProto> outputs = new ArrayList<>();
+    private String docString = "";
+
+    OnnxGraphBuilder(String graphName, int opset) {
+        this.graphName = graphName == null || graphName.isEmpty() ? "lstmx" : graphName;
+        this.opset = opset;
+    }
+
+    int opset() {
+        return opset;
+    }
+
+    /** The ONNX ir_version that goes with a default-domain opset (the oldest that allows it, for the widest reach). */
+    static long irVersionFor(int opset) {
+        if (opset <= 8) {
+            return 3;
+        }
+        if (opset == 9) {
+            return 4;
+        }
+        if (opset == 10) {
+            return 5;
+        }
+        if (opset == 11) {
+            return 6;
+        }
+        if (opset <= 14) {
+            return 7;
+        }
+        if (opset <= 18) {
+            return 8;
+        }
+        if (opset <= 20) {
+            return 9;
+        }
+        return 10;
+    }
+
+    /** Claims a name the IR already uses, so that {@link #fresh} never hands it out. */
+    void reserve(String name) {
+        valueNames.add(name);
+    }
+
+    /** A value name not used anywhere in the graph, derived from {@code hint}. */
+    String fresh(String hint) {
+        String base = hint == null || hint.isEmpty() ? "v" : hint;
+        String name = base;
+        for (int i = 1; valueNames.contains(name); i++) {
+            name = base + "_" + i;
+        }
+        valueNames.add(name);
+        return name;
+    }
+
+    private String freshNodeName(String hint) {
+        String base = hint == null || hint.isEmpty() ? "node" : hint;
+        String name = base;
+        for (int i = 1; nodeNames.contains(name); i++) {
+            name = base + "_" + i;
+        }
+        nodeNames.add(name);
+        return name;
+    }
+
+    private void define(String name) {
+        if (!defined.add(name)) {
+            throw LstmxException.internal("ONNX export: value '" + name + "' would be produced twice");
+        }
+        valueNames.add(name);
+    }
+
+    boolean isDefined(String name) {
+        return defined.contains(name);
+    }
+
+    /** Adds an initializer under a fresh name derived from {@code nameHint}; returns the name. */
+    String initializer(String nameHint, Tensor t) {
+        String name = fresh(nameHint);
+        initializerNamed(name, t);
+        return name;
+    }
+
+    /** Adds an initializer under exactly {@code name} (an IR value name). */
+    void initializerNamed(String name, Tensor t) {
+        define(name);
+        initializers.add(OnnxTensors.fromTensor(name, t));
+    }
+
+    /** A 1-D int64 initializer, as Reshape, Slice, Squeeze and Unsqueeze take their shapes and axes. */
+    String int64s(String nameHint, long... values) {
+        return initializer(nameHint, Tensor.ofLongs(new int[] {values.length}, values));
+    }
+
+    /** A float32 scalar initializer. */
+    String scalar(String nameHint, float value) {
+        return initializer(nameHint, Tensor.scalar(value));
+    }
+
+    void input(ValueInfo v) {
+        define(v.name());
+        inputs.add(valueInfo(v));
+    }
+
+    void output(ValueInfo v) {
+        outputs.add(valueInfo(v));
+    }
+
+    void docString(String s) {
+        docString = s == null ? "" : s;
+    }
+
+    /** Starts a node of operator {@code op} reading {@code inputs} (null or "" for an absent optional input). */
+    Node apply(String op, String... inputs) {
+        return new Node(op, inputs);
+    }
+
+    static ValueInfoProto valueInfo(ValueInfo v) {
+        TypeProto.Tensor.Builder tt = TypeProto.Tensor.newBuilder().setElemType(OnnxTensors.onnxType(v.dtype()));
+        Shape s = v.shape();
+        if (s.rankKnown()) {
+            TensorShapeProto.Builder sb = TensorShapeProto.newBuilder();
+            for (Dim d : s.dims()) {
+                TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
+                if (d instanceof Dim.Fixed f) {
+                    db.setDimValue(f.size());
+                } else if (d instanceof Dim.Symbolic sym && !sym.name().isEmpty()) {
+                    db.setDimParam(sym.name());
+                }
+                // an anonymous symbolic dim stays an empty Dimension: unknown size
+                sb.addDim(db);
+            }
+            tt.setShape(sb);
+        }
+        return ValueInfoProto.newBuilder().setName(v.name()).setType(TypeProto.newBuilder().setTensorType(tt)).build();
+    }
+
+    /** Wraps the graph in a model. */
+    ModelProto build() {
+        GraphProto.Builder g = GraphProto.newBuilder().setName(graphName).addAllNode(nodes).addAllInitializer(initializers)
+                .addAllInput(inputs).addAllOutput(outputs);
+        long ir = irVersionFor(opset);
+        if (ir <= 3) {
+            // IR version 3 requires every initializer to be declared as a graph input too.
+            for (TensorProto t : initializers) {
+                g.addInput(valueInfo(new ValueInfo(t.getName(), irType(t.getDataType()), fixedShape(t))));
+            }
+        }
+        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(ir).setProducerName(PRODUCER_NAME)
+                .setProducerVersion(PRODUCER_VERSION)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset)).setGraph(g);
+        if (!docString.isEmpty()) {
+            m.setDocString(docString);
+        }
+        return m.build();
+    }
+
+    private static DType irType(int onnxType) {
+        return OnnxTensors.irType(onnxType, "initializer");
+    }
+
+    private static Shape fixedShape(TensorProto t) {
+        List<Dim> dims = new ArrayList<>();
+        for (long d : t.getDimsList()) {
+            dims.add(Dim.of(d));
+        }
+        return new Shape(dims);
+    }
+
+    /** One node under construction: attributes are added fluently, naming the outputs adds it to the graph. */
+    final class Node {
+        private final NodeProto.Builder b;
+        private String nameHint;
+
+        private Node(String op, String... ins) {
+            b = NodeProto.newBuilder().setOpType(op);
+            nameHint = op;
+            int last = ins.length - 1;
+            while (last >= 0 && (ins[last] == null || ins[last].isEmpty())) {
+                last--; // trailing absent optional inputs are simply left out
+            }
+            for (int i = 0; i <= last; i++) {
+                String in = ins[i] == null ? "" : ins[i];
+                if (!in.isEmpty() && !defined.contains(in)) {
+                    throw LstmxException.internal("ONNX export: " + op + " reads '" + in + "' before it is produced");
+                }
+                b.addInput(in);
+            }
+        }
+
+        /** Node name hint (made unique); defaults to the operator name. */
+        Node named(String hint) {
+            nameHint = hint;
+            return this;
+        }
+
+        Node attr(String name, long v) {
+            b.addAttribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v));
+            return this;
+        }
+
+        Node attr(String name, float v) {
+            b.addAttribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v));
+            return this;
+        }
+
+        Node attr(String name, String v) {
+            b.addAttribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+                    .setS(ByteString.copyFromUtf8(v)));
+            return this;
+        }
+
+        Node attr(String name, Tensor v) {
+            b.addAttribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.TENSOR)
+                    .setT(OnnxTensors.fromTensor("", v)));
+            return this;
+        }
+
+        Node ints(String name, List<? extends Number> v) {
+            AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+            for (Number n : v) {
+                a.addInts(n.longValue());
+            }
+            b.addAttribute(a);
+            return this;
+        }
+
+        Node ints(String name, long... v) {
+            AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+            for (long n : v) {
+                a.addInts(n);
+            }
+            b.addAttribute(a);
+            return this;
+        }
+
+        Node floats(String name, List<Float> v) {
+            b.addAttribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOATS).addAllFloats(v));
+            return this;
+        }
+
+        Node strings(String name, List<String> v) {
+            AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRINGS);
+            for (String s : v) {
+                a.addStrings(ByteString.copyFromUtf8(s));
+            }
+            b.addAttribute(a);
+            return this;
+        }
+
+        /** Adds the node with one output named exactly {@code name}; returns it. */
+        String output(String name) {
+            return outputs(name).get(0);
+        }
+
+        /** Adds the node with one output under a fresh name derived from {@code hint}. */
+        String freshOutput(String hint) {
+            return output(fresh(hint));
+        }
+
+        /** Adds the node with the given outputs (null or "" for an absent optional output); returns them. */
+        List<String> outputs(String... names) {
+            int last = names.length - 1;
+            while (last >= 0 && (names[last] == null || names[last].isEmpty())) {
+                last--;
+            }
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i <= last; i++) {
+                String n = names[i] == null ? "" : names[i];
+                if (!n.isEmpty()) {
+                    define(n);
+                }
+                b.addOutput(n);
+                out.add(n);
+            }
+            if (out.isEmpty()) {
+                throw LstmxException.internal("ONNX export: " + b.getOpType() + " node without outputs");
+            }
+            b.setName(freshNodeName(nameHint));
+            nodes.add(b.build());
+            return out;
+        }
+    }
+}

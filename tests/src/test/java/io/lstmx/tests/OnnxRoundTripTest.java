@@ -1,0 +1,256 @@
+package io.lstmx.tests;
+
+import io.lstmx.api.Npy;
+import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.exporters.ExportOptions;
+import io.lstmx.exporters.Exporters;
+import io.lstmx.importers.Importers;
+import io.lstmx.ir.Format;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.Tensor;
+import io.lstmx.onnx.OnnxTensors;
+import io.lstmx.onnx.proto.Onnx.AttributeProto;
+import io.lstmx.onnx.proto.Onnx.GraphProto;
+import io.lstmx.onnx.proto.Onnx.ModelProto;
+import io.lstmx.onnx.proto.Onnx.NodeProto;
+import io.lstmx.onnx.proto.Onnx.TensorProto;
+import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
+import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+import io.lstmx.runtime.NativeRuntime;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * ONNX -> IR -> ONNX. For the hand-written node models, the PyTorch fixtures and the real ONNX
+ * models in ../shared: the exported file has exactly one LSTM node per IR LSTM layer, its LSTM
+ * weights W, R, B, P are bit-identical to the source's, and onnxruntime gives the same outputs on
+ * the exported file as on the source (as does the native runtime).
+ */
+class OnnxRoundTripTest {
+    @TempDir
+    Path dir;
+
+    @TestFactory
+    Stream<DynamicTest> nodeModels() {
+        return LstmNodeCase.all().stream().map(c -> DynamicTest.dynamicTest(c.name, () -> {
+            Path src = c.write(dir);
+            Map<String, Tensor> expected = c.expected(dir);
+            roundTrip(c.name, src, c.opset, c.inputs(), expected);
+        }));
+    }
+
+    /** Every case folder under fixtures/onnx/pytorch (whatever exists: a new case is covered without edits). */
+    @TestFactory
+    Stream<DynamicTest> pytorchFixtures() throws IOException {
+        Path root = TestFiles.fixtures().resolve("onnx").resolve("pytorch");
+        List<Path> cases;
+        try (Stream<Path> s = Files.list(root)) {
+            cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx"))).sorted().toList();
+        }
+        assertTrue(!cases.isEmpty(), "no fixture cases with model.onnx under " + root);
+        return cases.stream().map(d -> DynamicTest.dynamicTest(d.getFileName().toString(), () -> {
+            Path src = d.resolve("model.onnx");
+            List<String> inputNames = runtimeInputs(read(src).getGraph());
+            Map<String, Tensor> inputs = new LinkedHashMap<>();
+            for (int k = 0; k < inputNames.size(); k++) {
+                inputs.put(inputNames.get(k), Npy.read(d.resolve("input_" + k + ".npy")));
+            }
+            Map<String, Tensor> expected = OnnxRuntimeReference.run(src, inputs);
+            Map<String, Tensor> exported = roundTrip(d.getFileName().toString(), src, opsetOf(src), inputs, expected);
+            // The PyTorch module's own outputs, stored beside the model, must hold for the exported file too.
+            int k = 0;
+            for (String out : expected.keySet()) {
+                Path npy = d.resolve("output_" + k++ + ".npy");
+                if (Files.isRegularFile(npy)) {
+                    TestFiles.assertClose(exported.get(out), Npy.read(npy), d.getFileName() + ": exported output '" + out + "' vs PyTorch");
+                }
+            }
+        }));
+    }
+
+    /** The ONNX files torch.onnx exported from trained models (../shared/real-models/onnx), on seeded inputs. */
+    @TestFactory
+    Stream<DynamicTest> realModels() {
+        List<Path> files = TestFiles.find(TestFiles.shared().resolve("real-models").resolve("onnx"), ".onnx");
+        return files.stream().map(src -> DynamicTest.dynamicTest(src.getParent().getFileName().toString(), () -> {
+            GraphProto g = read(src).getGraph();
+            Random rnd = new Random(11);
+            Map<String, Tensor> inputs = new LinkedHashMap<>();
+            for (String name : runtimeInputs(g)) {
+                ValueInfoProto v = g.getInputList().stream().filter(i -> i.getName().equals(name)).findFirst().orElseThrow();
+                List<TensorShapeProto.Dimension> dims = v.getType().getTensorType().getShape().getDimList();
+                int[] shape = dims.stream().mapToInt(dd -> dd.hasDimValue() ? (int) dd.getDimValue() : 2).toArray();
+                float[] x = new float[Tensor.elementCount(shape)];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                inputs.put(name, Tensor.ofFloats(shape, x));
+            }
+            Map<String, Tensor> expected = OnnxRuntimeReference.run(src, inputs);
+            roundTrip(src.getFileName().toString(), src, opsetOf(src), inputs, expected);
+        }));
+    }
+
+    /** The default opset (17) from an opset-14 source: re-targeting must not change a single weight bit or output. */
+    @Test
+    void retargetingTheOpsetKeepsWeightsAndOutputs() throws IOException {
+        for (LstmNodeCase c : LstmNodeCase.all()) {
+            if (!c.name.startsWith("bidirectional_states_peepholes") && !c.name.startsWith("layout1_reverse")) {
+                continue;
+            }
+            Path src = c.write(dir);
+            Map<String, Tensor> expected = c.expected(dir);
+            for (int opset : new int[] {0, 7, 22}) {
+                roundTrip(c.name + " -> opset " + opset, src, opset, c.inputs(), expected);
+            }
+        }
+    }
+
+    /**
+     * Imports {@code src}, exports it at {@code opset}, and checks the exported file; returns
+     * onnxruntime's outputs on the exported file.
+     */
+    private Map<String, Tensor> roundTrip(String what, Path src, int opset, Map<String, Tensor> inputs, Map<String, Tensor> expected)
+            throws IOException {
+        Model ir = Importers.load(src, Format.ONNX);
+        Path out = dir.resolve(src.getFileName().toString().replace(".onnx", "") + "_" + Math.abs(what.hashCode()) + "_rt.onnx");
+        Exporters.save(ir, out, Format.ONNX, new ExportOptions(opset));
+
+        ModelProto source = read(src);
+        ModelProto exported = read(out);
+        List<NodeProto> srcLstm = lstmNodes(source);
+        List<NodeProto> outLstm = lstmNodes(exported);
+        long irLstm = ir.layers().stream().filter(l -> l instanceof Layer.Lstm).count();
+        assertEquals(srcLstm.size(), irLstm, what + ": IR LSTM layers vs source LSTM nodes");
+        assertEquals(irLstm, outLstm.size(), what + ": exported LSTM nodes vs IR LSTM layers");
+        for (NodeProto n : exported.getGraph().getNodeList()) {
+            assertTrue(!Set.of("Loop", "Scan").contains(n.getOpType()), what + ": exported graph has a " + n.getOpType());
+        }
+        for (int i = 0; i < srcLstm.size(); i++) {
+            compareWeights(what + " LSTM #" + i, source, srcLstm.get(i), exported, outLstm.get(i));
+        }
+
+        Map<String, Tensor> ort = OnnxRuntimeReference.run(out, inputs);
+        assertEquals(new ArrayList<>(expected.keySet()), new ArrayList<>(ort.keySet()), what + ": exported graph outputs");
+        for (Map.Entry<String, Tensor> e : expected.entrySet()) {
+            TestFiles.assertClose(ort.get(e.getKey()), e.getValue(), what + ": onnxruntime on the exported file, output '" + e.getKey() + "'");
+        }
+        Map<String, Tensor> nativeOut = NativeRuntime.compile(ir).run(inputs);
+        Map<String, Tensor> nativeReimported = NativeRuntime.compile(Importers.load(out, Format.ONNX)).run(inputs);
+        for (Map.Entry<String, Tensor> e : expected.entrySet()) {
+            assertNotNull(nativeOut.get(e.getKey()), what + ": native runtime lacks output " + e.getKey());
+            TestFiles.assertClose(nativeOut.get(e.getKey()), e.getValue(), what + ": native runtime, output '" + e.getKey() + "'");
+            TestFiles.assertClose(nativeReimported.get(e.getKey()), e.getValue(),
+                    what + ": native runtime on the re-imported export, output '" + e.getKey() + "'");
+        }
+        return ort;
+    }
+
+    private static void compareWeights(String what, ModelProto src, NodeProto s, ModelProto out, NodeProto o) {
+        int dirs = direction(s).equals("bidirectional") ? 2 : 1;
+        assertEquals(direction(s), direction(o), what + ": direction");
+        long h = intAttr(s, "hidden_size");
+        assertEquals(h, intAttr(o, "hidden_size"), what + ": hidden_size");
+        String[] names = {"W", "R", "B", "P"};
+        int[] slots = {1, 2, 3, 7};
+        int[][] absentShape = {null, null, {dirs, (int) (8 * h)}, {dirs, (int) (3 * h)}};
+        for (int k = 0; k < names.length; k++) {
+            Tensor a = weight(src, s, slots[k], absentShape[k], what + " source " + names[k]);
+            Tensor b = weight(out, o, slots[k], absentShape[k], what + " exported " + names[k]);
+            if (!a.bitEquals(b)) {
+                fail(what + ": exported " + names[k] + " " + b + " is not bit-identical to the source's " + a);
+            }
+        }
+    }
+
+    /** The constant at input slot {@code slot} of the node (initializer or Constant node); zeros when absent. */
+    private static Tensor weight(ModelProto m, NodeProto n, int slot, int[] absentShape, String what) {
+        String name = slot < n.getInputCount() ? n.getInput(slot) : "";
+        if (name.isEmpty()) {
+            assertNotNull(absentShape, what + " is missing");
+            return Tensor.zeros(absentShape);
+        }
+        for (TensorProto t : m.getGraph().getInitializerList()) {
+            if (t.getName().equals(name)) {
+                return OnnxTensors.toTensor(t, null, what).withDType(io.lstmx.ir.DType.FLOAT32);
+            }
+        }
+        for (NodeProto c : m.getGraph().getNodeList()) {
+            if (c.getOpType().equals("Constant") && c.getOutputList().contains(name)) {
+                for (AttributeProto a : c.getAttributeList()) {
+                    if (a.getName().equals("value")) {
+                        return OnnxTensors.toTensor(a.getT(), null, what);
+                    }
+                }
+            }
+        }
+        throw new AssertionError(what + ": '" + name + "' is neither an initializer nor a Constant");
+    }
+
+    private static String direction(NodeProto n) {
+        for (AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals("direction")) {
+                return a.getS().toStringUtf8();
+            }
+        }
+        return "forward";
+    }
+
+    private static long intAttr(NodeProto n, String name) {
+        for (AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals(name)) {
+                return a.getI();
+            }
+        }
+        throw new AssertionError("LSTM node '" + n.getName() + "' has no " + name);
+    }
+
+    private static List<NodeProto> lstmNodes(ModelProto m) {
+        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).toList();
+    }
+
+    private static ModelProto read(Path p) throws IOException {
+        try (InputStream in = Files.newInputStream(p)) {
+            return ModelProto.parseFrom(in);
+        }
+    }
+
+    private static int opsetOf(Path p) throws IOException {
+        return read(p).getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
+                .mapToInt(o -> (int) o.getVersion()).findFirst().orElseThrow();
+    }
+
+    /** Graph inputs that are not initializers, in order. */
+    private static List<String> runtimeInputs(GraphProto g) {
+        Set<String> inits = new HashSet<>();
+        g.getInitializerList().forEach(t -> inits.add(t.getName()));
+        List<String> l = new ArrayList<>();
+        for (ValueInfoProto v : g.getInputList()) {
+            if (!inits.contains(v.getName())) {
+                l.add(v.getName());
+            }
+        }
+        return l;
+    }
+}
