@@ -1,0 +1,471 @@
+package io.lstmx.importers.onnx.ops;
+
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.Shape;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.onnx.OnnxTensors;
+import io.lstmx.onnx.proto.Onnx.GraphProto;
+import io.lstmx.onnx.proto.Onnx.ModelProto;
+import io.lstmx.onnx.proto.Onnx.NodeProto;
+import io.lstmx.onnx.proto.Onnx.OperatorSetIdProto;
+import io.lstmx.onnx.proto.Onnx.TensorProto;
+import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
+import io.lstmx.onnx.proto.Onnx.TypeProto;
+import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns a parsed ONNX model into the IR. Nodes are visited in file order (ONNX requires topological
+ * order); each gets the converter registered for its operator and opset. Problems that make the
+ * model inexpressible (unknown operators, unsupported attribute values) are collected over the whole
+ * graph and reported in one UNSUPPORTED error; malformed models fail at once with BAD_INPUT.
+ */
+public final class GraphConverter {
+    private final String file;
+    private final Path baseDir;
+    private final long opset;
+    private final Map<String, Value> values = new HashMap<>();
+    private final Map<String, Integer> uses = new HashMap<>();
+    private final Set<String> graphOutputs = new HashSet<>();
+    private final Set<String> takenValueNames = new HashSet<>();
+    private final Set<String> takenLayerNames = new HashSet<>();
+    private final Map<String, String> materialized = new HashMap<>();
+    private final List<Layer> layers = new ArrayList<>();
+    private final Map<String, Integer> producer = new HashMap<>();
+    private final List<String> problems = new ArrayList<>();
+    private final Set<String> nodeNamesSeen = new HashSet<>();
+    private int anonymousDims;
+
+    private GraphConverter(String file, Path baseDir, long opset) {
+        this.file = file;
+        this.baseDir = baseDir;
+        this.opset = opset;
+    }
+
+    /**
+     * Converts {@code model}.
+     *
+     * @param file           names the source in messages
+     * @param baseDir        folder that external tensor data must stay inside; may be null
+     * @param constantInputs graph inputs to treat as constants with these values (may be empty)
+     */
+    public static Model convert(ModelProto model, String file, Path baseDir, Map<String, Tensor> constantInputs) {
+        long opset = defaultOpset(model);
+        GraphConverter g = new GraphConverter(file, baseDir, opset);
+        String producerText = (model.getProducerName() + " " + model.getProducerVersion()).trim();
+        ModelInfo info = new ModelInfo("onnx", producerText, "opset " + opset + ", ir_version " + model.getIrVersion());
+        GraphProto graph = model.getGraph();
+        String name = graph.getName().isEmpty() ? stem(file) : graph.getName();
+        return g.run(graph, name, info, constantInputs);
+    }
+
+    private static long defaultOpset(ModelProto model) {
+        for (OperatorSetIdProto o : model.getOpsetImportList()) {
+            if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+                return o.getVersion();
+            }
+        }
+        // Models from before opset_import existed (IR version 1 and 2) use opset 1.
+        return 1;
+    }
+
+    private static String stem(String file) {
+        String f = Path.of(file).getFileName() == null ? file : Path.of(file).getFileName().toString();
+        int dot = f.lastIndexOf('.');
+        return dot > 0 ? f.substring(0, dot) : f;
+    }
+
+    private Model run(GraphProto graph, String modelName, ModelInfo info, Map<String, Tensor> constantInputs) {
+        collectNames(graph);
+        Map<String, TensorProto> initializers = new LinkedHashMap<>();
+        for (TensorProto t : graph.getInitializerList()) {
+            if (initializers.put(t.getName(), t) != null) {
+                throw LstmxException.badInput(file + ": initializer '" + t.getName() + "' is defined twice");
+            }
+        }
+        if (graph.getSparseInitializerCount() > 0) {
+            problems.add("sparse initializers (" + graph.getSparseInitializer(0).getValues().getName() + ", ...) are not supported");
+            for (var s : graph.getSparseInitializerList()) {
+                values.put(s.getValues().getName(), new Value.Poisoned());
+            }
+        }
+        for (TensorProto t : initializers.values()) {
+            values.put(t.getName(), new Value.Const(OnnxTensors.toTensor(t, baseDir, file)));
+        }
+        Set<String> inputNames = new HashSet<>();
+        for (ValueInfoProto vi : graph.getInputList()) {
+            inputNames.add(vi.getName());
+        }
+        for (String c : constantInputs.keySet()) {
+            if (!inputNames.contains(c)) {
+                throw LstmxException.badInput(file + ": constant input '" + c + "' is not a graph input; inputs are " + inputNames);
+            }
+        }
+        List<ValueInfo> irInputs = new ArrayList<>();
+        for (ValueInfoProto vi : graph.getInputList()) {
+            if (initializers.containsKey(vi.getName())) {
+                continue; // ir_version < 4 style: weights are listed as inputs too; they are constants
+            }
+            String where = file + ": graph input '" + vi.getName() + "'";
+            if (values.containsKey(vi.getName())) {
+                throw LstmxException.badInput(where + " is declared twice");
+            }
+            DType dtype = elemType(vi, where);
+            List<SDim> shape = declaredShape(vi, true);
+            Tensor given = constantInputs.get(vi.getName());
+            if (given != null) {
+                Shape declared = toIrShape(shape);
+                if (!declared.accepts(given.shape())) {
+                    throw LstmxException.badInput(where + ": constant value has shape " + Arrays.toString(given.shape())
+                            + ", declared " + declared);
+                }
+                if (given.dtype().isFloating() != dtype.isFloating()) {
+                    throw LstmxException.badInput(where + ": constant value is " + given.dtype() + ", declared " + dtype);
+                }
+                values.put(vi.getName(), new Value.Const(given.withDType(dtype)));
+                continue;
+            }
+            values.put(vi.getName(), new Value.Run(vi.getName(), dtype, shape));
+            irInputs.add(new ValueInfo(vi.getName(), dtype, toIrShape(shape)));
+        }
+        int index = 0;
+        for (NodeProto n : graph.getNodeList()) {
+            convertNode(n, index++);
+        }
+        List<ValueInfo> irOutputs = new ArrayList<>();
+        for (ValueInfoProto vi : graph.getOutputList()) {
+            ValueInfo out = output(vi);
+            if (out != null) {
+                irOutputs.add(out);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw LstmxException.unsupported(file + ": cannot convert " + problems.size() + " node" + (problems.size() == 1 ? "" : "s")
+                    + " (" + String.join("; ", problems) + ")");
+        }
+        List<Layer> live = liveLayers(irOutputs);
+        try {
+            return new Model(modelName, info, irInputs, irOutputs, live);
+        } catch (LstmxException e) {
+            throw e.withContext(file);
+        }
+    }
+
+    /** Counts uses of every value and reserves every ONNX value name so generated names never clash. */
+    private void collectNames(GraphProto graph) {
+        for (ValueInfoProto vi : graph.getInputList()) {
+            takenValueNames.add(vi.getName());
+        }
+        for (TensorProto t : graph.getInitializerList()) {
+            takenValueNames.add(t.getName());
+        }
+        Set<String> produced = new HashSet<>();
+        for (NodeProto n : graph.getNodeList()) {
+            for (String in : n.getInputList()) {
+                if (!in.isEmpty()) {
+                    uses.merge(in, 1, Integer::sum);
+                }
+            }
+            for (String out : n.getOutputList()) {
+                if (!out.isEmpty() && !produced.add(out)) {
+                    throw LstmxException.badInput(file + ": value '" + out + "' is produced by more than one node");
+                }
+                takenValueNames.add(out);
+            }
+            if (!n.getName().isEmpty()) {
+                takenLayerNames.add(n.getName());
+            }
+        }
+        for (ValueInfoProto vi : graph.getOutputList()) {
+            graphOutputs.add(vi.getName());
+            uses.merge(vi.getName(), 1, Integer::sum);
+        }
+    }
+
+    private void convertNode(NodeProto n, int index) {
+        // Node names are optional and not always unique; IR layer names must be both.
+        String layerName = n.getName().isEmpty() || !nodeNamesSeen.add(n.getName())
+                ? uniqueLayerName((n.getName().isEmpty() ? n.getOpType() : n.getName()) + "_" + index) : n.getName();
+        OnnxNode node = new OnnxNode(this, n, layerName);
+        for (String in : n.getInputList()) {
+            if (!in.isEmpty() && !values.containsKey(in)) {
+                throw LstmxException.badInput(file + ": " + node.label() + " reads '" + in
+                        + "', which no graph input, initializer or earlier node defines (nodes must be in topological order)");
+            }
+        }
+        String domain = OpRegistry.normalizeDomain(n.getDomain());
+        long domainOpset = domain.isEmpty() ? opset : -1;
+        OpConverter c = domain.isEmpty() ? OpRegistry.STANDARD.find(domain, n.getOpType(), domainOpset) : null;
+        if (c == null) {
+            problems.add(node.label() + ": operator " + (domain.isEmpty() ? "" : domain + "::") + n.getOpType()
+                    + " is not supported" + (domain.isEmpty() ? " at opset " + opset : ""));
+            poison(n);
+            return;
+        }
+        for (String in : n.getInputList()) {
+            if (!in.isEmpty() && values.get(in) instanceof Value.Poisoned) {
+                poison(n);
+                return;
+            }
+        }
+        try {
+            c.convert(node);
+        } catch (LstmxException e) {
+            if (e.code() != ErrorCode.UNSUPPORTED) {
+                throw e;
+            }
+            String m = e.getMessage();
+            if (m.startsWith(file + ": ")) {
+                m = m.substring(file.length() + 2); // the collected report names the file once
+            }
+            problems.add(m.startsWith(node.label()) ? m : node.label() + ": " + m);
+            poison(n);
+            return;
+        }
+        for (String out : n.getOutputList()) {
+            if (!out.isEmpty() && !values.containsKey(out)) {
+                throw LstmxException.internal(file + ": " + node.label() + ": converter did not define output '" + out + "'");
+            }
+        }
+    }
+
+    private void poison(NodeProto n) {
+        for (String out : n.getOutputList()) {
+            if (!out.isEmpty()) {
+                values.put(out, new Value.Poisoned());
+            }
+        }
+    }
+
+    private ValueInfo output(ValueInfoProto vi) {
+        String name = vi.getName();
+        String where = file + ": graph output '" + name + "'";
+        Value v = values.get(name);
+        if (v == null) {
+            throw LstmxException.badInput(where + " is not produced by any node, input or initializer");
+        }
+        if (v instanceof Value.Poisoned) {
+            return null;
+        }
+        DType dtype;
+        try {
+            dtype = vi.hasType() && vi.getType().hasTensorType() ? elemType(vi, where) : Value.dtypeOf(v);
+        } catch (LstmxException e) {
+            problems.add("graph output '" + name + "': " + e.getMessage());
+            return null;
+        }
+        if (v instanceof Value.Run r) {
+            if (!r.name().equals(name)) {
+                // A pass-through (Identity, no-op Expand ...) made this output an alias of another value.
+                emit(new Layer.Identity(uniqueLayerName(name + "/identity"), r.name(), name));
+            }
+        } else {
+            Tensor t = asConst(v, name);
+            if (t == null) {
+                problems.add("graph output '" + name + "' is " + OnnxNode.describe(v) + ", which lstmx cannot produce without a run-time layer");
+                return null;
+            }
+            if (!producer.containsKey(name)) {
+                emit(new Layer.Constant(uniqueLayerName(name + "/constant"), name, t));
+            }
+        }
+        List<SDim> declared = declaredShape(vi, false);
+        Shape shape = declared != null ? toIrShape(declared) : toIrShape(Value.shapeOf(v));
+        return new ValueInfo(name, dtype, shape);
+    }
+
+    /** Layers some output depends on, in order (a dead branch of the ONNX graph is dropped). */
+    private List<Layer> liveLayers(List<ValueInfo> outputs) {
+        Set<String> needed = new HashSet<>();
+        outputs.forEach(o -> needed.add(o.name()));
+        boolean[] keep = new boolean[layers.size()];
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            Layer l = layers.get(i);
+            if (l == null) {
+                continue;
+            }
+            for (String out : l.outputs()) {
+                if (needed.contains(out)) {
+                    keep[i] = true;
+                    break;
+                }
+            }
+            if (keep[i]) {
+                needed.addAll(l.inputs());
+            }
+        }
+        List<Layer> live = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            if (keep[i]) {
+                live.add(layers.get(i));
+            }
+        }
+        return live;
+    }
+
+    // ---- declared types
+
+    private DType elemType(ValueInfoProto vi, String where) {
+        TypeProto t = vi.getType();
+        if (!t.hasTensorType()) {
+            throw LstmxException.unsupported(where + " is not a tensor (type " + t.getValueCase() + ")");
+        }
+        return OnnxTensors.irType(t.getTensorType().getElemType(), where);
+    }
+
+    /** Declared shape, null when there is none; unnamed dims become fresh anonymous symbols when {@code anonymous}. */
+    private List<SDim> declaredShape(ValueInfoProto vi, boolean anonymous) {
+        if (!vi.getType().hasTensorType() || !vi.getType().getTensorType().hasShape()) {
+            return null;
+        }
+        List<SDim> l = new ArrayList<>();
+        for (TensorShapeProto.Dimension d : vi.getType().getTensorType().getShape().getDimList()) {
+            if (d.hasDimValue() && d.getDimValue() >= 0) {
+                l.add(SDim.known(d.getDimValue()));
+            } else if (d.hasDimParam() && !d.getDimParam().isEmpty()) {
+                l.add(SDim.symbolic(d.getDimParam()));
+            } else {
+                l.add(anonymous ? freshDim() : SDim.symbolic(SDim.ANONYMOUS));
+            }
+        }
+        return l;
+    }
+
+    private static Shape toIrShape(List<SDim> s) {
+        if (s == null) {
+            return Shape.UNKNOWN;
+        }
+        List<Dim> dims = new ArrayList<>();
+        s.forEach(d -> dims.add(d.toIr()));
+        return new Shape(dims);
+    }
+
+    // ---- services for node converters
+
+    String file() {
+        return file;
+    }
+
+    Path baseDir() {
+        return baseDir;
+    }
+
+    long opset() {
+        return opset;
+    }
+
+    Value value(String onnxName) {
+        return values.get(onnxName);
+    }
+
+    void define(String onnxName, Value v) {
+        if (v instanceof Value.ShapeVec s && s.entries().stream().allMatch(SDim::isKnown)) {
+            long[] l = s.entries().stream().mapToLong(SDim::value).toArray();
+            v = new Value.Const(Tensor.ofLongs(s.scalar() ? new int[0] : new int[] {l.length}, l));
+        }
+        values.put(onnxName, v);
+    }
+
+    boolean isUsed(String onnxName) {
+        return uses.getOrDefault(onnxName, 0) > 0;
+    }
+
+    int useCount(String onnxName) {
+        return uses.getOrDefault(onnxName, 0);
+    }
+
+    boolean isGraphOutput(String onnxName) {
+        return graphOutputs.contains(onnxName);
+    }
+
+    SDim freshDim() {
+        return SDim.symbolic(SDim.ANONYMOUS + (++anonymousDims));
+    }
+
+    String uniqueValueName(String base) {
+        String n = base;
+        for (int k = 2; !takenValueNames.add(n); k++) {
+            n = base + "_" + k;
+        }
+        return n;
+    }
+
+    String uniqueLayerName(String base) {
+        String n = base;
+        for (int k = 2; !takenLayerNames.add(n); k++) {
+            n = base + "_" + k;
+        }
+        return n;
+    }
+
+    void emit(Layer layer) {
+        takenLayerNames.add(layer.name());
+        for (String out : layer.outputs()) {
+            producer.put(out, layers.size());
+        }
+        layers.add(layer);
+    }
+
+    /** The layer that writes IR value {@code irName}, or null for inputs. */
+    Layer producerOf(String irName) {
+        Integer i = producer.get(irName);
+        return i == null ? null : layers.get(i);
+    }
+
+    /** Replaces the layer writing {@code irName} (used to fuse a bias Add into a Dense). */
+    void replaceProducer(String irName, Layer replacement) {
+        int i = producer.remove(irName);
+        layers.set(i, replacement);
+        for (String out : replacement.outputs()) {
+            producer.put(out, i);
+        }
+    }
+
+    /** The value as a constant tensor if it is one or can be materialised, else null. */
+    Tensor asConst(Value v, String onnxName) {
+        if (v instanceof Value.Const c) {
+            return c.tensor();
+        }
+        if (v instanceof Value.Filled f && f.shape().stream().allMatch(SDim::isKnown)) {
+            int[] shape = f.shape().stream().mapToInt(d -> (int) d.value()).toArray();
+            return Fold.fill(f.element(), shape, file + ": value '" + onnxName + "'");
+        }
+        return null;
+    }
+
+    /** IR value name of an input, emitting a Constant layer (once per ONNX value) for constants. */
+    String materialize(String onnxName, Value v, OnnxNode node) {
+        if (v instanceof Value.Run r) {
+            return r.name();
+        }
+        String done = materialized.get(onnxName);
+        if (done != null) {
+            return done;
+        }
+        Tensor t = asConst(v, onnxName);
+        if (t == null) {
+            throw node.unsupported("input '" + onnxName + "' is " + OnnxNode.describe(v)
+                    + "; lstmx can only use it as a run-time tensor when its shape is known");
+        }
+        String irName = uniqueValueName(onnxName + "/const");
+        emit(new Layer.Constant(uniqueLayerName(onnxName + "/constant"), irName, t));
+        materialized.put(onnxName, irName);
+        return irName;
+    }
+}

@@ -1,0 +1,274 @@
+package io.lstmx.importers.onnx.ops;
+
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Tensor;
+import io.lstmx.onnx.OnnxTensors;
+import io.lstmx.onnx.proto.Onnx.AttributeProto;
+import io.lstmx.onnx.proto.Onnx.NodeProto;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** One ONNX node being converted: typed access to its inputs, attributes and outputs. */
+final class OnnxNode {
+    private final GraphConverter graph;
+    private final NodeProto proto;
+    private final String layerName;
+    private int extraLayers;
+
+    OnnxNode(GraphConverter graph, NodeProto proto, String layerName) {
+        this.graph = graph;
+        this.proto = proto;
+        this.layerName = layerName;
+    }
+
+    String opType() {
+        return proto.getOpType();
+    }
+
+    long opset() {
+        return graph.opset();
+    }
+
+    /** "node 'name' (OpType)" for messages. */
+    String label() {
+        return "node '" + (proto.getName().isEmpty() ? layerName : proto.getName()) + "' (" + proto.getOpType() + ")";
+    }
+
+    GraphConverter graph() {
+        return graph;
+    }
+
+    // ---- errors
+
+    /** A BAD_INPUT error naming the file and this node. */
+    LstmxException bad(String message) {
+        return LstmxException.badInput(graph.file() + ": " + label() + ": " + message);
+    }
+
+    /** An UNSUPPORTED refusal; the graph converter collects these and reports them together. */
+    LstmxException unsupported(String message) {
+        return new LstmxException(ErrorCode.UNSUPPORTED, label() + ": " + message);
+    }
+
+    // ---- inputs
+
+    int inputCount() {
+        return proto.getInputCount();
+    }
+
+    boolean hasInput(int i) {
+        return i < proto.getInputCount() && !proto.getInput(i).isEmpty();
+    }
+
+    String inputName(int i) {
+        return hasInput(i) ? proto.getInput(i) : "";
+    }
+
+    /** The value of input {@code i}, or null when absent. */
+    Value in(int i) {
+        return hasInput(i) ? graph.value(proto.getInput(i)) : null;
+    }
+
+    Value required(int i, String what) {
+        Value v = in(i);
+        if (v == null) {
+            throw bad("required input " + i + " (" + what + ") is missing");
+        }
+        return v;
+    }
+
+    /**
+     * Input {@code i} as a constant tensor (filled values of known shape and fully known shape
+     * vectors are materialised), or null when absent; UNSUPPORTED when it is only known at run time.
+     */
+    Tensor constIn(int i, String what) {
+        Value v = in(i);
+        if (v == null) {
+            return null;
+        }
+        Tensor t = graph.asConst(v, inputName(i));
+        if (t == null) {
+            throw unsupported(what + " '" + inputName(i) + "' must be a constant (initializer, Constant node or foldable expression)"
+                    + ", but it is " + describe(v));
+        }
+        return t;
+    }
+
+    /** Input {@code i} as the name of an IR value (constants become Constant layers). */
+    String runIn(int i) {
+        return graph.materialize(inputName(i), required(i, "input " + i), this);
+    }
+
+    /** Input {@code i} as a run-time value (constants are materialised), with its type and shape. */
+    Value.Run runValue(int i) {
+        Value v = required(i, "input " + i);
+        if (v instanceof Value.Run r) {
+            return r;
+        }
+        String name = graph.materialize(inputName(i), v, this);
+        return new Value.Run(name, Value.dtypeOf(v), Value.shapeOf(v));
+    }
+
+    static String describe(Value v) {
+        if (v instanceof Value.Run r) {
+            return "computed at run time (shape " + (r.shape() == null ? "unknown" : r.shape()) + ")";
+        }
+        if (v instanceof Value.ShapeVec s) {
+            return "a shape with run-time entries " + s.entries();
+        }
+        if (v instanceof Value.Filled f) {
+            return "a tensor of run-time shape " + f.shape() + " filled with " + f.element().getFloat(0);
+        }
+        return v.getClass().getSimpleName();
+    }
+
+    // ---- attributes
+
+    private AttributeProto attr(String name) {
+        for (AttributeProto a : proto.getAttributeList()) {
+            if (a.getName().equals(name)) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    boolean hasAttr(String name) {
+        return attr(name) != null;
+    }
+
+    long attrInt(String name, long dflt) {
+        AttributeProto a = attr(name);
+        return a == null ? dflt : a.getI();
+    }
+
+    float attrFloat(String name, float dflt) {
+        AttributeProto a = attr(name);
+        return a == null ? dflt : a.getF();
+    }
+
+    String attrString(String name, String dflt) {
+        AttributeProto a = attr(name);
+        return a == null ? dflt : a.getS().toStringUtf8();
+    }
+
+    /** INTS attribute, or null when absent. */
+    List<Long> attrInts(String name) {
+        AttributeProto a = attr(name);
+        return a == null ? null : a.getIntsList();
+    }
+
+    List<Float> attrFloats(String name) {
+        AttributeProto a = attr(name);
+        return a == null ? null : a.getFloatsList();
+    }
+
+    List<String> attrStrings(String name) {
+        AttributeProto a = attr(name);
+        if (a == null) {
+            return null;
+        }
+        List<String> l = new ArrayList<>();
+        a.getStringsList().forEach(s -> l.add(s.toStringUtf8()));
+        return l;
+    }
+
+    Tensor attrTensor(String name) {
+        AttributeProto a = attr(name);
+        return a == null || !a.hasT() ? null : OnnxTensors.toTensor(a.getT(), graph.baseDir(), graph.file() + ": " + label());
+    }
+
+    AttributeProto rawAttr(String name) {
+        return attr(name);
+    }
+
+    // ---- outputs
+
+    int outputCount() {
+        return proto.getOutputCount();
+    }
+
+    boolean hasOutput(int i) {
+        return i < proto.getOutputCount() && !proto.getOutput(i).isEmpty();
+    }
+
+    String outputName(int i) {
+        return hasOutput(i) ? proto.getOutput(i) : null;
+    }
+
+    /** True when output {@code i} is read by another node or is a graph output. */
+    boolean outputUsed(int i) {
+        return hasOutput(i) && graph.isUsed(proto.getOutput(i));
+    }
+
+    void define(int i, Value v) {
+        if (hasOutput(i)) {
+            graph.define(proto.getOutput(i), v);
+        }
+    }
+
+    void defineConst(int i, Tensor t) {
+        define(i, new Value.Const(t));
+    }
+
+    /** Defines output {@code i} as a run-time value computed by an IR value of the same name. */
+    Value.Run defineRun(int i, DType dtype, List<SDim> shape) {
+        Value.Run r = new Value.Run(proto.getOutput(i), dtype, shape);
+        define(i, r);
+        return r;
+    }
+
+    // ---- emitting IR
+
+    /** Name for this node's main IR layer. */
+    String layerName() {
+        return layerName;
+    }
+
+    /** Name for an extra IR layer this node needs besides its main one. */
+    String extraLayerName(String what) {
+        return graph.uniqueLayerName(layerName + "/" + what + (extraLayers++ == 0 ? "" : "_" + extraLayers));
+    }
+
+    /** A fresh IR value name derived from this node's first output. */
+    String tempValue(String what) {
+        return graph.uniqueValueName(proto.getOutput(0) + "/" + what);
+    }
+
+    void emit(Layer layer) {
+        graph.emit(layer);
+    }
+
+    /** An IR Constant layer holding {@code t}; returns its value name. */
+    String constantLayer(Tensor t, String what) {
+        String name = tempValue(what);
+        graph.emit(new Layer.Constant(extraLayerName(what), name, t));
+        return name;
+    }
+
+    SDim freshDim() {
+        return graph.freshDim();
+    }
+
+    /** Normalises a possibly negative axis for a value of rank {@code rank}. */
+    int axis(long axis, int rank, String what) {
+        long a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) {
+            throw bad(what + " " + axis + " is out of range for rank " + rank);
+        }
+        return (int) a;
+    }
+
+    /** Rank of a value, UNSUPPORTED when unknown. */
+    List<SDim> requireShape(Value v, String what) {
+        List<SDim> s = Value.shapeOf(v);
+        if (s == null) {
+            throw unsupported("the rank of " + what + " is unknown, but this conversion needs it");
+        }
+        return s;
+    }
+}

@@ -1,0 +1,83 @@
+package io.lstmx.importers.onnx.ops;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Shape inference over {@link SDim}s for the values the importer emits. */
+final class Shapes {
+    private Shapes() {
+    }
+
+    /** NumPy broadcasting of two shapes; null when either rank is unknown. */
+    static List<SDim> broadcast(List<SDim> a, List<SDim> b, OnnxNode node) {
+        if (a == null || b == null) {
+            return null;
+        }
+        int r = Math.max(a.size(), b.size());
+        List<SDim> out = new ArrayList<>(r);
+        for (int k = 0; k < r; k++) {
+            SDim da = k - (r - a.size()) >= 0 ? a.get(k - (r - a.size())) : SDim.known(1);
+            SDim db = k - (r - b.size()) >= 0 ? b.get(k - (r - b.size())) : SDim.known(1);
+            if (da.is(1)) {
+                out.add(db);
+            } else if (db.is(1) || da.equals(db)) {
+                out.add(da);
+            } else if (da.isKnown() && db.isKnown()) {
+                throw node.bad("shapes " + a + " and " + b + " do not broadcast");
+            } else if (da.isKnown()) {
+                out.add(da);
+            } else if (db.isKnown()) {
+                out.add(db);
+            } else {
+                out.add(node.freshDim());
+            }
+        }
+        return out;
+    }
+
+    /** Product of dimensions: known when all are, the symbol itself when the others are all 1. */
+    static SDim product(List<SDim> dims, OnnxNode node) {
+        long p = 1;
+        SDim symbolic = null;
+        int symbols = 0;
+        for (SDim d : dims) {
+            if (d.isKnown()) {
+                p *= d.value();
+            } else {
+                symbolic = d;
+                symbols++;
+            }
+        }
+        if (symbols == 0) {
+            return SDim.known(p);
+        }
+        return symbols == 1 && p == 1 ? symbolic : node.freshDim();
+    }
+
+    static int[] toInts(List<SDim> dims) {
+        int[] a = new int[dims.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (int) dims.get(i).value();
+        }
+        return a;
+    }
+
+    static boolean allKnown(List<SDim> dims) {
+        return dims != null && dims.stream().allMatch(SDim::isKnown);
+    }
+
+    /** Entries of a shape-like value (int64 constant of rank &le; 1, or a shape vector), else null. */
+    static List<SDim> entries(Value v) {
+        if (v instanceof Value.ShapeVec s) {
+            return s.entries();
+        }
+        if (v instanceof Value.Const c && !c.tensor().dtype().isFloating() && c.tensor().rank() <= 1) {
+            List<SDim> l = new ArrayList<>();
+            for (long x : c.tensor().toLongArray()) {
+                l.add(SDim.known(x));
+            }
+            return l;
+        }
+        return null;
+    }
+}

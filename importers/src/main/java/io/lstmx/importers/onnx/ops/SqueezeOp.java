@@ -1,0 +1,73 @@
+package io.lstmx.importers.onnx.ops;
+
+import io.lstmx.ir.Layer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Squeeze: removes the given size-1 axes (all size-1 axes when none are given, which needs known dims). */
+final class SqueezeOp implements OpConverter {
+    @Override
+    public void convert(OnnxNode n) {
+        Value x = n.required(0, "data");
+        List<Long> axesGiven = AxesInput.read(n, 1);
+        List<SDim> s = Value.shapeOf(x);
+        List<Integer> axes = null;
+        if (s != null) {
+            if (axesGiven == null) {
+                axes = new ArrayList<>();
+                for (int k = 0; k < s.size(); k++) {
+                    if (!s.get(k).isKnown()) {
+                        throw n.unsupported("Squeeze without axes of shape " + s + ": dimension " + k + " is known only at run time");
+                    }
+                    if (s.get(k).value() == 1) {
+                        axes.add(k);
+                    }
+                }
+            } else {
+                axes = AxesInput.normalize(n, axesGiven, s.size());
+                for (int a : axes) {
+                    if (s.get(a).isKnown() && s.get(a).value() != 1) {
+                        throw n.bad("cannot squeeze axis " + a + " of shape " + s + ": its size is not 1");
+                    }
+                }
+            }
+        } else if (axesGiven == null) {
+            throw n.unsupported("Squeeze without axes of a value of unknown rank");
+        }
+        List<SDim> out = null;
+        if (s != null) {
+            out = new ArrayList<>();
+            for (int k = 0; k < s.size(); k++) {
+                if (!axes.contains(k)) {
+                    out.add(s.get(k));
+                }
+            }
+        }
+        if (x instanceof Value.Const c) {
+            n.defineConst(0, c.tensor().reshape(Shapes.toInts(out)));
+            return;
+        }
+        if (x instanceof Value.ShapeVec v) {
+            if (v.entries().size() != 1 || !out.isEmpty()) {
+                throw n.bad("cannot squeeze a shape vector of length " + v.entries().size());
+            }
+            n.define(0, new Value.ShapeVec(v.entries(), true));
+            return;
+        }
+        if (x instanceof Value.Filled f) {
+            n.define(0, new Value.Filled(f.element(), out));
+            return;
+        }
+        Value.Run r = n.runValue(0);
+        List<Integer> irAxes = axes;
+        if (irAxes == null) {
+            irAxes = new ArrayList<>();
+            for (long a : axesGiven) {
+                irAxes.add((int) a);
+            }
+        }
+        n.emit(new Layer.Squeeze(n.layerName(), r.name(), n.outputName(0), irAxes));
+        n.defineRun(0, r.dtype(), out);
+    }
+}

@@ -1,0 +1,55 @@
+package io.lstmx.importers.onnx.ops;
+
+import io.lstmx.ir.Layer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Unsqueeze: inserts size-1 axes at the given positions of the output. */
+final class UnsqueezeOp implements OpConverter {
+    @Override
+    public void convert(OnnxNode n) {
+        Value x = n.required(0, "data");
+        List<Long> axesGiven = AxesInput.read(n, 1);
+        if (axesGiven == null) {
+            throw n.bad("axes are required");
+        }
+        List<SDim> s = Value.shapeOf(x);
+        List<Integer> axes = null;
+        List<SDim> out = null;
+        if (s != null) {
+            int rank = s.size() + axesGiven.size();
+            axes = AxesInput.normalize(n, axesGiven, rank);
+            out = new ArrayList<>();
+            int src = 0;
+            for (int k = 0; k < rank; k++) {
+                out.add(axes.contains(k) ? SDim.known(1) : s.get(src++));
+            }
+        }
+        if (x instanceof Value.Const c) {
+            n.defineConst(0, c.tensor().reshape(Shapes.toInts(out)));
+            return;
+        }
+        if (x instanceof Value.ShapeVec v) {
+            if (!v.scalar() || !axes.equals(List.of(0))) {
+                throw n.unsupported("unsqueezing a shape vector to rank " + out.size());
+            }
+            n.define(0, new Value.ShapeVec(v.entries(), false));
+            return;
+        }
+        if (x instanceof Value.Filled f) {
+            n.define(0, new Value.Filled(f.element(), out));
+            return;
+        }
+        Value.Run r = n.runValue(0);
+        List<Integer> irAxes = axes;
+        if (irAxes == null) {
+            irAxes = new ArrayList<>();
+            for (long a : axesGiven) {
+                irAxes.add((int) a);
+            }
+        }
+        n.emit(new Layer.Unsqueeze(n.layerName(), r.name(), n.outputName(0), irAxes));
+        n.defineRun(0, r.dtype(), out);
+    }
+}

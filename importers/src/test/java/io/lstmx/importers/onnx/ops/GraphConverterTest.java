@@ -1,0 +1,122 @@
+package io.lstmx.importers.onnx.ops;
+
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.Tensor;
+import io.lstmx.onnx.proto.Onnx.ModelProto;
+import io.lstmx.onnx.proto.Onnx.NodeProto;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static io.lstmx.importers.onnx.ops.OnnxBuilder.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GraphConverterTest {
+    @Test
+    void unknownOperatorsAreReportedTogether() {
+        LstmxException e = new OnnxBuilder(17).input("x", FLOAT, 2)
+                .node("first", "FancyOp", List.of("x"), List.of("a"))
+                .node("ok", "Relu", List.of("a"), List.of("b"))
+                .node("second", "OtherOp", List.of("b"), List.of("y"))
+                .output("y").fails(ErrorCode.UNSUPPORTED);
+        String msg = e.getMessage();
+        assertTrue(msg.startsWith("test.onnx: "), msg);
+        assertTrue(msg.contains("node 'first' (FancyOp)") && msg.contains("node 'second' (OtherOp)"), msg);
+        assertFalse(msg.contains("'ok'"), "a supported node downstream of a failure is not blamed: " + msg);
+        assertFalse(msg.contains("\n"), "one line");
+    }
+
+    @Test
+    void unsupportedAttributeValuesAreCollectedWithUnknownOperators() {
+        String msg = new OnnxBuilder(11).input("x", FLOAT, 2, 3, 4)
+                .node("soft", "Softmax", List.of("x"), List.of("a"))
+                .node("odd", "Mystery", List.of("x"), List.of("b"))
+                .node("Add", List.of("a", "b"), List.of("y")).output("y").fails(ErrorCode.UNSUPPORTED).getMessage();
+        assertTrue(msg.contains("node 'soft' (Softmax)") && msg.contains("node 'odd' (Mystery)"), msg);
+    }
+
+    @Test
+    void operatorsNewerThanTheModelOpsetAreUnknown() {
+        String msg = new OnnxBuilder(8).initializer("s", l(s(1), 2))
+                .node("ConstantOfShape", List.of("s"), List.of("y")).output("y").fails(ErrorCode.UNSUPPORTED).getMessage();
+        assertTrue(msg.contains("ConstantOfShape") && msg.contains("opset 8"), msg);
+    }
+
+    @Test
+    void otherDomainsAreUnknown() {
+        ModelProto p = new OnnxBuilder(13).input("x", FLOAT, 2).node("Relu", List.of("x"), List.of("y")).output("y").build();
+        ModelProto custom = p.toBuilder().setGraph(p.getGraph().toBuilder()
+                .setNode(0, NodeProto.newBuilder(p.getGraph().getNode(0)).setDomain("com.microsoft"))).build();
+        LstmxException e = assertThrows(LstmxException.class, () -> GraphConverter.convert(custom, "m.onnx", null, Map.of()));
+        assertEquals(ErrorCode.UNSUPPORTED, e.code());
+        assertTrue(e.getMessage().contains("com.microsoft::Relu"), e.getMessage());
+    }
+
+    @Test
+    void initializersListedAsInputsAreConstants() {
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 2).input("w", FLOAT, 2).initializer("w", f(s(2), 1, 2))
+                .node("Mul", List.of("x", "w"), List.of("y")).output("y").convert();
+        assertEquals(List.of("x"), m.inputNames());
+        assertEquals(1, layers(m, Layer.Constant.class).size());
+    }
+
+    @Test
+    void inputDimsBecomeFixedNamedOrAnonymous() {
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 3, "batch", null)
+                .node("Relu", List.of("x"), List.of("y")).output("y").convert();
+        List<Dim> dims = m.inputs().get(0).shape().dims();
+        assertEquals(List.of(Dim.of(3), Dim.of("batch"), Dim.of("")), dims);
+        assertEquals(DType.FLOAT32, m.inputs().get(0).dtype());
+    }
+
+    @Test
+    void modelInfoNamesProducerOpsetAndIrVersion() {
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 2).node("Relu", List.of("x"), List.of("y")).output("y").convert();
+        assertEquals("onnx", m.info().sourceFormat());
+        assertEquals("hand 1", m.info().producer());
+        assertEquals("opset 13, ir_version 8", m.info().detail());
+    }
+
+    @Test
+    void deadBranchesAreDropped() {
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 2)
+                .node("Relu", List.of("x"), List.of("unused"))
+                .node("Tanh", List.of("x"), List.of("y")).output("y").convert();
+        assertEquals(1, m.layers().size());
+        assertEquals("y", only(m, Layer.Activation.class).output());
+    }
+
+    @Test
+    void undefinedInputIsBadInput() {
+        String msg = new OnnxBuilder(13).input("x", FLOAT, 2)
+                .node("late", "Relu", List.of("z"), List.of("y")).output("y").fails(ErrorCode.BAD_INPUT).getMessage();
+        assertTrue(msg.contains("node 'late' (Relu)") && msg.contains("'z'"), msg);
+    }
+
+    @Test
+    void constantInputsMustNameGraphInputsOfFittingShape() {
+        OnnxBuilder g = new OnnxBuilder(13).input("x", FLOAT, 2).node("Relu", List.of("x"), List.of("y")).output("y");
+        assertEquals(ErrorCode.BAD_INPUT, assertThrows(LstmxException.class, () -> g.convert(Map.of("nope", Tensor.zeros(2)))).code());
+        assertEquals(ErrorCode.BAD_INPUT, assertThrows(LstmxException.class, () -> g.convert(Map.of("x", Tensor.zeros(3)))).code());
+        Model m = g.convert(Map.of("x", f(s(2), -1, 1)));
+        assertTrue(m.inputs().isEmpty());
+        assertEquals(List.of(0f, 1f), List.of(constantOutput(m, "y").getFloat(0), constantOutput(m, "y").getFloat(1)));
+    }
+
+    @Test
+    void duplicateNodeNamesGetUniqueLayerNames() {
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 2)
+                .node("same", "Relu", List.of("x"), List.of("a"))
+                .node("same", "Tanh", List.of("a"), List.of("y")).output("y").convert();
+        assertEquals(2, m.layers().size());
+    }
+}
