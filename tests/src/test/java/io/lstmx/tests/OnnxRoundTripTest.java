@@ -63,7 +63,20 @@ class OnnxRoundTripTest {
     /** Every case folder under fixtures/onnx/pytorch (whatever exists: a new case is covered without edits). */
     @TestFactory
     Stream<DynamicTest> pytorchFixtures() throws IOException {
-        Path root = TestFiles.fixtures().resolve("onnx").resolve("pytorch");
+        return fixtureCases("pytorch");
+    }
+
+    /**
+     * The same for fixtures/onnx/variants (weights in an external file, or float16/float64 behind a
+     * Cast): the export holds them as float32 initializers, with exactly the source's values.
+     */
+    @TestFactory
+    Stream<DynamicTest> variantFixtures() throws IOException {
+        return fixtureCases("variants");
+    }
+
+    private Stream<DynamicTest> fixtureCases(String tree) throws IOException {
+        Path root = TestFiles.fixtures().resolve("onnx").resolve(tree);
         List<Path> cases;
         try (Stream<Path> s = Files.list(root)) {
             cases = s.filter(p -> Files.isRegularFile(p.resolve("model.onnx"))).sorted().toList();
@@ -148,7 +161,7 @@ class OnnxRoundTripTest {
             assertTrue(!Set.of("Loop", "Scan").contains(n.getOpType()), what + ": exported graph has a " + n.getOpType());
         }
         for (int i = 0; i < srcLstm.size(); i++) {
-            compareWeights(what + " LSTM #" + i, source, srcLstm.get(i), exported, outLstm.get(i));
+            compareWeights(what + " LSTM #" + i, source, src.getParent(), srcLstm.get(i), exported, out.getParent(), outLstm.get(i));
         }
 
         Map<String, Tensor> ort = OnnxRuntimeReference.run(out, inputs);
@@ -167,7 +180,7 @@ class OnnxRoundTripTest {
         return ort;
     }
 
-    private static void compareWeights(String what, ModelProto src, NodeProto s, ModelProto out, NodeProto o) {
+    private static void compareWeights(String what, ModelProto src, Path srcDir, NodeProto s, ModelProto out, Path outDir, NodeProto o) {
         int dirs = direction(s).equals("bidirectional") ? 2 : 1;
         assertEquals(direction(s), direction(o), what + ": direction");
         long h = intAttr(s, "hidden_size");
@@ -176,24 +189,40 @@ class OnnxRoundTripTest {
         int[] slots = {1, 2, 3, 7};
         int[][] absentShape = {null, null, {dirs, (int) (8 * h)}, {dirs, (int) (3 * h)}};
         for (int k = 0; k < names.length; k++) {
-            Tensor a = weight(src, s, slots[k], absentShape[k], what + " source " + names[k]);
-            Tensor b = weight(out, o, slots[k], absentShape[k], what + " exported " + names[k]);
+            Tensor a = weight(src, srcDir, s, slots[k], absentShape[k], what + " source " + names[k]);
+            Tensor b = weight(out, outDir, o, slots[k], absentShape[k], what + " exported " + names[k]);
             if (!a.bitEquals(b)) {
                 fail(what + ": exported " + names[k] + " " + b + " is not bit-identical to the source's " + a);
             }
         }
     }
 
-    /** The constant at input slot {@code slot} of the node (initializer or Constant node); zeros when absent. */
-    private static Tensor weight(ModelProto m, NodeProto n, int slot, int[] absentShape, String what) {
+    /**
+     * The constant at input slot {@code slot} of the node (initializer, possibly in an external file
+     * under {@code dir}, or Constant node, possibly behind a Cast to FLOAT); zeros when absent.
+     */
+    private static Tensor weight(ModelProto m, Path dir, NodeProto n, int slot, int[] absentShape, String what) {
         String name = slot < n.getInputCount() ? n.getInput(slot) : "";
         if (name.isEmpty()) {
             assertNotNull(absentShape, what + " is missing");
             return Tensor.zeros(absentShape);
         }
+        return constant(m, dir, name, what);
+    }
+
+    private static Tensor constant(ModelProto m, Path dir, String name, String what) {
         for (TensorProto t : m.getGraph().getInitializerList()) {
             if (t.getName().equals(name)) {
-                return OnnxTensors.toTensor(t, null, what).withDType(io.lstmx.ir.DType.FLOAT32);
+                // float16/double initializers are read as their float32 values, which is what the
+                // graph computes with after its Cast to FLOAT.
+                return OnnxTensors.toTensor(t, dir, what).withDType(io.lstmx.ir.DType.FLOAT32);
+            }
+        }
+        for (NodeProto c : m.getGraph().getNodeList()) {
+            if (c.getOpType().equals("Cast") && c.getOutputList().contains(name)) {
+                long to = c.getAttributeList().stream().filter(a -> a.getName().equals("to")).mapToLong(AttributeProto::getI).findFirst().orElse(-1);
+                assertEquals(TensorProto.DataType.FLOAT_VALUE, (int) to, what + ": '" + name + "' is a Cast to a type other than FLOAT");
+                return constant(m, dir, c.getInput(0), what);
             }
         }
         for (NodeProto c : m.getGraph().getNodeList()) {

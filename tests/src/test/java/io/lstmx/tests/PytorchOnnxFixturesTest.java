@@ -5,6 +5,7 @@ import io.lstmx.api.OnnxRuntimeReference;
 import io.lstmx.api.Tolerance;
 import io.lstmx.importers.Importers;
 import io.lstmx.ir.Format;
+import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.proto.Onnx;
@@ -37,6 +38,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * torch.onnx, test inputs and the outputs PyTorch itself computed (see generate.py there). lstmx
  * must reproduce PyTorch's numbers from the ONNX file alone; onnxruntime is run on the same files
  * to prove each fixture is self-consistent, so a failure of the first kind points at lstmx.
+ * The folders under fixtures/onnx/variants are the same kind of case with the weights re-stored
+ * by the onnx library (external data file, float16 or float64 initializers behind a Cast) and are
+ * checked the same way.
  */
 class PytorchOnnxFixturesTest {
 
@@ -44,14 +48,33 @@ class PytorchOnnxFixturesTest {
     private static final List<String> REQUIRED_CASES = List.of("uni_1layer", "bidirectional", "stacked_bidirectional",
             "initial_state", "embedding_lm", "dynamic_axes_resized", "sample_classifier");
 
+    /** Cases under fixtures/onnx/variants, each with the storage property it exists for. */
+    private static final List<String> REQUIRED_VARIANTS = List.of("external_data", "float16_weights", "float64_weights");
+
     private static Path fixtureRoot() {
         return TestFiles.fixtures().resolve("onnx").resolve("pytorch");
     }
 
-    /** Every case folder, sorted; fails (rather than yielding no tests) when there are none. */
+    private static Path variantRoot() {
+        return TestFiles.fixtures().resolve("onnx").resolve("variants");
+    }
+
+    /** The case folders of both fixture trees, PyTorch's first. */
     private static List<Path> cases() {
-        Path root = fixtureRoot();
-        assertTrue(Files.isDirectory(root), "PyTorch fixture folder missing: " + root);
+        List<Path> all = new ArrayList<>(cases(fixtureRoot()));
+        all.addAll(cases(variantRoot()));
+        return all;
+    }
+
+    /** Test name: the folder, prefixed by its tree for the variants. */
+    private static String display(Path dir) {
+        String name = dir.getFileName().toString();
+        return dir.getParent().equals(variantRoot()) ? "variants/" + name : name;
+    }
+
+    /** Every case folder under {@code root}, sorted; fails (rather than yielding no tests) when there are none. */
+    private static List<Path> cases(Path root) {
+        assertTrue(Files.isDirectory(root), "fixture folder missing: " + root);
         List<Path> dirs;
         try (Stream<Path> s = Files.list(root)) {
             // Names starting with '_' or '.' are tool caches (e.g. __pycache__), not cases.
@@ -61,14 +84,14 @@ class PytorchOnnxFixturesTest {
         } catch (IOException e) {
             throw new AssertionError("cannot list " + root, e);
         }
-        assertTrue(!dirs.isEmpty(), "no fixture cases under " + root + "; run fixtures/onnx/pytorch/generate.py");
+        assertTrue(!dirs.isEmpty(), "no fixture cases under " + root + "; run " + root.getFileName() + "/generate.py");
         return dirs;
     }
 
     @Test
     void requiredCasesArePresent() {
         Set<String> names = new HashSet<>();
-        for (Path p : cases()) {
+        for (Path p : cases(fixtureRoot())) {
             names.add(p.getFileName().toString());
         }
         for (String required : REQUIRED_CASES) {
@@ -76,9 +99,73 @@ class PytorchOnnxFixturesTest {
         }
     }
 
+    /**
+     * The variants must really store their weights as claimed, or the parity tests below would
+     * silently fall back to covering plain float32 initializers.
+     */
+    @Test
+    void variantsStoreTheirWeightsAsDescribed() throws IOException {
+        Set<String> names = new HashSet<>();
+        for (Path p : cases(variantRoot())) {
+            names.add(p.getFileName().toString());
+        }
+        assertTrue(names.containsAll(REQUIRED_VARIANTS), "variant cases " + REQUIRED_VARIANTS + " expected under " + variantRoot() + ", found " + names);
+
+        Onnx.GraphProto external = graph(variantRoot().resolve("external_data").resolve("model.onnx"));
+        assertTrue(external.getInitializerCount() > 0, "external_data: no initializers");
+        for (Onnx.TensorProto t : external.getInitializerList()) {
+            assertEquals(Onnx.TensorProto.DataLocation.EXTERNAL, t.getDataLocation(), "external_data: initializer '" + t.getName() + "' location");
+            assertTrue(!t.hasRawData(), "external_data: initializer '" + t.getName() + "' also has raw_data");
+            assertTrue(t.getExternalDataList().stream().anyMatch(e -> e.getKey().equals("location") && e.getValue().equals("weights.bin")),
+                    "external_data: initializer '" + t.getName() + "' is not in weights.bin: " + t.getExternalDataList());
+        }
+        assertTrue(Files.isRegularFile(variantRoot().resolve("external_data").resolve("weights.bin")), "external_data: weights.bin missing");
+
+        assertCastWeights("float16_weights", Onnx.TensorProto.DataType.FLOAT16_VALUE);
+        assertCastWeights("float64_weights", Onnx.TensorProto.DataType.DOUBLE_VALUE);
+    }
+
+    /**
+     * A Cast of a stored weight is folded at import: the LSTM layers carry the weights as
+     * constants (one IR LSTM per LSTM node) and no Cast layer is left for run time.
+     */
+    @Test
+    void castWeightsFoldToConstants() throws IOException {
+        for (String name : List.of("float16_weights", "float64_weights")) {
+            Path file = variantRoot().resolve(name).resolve("model.onnx");
+            Model model = Importers.load(file, Format.ONNX);
+            List<Layer> casts = model.layers().stream().filter(l -> l instanceof Layer.Cast).toList();
+            assertTrue(casts.isEmpty(), name + ": Cast layers left after import: " + casts);
+            long lstmNodes = graph(file).getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).count();
+            assertEquals(lstmNodes, model.layers().stream().filter(l -> l instanceof Layer.Lstm).count(), name + ": IR LSTM layers");
+        }
+    }
+
+    /** Every initializer has element type {@code type} and feeds a Cast to FLOAT (and nothing else). */
+    private static void assertCastWeights(String name, int type) throws IOException {
+        Onnx.GraphProto g = graph(variantRoot().resolve(name).resolve("model.onnx"));
+        assertTrue(g.getInitializerCount() > 0, name + ": no initializers");
+        for (Onnx.TensorProto t : g.getInitializerList()) {
+            assertEquals(type, t.getDataType(), name + ": element type of initializer '" + t.getName() + "'");
+            List<Onnx.NodeProto> users = g.getNodeList().stream().filter(n -> n.getInputList().contains(t.getName())).toList();
+            assertEquals(1, users.size(), name + ": consumers of '" + t.getName() + "'");
+            assertEquals("Cast", users.get(0).getOpType(), name + ": consumer of '" + t.getName() + "'");
+            assertEquals(List.of((long) Onnx.TensorProto.DataType.FLOAT_VALUE),
+                    users.get(0).getAttributeList().stream().filter(a -> a.getName().equals("to")).map(Onnx.AttributeProto::getI).toList(),
+                    name + ": Cast of '" + t.getName() + "' target");
+        }
+        assertTrue(g.getNodeList().stream().anyMatch(n -> n.getOpType().equals("LSTM")), name + ": no LSTM node");
+    }
+
+    private static Onnx.GraphProto graph(Path model) throws IOException {
+        try (InputStream in = Files.newInputStream(model)) {
+            return Onnx.ModelProto.parseFrom(in).getGraph();
+        }
+    }
+
     @TestFactory
     Stream<DynamicTest> lstmxMatchesPytorch() {
-        return cases().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+        return cases().stream().map(dir -> DynamicTest.dynamicTest(display(dir), () -> {
             Fixture f = Fixture.read(dir);
             Model model = Importers.load(f.model(), Format.ONNX);
             assertEquals(f.inputNames(), model.inputNames(), f.name() + ": imported model inputs");
@@ -92,7 +179,7 @@ class PytorchOnnxFixturesTest {
     /** Sanity of the fixtures themselves: an independent ONNX engine agrees with PyTorch. */
     @TestFactory
     Stream<DynamicTest> onnxruntimeMatchesPytorch() {
-        return cases().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+        return cases().stream().map(dir -> DynamicTest.dynamicTest(display(dir), () -> {
             Fixture f = Fixture.read(dir);
             Map<String, Tensor> actual = OnnxRuntimeReference.run(f.model(), f.inputs());
             f.assertOutputs(actual, "onnxruntime");
