@@ -1,5 +1,8 @@
 package io.lstmx.cli;
 
+import io.lstmx.api.Tolerance;
+import io.lstmx.ir.Tensor;
+
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -11,6 +14,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /** Runs the lstmx command in-process and locates test material. */
 final class Cli {
@@ -43,6 +47,14 @@ final class Cli {
         StringWriter err = new StringWriter();
         int exit = Main.execute(a, new PrintWriter(out), new PrintWriter(err));
         return new Result(exit, out.toString(), err.toString());
+    }
+
+    /** Fails with the tolerance report unless {@code actual} matches {@code expected} within {@link Tolerance#DEFAULT}. */
+    static void assertClose(Tensor actual, Tensor expected, String what) {
+        Tolerance.Report r = Tolerance.DEFAULT.compare(actual, expected);
+        if (!r.ok()) {
+            fail(what + ": " + r.detail());
+        }
     }
 
     /** The repository root (surefire sets lstmx.root). */

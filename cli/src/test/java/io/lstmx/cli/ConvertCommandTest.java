@@ -4,7 +4,6 @@ import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
 import io.lstmx.api.Npy;
 import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.api.Tolerance;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Format;
 import io.lstmx.ir.Tensor;
@@ -18,23 +17,16 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import static io.lstmx.cli.Cli.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 class ConvertCommandTest {
     @TempDir
     Path dir;
-
-    private static void assertClose(Tensor actual, Tensor expected, String what) {
-        Tolerance.Report r = Tolerance.DEFAULT.compare(actual, expected);
-        if (!r.ok()) {
-            fail(what + ": " + r.detail());
-        }
-    }
 
     @Test
     void onnxToOnnxKeepsTheNumbersAndLeavesNoTemporaryFiles() {

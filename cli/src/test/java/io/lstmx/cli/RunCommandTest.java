@@ -2,7 +2,6 @@ package io.lstmx.cli;
 
 import io.lstmx.api.Npy;
 import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.api.Tolerance;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.DynamicTest;
@@ -22,21 +21,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import static io.lstmx.cli.Cli.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 class RunCommandTest {
     @TempDir
     Path dir;
-
-    private static void assertClose(Tensor actual, Tensor expected, String what) {
-        Tolerance.Report r = Tolerance.DEFAULT.compare(actual, expected);
-        if (!r.ok()) {
-            fail(what + ": " + r.detail());
-        }
-    }
 
     /** Every fixture: inputs given positionally; each output_K.npy must match what PyTorch computed. */
     @TestFactory

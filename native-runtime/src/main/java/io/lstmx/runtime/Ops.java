@@ -592,7 +592,7 @@ final class Ops {
         } else {
             start = Math.max(0, Math.min(start, n - 1));
             end = Math.max(-1, Math.min(end, n - 1));
-            count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+            count = n > 0 && start > end ? (start - end + (-step) - 1) / (-step) : 0; // [0, n - 1] is empty when n = 0
         }
         int[] shape = x.shape.clone();
         shape[axis] = (int) count;

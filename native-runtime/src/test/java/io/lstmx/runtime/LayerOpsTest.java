@@ -230,6 +230,10 @@ class LayerOpsTest {
         Tensor m = t(range(8), 2, 4);
         assertTensor(eval(new Layer.Slice("sl", "x", "y", -1, 1, 3, 1), "x", m), new int[] {2, 2}, 1, 2, 5, 6);
         assertBadInput(() -> NativeRuntime.evaluate(new Layer.Slice("sl0", "x", "y", 0, 0, 1, 0), Map.of("x", x)), "layer 'sl0'", "step");
+        // ONNX clamps a backward start to [0, dim - 1], so start -100 on 10 elements still reads index 0 (as onnxruntime 1.29 does)
+        assertTensor(eval(new Layer.Slice("sl", "x", "y", 0, -100, Long.MIN_VALUE, -1), "x", x), new int[] {1}, 0);
+        // an empty axis has no index to start from, whatever the step
+        assertTensor(eval(new Layer.Slice("sl", "x", "y", 1, -1, Long.MIN_VALUE, -1), "x", t(new float[0], 2, 0)), new int[] {2, 0});
     }
 
     @Test

@@ -29,6 +29,18 @@ final class AxesInput {
         return l;
     }
 
+    /** The axes for an IR layer: {@code normalized} when the rank is known (non-null), else as given. */
+    static List<Integer> forLayer(List<Integer> normalized, List<Long> given) {
+        if (normalized != null) {
+            return normalized;
+        }
+        List<Integer> out = new ArrayList<>();
+        for (long a : given) {
+            out.add((int) a);
+        }
+        return out;
+    }
+
     /** Normalised, sorted, distinct axes for {@code rank}. */
     static List<Integer> normalize(OnnxNode n, List<Long> axes, int rank) {
         List<Integer> out = new ArrayList<>();

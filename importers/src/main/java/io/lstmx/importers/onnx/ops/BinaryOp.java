@@ -22,9 +22,8 @@ final class BinaryOp implements OpConverter {
         Value a = n.required(0, "A");
         Value b = n.required(1, "B");
         checkLegacyBroadcast(n, a, b);
-        String what = n.graph().file() + ": " + n.label();
         if (a instanceof Value.Const ca && b instanceof Value.Const cb) {
-            n.defineConst(0, Fold.binary(op, ca.tensor(), cb.tensor(), what));
+            n.defineConst(0, Fold.binary(op, ca.tensor(), cb.tensor(), n));
             return;
         }
         if (a instanceof Value.ShapeVec || b instanceof Value.ShapeVec) {
@@ -39,7 +38,7 @@ final class BinaryOp implements OpConverter {
         Tensor fb = filledElement(b);
         if (fa != null && fb != null && (a instanceof Value.Filled || b instanceof Value.Filled)) {
             List<SDim> shape = Shapes.broadcast(Value.shapeOf(a), Value.shapeOf(b), n);
-            n.define(0, new Value.Filled(Fold.binary(op, fa, fb, what), shape));
+            n.define(0, new Value.Filled(Fold.binary(op, fa, fb, n), shape));
             return;
         }
         if (op == Layer.Binary.Op.ADD && (fuseBias(n, 0, 1) || fuseBias(n, 1, 0))) {
@@ -94,7 +93,7 @@ final class BinaryOp implements OpConverter {
     private SDim combine(OnnxNode n, SDim x, SDim y) {
         if (x.isKnown() && y.isKnown()) {
             Tensor r = Fold.binary(op, Tensor.ofLongs(new int[0], new long[] {x.value()}),
-                    Tensor.ofLongs(new int[0], new long[] {y.value()}), n.graph().file() + ": " + n.label());
+                    Tensor.ofLongs(new int[0], new long[] {y.value()}), n);
             return SDim.known(r.getLong(0));
         }
         // Identities keep the symbol, so that e.g. size*1 still matches the dimension it came from.
@@ -140,7 +139,7 @@ final class BinaryOp implements OpConverter {
         }
         Tensor bias = t.reshape(units);
         if (dense.bias() != null) {
-            bias = Fold.binary(Layer.Binary.Op.ADD, dense.bias(), bias, n.label());
+            bias = Fold.binary(Layer.Binary.Op.ADD, dense.bias(), bias, n);
         }
         n.graph().replaceProducer(run.name(),
                 new Layer.Dense(dense.name(), dense.input(), n.outputName(0), dense.weight(), bias));

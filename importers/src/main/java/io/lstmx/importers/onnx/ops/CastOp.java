@@ -30,7 +30,6 @@ final class CastOp implements OpConverter {
         } else {
             onnxType = (int) to.getI();
         }
-        String where = n.graph().file() + ": " + n.label();
         DType target;
         try {
             target = OnnxTensors.irType(onnxType, "target type");
@@ -40,7 +39,7 @@ final class CastOp implements OpConverter {
         boolean toBool = onnxType == DataType.BOOL_VALUE;
         Value x = n.required(0, "input");
         if (x instanceof Value.Const c) {
-            n.defineConst(0, Fold.cast(c.tensor(), target, toBool));
+            n.defineConst(0, Fold.cast(c.tensor(), target, toBool, n));
             return;
         }
         if (x instanceof Value.ShapeVec v) {
@@ -51,12 +50,12 @@ final class CastOp implements OpConverter {
             return;
         }
         if (x instanceof Value.Filled f) {
-            n.define(0, new Value.Filled(Fold.cast(f.element(), target, toBool), f.shape()));
+            n.define(0, new Value.Filled(Fold.cast(f.element(), target, toBool, n), f.shape()));
             return;
         }
         Value.Run r = n.runValue(0);
         if (toBool) {
-            throw n.unsupported("cast of a run-time value to BOOL (" + where + ")");
+            throw n.unsupported("cast of a run-time value to BOOL (" + n.where() + ")");
         }
         if (r.dtype() == target) {
             n.define(0, r);

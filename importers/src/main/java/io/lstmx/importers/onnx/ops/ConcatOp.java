@@ -29,7 +29,7 @@ final class ConcatOp implements OpConverter {
             List<Tensor> ts = new ArrayList<>();
             vals.forEach(v -> ts.add(((Value.Const) v).tensor()));
             int axis = n.axis(axisAttr, ts.get(0).rank(), "axis");
-            n.defineConst(0, Fold.concat(ts, axis, n.graph().file() + ": " + n.label()));
+            n.defineConst(0, Fold.concat(ts, axis, n));
             return;
         }
         if (vals.stream().anyMatch(v -> v instanceof Value.ShapeVec)) {

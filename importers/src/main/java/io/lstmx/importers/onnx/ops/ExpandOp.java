@@ -32,7 +32,7 @@ final class ExpandOp implements OpConverter {
             if (Fold.uniform(t)) {
                 n.define(0, new Value.Filled(Fold.element(t, 0), out));
             } else if (Shapes.allKnown(out)) {
-                n.defineConst(0, Fold.broadcastTo(t, Shapes.toInts(out), n.graph().file() + ": " + n.label()));
+                n.defineConst(0, Fold.broadcastTo(t, Shapes.toInts(out), n));
             } else {
                 throw n.unsupported("Expand of a non-uniform constant to the run-time shape " + out);
             }

@@ -4,20 +4,28 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
+import io.lstmx.runtime.NativeRuntime;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
-import java.util.function.DoubleBinaryOperator;
-import java.util.function.LongBinaryOperator;
+import java.util.Map;
 
 /**
  * Constant folding of the small data-movement and arithmetic operators that shape computations and
- * weight preprocessing use. Every result size is checked against {@link #LIMIT} before allocation so
- * that a hostile ConstantOfShape/Expand/Tile cannot exhaust memory.
+ * weight preprocessing use. Operators the IR has a layer for (Transpose, Slice, Concat, Gather as
+ * Take, Add/Sub/Mul/Div as Binary, Cast) are computed by that layer in the native runtime, so that a
+ * folded constant and the same operator at run time follow the same ONNX semantics; Tile and Expand
+ * are gathers along each axis. Every result size is checked against {@link #LIMIT} before anything is
+ * allocated, so that a hostile ConstantOfShape/Expand/Tile cannot exhaust memory.
  */
 final class Fold {
     /** Largest tensor the importer materialises while folding (64 Mi elements, 256 MiB of float32). */
     static final long LIMIT = 1L << 26;
+
+    private static final String IN = "x";
+    private static final String OUT = "y";
 
     private Fold() {
     }
@@ -37,147 +45,34 @@ final class Fold {
         return (int) n;
     }
 
-    static int[] strides(int[] shape) {
-        int[] s = new int[shape.length];
-        int acc = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            s[i] = acc;
-            acc *= shape[i];
-        }
-        return s;
+    private static long[] longs(int[] shape) {
+        return Arrays.stream(shape).asLongStream().toArray();
     }
 
-    /** out[i] = src[index[i]] with src's dtype. */
-    static Tensor pick(Tensor src, int[] shape, int[] index) {
-        if (src.dtype().isFloating()) {
-            float[] f = new float[index.length];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = src.getFloat(index[i]);
-            }
-            return Tensor.ofFloats(shape, f);
+    /** Output 0 of {@code layer} (named after node {@code n}) run by the native runtime; errors name the node. */
+    private static Tensor evaluate(OnnxNode n, Layer layer, Map<String, Tensor> inputs) {
+        try {
+            return NativeRuntime.evaluate(layer, inputs).get(layer.outputs().get(0));
+        } catch (LstmxException e) {
+            throw e.withContext(n.where());
         }
-        long[] l = new long[index.length];
-        for (int i = 0; i < l.length; i++) {
-            l[i] = src.getLong(index[i]);
-        }
-        return Tensor.ofLongs(src.dtype(), shape, l);
     }
 
-    /** Source flat index for each output position, given per-axis source strides (0 = broadcast). */
-    private static int[] mapIndices(int[] outShape, int[] srcStrides, int base) {
-        int n = Tensor.elementCount(outShape);
-        int[] idx = new int[n];
-        int rank = outShape.length;
-        int[] pos = new int[rank];
-        int cur = base;
-        for (int i = 0; i < n; i++) {
-            idx[i] = cur;
-            for (int ax = rank - 1; ax >= 0; ax--) {
-                pos[ax]++;
-                cur += srcStrides[ax];
-                if (pos[ax] < outShape[ax]) {
-                    break;
-                }
-                cur -= srcStrides[ax] * pos[ax];
-                pos[ax] = 0;
-            }
-        }
-        return idx;
+    static Tensor transpose(Tensor t, int[] perm, OnnxNode n) {
+        List<Integer> p = Arrays.stream(perm).boxed().toList();
+        return evaluate(n, new Layer.Transpose(n.layerName(), IN, OUT, p), Map.of(IN, t));
     }
 
-    static Tensor transpose(Tensor t, int[] perm) {
-        int[] shape = t.shape();
-        int[] st = strides(shape);
-        int[] out = new int[perm.length];
-        int[] srcStrides = new int[perm.length];
-        for (int k = 0; k < perm.length; k++) {
-            out[k] = shape[perm[k]];
-            srcStrides[k] = st[perm[k]];
-        }
-        return pick(t, out, mapIndices(out, srcStrides, 0));
+    /** Elements of {@code t} along {@code axis} from {@code start} (inclusive) to {@code end} with {@code step}, clamped as ONNX Slice. */
+    static Tensor slice(Tensor t, int axis, long start, long end, long step, OnnxNode n) {
+        return evaluate(n, new Layer.Slice(n.layerName(), IN, OUT, axis, start, end, step), Map.of(IN, t));
     }
 
-    /** Broadcasts {@code t} to {@code shape} (NumPy rules; {@code shape} must already be the broadcast result). */
-    static Tensor broadcastTo(Tensor t, int[] shape, String what) {
-        checkedCount(what, Arrays.stream(shape).asLongStream().toArray());
-        int[] src = t.shape();
-        int[] st = strides(src);
-        int[] bs = new int[shape.length];
-        int off = shape.length - src.length;
-        for (int k = 0; k < shape.length; k++) {
-            int j = k - off;
-            bs[k] = j < 0 || src[j] == 1 ? 0 : st[j];
-        }
-        return pick(t, shape, mapIndices(shape, bs, 0));
-    }
-
-    static int[] broadcastShape(int[] a, int[] b, String what) {
-        int r = Math.max(a.length, b.length);
-        int[] out = new int[r];
-        for (int k = 0; k < r; k++) {
-            int da = k - (r - a.length) >= 0 ? a[k - (r - a.length)] : 1;
-            int db = k - (r - b.length) >= 0 ? b[k - (r - b.length)] : 1;
-            if (da != db && da != 1 && db != 1) {
-                throw LstmxException.badInput(what + ": shapes " + Arrays.toString(a) + " and " + Arrays.toString(b) + " do not broadcast");
-            }
-            out[k] = da == 1 ? db : da;
-        }
-        return out;
-    }
-
-    static Tensor binary(Layer.Binary.Op op, Tensor a, Tensor b, String what) {
-        int[] shape = broadcastShape(a.shape(), b.shape(), what);
-        Tensor x = broadcastTo(a, shape, what);
-        Tensor y = broadcastTo(b, shape, what);
-        int n = x.size();
-        if (!a.dtype().isFloating() && !b.dtype().isFloating()) {
-            LongBinaryOperator f = switch (op) {
-                case ADD -> Math::addExact;
-                case SUB -> Math::subtractExact;
-                case MUL -> Math::multiplyExact;
-                case DIV -> (p, q) -> {
-                    if (q == 0) {
-                        throw LstmxException.badInput(what + ": integer division by zero");
-                    }
-                    return p / q;
-                };
-            };
-            long[] l = new long[n];
-            for (int i = 0; i < n; i++) {
-                l[i] = f.applyAsLong(x.getLong(i), y.getLong(i));
-            }
-            return Tensor.ofLongs(a.dtype(), shape, l);
-        }
-        DoubleBinaryOperator f = switch (op) {
-            case ADD -> (p, q) -> (float) p + (float) q;
-            case SUB -> (p, q) -> (float) p - (float) q;
-            case MUL -> (p, q) -> (float) p * (float) q;
-            case DIV -> (p, q) -> (float) p / (float) q;
-        };
-        float[] r = new float[n];
-        for (int i = 0; i < n; i++) {
-            r[i] = (float) f.applyAsDouble(x.getFloat(i), y.getFloat(i));
-        }
-        return Tensor.ofFloats(shape, r);
-    }
-
-    /** Elements of {@code t} along {@code axis} from {@code start} (inclusive) to {@code end} with {@code step}. */
-    static Tensor slice(Tensor t, int axis, long start, long end, long step) {
-        int[] shape = t.shape();
-        long[] r = sliceRange(shape[axis], start, end, step);
-        int count = (int) r[2];
-        int[] out = shape.clone();
-        out[axis] = count;
-        int[] st = strides(shape);
-        int[] srcStrides = st.clone();
-        srcStrides[axis] = (int) (st[axis] * step);
-        if (count == 0) {
-            return pick(t, out, new int[0]);
-        }
-        return pick(t, out, mapIndices(out, srcStrides, (int) (r[0] * st[axis])));
-    }
-
-    /** ONNX Slice clamping: returns {first index, step, count}. */
+    /**
+     * ONNX Slice clamping (as the runtime's Slice layer) for shapes known only symbolically: returns
+     * {first index, step, count}. A negative start or end counts from the end; then with a positive
+     * step both are clamped to [0, dim], with a negative step start to [0, dim - 1] and end to [-1, dim - 1].
+     */
     static long[] sliceRange(long dim, long start, long end, long step) {
         if (step == 0) {
             throw LstmxException.badInput("slice step 0");
@@ -194,121 +89,114 @@ final class Fold {
             end = Math.max(0, Math.min(dim, end));
             count = end > start ? (end - start + step - 1) / step : 0;
         } else {
-            start = Math.max(-1, Math.min(dim - 1, start));
+            start = Math.max(0, Math.min(dim - 1, start));
             end = Math.max(-1, Math.min(dim - 1, end));
-            count = start > end ? (start - end - step - 1) / -step : 0;
+            count = dim > 0 && start > end ? (start - end - step - 1) / -step : 0;
         }
         return new long[] {start, step, count};
     }
 
-    static Tensor concat(List<Tensor> parts, int axis, String what) {
+    /**
+     * Concatenation along {@code axis} (already normalised for the first part). ONNX wants one element
+     * type; parts that mix float and integer are concatenated in float, integer results keep the first
+     * part's integer type.
+     */
+    static Tensor concat(List<Tensor> parts, int axis, OnnxNode n) {
         int[] first = parts.get(0).shape();
-        int total = 0;
+        long[] out = longs(first);
+        out[axis] = 0;
         for (Tensor p : parts) {
-            int[] s = p.shape();
-            if (s.length != first.length) {
-                throw LstmxException.badInput(what + ": Concat of ranks " + first.length + " and " + s.length);
-            }
-            for (int k = 0; k < s.length; k++) {
-                if (k != axis && s[k] != first[k]) {
-                    throw LstmxException.badInput(what + ": Concat shapes " + Arrays.toString(first) + " and " + Arrays.toString(s)
-                            + " differ outside axis " + axis);
-                }
-            }
-            total += s[axis];
+            out[axis] += p.rank() == first.length ? p.dim(axis) : 0;
         }
-        int[] out = first.clone();
-        out[axis] = total;
-        int outer = 1;
-        for (int k = 0; k < axis; k++) {
-            outer *= first[k];
-        }
+        checkedCount(n.where(), out);
         boolean floating = parts.stream().anyMatch(p -> p.dtype().isFloating());
-        int n = checkedCount(what, Arrays.stream(out).asLongStream().toArray());
-        float[] f = floating ? new float[n] : null;
-        long[] l = floating ? null : new long[n];
-        int pos = 0;
-        for (int o = 0; o < outer; o++) {
-            for (Tensor p : parts) {
-                int block = p.size() / outer;
-                for (int i = 0; i < block; i++) {
-                    int src = o * block + i;
-                    if (floating) {
-                        f[pos++] = p.getFloat(src);
-                    } else {
-                        l[pos++] = p.getLong(src);
-                    }
-                }
-            }
+        List<String> names = new ArrayList<>();
+        Map<String, Tensor> inputs = new HashMap<>();
+        for (Tensor p : parts) {
+            String name = IN + names.size();
+            names.add(name);
+            inputs.put(name, floating ? p.withDType(DType.FLOAT32) : p);
         }
-        return floating ? Tensor.ofFloats(out, f) : Tensor.ofLongs(parts.get(0).dtype(), out, l);
+        Tensor r = evaluate(n, new Layer.Concat(n.layerName(), names, OUT, axis), inputs);
+        return floating ? r : r.withDType(parts.get(0).dtype());
     }
 
-    /** ONNX Gather: out = data[:axis] + indices.shape + data[axis+1:]. */
-    static Tensor gather(Tensor data, Tensor indices, int axis, String what) {
+    /** ONNX Gather along a normalised axis: out = data[:axis] + indices.shape + data[axis+1:]. */
+    static Tensor gather(Tensor data, Tensor indices, int axis, OnnxNode n) {
         int[] ds = data.shape();
         int[] is = indices.shape();
-        int[] out = new int[ds.length - 1 + is.length];
-        System.arraycopy(ds, 0, out, 0, axis);
-        System.arraycopy(is, 0, out, axis, is.length);
-        System.arraycopy(ds, axis + 1, out, axis + is.length, ds.length - axis - 1);
-        int n = checkedCount(what, Arrays.stream(out).asLongStream().toArray());
-        int outer = 1;
-        for (int k = 0; k < axis; k++) {
-            outer *= ds[k];
+        long[] out = new long[ds.length - 1 + is.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = k < axis ? ds[k] : k < axis + is.length ? is[k - axis] : ds[k - is.length + 1];
         }
-        int inner = 1;
-        for (int k = axis + 1; k < ds.length; k++) {
-            inner *= ds[k];
-        }
-        int ni = indices.size();
-        int[] idx = new int[n];
-        int pos = 0;
-        for (int o = 0; o < outer; o++) {
-            for (int j = 0; j < ni; j++) {
-                long k = indices.getLong(j);
-                if (k < 0) {
-                    k += ds[axis];
-                }
-                if (k < 0 || k >= ds[axis]) {
-                    throw LstmxException.badInput(what + ": Gather index " + indices.getLong(j) + " is out of range for axis " + axis
-                            + " of size " + ds[axis]);
-                }
-                int base = (o * ds[axis] + (int) k) * inner;
-                for (int i = 0; i < inner; i++) {
-                    idx[pos++] = base + i;
-                }
-            }
-        }
-        return pick(data, out, idx);
+        checkedCount(n.where(), out);
+        return evaluate(n, new Layer.Take(n.layerName(), IN, OUT, axis, indices), Map.of(IN, data));
     }
 
-    static Tensor tile(Tensor t, long[] repeats, String what) {
+    /** Broadcasts {@code t} to {@code shape} (NumPy rules; {@code shape} must already be the broadcast result). */
+    static Tensor broadcastTo(Tensor t, int[] shape, OnnxNode n) {
+        if (checkedCount(n.where(), longs(shape)) == 0) {
+            return empty(t.dtype(), shape);
+        }
+        int[] src = t.shape();
+        int[] aligned = new int[shape.length];
+        Arrays.fill(aligned, 1);
+        System.arraycopy(src, 0, aligned, shape.length - src.length, src.length);
+        Tensor r = t.reshape(aligned);
+        for (int k = 0; k < shape.length; k++) {
+            if (aligned[k] != shape[k]) {
+                r = gather(r, axisIndices(new long[shape[k]]), k, n); // a size-1 axis repeats its element 0
+            }
+        }
+        return r;
+    }
+
+    /** ONNX Tile: output index i along axis k reads input index i mod dim k. */
+    static Tensor tile(Tensor t, long[] repeats, OnnxNode n) {
         int[] s = t.shape();
         long[] outL = new long[s.length];
         for (int k = 0; k < s.length; k++) {
             outL[k] = (long) s[k] * repeats[k];
         }
-        checkedCount(what, outL);
+        int count = checkedCount(n.where(), outL);
         int[] out = Arrays.stream(outL).mapToInt(v -> (int) v).toArray();
-        int[] st = strides(s);
-        int n = Tensor.elementCount(out);
-        int[] idx = new int[n];
-        int[] pos = new int[out.length];
-        for (int i = 0; i < n; i++) {
-            int src = 0;
-            for (int k = 0; k < out.length; k++) {
-                src += (pos[k] % s[k]) * st[k];
-            }
-            idx[i] = src;
-            for (int k = out.length - 1; k >= 0; k--) {
-                if (++pos[k] < out[k]) {
-                    break;
+        if (count == 0) {
+            return empty(t.dtype(), out);
+        }
+        // Now every dimension is at most count, so the index arrays stay within LIMIT too.
+        Tensor r = t;
+        for (int k = 0; k < s.length; k++) {
+            if (repeats[k] != 1) {
+                long[] idx = new long[out[k]];
+                for (int i = 0; i < idx.length; i++) {
+                    idx[i] = i % s[k];
                 }
-                pos[k] = 0;
+                r = gather(r, axisIndices(idx), k, n);
             }
         }
-        return pick(t, out, idx);
+        return r;
+    }
+
+    private static Tensor axisIndices(long[] idx) {
+        return Tensor.ofLongs(new int[] {idx.length}, idx);
+    }
+
+    private static Tensor empty(DType dtype, int[] shape) {
+        return dtype.isFloating() ? Tensor.ofFloats(shape, new float[0]) : Tensor.ofLongs(dtype, shape, new long[0]);
+    }
+
+    /**
+     * Add, Sub, Mul or Div with NumPy broadcasting (integer Div truncates, as ONNX). ONNX wants one
+     * element type; operands that mix float and integer are computed in float, integer results keep
+     * the first operand's integer type.
+     */
+    static Tensor binary(Layer.Binary.Op op, Tensor a, Tensor b, OnnxNode n) {
+        int[] shape = Shapes.toInts(Shapes.broadcast(Value.known(a.shape()), Value.known(b.shape()), n));
+        checkedCount(n.where(), longs(shape));
+        boolean mixed = a.dtype().isFloating() != b.dtype().isFloating();
+        Map<String, Tensor> inputs = Map.of("a", mixed ? a.withDType(DType.FLOAT32) : a, "b", mixed ? b.withDType(DType.FLOAT32) : b);
+        Tensor r = evaluate(n, new Layer.Binary(n.layerName(), op, "a", "b", OUT), inputs);
+        return r.dtype().isFloating() ? r : r.withDType(a.dtype());
     }
 
     /** 2-D matrix product a [M,K] x b [K,N] in float32 with double accumulation. */
@@ -343,8 +231,11 @@ final class Fold {
         return s == 1f ? t : map(t, x -> (float) x * s);
     }
 
-    /** Cast with ONNX semantics for the IR dtypes (float to integer truncates; to bool is x != 0). */
-    static Tensor cast(Tensor t, DType to, boolean toBool) {
+    /**
+     * Cast with ONNX semantics for the IR dtypes (float to integer truncates, int64 to int32 keeps the
+     * low 32 bits, as the runtime's Cast layer); to bool is x != 0, which the IR has no layer for.
+     */
+    static Tensor cast(Tensor t, DType to, boolean toBool, OnnxNode n) {
         if (toBool) {
             long[] l = new long[t.size()];
             for (int i = 0; i < l.length; i++) {
@@ -352,7 +243,7 @@ final class Fold {
             }
             return Tensor.ofLongs(DType.INT64, t.shape(), l);
         }
-        return t.withDType(to);
+        return evaluate(n, new Layer.Cast(n.layerName(), IN, OUT, to), Map.of(IN, t));
     }
 
     /** True when every element equals the first (and there is at least one). */
@@ -387,7 +278,7 @@ final class Fold {
 
     /** A tensor of {@code shape} filled with the rank-0 {@code element}. */
     static Tensor fill(Tensor element, int[] shape, String what) {
-        int n = checkedCount(what, Arrays.stream(shape).asLongStream().toArray());
+        int n = checkedCount(what, longs(shape));
         if (element.dtype().isFloating()) {
             float[] f = new float[n];
             Arrays.fill(f, element.getFloat(0));

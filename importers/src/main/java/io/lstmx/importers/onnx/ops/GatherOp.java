@@ -21,10 +21,9 @@ final class GatherOp implements OpConverter {
         if (idx != null && idx.dtype().isFloating()) {
             throw n.bad("indices are " + idx.dtype() + ", expected integers");
         }
-        String what = n.graph().file() + ": " + n.label();
         List<SDim> ds = Value.shapeOf(data);
         if (data instanceof Value.Const c && idx != null) {
-            n.defineConst(0, Fold.gather(c.tensor(), idx, n.axis(axisAttr, c.tensor().rank(), "axis"), what));
+            n.defineConst(0, Fold.gather(c.tensor(), idx, n.axis(axisAttr, c.tensor().rank(), "axis"), n));
             return;
         }
         if (data instanceof Value.ShapeVec s && idx != null && !s.scalar()) {

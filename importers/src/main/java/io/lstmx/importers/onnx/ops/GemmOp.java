@@ -32,13 +32,13 @@ final class GemmOp implements OpConverter {
             c = Fold.scale(c.withDType(DType.FLOAT32), beta);
         }
         if (a instanceof Value.Const ca && b instanceof Value.Const cb && (c != null || !useC)) {
-            Tensor x = transA ? Fold.transpose(ca.tensor(), new int[] {1, 0}) : ca.tensor();
-            Tensor y = transB ? Fold.transpose(cb.tensor(), new int[] {1, 0}) : cb.tensor();
+            Tensor x = transA ? Fold.transpose(ca.tensor(), new int[] {1, 0}, n) : ca.tensor();
+            Tensor y = transB ? Fold.transpose(cb.tensor(), new int[] {1, 0}, n) : cb.tensor();
             if (x.dim(1) != y.dim(0)) {
                 throw n.bad("inner dimensions differ: " + x.dim(1) + " vs " + y.dim(0));
             }
             Tensor r = Fold.scale(Fold.matmul2d(x, y), alpha);
-            n.defineConst(0, c == null ? r : Fold.binary(Layer.Binary.Op.ADD, r, c, n.graph().file() + ": " + n.label()));
+            n.defineConst(0, c == null ? r : Fold.binary(Layer.Binary.Op.ADD, r, c, n));
             return;
         }
         Value.Run x = n.runValue(0);
@@ -54,7 +54,7 @@ final class GemmOp implements OpConverter {
         SDim units;
         boolean addC;
         if (b instanceof Value.Const cb) {
-            Tensor w = transB ? cb.tensor() : Fold.transpose(cb.tensor(), new int[] {1, 0});
+            Tensor w = transB ? cb.tensor() : Fold.transpose(cb.tensor(), new int[] {1, 0}, n);
             if (k != null && k.isKnown() && k.value() != w.dim(1)) {
                 throw n.bad("inner dimensions differ: A has " + k.value() + " columns, B has " + w.dim(1) + " rows");
             }

@@ -89,19 +89,19 @@ final class LstmOp implements OpConverter {
 
         List<LstmWeights> weights = new ArrayList<>();
         for (int k = 0; k < d; k++) {
-            Tensor wk = GateOrder.ONNX.toCanonical(Fold.slice(w, 0, k, k + 1, 1).reshape(4 * h, in), 0);
-            Tensor rk = GateOrder.ONNX.toCanonical(Fold.slice(r, 0, k, k + 1, 1).reshape(4 * h, h), 0);
+            Tensor wk = GateOrder.ONNX.toCanonical(Fold.slice(w, 0, k, k + 1, 1, n).reshape(4 * h, in), 0);
+            Tensor rk = GateOrder.ONNX.toCanonical(Fold.slice(r, 0, k, k + 1, 1, n).reshape(4 * h, h), 0);
             Tensor wb;
             Tensor rb;
             if (b == null) {
                 wb = Tensor.zeros(4 * h);
                 rb = Tensor.zeros(4 * h);
             } else {
-                Tensor bk = Fold.slice(b, 0, k, k + 1, 1).reshape(8 * h);
-                wb = GateOrder.ONNX.toCanonical(Fold.slice(bk, 0, 0, 4L * h, 1), 0);
-                rb = GateOrder.ONNX.toCanonical(Fold.slice(bk, 0, 4L * h, 8L * h, 1), 0);
+                Tensor bk = Fold.slice(b, 0, k, k + 1, 1, n).reshape(8 * h);
+                wb = GateOrder.ONNX.toCanonical(Fold.slice(bk, 0, 0, 4L * h, 1, n), 0);
+                rb = GateOrder.ONNX.toCanonical(Fold.slice(bk, 0, 4L * h, 8L * h, 1, n), 0);
             }
-            Tensor pk = p == null ? null : GateOrder.onnxPeephole(Fold.slice(p, 0, k, k + 1, 1).reshape(3 * h), 0);
+            Tensor pk = p == null ? null : GateOrder.onnxPeephole(Fold.slice(p, 0, k, k + 1, 1, n).reshape(3 * h), 0);
             weights.add(new LstmWeights(wk.withDType(DType.FLOAT32), rk.withDType(DType.FLOAT32),
                     wb.withDType(DType.FLOAT32), rb.withDType(DType.FLOAT32),
                     pk == null ? null : pk.withDType(DType.FLOAT32), null));

@@ -35,7 +35,7 @@ final class MatMulOp implements OpConverter {
                 }
             }
             if (w.rank() == 2) {
-                n.emit(new Layer.Dense(n.layerName(), x.name(), n.outputName(0), Fold.transpose(w, new int[] {1, 0}), null));
+                n.emit(new Layer.Dense(n.layerName(), x.name(), n.outputName(0), Fold.transpose(w, new int[] {1, 0}, n), null));
                 n.defineRun(0, x.dtype(), replaceLast(xs, SDim.known(w.dim(1))));
             } else {
                 // x [..., K] . b [K] = [...]: a one-unit Dense, then drop that unit axis.

@@ -11,6 +11,7 @@ import io.lstmx.onnx.proto.Onnx.NodeProto;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /** One ONNX node being converted: typed access to its inputs, attributes and outputs. */
 final class OnnxNode {
@@ -42,11 +43,16 @@ final class OnnxNode {
         return graph;
     }
 
+    /** "file: node 'name' (OpType)": the context that messages about this node start with. */
+    String where() {
+        return graph.file() + ": " + label();
+    }
+
     // ---- errors
 
     /** A BAD_INPUT error naming the file and this node. */
     LstmxException bad(String message) {
-        return LstmxException.badInput(graph.file() + ": " + label() + ": " + message);
+        return LstmxException.badInput(where() + ": " + message);
     }
 
     /** An UNSUPPORTED refusal; the graph converter collects these and reports them together. */
@@ -179,7 +185,7 @@ final class OnnxNode {
 
     Tensor attrTensor(String name) {
         AttributeProto a = attr(name);
-        return a == null || !a.hasT() ? null : OnnxTensors.toTensor(a.getT(), graph.baseDir(), graph.file() + ": " + label());
+        return a == null || !a.hasT() ? null : OnnxTensors.toTensor(a.getT(), graph.baseDir(), where());
     }
 
     AttributeProto rawAttr(String name) {
@@ -241,6 +247,23 @@ final class OnnxNode {
 
     void emit(Layer layer) {
         graph.emit(layer);
+    }
+
+    /**
+     * Defines output 0 as {@code x} (input 0) with the shape {@code out} and the same elements:
+     * a constant is reshaped, a filled value keeps its element, a run-time value goes through the IR
+     * layer that {@code layer} makes from its IR name (Reshape, Flatten, Squeeze, Unsqueeze).
+     */
+    void defineReshaped(Value x, List<SDim> out, Function<String, Layer> layer) {
+        if (x instanceof Value.Const c) {
+            defineConst(0, c.tensor().reshape(Shapes.toInts(out)));
+        } else if (x instanceof Value.Filled f) {
+            define(0, new Value.Filled(f.element(), out));
+        } else {
+            Value.Run r = runValue(0);
+            emit(layer.apply(r.name()));
+            defineRun(0, r.dtype(), out);
+        }
     }
 
     /** An IR Constant layer holding {@code t}; returns its value name. */

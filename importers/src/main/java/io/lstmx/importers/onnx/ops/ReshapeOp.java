@@ -82,20 +82,11 @@ final class ReshapeOp implements OpConverter {
             if (!Shapes.allKnown(out)) {
                 throw n.unsupported("reshaping a constant to the run-time shape " + out);
             }
-            int[] shape = Shapes.toInts(out);
-            if (Tensor.elementCount(shape) != c.tensor().size()) {
+            if (Tensor.elementCount(Shapes.toInts(out)) != c.tensor().size()) {
                 throw n.bad("cannot reshape a constant of " + c.tensor().size() + " elements to " + out);
             }
-            n.defineConst(0, c.tensor().reshape(shape));
-            return;
         }
-        if (x instanceof Value.Filled f) {
-            n.define(0, new Value.Filled(f.element(), out));
-            return;
-        }
-        Value.Run r = n.runValue(0);
-        n.emit(new Layer.Reshape(n.layerName(), r.name(), n.outputName(0), ir));
-        n.defineRun(0, r.dtype(), out);
+        n.defineReshaped(x, out, src -> new Layer.Reshape(n.layerName(), src, n.outputName(0), ir));
     }
 
     /**

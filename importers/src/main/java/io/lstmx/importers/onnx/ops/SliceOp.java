@@ -86,7 +86,7 @@ final class SliceOp implements OpConverter {
         if (x instanceof Value.Const c) {
             Tensor t = c.tensor();
             for (AxisSlice sl : slices) {
-                t = Fold.slice(t, sl.axis(), sl.start(), sl.end(), sl.step());
+                t = Fold.slice(t, sl.axis(), sl.start(), sl.end(), sl.step(), n);
             }
             n.defineConst(0, t);
             return;

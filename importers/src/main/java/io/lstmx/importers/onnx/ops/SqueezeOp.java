@@ -44,10 +44,6 @@ final class SqueezeOp implements OpConverter {
                 }
             }
         }
-        if (x instanceof Value.Const c) {
-            n.defineConst(0, c.tensor().reshape(Shapes.toInts(out)));
-            return;
-        }
         if (x instanceof Value.ShapeVec v) {
             if (v.entries().size() != 1 || !out.isEmpty()) {
                 throw n.bad("cannot squeeze a shape vector of length " + v.entries().size());
@@ -55,19 +51,7 @@ final class SqueezeOp implements OpConverter {
             n.define(0, new Value.ShapeVec(v.entries(), true));
             return;
         }
-        if (x instanceof Value.Filled f) {
-            n.define(0, new Value.Filled(f.element(), out));
-            return;
-        }
-        Value.Run r = n.runValue(0);
-        List<Integer> irAxes = axes;
-        if (irAxes == null) {
-            irAxes = new ArrayList<>();
-            for (long a : axesGiven) {
-                irAxes.add((int) a);
-            }
-        }
-        n.emit(new Layer.Squeeze(n.layerName(), r.name(), n.outputName(0), irAxes));
-        n.defineRun(0, r.dtype(), out);
+        List<Integer> irAxes = AxesInput.forLayer(axes, axesGiven);
+        n.defineReshaped(x, out, src -> new Layer.Squeeze(n.layerName(), src, n.outputName(0), irAxes));
     }
 }

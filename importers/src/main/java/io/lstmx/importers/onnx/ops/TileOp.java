@@ -31,7 +31,7 @@ final class TileOp implements OpConverter {
             return;
         }
         if (x instanceof Value.Const c && !Fold.uniform(c.tensor())) {
-            n.defineConst(0, Fold.tile(c.tensor(), repeats, n.graph().file() + ": " + n.label()));
+            n.defineConst(0, Fold.tile(c.tensor(), repeats, n));
             return;
         }
         if (x instanceof Value.Const || x instanceof Value.Filled) {

@@ -41,7 +41,7 @@ final class TransposeOp implements OpConverter {
             }
         }
         if (x instanceof Value.Const c) {
-            n.defineConst(0, Fold.transpose(c.tensor(), perm));
+            n.defineConst(0, Fold.transpose(c.tensor(), perm, n));
             return;
         }
         if (x instanceof Value.Filled f) {

@@ -26,10 +26,6 @@ final class UnsqueezeOp implements OpConverter {
                 out.add(axes.contains(k) ? SDim.known(1) : s.get(src++));
             }
         }
-        if (x instanceof Value.Const c) {
-            n.defineConst(0, c.tensor().reshape(Shapes.toInts(out)));
-            return;
-        }
         if (x instanceof Value.ShapeVec v) {
             if (!v.scalar() || !axes.equals(List.of(0))) {
                 throw n.unsupported("unsqueezing a shape vector to rank " + out.size());
@@ -37,19 +33,7 @@ final class UnsqueezeOp implements OpConverter {
             n.define(0, new Value.ShapeVec(v.entries(), false));
             return;
         }
-        if (x instanceof Value.Filled f) {
-            n.define(0, new Value.Filled(f.element(), out));
-            return;
-        }
-        Value.Run r = n.runValue(0);
-        List<Integer> irAxes = axes;
-        if (irAxes == null) {
-            irAxes = new ArrayList<>();
-            for (long a : axesGiven) {
-                irAxes.add((int) a);
-            }
-        }
-        n.emit(new Layer.Unsqueeze(n.layerName(), r.name(), n.outputName(0), irAxes));
-        n.defineRun(0, r.dtype(), out);
+        List<Integer> irAxes = AxesInput.forLayer(axes, axesGiven);
+        n.defineReshaped(x, out, src -> new Layer.Unsqueeze(n.layerName(), src, n.outputName(0), irAxes));
     }
 }

@@ -65,4 +65,26 @@ class BinaryOpTest {
                 .node("Add", List.of("x", "c"), List.of("y"), attr("broadcast", 1L), attr("axis", 1L))
                 .output("y").fails(ErrorCode.UNSUPPORTED);
     }
+
+    @Test
+    void integerOverflowWrapsAround() {
+        // onnxruntime 1.29: Add(int64 max, 1) = int64 min (two's complement), as the runtime's Binary layer computes it
+        Model m = new OnnxBuilder(14).initializer("a", l(s(1), Long.MAX_VALUE)).initializer("b", l(s(1), 1))
+                .node("Add", List.of("a", "b"), List.of("y")).output("y").convert();
+        assertArrayEquals(new long[] {Long.MIN_VALUE}, constantOutput(m, "y").toLongArray());
+    }
+
+    @Test
+    void incompatibleConstantShapesAreBadInputNamingTheNode() {
+        String msg = new OnnxBuilder(14).initializer("a", f(s(2, 3), 1, 2, 3, 4, 5, 6)).initializer("b", f(s(2), 1, 2))
+                .node("Mul", List.of("a", "b"), List.of("y")).output("y").fails(ErrorCode.BAD_INPUT).getMessage();
+        assertEquals(true, msg.contains("(Mul): shapes [2, 3] and [2] do not broadcast"), msg);
+    }
+
+    @Test
+    void integerDivisionByZeroIsBadInputNamingTheNode() {
+        String msg = new OnnxBuilder(14).initializer("a", l(s(2), 4, 5)).initializer("b", l(s(2), 1, 0))
+                .node("Div", List.of("a", "b"), List.of("y")).output("y").fails(ErrorCode.BAD_INPUT).getMessage();
+        assertEquals(true, msg.contains("(Div): ") && msg.contains("division by zero"), msg);
+    }
 }

@@ -33,4 +33,14 @@ class ExpandOpTest {
                 .node("Expand", List.of("x", "sh"), List.of("y")).output("y").fails(ErrorCode.UNSUPPORTED).getMessage();
         assertEquals(true, msg.contains("no broadcasting layer"), msg);
     }
+
+    @Test
+    void constantsGainLeadingAxesAndRepeatSizeOneAxes() {
+        // y[i, j, k] = c[j, 0] for target [2, 2, 3] (NumPy broadcasting of [2, 1])
+        Model m = new OnnxBuilder(13).initializer("c", l(s(2, 1), 7, 8)).initializer("sh", l(s(3), 2, 1, 3))
+                .node("Expand", List.of("c", "sh"), List.of("y")).output("y").convert();
+        io.lstmx.ir.Tensor y = constantOutput(m, "y");
+        assertArrayEquals(new int[] {2, 2, 3}, y.shape());
+        assertArrayEquals(new long[] {7, 7, 7, 8, 8, 8, 7, 7, 7, 8, 8, 8}, y.toLongArray());
+    }
 }

@@ -48,4 +48,20 @@ class SliceOpTest {
         assertArrayEquals(new float[] {2, 3}, constantOutput(m, "y").toFloatArray());
         assertArrayEquals(new float[] {3, 4}, constantOutput(m, "tailf").toFloatArray());
     }
+
+    @Test
+    void backwardStartBeforeTheAxisIsClampedToTheFirstIndex() {
+        // ONNX clamps a backward start to [0, dim - 1]: x[-100:INT64_MIN:-1] of 5 elements is [x[0]]
+        // (onnxruntime 1.29 gives that; NumPy would give an empty array). Constants, run-time values
+        // and their inferred shapes must agree.
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 5).initializer("c", f(s(5), 10, 11, 12, 13, 14))
+                .initializer("st", l(s(1), -100)).initializer("en", l(s(1), Long.MIN_VALUE))
+                .initializer("ax", l(s(1), 0)).initializer("sp", l(s(1), -1))
+                .node("Slice", List.of("c", "st", "en", "ax", "sp"), List.of("y"))
+                .node("Slice", List.of("x", "st", "en", "ax", "sp"), List.of("z"))
+                .output("y").output("z").convert();
+        assertArrayEquals(new float[] {10}, constantOutput(m, "y").toFloatArray());
+        assertEquals(io.lstmx.ir.Shape.of(1), m.outputs().get(1).shape());
+        assertValues(run(m, Map.of("x", f(s(5), 5, 6, 7, 8, 9))).get("z"), s(1), 5);
+    }
 }
