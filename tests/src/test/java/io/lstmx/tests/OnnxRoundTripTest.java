@@ -75,6 +75,15 @@ class OnnxRoundTripTest {
         return fixtureCases("variants");
     }
 
+    /**
+     * The same for fixtures/onnx/packed (PyTorch's pack_padded_sequence export, lengths as an int64
+     * input): the export carries the run-time sequence lengths without the sort/unsort.
+     */
+    @TestFactory
+    Stream<DynamicTest> packedFixtures() throws IOException {
+        return fixtureCases("packed");
+    }
+
     private Stream<DynamicTest> fixtureCases(String tree) throws IOException {
         Path root = TestFiles.fixtures().resolve("onnx").resolve(tree);
         List<Path> cases;

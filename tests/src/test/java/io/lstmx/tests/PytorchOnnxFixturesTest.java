@@ -40,7 +40,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * to prove each fixture is self-consistent, so a failure of the first kind points at lstmx.
  * The folders under fixtures/onnx/variants are the same kind of case with the weights re-stored
  * by the onnx library (external data file, float16 or float64 initializers behind a Cast) and are
- * checked the same way.
+ * checked the same way. The folders under fixtures/onnx/packed hold PyTorch's variable-length idiom
+ * (pack_padded_sequence with enforce_sorted=False around nn.LSTM, lengths as a second input), whose
+ * export sorts the batch by length with TopK/Gather and unsorts the results with a
+ * ScatterElements-built inverse permutation around LSTM nodes fed sequence_lens.
  */
 class PytorchOnnxFixturesTest {
 
@@ -51,6 +54,9 @@ class PytorchOnnxFixturesTest {
     /** Cases under fixtures/onnx/variants, each with the storage property it exists for. */
     private static final List<String> REQUIRED_VARIANTS = List.of("external_data", "float16_weights", "float64_weights");
 
+    /** Cases under fixtures/onnx/packed. */
+    private static final List<String> REQUIRED_PACKED = List.of("uni_batch_first", "bidirectional_2layer", "embedding_classifier");
+
     private static Path fixtureRoot() {
         return TestFiles.fixtures().resolve("onnx").resolve("pytorch");
     }
@@ -59,17 +65,25 @@ class PytorchOnnxFixturesTest {
         return TestFiles.fixtures().resolve("onnx").resolve("variants");
     }
 
-    /** The case folders of both fixture trees, PyTorch's first. */
+    private static Path packedRoot() {
+        return TestFiles.fixtures().resolve("onnx").resolve("packed");
+    }
+
+    /** The case folders of all fixture trees, PyTorch's first. */
     private static List<Path> cases() {
         List<Path> all = new ArrayList<>(cases(fixtureRoot()));
         all.addAll(cases(variantRoot()));
+        all.addAll(cases(packedRoot()));
         return all;
     }
 
-    /** Test name: the folder, prefixed by its tree for the variants. */
+    /** Test name: the folder, prefixed by its tree for the variants and packed cases. */
     private static String display(Path dir) {
         String name = dir.getFileName().toString();
-        return dir.getParent().equals(variantRoot()) ? "variants/" + name : name;
+        if (dir.getParent().equals(variantRoot())) {
+            return "variants/" + name;
+        }
+        return dir.getParent().equals(packedRoot()) ? "packed/" + name : name;
     }
 
     /** Every case folder under {@code root}, sorted; fails (rather than yielding no tests) when there are none. */
@@ -138,6 +152,43 @@ class PytorchOnnxFixturesTest {
             assertTrue(casts.isEmpty(), name + ": Cast layers left after import: " + casts);
             long lstmNodes = graph(file).getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).count();
             assertEquals(lstmNodes, model.layers().stream().filter(l -> l instanceof Layer.Lstm).count(), name + ": IR LSTM layers");
+        }
+    }
+
+    /**
+     * The packed cases must really be PyTorch's packed export (or the parity tests would cover a
+     * plain LSTM): every LSTM node has sequence_lens, and TopK/ScatterElements sort and unsort the
+     * batch. After import each LSTM keeps its run-time sequence lengths, and no layer is left that
+     * moves batch rows (the sort and the unsort cancel, see PackedSequenceRewrite).
+     */
+    @Test
+    void packedCasesAreThePackedExport() throws IOException {
+        Set<String> names = new HashSet<>();
+        for (Path p : cases(packedRoot())) {
+            names.add(p.getFileName().toString());
+        }
+        assertTrue(names.containsAll(REQUIRED_PACKED), "packed cases " + REQUIRED_PACKED + " expected under " + packedRoot() + ", found " + names);
+        for (String name : REQUIRED_PACKED) {
+            Path file = packedRoot().resolve(name).resolve("model.onnx");
+            Onnx.GraphProto g = graph(file);
+            List<String> ops = g.getNodeList().stream().map(Onnx.NodeProto::getOpType).toList();
+            assertTrue(ops.contains("TopK") && ops.contains("ScatterElements"), name + ": no sort/unsort in " + ops);
+            assertEquals("lengths", g.getInput(1).getName(), name + ": second graph input");
+            assertEquals(Onnx.TensorProto.DataType.INT64_VALUE, g.getInput(1).getType().getTensorType().getElemType(), name + ": lengths type");
+            List<Onnx.NodeProto> lstmNodes = g.getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).toList();
+            assertTrue(!lstmNodes.isEmpty(), name + ": no LSTM node");
+            for (Onnx.NodeProto n : lstmNodes) {
+                assertTrue(n.getInputCount() > 4 && !n.getInput(4).isEmpty(), name + ": LSTM node '" + n.getName() + "' has no sequence_lens");
+            }
+
+            Model model = Importers.load(file, Format.ONNX);
+            List<Layer.Lstm> lstms = model.layers().stream().filter(l -> l instanceof Layer.Lstm).map(l -> (Layer.Lstm) l).toList();
+            assertTrue(!lstms.isEmpty(), name + ": no IR LSTM");
+            for (Layer.Lstm l : lstms) {
+                assertNotNull(l.sequenceLengths(), name + ": IR LSTM '" + l.name() + "' lost its sequence lengths");
+            }
+            List<Layer> moves = model.layers().stream().filter(l -> l instanceof Layer.Take).toList();
+            assertTrue(moves.isEmpty(), name + ": batch-moving layers left after import: " + moves);
         }
     }
 

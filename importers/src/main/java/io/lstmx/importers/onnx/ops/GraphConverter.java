@@ -70,7 +70,8 @@ public final class GraphConverter {
         GraphConverter g = new GraphConverter(file, baseDir, opset);
         String producerText = (model.getProducerName() + " " + model.getProducerVersion()).trim();
         ModelInfo info = new ModelInfo("onnx", producerText, "opset " + opset + ", ir_version " + model.getIrVersion());
-        GraphProto graph = model.getGraph();
+        // PyTorch's packed-sequence export sorts the batch around its LSTMs; the sort cancels out.
+        GraphProto graph = PackedSequenceRewrite.apply(model.getGraph());
         String name = graph.getName().isEmpty() ? stem(file) : graph.getName();
         return g.run(graph, name, info, constantInputs);
     }
