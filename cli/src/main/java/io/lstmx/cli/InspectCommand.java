@@ -10,6 +10,8 @@ import io.lstmx.ir.Layer;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.Model;
+import io.lstmx.ir.Shape;
+import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.runtime.NativeRuntime;
 import picocli.CommandLine.Command;
@@ -31,7 +33,7 @@ import java.util.concurrent.Callable;
  * something lstmx cannot handle is reported with what was found, and exit status 3.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Shows a model's format, inputs, outputs and layers (sizes, direction, layout, gate order, parameters).")
+        description = "Shows a model's format, inputs, outputs and layers (sizes, output shapes, direction, layout, gate order, parameters).")
 final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -74,6 +76,12 @@ final class InspectCommand implements Callable<Integer> {
             out.flush();
             throw e;
         }
+        Map<String, ValueInfo> shapes;
+        try {
+            shapes = ShapeInference.infer(m);
+        } catch (LstmxException e) {
+            throw e.withContext(model.toString());
+        }
         // The importer accepted the file; the runtime may still not execute every layer.
         List<String> problems = new ArrayList<>();
         LstmxException runtimeProblem = null;
@@ -86,7 +94,7 @@ final class InspectCommand implements Callable<Integer> {
             runtimeProblem = e;
             problems.add("native runtime: " + Main.oneLine(e.getMessage()));
         }
-        out.print(json ? Json.write(toJson(m, format, problems)) : toText(m, format, problems));
+        out.print(json ? Json.write(toJson(m, shapes, format, problems)) : toText(m, shapes, format, problems));
         out.flush();
         if (runtimeProblem != null) {
             throw runtimeProblem.withContext(model.toString());
@@ -94,7 +102,7 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String toText(Model m, Format format, List<String> problems) {
+    private String toText(Model m, Map<String, ValueInfo> shapes, Format format, List<String> problems) {
         StringBuilder sb = new StringBuilder();
         sb.append("file:      ").append(model).append('\n');
         sb.append("format:    ").append(format.id()).append('\n');
@@ -106,10 +114,15 @@ final class InspectCommand implements Callable<Integer> {
         sb.append("inputs:\n").append(values(m.inputs()));
         sb.append("outputs:\n").append(values(m.outputs()));
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"NAME", "TYPE", "SIZES", "DIRECTION", "LAYOUT", "GATE ORDER", "PARAMS", "NOTES"});
+        rows.add(new String[] {"NAME", "TYPE", "SIZES", "OUTPUT SHAPES", "DIRECTION", "LAYOUT", "GATE ORDER", "PARAMS", "NOTES"});
         for (Layer l : m.layers()) {
             LayerRow r = row(l);
-            rows.add(new String[] {l.name(), l.kind(), r.sizes, r.direction, r.layout, r.gates, Text.count(l.parameterCount()), r.notes});
+            List<String> outShapes = new ArrayList<>();
+            for (String o : l.outputs()) {
+                outShapes.add(shapes.get(o).shape().toString());
+            }
+            rows.add(new String[] {l.name(), l.kind(), r.sizes, String.join(" ", outShapes), r.direction, r.layout, r.gates,
+                    Text.count(l.parameterCount()), r.notes});
         }
         sb.append("layers (").append(m.layers().size()).append("):\n").append(Text.table(rows, "  "));
         sb.append("total parameters: ").append(Text.count(m.parameterCount())).append('\n');
@@ -186,7 +199,7 @@ final class InspectCommand implements Callable<Integer> {
         return String.join("/", s);
     }
 
-    private Map<String, Object> toJson(Model m, Format format, List<String> problems) {
+    private Map<String, Object> toJson(Model m, Map<String, ValueInfo> shapes, Format format, List<String> problems) {
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("file", model.toString());
         j.put("format", format.id());
@@ -203,6 +216,11 @@ final class InspectCommand implements Callable<Integer> {
             o.put("type", l.kind());
             o.put("inputs", l.inputs());
             o.put("outputs", l.outputs());
+            List<Object> outShapes = new ArrayList<>();
+            for (String name : l.outputs()) {
+                outShapes.add(shapeJson(shapes.get(name).shape()));
+            }
+            o.put("outputShapes", outShapes);
             o.put("params", l.parameterCount());
             if (l instanceof Layer.Lstm lstm) {
                 LstmSpec s = lstm.spec();
@@ -239,17 +257,21 @@ final class InspectCommand implements Callable<Integer> {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("name", v.name());
             o.put("dtype", Text.dtype(v.dtype()));
-            if (v.shape().rankKnown()) {
-                List<Object> dims = new ArrayList<>();
-                for (Dim d : v.shape().dims()) {
-                    dims.add(d instanceof Dim.Fixed f ? (Object) f.size() : d.toString());
-                }
-                o.put("shape", dims);
-            } else {
-                o.put("shape", null);
-            }
+            o.put("shape", shapeJson(v.shape()));
             l.add(o);
         }
         return l;
+    }
+
+    /** Dims as numbers (fixed) or names ("?" when anonymous); null for an unknown rank. */
+    private static List<Object> shapeJson(Shape s) {
+        if (!s.rankKnown()) {
+            return null;
+        }
+        List<Object> dims = new ArrayList<>();
+        for (Dim d : s.dims()) {
+            dims.add(d instanceof Dim.Fixed f ? (Object) f.size() : d.toString());
+        }
+        return dims;
     }
 }

@@ -75,6 +75,53 @@ class InspectCommandTest {
                 "two stacked LSTM layers");
     }
 
+    /**
+     * fixtures/onnx/pytorch/sample_classifier (case.json): nn.LSTM(8, 32, num_layers=2, batch_first=True)
+     * on x [batch, time, 8] -> Linear(32, 4) on h_n[-1] -> softmax. torch.onnx runs each layer as a
+     * time-major ONNX LSTM on the transposed input, so by the ONNX LSTM definition each layer's Y is
+     * [time, num_directions = 1, batch, 32] and its Y_h / Y_c are [1, batch, 32]; the head gives [batch, 4].
+     */
+    @Test
+    void layerOutputShapesFollowTheArchitecture() {
+        Path sample = Cli.fixture("sample_classifier").resolve("model.onnx");
+        String text = Cli.run("inspect", sample).expect(0).out();
+        assertTrue(text.contains("OUTPUT SHAPES"), text);
+        assertTrue(text.contains("[time, 1, batch, 32]"), text);
+        assertTrue(text.contains("[1, batch, 32]"), text);
+        assertTrue(text.contains("[batch, 4]"), text);
+
+        JsonObject o = JsonTest.parseStrict(Cli.run("inspect", "--json", sample).expect(0).out()).getAsJsonObject();
+        String y = "[\"time\",1,\"batch\",32]";
+        String state = "[1,\"batch\",32]";
+        java.util.List<JsonObject> lstms = lstms(o);
+        assertEquals(2, lstms.size(), o.toString());
+        for (JsonObject l : lstms) {
+            JsonArray names = l.getAsJsonArray("outputs");
+            JsonArray shapes = l.getAsJsonArray("outputShapes");
+            assertEquals(names.size(), shapes.size(), l.toString());
+            for (int i = 0; i < shapes.size(); i++) {
+                // outputs are listed Y, Y_h, Y_c (absent ones left out); only Y has rank 4
+                String s = shapes.get(i).toString();
+                assertEquals(shapes.get(i).getAsJsonArray().size() == 4 ? y : state, s, l.toString());
+            }
+        }
+        // the first layer feeds its whole sequence to the second
+        assertEquals(y, lstms.get(0).getAsJsonArray("outputShapes").get(0).toString(), o.toString());
+        JsonObject head = layer(o, "Dense");
+        assertEquals("[[\"batch\",4]]", head.get("outputShapes").toString(), head.toString());
+        JsonObject softmax = layer(o, "Softmax");
+        assertEquals("[[\"batch\",4]]", softmax.get("outputShapes").toString(), softmax.toString());
+    }
+
+    private static JsonObject layer(JsonObject o, String type) {
+        for (JsonElement e : o.getAsJsonArray("layers")) {
+            if (e.getAsJsonObject().get("type").getAsString().equals(type)) {
+                return e.getAsJsonObject();
+            }
+        }
+        throw new AssertionError("no " + type + " layer in " + o);
+    }
+
     @Test
     void unsupportedOperatorIsReportedWithExitThree() {
         // The ONNX conformance GRU case: a recurrent operator lstmx does not handle.

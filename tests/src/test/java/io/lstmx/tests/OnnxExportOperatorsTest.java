@@ -121,8 +121,16 @@ class OnnxExportOperatorsTest {
         for (int i = 0; i < idx.length; i++) {
             fi[i] = idx[i];
         }
-        Model mf = model(List.of(f32("x", "n", 3)), f32("y", "n", 3, 2), new Layer.Embedding("emb", "x", "y", table));
+        // Float indices (as Keras feeds them) are cast to integers first: the IR Embedding reads integer indices only.
+        Model mf = model(List.of(f32("x", "n", 3)), f32("y", "n", 3, 2), new Layer.Cast("idx", "x", "i", DType.INT64),
+                new Layer.Embedding("emb", "i", "y", table));
         check("embedding_float_indices", mf, Tensor.ofFloats(new int[] {2, 3}, fi), expected, OPSETS);
+        Model bare = model(List.of(f32("x", "n", 3)), f32("y", "n", 3, 2), new Layer.Embedding("emb", "x", "y", table));
+        LstmxException refused = org.junit.jupiter.api.Assertions.assertThrows(LstmxException.class,
+                () -> Exporters.save(bare, dir.resolve("bare.onnx"), Format.ONNX, new ExportOptions(17)));
+        assertEquals(io.lstmx.errors.ErrorCode.BAD_INPUT, refused.code(), refused.getMessage());
+        assertEquals(dir.resolve("bare.onnx") + ": model 'ops': layer 'emb' (Embedding) input 'x' is float32 [n, 3], expected integer indices",
+                refused.getMessage());
     }
 
     @Test

@@ -10,6 +10,7 @@ import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.onnx.OnnxTensors;
@@ -93,6 +94,8 @@ public final class OnnxExporter {
     }
 
     private ModelProto convert() {
+        // Also refuses an inconsistent model before anything is written.
+        Map<String, ValueInfo> inferred = ShapeInference.infer(model);
         for (ValueInfo v : model.inputs()) {
             g.reserve(v.name());
         }
@@ -110,7 +113,8 @@ public final class OnnxExporter {
             layer(l);
         }
         for (ValueInfo v : model.outputs()) {
-            g.output(v);
+            // An output declared without a shape gets the inferred one, so that consumers see its rank.
+            g.output(v.shape().rankKnown() ? v : new ValueInfo(v.name(), v.dtype(), inferred.get(v.name()).shape()));
         }
         ModelInfo info = model.info();
         if (info != null && !info.sourceFormat().isEmpty()) {
@@ -450,14 +454,9 @@ public final class OnnxExporter {
     }
 
     private void embedding(Layer.Embedding e) {
-        String idx = e.input();
-        if (dtype(idx).isFloating()) {
-            // Gather needs integer indices; a float index tensor (as Keras feeds) is cast first.
-            idx = g.apply("Cast", idx).named(e.name() + "/indices").attr("to", (long) OnnxTensors.onnxType(DType.INT64))
-                    .freshOutput(e.name() + "_indices");
-        }
+        // Indices are integers: ShapeInference refuses an Embedding fed floats before export.
         String table = g.initializer(e.name() + "_table", e.table());
-        g.apply("Gather", table, idx).named(e.name()).attr("axis", 0L).output(e.output());
+        g.apply("Gather", table, e.input()).named(e.name()).attr("axis", 0L).output(e.output());
         int r = rank(e.input());
         meta.put(e.output(), new Meta(DType.FLOAT32, r < 0 ? -1 : r + 1));
     }

@@ -337,7 +337,16 @@ class OnnxExporterTest {
         assertEquals("batch", dims.get(1).getDimParam());
         assertEquals(I, dims.get(2).getDimValue());
         assertEquals(List.of("Y", "Y_h", "Y_c"), p.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList());
-        assertFalse(p.getGraph().getOutput(0).getType().getTensorType().hasShape(), "unknown rank stays unknown");
+        // Y was declared without a shape: the exporter writes the inferred [T, D, B, H] (ONNX LSTM definition).
+        List<TensorShapeProto.Dimension> y = p.getGraph().getOutput(0).getType().getTensorType().getShape().getDimList();
+        assertEquals(4, y.size());
+        assertEquals("time", y.get(0).getDimParam());
+        assertEquals(1, y.get(1).getDimValue());
+        assertEquals("batch", y.get(2).getDimParam());
+        assertEquals(H, y.get(3).getDimValue());
+        Model unknown = chain(new ValueInfo("x", DType.FLOAT32, Shape.UNKNOWN), new ValueInfo("y", DType.FLOAT32, Shape.UNKNOWN),
+                new Layer.Identity("id", "x", "y"));
+        assertFalse(export(unknown, 17).getGraph().getOutput(0).getType().getTensorType().hasShape(), "unknown rank stays unknown");
     }
 
     @Test

@@ -8,6 +8,7 @@ import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Shape;
+import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.onnx.OnnxTensors;
@@ -162,7 +163,11 @@ public final class GraphConverter {
         }
         List<Layer> live = liveLayers(irOutputs);
         try {
-            return new Model(modelName, info, irInputs, irOutputs, live);
+            Model m = new Model(modelName, info, irInputs, irOutputs, live);
+            // The converters check each node locally; this checks the whole IR graph statically
+            // (layer against layer, declared outputs against what their layers produce).
+            ShapeInference.infer(m);
+            return m;
         } catch (LstmxException e) {
             throw e.withContext(file);
         }
