@@ -45,7 +45,11 @@ public record Model(String name, ModelInfo info, List<ValueInfo> inputs, List<Va
         if (outputs.isEmpty()) {
             throw LstmxException.badInput("model '" + model + "' has no outputs");
         }
+        Set<String> outputNames = new HashSet<>();
         for (ValueInfo v : outputs) {
+            if (!outputNames.add(v.name())) {
+                throw LstmxException.badInput("model '" + model + "': output '" + v.name() + "' is declared twice");
+            }
             if (!defined.contains(v.name())) {
                 throw LstmxException.badInput("model '" + model + "': output '" + v.name() + "' is not produced by any layer");
             }

@@ -136,6 +136,71 @@ class ImportersTest {
         assertTrue(e.getMessage().contains("leaves the model's folder"), e.getMessage());
     }
 
+    private LstmxException refusedExternal(String name, String location, String... more) throws IOException {
+        TensorProto.Builder c = TensorProto.newBuilder().setName("c").addDims(2).setDataType(DataType.FLOAT_VALUE)
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue(location));
+        for (int i = 0; i < more.length; i += 2) {
+            c.addExternalData(StringStringEntryProto.newBuilder().setKey(more[i]).setValue(more[i + 1]));
+        }
+        Path p = write(name, addModel(c.build()));
+        LstmxException e = assertThrows(LstmxException.class, () -> Importers.load(p, Format.ONNX));
+        assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
+        assertTrue(e.getMessage().startsWith(p + ": tensor 'c'"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        return e;
+    }
+
+    @Test
+    void hostileExternalDataLocationsAreBadInput() throws IOException {
+        write("weights.bin", new byte[8]);
+        // A NUL in the location once escaped as java.nio.file.InvalidPathException.
+        assertTrue(refusedExternal("nul.onnx", "weights\u0000.bin").getMessage().contains("not a valid path"));
+        assertTrue(refusedExternal("abs.onnx", "/etc/passwd").getMessage().contains("leaves the model's folder"));
+        assertTrue(refusedExternal("empty.onnx", "").getMessage().contains("leaves the model's folder"));
+        assertTrue(refusedExternal("dot.onnx", ".").getMessage().contains("does not exist"));
+        // offset + length overflowed a long and passed the size check before.
+        assertTrue(refusedExternal("offset.onnx", "weights.bin", "offset", "9223372036854775807").getMessage().contains("at offset"));
+        assertTrue(refusedExternal("length.onnx", "weights.bin", "length", "-5").getMessage().contains("length -5"));
+    }
+
+    @Test
+    void externalDataMayNotLinkOutOfTheFolder() throws IOException {
+        Path outside = Files.createDirectory(dir.resolve("outside"));
+        Files.write(outside.resolve("secret.bin"), new byte[8]);
+        Path models = Files.createDirectory(dir.resolve("models"));
+        try {
+            Files.createSymbolicLink(models.resolve("link.bin"), outside.resolve("secret.bin"));
+        } catch (UnsupportedOperationException | IOException e) {
+            return; // no symbolic links on this file system: nothing to check
+        }
+        TensorProto c = TensorProto.newBuilder().setName("c").addDims(2).setDataType(DataType.FLOAT_VALUE)
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("link.bin")).build();
+        Path p = Files.write(models.resolve("m.onnx"), addModel(c));
+        LstmxException e = assertThrows(LstmxException.class, () -> Importers.load(p, Format.ONNX));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertTrue(e.getMessage().contains("links outside the model's folder"), e.getMessage());
+    }
+
+    @Test
+    void dimsClaimingBillionsOfElementsAreRefusedBeforeAllocating() throws IOException {
+        // [2^30] floats without data: the float[2^30] (4 GiB) was allocated before the count was checked.
+        for (int type : new int[] {DataType.FLOAT_VALUE, DataType.INT64_VALUE, DataType.FLOAT16_VALUE}) {
+            TensorProto c = TensorProto.newBuilder().setName("c").addDims(1L << 30).setDataType(type).build();
+            Path p = write("huge" + type + ".onnx", addModel(c));
+            long before = allocated();
+            LstmxException e = assertThrows(LstmxException.class, () -> Importers.load(p, Format.ONNX));
+            assertTrue(allocated() - before < (64L << 20), "allocated " + (allocated() - before) + " bytes");
+            assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains(p + ": tensor 'c' holds 0 values, expected 1073741824"), e.getMessage());
+        }
+    }
+
+    private static long allocated() {
+        return ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+    }
+
     @Test
     void doubleAndFloat16InitializersBecomeFloat32() throws IOException {
         TensorProto d = TensorProto.newBuilder().setName("c").addDims(2).setDataType(DataType.DOUBLE_VALUE)

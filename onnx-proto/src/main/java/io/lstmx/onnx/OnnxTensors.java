@@ -13,11 +13,15 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Arrays;
 
 /** Converts between ONNX TensorProto and IR tensors: typed fields, raw_data and external data. */
 public final class OnnxTensors {
+    /** One tensor's external data is read into one byte array. */
+    static final long MAX_EXTERNAL_BYTES = Integer.MAX_VALUE - 16L;
+
     private OnnxTensors() {
     }
 
@@ -48,6 +52,10 @@ public final class OnnxTensors {
         int width = byteWidth(dt, where);
         ByteBuffer raw = null;
         if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+            if ((long) n * width > MAX_EXTERNAL_BYTES) {
+                throw LstmxException.unsupported(where + ": shape " + p.getDimsList() + " of " + typeName(dt) + " needs " + (long) n * width
+                        + " bytes of external data; lstmx reads at most " + MAX_EXTERNAL_BYTES + " bytes per tensor");
+            }
             raw = readExternal(p, baseDir, (long) n * width, where);
         } else if (p.hasRawData()) {
             ByteString bs = p.getRawData();
@@ -56,6 +64,12 @@ public final class OnnxTensors {
                         + " for shape " + p.getDimsList() + " of " + typeName(dt));
             }
             raw = bs.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        } else {
+            // Checked before anything is allocated: the dims alone may claim billions of elements.
+            int count = typedCount(p, dt);
+            if (count != n) {
+                throw LstmxException.badInput(where + " holds " + count + " values, expected " + n + " for shape " + p.getDimsList());
+            }
         }
         if (dt == DataType.FLOAT_VALUE || dt == DataType.DOUBLE_VALUE || dt == DataType.FLOAT16_VALUE || dt == DataType.BFLOAT16_VALUE) {
             float[] f = new float[n];
@@ -69,14 +83,6 @@ public final class OnnxTensors {
                     }
                 }
             } else {
-                int count = switch (dt) {
-                    case DataType.FLOAT_VALUE -> p.getFloatDataCount();
-                    case DataType.DOUBLE_VALUE -> p.getDoubleDataCount();
-                    default -> p.getInt32DataCount();
-                };
-                if (count != n) {
-                    throw LstmxException.badInput(where + " holds " + count + " values, expected " + n + " for shape " + p.getDimsList());
-                }
                 for (int i = 0; i < n; i++) {
                     switch (dt) {
                         case DataType.FLOAT_VALUE -> f[i] = p.getFloatData(i);
@@ -105,15 +111,22 @@ public final class OnnxTensors {
         } else {
             boolean wide = dt == DataType.INT64_VALUE;
             boolean u64 = dt == DataType.UINT64_VALUE || dt == DataType.UINT32_VALUE;
-            int count = wide ? p.getInt64DataCount() : u64 ? p.getUint64DataCount() : p.getInt32DataCount();
-            if (count != n) {
-                throw LstmxException.badInput(where + " holds " + count + " values, expected " + n + " for shape " + p.getDimsList());
-            }
             for (int i = 0; i < n; i++) {
                 l[i] = wide ? p.getInt64Data(i) : u64 ? p.getUint64Data(i) : p.getInt32Data(i);
             }
         }
         return Tensor.ofLongs(dt == DataType.INT32_VALUE ? DType.INT32 : DType.INT64, shape, l);
+    }
+
+    /** Number of values in the typed field that holds elements of type {@code dt} (ONNX's field per type). */
+    private static int typedCount(TensorProto p, int dt) {
+        return switch (dt) {
+            case DataType.FLOAT_VALUE -> p.getFloatDataCount();
+            case DataType.DOUBLE_VALUE -> p.getDoubleDataCount();
+            case DataType.INT64_VALUE -> p.getInt64DataCount();
+            case DataType.UINT64_VALUE, DataType.UINT32_VALUE -> p.getUint64DataCount();
+            default -> p.getInt32DataCount(); // float16, bfloat16, bool and the narrow integer types
+        };
     }
 
     /** Writes a tensor as a TensorProto with raw_data (little-endian). */
@@ -190,7 +203,7 @@ public final class OnnxTensors {
     private static ByteBuffer readExternal(TensorProto p, Path baseDir, long expectedBytes, String where) {
         String location = null;
         long offset = 0;
-        long length = -1;
+        Long length = null;
         for (StringStringEntryProto e : p.getExternalDataList()) {
             switch (e.getKey()) {
                 case "location" -> location = e.getValue();
@@ -203,18 +216,31 @@ public final class OnnxTensors {
             throw LstmxException.badInput(where + ": external data without a location (or model read from a stream)");
         }
         Path base = baseDir.toAbsolutePath().normalize();
-        Path file = base.resolve(location).normalize();
-        if (!file.startsWith(base)) {
+        Path file;
+        try {
+            file = base.resolve(location).normalize();
+        } catch (InvalidPathException e) {
+            throw LstmxException.badInput(where + ": external data location '" + location + "' is not a valid path: " + e.getReason());
+        }
+        if (location.isEmpty() || !file.startsWith(base)) {
             throw LstmxException.badInput(where + ": external data location '" + location + "' leaves the model's folder " + base);
         }
         if (!Files.isRegularFile(file)) {
             throw LstmxException.badInput(where + ": external data file " + file + " does not exist");
         }
-        if (length >= 0 && length != expectedBytes) {
+        try {
+            // A symbolic link inside the folder must not lead outside it either.
+            if (!file.toRealPath().startsWith(base.toRealPath())) {
+                throw LstmxException.badInput(where + ": external data location '" + location + "' links outside the model's folder " + base);
+            }
+        } catch (IOException e) {
+            throw LstmxException.badInput(where + ": cannot resolve external data location '" + location + "': " + e.getMessage());
+        }
+        if (length != null && length != expectedBytes) {
             throw LstmxException.badInput(where + ": external data length " + length + " does not match the " + expectedBytes + " bytes its shape needs");
         }
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-            if (offset < 0 || offset + expectedBytes > f.length()) {
+            if (offset < 0 || offset > f.length() - expectedBytes) {
                 throw LstmxException.badInput(where + ": external data " + file + " has " + f.length() + " bytes, needs " + expectedBytes + " at offset " + offset);
             }
             byte[] bytes = new byte[(int) expectedBytes];

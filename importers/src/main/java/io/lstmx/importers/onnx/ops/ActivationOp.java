@@ -20,6 +20,11 @@ final class ActivationOp implements OpConverter {
     }
 
     @Override
+    public int maxInputs() {
+        return 1; // X
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         ActivationFn fn = ActivationFn.of(kind, n.attrFloat("alpha", defaultAlpha), n.attrFloat("beta", defaultBeta));
         Value x = n.required(0, "X");

@@ -30,13 +30,13 @@ final class AxesInput {
     }
 
     /** The axes for an IR layer: {@code normalized} when the rank is known (non-null), else as given. */
-    static List<Integer> forLayer(List<Integer> normalized, List<Long> given) {
+    static List<Integer> forLayer(OnnxNode n, List<Integer> normalized, List<Long> given) {
         if (normalized != null) {
             return normalized;
         }
         List<Integer> out = new ArrayList<>();
         for (long a : given) {
-            out.add((int) a);
+            out.add(n.rawAxis(a, "axis"));
         }
         return out;
     }

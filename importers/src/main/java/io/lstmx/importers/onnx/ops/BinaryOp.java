@@ -18,6 +18,11 @@ final class BinaryOp implements OpConverter {
     }
 
     @Override
+    public int maxInputs() {
+        return 2; // A, B
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value a = n.required(0, "A");
         Value b = n.required(1, "B");

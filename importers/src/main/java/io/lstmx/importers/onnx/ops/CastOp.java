@@ -12,6 +12,11 @@ import io.lstmx.onnx.proto.Onnx.TensorProto.DataType;
  */
 final class CastOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 1; // input
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         AttributeProto to = n.rawAttr("to");
         if (to == null) {
@@ -28,6 +33,9 @@ final class CastOp implements OpConverter {
             }
             onnxType = dt.getNumber();
         } else {
+            if (to.getI() != (int) to.getI()) {
+                throw n.bad("to " + to.getI() + " is not an ONNX element type");
+            }
             onnxType = (int) to.getI();
         }
         DType target;

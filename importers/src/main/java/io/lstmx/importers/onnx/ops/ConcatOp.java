@@ -63,7 +63,7 @@ final class ConcatOp implements OpConverter {
                 rank = s.size();
             }
         }
-        int axis = rank == null ? (int) axisAttr : n.axis(axisAttr, rank, "axis");
+        int axis = rank == null ? n.rawAxis(axisAttr, "axis") : n.axis(axisAttr, rank, "axis");
         List<SDim> outShape = null;
         if (rank != null && shapes.stream().allMatch(s -> s != null)) {
             outShape = new ArrayList<>(shapes.get(0));

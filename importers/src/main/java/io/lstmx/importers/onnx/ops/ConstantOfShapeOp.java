@@ -10,6 +10,11 @@ import java.util.List;
  */
 final class ConstantOfShapeOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 1; // input
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value shapeV = n.required(0, "input");
         List<SDim> shape = Shapes.entries(shapeV);

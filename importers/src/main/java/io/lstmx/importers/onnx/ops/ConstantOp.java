@@ -6,14 +6,22 @@ import java.util.List;
 
 /** Constant: value (tensor), value_float(s) or value_int(s); sparse and string values are not supported. */
 final class ConstantOp implements OpConverter {
+    private static final List<String> VALUE_ATTRIBUTES = List.of("value", "value_float", "value_floats", "value_int", "value_ints",
+            "sparse_value", "value_string", "value_strings");
+
+    @Override
+    public int maxInputs() {
+        return 0;
+    }
+
     @Override
     public void convert(OnnxNode n) {
+        List<String> given = VALUE_ATTRIBUTES.stream().filter(n::hasAttr).toList();
+        if (given.size() > 1) {
+            throw n.bad("has " + given.size() + " value attributes " + given + "; a Constant has exactly one");
+        }
         if (n.hasAttr("value")) {
-            Tensor t = n.attrTensor("value");
-            if (t == null) {
-                throw n.bad("attribute value holds no tensor");
-            }
-            n.defineConst(0, t);
+            n.defineConst(0, n.attrTensor("value"));
         } else if (n.hasAttr("value_float")) {
             n.defineConst(0, Tensor.scalar(n.attrFloat("value_float", 0f)));
         } else if (n.hasAttr("value_floats")) {

@@ -3,20 +3,32 @@ package io.lstmx.importers.onnx.ops;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 
+import java.util.Arrays;
+
 /**
  * Dropout is the identity at inference. The ratio (attribute before opset 12, input after) is kept
  * for export; a training_mode that is true, or a used mask output, has no inference meaning.
  */
 final class DropoutOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 3; // data, ratio, training_mode
+    }
+
+    @Override
+    public int maxOutputs() {
+        return 2; // output, mask
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         float ratio;
         if (n.opset() < 12) {
             ratio = n.attrFloat("ratio", 0.5f);
         } else {
-            Tensor r = n.constIn(1, "ratio");
+            Tensor r = scalar(n, 1, "ratio");
             ratio = r == null ? 0.5f : r.getFloat(0);
-            Tensor training = n.constIn(2, "training_mode");
+            Tensor training = scalar(n, 2, "training_mode");
             if (training != null && training.getLong(0) != 0) {
                 throw n.unsupported("training_mode is true; lstmx converts inference graphs only");
             }
@@ -35,5 +47,13 @@ final class DropoutOp implements OpConverter {
         Value.Run r = (Value.Run) x;
         n.emit(new Layer.Dropout(n.layerName(), r.name(), n.outputName(0), ratio));
         n.defineRun(0, r.dtype(), r.shape());
+    }
+
+    private static Tensor scalar(OnnxNode n, int i, String what) {
+        Tensor t = n.constIn(i, what);
+        if (t != null && t.size() != 1) {
+            throw n.bad(what + " has shape " + Arrays.toString(t.shape()) + ", expected a scalar");
+        }
+        return t;
     }
 }

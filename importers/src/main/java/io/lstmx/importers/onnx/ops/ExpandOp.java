@@ -11,6 +11,11 @@ import java.util.List;
  */
 final class ExpandOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 2; // input, shape
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value x = n.required(0, "input");
         Value shapeV = n.required(1, "shape");
@@ -32,7 +37,7 @@ final class ExpandOp implements OpConverter {
             if (Fold.uniform(t)) {
                 n.define(0, new Value.Filled(Fold.element(t, 0), out));
             } else if (Shapes.allKnown(out)) {
-                n.defineConst(0, Fold.broadcastTo(t, Shapes.toInts(out), n));
+                n.defineConst(0, Fold.broadcastTo(t, Shapes.toInts(out, n), n));
             } else {
                 throw n.unsupported("Expand of a non-uniform constant to the run-time shape " + out);
             }

@@ -7,11 +7,16 @@ import java.util.List;
 /** Flatten to 2-D: [prod(dims before axis), prod(dims from axis)], axis default 1. */
 final class FlattenOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 1; // input
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         long axisAttr = n.attrInt("axis", 1);
         Value x = n.required(0, "input");
         List<SDim> s = Value.shapeOf(x);
-        int axis = s == null ? (int) axisAttr : flattenAxis(n, axisAttr, s.size());
+        int axis = s == null ? n.rawAxis(axisAttr, "axis") : flattenAxis(n, axisAttr, s.size());
         List<SDim> out = s == null ? null
                 : List.of(Shapes.product(s.subList(0, axis), n), Shapes.product(s.subList(axis, s.size()), n));
         n.defineReshaped(x, out, src -> new Layer.Flatten(n.layerName(), src, n.outputName(0), axis));

@@ -30,19 +30,30 @@ final class Fold {
     private Fold() {
     }
 
-    static int checkedCount(String what, long... shape) {
-        long n = 1;
+    /** Element count of a folding result of {@code shape}, refused above {@link #LIMIT} or what node {@code n}'s graph has left. */
+    static int checkedCount(OnnxNode n, long... shape) {
+        return checkedCount(n.where(), n.graph().foldRoom(), shape);
+    }
+
+    /** Element count of {@code shape}, refused (before anything is allocated) above {@code limit} elements. */
+    static int checkedCount(String what, long limit, long... shape) {
+        long count = 1;
         for (long d : shape) {
             if (d < 0) {
                 throw LstmxException.badInput(what + ": negative dimension " + d + " in " + Arrays.toString(shape));
             }
-            n = Math.multiplyExact(n, d);
-            if (n > LIMIT) {
+            if (d > Integer.MAX_VALUE || (d != 0 && count > limit / d)) { // count * d > limit, without overflowing
                 throw LstmxException.unsupported(what + ": folding would create a tensor of shape " + Arrays.toString(shape)
-                        + ", more than " + LIMIT + " elements");
+                        + ", more than " + limit + " elements");
             }
+            count *= d;
         }
-        return (int) n;
+        return (int) count;
+    }
+
+    /** {@code a * b} for non-negative factors, or Long.MAX_VALUE when that overflows (a size check then refuses it). */
+    static long saturatedProduct(long a, long b) {
+        return a != 0 && b > Long.MAX_VALUE / a ? Long.MAX_VALUE : a * b;
     }
 
     private static long[] longs(int[] shape) {
@@ -108,7 +119,7 @@ final class Fold {
         for (Tensor p : parts) {
             out[axis] += p.rank() == first.length ? p.dim(axis) : 0;
         }
-        checkedCount(n.where(), out);
+        checkedCount(n, out);
         boolean floating = parts.stream().anyMatch(p -> p.dtype().isFloating());
         List<String> names = new ArrayList<>();
         Map<String, Tensor> inputs = new HashMap<>();
@@ -129,13 +140,13 @@ final class Fold {
         for (int k = 0; k < out.length; k++) {
             out[k] = k < axis ? ds[k] : k < axis + is.length ? is[k - axis] : ds[k - is.length + 1];
         }
-        checkedCount(n.where(), out);
+        checkedCount(n, out);
         return evaluate(n, new Layer.Take(n.layerName(), IN, OUT, axis, indices), Map.of(IN, data));
     }
 
     /** Broadcasts {@code t} to {@code shape} (NumPy rules; {@code shape} must already be the broadcast result). */
     static Tensor broadcastTo(Tensor t, int[] shape, OnnxNode n) {
-        if (checkedCount(n.where(), longs(shape)) == 0) {
+        if (checkedCount(n, longs(shape)) == 0) {
             return empty(t.dtype(), shape);
         }
         int[] src = t.shape();
@@ -156,9 +167,9 @@ final class Fold {
         int[] s = t.shape();
         long[] outL = new long[s.length];
         for (int k = 0; k < s.length; k++) {
-            outL[k] = (long) s[k] * repeats[k];
+            outL[k] = saturatedProduct(s[k], repeats[k]);
         }
-        int count = checkedCount(n.where(), outL);
+        int count = checkedCount(n, outL);
         int[] out = Arrays.stream(outL).mapToInt(v -> (int) v).toArray();
         if (count == 0) {
             return empty(t.dtype(), out);
@@ -191,22 +202,29 @@ final class Fold {
      * the first operand's integer type.
      */
     static Tensor binary(Layer.Binary.Op op, Tensor a, Tensor b, OnnxNode n) {
-        int[] shape = Shapes.toInts(Shapes.broadcast(Value.known(a.shape()), Value.known(b.shape()), n));
-        checkedCount(n.where(), longs(shape));
+        int[] shape = Shapes.toInts(Shapes.broadcast(Value.known(a.shape()), Value.known(b.shape()), n), n);
+        checkedCount(n, longs(shape));
         boolean mixed = a.dtype().isFloating() != b.dtype().isFloating();
         Map<String, Tensor> inputs = Map.of("a", mixed ? a.withDType(DType.FLOAT32) : a, "b", mixed ? b.withDType(DType.FLOAT32) : b);
         Tensor r = evaluate(n, new Layer.Binary(n.layerName(), op, "a", "b", OUT), inputs);
         return r.dtype().isFloating() ? r : r.withDType(a.dtype());
     }
 
+    /** Most multiply-adds one folded matrix product may take (about a second). */
+    static final long MATMUL_WORK_LIMIT = 1L << 30;
+
     /** 2-D matrix product a [M,K] x b [K,N] in float32 with double accumulation. */
-    static Tensor matmul2d(Tensor a, Tensor b) {
+    static Tensor matmul2d(Tensor a, Tensor b, OnnxNode node) {
         int m = a.dim(0);
         int k = a.dim(1);
         int n = b.dim(1);
+        if (saturatedProduct(saturatedProduct(m, n), k) > MATMUL_WORK_LIMIT) {
+            throw LstmxException.unsupported(node.where() + ": folding the product of constants [" + m + ", " + k + "] x [" + k + ", " + n
+                    + "] would take more than " + MATMUL_WORK_LIMIT + " multiply-adds");
+        }
+        float[] out = new float[checkedCount(node, m, n)];
         float[] x = a.toFloatArray();
         float[] y = b.toFloatArray();
-        float[] out = new float[checkedCount("MatMul", m, n)];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double s = 0;
@@ -277,8 +295,8 @@ final class Fold {
     }
 
     /** A tensor of {@code shape} filled with the rank-0 {@code element}. */
-    static Tensor fill(Tensor element, int[] shape, String what) {
-        int n = checkedCount(what, longs(shape));
+    static Tensor fill(Tensor element, int[] shape, String what, long limit) {
+        int n = checkedCount(what, limit, longs(shape));
         if (element.dtype().isFloating()) {
             float[] f = new float[n];
             Arrays.fill(f, element.getFloat(0));

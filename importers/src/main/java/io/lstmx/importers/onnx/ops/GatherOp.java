@@ -13,6 +13,11 @@ import java.util.List;
  */
 final class GatherOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 2; // data, indices
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         long axisAttr = n.attrInt("axis", 0);
         Value data = n.required(0, "data");
@@ -87,7 +92,7 @@ final class GatherOp implements OpConverter {
             return;
         }
         Value.Run r = n.runValue(0);
-        int axis = ds != null ? n.axis(axisAttr, ds.size(), "axis") : (int) axisAttr;
+        int axis = ds != null ? n.axis(axisAttr, ds.size(), "axis") : n.rawAxis(axisAttr, "axis");
         if (idx.rank() == 0) {
             n.emit(new Layer.Select(n.layerName(), r.name(), n.outputName(0), axis, idx.getLong(0)));
         } else {

@@ -13,6 +13,11 @@ import java.util.List;
  */
 final class GemmOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 3; // A, B, C
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         float alpha = n.attrFloat("alpha", 1f);
         float beta = n.attrFloat("beta", 1f);
@@ -37,7 +42,7 @@ final class GemmOp implements OpConverter {
             if (x.dim(1) != y.dim(0)) {
                 throw n.bad("inner dimensions differ: " + x.dim(1) + " vs " + y.dim(0));
             }
-            Tensor r = Fold.scale(Fold.matmul2d(x, y), alpha);
+            Tensor r = Fold.scale(Fold.matmul2d(x, y, n), alpha);
             n.defineConst(0, c == null ? r : Fold.binary(Layer.Binary.Op.ADD, r, c, n));
             return;
         }
@@ -108,6 +113,6 @@ final class GemmOp implements OpConverter {
     }
 
     private static Tensor rowOf(Tensor c, int n) {
-        return c.size() == 1 ? Fold.fill(Fold.element(c, 0), new int[] {n}, "Gemm C") : c.reshape(n);
+        return c.size() == 1 ? Fold.fill(Fold.element(c, 0), new int[] {n}, "Gemm C", Fold.LIMIT) : c.reshape(n);
     }
 }

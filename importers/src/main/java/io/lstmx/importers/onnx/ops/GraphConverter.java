@@ -5,6 +5,7 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Shape;
@@ -24,8 +25,10 @@ import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +55,19 @@ public final class GraphConverter {
     private final List<String> problems = new ArrayList<>();
     private final Set<String> nodeNamesSeen = new HashSet<>();
     private int anonymousDims;
+    /** Elements any model may fold, however small its file (shape vectors and zero states need far fewer). */
+    static final long SMALL_MODEL_BUDGET = 1L << 22;
+    /** Tensors already counted (by identity): those read from the file and those made so far. */
+    private final Set<Tensor> counted = Collections.newSetFromMap(new IdentityHashMap<>());
+    /**
+     * Elements of the tensors the conversion made (folded constants, layer weights), at most
+     * {@link #budget}: a few hundred bytes of Tile, Expand or Add nodes, or thousands of nodes each
+     * copying one weight, must not fill the memory. Tensors read from the file are not counted.
+     */
+    private long held;
+    private long budget;
+    private long fileElements;
+    private long serializedBytes;
 
     private GraphConverter(String file, Path baseDir, long opset) {
         this.file = file;
@@ -67,8 +83,9 @@ public final class GraphConverter {
      * @param constantInputs graph inputs to treat as constants with these values (may be empty)
      */
     public static Model convert(ModelProto model, String file, Path baseDir, Map<String, Tensor> constantInputs) {
-        long opset = defaultOpset(model);
+        long opset = defaultOpset(model, file);
         GraphConverter g = new GraphConverter(file, baseDir, opset);
+        g.serializedBytes = model.getSerializedSize();
         String producerText = (model.getProducerName() + " " + model.getProducerVersion()).trim();
         ModelInfo info = new ModelInfo("onnx", producerText, "opset " + opset + ", ir_version " + model.getIrVersion());
         // PyTorch's packed-sequence export sorts the batch around its LSTMs; the sort cancels out.
@@ -77,9 +94,13 @@ public final class GraphConverter {
         return g.run(graph, name, info, constantInputs);
     }
 
-    private static long defaultOpset(ModelProto model) {
+    private static long defaultOpset(ModelProto model, String file) {
         for (OperatorSetIdProto o : model.getOpsetImportList()) {
             if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+                if (o.getVersion() < 1) {
+                    throw LstmxException.badInput(file + ": opset_import gives the default domain version " + o.getVersion()
+                            + "; opset versions start at 1");
+                }
                 return o.getVersion();
             }
         }
@@ -108,8 +129,16 @@ public final class GraphConverter {
             }
         }
         for (TensorProto t : initializers.values()) {
-            values.put(t.getName(), new Value.Const(OnnxTensors.toTensor(t, baseDir, file)));
+            Tensor tensor = OnnxTensors.toTensor(t, baseDir, file);
+            counted.add(tensor);
+            fileElements += tensor.size();
+            values.put(t.getName(), new Value.Const(tensor));
         }
+        for (Tensor t : constantInputs.values()) {
+            fileElements += t.size();
+        }
+        // Every element in the file takes at least one byte; converted models hold a few copies of them.
+        budget = SMALL_MODEL_BUDGET + 8 * (fileElements + serializedBytes);
         Set<String> inputNames = new HashSet<>();
         for (ValueInfoProto vi : graph.getInputList()) {
             inputNames.add(vi.getName());
@@ -140,7 +169,9 @@ public final class GraphConverter {
                 if (given.dtype().isFloating() != dtype.isFloating()) {
                     throw LstmxException.badInput(where + ": constant value is " + given.dtype() + ", declared " + dtype);
                 }
-                values.put(vi.getName(), new Value.Const(given.withDType(dtype)));
+                Tensor value = given.withDType(dtype);
+                counted.add(value);
+                values.put(vi.getName(), new Value.Const(value));
                 continue;
             }
             values.put(vi.getName(), new Value.Run(vi.getName(), dtype, shape));
@@ -192,6 +223,13 @@ public final class GraphConverter {
                 if (!out.isEmpty() && !produced.add(out)) {
                     throw LstmxException.badInput(file + ": value '" + out + "' is produced by more than one node");
                 }
+                // ONNX graphs assign every value once: a node may not overwrite an input or initializer.
+                if (!out.isEmpty() && takenValueNames.contains(out)) {
+                    throw LstmxException.badInput(file + ": node '" + n.getName() + "' (" + n.getOpType() + ") writes '" + out
+                            + "', which is already a graph input or initializer");
+                }
+            }
+            for (String out : n.getOutputList()) {
                 takenValueNames.add(out);
             }
             if (!n.getName().isEmpty()) {
@@ -223,6 +261,24 @@ public final class GraphConverter {
                     + " is not supported" + (domain.isEmpty() ? " at opset " + opset : ""));
             poison(n);
             return;
+        }
+        if (n.getInputCount() > c.maxInputs()) {
+            throw LstmxException.badInput(file + ": " + node.label() + " has " + n.getInputCount() + " inputs " + n.getInputList()
+                    + ", but " + n.getOpType() + " takes " + (c.maxInputs() == 0 ? "none" : "at most " + c.maxInputs()));
+        }
+        Set<String> attributeNames = new HashSet<>();
+        for (var a : n.getAttributeList()) {
+            if (!attributeNames.add(a.getName())) {
+                throw LstmxException.badInput(file + ": " + node.label() + " has attribute '" + a.getName() + "' twice");
+            }
+        }
+        // Converters define exactly the outputs their operator has; a node declaring others is malformed.
+        if (n.getOutputCount() > c.maxOutputs()) {
+            throw LstmxException.badInput(file + ": " + node.label() + " declares " + n.getOutputCount() + " outputs " + n.getOutputList()
+                    + ", but " + n.getOpType() + " has " + (c.maxOutputs() == 1 ? "one output" : "at most " + c.maxOutputs() + " outputs"));
+        }
+        if (!c.firstOutputOptional() && (n.getOutputCount() == 0 || n.getOutput(0).isEmpty())) {
+            throw LstmxException.badInput(file + ": " + node.label() + " has no output; " + n.getOpType() + " must name its output 0");
         }
         for (String in : n.getInputList()) {
             if (!in.isEmpty() && values.get(in) instanceof Value.Poisoned) {
@@ -271,9 +327,11 @@ public final class GraphConverter {
         }
         DType dtype;
         try {
-            dtype = vi.hasType() && vi.getType().hasTensorType() ? elemType(vi, where) : Value.dtypeOf(v);
+            boolean typed = vi.hasType() && vi.getType().getValueCase() != TypeProto.ValueCase.VALUE_NOT_SET;
+            dtype = typed ? elemType(vi, where) : Value.dtypeOf(v);
         } catch (LstmxException e) {
-            problems.add("graph output '" + name + "': " + e.getMessage());
+            String m = e.getMessage();
+            problems.add(m.startsWith(file + ": ") ? m.substring(file.length() + 2) : m); // the collected report names the file once
             return null;
         }
         if (v instanceof Value.Run r) {
@@ -381,6 +439,9 @@ public final class GraphConverter {
     }
 
     void define(String onnxName, Value v) {
+        if (v instanceof Value.Const c) {
+            hold(c.tensor(), "value '" + onnxName + "'");
+        }
         if (v instanceof Value.ShapeVec s && s.entries().stream().allMatch(SDim::isKnown)) {
             long[] l = s.entries().stream().mapToLong(SDim::value).toArray();
             v = new Value.Const(Tensor.ofLongs(s.scalar() ? new int[0] : new int[] {l.length}, l));
@@ -421,11 +482,46 @@ public final class GraphConverter {
     }
 
     void emit(Layer layer) {
+        String what = "layer '" + layer.name() + "'";
+        if (layer instanceof Layer.Constant c) {
+            hold(c.value(), what);
+        } else if (layer instanceof Layer.Dense d) {
+            hold(d.weight(), what);
+            hold(d.bias(), what);
+        } else if (layer instanceof Layer.Embedding e) {
+            hold(e.table(), what);
+        } else if (layer instanceof Layer.Take t) {
+            hold(t.indices(), what);
+        } else if (layer instanceof Layer.Lstm l) {
+            for (LstmWeights w : l.weights()) {
+                for (Tensor t : Arrays.asList(w.w(), w.r(), w.wb(), w.rb(), w.peephole(), w.projection())) {
+                    hold(t, what);
+                }
+            }
+        }
         takenLayerNames.add(layer.name());
         for (String out : layer.outputs()) {
             producer.put(out, layers.size());
         }
         layers.add(layer);
+    }
+
+    /** Largest tensor folding may still create, in elements. */
+    long foldRoom() {
+        return Math.max(0, Math.min(Fold.LIMIT, budget - held));
+    }
+
+    /** Counts a tensor the conversion made (once per tensor object) against the budget. */
+    private void hold(Tensor t, String what) {
+        if (t == null || !counted.add(t)) {
+            return;
+        }
+        held += t.size();
+        if (held > budget) {
+            throw LstmxException.unsupported(file + ": " + what + ": the converted model would hold more than " + budget
+                    + " elements of constants and weights, far more than the file's " + serializedBytes + " bytes and "
+                    + fileElements + " initializer elements justify (constant folding or weight copies multiply them)");
+        }
     }
 
     /** The layer that writes IR value {@code irName}, or null for inputs. */
@@ -449,8 +545,12 @@ public final class GraphConverter {
             return c.tensor();
         }
         if (v instanceof Value.Filled f && f.shape().stream().allMatch(SDim::isKnown)) {
-            int[] shape = f.shape().stream().mapToInt(d -> (int) d.value()).toArray();
-            return Fold.fill(f.element(), shape, file + ": value '" + onnxName + "'");
+            long[] dims = f.shape().stream().mapToLong(SDim::value).toArray();
+            Fold.checkedCount(file + ": value '" + onnxName + "'", foldRoom(), dims); // before the dims are narrowed to int
+            int[] shape = Arrays.stream(dims).mapToInt(d -> (int) d).toArray();
+            Tensor t = Fold.fill(f.element(), shape, file + ": value '" + onnxName + "'", foldRoom());
+            hold(t, "value '" + onnxName + "'");
+            return t;
         }
         return null;
     }

@@ -26,6 +26,21 @@ import java.util.Locale;
  */
 final class LstmOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 8; // X, W, R, B, sequence_lens, initial_h, initial_c, P
+    }
+
+    @Override
+    public int maxOutputs() {
+        return 3; // Y, Y_h, Y_c
+    }
+
+    @Override
+    public boolean firstOutputOptional() {
+        return true;
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         n.required(0, "X");
         n.required(1, "W");
@@ -35,6 +50,11 @@ final class LstmOp implements OpConverter {
         Tensor b = n.constIn(3, "bias B");
         Tensor p = n.constIn(7, "peephole P");
 
+        for (Object[] t : new Object[][] {{"W", w}, {"R", r}, {"B", b}, {"P", p}}) {
+            if (t[1] != null && !((Tensor) t[1]).dtype().isFloating()) {
+                throw n.bad(t[0] + " is " + ((Tensor) t[1]).dtype() + ", expected a floating-point tensor");
+            }
+        }
         String dirName = n.attrString("direction", "forward");
         Direction dir = switch (dirName) {
             case "forward" -> Direction.FORWARD;
@@ -128,7 +148,7 @@ final class LstmOp implements OpConverter {
             seq = n.freshDim();
             batch = n.freshDim();
         }
-        String seqLens = sequenceLengths(n, seq);
+        String seqLens = sequenceLengths(n, seq, batch);
         String initialH = initialState(n, 5, "initial_h", d, h, layout);
         String initialC = initialState(n, 6, "initial_c", d, h, layout);
 
@@ -212,17 +232,25 @@ final class LstmOp implements OpConverter {
     }
 
     /** IR name of sequence_lens, or null when absent or equal to the full length everywhere. */
-    private static String sequenceLengths(OnnxNode n, SDim seq) {
+    private static String sequenceLengths(OnnxNode n, SDim seq, SDim batch) {
         Value v = n.in(4);
         if (v == null) {
             return null;
         }
         Tensor t = n.graph().asConst(v, n.inputName(4));
         if (t != null) {
-            if (t.dtype().isFloating() || t.rank() != 1) {
-                throw n.bad("sequence_lens has shape " + Arrays.toString(t.shape()) + " of " + t.dtype() + ", expected [batch_size] of int32");
+            if (t.dtype().isFloating() || t.rank() != 1 || (batch.isKnown() && t.size() != batch.value())) {
+                throw n.bad("sequence_lens has shape " + Arrays.toString(t.shape()) + " of " + t.dtype() + ", expected [" + batch
+                        + "] of int32");
             }
-            boolean full = seq.isKnown();
+            for (int i = 0; i < t.size(); i++) {
+                long len = t.getLong(i);
+                if (len < 0 || (seq.isKnown() && len > seq.value())) {
+                    throw n.bad("sequence_lens " + Arrays.toString(t.toLongArray()) + " has length " + len + ", outside [0, "
+                            + (seq.isKnown() ? seq.value() : "seq_length") + "]");
+                }
+            }
+            boolean full = seq.isKnown() && t.size() > 0;
             for (int i = 0; i < t.size() && full; i++) {
                 full = t.getLong(i) == seq.value();
             }

@@ -12,12 +12,17 @@ import java.util.List;
  */
 final class MatMulOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 2; // A, B
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value a = n.required(0, "A");
         Value b = n.required(1, "B");
         if (a instanceof Value.Const ca && b instanceof Value.Const cb && ca.tensor().rank() == 2 && cb.tensor().rank() == 2) {
             checkInner(n, ca.tensor().dim(1), cb.tensor().dim(0));
-            n.defineConst(0, Fold.matmul2d(ca.tensor(), cb.tensor()));
+            n.defineConst(0, Fold.matmul2d(ca.tensor(), cb.tensor(), n));
             return;
         }
         if (b instanceof Value.Const cb && cb.tensor().dtype().isFloating() && (cb.tensor().rank() == 2 || cb.tensor().rank() == 1)) {

@@ -7,6 +7,7 @@ import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.OnnxTensors;
 import io.lstmx.onnx.proto.Onnx.AttributeProto;
+import io.lstmx.onnx.proto.Onnx.AttributeProto.AttributeType;
 import io.lstmx.onnx.proto.Onnx.NodeProto;
 
 import java.util.ArrayList;
@@ -147,34 +148,75 @@ final class OnnxNode {
         return attr(name) != null;
     }
 
-    long attrInt(String name, long dflt) {
+    /**
+     * Attribute {@code name} checked to be of type {@code expected}, or null when absent. A value of
+     * another type would otherwise read as 0 or empty and silently change the node's meaning.
+     */
+    private AttributeProto attr(String name, AttributeType expected) {
         AttributeProto a = attr(name);
+        if (a != null && !isOfType(a, expected)) {
+            throw bad("attribute '" + name + "' is " + typeOf(a) + ", expected " + expected);
+        }
+        return a;
+    }
+
+    private static boolean isOfType(AttributeProto a, AttributeType t) {
+        if (a.hasType() && a.getType() != AttributeType.UNDEFINED) {
+            return a.getType() == t;
+        }
+        if (a.hasType()) {
+            return false; // explicitly UNDEFINED
+        }
+        // IR version 1 files may leave the type out; then the field that is set tells it.
+        boolean scalar = a.hasI() || a.hasF() || a.hasS() || a.hasT() || a.hasG();
+        return switch (t) {
+            case INT -> a.hasI();
+            case FLOAT -> a.hasF();
+            case STRING -> a.hasS();
+            case TENSOR -> a.hasT();
+            case INTS -> !scalar && a.getFloatsCount() == 0 && a.getStringsCount() == 0;
+            case FLOATS -> !scalar && a.getIntsCount() == 0 && a.getStringsCount() == 0;
+            case STRINGS -> !scalar && a.getIntsCount() == 0 && a.getFloatsCount() == 0;
+            default -> false;
+        };
+    }
+
+    private static String typeOf(AttributeProto a) {
+        if (a.hasType()) {
+            return a.getType().name();
+        }
+        return a.hasI() ? "an INT" : a.hasF() ? "a FLOAT" : a.hasS() ? "a STRING" : a.hasT() ? "a TENSOR" : a.hasG() ? "a GRAPH"
+                : a.getIntsCount() > 0 ? "INTS" : a.getFloatsCount() > 0 ? "FLOATS" : a.getStringsCount() > 0 ? "STRINGS" : "without a value";
+    }
+
+    long attrInt(String name, long dflt) {
+        AttributeProto a = attr(name, AttributeType.INT);
         return a == null ? dflt : a.getI();
     }
 
     float attrFloat(String name, float dflt) {
-        AttributeProto a = attr(name);
+        AttributeProto a = attr(name, AttributeType.FLOAT);
         return a == null ? dflt : a.getF();
     }
 
     String attrString(String name, String dflt) {
-        AttributeProto a = attr(name);
+        AttributeProto a = attr(name, AttributeType.STRING);
         return a == null ? dflt : a.getS().toStringUtf8();
     }
 
     /** INTS attribute, or null when absent. */
     List<Long> attrInts(String name) {
-        AttributeProto a = attr(name);
+        AttributeProto a = attr(name, AttributeType.INTS);
         return a == null ? null : a.getIntsList();
     }
 
     List<Float> attrFloats(String name) {
-        AttributeProto a = attr(name);
+        AttributeProto a = attr(name, AttributeType.FLOATS);
         return a == null ? null : a.getFloatsList();
     }
 
     List<String> attrStrings(String name) {
-        AttributeProto a = attr(name);
+        AttributeProto a = attr(name, AttributeType.STRINGS);
         if (a == null) {
             return null;
         }
@@ -184,8 +226,14 @@ final class OnnxNode {
     }
 
     Tensor attrTensor(String name) {
-        AttributeProto a = attr(name);
-        return a == null || !a.hasT() ? null : OnnxTensors.toTensor(a.getT(), graph.baseDir(), where());
+        AttributeProto a = attr(name, AttributeType.TENSOR);
+        if (a == null) {
+            return null;
+        }
+        if (!a.hasT()) {
+            throw bad("attribute '" + name + "' holds no tensor");
+        }
+        return OnnxTensors.toTensor(a.getT(), graph.baseDir(), where());
     }
 
     AttributeProto rawAttr(String name) {
@@ -256,7 +304,7 @@ final class OnnxNode {
      */
     void defineReshaped(Value x, List<SDim> out, Function<String, Layer> layer) {
         if (x instanceof Value.Const c) {
-            defineConst(0, c.tensor().reshape(Shapes.toInts(out)));
+            defineConst(0, c.tensor().reshape(Shapes.toInts(out, this)));
         } else if (x instanceof Value.Filled f) {
             define(0, new Value.Filled(f.element(), out));
         } else {
@@ -284,6 +332,17 @@ final class OnnxNode {
             throw bad(what + " " + axis + " is out of range for rank " + rank);
         }
         return (int) a;
+    }
+
+    /**
+     * An axis kept as given because the rank is only known at run time (the runtime normalises it);
+     * one beyond int is refused rather than wrapped around to another axis.
+     */
+    int rawAxis(long axis, String what) {
+        if (axis != (int) axis) {
+            throw bad(what + " " + axis + " is out of range for any rank");
+        }
+        return (int) axis;
     }
 
     /** Rank of a value, UNSUPPORTED when unknown. */

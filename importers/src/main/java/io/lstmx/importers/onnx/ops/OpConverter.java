@@ -7,4 +7,19 @@ package io.lstmx.importers.onnx.ops;
  */
 interface OpConverter {
     void convert(OnnxNode node);
+
+    /** How many inputs the operator takes at most (over all its versions); a node naming more is malformed. */
+    default int maxInputs() {
+        return Integer.MAX_VALUE;
+    }
+
+    /** How many outputs the operator has; a node declaring more is malformed. */
+    default int maxOutputs() {
+        return 1;
+    }
+
+    /** Whether output 0 may be left out (only operators whose outputs are all optional, such as LSTM). */
+    default boolean firstOutputOptional() {
+        return false;
+    }
 }

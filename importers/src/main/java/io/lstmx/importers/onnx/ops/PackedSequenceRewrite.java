@@ -52,6 +52,8 @@ import java.util.Set;
 final class PackedSequenceRewrite {
     /** Largest constant decoded while matching (axes, indices, shapes are tiny). */
     private static final int MAX_CONST_ELEMENTS = 1024;
+    /** Longest Identity/Cast chain followed upwards (a malformed graph may close one into a cycle). */
+    private static final int MAX_CHAIN = 64;
 
     private PackedSequenceRewrite() {
     }
@@ -181,7 +183,7 @@ final class PackedSequenceRewrite {
             if (axis != 0 && axis != -1) {
                 throw NO;
             }
-            if (!isElementCount(n.getInput(1), true)) {
+            if (!isElementCount(n.getInput(1), true, MAX_CHAIN)) {
                 throw NO;
             }
             perm.add(n.getOutput(1));
@@ -197,16 +199,17 @@ final class PackedSequenceRewrite {
          * True when {@code name} is the number of lengths n: Gather(Shape(v), 0 or -1) (as a
          * scalar, or as a 1-element vector when {@code vectorOk}), Shape(v) itself when
          * {@code vectorOk}, or ReduceProd(Shape(v), keepdims=0), through Casts to integer types;
-         * v is the lengths or the permutation (both have shape [n]).
+         * v is the lengths or the permutation (both have shape [n]). {@code depth} bounds the Cast
+         * chain, which a malformed graph may close into a cycle.
          */
-        private boolean isElementCount(String name, boolean vectorOk) throws NoMatch {
+        private boolean isElementCount(String name, boolean vectorOk, int depth) throws NoMatch {
             NodeProto p = producerNode(name);
-            if (p == null) {
+            if (p == null || depth == 0) {
                 return false;
             }
             switch (p.getOpType()) {
                 case "Cast", "Identity" -> {
-                    return (p.getOpType().equals("Identity") || isIntegerCast(p)) && isElementCount(p.getInput(0), vectorOk);
+                    return (p.getOpType().equals("Identity") || isIntegerCast(p)) && isElementCount(p.getInput(0), vectorOk, depth - 1);
                 }
                 case "Shape" -> {
                     return vectorOk && isShapeOfN(p);
@@ -456,7 +459,7 @@ final class PackedSequenceRewrite {
             Tensor delta = constant(r.getInput(2));
             return start != null && start.size() == 1 && start.getLong(0) == 0 && !start.dtype().isFloating()
                     && delta != null && delta.size() == 1 && delta.getLong(0) == 1 && !delta.dtype().isFloating()
-                    && isElementCount(r.getInput(1), false);
+                    && isElementCount(r.getInput(1), false, MAX_CHAIN);
         }
 
         /**
@@ -605,7 +608,7 @@ final class PackedSequenceRewrite {
         /** Follows Identity and integer Casts upwards (they keep values and shape). */
         private String root(String name) {
             String v = name;
-            for (int guard = 0; guard < 64; guard++) {
+            for (int guard = 0; guard < MAX_CHAIN; guard++) {
                 NodeProto p = producerNode(v);
                 if (p == null || p.getInputCount() == 0 || !isStandard(p)
                         || !(p.getOpType().equals("Identity") || (p.getOpType().equals("Cast") && isIntegerCast(p)))) {
@@ -727,18 +730,27 @@ final class PackedSequenceRewrite {
             return attr(n, name) != null;
         }
 
-        private static long attrInt(NodeProto n, String name, long dflt) {
+        /** Attribute of the expected type; any other type (which the converter refuses) abandons the attempt. */
+        private static AttributeProto attr(NodeProto n, String name, AttributeProto.AttributeType type) {
             AttributeProto a = attr(n, name);
+            if (a != null && a.getType() != type) {
+                throw new IllegalStateException("attribute " + name + " is " + a.getType());
+            }
+            return a;
+        }
+
+        private static long attrInt(NodeProto n, String name, long dflt) {
+            AttributeProto a = attr(n, name, AttributeProto.AttributeType.INT);
             return a == null ? dflt : a.getI();
         }
 
         private static String attrString(NodeProto n, String name, String dflt) {
-            AttributeProto a = attr(n, name);
+            AttributeProto a = attr(n, name, AttributeProto.AttributeType.STRING);
             return a == null ? dflt : a.getS().toStringUtf8();
         }
 
         private static List<Long> attrInts(NodeProto n, String name) {
-            AttributeProto a = attr(n, name);
+            AttributeProto a = attr(n, name, AttributeProto.AttributeType.INTS);
             return a == null ? null : a.getIntsList();
         }
 

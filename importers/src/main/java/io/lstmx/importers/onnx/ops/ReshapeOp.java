@@ -13,6 +13,11 @@ import java.util.List;
  */
 final class ReshapeOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 2; // data, shape
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         List<SDim> target;
         if (n.opset() < 5) {
@@ -82,7 +87,7 @@ final class ReshapeOp implements OpConverter {
             if (!Shapes.allKnown(out)) {
                 throw n.unsupported("reshaping a constant to the run-time shape " + out);
             }
-            if (Tensor.elementCount(Shapes.toInts(out)) != c.tensor().size()) {
+            if (Tensor.elementCount(Shapes.toInts(out, n)) != c.tensor().size()) {
                 throw n.bad("cannot reshape a constant of " + c.tensor().size() + " elements to " + out);
             }
         }

@@ -5,6 +5,11 @@ import java.util.List;
 /** Shape: the input's dimensions as an int64 vector (start/end attributes from opset 15). */
 final class ShapeOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 1; // data
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value x = n.required(0, "data");
         List<SDim> s = Value.shapeOf(x);

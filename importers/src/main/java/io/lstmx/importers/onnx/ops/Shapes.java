@@ -54,10 +54,16 @@ final class Shapes {
         return symbols == 1 && p == 1 ? symbolic : node.freshDim();
     }
 
-    static int[] toInts(List<SDim> dims) {
+    /** Known dims as ints; a dim beyond int (which no tensor can have) is refused rather than wrapped around. */
+    static int[] toInts(List<SDim> dims, OnnxNode node) {
         int[] a = new int[dims.size()];
         for (int i = 0; i < a.length; i++) {
-            a[i] = (int) dims.get(i).value();
+            long d = dims.get(i).value();
+            if (d < 0 || d > Integer.MAX_VALUE) {
+                throw node.unsupported("shape " + dims + " has dimension " + d + "; lstmx tensors have at most "
+                        + Integer.MAX_VALUE + " elements per axis");
+            }
+            a[i] = (int) d;
         }
         return a;
     }

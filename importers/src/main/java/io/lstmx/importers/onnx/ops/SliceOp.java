@@ -16,6 +16,11 @@ final class SliceOp implements OpConverter {
     }
 
     @Override
+    public int maxInputs() {
+        return 5; // data, starts, ends, axes, steps
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value x = n.required(0, "data");
         List<SDim> s = Value.shapeOf(x);
@@ -53,7 +58,7 @@ final class SliceOp implements OpConverter {
         List<Integer> seen = new ArrayList<>();
         for (int k = 0; k < starts.size(); k++) {
             long a = axes == null ? k : axes.get(k);
-            int axis = s == null ? (int) a : n.axis(a, s.size(), "axis");
+            int axis = s == null ? n.rawAxis(a, "axis") : n.axis(a, s.size(), "axis");
             if (seen.contains(axis)) {
                 throw n.bad("axis " + a + " is sliced twice");
             }

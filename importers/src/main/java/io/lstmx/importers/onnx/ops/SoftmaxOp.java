@@ -19,6 +19,11 @@ final class SoftmaxOp implements OpConverter {
     }
 
     @Override
+    public int maxInputs() {
+        return 1; // input
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         long axis = n.attrInt("axis", flattening ? 1 : -1);
         Value.Run x = n.runValue(0);
@@ -37,7 +42,7 @@ final class SoftmaxOp implements OpConverter {
         } else if (flattening) {
             throw n.unsupported("opset " + n.opset() + " " + n.opType() + " needs the input's rank (its flattening semantics depend on it)");
         } else {
-            irAxis = (int) axis;
+            irAxis = n.rawAxis(axis, "axis");
         }
         n.emit(new Layer.Softmax(n.layerName(), x.name(), n.outputName(0), irAxis, log));
         n.defineRun(0, x.dtype(), s);

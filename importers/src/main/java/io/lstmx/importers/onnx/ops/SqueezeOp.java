@@ -8,6 +8,11 @@ import java.util.List;
 /** Squeeze: removes the given size-1 axes (all size-1 axes when none are given, which needs known dims). */
 final class SqueezeOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 2; // data, axes
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value x = n.required(0, "data");
         List<Long> axesGiven = AxesInput.read(n, 1);
@@ -51,7 +56,7 @@ final class SqueezeOp implements OpConverter {
             n.define(0, new Value.ShapeVec(v.entries(), true));
             return;
         }
-        List<Integer> irAxes = AxesInput.forLayer(axes, axesGiven);
+        List<Integer> irAxes = AxesInput.forLayer(n, axes, axesGiven);
         n.defineReshaped(x, out, src -> new Layer.Squeeze(n.layerName(), src, n.outputName(0), irAxes));
     }
 }

@@ -8,6 +8,11 @@ import java.util.List;
 /** Tile: repeats the input along each axis; folded for constants, the identity when every repeat is 1. */
 final class TileOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 2; // input, repeats
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value x = n.required(0, "input");
         Tensor rep = n.constIn(1, "repeats");
@@ -39,7 +44,7 @@ final class TileOp implements OpConverter {
             List<SDim> out = new ArrayList<>();
             for (int k = 0; k < repeats.length; k++) {
                 SDim d = in.get(k);
-                out.add(repeats[k] == 1 ? d : d.isKnown() ? SDim.known(d.value() * repeats[k]) : n.freshDim());
+                out.add(repeats[k] == 1 ? d : d.isKnown() ? SDim.known(Fold.saturatedProduct(d.value(), repeats[k])) : n.freshDim());
             }
             n.define(0, new Value.Filled(element, out));
             return;

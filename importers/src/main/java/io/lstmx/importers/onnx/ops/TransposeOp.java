@@ -8,6 +8,11 @@ import java.util.List;
 /** Transpose: y.shape[k] = x.shape[perm[k]]; perm defaults to reversing the axes. */
 final class TransposeOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 1; // data
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value x = n.required(0, "data");
         List<SDim> s = Value.shapeOf(x);

@@ -8,6 +8,11 @@ import java.util.List;
 /** Unsqueeze: inserts size-1 axes at the given positions of the output. */
 final class UnsqueezeOp implements OpConverter {
     @Override
+    public int maxInputs() {
+        return 2; // data, axes
+    }
+
+    @Override
     public void convert(OnnxNode n) {
         Value x = n.required(0, "data");
         List<Long> axesGiven = AxesInput.read(n, 1);
@@ -33,7 +38,7 @@ final class UnsqueezeOp implements OpConverter {
             n.define(0, new Value.ShapeVec(v.entries(), false));
             return;
         }
-        List<Integer> irAxes = AxesInput.forLayer(axes, axesGiven);
+        List<Integer> irAxes = AxesInput.forLayer(n, axes, axesGiven);
         n.defineReshaped(x, out, src -> new Layer.Unsqueeze(n.layerName(), src, n.outputName(0), irAxes));
     }
 }
