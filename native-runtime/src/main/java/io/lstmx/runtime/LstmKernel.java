@@ -7,6 +7,9 @@ import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * The LSTM kernel of the native runtime: one {@link Layer.Lstm} (all its directions) over a whole
  * batch of sequences, in float32, with ONNX semantics.
@@ -37,26 +40,50 @@ import io.lstmx.ir.LstmWeights;
  * </ul>
  *
  * <h2>How</h2>
- * Weights are laid out once, at compile time, transposed to [K, 4H] (W^T, R^T, Proj^T) so that every
- * product is a sequence of contiguous {@code y += a * row} updates (axpy), which the JIT vectorises;
- * four rows are applied per pass ({@code axpy4}) so that the destination row is loaded and stored
- * once per four multiply-adds; the two biases are summed once. Per call:
+ * At compile time the weights are laid out for the vectorised matrix kernels of
+ * {@link PackedMatrix}: W^T [I, gates], R^T [hOut, gates] and Proj^T [H, P], each row of each column
+ * tile its own array. The gate columns are reordered into groups of U = 32 hidden units, each group
+ * holding its units' i, f, o and g columns side by side (H padded to a multiple of 32 with zero
+ * columns), so that one row of matrix output holds every gate of its units; the two biases are
+ * summed and reordered likewise. Per call, for each direction and block of batch rows:
  * <ol>
- *   <li>the input projection of all time steps, X W^T + Wb + Rb, is one GEMM into a [T*B, 4H]
- *       buffer before the time loop (it does not depend on the recurrence);</li>
- *   <li>each step copies the rows of the still-active batch rows into the gate buffer and adds
- *       h R^T, iterating over R^T rows in the outer loop so that each R^T row is reused by every
- *       batch row while it is in cache;</li>
- *   <li>the element-wise gate maths runs block-wise (one activation function per block);</li>
- *   <li>h is written into Y directly at its layout position.</li>
+ *   <li>the input projections X W^T + Wb + Rb of a chunk of time steps (as many as fit in 1 MiB)
+ *       are one matrix product, computed before those steps: they do not depend on the
+ *       recurrence. Rows are gathered in step order, so reverse rows of any length need no special
+ *       case;</li>
+ *   <li>each step adds h R^T to the projected inputs of the rows still running, four rows at a
+ *       time so that each R^T value loaded serves four rows (rows left over go one at a time), all
+ *       column tiles of a group of rows before its element-wise maths;</li>
+ *   <li>the element-wise maths of the default cell (sigmoid, tanh, tanh, no peephole, clip or
+ *       coupled gates) converts the group's gates to double and applies {@link GateMath}'s
+ *       vectorised sigmoid and tanh to all of them at once, then c' = f c + i g (rounded to float)
+ *       and h' = o tanh(c'); any other cell runs the float equations above one unit at a time;</li>
+ *   <li>h alternates between two buffers (the step reads one and writes the other), is projected
+ *       when the layer has a projection, and is copied into Y at its layout position.</li>
  * </ol>
- * All buffers (gate pre-activations, h, c, the unprojected h, the active-row list) are allocated
- * once per call before the time loop; nothing is allocated inside it. Accumulation is float32,
- * like onnxruntime's, so results agree with it to float rounding.
+ * Sums are float32 fused multiply-adds in order of k, as in a sequential float sum up to rounding
+ * (onnxruntime also accumulates in float32), and the activations match the float results of
+ * {@link ActivationFn#apply} (see {@link GateMath}), so results agree with onnxruntime and the
+ * reference to float rounding. A row's arithmetic is the same whichever rows it is grouped with.
+ * <p>
+ * Directions and batch rows never interact, so a call with enough work (see
+ * {@code PARALLEL_WORK}) is split into pieces, one per direction and block of whole groups of four
+ * rows, run by {@link Parallel}; pieces write disjoint parts of the outputs, and the results are the
+ * same bit for bit as on one thread. Every piece allocates its buffers (projected inputs, gates, h,
+ * c, the unprojected h, the active-row list) before its time loop; nothing is allocated inside it.
  * <p>
  * Instances hold only read-only prepared weights: one kernel may run on many threads at once.
  */
 final class LstmKernel {
+    private static final int TILE = PackedMatrix.TILE;
+    /** Hidden units per column group: a group holds the gates of U consecutive units (4 U columns). */
+    private static final int U = 32;
+    private static final int GROUP = 4 * U;
+    /** Size, in floats, that bounds one chunk of projected inputs (1 MiB: stays in L2). */
+    private static final int CHUNK_FLOATS = 1 << 18;
+    /** Multiply-adds of a call (steps * batch * directions * 4H * (I + hOut)) from which it is split over threads. */
+    private static final long PARALLEL_WORK = 1L << 22;
+
     private final int inputSize;
     private final int hidden;
     /** Width of h: P when projected, else H. */
@@ -66,16 +93,27 @@ final class LstmKernel {
     private final boolean inputForget;
     private final float clip;
     private final boolean[] reverse;
-    /** Per direction: W^T [I, 4H]. */
-    private final float[][] wT;
-    /** Per direction: R^T [hOut, 4H]. */
-    private final float[][] rT;
-    /** Per direction: Wb + Rb [4H]. */
+    /** H rounded up to a multiple of U. */
+    private final int hiddenPadded;
+    /** Column groups of the gate matrices: hiddenPadded / U. */
+    private final int groups;
+    /** Gate columns: groups * GROUP. */
+    private final int cols;
+    /** Per group: the column tile holding it and its first column in that tile. */
+    private final int[] groupTile;
+    private final int[] groupOffset;
+    /** Per direction: W^T [I, gates], gate columns grouped (see {@link #gateColumns}). */
+    private final PackedMatrix[] w;
+    /** Per direction: R^T [hOut, gates], same columns. */
+    private final PackedMatrix[] r;
+    /** Per direction: Wb + Rb, same columns. */
     private final float[][] bias;
     /** Per direction: peepholes [3H] (i, f, o) or null. */
     private final float[][] peep;
     /** Per direction: Proj^T [H, P] or null. */
-    private final float[][] projT;
+    private final PackedMatrix[] proj;
+    /** Per direction: whether the vectorised cell applies (sigmoid/tanh/tanh, no peephole, clip or coupling). */
+    private final boolean[] fast;
     private final ActivationFn[] fAct;
     private final ActivationFn[] gAct;
     private final ActivationFn[] hAct;
@@ -89,33 +127,65 @@ final class LstmKernel {
         batchMajor = spec.layout() == Layout.BATCH_MAJOR;
         inputForget = spec.inputForget();
         clip = spec.clip() == null ? Float.POSITIVE_INFINITY : spec.clip();
+        hiddenPadded = PackedMatrix.roundUp(hidden, U);
+        groups = hiddenPadded / U;
+        cols = groups * GROUP;
         reverse = new boolean[dirs];
-        wT = new float[dirs][];
-        rT = new float[dirs][];
+        w = new PackedMatrix[dirs];
+        r = new PackedMatrix[dirs];
         bias = new float[dirs][];
         peep = new float[dirs][];
-        projT = new float[dirs][];
+        proj = new PackedMatrix[dirs];
+        fast = new boolean[dirs];
         fAct = new ActivationFn[dirs];
         gAct = new ActivationFn[dirs];
         hAct = new ActivationFn[dirs];
         int g4 = 4 * hidden;
+        int[] colMap = gateColumns(hidden, groups);
         for (int d = 0; d < dirs; d++) {
             reverse[d] = spec.direction() == Direction.REVERSE || (spec.direction() == Direction.BIDIRECTIONAL && d == 1);
-            LstmWeights w = layer.weights().get(d);
-            wT[d] = transpose(w.w().toFloatArray(), g4, inputSize);
-            rT[d] = transpose(w.r().toFloatArray(), g4, hOut);
-            float[] wb = w.wb().toFloatArray();
-            float[] rb = w.rb().toFloatArray();
-            bias[d] = new float[g4];
+            LstmWeights lw = layer.weights().get(d);
+            w[d] = PackedMatrix.ofTransposed(lw.w().toFloatArray(), inputSize, colMap);
+            r[d] = PackedMatrix.ofTransposed(lw.r().toFloatArray(), hOut, colMap);
+            float[] wb = lw.wb().toFloatArray();
+            float[] rb = lw.rb().toFloatArray();
+            float[] sum = new float[g4];
             for (int j = 0; j < g4; j++) {
-                bias[d][j] = wb[j] + rb[j];
+                sum[j] = wb[j] + rb[j];
             }
-            peep[d] = w.peephole() == null ? null : w.peephole().toFloatArray();
-            projT[d] = w.projection() == null ? null : transpose(w.projection().toFloatArray(), hOut, hidden);
+            bias[d] = w[d].pack(sum);
+            peep[d] = lw.peephole() == null ? null : lw.peephole().toFloatArray();
+            proj[d] = lw.projection() == null ? null : PackedMatrix.ofTransposed(lw.projection().toFloatArray(), hOut, hidden);
             fAct[d] = spec.activations().get(3 * d);
             gAct[d] = spec.activations().get(3 * d + 1);
             hAct[d] = spec.activations().get(3 * d + 2);
+            fast[d] = fAct[d].kind() == ActivationFn.Kind.SIGMOID && gAct[d].kind() == ActivationFn.Kind.TANH
+                    && hAct[d].kind() == ActivationFn.Kind.TANH && peep[d] == null && spec.clip() == null && !inputForget;
         }
+        groupTile = new int[groups];
+        groupOffset = new int[groups];
+        for (int g = 0, t = 0; g < groups; g++) {
+            while (g * GROUP >= r[0].start(t) + r[0].width(t)) {
+                t++;
+            }
+            groupTile[g] = t;
+            groupOffset[g] = g * GROUP - r[0].start(t);
+        }
+    }
+
+    /**
+     * Column order of the packed gate matrices: group g holds units [g U, g U + U) as four runs of U
+     * columns, gates i, f, o, g (the three sigmoid gates first); entry = canonical row (gate * H +
+     * unit) of W / R / biases, or -1 for a unit past H (zero weights, never read back).
+     */
+    private static int[] gateColumns(int hidden, int groups) {
+        int[] canonical = {0, 1, 3, 2}; // slot i, f, o, g -> canonical gate index (i, f, g, o)
+        int[] map = new int[groups * GROUP];
+        for (int c = 0; c < map.length; c++) {
+            int unit = c / GROUP * U + c % U;
+            map[c] = unit < hidden ? canonical[c % GROUP / U] * hidden + unit : -1;
+        }
+        return map;
     }
 
     int directions() {
@@ -139,17 +209,6 @@ final class LstmKernel {
         return batchMajor;
     }
 
-    /** a [rows, cols] row-major to [cols, rows]. */
-    private static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[a.length];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                t[c * rows + r] = a[r * cols + c];
-            }
-        }
-        return t;
-    }
-
     /** Outputs of one call. */
     static final class Result {
         /** Y in the layer's layout, or null when not requested. */
@@ -167,6 +226,71 @@ final class LstmKernel {
     }
 
     /**
+     * Work buffers of one piece of a call: one direction and a block [b0, b0 + rows) of the batch
+     * rows, which evolve independently of all others. Allocated before the time loop, never shared.
+     * Internal buffers are indexed by the local row (b - b0).
+     */
+    private final class Work {
+        final int d;
+        final int b0;
+        final int rows;
+        /** The call's full batch size and time steps (for indexing X and Y) and all rows' lengths. */
+        final int batch;
+        final int steps;
+        final int[] len;
+        /** Steps whose input projections are computed at once, and the piece's longest row. */
+        final int chunk;
+        final int maxLen;
+        /** Gathered input rows of one chunk, [chunk, rows, I padded to 8], zero past I. */
+        final float[] xin;
+        /** Their projections X W^T + Wb + Rb, [chunk, rows, cols]. */
+        final float[] xw;
+        /** h before / after each step, alternating, [rows, hOut padded to 8], zero past hOut. */
+        final float[] h0;
+        final float[] h1;
+        /** c [rows, hiddenPadded]. */
+        final float[] c;
+        /** Unprojected h [rows, hiddenPadded] when the layer has a projection, else null. */
+        final float[] hFull;
+        /** Gate pre-activations of up to four rows, per tile [4, TILE] (one array per tile, see PackedMatrix). */
+        final float[][] acc = new float[r[0].tileCount()][4 * TILE];
+        /** The same rows' sigmoid gates (i, f, o per group) [4, 3 hiddenPadded], tanh gate g and tanh(c') [4, hiddenPadded], in double. */
+        final double[] sg = new double[4 * 3 * hiddenPadded];
+        final double[] tg = new double[4 * hiddenPadded];
+        final double[] tc = new double[4 * hiddenPadded];
+        /** Active local rows of the current step, their input-projection offsets and their time index. */
+        final int[] act;
+        final int[] xwRow;
+        final int[] timeOf;
+
+        Work(int d, int b0, int rows, int batch, int steps, int[] len) {
+            this.d = d;
+            this.b0 = b0;
+            this.rows = rows;
+            this.batch = batch;
+            this.steps = steps;
+            this.len = len;
+            int longest = 0;
+            for (int b = b0; b < b0 + rows; b++) {
+                longest = Math.max(longest, len[b]);
+            }
+            maxLen = longest;
+            int perStep = Math.multiplyExact(rows, cols);
+            chunk = Math.max(1, Math.min(maxLen, CHUNK_FLOATS / Math.max(1, perStep)));
+            xin = new float[Math.multiplyExact(Math.multiplyExact(chunk, rows), w[d].kPadded)];
+            xw = new float[Math.multiplyExact(chunk, perStep)];
+            int kp = r[d].kPadded;
+            h0 = new float[Math.multiplyExact(rows, kp)];
+            h1 = new float[rows * kp];
+            c = new float[Math.multiplyExact(rows, hiddenPadded)];
+            hFull = proj[d] != null ? new float[rows * hiddenPadded] : null;
+            act = new int[rows];
+            xwRow = new int[rows];
+            timeOf = new int[rows];
+        }
+    }
+
+    /**
      * Runs the layer. Arguments are checked by the caller.
      *
      * @param x    input, [T, B, I] time-major or [B, T, I] batch-major
@@ -176,7 +300,6 @@ final class LstmKernel {
      * @param wantY whether to produce Y
      */
     Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY) {
-        int g4 = 4 * hidden;
         float[] y = wantY ? new float[Math.multiplyExact(Math.multiplyExact(steps, dirs), Math.multiplyExact(batch, hOut))] : null;
         float[] hLast = new float[dirs * batch * hOut];
         float[] cLast = new float[dirs * batch * hidden];
@@ -186,176 +309,258 @@ final class LstmKernel {
         if (c0 != null) {
             System.arraycopy(c0, 0, cLast, 0, cLast.length);
         }
-        int rows = steps * batch;
-        // All work buffers, allocated once per call (never inside the time loop).
-        float[] xw = new float[Math.multiplyExact(rows, g4)];
-        float[] gates = new float[batch * g4];
-        float[] h = new float[batch * hOut];
-        float[] c = new float[batch * hidden];
-        float[] hFull = projT[0] != null ? new float[batch * hidden] : h;
-        int[] active = new int[batch];
-        int[] timeOf = new int[batch];
         int[] len = new int[batch];
         for (int b = 0; b < batch; b++) {
             len[b] = lens == null ? steps : lens[b];
         }
-        for (int d = 0; d < dirs; d++) {
-            inputProjection(x, rows, d, xw);
-            System.arraycopy(hLast, d * batch * hOut, h, 0, batch * hOut);
-            System.arraycopy(cLast, d * batch * hidden, c, 0, batch * hidden);
-            timeLoop(d, steps, batch, len, xw, gates, h, c, hFull, active, timeOf, y);
-            System.arraycopy(h, 0, hLast, d * batch * hOut, batch * hOut);
-            System.arraycopy(c, 0, cLast, d * batch * hidden, batch * hidden);
+        // Directions and batch rows are independent: large calls are split into pieces that run
+        // on several threads (blocks of whole groups of four rows). Pieces write disjoint parts of
+        // y, hLast and cLast, and each row's arithmetic is the same in any piece, so the result
+        // does not depend on the split.
+        int blocks = 1;
+        long work = (long) steps * batch * dirs * 4 * hidden * (inputSize + hOut);
+        if (Parallel.THREADS > 1 && work >= PARALLEL_WORK) {
+            blocks = Math.max(1, Math.min((Parallel.THREADS + dirs - 1) / dirs, batch / 4));
         }
+        List<Runnable> pieces = new ArrayList<>(dirs * blocks);
+        for (int d = 0; d < dirs; d++) {
+            for (int k = 0; k < blocks; k++) {
+                int from = batch / 4 * k / blocks * 4;
+                int to = k == blocks - 1 ? batch : batch / 4 * (k + 1) / blocks * 4;
+                int dir = d;
+                if (to > from) {
+                    pieces.add(() -> runPiece(new Work(dir, from, to - from, batch, steps, len), x, y, hLast, cLast));
+                }
+            }
+        }
+        Parallel.runAll(pieces);
         return new Result(y, hLast, cLast);
     }
 
-    /** xw[n, :] = x[n, :] W^T + Wb + Rb for every (time, batch) row n, in the input's row order. */
-    private void inputProjection(float[] x, int rows, int d, float[] xw) {
-        int g4 = 4 * hidden;
-        float[] w = wT[d];
-        float[] bs = bias[d];
-        for (int n = 0; n < rows; n++) {
-            int out = n * g4;
-            System.arraycopy(bs, 0, xw, out, g4);
-            int in = n * inputSize;
-            int k = 0;
-            for (; k + 3 < inputSize; k += 4) {
-                axpy4(x[in + k], x[in + k + 1], x[in + k + 2], x[in + k + 3], w, k * g4, g4, xw, out);
-            }
-            for (; k < inputSize; k++) {
-                axpy(x[in + k], w, k * g4, xw, out, g4);
-            }
+    /** One direction over one block of rows: initial states in, time loop, last states out. */
+    private void runPiece(Work wk, float[] x, float[] y, float[] hLast, float[] cLast) {
+        int d = wk.d;
+        int kp = r[d].kPadded;
+        int base = d * wk.batch + wk.b0;
+        for (int lb = 0; lb < wk.rows; lb++) {
+            System.arraycopy(hLast, (base + lb) * hOut, wk.h0, lb * kp, hOut);
+            System.arraycopy(cLast, (base + lb) * hidden, wk.c, lb * hiddenPadded, hidden);
+        }
+        timeLoop(d, x, wk, y);
+        for (int lb = 0; lb < wk.rows; lb++) {
+            // The row's last step (len - 1) wrote the h buffer of parity len (see step()); a row of
+            // length 0 keeps its initial state.
+            float[] hb = (wk.len[wk.b0 + lb] & 1) == 0 ? wk.h0 : wk.h1;
+            System.arraycopy(hb, lb * kp, hLast, (base + lb) * hOut, hOut);
+            System.arraycopy(wk.c, lb * hiddenPadded, cLast, (base + lb) * hidden, hidden);
         }
     }
 
-    private void timeLoop(int d, int steps, int batch, int[] len, float[] xw, float[] gates, float[] h, float[] c,
-                          float[] hFull, int[] active, int[] timeOf, float[] y) {
-        int g4 = 4 * hidden;
-        float[] r = rT[d];
-        float[] p = peep[d];
-        float[] proj = projT[d];
+    private void timeLoop(int d, float[] x, Work wk, float[] y) {
+        int rows = wk.rows;
+        int ip = w[d].kPadded;
         boolean rev = reverse[d];
-        for (int s = 0; s < steps; s++) {
-            int na = 0;
-            for (int b = 0; b < batch; b++) {
-                if (s < len[b]) {
-                    int t = rev ? len[b] - 1 - s : s;
-                    timeOf[b] = t;
-                    active[na++] = b;
-                    int row = batchMajor ? b * steps + t : t * batch + b;
-                    System.arraycopy(xw, row * g4, gates, b * g4, g4);
-                }
-            }
-            if (na == 0) {
-                break; // s only grows, so no row becomes active again
-            }
-            // gates += h R^T: each R^T row k serves all active batch rows while in cache.
-            int k = 0;
-            for (; k + 3 < hOut; k += 4) {
-                int rk = k * g4;
-                for (int a = 0; a < na; a++) {
-                    int hb = active[a] * hOut + k;
-                    axpy4(h[hb], h[hb + 1], h[hb + 2], h[hb + 3], r, rk, g4, gates, active[a] * g4);
-                }
-            }
-            for (; k < hOut; k++) {
-                int rk = k * g4;
-                for (int a = 0; a < na; a++) {
-                    int b = active[a];
-                    axpy(h[b * hOut + k], r, rk, gates, b * g4, g4);
-                }
-            }
-            for (int a = 0; a < na; a++) {
-                int b = active[a];
-                cell(d, gates, b * g4, c, b * hidden, p, hFull, b * hidden);
-                if (proj != null) {
-                    int ho = b * hOut;
-                    java.util.Arrays.fill(h, ho, ho + hOut, 0f);
-                    for (int q = 0; q < hidden; q++) {
-                        axpy(hFull[b * hidden + q], proj, q * hOut, h, ho, hOut);
+        for (int s0 = 0; s0 < wk.maxLen; s0 += wk.chunk) {
+            int s1 = Math.min(wk.maxLen, s0 + wk.chunk);
+            // The input rows the chunk's steps visit, in step order (reverse rows run backwards from
+            // their own length), projected by one GEMM: this does not depend on the recurrence.
+            for (int s = s0; s < s1; s++) {
+                for (int lb = 0; lb < rows; lb++) {
+                    int b = wk.b0 + lb;
+                    if (s < wk.len[b]) {
+                        int t = rev ? wk.len[b] - 1 - s : s;
+                        int src = (batchMajor ? b * wk.steps + t : t * wk.batch + b) * inputSize;
+                        System.arraycopy(x, src, wk.xin, ((s - s0) * rows + lb) * ip, inputSize);
                     }
                 }
-                if (y != null) {
-                    int t = timeOf[b];
-                    int yo = batchMajor ? ((b * steps + t) * dirs + d) * hOut : ((t * dirs + d) * batch + b) * hOut;
-                    System.arraycopy(h, b * hOut, y, yo, hOut);
+            }
+            w[d].multiply(wk.xin, (s1 - s0) * rows, ip, bias[d], wk.xw, cols, wk.acc[0]);
+            for (int s = s0; s < s1; s++) {
+                step(d, s, s0, wk, y);
+            }
+        }
+    }
+
+    /** One time step of all rows still running: reads h from buffer (s &amp; 1), writes the other. */
+    private void step(int d, int s, int s0, Work wk, float[] y) {
+        int kp = r[d].kPadded;
+        float[] hCur = (s & 1) == 0 ? wk.h0 : wk.h1;
+        float[] hNext = (s & 1) == 0 ? wk.h1 : wk.h0;
+        int na = 0;
+        for (int lb = 0; lb < wk.rows; lb++) {
+            int len = wk.len[wk.b0 + lb];
+            if (s < len) {
+                wk.act[na] = lb;
+                wk.xwRow[na] = ((s - s0) * wk.rows + lb) * cols;
+                wk.timeOf[na] = reverse[d] ? len - 1 - s : s;
+                na++;
+            }
+        }
+        PackedMatrix pj = proj[d];
+        float[] hDst = pj == null ? hNext : wk.hFull;
+        int hStride = pj == null ? kp : hiddenPadded;
+        PackedMatrix rm = r[d];
+        int[] act = wk.act;
+        // Rows in groups of four (each R^T value loaded serves four rows), the rest one by one;
+        // for each group all gate tiles, then the element-wise maths over the whole group at once.
+        for (int i = 0; i < na; ) {
+            int n = na - i >= 4 ? 4 : 1;
+            for (int t = 0; t < rm.tileCount(); t++) {
+                float[] acc = wk.acc[t];
+                int width = rm.width(t);
+                for (int m = 0; m < n; m++) {
+                    System.arraycopy(wk.xw, wk.xwRow[i + m] + rm.start(t), acc, m * TILE, width);
+                }
+                if (n == 4) {
+                    PackedMatrix.mul4(acc, rm.tiles[t], kp, width, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+                } else {
+                    PackedMatrix.mul1(acc, rm.tiles[t], kp, width, hCur, act[i] * kp);
+                }
+            }
+            if (fast[d]) {
+                cellFast(n, i, wk, hDst, hStride);
+            } else {
+                cellGeneric(d, n, i, wk, hDst, hStride);
+            }
+            i += n;
+        }
+        if (pj != null) {
+            project(pj, na, wk, hNext, kp);
+        }
+        if (y != null) {
+            for (int a = 0; a < na; a++) {
+                int b = wk.b0 + act[a];
+                int t = wk.timeOf[a];
+                int yo = batchMajor ? ((b * wk.steps + t) * dirs + d) * hOut : ((t * dirs + d) * wk.batch + b) * hOut;
+                System.arraycopy(hNext, act[a] * kp, y, yo, hOut);
+            }
+        }
+    }
+
+    /** hNext[b] = Proj hFull[b] for the step's active rows. */
+    private void project(PackedMatrix pj, int na, Work wk, float[] hNext, int kp) {
+        float[] acc = wk.acc[0];
+        int[] act = wk.act;
+        int hp = hiddenPadded;
+        for (int t = 0; t < pj.tileCount(); t++) {
+            int width = pj.width(t);
+            int c0 = pj.start(t);
+            int outWidth = Math.min(width, hOut - c0);
+            int i = 0;
+            for (; i + 4 <= na; i += 4) {
+                java.util.Arrays.fill(acc, 0f);
+                PackedMatrix.mul4(acc, pj.tiles[t], pj.kPadded, width, wk.hFull, act[i] * hp, act[i + 1] * hp, act[i + 2] * hp, act[i + 3] * hp);
+                for (int m = 0; m < 4; m++) {
+                    System.arraycopy(acc, m * TILE, hNext, act[i + m] * kp + c0, outWidth);
+                }
+            }
+            for (; i < na; i++) {
+                java.util.Arrays.fill(acc, 0, TILE, 0f);
+                PackedMatrix.mul1(acc, pj.tiles[t], pj.kPadded, width, wk.hFull, act[i] * hp);
+                System.arraycopy(acc, 0, hNext, act[i] * kp + c0, outWidth);
+            }
+        }
+    }
+
+    /**
+     * Element-wise part of one step for the n (1 or 4) active rows act[i..i+n), whose gate
+     * pre-activations are in {@code wk.acc} (per tile, rows at stride TILE, runs of U units in gate
+     * order i, f, o, g): c updated in place, the new (unprojected) h written to {@code hDst} at row
+     * stride {@code hStride}. Sigmoid / tanh / tanh without peephole, clip or coupling: activations
+     * vectorised in double (GateMath), c' = f c + i g rounded to float once.
+     */
+    private void cellFast(int n, int i, Work wk, float[] hDst, int hStride) {
+        int hp = hiddenPadded;
+        float[] c = wk.c;
+        double[] sg = wk.sg;
+        double[] tg = wk.tg;
+        double[] tc = wk.tc;
+        for (int g = 0; g < groups; g++) {
+            float[] acc = wk.acc[groupTile[g]];
+            for (int m = 0; m < n; m++) {
+                int a = m * TILE + groupOffset[g];
+                int so = m * 3 * hp + g * 3 * U;
+                for (int j = 0; j < 3 * U; j++) {
+                    sg[so + j] = acc[a + j];
+                }
+                int go = m * hp + g * U;
+                for (int j = 0; j < U; j++) {
+                    tg[go + j] = acc[a + 3 * U + j];
+                }
+            }
+        }
+        GateMath.sigmoid(sg, 0, n * 3 * hp);
+        GateMath.tanh(tg, 0, n * hp);
+        for (int m = 0; m < n; m++) {
+            int co = wk.act[i + m] * hp;
+            for (int g = 0; g < groups; g++) {
+                int nu = Math.min(U, hidden - g * U);
+                int so = m * 3 * hp + g * 3 * U;
+                int go = m * hp + g * U;
+                int ct = co + g * U;
+                for (int u = 0; u < nu; u++) {
+                    float cn = (float) (sg[so + U + u] * c[ct + u] + sg[so + u] * tg[go + u]);
+                    c[ct + u] = cn;
+                    tc[go + u] = cn;
+                }
+            }
+        }
+        GateMath.tanh(tc, 0, n * hp);
+        for (int m = 0; m < n; m++) {
+            int ho = wk.act[i + m] * hStride;
+            for (int g = 0; g < groups; g++) {
+                int nu = Math.min(U, hidden - g * U);
+                int so = m * 3 * hp + g * 3 * U + 2 * U;
+                int go = m * hp + g * U;
+                int ht = ho + g * U;
+                for (int u = 0; u < nu; u++) {
+                    hDst[ht + u] = (float) (sg[so + u] * tc[go + u]);
                 }
             }
         }
     }
 
-    /**
-     * Element-wise part of one step for one batch row: gate pre-activations at {@code gates[go..go+4H)}
-     * (consumed), cell state at {@code c[co..co+H)} (updated), new unprojected h written to
-     * {@code hOutBuf[ho..ho+H)}.
-     */
-    private void cell(int d, float[] gates, int go, float[] c, int co, float[] p, float[] hOutBuf, int ho) {
-        int n = hidden;
-        int gi = go;
-        int gf = go + n;
-        int gg = go + 2 * n;
-        int gO = go + 3 * n;
-        if (p != null) {
-            for (int j = 0; j < n; j++) {
-                float cp = c[co + j];
-                gates[gi + j] += p[j] * cp;
-                gates[gf + j] += p[n + j] * cp;
+    /** As {@link #cellFast}, for any activations, peepholes, clip, coupled gates: float maths, one unit at a time. */
+    private void cellGeneric(int d, int n, int i, Work wk, float[] hDst, int hStride) {
+        float[] c = wk.c;
+        float[] p = peep[d];
+        ActivationFn fa = fAct[d];
+        ActivationFn ga = gAct[d];
+        ActivationFn ha = hAct[d];
+        for (int g = 0; g < groups; g++) {
+            float[] acc = wk.acc[groupTile[g]];
+            int nu = Math.min(U, hidden - g * U);
+            for (int m = 0; m < n; m++) {
+                int a = m * TILE + groupOffset[g];
+                int co = wk.act[i + m] * hiddenPadded + g * U;
+                int ho = wk.act[i + m] * hStride + g * U;
+                for (int u = 0; u < nu; u++) {
+                    int unit = g * U + u;
+                    float cp = c[co + u];
+                    float gi = acc[a + u];
+                    float gf = acc[a + U + u];
+                    float go = acc[a + 2 * U + u];
+                    float gg = acc[a + 3 * U + u];
+                    if (p != null) {
+                        gi += p[unit] * cp;
+                        gf += p[hidden + unit] * cp;
+                    }
+                    gi = fa.apply(clip(gi));
+                    gf = inputForget ? 1f - gi : fa.apply(clip(gf));
+                    gg = ga.apply(clip(gg));
+                    float cn = gf * cp + gi * gg;
+                    c[co + u] = cn;
+                    if (p != null) {
+                        go += p[2 * hidden + unit] * cn;
+                    }
+                    go = fa.apply(clip(go));
+                    hDst[ho + u] = go * ha.apply(cn);
+                }
             }
-        }
-        if (clip != Float.POSITIVE_INFINITY) {
-            clip(gates, gi, 3 * n, clip);
-        }
-        Activations.apply(fAct[d], gates, gi, inputForget ? n : 2 * n);
-        if (inputForget) {
-            for (int j = 0; j < n; j++) {
-                gates[gf + j] = 1f - gates[gi + j];
-            }
-        }
-        Activations.apply(gAct[d], gates, gg, n);
-        for (int j = 0; j < n; j++) {
-            c[co + j] = gates[gf + j] * c[co + j] + gates[gi + j] * gates[gg + j];
-        }
-        if (p != null) {
-            for (int j = 0; j < n; j++) {
-                gates[gO + j] += p[2 * n + j] * c[co + j];
-            }
-        }
-        if (clip != Float.POSITIVE_INFINITY) {
-            clip(gates, gO, n, clip);
-        }
-        Activations.apply(fAct[d], gates, gO, n);
-        System.arraycopy(c, co, hOutBuf, ho, n);
-        Activations.apply(hAct[d], hOutBuf, ho, n);
-        for (int j = 0; j < n; j++) {
-            hOutBuf[ho + j] *= gates[gO + j];
         }
     }
 
-    private static void clip(float[] a, int off, int len, float limit) {
-        for (int j = off; j < off + len; j++) {
-            float v = a[j];
-            a[j] = v > limit ? limit : (v < -limit ? -limit : v);
-        }
-    }
-
-    /**
-     * y[yo..yo+n) += a0 x[xo..) + a1 x[xo+n..) + a2 x[xo+2n..) + a3 x[xo+3n..): four consecutive
-     * rows of a [K, n] matrix at once, so y is loaded and stored once per four rows.
-     */
-    static void axpy4(float a0, float a1, float a2, float a3, float[] x, int xo, int n, float[] y, int yo) {
-        int x1 = xo + n;
-        int x2 = xo + 2 * n;
-        int x3 = xo + 3 * n;
-        for (int j = 0; j < n; j++) {
-            y[yo + j] += a0 * x[xo + j] + a1 * x[x1 + j] + a2 * x[x2 + j] + a3 * x[x3 + j];
-        }
-    }
-
-    /** y[yo..yo+n) += a * x[xo..xo+n). */
-    static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
-        for (int j = 0; j < n; j++) {
-            y[yo + j] += a * x[xo + j];
-        }
+    private float clip(float v) {
+        return v > clip ? clip : (v < -clip ? -clip : v);
     }
 }

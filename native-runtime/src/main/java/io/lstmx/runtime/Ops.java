@@ -146,13 +146,11 @@ final class Ops {
         int out = d.weight().dim(0);
         int in = d.weight().dim(1);
         float[] w = d.weight().toFloatArray();
-        float[] wT = new float[w.length];
-        for (int o = 0; o < out; o++) {
-            for (int k = 0; k < in; k++) {
-                wT[k * out + o] = w[o * in + k];
-            }
-        }
-        float[] bias = d.bias() == null ? null : d.bias().toFloatArray();
+        float[] b = d.bias() == null ? null : d.bias().toFloatArray();
+        // W^T laid out once for the vectorised kernels (see PackedMatrix), unless the layer is so
+        // narrow that padding its columns to 128 would cost more than it saves.
+        PackedMatrix wT = out >= 32 ? PackedMatrix.ofTransposed(w, out, in) : null;
+        float[] bias = wT != null && b != null ? wT.pack(b) : b;
         return args -> {
             Val x = requireFloat(d, args[0], "input");
             if (x.rank() < 1 || x.shape[x.rank() - 1] != in) {
@@ -163,12 +161,17 @@ final class Ops {
             int[] shape = x.shape.clone();
             shape[shape.length - 1] = out;
             float[] y = new float[Tensor.elementCount(shape)];
-            for (int r = 0; r < rows; r++) {
-                if (bias != null) {
-                    System.arraycopy(bias, 0, y, r * out, out);
-                }
-                for (int k = 0; k < in; k++) {
-                    LstmKernel.axpy(x.f[r * in + k], wT, k * out, y, r * out, out);
+            if (wT != null) {
+                wT.multiply(x.f, rows, in, bias, y, out);
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    for (int o = 0; o < out; o++) {
+                        float sum = bias == null ? 0f : bias[o];
+                        for (int k = 0; k < in; k++) {
+                            sum += x.f[r * in + k] * w[o * in + k];
+                        }
+                        y[r * out + o] = sum;
+                    }
                 }
             }
             return new Val[] {Val.floats(shape, y)};
@@ -333,6 +336,13 @@ final class Ops {
 
     // ---------------------------------------------------------------- MatMul
 
+    /** y[yo..yo+n) += a * x[xo..xo+n). */
+    private static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        for (int j = 0; j < n; j++) {
+            y[yo + j] += a * x[xo + j];
+        }
+    }
+
     private static Val matmul(Layer.MatMul m, Val a0, Val b0) {
         Val a = requireFloat(m, a0, "first operand");
         Val b = requireFloat(m, b0, "second operand");
@@ -359,9 +369,18 @@ final class Ops {
         float[] y = new float[Tensor.elementCount(full)];
         for (int p = 0; p < offA.length; p++) {
             int yo = p * rows * cols;
+            if (rows >= 4 && cols >= 32) {
+                // Laying B out for the vectorised kernels (columns padded to 128) costs depth * cols,
+                // repaid over 4+ rows; narrow products stay on the plain loop.
+                float[] ap = offA[p] == 0 && a.f.length == rows * depth ? a.f : Arrays.copyOfRange(a.f, offA[p], offA[p] + rows * depth);
+                float[] yp = new float[rows * cols];
+                PackedMatrix.of(b.f, offB[p], depth, cols).multiply(ap, rows, depth, null, yp, cols);
+                System.arraycopy(yp, 0, y, yo, rows * cols);
+                continue;
+            }
             for (int i = 0; i < rows; i++) {
                 for (int k = 0; k < depth; k++) {
-                    LstmKernel.axpy(a.f[offA[p] + i * depth + k], b.f, offB[p] + k * cols, y, yo + i * cols, cols);
+                    axpy(a.f[offA[p] + i * depth + k], b.f, offB[p] + k * cols, y, yo + i * cols, cols);
                 }
             }
         }

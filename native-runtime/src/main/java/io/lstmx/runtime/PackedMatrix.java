@@ -1,0 +1,346 @@
+package io.lstmx.runtime;
+
+import java.util.Arrays;
+
+/**
+ * A constant right-hand matrix B [K, N] of products {@code A B}, laid out once for the
+ * micro-kernels below, which compute {@code acc += A B} one column tile (up to {@link #TILE}
+ * columns) at a time.
+ *
+ * <h2>Layout, and why</h2>
+ * The kernels rely on C2's auto-vectorisation (no Vector API in Java 17 without incubator
+ * modules). C2 (JDK 17) vectorises a loop only when it can tell its loads and stores apart, which
+ * in practice means that every array in the inner loop is indexed by the loop variable plus a
+ * compile-time constant: an invariant offset such as {@code y[yo + j]} makes C2 assume that a
+ * store may hit a later load and leaves the loop scalar (measured: 4-8x slower). So
+ * <ul>
+ *   <li>every row k of every tile t is its own {@code float[width]} ({@link #tiles}[t][k]), indexed
+ *       by j only; rows k &ge; K, up to {@link #kPadded} (a multiple of 8), are one shared zero row,
+ *       so kernels can step k by 4 or 8 without a remainder loop;</li>
+ *   <li>an accumulator block holds up to four rows of the product at the constant offsets
+ *       0, TILE, 2 TILE, 3 TILE of one array;</li>
+ *   <li>the loop over a tile's columns has a constant trip count: with a variable one, C2 left the
+ *       four-row kernel scalar. Tiles are therefore {@link #TILE} (512) columns wide, and the
+ *       columns past the last multiple of 512 are covered by {@link #NARROW} (128) column tiles,
+ *       each size with its own copy of the kernels. Wide tiles measured some 15% faster (C2 runs a
+ *       vectorised loop's first and last few iterations, for alignment and remainder, as scalar
+ *       code). Columns are zero-padded to a multiple of 128.</li>
+ * </ul>
+ * <p>
+ * Each B value loaded by the 4-row kernel is used for four rows of A, and each accumulator value is
+ * loaded and stored once per four k. Products are fused multiply-adds ({@link Math#fma}), so sums
+ * differ from sequential float sums only by float rounding.
+ * <p>
+ * Instances are immutable after construction and may be shared by threads.
+ */
+final class PackedMatrix {
+    /** Columns of a wide tile, and the row stride of accumulator blocks (a compile-time constant). */
+    static final int TILE = 512;
+    /** Columns of a narrow tile. */
+    static final int NARROW = 128;
+
+    /** K, the number of rows of B. */
+    final int k;
+    /** Number of packed columns, zero-padded to a multiple of {@link #NARROW}. */
+    final int cols;
+    /** K rounded up to a multiple of 8: the length of A rows the kernels read. */
+    final int kPadded;
+    /** [tile][kPadded][width of the tile]. */
+    final float[][][] tiles;
+    /** First packed column of each tile. */
+    private final int[] start;
+    /** Source row/column of each packed column (or -1). */
+    private final int[] colMap;
+
+    /**
+     * @param src  source matrix, row-major from {@code off} with {@code ld} values per row
+     * @param transposed when true, packed column c is source row {@code colMap[c]} (B = src^T, src
+     *             [N, K] like a weight [out, in]); when false, packed column c is source column
+     *             {@code colMap[c]} (src [K, N])
+     * @param map  for every packed column, its source row/column, or -1 for a zero column
+     */
+    private PackedMatrix(int k, float[] src, int off, int ld, boolean transposed, int[] map) {
+        this.k = k;
+        this.cols = roundUp(map.length, NARROW);
+        this.colMap = Arrays.copyOf(map, cols);
+        Arrays.fill(colMap, map.length, cols, -1);
+        this.kPadded = roundUp(k, 8);
+        int wide = cols / TILE;
+        int nt = wide + (cols - wide * TILE) / NARROW;
+        start = new int[nt];
+        float[] zero = new float[TILE];
+        tiles = new float[nt][kPadded][];
+        for (int t = 0; t < nt; t++) {
+            start[t] = t <= wide ? t * TILE : wide * TILE + (t - wide) * NARROW;
+            int width = t < wide ? TILE : NARROW;
+            for (int kk = 0; kk < kPadded; kk++) {
+                if (kk >= k) {
+                    tiles[t][kk] = zero;
+                    continue;
+                }
+                float[] row = new float[width];
+                for (int j = 0; j < width; j++) {
+                    int s = colMap[start[t] + j];
+                    if (s >= 0) {
+                        row[j] = transposed ? src[off + s * ld + kk] : src[off + kk * ld + s];
+                    }
+                }
+                tiles[t][kk] = row;
+            }
+        }
+    }
+
+    /** B = w^T for a weight w [N, K] (row-major), with packed column c holding w's row {@code colMap[c]} (-1: zeros). */
+    static PackedMatrix ofTransposed(float[] w, int k, int[] colMap) {
+        return new PackedMatrix(k, w, 0, k, true, colMap);
+    }
+
+    /** B = w^T for a weight w [N, K] (row-major), columns in their natural order. */
+    static PackedMatrix ofTransposed(float[] w, int n, int k) {
+        return new PackedMatrix(k, w, 0, k, true, identity(n));
+    }
+
+    /** B itself, [K, N] row-major starting at {@code off} in {@code b}, columns in their natural order. */
+    static PackedMatrix of(float[] b, int off, int k, int n) {
+        return new PackedMatrix(k, b, off, n, false, identity(n));
+    }
+
+    static int roundUp(int v, int m) {
+        return Math.addExact(v, m - 1) / m * m;
+    }
+
+    private static int[] identity(int n) {
+        int[] map = new int[n];
+        for (int i = 0; i < n; i++) {
+            map[i] = i;
+        }
+        return map;
+    }
+
+    int tileCount() {
+        return tiles.length;
+    }
+
+    /** First packed column of tile t. */
+    int start(int t) {
+        return start[t];
+    }
+
+    /** Width of tile t: {@link #TILE} or {@link #NARROW}. */
+    int width(int t) {
+        return t < cols / TILE ? TILE : NARROW;
+    }
+
+    /** A row vector over B's columns (e.g. a bias, indexed like B's source rows/columns) in packed order. */
+    float[] pack(float[] v) {
+        float[] out = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            if (colMap[c] >= 0) {
+                out[c] = v[colMap[c]];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code out[r * ldo + c] = bias[c] + sum_k a[r * lda + k] * B[k, c]} for rows r &lt; rows and
+     * packed columns c &lt; min(ldo, cols) ({@code bias} in packed order (see {@link #pack}), or null
+     * for 0). A is read in place when {@code lda == kPadded} (its columns K..kPadded must then be
+     * zero), otherwise first copied into a zero-padded buffer.
+     */
+    void multiply(float[] a, int rows, int lda, float[] bias, float[] out, int ldo) {
+        multiply(a, rows, lda, bias, out, ldo, new float[4 * TILE]);
+    }
+
+    /** As above, with a caller-provided scratch {@code acc} of at least 4 TILE floats: allocates nothing when lda == kPadded. */
+    void multiply(float[] a, int rows, int lda, float[] bias, float[] out, int ldo, float[] acc) {
+        if (rows == 0) {
+            return;
+        }
+        float[] src = a;
+        int ld = lda;
+        if (lda != kPadded) {
+            src = new float[Math.multiplyExact(rows, kPadded)];
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(a, r * lda, src, r * kPadded, k);
+            }
+            ld = kPadded;
+        }
+        for (int t = 0; t < tiles.length; t++) {
+            float[][] w = tiles[t];
+            int c0 = start[t];
+            int width = width(t);
+            int outWidth = Math.min(width, ldo - c0);
+            if (outWidth <= 0) {
+                break;
+            }
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) {
+                for (int m = 0; m < 4; m++) {
+                    initRow(acc, m, bias, c0, width);
+                }
+                mul4(acc, w, kPadded, width, src, r * ld, (r + 1) * ld, (r + 2) * ld, (r + 3) * ld);
+                for (int m = 0; m < 4; m++) {
+                    System.arraycopy(acc, m * TILE, out, (r + m) * ldo + c0, outWidth);
+                }
+            }
+            for (; r < rows; r++) {
+                initRow(acc, 0, bias, c0, width);
+                mul1(acc, w, kPadded, width, src, r * ld);
+                System.arraycopy(acc, 0, out, r * ldo + c0, outWidth);
+            }
+        }
+    }
+
+    private static void initRow(float[] acc, int m, float[] bias, int c0, int width) {
+        if (bias == null) {
+            Arrays.fill(acc, m * TILE, m * TILE + width, 0f);
+        } else {
+            System.arraycopy(bias, c0, acc, m * TILE, width);
+        }
+    }
+
+    /**
+     * Four rows: {@code acc[m*TILE + j] += sum_k a[o_m + k] * w[k][j]} for m = 0..3, k &lt; kp (a
+     * multiple of 4), j &lt; width ({@link #TILE} or {@link #NARROW}).
+     */
+    static void mul4(float[] acc, float[][] w, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
+        if (width == TILE) {
+            mul4Wide(acc, w, kp, a, o0, o1, o2, o3);
+        } else {
+            mul4Narrow(acc, w, kp, a, o0, o1, o2, o3);
+        }
+    }
+
+    /** One row: {@code acc[j] += sum_k a[o + k] * w[k][j]} for k &lt; kp (a multiple of 8), j &lt; width. */
+    static void mul1(float[] acc, float[][] w, int kp, int width, float[] a, int o) {
+        if (width == TILE) {
+            mul1Wide(acc, w, kp, a, o);
+        } else {
+            mul1Narrow(acc, w, kp, a, o);
+        }
+    }
+
+    // The a values of four (eight) k are held in locals while one pass over j applies them; the
+    // Wide and Narrow copies differ only in their constant trip count (see the class comment).
+
+    private static void mul4Wide(float[] acc, float[][] w, int kp, float[] a, int o0, int o1, int o2, int o3) {
+        for (int k = 0; k < kp; k += 4) {
+            float[] w0 = w[k];
+            float[] w1 = w[k + 1];
+            float[] w2 = w[k + 2];
+            float[] w3 = w[k + 3];
+            float a00 = a[o0 + k];
+            float a01 = a[o0 + k + 1];
+            float a02 = a[o0 + k + 2];
+            float a03 = a[o0 + k + 3];
+            float a10 = a[o1 + k];
+            float a11 = a[o1 + k + 1];
+            float a12 = a[o1 + k + 2];
+            float a13 = a[o1 + k + 3];
+            float a20 = a[o2 + k];
+            float a21 = a[o2 + k + 1];
+            float a22 = a[o2 + k + 2];
+            float a23 = a[o2 + k + 3];
+            float a30 = a[o3 + k];
+            float a31 = a[o3 + k + 1];
+            float a32 = a[o3 + k + 2];
+            float a33 = a[o3 + k + 3];
+            for (int j = 0; j < TILE; j++) {
+                float b0 = w0[j];
+                float b1 = w1[j];
+                float b2 = w2[j];
+                float b3 = w3[j];
+                acc[j] = Math.fma(a03, b3, Math.fma(a02, b2, Math.fma(a01, b1, Math.fma(a00, b0, acc[j]))));
+                acc[j + TILE] = Math.fma(a13, b3, Math.fma(a12, b2, Math.fma(a11, b1, Math.fma(a10, b0, acc[j + TILE]))));
+                acc[j + 2 * TILE] = Math.fma(a23, b3, Math.fma(a22, b2, Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * TILE]))));
+                acc[j + 3 * TILE] = Math.fma(a33, b3, Math.fma(a32, b2, Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * TILE]))));
+            }
+        }
+    }
+
+    private static void mul4Narrow(float[] acc, float[][] w, int kp, float[] a, int o0, int o1, int o2, int o3) {
+        for (int k = 0; k < kp; k += 4) {
+            float[] w0 = w[k];
+            float[] w1 = w[k + 1];
+            float[] w2 = w[k + 2];
+            float[] w3 = w[k + 3];
+            float a00 = a[o0 + k];
+            float a01 = a[o0 + k + 1];
+            float a02 = a[o0 + k + 2];
+            float a03 = a[o0 + k + 3];
+            float a10 = a[o1 + k];
+            float a11 = a[o1 + k + 1];
+            float a12 = a[o1 + k + 2];
+            float a13 = a[o1 + k + 3];
+            float a20 = a[o2 + k];
+            float a21 = a[o2 + k + 1];
+            float a22 = a[o2 + k + 2];
+            float a23 = a[o2 + k + 3];
+            float a30 = a[o3 + k];
+            float a31 = a[o3 + k + 1];
+            float a32 = a[o3 + k + 2];
+            float a33 = a[o3 + k + 3];
+            for (int j = 0; j < NARROW; j++) {
+                float b0 = w0[j];
+                float b1 = w1[j];
+                float b2 = w2[j];
+                float b3 = w3[j];
+                acc[j] = Math.fma(a03, b3, Math.fma(a02, b2, Math.fma(a01, b1, Math.fma(a00, b0, acc[j]))));
+                acc[j + TILE] = Math.fma(a13, b3, Math.fma(a12, b2, Math.fma(a11, b1, Math.fma(a10, b0, acc[j + TILE]))));
+                acc[j + 2 * TILE] = Math.fma(a23, b3, Math.fma(a22, b2, Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * TILE]))));
+                acc[j + 3 * TILE] = Math.fma(a33, b3, Math.fma(a32, b2, Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * TILE]))));
+            }
+        }
+    }
+
+    private static void mul1Wide(float[] acc, float[][] w, int kp, float[] a, int o) {
+        for (int k = 0; k < kp; k += 8) {
+            float[] w0 = w[k];
+            float[] w1 = w[k + 1];
+            float[] w2 = w[k + 2];
+            float[] w3 = w[k + 3];
+            float[] w4 = w[k + 4];
+            float[] w5 = w[k + 5];
+            float[] w6 = w[k + 6];
+            float[] w7 = w[k + 7];
+            float a0 = a[o + k];
+            float a1 = a[o + k + 1];
+            float a2 = a[o + k + 2];
+            float a3 = a[o + k + 3];
+            float a4 = a[o + k + 4];
+            float a5 = a[o + k + 5];
+            float a6 = a[o + k + 6];
+            float a7 = a[o + k + 7];
+            for (int j = 0; j < TILE; j++) {
+                acc[j] = Math.fma(a7, w7[j], Math.fma(a6, w6[j], Math.fma(a5, w5[j], Math.fma(a4, w4[j],
+                        Math.fma(a3, w3[j], Math.fma(a2, w2[j], Math.fma(a1, w1[j], Math.fma(a0, w0[j], acc[j]))))))));
+            }
+        }
+    }
+
+    private static void mul1Narrow(float[] acc, float[][] w, int kp, float[] a, int o) {
+        for (int k = 0; k < kp; k += 8) {
+            float[] w0 = w[k];
+            float[] w1 = w[k + 1];
+            float[] w2 = w[k + 2];
+            float[] w3 = w[k + 3];
+            float[] w4 = w[k + 4];
+            float[] w5 = w[k + 5];
+            float[] w6 = w[k + 6];
+            float[] w7 = w[k + 7];
+            float a0 = a[o + k];
+            float a1 = a[o + k + 1];
+            float a2 = a[o + k + 2];
+            float a3 = a[o + k + 3];
+            float a4 = a[o + k + 4];
+            float a5 = a[o + k + 5];
+            float a6 = a[o + k + 6];
+            float a7 = a[o + k + 7];
+            for (int j = 0; j < NARROW; j++) {
+                acc[j] = Math.fma(a7, w7[j], Math.fma(a6, w6[j], Math.fma(a5, w5[j], Math.fma(a4, w4[j],
+                        Math.fma(a3, w3[j], Math.fma(a2, w2[j], Math.fma(a1, w1[j], Math.fma(a0, w0[j], acc[j]))))))));
+            }
+        }
+    }
+}
