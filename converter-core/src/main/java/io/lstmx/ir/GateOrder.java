@@ -91,4 +91,45 @@ public enum GateOrder {
         }
         return Tensor.wrapFloats(shape, dst);
     }
+
+    /**
+     * GRU gate orders. The canonical IR order is r, z, n (reset, update, new); each constant lists,
+     * for the format's block k, which canonical gate it holds.
+     */
+    public enum Gru {
+        /** lstmx IR: r, z, n. */
+        CANONICAL("r,z,n", 0, 1, 2),
+        /** ONNX GRU: z, r, h. */
+        ONNX("z,r,h", 1, 0, 2),
+        /** PyTorch nn.GRU: r, z, n. */
+        PYTORCH("r,z,n", 0, 1, 2),
+        /** Keras GRU: z, r, h (kernel stored transposed as [I, 3H]). */
+        KERAS("z,r,h", 1, 0, 2);
+
+        private final String label;
+        private final int[] blockToCanonical;
+
+        Gru(String label, int... blockToCanonical) {
+            this.label = label;
+            this.blockToCanonical = blockToCanonical;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        /** Reorders the 3 gate blocks along {@code axis} from this format's order to r, z, n. */
+        public Tensor toCanonical(Tensor t, int axis) {
+            int[] perm = new int[3];
+            for (int k = 0; k < 3; k++) {
+                perm[blockToCanonical[k]] = k;
+            }
+            return permuteBlocks(t, axis, perm);
+        }
+
+        /** Reorders the 3 gate blocks along {@code axis} from r, z, n to this format's order. */
+        public Tensor fromCanonical(Tensor t, int axis) {
+            return permuteBlocks(t, axis, blockToCanonical);
+        }
+    }
 }

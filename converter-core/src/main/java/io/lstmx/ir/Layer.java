@@ -100,6 +100,73 @@ public sealed interface Layer {
         }
     }
 
+    /**
+     * Gated recurrent unit layer (ONNX GRU semantics), gates in canonical order r, z, n. For each
+     * direction and time step, with h the previous state, f and g the direction's two activations
+     * (sigmoid and tanh by default):
+     * <pre>
+     *   r  = f(W_r x_t + R_r h + Wb_r + Rb_r)
+     *   z  = f(W_z x_t + R_z h + Wb_z + Rb_z)
+     *   n  = g(W_n x_t + Wb_n + r * (R_n h + Rb_n))       when linearBeforeReset
+     *   n  = g(W_n x_t + Wb_n + R_n (r * h) + Rb_n)       otherwise
+     *   h' = (1 - z) * n + z * h
+     * </pre>
+     * Clip, sequence lengths, layouts, initial state and outputs as for {@link Lstm} (no cell state).
+     */
+    record Gru(String name, String input, String sequenceLengths, String initialH, String outputSequence, String outputH,
+               RecurrentSpec spec, List<RecurrentWeights> weights, GateOrder.Gru sourceGateOrder) implements Layer {
+        public Gru {
+            Objects.requireNonNull(input, "input");
+            weights = List.copyOf(weights);
+            checkRecurrent(name, spec, weights, 3, 2, outputSequence, outputH);
+        }
+
+        public List<String> inputs() { return present(input, sequenceLengths, initialH); }
+        public List<String> outputs() { return present(outputSequence, outputH); }
+        @Override public String kind() { return "GRU"; }
+        @Override public long parameterCount() { return weights.stream().mapToLong(RecurrentWeights::parameterCount).sum(); }
+    }
+
+    /**
+     * Simple recurrent layer (ONNX RNN semantics): h' = f(W x_t + R h + Wb + Rb), f tanh by default.
+     * Clip, sequence lengths, layouts, initial state and outputs as for {@link Lstm}.
+     */
+    record Rnn(String name, String input, String sequenceLengths, String initialH, String outputSequence, String outputH,
+               RecurrentSpec spec, List<RecurrentWeights> weights) implements Layer {
+        public Rnn {
+            Objects.requireNonNull(input, "input");
+            weights = List.copyOf(weights);
+            checkRecurrent(name, spec, weights, 1, 1, outputSequence, outputH);
+            if (spec.linearBeforeReset()) {
+                throw io.lstmx.errors.LstmxException.badInput("layer '" + name + "': linear_before_reset applies to GRU only");
+            }
+        }
+
+        public List<String> inputs() { return present(input, sequenceLengths, initialH); }
+        public List<String> outputs() { return present(outputSequence, outputH); }
+        @Override public String kind() { return "RNN"; }
+        @Override public long parameterCount() { return weights.stream().mapToLong(RecurrentWeights::parameterCount).sum(); }
+    }
+
+    private static void checkRecurrent(String name, RecurrentSpec spec, List<RecurrentWeights> weights, int gates, int acts,
+                                       String outputSequence, String outputH) {
+        Objects.requireNonNull(spec, "spec");
+        if (weights.size() != spec.direction().count()) {
+            throw io.lstmx.errors.LstmxException.badInput("layer '" + name + "': direction " + spec.direction()
+                    + " needs " + spec.direction().count() + " weight sets, got " + weights.size());
+        }
+        if (spec.activationsPerDirection() != acts) {
+            throw io.lstmx.errors.LstmxException.badInput("layer '" + name + "' needs " + acts + " activation(s) per direction, got "
+                    + spec.activationsPerDirection());
+        }
+        for (int d = 0; d < weights.size(); d++) {
+            weights.get(d).validate(name, d, gates, spec.inputSize(), spec.hiddenSize());
+        }
+        if (outputSequence == null && outputH == null) {
+            throw io.lstmx.errors.LstmxException.badInput("layer '" + name + "' has no output in use");
+        }
+    }
+
     /** Fully connected layer on the last axis: y = x W^T + b, W [out, in], b [out] or absent. */
     record Dense(String name, String input, String output, Tensor weight, Tensor bias) implements Layer {
         public Dense {
