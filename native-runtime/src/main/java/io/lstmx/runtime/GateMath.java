@@ -7,12 +7,16 @@ package io.lstmx.runtime;
  * 5-15 ns each and dominated the LSTM's time at small sizes.
  *
  * <h2>Accuracy</h2>
- * Both work in double precision with a relative error below about 1e-13, far below float's
- * 6e-8, so rounded to float they give the values of {@code (float) (1 / (1 + Math.exp(-x)))} and
+ * Both work in double precision. For arguments inside the clamps described below (sigmoid: x in
+ * [-104, 20], tanh: |x| &le; 10) the relative error is below 1e-13 (measured: 5.2e-14 for sigmoid,
+ * 1e-15 for tanh); beyond them the result is the value at the clamp, within 2.1e-9 (sigmoid) or
+ * 4.2e-9 (tanh) of the saturated value. Either way it is far below float's 6e-8, so rounded to
+ * float they give the values of {@code (float) (1 / (1 + Math.exp(-x)))} and
  * {@code (float) Math.tanh(x)} (what {@link io.lstmx.ir.ActivationFn#apply} computes) except when
  * the exact value lies within that error of a rounding boundary. Checked over all 2^32 float
  * inputs (JDK 17): tanh gives the same float for every input, sigmoid for all but 337, which differ
  * by one ulp (at most 1.2e-7 relative). NaN gives NaN, tanh(-0) is -0, infinities saturate.
+ * GateMathTest checks all of this on a seeded sample of a million floats.
  *
  * <h2>How</h2>
  * exp(z) = p(z / 2^s)^(2^s): p is the Taylor polynomial of exp on the small reduced interval

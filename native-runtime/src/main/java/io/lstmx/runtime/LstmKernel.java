@@ -82,7 +82,7 @@ final class LstmKernel {
     /** Size, in floats, that bounds one chunk of projected inputs (1 MiB: stays in L2). */
     private static final int CHUNK_FLOATS = 1 << 18;
     /** Multiply-adds of a call (steps * batch * directions * 4H * (I + hOut)) from which it is split over threads. */
-    private static final long PARALLEL_WORK = 1L << 22;
+    static final long PARALLEL_WORK = 1L << 22;
 
     private final int inputSize;
     private final int hidden;
@@ -319,8 +319,9 @@ final class LstmKernel {
         // does not depend on the split.
         int blocks = 1;
         long work = (long) steps * batch * dirs * 4 * hidden * (inputSize + hOut);
-        if (Parallel.THREADS > 1 && work >= PARALLEL_WORK) {
-            blocks = Math.max(1, Math.min((Parallel.THREADS + dirs - 1) / dirs, batch / 4));
+        int threads = Parallel.threads();
+        if (threads > 1 && work >= PARALLEL_WORK) {
+            blocks = Math.max(1, Math.min((threads + dirs - 1) / dirs, batch / 4));
         }
         List<Runnable> pieces = new ArrayList<>(dirs * blocks);
         for (int d = 0; d < dirs; d++) {

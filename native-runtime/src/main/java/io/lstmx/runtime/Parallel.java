@@ -25,9 +25,37 @@ final class Parallel {
     static final int THREADS = Math.max(1, Math.min(64,
             Integer.getInteger("lstmx.threads", Runtime.getRuntime().availableProcessors())));
 
+    /** Test hook: the thread count for calls made on this thread (see {@link #withThreads}); null means THREADS. */
+    private static final ThreadLocal<Integer> OVERRIDE = new ThreadLocal<>();
+
     private static volatile ExecutorService pool;
 
     private Parallel() {
+    }
+
+    /** Threads a call made on the current thread may use, the calling thread included. */
+    static int threads() {
+        Integer n = OVERRIDE.get();
+        return n == null ? THREADS : n;
+    }
+
+    /**
+     * Runs {@code body} with {@code threads} (1..64) as the thread count of calls made on this
+     * thread, whatever {@code lstmx.threads} says: lets tests compare the split and unsplit paths in
+     * one JVM. Counts above THREADS split work into more pieces than there are pool threads, which
+     * is still correct (surplus pieces wait for a free thread).
+     */
+    static void withThreads(int threads, Runnable body) {
+        if (threads < 1 || threads > 64) {
+            throw new IllegalArgumentException("threads must be in [1, 64], got " + threads);
+        }
+        Integer saved = OVERRIDE.get();
+        OVERRIDE.set(threads);
+        try {
+            body.run();
+        } finally {
+            OVERRIDE.set(saved);
+        }
     }
 
     private static ExecutorService pool() {
@@ -37,7 +65,9 @@ final class Parallel {
                 p = pool;
                 if (p == null) {
                     AtomicInteger n = new AtomicInteger();
-                    p = new ThreadPoolExecutor(THREADS - 1, THREADS - 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                    // At least one thread: withThreads may ask for a split even when THREADS is 1.
+                    int size = Math.max(1, THREADS - 1);
+                    p = new ThreadPoolExecutor(size, size, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
                         Thread t = new Thread(r, "lstmx-runtime-" + n.incrementAndGet());
                         t.setDaemon(true);
                         return t;
@@ -52,7 +82,8 @@ final class Parallel {
     /** Runs every piece once and returns when all have finished; rethrows the first failure. */
     static void runAll(List<Runnable> pieces) {
         int n = pieces.size();
-        if (n == 1 || THREADS == 1) {
+        int threads = threads();
+        if (n == 1 || threads == 1) {
             for (Runnable r : pieces) {
                 r.run();
             }
@@ -74,7 +105,7 @@ final class Parallel {
             }
         };
         ExecutorService p = pool();
-        for (int h = 0; h < Math.min(n, THREADS) - 1; h++) {
+        for (int h = 0; h < Math.min(n, threads) - 1; h++) {
             p.execute(worker);
         }
         worker.run();

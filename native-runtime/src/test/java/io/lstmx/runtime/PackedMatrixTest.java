@@ -1,0 +1,280 @@
+package io.lstmx.runtime;
+
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+
+import static io.lstmx.runtime.TestSupport.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * PackedMatrix products against a naive triple loop in double, over seeded shapes at and around
+ * every size the kernels care about (tile widths 128 and 512, k steps of 4 and 8, the 4-row
+ * blocking), and Dense / MatMul through {@link NativeRuntime#evaluate} on shapes that do and do not
+ * take the packed path.
+ * <p>
+ * Bound: the kernels sum {@code bias + a_0 b_0 + ... + a_{k-1} b_{k-1}} with k float fused
+ * multiply-adds, each rounding once, so the result is within {@code k u sum|terms|} (u = 2^-24) of
+ * the exact sum (computed here in double, where products of floats are exact). The plain loops
+ * of the non-packed paths round the product and the sum separately: {@code 2k u sum|terms|}.
+ */
+class PackedMatrixTest {
+    private static final double U = 0x1p-24;
+
+    /** Column counts at and around the narrow (128) and wide (512) tile widths. */
+    private static final int[] COLS = {1, 2, 31, 32, 127, 128, 129, 511, 512, 513, 640, 1025};
+    /** Depths: 0, below, at and around multiples of 4 and 8. */
+    private static final int[] DEPTHS = {0, 1, 3, 4, 5, 7, 8, 9, 12, 17, 67};
+
+    /** Exact {@code bias[c] + sum_k a[r][k] b[k][c]} and the sum of its terms' magnitudes, b given as b(k, c). */
+    private record Exact(double[] value, double[] magnitude) {
+        static Exact of(float[] a, int rows, int lda, int k, int n, Entry b, float[] bias) {
+            double[] v = new double[rows * n];
+            double[] m = new double[rows * n];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < n; c++) {
+                    double s = bias == null ? 0 : bias[c];
+                    double abs = Math.abs(s);
+                    for (int kk = 0; kk < k; kk++) {
+                        double p = (double) a[r * lda + kk] * b.at(kk, c);
+                        s += p;
+                        abs += Math.abs(p);
+                    }
+                    v[r * n + c] = s;
+                    m[r * n + c] = abs;
+                }
+            }
+            return new Exact(v, m);
+        }
+
+        /** Asserts out[r * ldo + c] (c &lt; n) is within roundings * u * magnitude of the exact value. */
+        void check(float[] out, int rows, int n, int ldo, double roundings, String what) {
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < n; c++) {
+                    double e = value[r * n + c];
+                    double got = out[r * ldo + c];
+                    double tol = roundings * U * magnitude[r * n + c];
+                    if (!(Math.abs(got - e) <= tol)) {
+                        fail(what + ": [" + r + ", " + c + "] = " + got + ", exact " + e + ", allowed error " + tol);
+                    }
+                }
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface Entry {
+        double at(int k, int c);
+    }
+
+    private static float[] sentinel(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, Float.NaN);
+        return a;
+    }
+
+    @Test
+    void transposedWeightTimesRowsOfEveryShape() {
+        Random rnd = new Random(101);
+        float[] acc = new float[4 * PackedMatrix.TILE];
+        for (int n : COLS) {
+            for (int k : DEPTHS) {
+                float[] w = random(rnd, n * k, 1); // w [n, k]: B = w^T
+                float[] bias = random(rnd, n, 1);
+                PackedMatrix p = PackedMatrix.ofTransposed(w, n, k);
+                assertEquals(PackedMatrix.roundUp(k, 8), p.kPadded);
+                float[] packedBias = p.pack(bias);
+                for (int rows = 1; rows <= 9; rows++) {
+                    float[] a = random(rnd, rows * k, 1);
+                    String what = "A [" + rows + ", " + k + "] x w^T, w [" + n + ", " + k + "]";
+                    Exact ex = Exact.of(a, rows, k, k, n, (kk, c) -> w[c * k + kk], bias);
+                    // Output rows exactly n wide, followed by a sentinel that must stay untouched.
+                    float[] out = sentinel(rows * n + 3);
+                    Arrays.fill(acc, Float.NaN); // a dirty scratch must not leak into results
+                    p.multiply(a, rows, k, packedBias, out, n, acc);
+                    ex.check(out, rows, n, n, k, what);
+                    for (int i = rows * n; i < out.length; i++) {
+                        assertEquals(Float.NaN, out[i], what + ": wrote past the output at " + i);
+                    }
+                    float[] noBias = new float[rows * n];
+                    p.multiply(a, rows, k, null, noBias, n);
+                    Exact.of(a, rows, k, k, n, (kk, c) -> w[c * k + kk], null).check(noBias, rows, n, n, k, what + ", no bias");
+                    // Each row is the same, bit for bit, whether it went through the four-row or the
+                    // one-row kernel (LstmKernel's thread-count independence relies on this).
+                    for (int r = 0; r < rows; r++) {
+                        float[] alone = new float[n];
+                        p.multiply(Arrays.copyOfRange(a, r * k, r * k + k), 1, k, packedBias, alone, n);
+                        assertArrayEquals(alone, Arrays.copyOfRange(out, r * n, r * n + n), what + ": row " + r + " alone differs");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void plainMatrixAtAnOffsetWithPaddedAndStridedRows() {
+        Random rnd = new Random(202);
+        int[][] shapes = {{1, 1, 1}, {5, 3, 129}, {9, 8, 128}, {4, 16, 512}, {7, 13, 513}, {6, 67, 511}, {3, 9, 1025}, {8, 4, 127}};
+        for (int[] s : shapes) {
+            int rows = s[0];
+            int k = s[1];
+            int n = s[2];
+            int off = 1 + rnd.nextInt(50);
+            float[] buf = random(rnd, off + k * n + 7, 1); // b [k, n] at off, surrounded by other values
+            PackedMatrix p = PackedMatrix.of(buf, off, k, n);
+            int kp = p.kPadded;
+            String what = "A [" + rows + ", " + k + "] x B [" + k + ", " + n + "] at offset " + off;
+            Entry b = (kk, c) -> buf[off + kk * n + c];
+
+            // A read in place: lda == kPadded, zero padding columns.
+            float[] padded = new float[rows * kp];
+            float[] a = random(rnd, rows * k, 1);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(a, r * k, padded, r * kp, k);
+            }
+            Exact ex = Exact.of(a, rows, k, k, n, b, null);
+            float[] out = new float[rows * n];
+            p.multiply(padded, rows, kp, null, out, n);
+            ex.check(out, rows, n, n, k, what + ", lda = kPadded");
+
+            // A with a wider stride whose extra columns hold NaN: only the first k may be read.
+            int lda = kp + 3;
+            float[] strided = sentinel(rows * lda);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(a, r * k, strided, r * lda, k);
+            }
+            float[] out2 = new float[rows * n];
+            p.multiply(strided, rows, lda, null, out2, n);
+            assertArrayEquals(out, out2, what + ": lda " + lda + " differs from the in-place read");
+
+            // Output rows as wide as the packed columns: columns n .. ldo get the zero padding columns.
+            int ldo = p.cols;
+            float[] wide = sentinel(rows * ldo);
+            p.multiply(padded, rows, kp, null, wide, ldo);
+            ex.check(wide, rows, n, ldo, k, what + ", ldo " + ldo);
+            for (int r = 0; r < rows; r++) {
+                for (int c = n; c < ldo; c++) {
+                    assertEquals(0f, wide[r * ldo + c], what + ": padding column " + c + " of row " + r);
+                }
+            }
+        }
+    }
+
+    @Test
+    void reorderedAndZeroColumns() {
+        // LstmKernel's layout: packed column c holds source row map[c] of w [n, k], -1 for zeros.
+        Random rnd = new Random(303);
+        for (int n : new int[] {5, 40, 130, 600}) {
+            int k = 11;
+            float[] w = random(rnd, n * k, 1);
+            float[] bias = random(rnd, n, 1);
+            int packedCols = n + n / 3;
+            int[] map = new int[packedCols];
+            Arrays.fill(map, -1);
+            int[] perm = rnd.ints(0, packedCols).distinct().limit(n).toArray();
+            for (int i = 0; i < n; i++) {
+                map[perm[i]] = i;
+            }
+            PackedMatrix p = PackedMatrix.ofTransposed(w, k, map);
+            int rows = 6;
+            float[] a = random(rnd, rows * k, 1);
+            float[] out = new float[rows * packedCols];
+            p.multiply(a, rows, k, p.pack(bias), out, packedCols);
+            float[] packedBias = new float[packedCols];
+            for (int c = 0; c < packedCols; c++) {
+                packedBias[c] = map[c] < 0 ? 0 : bias[map[c]];
+            }
+            Exact withBias = Exact.of(a, rows, k, k, packedCols, (kk, c) -> map[c] < 0 ? 0 : w[map[c] * k + kk], packedBias);
+            withBias.check(out, rows, packedCols, packedCols, k, "reordered columns, n = " + n);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < packedCols; c++) {
+                    if (map[c] < 0) {
+                        assertEquals(0f, out[r * packedCols + c], "zero column " + c);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- through the layers
+
+    private static Tensor eval(Layer layer, Map<String, Tensor> in) {
+        return NativeRuntime.evaluate(layer, in).get(layer.outputs().get(0));
+    }
+
+    @Test
+    void denseOnBothPaths() {
+        Random rnd = new Random(404);
+        // out >= 32 takes the packed path, out < 32 the plain loop.
+        for (int out : new int[] {1, 31, 32, 33, 129, 513}) {
+            for (int in : new int[] {1, 5, 8, 13}) {
+                for (int[] lead : new int[][] {{1}, {3}, {2, 5}, {9}}) {
+                    float[] w = random(rnd, out * in, 1);
+                    float[] b = rnd.nextBoolean() ? random(rnd, out, 1) : null;
+                    int rows = Arrays.stream(lead).reduce(1, (x, y) -> x * y);
+                    float[] x = random(rnd, rows * in, 1);
+                    int[] xs = Arrays.copyOf(lead, lead.length + 1);
+                    xs[lead.length] = in;
+                    Layer.Dense d = new Layer.Dense("fc", "x", "y", Tensor.ofFloats(new int[] {out, in}, w),
+                            b == null ? null : Tensor.ofFloats(new int[] {out}, b));
+                    Tensor y = eval(d, Map.of("x", Tensor.ofFloats(xs, x)));
+                    int[] ys = xs.clone();
+                    ys[lead.length] = out;
+                    String what = "Dense [" + out + ", " + in + "] on " + Arrays.toString(xs);
+                    assertArrayEquals(ys, y.shape(), what + ": shape");
+                    Exact.of(x, rows, in, in, out, (k, c) -> w[c * in + k], b).check(y.toFloatArray(), rows, out, out, 2 * in, what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void matMulOnBothPaths() {
+        Random rnd = new Random(505);
+        // rows >= 4 and cols >= 32 take the packed path.
+        for (int rows : new int[] {1, 3, 4, 5, 9}) {
+            for (int depth : new int[] {1, 7, 8, 17}) {
+                for (int cols : new int[] {1, 31, 32, 129, 513}) {
+                    float[] a = random(rnd, rows * depth, 1);
+                    float[] b = random(rnd, depth * cols, 1);
+                    Tensor y = eval(new Layer.MatMul("mm", "a", "b", "y"),
+                            Map.of("a", Tensor.ofFloats(new int[] {rows, depth}, a), "b", Tensor.ofFloats(new int[] {depth, cols}, b)));
+                    String what = "MatMul [" + rows + ", " + depth + "] x [" + depth + ", " + cols + "]";
+                    assertArrayEquals(new int[] {rows, cols}, y.shape(), what + ": shape");
+                    Exact.of(a, rows, depth, depth, cols, (k, c) -> b[k * cols + c], null).check(y.toFloatArray(), rows, cols, cols, 2 * depth, what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void batchedMatMulWithBroadcast() {
+        // a [2, 1, 5, 7] x b [3, 7, 40] -> [2, 3, 5, 40]: packed per batch entry, B at a nonzero offset.
+        Random rnd = new Random(606);
+        int rows = 5;
+        int depth = 7;
+        int cols = 40;
+        float[] a = random(rnd, 2 * rows * depth, 1);
+        float[] b = random(rnd, 3 * depth * cols, 1);
+        Tensor y = eval(new Layer.MatMul("mm", "a", "b", "y"),
+                Map.of("a", Tensor.ofFloats(new int[] {2, 1, rows, depth}, a), "b", Tensor.ofFloats(new int[] {3, depth, cols}, b)));
+        assertArrayEquals(new int[] {2, 3, rows, cols}, y.shape());
+        float[] yf = y.toFloatArray();
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 3; j++) {
+                int ao = i * rows * depth;
+                int bo = j * depth * cols;
+                float[] ai = Arrays.copyOfRange(a, ao, ao + rows * depth);
+                float[] yij = Arrays.copyOfRange(yf, (i * 3 + j) * rows * cols, (i * 3 + j + 1) * rows * cols);
+                Exact.of(ai, rows, depth, depth, cols, (k, c) -> b[bo + k * cols + c], null)
+                        .check(yij, rows, cols, cols, 2 * depth, "batch entry [" + i + ", " + j + "]");
+            }
+        }
+    }
+}
