@@ -21,10 +21,11 @@ import java.util.function.Supplier;
  * <pre>
  *   LoadedModel m = Lstmx.load(Path.of("model.onnx"));
  *   Map&lt;String, Tensor&gt; y = m.run(Tensor.ofFloats(new int[] {7, 1, 4}, x));
- *   Lstmx.save(m.model(), Path.of("model.h5"), Format.KERAS);
+ *   Lstmx.save(m.model(), Path.of("copy.onnx"), Format.ONNX);   // the only format written so far
  * </pre>
  *
- * Every failure is an {@link LstmxException} whose message names the file.
+ * Every failure is an {@link LstmxException} whose message names the file. Saving as anything
+ * but {@link Format#ONNX} is not available yet (UNSUPPORTED).
  */
 public final class Lstmx {
     private Lstmx() {
@@ -56,7 +57,7 @@ public final class Lstmx {
         return inFile(path, () -> Importers.load(path, f));
     }
 
-    /** Writes {@code model} as {@code format} to {@code path}, replacing what is there. */
+    /** Writes {@code model} as {@code format} (ONNX for now) to {@code path}, replacing what is there. */
     public static void save(Model model, Path path, Format format) {
         save(model, path, format, ExportOptions.DEFAULT);
     }

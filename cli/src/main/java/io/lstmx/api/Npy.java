@@ -134,17 +134,29 @@ public final class Npy {
             header.append(' ');
         }
         header.append('\n');
-        int width = t.dtype() == DType.INT64 ? 8 : 4;
-        ByteBuffer buf = ByteBuffer.allocate(10 + header.length() + t.size() * width).order(ByteOrder.LITTLE_ENDIAN);
-        buf.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
-        buf.put(header.toString().getBytes(StandardCharsets.ISO_8859_1));
-        for (int i = 0; i < t.size(); i++) {
-            switch (t.dtype()) {
-                case FLOAT32 -> buf.putFloat(t.getFloat(i));
-                case INT32 -> buf.putInt((int) t.getLong(i));
-                case INT64 -> buf.putLong(t.getLong(i));
-            }
+        if (header.length() > 0xFFFF) {
+            throw LstmxException.unsupported(file + ": a rank-" + t.rank() + " shape does not fit a version 1.0 .npy header");
         }
-        io.lstmx.util.AtomicFiles.write(file, out -> out.write(buf.array()));
+        byte[] head = header.toString().getBytes(StandardCharsets.ISO_8859_1);
+        // Streamed through a small buffer: size * width can exceed what one array (or an int) holds.
+        io.lstmx.util.AtomicFiles.write(file, out -> {
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            buf.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) head.length);
+            out.write(buf.array(), 0, buf.position());
+            out.write(head);
+            buf.clear();
+            for (int i = 0; i < t.size(); i++) {
+                if (buf.remaining() < Long.BYTES) {
+                    out.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                switch (t.dtype()) {
+                    case FLOAT32 -> buf.putFloat(t.getFloat(i));
+                    case INT32 -> buf.putInt((int) t.getLong(i));
+                    case INT64 -> buf.putLong(t.getLong(i));
+                }
+            }
+            out.write(buf.array(), 0, buf.position());
+        });
     }
 }

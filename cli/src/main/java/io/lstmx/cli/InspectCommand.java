@@ -14,6 +14,7 @@ import io.lstmx.ir.Shape;
 import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.runtime.NativeRuntime;
+import io.lstmx.util.SafeText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -60,7 +61,7 @@ final class InspectCommand implements Callable<Integer> {
                 throw e;
             }
             // Say what the file is before the error line: the format was recognised, a feature was not.
-            List<String> problems = List.of(Main.oneLine(e.getMessage()));
+            List<String> problems = List.of(e.getMessage()); // already one safe line: LstmxException sees to it
             if (json) {
                 Map<String, Object> j = new LinkedHashMap<>();
                 j.put("file", model.toString());
@@ -69,7 +70,7 @@ final class InspectCommand implements Callable<Integer> {
                 j.put("unsupported", problems);
                 out.print(Json.write(j));
             } else {
-                out.println("file:        " + model);
+                out.println("file:        " + SafeText.oneLine(model.toString()));
                 out.println("format:      " + format.id());
                 out.println("unsupported: " + problems.get(0));
             }
@@ -92,7 +93,7 @@ final class InspectCommand implements Callable<Integer> {
                 throw e.withContext(model.toString());
             }
             runtimeProblem = e;
-            problems.add("native runtime: " + Main.oneLine(e.getMessage()));
+            problems.add("native runtime: " + e.getMessage());
         }
         out.print(json ? Json.write(toJson(m, shapes, format, problems)) : toText(m, shapes, format, problems));
         out.flush();
@@ -102,13 +103,17 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The text report. Every string that came from the file (names, producer, symbolic dims) goes
+     * through {@link SafeText#oneLine} (the table does it per cell), so each item stays on its line.
+     */
     private String toText(Model m, Map<String, ValueInfo> shapes, Format format, List<String> problems) {
         StringBuilder sb = new StringBuilder();
-        sb.append("file:      ").append(model).append('\n');
+        sb.append("file:      ").append(SafeText.oneLine(model.toString())).append('\n');
         sb.append("format:    ").append(format.id()).append('\n');
         sb.append("producer:  ").append(orDash(m.info().producer())).append('\n');
         if (!m.info().detail().isEmpty()) {
-            sb.append("detail:    ").append(m.info().detail()).append('\n');
+            sb.append("detail:    ").append(SafeText.oneLine(m.info().detail())).append('\n');
         }
         sb.append("name:      ").append(orDash(m.name())).append('\n');
         sb.append("inputs:\n").append(values(m.inputs()));
@@ -126,7 +131,7 @@ final class InspectCommand implements Callable<Integer> {
         }
         sb.append("layers (").append(m.layers().size()).append("):\n").append(Text.table(rows, "  "));
         sb.append("total parameters: ").append(Text.count(m.parameterCount())).append('\n');
-        sb.append("unsupported: ").append(problems.isEmpty() ? "none" : String.join("; ", problems)).append('\n');
+        sb.append("unsupported: ").append(problems.isEmpty() ? "none" : SafeText.oneLine(String.join("; ", problems))).append('\n');
         return sb.toString();
     }
 
@@ -139,7 +144,7 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private static String orDash(String s) {
-        return s == null || s.isEmpty() ? "-" : s;
+        return s == null || s.isEmpty() ? "-" : SafeText.oneLine(s);
     }
 
     /** Table cells of one layer; "-" where a column does not apply. */

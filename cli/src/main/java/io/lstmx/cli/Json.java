@@ -75,7 +75,11 @@ final class Json {
                 case '\r' -> sb.append("\\r");
                 case '\t' -> sb.append("\\t");
                 default -> {
-                    if (c < 0x20) {
+                    // Control characters (C0 must be escaped; DEL, C1 such as CSI, the JavaScript line
+                    // separators and bidi controls may be) are escaped so that printed JSON cannot act
+                    // on a terminal; a parser still gets the exact name back.
+                    if (c < 0x20 || Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || c == '\u061c'
+                            || c == '\u200e' || c == '\u200f' || (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069')) {
                         sb.append(String.format("\\u%04x", (int) c));
                     } else {
                         sb.append(c);

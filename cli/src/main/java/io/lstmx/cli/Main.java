@@ -2,6 +2,7 @@ package io.lstmx.cli;
 
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
+import io.lstmx.util.SafeText;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -12,6 +13,7 @@ import picocli.CommandLine.Spec;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 
 /**
@@ -55,7 +57,8 @@ public final class Main implements Callable<Integer> {
             cmd.setParameterExceptionHandler((ex, a) -> {
                 String sub = ex.getCommandLine().getCommandName();
                 String help = "main".equals(sub) || "lstmx".equals(sub) ? "lstmx --help" : "lstmx " + sub + " --help";
-                err.println(ERROR_PREFIX + oneLine(ex.getMessage()) + " (see '" + help + "')");
+                // picocli's messages may span lines and quote the arguments.
+                err.println(ERROR_PREFIX + SafeText.oneLine(Objects.toString(ex.getMessage(), "")).strip() + " (see '" + help + "')");
                 if (debug) {
                     ex.printStackTrace(err);
                 }
@@ -84,19 +87,12 @@ public final class Main implements Callable<Integer> {
             message = "internal error: " + t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage())
                     + (debug ? "" : " (run with --debug for the stack trace)");
         }
-        err.println(ERROR_PREFIX + oneLine(message));
+        err.println(ERROR_PREFIX + SafeText.oneLine(Objects.toString(message, "")).strip());
         if (debug) {
             t.printStackTrace(err);
         }
         err.flush();
         return status;
-    }
-
-    static String oneLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        return s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
     }
 
     private static boolean hasDebugFlag(String[] args) {

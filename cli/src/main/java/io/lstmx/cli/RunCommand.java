@@ -7,6 +7,7 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Format;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
+import io.lstmx.util.SafeText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -66,7 +67,7 @@ final class RunCommand implements Callable<Integer> {
             }
             String file = "output_" + k + ".npy";
             Npy.write(t, outputDir.resolve(file));
-            out.println(file + " <- " + names.get(k) + " " + Text.shape(t.shape()));
+            out.println(file + " <- " + SafeText.oneLine(names.get(k)) + " " + Text.shape(t.shape()));
         }
         out.flush();
         return 0;

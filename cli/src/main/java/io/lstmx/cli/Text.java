@@ -3,8 +3,9 @@ package io.lstmx.cli;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
-import io.lstmx.ir.ValueInfo;
+import io.lstmx.util.SafeText;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,10 +29,6 @@ final class Text {
         return String.format(Locale.ROOT, "%,d", n);
     }
 
-    static String value(ValueInfo v) {
-        return v.name() + " " + dtype(v.dtype()) + " " + v.shape();
-    }
-
     static String lower(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT);
     }
@@ -48,8 +45,19 @@ final class Text {
         return n + (n == 1 ? " layer" : " layers") + (kinds.isEmpty() ? "" : " (" + sb + ")");
     }
 
-    /** Left-aligned columns separated by two spaces. */
-    static String table(List<String[]> rows, String indent) {
+    /**
+     * Left-aligned columns separated by two spaces. Cells hold names from the model file, so each is
+     * made one safe line first: a name with a line break or an escape sequence cannot add rows.
+     */
+    static String table(List<String[]> rawRows, String indent) {
+        List<String[]> rows = new ArrayList<>();
+        for (String[] r : rawRows) {
+            String[] safe = new String[r.length];
+            for (int c = 0; c < r.length; c++) {
+                safe[c] = SafeText.oneLine(r[c]);
+            }
+            rows.add(safe);
+        }
         int cols = rows.get(0).length;
         int[] width = new int[cols];
         for (String[] r : rows) {

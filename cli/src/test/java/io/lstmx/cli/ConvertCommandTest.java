@@ -4,6 +4,7 @@ import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
 import io.lstmx.api.Npy;
 import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Format;
 import io.lstmx.ir.Tensor;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -159,6 +161,104 @@ class ConvertCommandTest {
         assertEquals(List.of("variables"), Cli.list(sm));
         assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(sm, false, tmp -> write(tmp.resolve("x"), "v3")));
         assertEquals(List.of("m.onnx", "m.onnx.data", "sm"), Cli.list(dir));
+    }
+
+    // ---- placing the result: order, races, failures (through the Mover seam)
+
+    private static void writeModelAndSideFiles(Path tmp, String tag) {
+        write(tmp, "model " + tag);
+        write(tmp.resolveSibling(tmp.getFileName() + ".data"), "weights " + tag);
+        write(tmp.resolveSibling("a.bin"), "more " + tag);
+    }
+
+    @Test
+    void sideFilesAreMovedBeforeTheModel() {
+        Path dst = dir.resolve("m.onnx");
+        List<String> order = new ArrayList<>();
+        ConvertCommand.writeSafely(dst, false, tmp -> writeModelAndSideFiles(tmp, "new"), (from, to, replace) -> {
+            order.add(to.getFileName().toString());
+            ConvertCommand.FILES.move(from, to, replace);
+        });
+        assertEquals("m.onnx", order.get(order.size() - 1), "the model comes last: " + order);
+        assertEquals(List.of("a.bin", "m.onnx", "m.onnx.data"), Cli.list(dir));
+    }
+
+    @Test
+    void aDestinationThatAppearsMeanwhileIsNotReplaced() throws IOException {
+        Path dst = dir.resolve("m.onnx");
+        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, false,
+                tmp -> writeModelAndSideFiles(tmp, "new"), (from, to, replace) -> {
+                    if (to.getFileName().toString().equals("m.onnx")) {
+                        // Another process creates DST after the existence checks, before the final move.
+                        Files.writeString(to, "someone else's");
+                    }
+                    ConvertCommand.FILES.move(from, to, replace);
+                }));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertTrue(e.getMessage().contains("appeared"), e.getMessage());
+        assertEquals("someone else's", Files.readString(dst));
+        assertEquals(List.of("m.onnx"), Cli.list(dir), "the side files already moved are taken back");
+    }
+
+    @Test
+    void theRealMoveNeverReplacesWithoutForce() throws IOException {
+        Path from = Files.writeString(dir.resolve("from"), "new");
+        Path to = Files.writeString(dir.resolve("to"), "old");
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> ConvertCommand.FILES.move(from, to, false));
+        assertEquals("old", Files.readString(to));
+        assertEquals("new", Files.readString(from));
+        Path fromDir = Files.createDirectory(dir.resolve("fromDir"));
+        Path toDir = Files.createDirectory(dir.resolve("toDir"));
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> ConvertCommand.FILES.move(fromDir, toDir, false));
+        ConvertCommand.FILES.move(from, dir.resolve("free"), false);
+        assertEquals("new", Files.readString(dir.resolve("free")));
+        assertFalse(Files.exists(from));
+    }
+
+    @Test
+    void aFailedModelMoveWithForcePutsTheOldFilesBack() throws IOException {
+        Path dst = dir.resolve("m.onnx");
+        ConvertCommand.writeSafely(dst, false, tmp -> writeModelAndSideFiles(tmp, "old"));
+        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, true,
+                tmp -> writeModelAndSideFiles(tmp, "new"), (from, to, replace) -> {
+                    if (to.getFileName().toString().equals("m.onnx")) {
+                        throw new IOException("No space left on device");
+                    }
+                    ConvertCommand.FILES.move(from, to, replace);
+                }));
+        assertTrue(e.getMessage().contains("No space left"), e.getMessage());
+        assertEquals("model old", Files.readString(dst));
+        assertEquals("weights old", Files.readString(dir.resolve("m.onnx.data")), "old model, old weights: still a pair");
+        assertEquals("more old", Files.readString(dir.resolve("a.bin")));
+        assertEquals(List.of("a.bin", "m.onnx", "m.onnx.data"), Cli.list(dir), "no backups or temporary folders left");
+
+        ConvertCommand.writeSafely(dst, true, tmp -> writeModelAndSideFiles(tmp, "new"));
+        assertEquals("model new", Files.readString(dst));
+        assertEquals("weights new", Files.readString(dir.resolve("m.onnx.data")));
+        assertEquals(List.of("a.bin", "m.onnx", "m.onnx.data"), Cli.list(dir));
+    }
+
+    @Test
+    void aDirectoryReplacedWithForceComesBackWhenTheMoveFails() throws IOException {
+        Path sm = dir.resolve("sm");
+        ConvertCommand.writeSafely(sm, false, tmp -> write(tmp.resolve("saved_model.pb"), "v1"));
+        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(sm, true,
+                tmp -> write(tmp.resolve("saved_model.pb"), "v2"), (from, to, replace) -> {
+                    throw new IOException("Input/output error");
+                }));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertEquals("v1", Files.readString(sm.resolve("saved_model.pb")), "the old directory is not deleted before the move");
+        assertEquals(List.of("sm"), Cli.list(dir));
+    }
+
+    @Test
+    void targetsWithoutAnExporterExitThreeBeforeReadingTheSource() {
+        Path missing = dir.resolve("missing.onnx");
+        for (String name : List.of("m.h5", "m.keras", "m.pt", "saved_model")) {
+            Cli.Result r = Cli.run("convert", missing, dir.resolve(name)).expect(3);
+            assertTrue(r.err().contains("not available yet"), r.err());
+        }
+        assertEquals(List.of(), Cli.list(dir));
     }
 
     private static void write(Path p, String s) {

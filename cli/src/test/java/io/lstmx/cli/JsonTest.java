@@ -48,4 +48,15 @@ class JsonTest {
         assertTrue(o.get("nan").isJsonNull(), "NaN is not JSON; written as null");
         assertEquals(Long.MAX_VALUE, o.get("big").getAsLong());
     }
+
+    /** Printed JSON cannot act on a terminal: ESC, DEL, C1 controls (CSI) and bidi overrides are escaped, yet parse back exactly. */
+    @Test
+    void terminalControlsAreEscapedButKept() {
+        String name = "a\u001b[31m\u007f\u009b\u202e\u2028b";
+        String text = Json.write(Map.of("name", name));
+        for (char c : new char[] {'\u001b', '\u007f', '\u009b', '\u202e', '\u2028'}) {
+            assertTrue(text.indexOf(c) < 0, "raw U+" + Integer.toHexString(c) + " in " + text);
+        }
+        assertEquals(name, parseStrict(text).getAsJsonObject().get("name").getAsString());
+    }
 }

@@ -51,6 +51,17 @@ class VerifyCommandTest {
         assertTrue(r.out().contains("PASS"), r.out());
     }
 
+    /** No exporter for the format: refused before any comparison, naming the option, not a temporary path. */
+    @Test
+    void roundTripWithoutAnExporterIsRefusedUpFront() {
+        for (String format : List.of("keras", "pytorch", "tensorflow")) {
+            Cli.Result r = Cli.run("verify", Cli.fixture("uni_1layer").resolve("model.onnx"), "--roundtrip", format).expect(3);
+            assertTrue(r.err().contains("--roundtrip " + format), r.err());
+            assertTrue(!r.err().contains("lstmx-verify-"), "no temporary path: " + r.err());
+            assertEquals("", r.out(), "nothing was compared first");
+        }
+    }
+
     @Test
     void optionMistakes() {
         Path m = Cli.realOnnx();

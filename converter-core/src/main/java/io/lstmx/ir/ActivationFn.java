@@ -8,8 +8,9 @@ package io.lstmx.ir;
  *   <li>SIGMOID: 1/(1+e^-x); TANH; RELU: max(0,x); IDENTITY: x</li>
  *   <li>LEAKY_RELU: x if x&ge;0 else alpha*x; THRESHOLDED_RELU: x if x&gt;alpha else 0</li>
  *   <li>ELU: x if x&ge;0 else alpha*(e^x-1)</li>
- *   <li>HARD_SIGMOID: max(0, min(1, alpha*x+beta)) (Keras 2: alpha 0.2 beta 0.5;
- *       Keras 3 and ONNX default: alpha 1/6, beta 0.5 for Keras 3, 0.2/0.5 for ONNX)</li>
+ *   <li>HARD_SIGMOID: max(0, min(1, alpha*x+beta)). ONNX's defaults are alpha 0.2, beta 0.5;
+ *       Keras 2's hard_sigmoid is clip(0.2x+0.5, 0, 1), i.e. the same; Keras 3's is relu6(x+3)/6,
+ *       i.e. alpha 1/6, beta 0.5</li>
  *   <li>AFFINE: alpha*x+beta; SCALED_TANH: alpha*tanh(beta*x)</li>
  *   <li>SOFTSIGN: x/(1+|x|); SOFTPLUS: log(1+e^x)</li>
  * </ul>

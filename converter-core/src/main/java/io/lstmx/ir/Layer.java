@@ -60,6 +60,9 @@ public sealed interface Layer {
      * With a clip, every gate pre-activation is clipped to [-clip, clip] (ONNX semantics).
      * Sequence lengths stop each batch row at its own length: its outputs past the end are zero
      * and its last states are those at its last valid step (the reverse direction starts at it).
+     * A row of length 0 runs no step: its Y is all zero and so are its Y_h and Y_c (as onnxruntime
+     * gives them), while the state carried on (what a streaming session continues from) stays its
+     * initial state.
      * Outputs follow ONNX: Y [T, D, B, P|H] time-major or [B, T, D, P|H] batch-major, and
      * last h and c as [D, B, *] time-major or [B, D, *] batch-major; initial states likewise.
      *

@@ -12,12 +12,21 @@ public final class Exporters {
     private Exporters() {
     }
 
+    /**
+     * True when models can be written as {@code format}; callers check it before doing work that only
+     * a save would finish (save itself refuses the others with UNSUPPORTED).
+     */
+    public static boolean isAvailable(Format format) {
+        return format == Format.ONNX;
+    }
+
     /** Writes {@code model} as {@code format} to {@code path} (overwriting: the caller checks --force). */
     public static void save(Model model, Path path, Format format, ExportOptions options) {
         ExportOptions opts = options == null ? ExportOptions.DEFAULT : options;
-        switch (format) {
-            case ONNX -> OnnxExporter.save(model, path, opts.opset(), opts.lstmLayoutAttribute());
-            default -> throw LstmxException.unsupported(path + ": " + format.id() + " exporter not available yet");
+        if (!isAvailable(format)) {
+            throw LstmxException.unsupported(path + ": " + format.id() + " exporter not available yet");
         }
+        // ONNX is the only available format so far (see isAvailable).
+        OnnxExporter.save(model, path, opts.opset(), opts.lstmLayoutAttribute());
     }
 }

@@ -16,6 +16,7 @@ import io.lstmx.onnx.proto.Onnx.TensorProto.DataType;
 import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
 import io.lstmx.onnx.proto.Onnx.TypeProto;
 import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -172,7 +173,7 @@ class ImportersTest {
         try {
             Files.createSymbolicLink(models.resolve("link.bin"), outside.resolve("secret.bin"));
         } catch (UnsupportedOperationException | IOException e) {
-            return; // no symbolic links on this file system: nothing to check
+            Assumptions.abort("no symbolic links on this file system (" + e + "): nothing to check");
         }
         TensorProto c = TensorProto.newBuilder().setName("c").addDims(2).setDataType(DataType.FLOAT_VALUE)
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL)

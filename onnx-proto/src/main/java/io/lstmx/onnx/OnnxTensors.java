@@ -21,6 +21,8 @@ import java.util.Arrays;
 public final class OnnxTensors {
     /** One tensor's external data is read into one byte array. */
     static final long MAX_EXTERNAL_BYTES = Integer.MAX_VALUE - 16L;
+    /** Largest raw_data written: a Java array (and a protobuf bytes field) stays below 2 GiB. */
+    static final long MAX_RAW_BYTES = Integer.MAX_VALUE - 16L;
 
     private OnnxTensors() {
     }
@@ -136,25 +138,31 @@ public final class OnnxTensors {
             b.addDims(d);
         }
         int n = t.size();
+        // raw_data is one protobuf bytes field (at most 2 GiB); n * width may exceed an int.
+        long bytes = Math.multiplyExact((long) n, t.dtype() == DType.INT64 ? 8L : 4L);
+        if (bytes > MAX_RAW_BYTES) {
+            throw LstmxException.unsupported("tensor '" + name + "' of shape " + Arrays.toString(t.shape()) + " needs " + bytes
+                    + " bytes; a tensor stored inside an ONNX file holds at most " + MAX_RAW_BYTES);
+        }
         ByteBuffer buf;
         switch (t.dtype()) {
             case FLOAT32 -> {
                 b.setDataType(DataType.FLOAT_VALUE);
-                buf = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+                buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < n; i++) {
                     buf.putFloat(t.getFloat(i));
                 }
             }
             case INT32 -> {
                 b.setDataType(DataType.INT32_VALUE);
-                buf = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+                buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < n; i++) {
                     buf.putInt((int) t.getLong(i));
                 }
             }
             default -> {
                 b.setDataType(DataType.INT64_VALUE);
-                buf = ByteBuffer.allocate(8 * n).order(ByteOrder.LITTLE_ENDIAN);
+                buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < n; i++) {
                     buf.putLong(t.getLong(i));
                 }

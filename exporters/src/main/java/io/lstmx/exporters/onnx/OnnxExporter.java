@@ -262,10 +262,10 @@ public final class OnnxExporter {
         boolean transposed = batchMajor && !layoutAttr;
         String n = l.name();
 
-        float[] w = new float[dirs * 4 * h * in];
-        float[] r = new float[dirs * 4 * h * h];
-        float[] b = new float[dirs * 8 * h];
-        float[] p = new float[dirs * 3 * h];
+        float[] w = new float[stacked(l, "W", dirs, 4L * h, in)];
+        float[] r = new float[stacked(l, "R", dirs, 4L * h, h)];
+        float[] b = new float[stacked(l, "B", dirs, 8L * h)];
+        float[] p = new float[stacked(l, "P", dirs, 3L * h)];
         boolean anyBias = false;
         boolean anyPeephole = false;
         for (int d = 0; d < dirs; d++) {
@@ -354,6 +354,19 @@ public final class OnnxExporter {
             if (o != null) {
                 meta.put(o, new Meta(DType.FLOAT32, o.equals(l.outputSequence()) ? 4 : 3));
             }
+        }
+    }
+
+    /**
+     * Element count of an ONNX LSTM input that stacks both directions' weights of {@code l}; each
+     * direction fits a tensor, both together may not (an int product would wrap around silently).
+     */
+    private static int stacked(Layer.Lstm l, String input, long... dims) {
+        try {
+            return Tensor.elementCount(dims);
+        } catch (LstmxException | ArithmeticException e) {
+            throw LstmxException.unsupported("layer '" + l.name() + "': the ONNX LSTM input " + input + " would have shape "
+                    + java.util.Arrays.toString(dims) + ", more elements than one tensor can hold (" + Tensor.MAX_ELEMENTS + ")");
         }
     }
 

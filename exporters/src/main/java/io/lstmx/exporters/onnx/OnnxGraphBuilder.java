@@ -113,10 +113,6 @@ final class OnnxGraphBuilder {
         valueNames.add(name);
     }
 
-    boolean isDefined(String name) {
-        return defined.contains(name);
-    }
-
     /** Adds an initializer under a fresh name derived from {@code nameHint}; returns the name. */
     String initializer(String nameHint, Tensor t) {
         String name = fresh(nameHint);

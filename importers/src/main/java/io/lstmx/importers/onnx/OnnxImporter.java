@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Objects;
 
 /** Reads an ONNX file (a serialized ModelProto) into the IR. */
 public final class OnnxImporter {
@@ -68,12 +69,12 @@ public final class OnnxImporter {
             model = ModelProto.parseFrom(cis);
             cis.checkLastTagWas(0);
         } catch (InvalidProtocolBufferException e) {
-            throw invalid(file, oneLine(e.getMessage()));
+            throw invalid(file, String.valueOf(e.getMessage()).strip());
         } catch (IOException e) {
             throw LstmxException.badInput(file + ": cannot read: " + e.getMessage());
         } catch (RuntimeException e) {
             // protobuf reports some malformed inputs (e.g. invalid UTF-8 in strings) this way
-            throw invalid(file, e.getClass().getSimpleName() + " " + oneLine(e.getMessage()));
+            throw invalid(file, e.getClass().getSimpleName() + " " + Objects.toString(e.getMessage(), "").strip());
         }
         if (!model.hasIrVersion() || model.getIrVersion() <= 0) {
             throw invalid(file, "it has no ir_version");
@@ -87,11 +88,8 @@ public final class OnnxImporter {
         return model;
     }
 
+    /** The exception quotes protobuf's message, which may span lines; LstmxException makes it one. */
     private static LstmxException invalid(Path file, String why) {
         return LstmxException.badInput(file + ": not a valid ONNX model: " + why);
-    }
-
-    private static String oneLine(String s) {
-        return s == null ? "" : s.replaceAll("\\s+", " ").trim();
     }
 }

@@ -361,9 +361,6 @@ public final class GraphConverter {
         boolean[] keep = new boolean[layers.size()];
         for (int i = layers.size() - 1; i >= 0; i--) {
             Layer l = layers.get(i);
-            if (l == null) {
-                continue;
-            }
             for (String out : l.outputs()) {
                 if (needed.contains(out)) {
                     keep[i] = true;

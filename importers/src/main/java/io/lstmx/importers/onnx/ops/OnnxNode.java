@@ -134,9 +134,14 @@ final class OnnxNode {
     }
 
     // ---- attributes
+    //
+    // The static forms read any NodeProto and let the caller choose what a value of the wrong type
+    // throws: this node's BAD_INPUT here, "no match" in PackedSequenceRewrite, which inspects nodes
+    // before they are converted.
 
-    private AttributeProto attr(String name) {
-        for (AttributeProto a : proto.getAttributeList()) {
+    /** Attribute {@code name} of {@code n}, or null when absent. */
+    static AttributeProto attribute(NodeProto n, String name) {
+        for (AttributeProto a : n.getAttributeList()) {
             if (a.getName().equals(name)) {
                 return a;
             }
@@ -144,20 +149,46 @@ final class OnnxNode {
         return null;
     }
 
+    /**
+     * Attribute {@code name} of {@code n} checked to be of type {@code expected}, or null when absent.
+     * A value of another type would otherwise read as 0 or empty and silently change the node's
+     * meaning; it throws what {@code wrongType} makes of a description of the problem.
+     */
+    static <E extends Exception> AttributeProto attribute(NodeProto n, String name, AttributeType expected,
+                                                           Function<String, E> wrongType) throws E {
+        AttributeProto a = attribute(n, name);
+        if (a != null && !isOfType(a, expected)) {
+            throw wrongType.apply("attribute '" + name + "' is " + typeOf(a) + ", expected " + expected);
+        }
+        return a;
+    }
+
+    static <E extends Exception> long attrInt(NodeProto n, String name, long dflt, Function<String, E> wrongType) throws E {
+        AttributeProto a = attribute(n, name, AttributeType.INT, wrongType);
+        return a == null ? dflt : a.getI();
+    }
+
+    static <E extends Exception> String attrString(NodeProto n, String name, String dflt, Function<String, E> wrongType) throws E {
+        AttributeProto a = attribute(n, name, AttributeType.STRING, wrongType);
+        return a == null ? dflt : a.getS().toStringUtf8();
+    }
+
+    /** INTS attribute, or null when absent. */
+    static <E extends Exception> List<Long> attrInts(NodeProto n, String name, Function<String, E> wrongType) throws E {
+        AttributeProto a = attribute(n, name, AttributeType.INTS, wrongType);
+        return a == null ? null : a.getIntsList();
+    }
+
+    private AttributeProto attr(String name) {
+        return attribute(proto, name);
+    }
+
     boolean hasAttr(String name) {
         return attr(name) != null;
     }
 
-    /**
-     * Attribute {@code name} checked to be of type {@code expected}, or null when absent. A value of
-     * another type would otherwise read as 0 or empty and silently change the node's meaning.
-     */
     private AttributeProto attr(String name, AttributeType expected) {
-        AttributeProto a = attr(name);
-        if (a != null && !isOfType(a, expected)) {
-            throw bad("attribute '" + name + "' is " + typeOf(a) + ", expected " + expected);
-        }
-        return a;
+        return attribute(proto, name, expected, this::bad);
     }
 
     private static boolean isOfType(AttributeProto a, AttributeType t) {
@@ -190,8 +221,7 @@ final class OnnxNode {
     }
 
     long attrInt(String name, long dflt) {
-        AttributeProto a = attr(name, AttributeType.INT);
-        return a == null ? dflt : a.getI();
+        return attrInt(proto, name, dflt, this::bad);
     }
 
     float attrFloat(String name, float dflt) {
@@ -200,14 +230,12 @@ final class OnnxNode {
     }
 
     String attrString(String name, String dflt) {
-        AttributeProto a = attr(name, AttributeType.STRING);
-        return a == null ? dflt : a.getS().toStringUtf8();
+        return attrString(proto, name, dflt, this::bad);
     }
 
     /** INTS attribute, or null when absent. */
     List<Long> attrInts(String name) {
-        AttributeProto a = attr(name, AttributeType.INTS);
-        return a == null ? null : a.getIntsList();
+        return attrInts(proto, name, this::bad);
     }
 
     List<Float> attrFloats(String name) {
@@ -241,10 +269,6 @@ final class OnnxNode {
     }
 
     // ---- outputs
-
-    int outputCount() {
-        return proto.getOutputCount();
-    }
 
     boolean hasOutput(int i) {
         return i < proto.getOutputCount() && !proto.getOutput(i).isEmpty();

@@ -1,5 +1,6 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.OnnxTensors;
 import io.lstmx.onnx.proto.Onnx.AttributeProto;
@@ -17,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Removes the batch sort and unsort that PyTorch's {@code pack_padded_sequence(...,
@@ -96,6 +98,7 @@ final class PackedSequenceRewrite {
     }
 
     private static final NoMatch NO = new NoMatch();
+    private static final Function<String, NoMatch> WRONG_TYPE = why -> NO;
 
     /** One attempt at the TopK at {@code topk}. */
     private static final class Attempt {
@@ -161,9 +164,9 @@ final class PackedSequenceRewrite {
                 }
                 return rebuild();
             } catch (NoMatch e) {
+                // Only the match failing means "no rewrite": anything else is a bug, reported as such.
+                // A malformed node (missing inputs, wrong attribute types) is no match, left for its converter to report.
                 return null;
-            } catch (RuntimeException e) {
-                return null; // a malformed node (missing inputs, ...): left for its converter to report
             }
         }
 
@@ -209,26 +212,26 @@ final class PackedSequenceRewrite {
             }
             switch (p.getOpType()) {
                 case "Cast", "Identity" -> {
-                    return (p.getOpType().equals("Identity") || isIntegerCast(p)) && isElementCount(p.getInput(0), vectorOk, depth - 1);
+                    return (p.getOpType().equals("Identity") || isIntegerCast(p)) && isElementCount(input(p, 0), vectorOk, depth - 1);
                 }
                 case "Shape" -> {
                     return vectorOk && isShapeOfN(p);
                 }
                 case "Gather" -> {
-                    Tensor idx = constant(p.getInput(1));
+                    Tensor idx = constant(input(p, 1));
                     if (idx == null || idx.size() != 1 || (idx.rank() != 0 && !vectorOk) || idx.rank() > 1
                             || attrInt(p, "axis", 0) != 0) {
                         return false;
                     }
                     long k = idx.getLong(0);
-                    NodeProto s = producerNode(p.getInput(0));
+                    NodeProto s = producerNode(input(p, 0));
                     return (k == 0 || k == -1) && s != null && s.getOpType().equals("Shape") && isShapeOfN(s);
                 }
                 case "ReduceProd" -> {
                     // The product of the one-element vector [n] is n; keepdims=1 leaves it a vector.
                     boolean axesInput = p.getInputCount() > 1 && !p.getInput(1).isEmpty();
                     boolean scalar = attrInt(p, "keepdims", 1) == 0 && attrInt(p, "noop_with_empty_axes", 0) == 0;
-                    return !axesInput && reducesAll(p) && (scalar || vectorOk) && isShapeProducer(p.getInput(0));
+                    return !axesInput && reducesAll(p) && (scalar || vectorOk) && isShapeProducer(input(p, 0));
                 }
                 default -> {
                     return false;
@@ -236,22 +239,22 @@ final class PackedSequenceRewrite {
             }
         }
 
-        private boolean reducesAll(NodeProto p) {
+        private boolean reducesAll(NodeProto p) throws NoMatch {
             List<Long> axes = attrInts(p, "axes");
             return axes == null || axes.equals(List.of(0L)) || axes.equals(List.of(-1L));
         }
 
-        private boolean isShapeProducer(String name) {
+        private boolean isShapeProducer(String name) throws NoMatch {
             NodeProto s = producerNode(name);
             return s != null && s.getOpType().equals("Shape") && isShapeOfN(s);
         }
 
         /** Shape (whole, no start/end) of the lengths or of the permutation: the vector [n]. */
-        private boolean isShapeOfN(NodeProto shape) {
+        private boolean isShapeOfN(NodeProto shape) throws NoMatch {
             if (hasAttr(shape, "start") || hasAttr(shape, "end")) {
                 return false;
             }
-            String v = shape.getInput(0);
+            String v = input(shape, 0);
             return perm.contains(v) || root(v).equals(lengthsRoot);
         }
 
@@ -278,10 +281,10 @@ final class PackedSequenceRewrite {
                         if (n.getOpType().equals("Cast") && !isIntegerCast(n)) {
                             throw NO;
                         }
-                        (perm.contains(in0) ? perm : inv).add(n.getOutput(0));
+                        (perm.contains(in0) ? perm : inv).add(output(n, 0));
                         replaced.put(index, null);
                     } else {
-                        permuted.put(n.getOutput(0), permuted.get(in0));
+                        permuted.put(output(n, 0), permuted.get(in0));
                     }
                 }
                 case "Relu", "Tanh", "Sigmoid", "Dropout" -> {
@@ -320,7 +323,7 @@ final class PackedSequenceRewrite {
                     if (at < 0) {
                         throw NO;
                     }
-                    permuted.put(n.getOutput(0), new Permuted(at, rank, p.checked()));
+                    permuted.put(output(n, 0), new Permuted(at, rank, p.checked()));
                 }
                 case "Squeeze" -> {
                     Permuted p = requirePermuted(in0);
@@ -336,7 +339,7 @@ final class PackedSequenceRewrite {
                         }
                         below += k < p.axis() ? 1 : 0;
                     }
-                    permuted.put(n.getOutput(0), new Permuted(p.axis() - below, p.rank() < 0 ? -1 : p.rank() - axes.size(), p.checked()));
+                    permuted.put(output(n, 0), new Permuted(p.axis() - below, p.rank() < 0 ? -1 : p.rank() - axes.size(), p.checked()));
                 }
                 case "Unsqueeze" -> {
                     Permuted p = requirePermuted(in0);
@@ -356,7 +359,7 @@ final class PackedSequenceRewrite {
                             break;
                         }
                     }
-                    permuted.put(n.getOutput(0), new Permuted((int) pos, outRank, p.checked()));
+                    permuted.put(output(n, 0), new Permuted((int) pos, outRank, p.checked()));
                 }
                 case "Reshape" -> {
                     Permuted p = requirePermuted(in0);
@@ -370,7 +373,7 @@ final class PackedSequenceRewrite {
                             throw NO;
                         }
                     }
-                    permuted.put(n.getOutput(0), new Permuted(p.axis(), target.size(), p.checked()));
+                    permuted.put(output(n, 0), new Permuted(p.axis(), target.size(), p.checked()));
                 }
                 case "Concat" -> {
                     Permuted first = requirePermuted(in0);
@@ -386,7 +389,7 @@ final class PackedSequenceRewrite {
                     if (axis == first.axis()) {
                         throw NO;
                     }
-                    permuted.put(n.getOutput(0), new Permuted(first.axis(), first.rank(), checked));
+                    permuted.put(output(n, 0), new Permuted(first.axis(), first.rank(), checked));
                 }
                 case "LSTM" -> lstm(n);
                 default -> throw NO;
@@ -394,16 +397,16 @@ final class PackedSequenceRewrite {
         }
 
         private void gather(int index, NodeProto n) throws NoMatch {
-            String data = n.getInput(0);
-            String idx = n.getInput(1);
+            String data = input(n, 0);
+            String idx = input(n, 1);
             long axisAttr = attrInt(n, "axis", 0);
             if (perm.contains(idx)) {
                 // The sort: rows of data in pi's order.
                 unlabelled(data);
                 int rank = declaredRank(root(data));
                 int axis = (int) normalize(axisAttr, rank);
-                permuted.put(n.getOutput(0), new Permuted(axis, rank, false));
-                replaced.put(index, identity(n, data, n.getOutput(0)));
+                permuted.put(output(n, 0), new Permuted(axis, rank, false));
+                replaced.put(index, identity(n, data, output(n, 0)));
                 return;
             }
             Permuted p = requirePermuted(data);
@@ -412,7 +415,7 @@ final class PackedSequenceRewrite {
                 if (normalize(axisAttr, p.rank()) != p.axis() || !p.checked()) {
                     throw NO;
                 }
-                replaced.put(index, identity(n, data, n.getOutput(0)));
+                replaced.put(index, identity(n, data, output(n, 0)));
                 return;
             }
             Tensor c = constant(idx);
@@ -424,7 +427,7 @@ final class PackedSequenceRewrite {
                 throw NO;
             }
             int at = axis > p.axis() ? p.axis() : p.axis() - 1 + c.rank();
-            permuted.put(n.getOutput(0), new Permuted(at, p.rank() < 0 ? -1 : p.rank() - 1 + c.rank(), p.checked()));
+            permuted.put(output(n, 0), new Permuted(at, p.rank() < 0 ? -1 : p.rank() - 1 + c.rank(), p.checked()));
         }
 
         /** ScatterElements(fill of shape [n], pi, 0..n-1) along axis 0 is pi's inverse. */
@@ -439,13 +442,13 @@ final class PackedSequenceRewrite {
                 throw NO;
             }
             NodeProto data = producerNode(n.getInput(0));
-            if (data == null || !data.getOpType().equals("ConstantOfShape") || !isShapeProducer(data.getInput(0))) {
+            if (data == null || !data.getOpType().equals("ConstantOfShape") || !isShapeProducer(input(data, 0))) {
                 throw NO;
             }
             if (!isRangeOfN(n.getInput(2))) {
                 throw NO;
             }
-            inv.add(n.getOutput(0));
+            inv.add(output(n, 0));
             replaced.put(index, null);
         }
 
@@ -472,7 +475,7 @@ final class PackedSequenceRewrite {
             int xAxis = batchMajor ? 0 : 1;
             int yAxis = batchMajor ? 0 : 2;
             int stateAxis = batchMajor ? 0 : 1;
-            Permuted x = requirePermuted(n.getInput(0));
+            Permuted x = requirePermuted(input(n, 0));
             if (x.axis() != xAxis) {
                 throw NO;
             }
@@ -526,7 +529,7 @@ final class PackedSequenceRewrite {
             }
             return switch (p.getOpType()) {
                 case "ConstantOfShape" -> true;
-                case "Expand", "Cast", "Identity" -> isUniform(p.getInput(0), depth - 1);
+                case "Expand", "Cast", "Identity" -> isUniform(input(p, 0), depth - 1);
                 default -> false;
             };
         }
@@ -606,7 +609,7 @@ final class PackedSequenceRewrite {
         }
 
         /** Follows Identity and integer Casts upwards (they keep values and shape). */
-        private String root(String name) {
+        private String root(String name) throws NoMatch {
             String v = name;
             for (int guard = 0; guard < MAX_CHAIN; guard++) {
                 NodeProto p = producerNode(v);
@@ -702,12 +705,12 @@ final class PackedSequenceRewrite {
             }
             try {
                 return OnnxTensors.toTensor(t, null, "constant '" + name + "'");
-            } catch (RuntimeException e) {
+            } catch (LstmxException e) {
                 return null; // malformed: the converter reports it properly later
             }
         }
 
-        private static boolean isIntegerCast(NodeProto n) {
+        private static boolean isIntegerCast(NodeProto n) throws NoMatch {
             long to = attrInt(n, "to", -1);
             return to == DataType.INT64_VALUE || to == DataType.INT32_VALUE;
         }
@@ -717,41 +720,39 @@ final class PackedSequenceRewrite {
                     .setDocString("was " + n.getOpType() + " (sort/unsort of PyTorch's packed sequence, removed by lstmx)").build();
         }
 
-        private static AttributeProto attr(NodeProto n, String name) {
-            for (AttributeProto a : n.getAttributeList()) {
-                if (a.getName().equals(name)) {
-                    return a;
-                }
-            }
-            return null;
-        }
-
         private static boolean hasAttr(NodeProto n, String name) {
-            return attr(n, name) != null;
+            return OnnxNode.attribute(n, name) != null;
         }
 
-        /** Attribute of the expected type; any other type (which the converter refuses) abandons the attempt. */
-        private static AttributeProto attr(NodeProto n, String name, AttributeProto.AttributeType type) {
-            AttributeProto a = attr(n, name);
-            if (a != null && a.getType() != type) {
-                throw new IllegalStateException("attribute " + name + " is " + a.getType());
+        // Attributes through OnnxNode's accessors; one of an unexpected type (which the converter
+        // refuses as BAD_INPUT) abandons the attempt.
+
+        private static long attrInt(NodeProto n, String name, long dflt) throws NoMatch {
+            return OnnxNode.attrInt(n, name, dflt, WRONG_TYPE);
+        }
+
+        private static String attrString(NodeProto n, String name, String dflt) throws NoMatch {
+            return OnnxNode.attrString(n, name, dflt, WRONG_TYPE);
+        }
+
+        private static List<Long> attrInts(NodeProto n, String name) throws NoMatch {
+            return OnnxNode.attrInts(n, name, WRONG_TYPE);
+        }
+
+        /** Input {@code i} of {@code n}; a node without it is malformed: no match, left for its converter to report. */
+        private static String input(NodeProto n, int i) throws NoMatch {
+            if (i >= n.getInputCount()) {
+                throw NO;
             }
-            return a;
+            return n.getInput(i);
         }
 
-        private static long attrInt(NodeProto n, String name, long dflt) {
-            AttributeProto a = attr(n, name, AttributeProto.AttributeType.INT);
-            return a == null ? dflt : a.getI();
-        }
-
-        private static String attrString(NodeProto n, String name, String dflt) {
-            AttributeProto a = attr(n, name, AttributeProto.AttributeType.STRING);
-            return a == null ? dflt : a.getS().toStringUtf8();
-        }
-
-        private static List<Long> attrInts(NodeProto n, String name) {
-            AttributeProto a = attr(n, name, AttributeProto.AttributeType.INTS);
-            return a == null ? null : a.getIntsList();
+        /** Output {@code i} of {@code n}, which must be named for the permutation to be tracked through it. */
+        private static String output(NodeProto n, int i) throws NoMatch {
+            if (i >= n.getOutputCount() || n.getOutput(i).isEmpty()) {
+                throw NO;
+            }
+            return n.getOutput(i);
         }
 
         @SafeVarargs

@@ -263,4 +263,44 @@ class PackedSequenceRewriteTest {
         merges.unsortAxis = 0;
         untouched(merges);
     }
+
+    private static GraphProto withNode(GraphProto g, String name, java.util.function.UnaryOperator<NodeProto.Builder> change) {
+        GraphProto.Builder b = g.toBuilder();
+        for (NodeProto.Builder n : b.getNodeBuilderList()) {
+            if (n.getName().equals(name)) {
+                change.apply(n);
+                return b.build();
+            }
+        }
+        throw new AssertionError("no node " + name);
+    }
+
+    /**
+     * Malformed nodes on the permutation's path (a missing input or output, an attribute of the wrong
+     * type) are no match: the graph is left as it is for the converters to report, and nothing else
+     * escapes the matcher (which now lets every other exception through as a bug).
+     */
+    @Test
+    void malformedNodesAreNoMatch() {
+        GraphProto g = graph(packed(new Variant()));
+        List<GraphProto> broken = List.of(
+                withNode(g, "unsort", n -> n.clearInput().addInput("ys")),
+                withNode(g, "sort", n -> n.clearOutput()),
+                withNode(g, "topk", n -> n.setAttribute(0, attr("axis", 1.5f))),
+                withNode(g, "lstm", n -> n.addAttribute(ints("layout", 1))));
+        for (GraphProto b : broken) {
+            assertSame(b, PackedSequenceRewrite.apply(b));
+        }
+    }
+
+    /**
+     * Attributes are read as the converter reads them (OnnxNode's accessors): one without a type
+     * field, as IR version 1 files write them, counts by the field that is set.
+     */
+    @Test
+    void untypedAttributesAreReadLikeTheConverterReadsThem() {
+        GraphProto g = withNode(graph(packed(new Variant())), "topk",
+                n -> n.setAttribute(0, io.lstmx.onnx.proto.Onnx.AttributeProto.newBuilder().setName("axis").setI(-1)));
+        assertTrue(!ops(PackedSequenceRewrite.apply(g)).contains("TopK"), "an untyped axis = -1 is still axis -1");
+    }
 }
