@@ -10,6 +10,7 @@ import io.lstmx.ir.Layer;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.Model;
+import io.lstmx.ir.RecurrentSpec;
 import io.lstmx.ir.Shape;
 import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.ValueInfo;
@@ -159,6 +160,14 @@ final class InspectCommand implements Callable<Integer> {
             return new LayerRow("I=" + s.inputSize() + " H=" + s.hiddenSize() + (s.projSize() > 0 ? " P=" + s.projSize() : ""),
                     Text.lower(s.direction()), Text.lower(s.layout()), gates, String.join(", ", lstmNotes(lstm)));
         }
+        if (l instanceof Layer.Gru gru) {
+            String gates = gru.sourceGateOrder() == null ? "-"
+                    : Text.lower(gru.sourceGateOrder()) + " (" + gru.sourceGateOrder().label() + ")";
+            return recurrentRow(gru.spec(), gates, recurrentNotes(gru.spec(), GRU_DEFAULTS, gru.sequenceLengths(), gru.initialH()));
+        }
+        if (l instanceof Layer.Rnn rnn) {
+            return recurrentRow(rnn.spec(), "-", recurrentNotes(rnn.spec(), RNN_DEFAULTS, rnn.sequenceLengths(), rnn.initialH()));
+        }
         if (l instanceof Layer.Dense d) {
             return new LayerRow(d.weight().dim(1) + " -> " + d.weight().dim(0), "-", "-", "-", d.bias() == null ? "no bias" : "");
         }
@@ -166,6 +175,39 @@ final class InspectCommand implements Callable<Integer> {
             return new LayerRow("vocab " + e.table().dim(0) + ", dim " + e.table().dim(1), "-", "-", "-", "");
         }
         return new LayerRow("-", "-", "-", "-", "");
+    }
+
+    private static final List<ActivationFn> GRU_DEFAULTS = List.of(ActivationFn.SIGMOID, ActivationFn.TANH);
+    private static final List<ActivationFn> RNN_DEFAULTS = List.of(ActivationFn.TANH);
+
+    private static LayerRow recurrentRow(RecurrentSpec s, String gates, List<String> notes) {
+        return new LayerRow("I=" + s.inputSize() + " H=" + s.hiddenSize(), Text.lower(s.direction()), Text.lower(s.layout()), gates,
+                String.join(", ", notes));
+    }
+
+    /** Notes of a GRU or RNN layer; {@code defaults} are the activations of one direction by default. */
+    private static List<String> recurrentNotes(RecurrentSpec s, List<ActivationFn> defaults, String seqLens, String initialH) {
+        List<String> notes = new ArrayList<>();
+        if (s.linearBeforeReset()) {
+            notes.add("linear before reset");
+        }
+        if (s.clip() != null) {
+            notes.add("clip " + s.clip());
+        }
+        boolean defaultActs = true;
+        for (int d = 0; d < s.direction().count(); d++) {
+            defaultActs &= s.activations().subList(d * defaults.size(), (d + 1) * defaults.size()).equals(defaults);
+        }
+        if (!defaultActs) {
+            notes.add("activations " + activations(s.activations()));
+        }
+        if (seqLens != null) {
+            notes.add("sequence lengths");
+        }
+        if (initialH != null) {
+            notes.add("initial state");
+        }
+        return notes;
     }
 
     private static List<String> lstmNotes(Layer.Lstm l) {
@@ -240,6 +282,15 @@ final class InspectCommand implements Callable<Integer> {
                 o.put("inputForget", s.inputForget());
                 o.put("activations", activations(s.activations()));
                 o.put("notes", lstmNotes(lstm));
+            } else if (l instanceof Layer.Gru gru) {
+                recurrentJson(o, gru.spec());
+                o.put("sourceGateOrder", gru.sourceGateOrder() == null ? null : Text.lower(gru.sourceGateOrder()));
+                o.put("sourceGateLabel", gru.sourceGateOrder() == null ? null : gru.sourceGateOrder().label());
+                o.put("linearBeforeReset", gru.spec().linearBeforeReset());
+                o.put("notes", recurrentNotes(gru.spec(), GRU_DEFAULTS, gru.sequenceLengths(), gru.initialH()));
+            } else if (l instanceof Layer.Rnn rnn) {
+                recurrentJson(o, rnn.spec());
+                o.put("notes", recurrentNotes(rnn.spec(), RNN_DEFAULTS, rnn.sequenceLengths(), rnn.initialH()));
             } else if (l instanceof Layer.Dense d) {
                 o.put("inFeatures", d.weight().dim(1));
                 o.put("outFeatures", d.weight().dim(0));
@@ -254,6 +305,15 @@ final class InspectCommand implements Callable<Integer> {
         j.put("totalParams", m.parameterCount());
         j.put("unsupported", problems);
         return j;
+    }
+
+    private static void recurrentJson(Map<String, Object> o, RecurrentSpec s) {
+        o.put("inputSize", s.inputSize());
+        o.put("hiddenSize", s.hiddenSize());
+        o.put("direction", Text.lower(s.direction()));
+        o.put("layout", Text.lower(s.layout()));
+        o.put("clip", s.clip() == null ? null : (double) s.clip());
+        o.put("activations", activations(s.activations()));
     }
 
     private static List<Object> valuesJson(List<ValueInfo> vs) {

@@ -225,7 +225,15 @@ final class RandomInputs {
         }
         for (Layer l : consumers.getOrDefault(value, List.of())) {
             if (l instanceof Layer.Lstm lstm) {
-                traceLstm(input, value, axes, lstm);
+                traceRecurrent(input, value, axes, lstm.name(), lstm.spec().layout(), lstm.spec().direction().count(),
+                        lstm.spec().inputSize(), lstm.input(), lstm.sequenceLengths(),
+                        states(lstm.initialH(), lstm.spec().outputSize(), lstm.initialC(), lstm.spec().hiddenSize()));
+            } else if (l instanceof Layer.Gru gru) {
+                traceRecurrent(input, value, axes, gru.name(), gru.spec().layout(), gru.spec().direction().count(),
+                        gru.spec().inputSize(), gru.input(), gru.sequenceLengths(), states(gru.initialH(), gru.spec().hiddenSize(), null, 0));
+            } else if (l instanceof Layer.Rnn rnn) {
+                traceRecurrent(input, value, axes, rnn.name(), rnn.spec().layout(), rnn.spec().direction().count(),
+                        rnn.spec().inputSize(), rnn.input(), rnn.sequenceLengths(), states(rnn.initialH(), rnn.spec().hiddenSize(), null, 0));
             } else if (l instanceof Layer.Embedding e) {
                 vocab.putIfAbsent(input, e.table().dim(0));
                 int[] next = Arrays.copyOf(axes, axes.length + 1);
@@ -294,24 +302,37 @@ final class RandomInputs {
         }
     }
 
-    private void traceLstm(String input, String value, int[] axes, Layer.Lstm l) {
-        boolean timeMajor = l.spec().layout() == Layout.TIME_MAJOR;
-        int dirs = l.spec().direction().count();
-        if (value.equals(l.input())) {
+    /** Initial states present among (h, its width) and (c, its width). */
+    private static Map<String, Integer> states(String h, int hWidth, String c, int cWidth) {
+        Map<String, Integer> m = new HashMap<>();
+        if (h != null) {
+            m.put(h, hWidth);
+        }
+        if (c != null) {
+            m.put(c, cWidth);
+        }
+        return m;
+    }
+
+    /** An LSTM, GRU or RNN layer reading {@code value}: X, sequence lengths or an initial state ({@code states}: name to width). */
+    private void traceRecurrent(String input, String value, int[] axes, String layer, Layout layout, int dirs, int inputSize,
+                                String x, String seqLens, Map<String, Integer> states) {
+        boolean timeMajor = layout == Layout.TIME_MAJOR;
+        if (value.equals(x)) {
             int time = timeMajor ? 0 : 1;
             hint(input, axes, time, Role.TIME, 0);
             hint(input, axes, 1 - time, Role.BATCH, 0);
-            hint(input, axes, 2, Role.SIZE, l.spec().inputSize());
+            hint(input, axes, 2, Role.SIZE, inputSize);
             if (axes.length > time && axes[time] >= 0) {
-                lstmTime.putIfAbsent(l.name(), new AxisRef(input, axes[time]));
+                lstmTime.putIfAbsent(layer, new AxisRef(input, axes[time]));
             }
         }
-        if (value.equals(l.sequenceLengths())) {
+        if (value.equals(seqLens)) {
             hint(input, axes, 0, Role.BATCH, 0);
-            sequenceLengths.putIfAbsent(input, l.name());
+            sequenceLengths.putIfAbsent(input, layer);
         }
-        if (value.equals(l.initialH()) || value.equals(l.initialC())) {
-            int width = value.equals(l.initialH()) ? l.spec().outputSize() : l.spec().hiddenSize();
+        Integer width = states.get(value);
+        if (width != null) {
             hint(input, axes, timeMajor ? 0 : 1, Role.SIZE, dirs);
             hint(input, axes, timeMajor ? 1 : 0, Role.BATCH, 0);
             hint(input, axes, 2, Role.SIZE, width);

@@ -144,4 +144,36 @@ class InspectCommandTest {
         }
         return l;
     }
+
+    /** nn.GRU(5, 12, bidirectional=True) exported by torch.onnx (fixtures/onnx/pytorch-gru-rnn/gru_bidirectional/case.json). */
+    @Test
+    void gruRowShowsSizesDirectionLayoutAndSourceGateOrder() {
+        String gru = Cli.root().resolve("fixtures/onnx/pytorch-gru-rnn/gru_bidirectional/model.onnx").toString();
+        String out = Cli.run("inspect", gru).expect(0).out();
+        assertTrue(out.contains("GRU") && out.contains("I=5 H=12"), out);
+        assertTrue(out.contains("bidirectional") && out.contains("time_major"), out);
+        assertTrue(out.contains("z,r,h"), "ONNX GRU gate order: " + out);
+        assertTrue(out.contains("linear before reset"), "PyTorch's GRU applies the reset after R: " + out);
+        JsonObject o = JsonTest.parseStrict(Cli.run("inspect", "--json", gru).expect(0).out()).getAsJsonObject();
+        JsonObject layer = null;
+        for (JsonElement e : o.getAsJsonArray("layers")) {
+            if (e.getAsJsonObject().get("type").getAsString().equals("GRU")) {
+                layer = e.getAsJsonObject();
+            }
+        }
+        assertNotNull(layer, o.toString());
+        assertEquals(12, layer.get("hiddenSize").getAsInt());
+        assertEquals("bidirectional", layer.get("direction").getAsString());
+        assertEquals("z,r,h", layer.get("sourceGateLabel").getAsString());
+        assertTrue(layer.get("linearBeforeReset").getAsBoolean());
+        // W, R and B of both directions: 2 * (3*12*5 + 3*12*12 + 2*3*12)
+        assertEquals(2 * (3 * 12 * 5 + 3 * 12 * 12 + 2 * 3 * 12), layer.get("params").getAsLong());
+    }
+
+    @Test
+    void rnnRowShowsItsActivation() {
+        String rnn = Cli.root().resolve("fixtures/onnx/pytorch-gru-rnn/rnn_relu_bidirectional/model.onnx").toString();
+        String out = Cli.run("inspect", rnn).expect(0).out();
+        assertTrue(out.contains("RNN") && out.contains("bidirectional") && out.contains("activations relu/relu"), out);
+    }
 }

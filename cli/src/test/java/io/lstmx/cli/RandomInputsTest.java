@@ -10,6 +10,8 @@ import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.RecurrentSpec;
+import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Shape;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
@@ -159,5 +161,42 @@ class RandomInputsTest {
             values.add(f);
         }
         assertTrue(new HashSet<>(values).size() > 1);
+    }
+
+    private static RecurrentSpec spec(int inputSize, Layout layout, List<io.lstmx.ir.ActivationFn> acts, boolean gru) {
+        return new RecurrentSpec(inputSize, H, Direction.FORWARD, layout, null, gru, acts);
+    }
+
+    @Test
+    void batchMajorGruGivesBatchTimeAndStateAxes() {
+        int gates = 3;
+        Layer.Gru gru = new Layer.Gru("gru", "x", null, "h0", "y", null,
+                spec(I, Layout.BATCH_MAJOR, List.of(io.lstmx.ir.ActivationFn.SIGMOID, io.lstmx.ir.ActivationFn.TANH), true),
+                List.of(new RecurrentWeights(Tensor.zeros(gates * H, I), Tensor.zeros(gates * H, H), Tensor.zeros(gates * H),
+                        Tensor.zeros(gates * H))), GateOrder.Gru.PYTORCH);
+        Model m = model(List.of(in("x", DType.FLOAT32, Dim.of("d0"), Dim.of("d1"), Dim.of("")),
+                in("h0", DType.FLOAT32, Dim.of(""), Dim.of(""), Dim.of(""))), gru);
+        List<RandomInputs.Case> cases = RandomInputs.cases(m, 1);
+        assertEquals(Set.of(List.of(1, 1, I), List.of(1, 7, I), List.of(3, 1, I), List.of(3, 7, I)), shapesOf(cases, "x"));
+        for (RandomInputs.Case c : cases) {
+            assertArrayEquals(new int[] {c.inputs().get("x").dim(0), 1, H}, c.inputs().get("h0").shape(), c.label());
+        }
+    }
+
+    @Test
+    void rnnSequenceLengthsStayWithinTheTimeAxis() {
+        Layer.Rnn rnn = new Layer.Rnn("rnn", "x", "lens", null, "y", null, spec(I, Layout.TIME_MAJOR, List.of(io.lstmx.ir.ActivationFn.TANH), false),
+                List.of(new RecurrentWeights(Tensor.zeros(H, I), Tensor.zeros(H, H), Tensor.zeros(H), Tensor.zeros(H))));
+        Model m = model(List.of(in("x", DType.FLOAT32, "T", "N", Dim.of("")), in("lens", DType.INT32, Dim.of("N"))), rnn);
+        List<RandomInputs.Case> cases = RandomInputs.cases(m, 5);
+        assertEquals(4, cases.size());
+        for (RandomInputs.Case c : cases) {
+            Tensor x = c.inputs().get("x");
+            assertEquals(I, x.dim(2));
+            assertArrayEquals(new int[] {x.dim(1)}, c.inputs().get("lens").shape(), "one length per batch row");
+            for (long v : c.inputs().get("lens").toLongArray()) {
+                assertTrue(v >= 1 && v <= x.dim(0), "length " + v + " within [1, " + x.dim(0) + "]");
+            }
+        }
     }
 }

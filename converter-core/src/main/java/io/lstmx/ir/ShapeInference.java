@@ -17,7 +17,7 @@ import java.util.Map;
  * (see each {@link Layer}'s Javadoc). A dimension that cannot be known statically is an anonymous
  * {@link Dim.Symbolic} (empty name); an unknown rank is {@link Shape#UNKNOWN}.
  *
- * <p>While inferring, every statically decidable inconsistency (an LSTM input whose last dimension is
+ * <p>While inferring, every statically decidable inconsistency (a recurrent layer's input whose last dimension is
  * not the input size, a Dense input that does not fit the weight, fixed dimensions that do not
  * broadcast, a squeezed axis that is not 1, a declared output that differs from what its layer
  * produces ...) is a BAD_INPUT error naming the model, the layer and what was expected vs found.
@@ -96,6 +96,10 @@ public final class ShapeInference {
             return List.of(out(c.output(), c.value().dtype(), fixed(c.value().shape())));
         } else if (layer instanceof Layer.Lstm l) {
             return lstm(l);
+        } else if (layer instanceof Layer.Gru g) {
+            return recurrent(g, g.spec(), g.input(), g.sequenceLengths(), g.initialH(), g.outputSequence(), g.outputH());
+        } else if (layer instanceof Layer.Rnn r) {
+            return recurrent(r, r.spec(), r.input(), r.sequenceLengths(), r.initialH(), r.outputSequence(), r.outputH());
         } else if (layer instanceof Layer.Dense d) {
             return List.of(dense(d));
         } else if (layer instanceof Layer.Embedding e) {
@@ -142,31 +146,54 @@ public final class ShapeInference {
         throw LstmxException.internal("shape inference has no rule for layer '" + layer.name() + "' (" + layer.kind() + ")");
     }
 
-    // ---------------------------------------------------------------- LSTM
+    // ---------------------------------------------------------------- LSTM, GRU, RNN
 
     private List<ValueInfo> lstm(Layer.Lstm l) {
         LstmSpec s = l.spec();
         boolean bm = s.layout() == Layout.BATCH_MAJOR;
         long dirs = s.direction().count();
         long hOut = s.outputSize();
-        long hid = s.hiddenSize();
-        ValueInfo x = requireFloat(l, "input", l.input());
+        Dim[] tb = sequence(l, l.input(), l.sequenceLengths(), bm, s.inputSize());
+        Dim batch = initialState(l, bm, "initial h", l.initialH(), dirs, tb[1], hOut, s.projSize() > 0 ? "projection size" : "hidden size");
+        batch = initialState(l, bm, "initial c", l.initialC(), dirs, batch, s.hiddenSize(), "hidden size");
+        List<ValueInfo> outs = recurrentOutputs(bm, dirs, tb[0], batch, hOut, l.outputSequence(), l.outputH());
+        if (present(l.outputC())) {
+            outs.add(out(l.outputC(), DType.FLOAT32, stateShape(bm, dirs, batch, s.hiddenSize())));
+        }
+        return outs;
+    }
+
+    /** GRU and simple RNN: the LSTM's ports and rules without the cell state. */
+    private List<ValueInfo> recurrent(Layer l, RecurrentSpec s, String input, String lens, String initialH, String y, String yh) {
+        boolean bm = s.layout() == Layout.BATCH_MAJOR;
+        long dirs = s.direction().count();
+        Dim[] tb = sequence(l, input, lens, bm, s.inputSize());
+        Dim batch = initialState(l, bm, "initial h", initialH, dirs, tb[1], s.hiddenSize(), "hidden size");
+        return recurrentOutputs(bm, dirs, tb[0], batch, s.hiddenSize(), y, yh);
+    }
+
+    /**
+     * Checks a recurrent layer's sequence input ([T, B, I] time-major, [B, T, I] batch-major) and
+     * its optional sequence lengths ([B] integers); returns {time, batch}, batch refined by the lengths.
+     */
+    private Dim[] sequence(Layer l, String input, String lens, boolean bm, int inputSize) {
+        ValueInfo x = requireFloat(l, "input", input);
         Dim time = ANY;
         Dim batch = ANY;
         if (x.shape().rankKnown()) {
             Shape xs = x.shape();
             if (xs.rank() != 3) {
-                throw fail(l, "input '" + l.input() + "' has shape " + xs + ", expected rank 3 "
-                        + (bm ? "[batch, time, " : "[time, batch, ") + s.inputSize() + "]");
+                throw fail(l, "input '" + input + "' has shape " + xs + ", expected rank 3 "
+                        + (bm ? "[batch, time, " : "[time, batch, ") + inputSize + "]");
             }
-            if (size(xs.dim(2)) >= 0 && size(xs.dim(2)) != s.inputSize()) {
-                throw fail(l, "input '" + l.input() + "' has last dimension " + xs.dim(2) + ", expected input size " + s.inputSize());
+            if (size(xs.dim(2)) >= 0 && size(xs.dim(2)) != inputSize) {
+                throw fail(l, "input '" + input + "' has last dimension " + xs.dim(2) + ", expected input size " + inputSize);
             }
             time = bm ? xs.dim(1) : xs.dim(0);
             batch = bm ? xs.dim(0) : xs.dim(1);
         }
-        if (l.sequenceLengths() != null && !l.sequenceLengths().isEmpty()) {
-            ValueInfo n = get(l.sequenceLengths());
+        if (present(lens)) {
+            ValueInfo n = get(lens);
             String what = "sequence lengths '" + n.name() + "'";
             if (n.dtype().isFloating()) {
                 throw fail(l, what + " are " + type(n.dtype()) + ", expected integers");
@@ -177,33 +204,32 @@ public final class ShapeInference {
                 }
                 Dim b = merge(batch, n.shape().dim(0));
                 if (b == null) {
-                    throw fail(l, what + " have shape " + n.shape() + ", expected [" + batch + "] (the batch size of input '" + l.input() + "')");
+                    throw fail(l, what + " have shape " + n.shape() + ", expected [" + batch + "] (the batch size of input '" + input + "')");
                 }
                 batch = b;
             }
         }
-        batch = initialState(l, "initial h", l.initialH(), dirs, batch, hOut, s.projSize() > 0 ? "projection size" : "hidden size");
-        batch = initialState(l, "initial c", l.initialC(), dirs, batch, hid, "hidden size");
+        return new Dim[] {time, batch};
+    }
+
+    /** Y [T, D, B, size] / [B, T, D, size] and Y_h [D, B, size] / [B, D, size], those present. */
+    private static List<ValueInfo> recurrentOutputs(boolean bm, long dirs, Dim time, Dim batch, long size, String y, String yh) {
         List<ValueInfo> outs = new ArrayList<>();
-        if (present(l.outputSequence())) {
-            outs.add(out(l.outputSequence(), DType.FLOAT32,
-                    bm ? shape(batch, time, Dim.of(dirs), Dim.of(hOut)) : shape(time, Dim.of(dirs), batch, Dim.of(hOut))));
+        if (present(y)) {
+            outs.add(out(y, DType.FLOAT32,
+                    bm ? shape(batch, time, Dim.of(dirs), Dim.of(size)) : shape(time, Dim.of(dirs), batch, Dim.of(size))));
         }
-        if (present(l.outputH())) {
-            outs.add(out(l.outputH(), DType.FLOAT32, stateShape(bm, dirs, batch, hOut)));
-        }
-        if (present(l.outputC())) {
-            outs.add(out(l.outputC(), DType.FLOAT32, stateShape(bm, dirs, batch, hid)));
+        if (present(yh)) {
+            outs.add(out(yh, DType.FLOAT32, stateShape(bm, dirs, batch, size)));
         }
         return outs;
     }
 
     /** Checks an initial state against [D, B, size] (time-major) or [B, D, size]; returns the batch dimension, refined. */
-    private Dim initialState(Layer.Lstm l, String what, String name, long dirs, Dim batch, long size, String sizeName) {
+    private Dim initialState(Layer l, boolean bm, String what, String name, long dirs, Dim batch, long size, String sizeName) {
         if (!present(name)) {
             return batch;
         }
-        boolean bm = l.spec().layout() == Layout.BATCH_MAJOR;
         ValueInfo v = requireFloat(l, what, name);
         Shape expected = stateShape(bm, dirs, batch, size);
         Shape found = v.shape();

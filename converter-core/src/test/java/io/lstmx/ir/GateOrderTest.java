@@ -15,6 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * below are written from the formats' documentation, independently of the enum:
  * ONNX LSTM W/R/B: i, o, f, c; PyTorch weight_ih/hh: i, f, g, o; Keras kernel: i, f, c, o;
  * TF BlockLSTM: i, ci, f, o; TF1 LSTMCell: i, j, f, o (j the candidate).
+ * GRU (canonical r, z, n): ONNX GRU W/R/B: z, r, h; PyTorch weight_ih/hh (W_ir|W_iz|W_in): r, z, n;
+ * Keras GRU kernel [I, 3H]: z, r, h (h the candidate, PyTorch's n).
  */
 class GateOrderTest {
     /** Canonical gate ids: 1 = input, 2 = forget, 3 = candidate (g / c / ci / j), 4 = output. */
@@ -150,6 +152,133 @@ class GateOrderTest {
         float[] onnx = {I * 100, I * 100 + 1, O * 100, O * 100 + 1, F * 100, F * 100 + 1};
         assertArrayEquals(onnx, GateOrder.onnxPeephole(ir, 0).toFloatArray());
         assertArrayEquals(ir.toFloatArray(), GateOrder.onnxPeephole(GateOrder.onnxPeephole(ir, 0), 0).toFloatArray());
+    }
+
+    // ---------------------------------------------------------------- GRU
+
+    /** Canonical GRU gate ids: 5 = reset r, 6 = update z, 7 = candidate (n / h). */
+    private static final int R = 5;
+    private static final int Z = 6;
+    private static final int N = 7;
+    private static final int[] GRU_CANONICAL = {R, Z, N};
+
+    private static final Map<GateOrder.Gru, int[]> GRU_BLOCKS = new EnumMap<>(GateOrder.Gru.class);
+
+    static {
+        GRU_BLOCKS.put(GateOrder.Gru.CANONICAL, new int[] {R, Z, N});
+        GRU_BLOCKS.put(GateOrder.Gru.ONNX, new int[] {Z, R, N});
+        GRU_BLOCKS.put(GateOrder.Gru.PYTORCH, new int[] {R, Z, N});
+        GRU_BLOCKS.put(GateOrder.Gru.KERAS, new int[] {Z, R, N});
+    }
+
+    /** A [G H, IN] matrix whose block b holds gate blocks[b], G = blocks.length. */
+    private static Tensor gateRows(int[] blocks) {
+        int g = blocks.length;
+        float[] a = new float[g * H * IN];
+        for (int b = 0; b < g; b++) {
+            for (int r = 0; r < H; r++) {
+                for (int k = 0; k < IN; k++) {
+                    a[((b * H) + r) * IN + k] = code(blocks[b], r, k);
+                }
+            }
+        }
+        return Tensor.ofFloats(new int[] {g * H, IN}, a);
+    }
+
+    /** The transposed layout [IN, G H] (gate blocks along axis 1, as Keras kernels). */
+    private static Tensor gateColumns(int[] blocks) {
+        int g = blocks.length;
+        float[] a = new float[IN * g * H];
+        for (int b = 0; b < g; b++) {
+            for (int r = 0; r < H; r++) {
+                for (int k = 0; k < IN; k++) {
+                    a[k * g * H + b * H + r] = code(blocks[b], r, k);
+                }
+            }
+        }
+        return Tensor.ofFloats(new int[] {IN, g * H}, a);
+    }
+
+    @Test
+    void everyGruFormatIsCovered() {
+        assertEquals(GateOrder.Gru.values().length, GRU_BLOCKS.size());
+    }
+
+    @Test
+    void gruToCanonicalPutsEachGateWhereTheIrExpectsIt() {
+        for (GateOrder.Gru g : GateOrder.Gru.values()) {
+            int[] blocks = GRU_BLOCKS.get(g);
+            assertArrayEquals(gateRows(GRU_CANONICAL).toFloatArray(), g.toCanonical(gateRows(blocks), 0).toFloatArray(), g + " axis 0");
+            assertArrayEquals(gateColumns(GRU_CANONICAL).toFloatArray(), g.toCanonical(gateColumns(blocks), 1).toFloatArray(), g + " axis 1");
+            assertArrayEquals(gateColumns(GRU_CANONICAL).toFloatArray(), g.toCanonical(gateColumns(blocks), -1).toFloatArray(), g + " axis -1");
+            assertArrayEquals(new int[] {3 * H, IN}, g.toCanonical(gateRows(blocks), 0).shape());
+        }
+    }
+
+    @Test
+    void gruFromCanonicalWritesTheFormatsOrder() {
+        for (GateOrder.Gru g : GateOrder.Gru.values()) {
+            int[] blocks = GRU_BLOCKS.get(g);
+            assertArrayEquals(gateRows(blocks).toFloatArray(), g.fromCanonical(gateRows(GRU_CANONICAL), 0).toFloatArray(), g + " axis 0");
+            assertArrayEquals(gateColumns(blocks).toFloatArray(), g.fromCanonical(gateColumns(GRU_CANONICAL), 1).toFloatArray(), g + " axis 1");
+        }
+    }
+
+    @Test
+    void gruBiasVectorsAndRoundTrips() {
+        for (GateOrder.Gru g : GateOrder.Gru.values()) {
+            int[] blocks = GRU_BLOCKS.get(g);
+            float[] bias = new float[3 * H];
+            float[] canonicalBias = new float[3 * H];
+            for (int b = 0; b < 3; b++) {
+                for (int r = 0; r < H; r++) {
+                    bias[b * H + r] = code(blocks[b], r, 0);
+                    canonicalBias[b * H + r] = code(GRU_CANONICAL[b], r, 0);
+                }
+            }
+            Tensor t = Tensor.ofFloats(new int[] {3 * H}, bias);
+            assertArrayEquals(canonicalBias, g.toCanonical(t, 0).toFloatArray(), g + " bias");
+            assertArrayEquals(bias, g.fromCanonical(Tensor.ofFloats(new int[] {3 * H}, canonicalBias), 0).toFloatArray(), g + " bias back");
+            assertArrayEquals(bias, g.fromCanonical(g.toCanonical(t, 0), 0).toFloatArray(), g + " bias round trip");
+            Tensor w = gateRows(blocks);
+            assertArrayEquals(w.toFloatArray(), g.fromCanonical(g.toCanonical(w, 0), 0).toFloatArray(), g + " round trip");
+            Tensor k = gateColumns(blocks);
+            assertArrayEquals(k.toFloatArray(), g.fromCanonical(g.toCanonical(k, 1), 1).toFloatArray(), g + " kernel round trip");
+            Tensor c = gateRows(GRU_CANONICAL);
+            assertArrayEquals(c.toFloatArray(), g.toCanonical(g.fromCanonical(c, 0), 0).toFloatArray(), g + " reverse round trip");
+        }
+    }
+
+    @Test
+    void gruStackedDirectionsPermuteEachDirectionSeparately() {
+        // ONNX GRU W is [D, 3H, I]: the permutation applies inside each direction's block.
+        Tensor one = gateRows(GRU_BLOCKS.get(GateOrder.Gru.ONNX));
+        float[] two = new float[2 * one.size()];
+        one.copyFloatsTo(two, 0);
+        one.copyFloatsTo(two, one.size());
+        Tensor both = Tensor.ofFloats(new int[] {2, 3 * H, IN}, two);
+        float[] got = GateOrder.Gru.ONNX.toCanonical(both, 1).toFloatArray();
+        float[] expected = gateRows(GRU_CANONICAL).toFloatArray();
+        for (int d = 0; d < 2; d++) {
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(expected[i], got[d * expected.length + i], "direction " + d + " element " + i);
+            }
+        }
+    }
+
+    @Test
+    void gruLabelsNameTheFormatsOrder() {
+        assertEquals("r,z,n", GateOrder.Gru.CANONICAL.label());
+        assertEquals("z,r,h", GateOrder.Gru.ONNX.label());
+        assertEquals("r,z,n", GateOrder.Gru.PYTORCH.label());
+        assertEquals("z,r,h", GateOrder.Gru.KERAS.label());
+    }
+
+    @Test
+    void gruAxisNotDivisibleIntoThreeGatesIsRejected() {
+        Tensor t = Tensor.ofFloats(new int[] {4, 2}, new float[8]);
+        assertThrows(io.lstmx.errors.LstmxException.class, () -> GateOrder.Gru.ONNX.toCanonical(t, 0));
+        assertThrows(io.lstmx.errors.LstmxException.class, () -> GateOrder.Gru.KERAS.fromCanonical(t, 0));
     }
 
     @Test

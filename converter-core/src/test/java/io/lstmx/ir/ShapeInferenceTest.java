@@ -63,6 +63,112 @@ class ShapeInferenceTest {
         assertEquals(Shape.of(1, 4, 7), v.get("yh").shape());
     }
 
+    // ---------------------------------------------------------------- GRU, RNN
+
+    @Test
+    void gruTimeMajorForward() {
+        // X [T, B, I] -> Y [T, D, B, H], Y_h [D, B, H] (ONNX GRU, layout 0)
+        Map<String, ValueInfo> v = infer(List.of(in("x", F, "time", "batch", 5)),
+                gru("g", "x", null, null, spec(5, 7, Direction.FORWARD, Layout.TIME_MAJOR, 2), "y", "yh"));
+        assertEquals(Shape.of("time", 1, "batch", 7), v.get("y").shape());
+        assertEquals(Shape.of(1, "batch", 7), v.get("yh").shape());
+        assertEquals(F, v.get("y").dtype());
+        assertEquals(F, v.get("yh").dtype());
+    }
+
+    @Test
+    void gruBatchMajorBidirectional() {
+        // X [B, T, I] -> Y [B, T, D, H], Y_h [B, D, H] (ONNX layout 1)
+        Map<String, ValueInfo> v = infer(List.of(in("x", F, 2, 10, 5)),
+                gru("g", "x", null, null, spec(5, 7, Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR, 2), "y", "yh"));
+        assertEquals(Shape.of(2, 10, 2, 7), v.get("y").shape());
+        assertEquals(Shape.of(2, 2, 7), v.get("yh").shape());
+    }
+
+    @Test
+    void rnnShapesByLayoutAndDirection() {
+        Map<String, ValueInfo> tm = infer(List.of(in("x", F, 9, "batch", 3)),
+                rnn("r", "x", null, null, spec(3, 4, Direction.REVERSE, Layout.TIME_MAJOR, 1), "y", "yh"));
+        assertEquals(Shape.of(9, 1, "batch", 4), tm.get("y").shape());
+        assertEquals(Shape.of(1, "batch", 4), tm.get("yh").shape());
+        Map<String, ValueInfo> bm = infer(List.of(in("x", F, "batch", "time", 3)),
+                rnn("r", "x", null, null, spec(3, 4, Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR, 1), "y", "yh"));
+        assertEquals(Shape.of("batch", "time", 2, 4), bm.get("y").shape());
+        assertEquals(Shape.of("batch", 2, 4), bm.get("yh").shape());
+    }
+
+    @Test
+    void recurrentOutputsListOnlyThePortsInUse() {
+        Map<String, ValueInfo> onlyH = infer(List.of(in("x", F, "time", "batch", 5)),
+                gru("g", "x", null, null, spec(5, 7, Direction.FORWARD, Layout.TIME_MAJOR, 2), null, "yh"));
+        assertEquals(List.of("x", "yh"), new ArrayList<>(onlyH.keySet()));
+        assertEquals(Shape.of(1, "batch", 7), onlyH.get("yh").shape());
+        Map<String, ValueInfo> onlyY = infer(List.of(new ValueInfo("x", F, Shape.UNKNOWN)),
+                rnn("r", "x", null, null, spec(5, 7, Direction.FORWARD, Layout.BATCH_MAJOR, 1), "y", null));
+        assertEquals(List.of("x", "y"), new ArrayList<>(onlyY.keySet()));
+        assertEquals(Shape.of(ANY, ANY, 1, 7), onlyY.get("y").shape());
+    }
+
+    @Test
+    void recurrentBatchComesFromStatesAndLengthsWhenTheInputDoesNotFixIt() {
+        Map<String, ValueInfo> g = infer(List.of(in("x", F, "time", ANY, 5), in("n", I64, 4), in("h0", F, 2, ANY, 7)),
+                gru("g", "x", "n", "h0", spec(5, 7, Direction.BIDIRECTIONAL, Layout.TIME_MAJOR, 2), "y", "yh"));
+        assertEquals(Shape.of("time", 2, 4, 7), g.get("y").shape());
+        assertEquals(Shape.of(2, 4, 7), g.get("yh").shape());
+        Map<String, ValueInfo> r = infer(List.of(in("x", F, ANY, "time", 5), in("h0", F, 3, 1, 7)),
+                rnn("r", "x", null, "h0", spec(5, 7, Direction.FORWARD, Layout.BATCH_MAJOR, 1), "y", "yh"));
+        assertEquals(Shape.of(3, "time", 1, 7), r.get("y").shape());
+        assertEquals(Shape.of(3, 1, 7), r.get("yh").shape());
+    }
+
+    @Test
+    void recurrentInputMustBeFloatRankThreeOfTheInputSize() {
+        RecurrentSpec g = spec(5, 7, Direction.FORWARD, Layout.TIME_MAJOR, 2);
+        assertEquals("model 'm': layer '/gru/GRU' (GRU) input '/x' has last dimension 6, expected input size 5",
+                error(List.of(in("/x", F, "time", "batch", 6)), gru("/gru/GRU", "/x", null, null, g, "y", null)).getMessage());
+        assertEquals("model 'm': layer '/rnn/RNN' (RNN) input '/x' has last dimension 6, expected input size 5",
+                error(List.of(in("/x", F, "time", "batch", 6)), rnn("/rnn/RNN", "/x", null, null, spec(5, 7, Direction.FORWARD,
+                        Layout.TIME_MAJOR, 1), "y", null)).getMessage());
+        assertMessage(error(List.of(in("x", F, "batch", 5)), gru("g", "x", null, null, spec(5, 7, Direction.FORWARD, Layout.BATCH_MAJOR, 2), "y", null)),
+                "layer 'g' (GRU)", "[batch, 5]", "expected rank 3 [batch, time, 5]");
+        assertMessage(error(List.of(in("x", F, 4, 2, 3, 5)), rnn("r", "x", null, null, spec(5, 7, Direction.FORWARD, Layout.TIME_MAJOR, 1), "y", null)),
+                "layer 'r' (RNN)", "[4, 2, 3, 5]", "expected rank 3 [time, batch, 5]");
+        assertMessage(error(List.of(in("x", I64, 2, 3, 5)), gru("g", "x", null, null, g, "y", null)),
+                "layer 'g' (GRU)", "input 'x' is int64", "expected a float tensor");
+        assertMessage(error(List.of(in("x", DType.INT32, 2, 3, 5)), rnn("r", "x", null, null, spec(5, 7, Direction.FORWARD, Layout.TIME_MAJOR, 1), "y", null)),
+                "layer 'r' (RNN)", "input 'x' is int32", "expected a float tensor");
+    }
+
+    @Test
+    void recurrentInitialStateShapes() {
+        RecurrentSpec g = spec(5, 7, Direction.FORWARD, Layout.TIME_MAJOR, 2);
+        assertMessage(error(List.of(in("x", F, "time", 3, 5), in("h0", F, 2, 3, 7)), gru("g", "x", null, "h0", g, "y", null)),
+                "layer 'g' (GRU)", "initial h 'h0' has shape [2, 3, 7], expected [1, 3, 7] [directions, batch, hidden size]");
+        assertMessage(error(List.of(in("x", F, "time", 3, 5), in("h0", F, 1, 4, 7)), gru("g", "x", null, "h0", g, "y", null)),
+                "initial h 'h0' has shape [1, 4, 7], expected [1, 3, 7]");
+        assertMessage(error(List.of(in("x", F, "time", "batch", 5), in("h0", F, 1, "batch", 6)), gru("g", "x", null, "h0", g, "y", null)),
+                "initial h 'h0' has shape [1, batch, 6], expected [1, batch, 7]");
+        assertMessage(error(List.of(in("x", F, "time", "batch", 5), in("h0", F, 1, 7)), gru("g", "x", null, "h0", g, "y", null)),
+                "initial h 'h0' has shape [1, 7], expected [1, batch, 7]");
+        assertMessage(error(List.of(in("x", F, "time", "batch", 5), in("h0", I64, 1, "batch", 7)), gru("g", "x", null, "h0", g, "y", null)),
+                "initial h 'h0' is int64", "expected a float tensor");
+        RecurrentSpec bm = spec(5, 7, Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR, 1);
+        assertMessage(error(List.of(in("x", F, 3, "time", 5), in("h0", F, 3, 1, 7)), rnn("r", "x", null, "h0", bm, "y", null)),
+                "layer 'r' (RNN)", "initial h 'h0' has shape [3, 1, 7], expected [3, 2, 7] [batch, directions, hidden size]");
+    }
+
+    @Test
+    void recurrentSequenceLengths() {
+        RecurrentSpec g = spec(5, 7, Direction.FORWARD, Layout.TIME_MAJOR, 2);
+        assertMessage(error(List.of(in("x", F, "time", 3, 5), in("n", DType.INT32, 3, 1)), gru("g", "x", "n", null, g, "y", null)),
+                "layer 'g' (GRU)", "sequence lengths 'n' have shape [3, 1], expected rank 1 [3]");
+        assertMessage(error(List.of(in("x", F, 3, "time", 5), in("n", DType.INT32, 4)),
+                        rnn("r", "x", "n", null, spec(5, 7, Direction.REVERSE, Layout.BATCH_MAJOR, 1), "y", null)),
+                "layer 'r' (RNN)", "sequence lengths 'n' have shape [4], expected [3]");
+        assertMessage(error(List.of(in("x", F, "time", 3, 5), in("n", F, 3)), gru("g", "x", "n", null, g, "y", null)),
+                "sequence lengths 'n' are float32, expected integers");
+    }
+
     // ---------------------------------------------------------------- other layers
 
     @Test
@@ -331,6 +437,32 @@ class ShapeInferenceTest {
         for (String p : parts) {
             assertTrue(e.getMessage().contains(p), () -> "expected '" + p + "' in: " + e.getMessage());
         }
+    }
+
+    /** Default activations (sigmoid, tanh for GRU; tanh for RNN) for {@code acts} functions per direction. */
+    private static RecurrentSpec spec(int in, int hidden, Direction dir, Layout layout, int acts) {
+        List<ActivationFn> a = new ArrayList<>();
+        for (int d = 0; d < dir.count(); d++) {
+            a.addAll(acts == 2 ? List.of(ActivationFn.SIGMOID, ActivationFn.TANH) : List.of(ActivationFn.TANH));
+        }
+        return new RecurrentSpec(in, hidden, dir, layout, null, false, a);
+    }
+
+    private static List<RecurrentWeights> recurrentWeights(RecurrentSpec s, int gates) {
+        int gh = gates * s.hiddenSize();
+        List<RecurrentWeights> w = new ArrayList<>();
+        for (int d = 0; d < s.direction().count(); d++) {
+            w.add(new RecurrentWeights(Tensor.zeros(gh, s.inputSize()), Tensor.zeros(gh, s.hiddenSize()), Tensor.zeros(gh), Tensor.zeros(gh)));
+        }
+        return w;
+    }
+
+    private static Layer.Gru gru(String name, String x, String lens, String h0, RecurrentSpec s, String y, String yh) {
+        return new Layer.Gru(name, x, lens, h0, y, yh, s, recurrentWeights(s, 3), GateOrder.Gru.ONNX);
+    }
+
+    private static Layer.Rnn rnn(String name, String x, String lens, String h0, RecurrentSpec s, String y, String yh) {
+        return new Layer.Rnn(name, x, lens, h0, y, yh, s, recurrentWeights(s, 1));
     }
 
     private static Layer.Lstm lstm(String name, String x, String lens, String h0, String c0, LstmSpec s, String y, String yh, String yc) {

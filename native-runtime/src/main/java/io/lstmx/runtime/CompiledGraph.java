@@ -81,7 +81,7 @@ final class CompiledGraph implements CompiledModel {
     @Override
     public StreamingSession openSession() {
         for (Step s : steps) {
-            if (s instanceof LstmStep l && l.streamingObstacle() != null) {
+            if (s instanceof RecurrentStep l && l.streamingObstacle() != null) {
                 throw LstmxException.unsupported("model '" + model.name() + "' cannot stream: " + l.streamingObstacle());
             }
         }
@@ -93,18 +93,18 @@ final class CompiledGraph implements CompiledModel {
     }
 
     /**
-     * Runs the graph. With {@code carries} (streaming), each LSTM step i starts from
-     * {@code carries[i]} when set, and the states every LSTM ends with are stored back into
-     * {@code carries} only once the whole run has succeeded.
+     * Runs the graph. With {@code carries} (streaming), each recurrent step i (LSTM, GRU, RNN)
+     * starts from {@code carries[i]} when set, and the states every one ends with are stored back
+     * into {@code carries} only once the whole run has succeeded.
      */
-    Map<String, Tensor> execute(Map<String, Tensor> inputs, LstmStep.Carry[] carries) {
+    Map<String, Tensor> execute(Map<String, Tensor> inputs, RecurrentStep.Carry[] carries) {
         Val[] env = new Val[slotCount];
         List<ValueInfo> declared = model.inputs();
         checkInputs(inputs);
         for (int i = 0; i < declared.size(); i++) {
             env[inputSlots[i]] = Val.of(inputs.get(declared.get(i).name()));
         }
-        LstmStep.Carry[] next = carries == null ? null : carries.clone();
+        RecurrentStep.Carry[] next = carries == null ? null : carries.clone();
         for (int i = 0; i < steps.length; i++) {
             Step step = steps[i];
             Val[] args = new Val[argSlots[i].length];
@@ -129,10 +129,10 @@ final class CompiledGraph implements CompiledModel {
         return result;
     }
 
-    private Val[] runStep(Step step, int index, Val[] args, LstmStep.Carry[] carries, LstmStep.Carry[] next) {
+    private Val[] runStep(Step step, int index, Val[] args, RecurrentStep.Carry[] carries, RecurrentStep.Carry[] next) {
         Layer layer = model.layers().get(index);
         try {
-            if (carries != null && step instanceof LstmStep l) {
+            if (carries != null && step instanceof RecurrentStep l) {
                 return l.run(args, carries[index], c -> next[index] = c);
             }
             return step.run(args);

@@ -16,8 +16,10 @@ public interface CompiledModel {
     Map<String, Tensor> run(Map<String, Tensor> inputs);
 
     /**
-     * Opens a streaming session: each {@link StreamingSession#feed} continues every LSTM layer from
-     * the h and c its previous call ended with (as MATLAB's predictAndUpdateState), until reset.
+     * Opens a streaming session: each {@link StreamingSession#feed} continues every recurrent layer
+     * from the states its previous call ended with (LSTM h and c, GRU and RNN h; as MATLAB's
+     * predictAndUpdateState), until reset. Fails (UNSUPPORTED) when a recurrent layer is reverse or
+     * bidirectional.
      */
     StreamingSession openSession();
 }

@@ -13,7 +13,8 @@ import java.util.Objects;
 /**
  * Entry point of the pure-Java runtime that executes the IR: every {@link Layer} kind in float32
  * (integer values for indices, lengths and shape-like data), any batch size and sequence length.
- * The LSTM kernel is described in {@code LstmKernel}; the other layers follow ONNX semantics.
+ * The recurrent kernels are described in {@code RecurrentKernel} (what LSTM, GRU and RNN share),
+ * {@code LstmKernel}, {@code GruKernel} and {@code RnnKernel}; the other layers follow ONNX semantics.
  */
 public final class NativeRuntime {
     private NativeRuntime() {

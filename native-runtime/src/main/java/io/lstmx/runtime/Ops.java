@@ -9,7 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Every layer except the LSTM (see {@link LstmStep}), with ONNX semantics. Data-movement layers
+ * Every layer except the recurrent ones (see {@link RecurrentStep}), with ONNX semantics. Data-movement layers
  * work on float and integer values alike; arithmetic layers need float values except
  * {@link Layer.Binary}, which also works on integers (both operands the same kind, as in ONNX).
  */
@@ -20,7 +20,11 @@ final class Ops {
     /** Prepares a layer (weights laid out once). */
     static Step compile(Layer layer) {
         if (layer instanceof Layer.Lstm l) {
-            return new LstmStep(l);
+            return RecurrentStep.of(l);
+        } else if (layer instanceof Layer.Gru g) {
+            return RecurrentStep.of(g);
+        } else if (layer instanceof Layer.Rnn r) {
+            return RecurrentStep.of(r);
         } else if (layer instanceof Layer.Constant c) {
             Val v = Val.of(c.value());
             return args -> new Val[] {v};

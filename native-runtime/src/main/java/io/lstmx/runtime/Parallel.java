@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Runs independent pieces of one call (for example an LSTM's directions or blocks of its batch
- * rows) on the calling thread plus a small shared pool of daemon threads.
+ * Runs independent pieces of one call (for example a recurrent layer's directions or blocks of its
+ * batch rows) on the calling thread plus a small shared pool of daemon threads.
  * <p>
  * The number of threads is {@code Runtime.availableProcessors()}, or the system property
  * {@code lstmx.threads} when set (1 turns the pool off), read once. The calling thread always

@@ -181,37 +181,12 @@ class LstmInvariantsTest {
         long[] lens = {4, 2, 3};
         Map<String, Tensor> a = run(TestSupport.lstmModel(tm, w, true, true), "X", TestSupport.t(x, steps, batch, 3),
                 "L", TestSupport.ints(lens, batch), "H0", TestSupport.t(h0, 2, batch, 2), "C0", TestSupport.t(c0, 2, batch, 4));
-        Map<String, Tensor> b = run(TestSupport.lstmModel(bm, w, true, true), "X", transpose(TestSupport.t(x, steps, batch, 3), 1, 0, 2),
-                "L", TestSupport.ints(lens, batch), "H0", transpose(TestSupport.t(h0, 2, batch, 2), 1, 0, 2),
-                "C0", transpose(TestSupport.t(c0, 2, batch, 4), 1, 0, 2));
-        assertClose(transpose(a.get("Y"), 2, 0, 1, 3), b.get("Y"), TOL, "Y");
-        assertClose(transpose(a.get("Y_h"), 1, 0, 2), b.get("Y_h"), TOL, "Y_h");
-        assertClose(transpose(a.get("Y_c"), 1, 0, 2), b.get("Y_c"), TOL, "Y_c");
-    }
-
-    /** Independent transpose (nested loops over a 3-D or 4-D index) for the layout test. */
-    private static Tensor transpose(Tensor t, int... perm) {
-        int[] s = t.shape();
-        float[] a = t.toFloatArray();
-        int[] os = new int[s.length];
-        for (int i = 0; i < s.length; i++) {
-            os[i] = s[perm[i]];
-        }
-        float[] o = new float[a.length];
-        int[] idx = new int[s.length];
-        for (int flat = 0; flat < a.length; flat++) {
-            int rem = flat;
-            for (int k = s.length - 1; k >= 0; k--) {
-                idx[k] = rem % s[k];
-                rem /= s[k];
-            }
-            int of = 0;
-            for (int k = 0; k < s.length; k++) {
-                of = of * os[k] + idx[perm[k]];
-            }
-            o[of] = a[flat];
-        }
-        return Tensor.ofFloats(os, o);
+        Map<String, Tensor> b = run(TestSupport.lstmModel(bm, w, true, true), "X", TestSupport.transpose(TestSupport.t(x, steps, batch, 3), 1, 0, 2),
+                "L", TestSupport.ints(lens, batch), "H0", TestSupport.transpose(TestSupport.t(h0, 2, batch, 2), 1, 0, 2),
+                "C0", TestSupport.transpose(TestSupport.t(c0, 2, batch, 4), 1, 0, 2));
+        assertClose(TestSupport.transpose(a.get("Y"), 2, 0, 1, 3), b.get("Y"), TOL, "Y");
+        assertClose(TestSupport.transpose(a.get("Y_h"), 1, 0, 2), b.get("Y_h"), TOL, "Y_h");
+        assertClose(TestSupport.transpose(a.get("Y_c"), 1, 0, 2), b.get("Y_c"), TOL, "Y_c");
     }
 
     /** X [T,B,4] -> LSTM1 (H 5) -> Squeeze(1) -> LSTM2 (H 3, projection 2) -> Dense(2 -> 1). */

@@ -1,12 +1,17 @@
 package io.lstmx.runtime;
 
+import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
+import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.RecurrentSpec;
+import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Shape;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
@@ -84,6 +89,92 @@ final class TestSupport {
                 List.of(new ValueInfo("Y", DType.FLOAT32, Shape.UNKNOWN), new ValueInfo("Y_h", DType.FLOAT32, Shape.UNKNOWN),
                         new ValueInfo("Y_c", DType.FLOAT32, Shape.UNKNOWN)),
                 List.of(l));
+    }
+
+    /** GRU (2 activations per direction: sigmoid, tanh) or RNN (1: tanh) hyper-parameters with default activations. */
+    static RecurrentSpec gruSpec(int in, int hidden, Direction dir, Layout layout, Float clip, boolean linearBeforeReset) {
+        List<ActivationFn> acts = new ArrayList<>();
+        for (int d = 0; d < dir.count(); d++) {
+            acts.add(ActivationFn.SIGMOID);
+            acts.add(ActivationFn.TANH);
+        }
+        return new RecurrentSpec(in, hidden, dir, layout, clip, linearBeforeReset, acts);
+    }
+
+    static RecurrentSpec rnnSpec(int in, int hidden, Direction dir, Layout layout, Float clip) {
+        List<ActivationFn> acts = new ArrayList<>();
+        for (int d = 0; d < dir.count(); d++) {
+            acts.add(ActivationFn.TANH);
+        }
+        return new RecurrentSpec(in, hidden, dir, layout, clip, false, acts);
+    }
+
+    /**
+     * Random GRU (gates 3) or RNN (gates 1) weights for every direction of {@code spec}, of scale 0.6
+     * except R, at most 1.5 / sqrt(H): with larger R the recurrence of a wide layer is chaotic (float
+     * rounding grows several times per step, so no float implementation could agree with a reference).
+     */
+    static List<RecurrentWeights> recurrentWeights(Random rnd, RecurrentSpec spec, int gates) {
+        int gh = gates * spec.hiddenSize();
+        double s = 0.6;
+        double sr = Math.min(s, 1.5 / Math.sqrt(spec.hiddenSize()));
+        List<RecurrentWeights> l = new ArrayList<>();
+        for (int d = 0; d < spec.direction().count(); d++) {
+            l.add(new RecurrentWeights(t(random(rnd, gh * spec.inputSize(), s), gh, spec.inputSize()),
+                    t(random(rnd, gh * spec.hiddenSize(), sr), gh, spec.hiddenSize()), t(random(rnd, gh, s), gh), t(random(rnd, gh, s), gh)));
+        }
+        return l;
+    }
+
+    /** A GRU layer "gru" reading X (and L, H0 when asked), writing the named outputs (null: absent). */
+    static Layer.Gru gru(RecurrentSpec spec, List<RecurrentWeights> w, boolean lens, boolean init, String y, String yh) {
+        return new Layer.Gru("gru", "X", lens ? "L" : null, init ? "H0" : null, y, yh, spec, w, GateOrder.Gru.CANONICAL);
+    }
+
+    static Layer.Rnn rnn(RecurrentSpec spec, List<RecurrentWeights> w, boolean lens, boolean init, String y, String yh) {
+        return new Layer.Rnn("rnn", "X", lens ? "L" : null, init ? "H0" : null, y, yh, spec, w);
+    }
+
+    /** A model made of one layer reading graph inputs X (and L, H0 when asked), its outputs the model's. */
+    static Model singleLayerModel(Layer layer, boolean lens, boolean init) {
+        List<ValueInfo> in = new ArrayList<>();
+        in.add(new ValueInfo("X", DType.FLOAT32, Shape.UNKNOWN));
+        if (lens) {
+            in.add(new ValueInfo("L", DType.INT32, Shape.UNKNOWN));
+        }
+        if (init) {
+            in.add(new ValueInfo("H0", DType.FLOAT32, Shape.UNKNOWN));
+        }
+        List<ValueInfo> out = new ArrayList<>();
+        for (String o : layer.outputs()) {
+            out.add(new ValueInfo(o, DType.FLOAT32, Shape.UNKNOWN));
+        }
+        return new Model("m", ModelInfo.NONE, in, out, List.of(layer));
+    }
+
+    /** Independent transpose (nested loops over an n-D index): y.shape[k] = x.shape[perm[k]]. */
+    static Tensor transpose(Tensor t, int... perm) {
+        int[] s = t.shape();
+        float[] a = t.toFloatArray();
+        int[] os = new int[s.length];
+        for (int i = 0; i < s.length; i++) {
+            os[i] = s[perm[i]];
+        }
+        float[] o = new float[a.length];
+        int[] idx = new int[s.length];
+        for (int flat = 0; flat < a.length; flat++) {
+            int rem = flat;
+            for (int k = s.length - 1; k >= 0; k--) {
+                idx[k] = rem % s[k];
+                rem /= s[k];
+            }
+            int of = 0;
+            for (int k = 0; k < s.length; k++) {
+                of = of * os[k] + idx[perm[k]];
+            }
+            o[of] = a[flat];
+        }
+        return Tensor.ofFloats(os, o);
     }
 
     static void assertClose(double[] expected, Tensor actual, double atol, double rtol, String what) {

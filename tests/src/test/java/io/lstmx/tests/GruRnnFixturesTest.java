@@ -1,8 +1,11 @@
 package io.lstmx.tests;
 
 import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.importers.Importers;
+import io.lstmx.ir.Format;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.proto.Onnx;
+import io.lstmx.runtime.NativeRuntime;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -23,11 +26,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The PyTorch-made GRU and simple-RNN fixtures under fixtures/onnx/pytorch-gru-rnn (see generate.py
  * there): nn.GRU / nn.RNN modules exported by torch.onnx with the outputs PyTorch itself computed.
- * For now this checks the fixtures themselves: onnxruntime must agree with PyTorch on every case,
- * and the exported nodes must be the ones the README describes (GRU with linear_before_reset=1,
- * RNN with Relu for nonlinearity='relu'). lstmx's own parity test goes beside
- * {@link #onnxruntimeMatchesPytorch()} once the importer reads GRU and RNN nodes, as
- * {@code perCase(f -> f.assertOutputs(NativeRuntime.compile(Importers.load(f.model(), Format.ONNX)).run(f.inputs()), "lstmx"))}.
+ * This checks the fixtures themselves (onnxruntime must agree with PyTorch on every case, and the
+ * exported nodes must be the ones the README describes: GRU with linear_before_reset=1, RNN with
+ * Relu for nonlinearity='relu'), then lstmx against PyTorch's outputs on every case.
  */
 class GruRnnFixturesTest {
 
@@ -97,6 +98,12 @@ class GruRnnFixturesTest {
             Map<String, Tensor> actual = OnnxRuntimeReference.run(f.model(), f.inputs());
             f.assertOutputs(actual, "onnxruntime");
         });
+    }
+
+    /** lstmx (ONNX import, native runtime) against the outputs PyTorch computed. */
+    @TestFactory
+    Stream<DynamicTest> lstmxMatchesPytorch() {
+        return perCase(f -> f.assertOutputs(NativeRuntime.compile(Importers.load(f.model(), Format.ONNX)).run(f.inputs()), "lstmx"));
     }
 
     private static List<Onnx.NodeProto> nodes(Onnx.GraphProto g, String op) {

@@ -25,13 +25,17 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * One single-node ONNX LSTM model, written directly with the generated protos (not by lstmx), with
+ * One single-node ONNX LSTM (or, with {@link #op}, GRU or RNN) model, written directly with the generated protos (not by lstmx), with
  * seeded random weights and inputs. Expected outputs come from onnxruntime. onnxruntime's CPU
  * kernel refuses layout=1, so a batch-major case is run there as its time-major twin (same weights
  * and attributes, layout 0) on transposed inputs, and the twin's outputs are transposed back.
  */
 final class LstmNodeCase {
     final String name;
+    /** LSTM, GRU or RNN (GRU and RNN have no initial_c, P, Y_c or input_forget). */
+    final String op;
+    /** GRU only: the linear_before_reset attribute, or null to leave it out. */
+    Long linearBeforeReset;
     int opset = 14;
     String direction = "forward";
     int layout;
@@ -65,7 +69,25 @@ final class LstmNodeCase {
     private Map<String, Tensor> stateConstants;
 
     LstmNodeCase(String name) {
+        this(name, "LSTM");
+    }
+
+    LstmNodeCase(String name, String op) {
         this.name = name;
+        this.op = op;
+        if (!op.equals("LSTM")) {
+            yc = false;
+        }
+    }
+
+    /** Gate blocks of the operator: LSTM 4, GRU 3, RNN 1. */
+    int gates() {
+        return switch (op) {
+            case "LSTM" -> 4;
+            case "GRU" -> 3;
+            case "RNN" -> 1;
+            default -> throw new IllegalStateException("no ONNX recurrent operator " + op);
+        };
     }
 
     int dirs() {
@@ -83,9 +105,10 @@ final class LstmNodeCase {
         int d = dirs();
         // Weights of size ~1/sqrt(H) keep gates away from saturation, so every gate shows in the outputs.
         float scale = (float) (1.5 / Math.sqrt(hidden));
-        w = random(rnd, scale, d, 4 * hidden, in);
-        r = random(rnd, scale, d, 4 * hidden, hidden);
-        b = bias ? random(rnd, 0.5f, d, 8 * hidden) : null;
+        int g = gates();
+        w = random(rnd, scale, d, g * hidden, in);
+        r = random(rnd, scale, d, g * hidden, hidden);
+        b = bias ? random(rnd, 0.5f, d, 2 * g * hidden) : null;
         p = peephole ? random(rnd, 0.8f, d, 3 * hidden) : null;
         inputs = new LinkedHashMap<>();
         stateConstants = new LinkedHashMap<>();
@@ -166,7 +189,7 @@ final class LstmNodeCase {
     /** The model with the given layout (the case's own, or 0 for the time-major twin). */
     ModelProto model(int asLayout) {
         boolean transpose = asLayout != layout;
-        NodeProto.Builder node = NodeProto.newBuilder().setOpType("LSTM").setName("lstm");
+        NodeProto.Builder node = NodeProto.newBuilder().setOpType(op).setName(op.toLowerCase(java.util.Locale.ROOT));
         GraphProto.Builder g = GraphProto.newBuilder().setName(name);
         g.addInput(valueInfo("X", TensorProto.DataType.FLOAT_VALUE, seqShape(asLayout)));
         g.addInitializer(OnnxTensors.fromTensor("W", w));
@@ -219,6 +242,10 @@ final class LstmNodeCase {
         }
         if (clip != null) {
             node.addAttribute(AttributeProto.newBuilder().setName("clip").setType(AttributeProto.AttributeType.FLOAT).setF(clip));
+        }
+        if (linearBeforeReset != null) {
+            node.addAttribute(AttributeProto.newBuilder().setName("linear_before_reset").setType(AttributeProto.AttributeType.INT)
+                    .setI(linearBeforeReset));
         }
         if (inputForget) {
             node.addAttribute(AttributeProto.newBuilder().setName("input_forget").setType(AttributeProto.AttributeType.INT).setI(1));

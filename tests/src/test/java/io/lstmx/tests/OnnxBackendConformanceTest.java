@@ -29,19 +29,35 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
- * The ONNX project's own LSTM conformance cases: import model.onnx, run it in the native runtime
- * and compare with the expected outputs the ONNX reference implementation wrote. In these models
- * W, R, B and P are graph inputs, so their values from the test data are bound as constants.
+ * The ONNX project's own LSTM, GRU and RNN conformance cases: import model.onnx, run it in the
+ * native runtime and compare with the expected outputs the ONNX reference implementation wrote. In
+ * these models W, R, B (and LSTM's P) are graph inputs, so their values from the test data are
+ * bound as constants.
  */
 class OnnxBackendConformanceTest {
     @TestFactory
     Stream<DynamicTest> lstmCases() throws IOException {
+        return cases("test_lstm_");
+    }
+
+    @TestFactory
+    Stream<DynamicTest> gruCases() throws IOException {
+        return cases("test_gru_");
+    }
+
+    /** test_rnn_seq_length and test_simple_rnn_*. */
+    @TestFactory
+    Stream<DynamicTest> rnnCases() throws IOException {
+        return Stream.concat(cases("test_rnn_"), cases("test_simple_rnn_"));
+    }
+
+    private static Stream<DynamicTest> cases(String prefix) throws IOException {
         Path root = TestFiles.shared().resolve("onnx-backend");
         List<Path> cases;
         try (Stream<Path> s = Files.list(root)) {
-            cases = s.filter(p -> p.getFileName().toString().startsWith("test_lstm_")).sorted().toList();
+            cases = s.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted().toList();
         }
-        assertFalse(cases.isEmpty(), "no test_lstm_* cases under " + root);
+        assertFalse(cases.isEmpty(), "no " + prefix + "* cases under " + root);
         return cases.stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> check(dir)));
     }
 
@@ -51,11 +67,11 @@ class OnnxBackendConformanceTest {
         try (InputStream in = Files.newInputStream(modelFile)) {
             proto = ModelProto.parseFrom(in);
         }
-        // Values read by an LSTM's W, R, B and P ports must be constants in the IR.
+        // Values read by a recurrent node's W, R, B (and LSTM's P) ports must be constants in the IR.
         Set<String> weights = new HashSet<>();
         for (NodeProto n : proto.getGraph().getNodeList()) {
-            if (n.getOpType().equals("LSTM")) {
-                for (int i : new int[] {1, 2, 3, 7}) {
+            if (Set.of("LSTM", "GRU", "RNN").contains(n.getOpType())) {
+                for (int i : n.getOpType().equals("LSTM") ? new int[] {1, 2, 3, 7} : new int[] {1, 2, 3}) {
                     if (i < n.getInputCount() && !n.getInput(i).isEmpty()) {
                         weights.add(n.getInput(i));
                     }
@@ -73,7 +89,7 @@ class OnnxBackendConformanceTest {
             TensorProto t = TensorProto.parseFrom(Files.readAllBytes(p));
             (weights.contains(t.getName()) ? constants : feeds).put(t.getName(), OnnxTensors.toTensor(t, data, p.toString()));
         }
-        assertEquals(weights, constants.keySet(), "test data gives every LSTM weight");
+        assertEquals(weights, constants.keySet(), "test data gives every recurrent weight");
         Model model = Importers.load(modelFile, Format.ONNX, constants);
         Map<String, Tensor> actual = NativeRuntime.compile(model).run(feeds);
         int outputs = 0;

@@ -43,9 +43,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * ONNX -> IR -> ONNX. For the hand-written node models, the PyTorch fixtures and the real ONNX
- * models in ../shared: the exported file has exactly one LSTM node per IR LSTM layer, its LSTM
- * weights W, R, B, P are bit-identical to the source's, and onnxruntime gives the same outputs on
- * the exported file as on the source (as does the native runtime).
+ * models in ../shared: the exported file has exactly one LSTM / GRU / RNN node per IR layer of that
+ * kind, their weights W, R, B (and P) are bit-identical to the source's, and onnxruntime gives the
+ * same outputs on the exported file as on the source (as does the native runtime).
  */
 class OnnxRoundTripTest {
     @TempDir
@@ -58,6 +58,22 @@ class OnnxRoundTripTest {
             Map<String, Tensor> expected = c.expected(dir);
             roundTrip(c.name, src, c.opset, c.inputs(), expected);
         }));
+    }
+
+    /** The GRU and RNN node models of {@link GruRnnNodeParityTest#all()}. */
+    @TestFactory
+    Stream<DynamicTest> gruRnnNodeModels() {
+        return GruRnnNodeParityTest.all().stream().map(c -> DynamicTest.dynamicTest(c.name, () -> {
+            Path src = c.write(dir);
+            Map<String, Tensor> expected = c.expected(dir);
+            roundTrip(c.name, src, c.opset, c.inputs(), expected);
+        }));
+    }
+
+    /** The PyTorch GRU and RNN fixtures under fixtures/onnx/pytorch-gru-rnn. */
+    @TestFactory
+    Stream<DynamicTest> pytorchGruRnnFixtures() throws IOException {
+        return fixtureCases("pytorch-gru-rnn");
     }
 
     /** Every case folder under fixtures/onnx/pytorch (whatever exists: a new case is covered without edits). */
@@ -169,16 +185,24 @@ class OnnxRoundTripTest {
 
         ModelProto source = read(src);
         ModelProto exported = read(out);
-        List<NodeProto> srcLstm = lstmNodes(source);
-        List<NodeProto> outLstm = lstmNodes(exported);
-        long irLstm = ir.layers().stream().filter(l -> l instanceof Layer.Lstm).count();
-        assertEquals(srcLstm.size(), irLstm, what + ": IR LSTM layers vs source LSTM nodes");
-        assertEquals(irLstm, outLstm.size(), what + ": exported LSTM nodes vs IR LSTM layers");
+        for (String op : List.of("LSTM", "GRU", "RNN")) {
+            Class<? extends Layer> kind = switch (op) {
+                case "LSTM" -> Layer.Lstm.class;
+                case "GRU" -> Layer.Gru.class;
+                default -> Layer.Rnn.class;
+            };
+            List<NodeProto> srcNodes = nodes(source, op);
+            List<NodeProto> outNodes = nodes(exported, op);
+            long irLayers = ir.layers().stream().filter(kind::isInstance).count();
+            assertEquals(srcNodes.size(), irLayers, what + ": IR " + op + " layers vs source " + op + " nodes");
+            assertEquals(irLayers, outNodes.size(), what + ": exported " + op + " nodes vs IR " + op + " layers");
+            for (int i = 0; i < srcNodes.size(); i++) {
+                compareWeights(what + " " + op + " #" + i, op, source, src.getParent(), srcNodes.get(i), exported, out.getParent(),
+                        outNodes.get(i));
+            }
+        }
         for (NodeProto n : exported.getGraph().getNodeList()) {
             assertTrue(!Set.of("Loop", "Scan").contains(n.getOpType()), what + ": exported graph has a " + n.getOpType());
-        }
-        for (int i = 0; i < srcLstm.size(); i++) {
-            compareWeights(what + " LSTM #" + i, source, src.getParent(), srcLstm.get(i), exported, out.getParent(), outLstm.get(i));
         }
 
         Map<String, Tensor> ort = OnnxRuntimeReference.run(out, inputs);
@@ -197,14 +221,20 @@ class OnnxRoundTripTest {
         return ort;
     }
 
-    private static void compareWeights(String what, ModelProto src, Path srcDir, NodeProto s, ModelProto out, Path outDir, NodeProto o) {
+    private static void compareWeights(String what, String op, ModelProto src, Path srcDir, NodeProto s, ModelProto out, Path outDir,
+                                       NodeProto o) {
         int dirs = direction(s).equals("bidirectional") ? 2 : 1;
         assertEquals(direction(s), direction(o), what + ": direction");
         long h = intAttr(s, "hidden_size");
         assertEquals(h, intAttr(o, "hidden_size"), what + ": hidden_size");
-        String[] names = {"W", "R", "B", "P"};
+        boolean lstm = op.equals("LSTM");
+        int gates = lstm ? 4 : op.equals("GRU") ? 3 : 1;
+        if (op.equals("GRU")) {
+            assertEquals(intAttrOr(s, "linear_before_reset", 0), intAttrOr(o, "linear_before_reset", 0), what + ": linear_before_reset");
+        }
+        String[] names = lstm ? new String[] {"W", "R", "B", "P"} : new String[] {"W", "R", "B"};
         int[] slots = {1, 2, 3, 7};
-        int[][] absentShape = {null, null, {dirs, (int) (8 * h)}, {dirs, (int) (3 * h)}};
+        int[][] absentShape = {null, null, {dirs, (int) (2 * gates * h)}, {dirs, (int) (3 * h)}};
         for (int k = 0; k < names.length; k++) {
             Tensor a = weight(src, srcDir, s, slots[k], absentShape[k], what + " source " + names[k]);
             Tensor b = weight(out, outDir, o, slots[k], absentShape[k], what + " exported " + names[k]);
@@ -263,17 +293,26 @@ class OnnxRoundTripTest {
         return "forward";
     }
 
+    private static long intAttrOr(NodeProto n, String name, long dflt) {
+        for (AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals(name)) {
+                return a.getI();
+            }
+        }
+        return dflt;
+    }
+
     private static long intAttr(NodeProto n, String name) {
         for (AttributeProto a : n.getAttributeList()) {
             if (a.getName().equals(name)) {
                 return a.getI();
             }
         }
-        throw new AssertionError("LSTM node '" + n.getName() + "' has no " + name);
+        throw new AssertionError(n.getOpType() + " node '" + n.getName() + "' has no " + name);
     }
 
-    private static List<NodeProto> lstmNodes(ModelProto m) {
-        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).toList();
+    private static List<NodeProto> nodes(ModelProto m, String op) {
+        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals(op)).toList();
     }
 
     private static ModelProto read(Path p) throws IOException {

@@ -3,6 +3,7 @@ package io.lstmx.exporters.onnx;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
+import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Layout;
@@ -10,6 +11,8 @@ import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.RecurrentSpec;
+import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
@@ -23,11 +26,13 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Writes an IR model as an ONNX file. Every IR layer becomes the ONNX operators that compute exactly
- * the same function at the chosen opset; an LSTM layer is always exactly one ONNX LSTM node (plus
+ * the same function at the chosen opset; an LSTM, GRU or RNN layer is always exactly one ONNX LSTM, GRU or RNN node (plus
  * Transposes and a Cast around it when the layout or the sequence-length type asks for them), never
  * an unrolled loop. Anything the opset cannot express exactly is refused with an UNSUPPORTED error
  * naming the layer, the feature and the lowest opset that has it.
@@ -131,6 +136,10 @@ public final class OnnxExporter {
             constant(c);
         } else if (l instanceof Layer.Lstm x) {
             lstm(x);
+        } else if (l instanceof Layer.Gru x) {
+            gru(x);
+        } else if (l instanceof Layer.Rnn x) {
+            rnn(x);
         } else if (l instanceof Layer.Dense d) {
             dense(d);
         } else if (l instanceof Layer.Embedding e) {
@@ -257,16 +266,12 @@ public final class OnnxExporter {
         int dirs = s.direction().count();
         int h = s.hiddenSize();
         int in = s.inputSize();
-        boolean batchMajor = s.layout() == Layout.BATCH_MAJOR;
-        boolean layoutAttr = batchMajor && lstmLayoutAttribute && opset >= 14;
-        boolean transposed = batchMajor && !layoutAttr;
         String n = l.name();
 
-        float[] w = new float[stacked(l, "W", dirs, 4L * h, in)];
-        float[] r = new float[stacked(l, "R", dirs, 4L * h, h)];
-        float[] b = new float[stacked(l, "B", dirs, 8L * h)];
-        float[] p = new float[stacked(l, "P", dirs, 3L * h)];
-        boolean anyBias = false;
+        float[] w = new float[stacked(n, "LSTM", "W", dirs, 4L * h, in)];
+        float[] r = new float[stacked(n, "LSTM", "R", dirs, 4L * h, h)];
+        float[] b = new float[stacked(n, "LSTM", "B", dirs, 8L * h)];
+        float[] p = new float[stacked(n, "LSTM", "P", dirs, 3L * h)];
         boolean anyPeephole = false;
         for (int d = 0; d < dirs; d++) {
             LstmWeights lw = l.weights().get(d);
@@ -280,92 +285,185 @@ public final class OnnxExporter {
                 GateOrder.onnxPeephole(lw.peephole(), 0).copyFloatsTo(p, d * 3 * h);
             }
         }
+        String pName = anyPeephole ? g.initializer(n + "_P", Tensor.ofFloats(new int[] {dirs, 3 * h}, p)) : null;
+        RecurrentNode rn = new RecurrentNode("LSTM", n, s.layout(), s.direction(), h, s.clip(),
+                s.hasDefaultActivations() ? null : s.activations(), l.input(), l.sequenceLengths(),
+                List.of(optional(l.initialH()), optional(l.initialC())),
+                List.of(optional(l.outputSequence()), optional(l.outputH()), optional(l.outputC())));
+        recurrent(rn, weightInitializers(n, w, r, b, dirs, 4, h, in), pName, node -> {
+            if (s.inputForget()) {
+                node.attr("input_forget", 1L);
+            }
+        });
+    }
+
+    /** One ONNX GRU node; gate blocks in ONNX order z, r, h. */
+    private void gru(Layer.Gru l) {
+        RecurrentSpec s = l.spec();
+        List<ActivationFn> defaults = List.of(ActivationFn.SIGMOID, ActivationFn.TANH);
+        RecurrentNode rn = new RecurrentNode("GRU", l.name(), s.layout(), s.direction(), s.hiddenSize(), s.clip(),
+                hasDefaults(s, defaults) ? null : s.activations(), l.input(), l.sequenceLengths(),
+                List.of(optional(l.initialH())), List.of(optional(l.outputSequence()), optional(l.outputH())));
+        recurrent(rn, recurrentWeights("GRU", l.name(), s, 3, l.weights(), t -> GateOrder.Gru.ONNX.fromCanonical(t, 0)), null,
+                node -> {
+                    if (s.linearBeforeReset()) {
+                        node.attr("linear_before_reset", 1L);
+                    }
+                });
+    }
+
+    /** One ONNX RNN node. */
+    private void rnn(Layer.Rnn l) {
+        RecurrentSpec s = l.spec();
+        RecurrentNode rn = new RecurrentNode("RNN", l.name(), s.layout(), s.direction(), s.hiddenSize(), s.clip(),
+                hasDefaults(s, List.of(ActivationFn.TANH)) ? null : s.activations(), l.input(), l.sequenceLengths(),
+                List.of(optional(l.initialH())), List.of(optional(l.outputSequence()), optional(l.outputH())));
+        recurrent(rn, recurrentWeights("RNN", l.name(), s, 1, l.weights(), t -> t), null, node -> { });
+    }
+
+    private static boolean hasDefaults(RecurrentSpec s, List<ActivationFn> perDirection) {
+        int k = perDirection.size();
+        for (int d = 0; d < s.direction().count(); d++) {
+            if (!s.activations().subList(k * d, k * d + k).equals(perDirection)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Optional<String> optional(String s) {
+        return Optional.ofNullable(s);
+    }
+
+    /** W, R and (unless all +0) B initializers of a GRU or RNN, gate blocks put in ONNX order by {@code fromCanonical}. */
+    private String[] recurrentWeights(String op, String n, RecurrentSpec s, int gates, List<RecurrentWeights> weights,
+                                      UnaryOperator<Tensor> fromCanonical) {
+        int dirs = s.direction().count();
+        int h = s.hiddenSize();
+        int in = s.inputSize();
+        int gh = gates * h;
+        float[] w = new float[stacked(n, op, "W", dirs, (long) gh, in)];
+        float[] r = new float[stacked(n, op, "R", dirs, (long) gh, h)];
+        float[] b = new float[stacked(n, op, "B", dirs, 2L * gh)];
+        for (int d = 0; d < dirs; d++) {
+            RecurrentWeights rw = weights.get(d);
+            fromCanonical.apply(rw.w()).copyFloatsTo(w, d * gh * in);
+            fromCanonical.apply(rw.r()).copyFloatsTo(r, d * gh * h);
+            // ONNX B is [Wb, Rb] per direction, both in ONNX gate order.
+            fromCanonical.apply(rw.wb()).copyFloatsTo(b, d * 2 * gh);
+            fromCanonical.apply(rw.rb()).copyFloatsTo(b, d * 2 * gh + gh);
+        }
+        return weightInitializers(n, w, r, b, dirs, gates, h, in);
+    }
+
+    /** Initializers W [D, G*H, I], R [D, G*H, H] and B [D, 2*G*H] (null when +0 bit for bit, its default). */
+    private String[] weightInitializers(String n, float[] w, float[] r, float[] b, int dirs, int gates, int h, int in) {
+        boolean anyBias = false;
         for (float v : b) {
-            // B is optional and defaults to zeros; leave it out only when it is +0 bit for bit.
             anyBias |= Float.floatToRawIntBits(v) != 0;
         }
-        String wName = g.initializer(n + "_W", Tensor.ofFloats(new int[] {dirs, 4 * h, in}, w));
-        String rName = g.initializer(n + "_R", Tensor.ofFloats(new int[] {dirs, 4 * h, h}, r));
-        String bName = anyBias ? g.initializer(n + "_B", Tensor.ofFloats(new int[] {dirs, 8 * h}, b)) : null;
-        String pName = anyPeephole ? g.initializer(n + "_P", Tensor.ofFloats(new int[] {dirs, 3 * h}, p)) : null;
+        return new String[] {
+            g.initializer(n + "_W", Tensor.ofFloats(new int[] {dirs, gates * h, in}, w)),
+            g.initializer(n + "_R", Tensor.ofFloats(new int[] {dirs, gates * h, h}, r)),
+            anyBias ? g.initializer(n + "_B", Tensor.ofFloats(new int[] {dirs, 2 * gates * h}, b)) : null};
+    }
 
-        String x = l.input();
-        String h0 = l.initialH();
-        String c0 = l.initialC();
+    /**
+     * What an ONNX LSTM, GRU or RNN node has in common.
+     *
+     * @param activations explicit activations, or null for the operator's defaults
+     * @param states      initial states (initial_h, then initial_c for LSTM), [D, B, H] or [B, D, H]
+     * @param outputs     Y, then the final states
+     */
+    private record RecurrentNode(String op, String name, Layout layout, Direction direction, int hiddenSize, Float clip,
+                                 List<ActivationFn> activations, String input, String sequenceLengths,
+                                 List<Optional<String>> states, List<Optional<String>> outputs) {
+    }
+
+    /**
+     * Writes one recurrent node with inputs X, W, R, B, sequence_lens, states, then {@code trailing}
+     * (LSTM's P). A batch-major layer gets layout=1 when asked for and the opset has it, else
+     * Transposes around a time-major node; sequence_lens is cast to int32, the only type ONNX takes.
+     */
+    private void recurrent(RecurrentNode rn, String[] wrb, String trailing, java.util.function.Consumer<OnnxGraphBuilder.Node> extra) {
+        boolean batchMajor = rn.layout() == Layout.BATCH_MAJOR;
+        boolean layoutAttr = batchMajor && lstmLayoutAttribute && opset >= 14;
+        boolean transposed = batchMajor && !layoutAttr;
+        String n = rn.name();
+        String x = rn.input();
+        List<String> inputs = new ArrayList<>();
         if (transposed) {
-            // [B, T, I] -> [T, B, I]; states [B, D, H] -> [D, B, H]
+            // [B, T, I] -> [T, B, I]
             x = g.apply("Transpose", x).named(n + "/input_time_major").ints("perm", 1, 0, 2).freshOutput(n + "_X_time_major");
-            if (h0 != null) {
-                h0 = g.apply("Transpose", h0).named(n + "/initial_h").ints("perm", 1, 0, 2).freshOutput(n + "_initial_h");
-            }
-            if (c0 != null) {
-                c0 = g.apply("Transpose", c0).named(n + "/initial_c").ints("perm", 1, 0, 2).freshOutput(n + "_initial_c");
-            }
         }
-        String seq = l.sequenceLengths();
+        inputs.add(x);
+        inputs.addAll(java.util.Arrays.asList(wrb));
+        String[] stateNames = {"initial_h", "initial_c"};
+        List<String> states = new ArrayList<>();
+        for (int k = 0; k < rn.states().size(); k++) {
+            String st = rn.states().get(k).orElse(null);
+            if (st != null && transposed) {
+                // [B, D, H] -> [D, B, H]
+                st = g.apply("Transpose", st).named(n + "/" + stateNames[k]).ints("perm", 1, 0, 2).freshOutput(n + "_" + stateNames[k]);
+            }
+            states.add(st);
+        }
+        String seq = rn.sequenceLengths();
         if (seq != null && dtype(seq) != DType.INT32) {
-            // ONNX LSTM takes sequence_lens as int32 only.
             seq = g.apply("Cast", seq).named(n + "/sequence_lens").attr("to", (long) OnnxTensors.onnxType(DType.INT32))
                     .freshOutput(n + "_sequence_lens");
         }
-
-        String y = l.outputSequence();
-        String yh = l.outputH();
-        String yc = l.outputC();
-        if (transposed) {
-            y = y == null ? null : g.fresh(n + "_Y_time_major");
-            yh = yh == null ? null : g.fresh(n + "_Y_h_time_major");
-            yc = yc == null ? null : g.fresh(n + "_Y_c_time_major");
+        inputs.add(seq);
+        inputs.addAll(states);
+        if (trailing != null) {
+            inputs.add(trailing);
         }
-        OnnxGraphBuilder.Node node = g.apply("LSTM", x, wName, rName, bName, seq, h0, c0, pName).named(n)
-                .attr("hidden_size", (long) h);
-        switch (s.direction()) {
+        String[] outNames = {"Y", "Y_h", "Y_c"};
+        String[] outs = new String[rn.outputs().size()];
+        for (int k = 0; k < outs.length; k++) {
+            String o = rn.outputs().get(k).orElse(null);
+            outs[k] = o != null && transposed ? g.fresh(n + "_" + outNames[k] + "_time_major") : o;
+        }
+        OnnxGraphBuilder.Node node = g.apply(rn.op(), inputs.toArray(String[]::new)).named(n).attr("hidden_size", (long) rn.hiddenSize());
+        switch (rn.direction()) {
             case REVERSE -> node.attr("direction", "reverse");
             case BIDIRECTIONAL -> node.attr("direction", "bidirectional");
             default -> { } // forward is the default
         }
-        if (s.clip() != null) {
-            node.attr("clip", s.clip().floatValue());
+        if (rn.clip() != null) {
+            node.attr("clip", rn.clip().floatValue());
         }
-        if (s.inputForget()) {
-            node.attr("input_forget", 1L);
-        }
-        if (!s.hasDefaultActivations()) {
-            lstmActivations(node, s.activations());
+        extra.accept(node);
+        if (rn.activations() != null) {
+            activations(node, rn.activations());
         }
         if (layoutAttr) {
             node.attr("layout", 1L);
         }
-        node.outputs(y, yh, yc);
-
-        if (transposed) {
-            if (y != null) {
-                // [T, D, B, H] -> [B, T, D, H]
-                g.apply("Transpose", y).named(n + "/Y").ints("perm", 2, 0, 1, 3).output(l.outputSequence());
+        node.outputs(outs);
+        for (int k = 0; k < outs.length; k++) {
+            String o = rn.outputs().get(k).orElse(null);
+            if (o == null) {
+                continue;
             }
-            if (yh != null) {
-                g.apply("Transpose", yh).named(n + "/Y_h").ints("perm", 1, 0, 2).output(l.outputH());
+            if (transposed) {
+                // Y [T, D, B, H] -> [B, T, D, H]; states [D, B, H] -> [B, D, H]
+                OnnxGraphBuilder.Node t = g.apply("Transpose", outs[k]).named(n + "/" + outNames[k]);
+                (k == 0 ? t.ints("perm", 2, 0, 1, 3) : t.ints("perm", 1, 0, 2)).output(o);
             }
-            if (yc != null) {
-                g.apply("Transpose", yc).named(n + "/Y_c").ints("perm", 1, 0, 2).output(l.outputC());
-            }
-        }
-        for (String o : new String[] {l.outputSequence(), l.outputH(), l.outputC()}) {
-            if (o != null) {
-                meta.put(o, new Meta(DType.FLOAT32, o.equals(l.outputSequence()) ? 4 : 3));
-            }
+            meta.put(o, new Meta(DType.FLOAT32, k == 0 ? 4 : 3));
         }
     }
 
     /**
-     * Element count of an ONNX LSTM input that stacks both directions' weights of {@code l}; each
-     * direction fits a tensor, both together may not (an int product would wrap around silently).
+     * Element count of an ONNX recurrent input that stacks both directions' weights of layer {@code n};
+     * each direction fits a tensor, both together may not (an int product would wrap around silently).
      */
-    private static int stacked(Layer.Lstm l, String input, long... dims) {
+    private static int stacked(String n, String op, String input, long... dims) {
         try {
             return Tensor.elementCount(dims);
         } catch (LstmxException | ArithmeticException e) {
-            throw LstmxException.unsupported("layer '" + l.name() + "': the ONNX LSTM input " + input + " would have shape "
+            throw LstmxException.unsupported("layer '" + n + "': the ONNX " + op + " input " + input + " would have shape "
                     + java.util.Arrays.toString(dims) + ", more elements than one tensor can hold (" + Tensor.MAX_ELEMENTS + ")");
         }
     }
@@ -375,7 +473,7 @@ public final class OnnxExporter {
      * per function that takes the parameter, in function order. Every value is written explicitly,
      * since runtimes disagree on the defaults of Affine and ScaledTanh.
      */
-    private static void lstmActivations(OnnxGraphBuilder.Node node, List<ActivationFn> acts) {
+    private static void activations(OnnxGraphBuilder.Node node, List<ActivationFn> acts) {
         List<String> names = new ArrayList<>();
         List<Float> alphas = new ArrayList<>();
         List<Float> betas = new ArrayList<>();
@@ -419,7 +517,7 @@ public final class OnnxExporter {
                     alphas.add(f.alpha());
                     betas.add(f.beta());
                 }
-                default -> throw LstmxException.internal("ONNX export: LSTM activation " + f + " has no ONNX name");
+                default -> throw LstmxException.internal("ONNX export: recurrent activation " + f + " has no ONNX name");
             }
         }
         node.strings("activations", names);

@@ -6,6 +6,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Shape;
@@ -495,12 +496,24 @@ public final class GraphConverter {
                     hold(t, what);
                 }
             }
+        } else if (layer instanceof Layer.Gru gru) {
+            holdAll(gru.weights(), what);
+        } else if (layer instanceof Layer.Rnn rnn) {
+            holdAll(rnn.weights(), what);
         }
         takenLayerNames.add(layer.name());
         for (String out : layer.outputs()) {
             producer.put(out, layers.size());
         }
         layers.add(layer);
+    }
+
+    private void holdAll(List<RecurrentWeights> weights, String what) {
+        for (RecurrentWeights w : weights) {
+            for (Tensor t : List.of(w.w(), w.r(), w.wb(), w.rb())) {
+                hold(t, what);
+            }
+        }
     }
 
     /** Largest tensor folding may still create, in elements. */

@@ -24,6 +24,9 @@ final class OpRegistry {
         OpRegistry r = new OpRegistry();
         // LSTM-1 differs only by the output_sequence attribute, which LstmOp ignores; layout arrives in 14.
         r.register("LSTM", new LstmOp(), 1, 7, 14, 22);
+        // GRU-1 lacks linear_before_reset (default 0 in later versions) and has output_sequence, ignored as for LSTM.
+        r.register("GRU", new GruOp(), 1, 3, 7, 14, 22);
+        r.register("RNN", new RnnOp(), 1, 7, 14, 22);
         r.register("Gemm", new GemmOp(), 1, 6, 7, 9, 11, 13);
         r.register("MatMul", new MatMulOp(), 1, 9, 13);
         r.register("Add", new BinaryOp(Op.ADD), 1, 6, 7, 13, 14);

@@ -391,7 +391,8 @@ final class PackedSequenceRewrite {
                     }
                     permuted.put(output(n, 0), new Permuted(first.axis(), first.rank(), checked));
                 }
-                case "LSTM" -> lstm(n);
+                // GRU and RNN read X, W, R, B, sequence_lens, initial_h at the same positions as LSTM.
+                case "LSTM", "GRU", "RNN" -> lstm(n);
                 default -> throw NO;
             }
         }

@@ -7,42 +7,63 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 
 /**
- * Runs one {@link Layer.Lstm}: checks and unpacks its ports, converts states between the layer's
- * layout and the kernel's [D, B, *] order, and packs the optional outputs.
+ * Runs one recurrent layer ({@link Layer.Lstm}, {@link Layer.Gru} or {@link Layer.Rnn}): checks and
+ * unpacks its ports, converts states between the layer's layout and the kernel's [D, B, *] order,
+ * and packs the optional outputs. The three layers have the same ports except the LSTM's cell state
+ * (initial c, Y_c), absent here for GRU and RNN.
  */
-final class LstmStep implements Step {
-    /** The states a forward-only layer ended a chunk with, per batch row: h [B, hOut], c [B, H]. */
+final class RecurrentStep implements Step {
+    /** The states a forward-only layer ended a chunk with, per batch row: h [B, hOut], c [B, H] (null without a cell state). */
     record Carry(int batch, float[] h, float[] c) {
     }
 
-    private final Layer.Lstm layer;
-    private final LstmKernel kernel;
+    private final Layer layer;
+    private final RecurrentKernel<?> kernel;
+    private final Direction direction;
+    private final String outputSequence;
+    private final String outputH;
+    private final String outputC;
     private final int lensArg;
     private final int hArg;
     private final int cArg;
 
-    LstmStep(Layer.Lstm layer) {
+    private RecurrentStep(Layer layer, RecurrentKernel<?> kernel, Direction direction, String sequenceLengths, String initialH,
+                          String initialC, String outputSequence, String outputH, String outputC) {
         this.layer = layer;
-        this.kernel = new LstmKernel(layer);
-        int pos = 1; // the sequence input X is always the first argument
-        lensArg = present(layer.sequenceLengths()) ? pos++ : -1;
-        hArg = present(layer.initialH()) ? pos++ : -1;
-        cArg = present(layer.initialC()) ? pos : -1;
+        this.kernel = kernel;
+        this.direction = direction;
+        this.outputSequence = outputSequence;
+        this.outputH = outputH;
+        this.outputC = outputC;
+        int pos = 1; // the sequence input X is always the first argument (see Layer#inputs)
+        lensArg = present(sequenceLengths) ? pos++ : -1;
+        hArg = present(initialH) ? pos++ : -1;
+        cArg = present(initialC) ? pos : -1;
+    }
+
+    static RecurrentStep of(Layer.Lstm l) {
+        return new RecurrentStep(l, new LstmKernel(l), l.spec().direction(), l.sequenceLengths(), l.initialH(), l.initialC(),
+                l.outputSequence(), l.outputH(), l.outputC());
+    }
+
+    static RecurrentStep of(Layer.Gru l) {
+        return new RecurrentStep(l, new GruKernel(l), l.spec().direction(), l.sequenceLengths(), l.initialH(), null,
+                l.outputSequence(), l.outputH(), null);
+    }
+
+    static RecurrentStep of(Layer.Rnn l) {
+        return new RecurrentStep(l, new RnnKernel(l), l.spec().direction(), l.sequenceLengths(), l.initialH(), null,
+                l.outputSequence(), l.outputH(), null);
     }
 
     private static boolean present(String name) {
         return name != null && !name.isEmpty();
     }
 
-    Layer.Lstm layer() {
-        return layer;
-    }
-
     /** Why this layer cannot continue across chunks, or null when it can. */
     String streamingObstacle() {
-        Direction d = layer.spec().direction();
-        return d == Direction.FORWARD ? null
-                : "layer '" + layer.name() + "' (LSTM) is " + d.toString().toLowerCase()
+        return direction == Direction.FORWARD ? null
+                : "layer '" + layer.name() + "' (" + layer.kind() + ") is " + direction.toString().toLowerCase()
                 + ": a backward pass needs the whole sequence, so the model cannot be run chunk by chunk";
     }
 
@@ -60,7 +81,7 @@ final class LstmStep implements Step {
         boolean bm = kernel.batchMajor();
         int dirs = kernel.directions();
         int hOut = kernel.outputSize();
-        int hid = kernel.hiddenSize();
+        int cell = kernel.cellWidth();
         if (x.rank() != 3) {
             throw Step.bad(layer, "input X has shape " + x.shapeString() + ", expected rank 3 "
                     + (bm ? "[batch, time, " : "[time, batch, ") + kernel.inputSize() + "]");
@@ -83,23 +104,23 @@ final class LstmStep implements Step {
             c0 = carried.c();
         } else {
             h0 = hArg < 0 ? null : initialState(args[hArg], "initial h", batch, hOut);
-            c0 = cArg < 0 ? null : initialState(args[cArg], "initial c", batch, hid);
+            c0 = cArg < 0 ? null : initialState(args[cArg], "initial c", batch, cell);
         }
-        LstmKernel.Result r = kernel.run(x.f, steps, batch, lens, h0, c0, present(layer.outputSequence()));
+        RecurrentKernel.Result r = kernel.run(x.f, steps, batch, lens, h0, c0, present(outputSequence));
         if (next != null) {
             next.accept(new Carry(batch, r.hLast, r.cLast));
         }
         Val[] out = new Val[layer.outputs().size()];
         int k = 0;
-        if (present(layer.outputSequence())) {
+        if (present(outputSequence)) {
             int[] shape = bm ? new int[] {batch, steps, dirs, hOut} : new int[] {steps, dirs, batch, hOut};
             out[k++] = Val.floats(shape, r.y);
         }
-        if (present(layer.outputH())) {
+        if (present(outputH)) {
             out[k++] = lastState(r.hLast, lens, batch, hOut);
         }
-        if (present(layer.outputC())) {
-            out[k] = lastState(r.cLast, lens, batch, hid);
+        if (present(outputC)) {
+            out[k] = lastState(r.cLast, lens, batch, cell);
         }
         return out;
     }

@@ -1,0 +1,340 @@
+package io.lstmx.runtime;
+
+import io.lstmx.ir.Direction;
+import io.lstmx.ir.Layout;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the recurrent kernels ({@link LstmKernel}, {@link GruKernel}, {@link RnnKernel}) share: one
+ * layer (all its directions) over a whole batch of sequences, in float32, with ONNX semantics for
+ * directions, layouts, sequence lengths and initial states. A subclass supplies its prepared input
+ * weights and the recurrence of one step; this class does everything around it.
+ *
+ * <h2>Rules common to all three</h2>
+ * <ul>
+ *   <li>The forward direction visits t = 0 .. L_b-1, the reverse direction t = L_b-1 .. 0, where
+ *       L_b is row b's sequence length (T when no lengths are given). Rows stop at their own length:
+ *       their outputs past it stay zero and their last states are those of step L_b-1 (forward) or
+ *       step 0 (reverse). A padded batch therefore gives each row exactly what it gives alone.</li>
+ *   <li>A row of length 0 runs no step: its carried state is its initial state (what streaming
+ *       continues from); the layer's last-state outputs show zeros for it, as onnxruntime does
+ *       (that zeroing is {@link RecurrentStep}'s).</li>
+ *   <li>Initial states default to zero. Y is [T, D, B, hOut] time-major or [B, T, D, hOut]
+ *       batch-major; states are handled here as [D, B, width].</li>
+ * </ul>
+ *
+ * <h2>How</h2>
+ * Per call, for each direction and block of batch rows (a "piece", see below):
+ * <ol>
+ *   <li>the input projections X W^T + bias of a chunk of time steps (as many as fit in 1 MiB) are
+ *       one matrix product ({@link PackedMatrix}), computed before those steps: they do not depend
+ *       on the recurrence. Rows are gathered in step order, so reverse rows of any length need no
+ *       special case. The subclass chooses W's column order and the bias (see its Javadoc);</li>
+ *   <li>each step lists the rows still running ({@link Work#act}, with their projected-input
+ *       offsets and time index) and hands them to the subclass's {@link #recur}, which reads h from
+ *       one buffer and writes the new h to the other (the buffers alternate with the step's
+ *       parity, so a row that stopped keeps its last h in the buffer of its length's parity);</li>
+ *   <li>the new h of the running rows is copied into Y at its layout position.</li>
+ * </ol>
+ * Directions and batch rows never interact, so a call with enough work (see
+ * {@link #PARALLEL_WORK}) is split into pieces, one per direction and block of whole groups of four
+ * rows, run by {@link Parallel}; pieces write disjoint parts of the outputs, and since a row's
+ * arithmetic is the same whichever rows it is grouped with (the subclasses' step products take rows
+ * four at a time, then one at a time, with the same per-row sums either way), the results are the
+ * same bit for bit as on one thread. Every piece allocates its buffers before its time loop;
+ * nothing is allocated inside it.
+ * <p>
+ * Instances hold only read-only prepared weights: one kernel may run on many threads at once.
+ *
+ * @param <W> the subclass's work buffers
+ */
+abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
+    static final int TILE = PackedMatrix.TILE;
+    /** Size, in floats, that bounds one chunk of projected inputs (1 MiB: stays in L2). */
+    private static final int CHUNK_FLOATS = 1 << 18;
+    /** Multiply-adds of a call (steps * batch * directions * gate rows * (I + hOut)) from which it is split over threads. */
+    static final long PARALLEL_WORK = 1L << 22;
+
+    final int inputSize;
+    /** Width of h (what Y and Y_h hold). */
+    final int hOut;
+    /** Row stride of the h buffers: hOut rounded up to 8, the kPadded of h's products, so they read h in place. */
+    final int hStride;
+    final int dirs;
+    final boolean batchMajor;
+    final boolean[] reverse;
+    /** Per direction: W^T [I, xwCols at least], columns in the subclass's order; filled by the subclass. */
+    final PackedMatrix[] w;
+    /** Per direction: the bias added to X W^T, in W's packed column order; filled by the subclass. */
+    final float[][] xwBias;
+    /** Columns of X W^T kept per row (the row stride of {@link Work#xw}). */
+    final int xwCols;
+    /** Rows of W (gates times hidden size): with I + hOut, the multiply-adds of one row and step. */
+    private final long gateRows;
+
+    RecurrentKernel(int inputSize, int hOut, Direction direction, Layout layout, int xwCols, long gateRows) {
+        this.inputSize = inputSize;
+        this.hOut = hOut;
+        this.hStride = PackedMatrix.roundUp(hOut, 8);
+        this.dirs = direction.count();
+        this.batchMajor = layout == Layout.BATCH_MAJOR;
+        this.xwCols = xwCols;
+        this.gateRows = gateRows;
+        reverse = new boolean[dirs];
+        for (int d = 0; d < dirs; d++) {
+            reverse[d] = direction == Direction.REVERSE || (direction == Direction.BIDIRECTIONAL && d == 1);
+        }
+        w = new PackedMatrix[dirs];
+        xwBias = new float[dirs][];
+    }
+
+    int directions() {
+        return dirs;
+    }
+
+    int inputSize() {
+        return inputSize;
+    }
+
+    /** Width of h. */
+    int outputSize() {
+        return hOut;
+    }
+
+    boolean batchMajor() {
+        return batchMajor;
+    }
+
+    /** Width of the cell state carried beside h (LSTM c), 0 when there is none. */
+    int cellWidth() {
+        return 0;
+    }
+
+    /** Outputs of one call. */
+    static final class Result {
+        /** Y in the layer's layout, or null when not requested. */
+        final float[] y;
+        /** Last h per direction and row, [D, B, hOut] (initial state for rows of length 0). */
+        final float[] hLast;
+        /** Last cell state per direction and row, [D, B, cellWidth] (likewise), or null when there is none. */
+        final float[] cLast;
+
+        Result(float[] y, float[] hLast, float[] cLast) {
+            this.y = y;
+            this.hLast = hLast;
+            this.cLast = cLast;
+        }
+    }
+
+    /**
+     * Work buffers of one piece of a call: one direction and a block [b0, b0 + rows) of the batch
+     * rows, which evolve independently of all others. Allocated before the time loop, never shared.
+     * Internal buffers are indexed by the local row (b - b0). Subclasses add their own buffers.
+     */
+    static class Work {
+        final int d;
+        final int b0;
+        final int rows;
+        /** The call's full batch size and time steps (for indexing X and Y) and all rows' lengths. */
+        final int batch;
+        final int steps;
+        final int[] len;
+        /** Steps whose input projections are computed at once, and the piece's longest row. */
+        final int chunk;
+        final int maxLen;
+        /** Gathered input rows of one chunk, [chunk, rows, I padded to 8], zero past I. */
+        final float[] xin;
+        /** Their projections X W^T + bias, [chunk, rows, xwCols]. */
+        final float[] xw;
+        /** h before / after each step, alternating, [rows, hStride], zero past hOut. */
+        final float[] h0;
+        final float[] h1;
+        /**
+         * Product accumulators of up to four rows, per column tile [4, TILE] (one array per tile, see
+         * PackedMatrix); {@code acc[0]} is also the scratch of the input projection.
+         */
+        final float[][] acc;
+        /** Active local rows of the current step, their offsets in {@link #xw} and their time index. */
+        final int[] act;
+        final int[] xwRow;
+        final int[] timeOf;
+
+        Work(RecurrentKernel<?> k, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles) {
+            this.d = d;
+            this.b0 = b0;
+            this.rows = rows;
+            this.batch = batch;
+            this.steps = steps;
+            this.len = len;
+            int longest = 0;
+            for (int b = b0; b < b0 + rows; b++) {
+                longest = Math.max(longest, len[b]);
+            }
+            maxLen = longest;
+            int perStep = Math.multiplyExact(rows, k.xwCols);
+            chunk = Math.max(1, Math.min(maxLen, CHUNK_FLOATS / Math.max(1, perStep)));
+            xin = new float[Math.multiplyExact(Math.multiplyExact(chunk, rows), k.w[d].kPadded)];
+            xw = new float[Math.multiplyExact(chunk, perStep)];
+            h0 = new float[Math.multiplyExact(rows, k.hStride)];
+            h1 = new float[rows * k.hStride];
+            acc = new float[Math.max(1, accTiles)][4 * TILE];
+            act = new int[rows];
+            xwRow = new int[rows];
+            timeOf = new int[rows];
+        }
+    }
+
+    /** The work buffers of one piece (see {@link Work}). */
+    abstract W newWork(int d, int b0, int rows, int batch, int steps, int[] len);
+
+    /**
+     * One step of the {@code na} running rows {@code wk.act[0..na)}: their projected inputs are at
+     * {@code wk.xw[wk.xwRow[a]..]}, their h at {@code hCur[act * hStride..]}; writes their new h to
+     * {@code hNext} at the same offsets (and updates any cell state in place).
+     */
+    abstract void recur(W wk, int na, float[] hCur, float[] hNext);
+
+    /** Copies the cell state of the piece's rows in from {@code cLast} [D, B, cellWidth] (row base = d B + b0). */
+    void loadCell(W wk, float[] cLast, int base) {
+    }
+
+    /** Copies the cell state of the piece's rows back to {@code cLast}. */
+    void storeCell(W wk, float[] cLast, int base) {
+    }
+
+    /**
+     * Runs the layer. Arguments are checked by the caller.
+     *
+     * @param x     input, [T, B, I] time-major or [B, T, I] batch-major
+     * @param lens  per-row sequence lengths in [0, T], or null for all T
+     * @param h0    initial h, [D, B, hOut], or null for zeros
+     * @param c0    initial cell state, [D, B, cellWidth], or null for zeros (ignored without a cell state)
+     * @param wantY whether to produce Y
+     */
+    final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY) {
+        float[] y = wantY ? new float[Math.multiplyExact(Math.multiplyExact(steps, dirs), Math.multiplyExact(batch, hOut))] : null;
+        float[] hLast = new float[dirs * batch * hOut];
+        float[] cLast = cellWidth() > 0 ? new float[dirs * batch * cellWidth()] : null;
+        if (h0 != null) {
+            System.arraycopy(h0, 0, hLast, 0, hLast.length);
+        }
+        if (c0 != null && cLast != null) {
+            System.arraycopy(c0, 0, cLast, 0, cLast.length);
+        }
+        int[] len = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            len[b] = lens == null ? steps : lens[b];
+        }
+        // Directions and batch rows are independent: large calls are split into pieces that run
+        // on several threads (blocks of whole groups of four rows). Pieces write disjoint parts of
+        // y, hLast and cLast, and each row's arithmetic is the same in any piece, so the result
+        // does not depend on the split.
+        int blocks = 1;
+        long work = (long) steps * batch * dirs * gateRows * (inputSize + hOut);
+        int threads = Parallel.threads();
+        if (threads > 1 && work >= PARALLEL_WORK) {
+            blocks = Math.max(1, Math.min((threads + dirs - 1) / dirs, batch / 4));
+        }
+        List<Runnable> pieces = new ArrayList<>(dirs * blocks);
+        for (int d = 0; d < dirs; d++) {
+            for (int k = 0; k < blocks; k++) {
+                int from = batch / 4 * k / blocks * 4;
+                int to = k == blocks - 1 ? batch : batch / 4 * (k + 1) / blocks * 4;
+                int dir = d;
+                if (to > from) {
+                    pieces.add(() -> runPiece(newWork(dir, from, to - from, batch, steps, len), x, y, hLast, cLast));
+                }
+            }
+        }
+        Parallel.runAll(pieces);
+        return new Result(y, hLast, cLast);
+    }
+
+    /** One direction over one block of rows: initial states in, time loop, last states out. */
+    private void runPiece(W wk, float[] x, float[] y, float[] hLast, float[] cLast) {
+        int base = wk.d * wk.batch + wk.b0;
+        for (int lb = 0; lb < wk.rows; lb++) {
+            System.arraycopy(hLast, (base + lb) * hOut, wk.h0, lb * hStride, hOut);
+        }
+        if (cLast != null) {
+            loadCell(wk, cLast, base);
+        }
+        timeLoop(wk, x, y);
+        for (int lb = 0; lb < wk.rows; lb++) {
+            // The row's last step (len - 1) wrote the h buffer of parity len (see timeLoop); a row
+            // of length 0 keeps its initial state.
+            float[] hb = (wk.len[wk.b0 + lb] & 1) == 0 ? wk.h0 : wk.h1;
+            System.arraycopy(hb, lb * hStride, hLast, (base + lb) * hOut, hOut);
+        }
+        if (cLast != null) {
+            storeCell(wk, cLast, base);
+        }
+    }
+
+    private void timeLoop(W wk, float[] x, float[] y) {
+        int d = wk.d;
+        int rows = wk.rows;
+        int ip = w[d].kPadded;
+        boolean rev = reverse[d];
+        for (int s0 = 0; s0 < wk.maxLen; s0 += wk.chunk) {
+            int s1 = Math.min(wk.maxLen, s0 + wk.chunk);
+            // The input rows the chunk's steps visit, in step order (reverse rows run backwards from
+            // their own length), projected by one GEMM: this does not depend on the recurrence.
+            for (int s = s0; s < s1; s++) {
+                for (int lb = 0; lb < rows; lb++) {
+                    int b = wk.b0 + lb;
+                    if (s < wk.len[b]) {
+                        int t = rev ? wk.len[b] - 1 - s : s;
+                        int src = (batchMajor ? b * wk.steps + t : t * wk.batch + b) * inputSize;
+                        System.arraycopy(x, src, wk.xin, ((s - s0) * rows + lb) * ip, inputSize);
+                    }
+                }
+            }
+            w[d].multiply(wk.xin, (s1 - s0) * rows, ip, xwBias[d], wk.xw, xwCols, wk.acc[0]);
+            for (int s = s0; s < s1; s++) {
+                // Step s reads h from buffer (s & 1) and writes the other.
+                float[] hCur = (s & 1) == 0 ? wk.h0 : wk.h1;
+                float[] hNext = (s & 1) == 0 ? wk.h1 : wk.h0;
+                int na = activeRows(wk, s, s0);
+                recur(wk, na, hCur, hNext);
+                if (y != null) {
+                    writeY(wk, na, hNext, y);
+                }
+            }
+        }
+    }
+
+    /** Lists the rows running at step s (of the chunk starting at s0); returns how many. */
+    private int activeRows(W wk, int s, int s0) {
+        boolean rev = reverse[wk.d];
+        int na = 0;
+        for (int lb = 0; lb < wk.rows; lb++) {
+            int len = wk.len[wk.b0 + lb];
+            if (s < len) {
+                wk.act[na] = lb;
+                wk.xwRow[na] = ((s - s0) * wk.rows + lb) * xwCols;
+                wk.timeOf[na] = rev ? len - 1 - s : s;
+                na++;
+            }
+        }
+        return na;
+    }
+
+    /** Copies the running rows' new h into Y at their layout positions. */
+    private void writeY(W wk, int na, float[] hNext, float[] y) {
+        int d = wk.d;
+        for (int a = 0; a < na; a++) {
+            int b = wk.b0 + wk.act[a];
+            int t = wk.timeOf[a];
+            int yo = batchMajor ? ((b * wk.steps + t) * dirs + d) * hOut : ((t * dirs + d) * wk.batch + b) * hOut;
+            System.arraycopy(hNext, wk.act[a] * hStride, y, yo, hOut);
+        }
+    }
+
+    /** v bounded to [-clip, clip] (clip is +infinity when the layer has none). */
+    static float clip(float v, float clip) {
+        return v > clip ? clip : (v < -clip ? -clip : v);
+    }
+}
