@@ -17,6 +17,8 @@ import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Shape;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
+import io.lstmx.runtime.CompiledModel;
+import io.lstmx.runtime.NativeRuntime;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -124,6 +126,26 @@ final class BenchModels {
                 throw new IllegalStateException(what + ": output '" + e.getKey() + "' differs between the native runtime and onnxruntime: " + r.detail());
             }
         }
+    }
+
+    /** A model compiled for the native runtime and the same model's ONNX file opened in onnxruntime. */
+    record Engines(CompiledModel compiled, OnnxRuntimeReference ort) {
+    }
+
+    /**
+     * Compiles {@code model}, opens {@code onnxFile} (the same model) in onnxruntime and requires both to
+     * give the same outputs on {@code inputs} before anything is timed. The caller closes {@code ort}.
+     */
+    static Engines openBoth(String what, Model model, Path onnxFile, Map<String, Tensor> inputs) {
+        CompiledModel compiled = NativeRuntime.compile(model);
+        OnnxRuntimeReference ort = openOrt(onnxFile, inputs);
+        try {
+            requireSameOutputs(what, compiled.run(inputs), ort.run(inputs));
+        } catch (RuntimeException e) {
+            ort.close();
+            throw e;
+        }
+        return new Engines(compiled, ort);
     }
 
     /** Opens an onnxruntime session and checks that it reads the inputs the benchmark feeds. */

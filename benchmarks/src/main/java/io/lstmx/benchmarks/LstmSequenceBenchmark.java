@@ -4,7 +4,6 @@ import io.lstmx.api.OnnxRuntimeReference;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.runtime.CompiledModel;
-import io.lstmx.runtime.NativeRuntime;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -55,10 +54,10 @@ public class LstmSequenceBenchmark {
         int[] ih = BenchModels.sizes(size);
         Model model = BenchModels.singleLstm(ih[0], ih[1], false);
         onnxFile = BenchModels.exportTemp(model);
-        compiled = NativeRuntime.compile(model);
         inputs = Map.of("X", BenchModels.randomInput(BenchModels.SEED + batch, T, batch, ih[0]));
-        ort = BenchModels.openOrt(onnxFile, inputs);
-        BenchModels.requireSameOutputs(model.name(), compiled.run(inputs), ort.run(inputs));
+        BenchModels.Engines engines = BenchModels.openBoth(model.name(), model, onnxFile, inputs);
+        compiled = engines.compiled();
+        ort = engines.ort();
     }
 
     @TearDown(Level.Trial)

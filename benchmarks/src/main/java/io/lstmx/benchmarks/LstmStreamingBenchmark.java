@@ -67,7 +67,6 @@ public class LstmStreamingBenchmark {
         Model streaming = BenchModels.singleLstm(ih[0], ih[1], false);
         Model withStates = BenchModels.singleLstm(ih[0], ih[1], true);
         session = NativeRuntime.compile(streaming).openSession();
-        stepModel = NativeRuntime.compile(withStates);
         stepOnnxFile = BenchModels.exportTemp(withStates);
         chunks = new Tensor[STEPS];
         for (int t = 0; t < STEPS; t++) {
@@ -78,7 +77,10 @@ public class LstmStreamingBenchmark {
         nativeC = zeros;
         ortH = zeros;
         ortC = zeros;
-        ort = BenchModels.openOrt(stepOnnxFile, Map.of("X", chunks[0], "h0", zeros, "c0", zeros));
+        BenchModels.Engines engines = BenchModels.openBoth(withStates.name(), withStates, stepOnnxFile,
+                Map.of("X", chunks[0], "h0", zeros, "c0", zeros));
+        stepModel = engines.compiled();
+        ort = engines.ort();
         checkAgreement(zeros);
     }
 

@@ -6,7 +6,6 @@ import io.lstmx.ir.Format;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.runtime.CompiledModel;
-import io.lstmx.runtime.NativeRuntime;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -55,10 +54,10 @@ public class SampleClassifierBenchmark {
             throw new IllegalStateException(file.toAbsolutePath() + " not found: run from the repository root or pass -Dlstmx.root=<repo>");
         }
         Model model = Importers.load(file, Format.ONNX);
-        compiled = NativeRuntime.compile(model);
         inputs = Map.of("x", BenchModels.randomInput(BenchModels.SEED + 7 * batch, batch, T, 8));
-        ort = BenchModels.openOrt(file, inputs);
-        BenchModels.requireSameOutputs(MODEL, compiled.run(inputs), ort.run(inputs));
+        BenchModels.Engines engines = BenchModels.openBoth(MODEL, model, file, inputs);
+        compiled = engines.compiled();
+        ort = engines.ort();
     }
 
     @TearDown(Level.Trial)

@@ -10,16 +10,13 @@ import io.lstmx.runtime.CompiledModel;
 import io.lstmx.runtime.StreamingSession;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
- * A model read from a file and compiled for the pure-Java runtime. Inputs are checked against the
- * declared inputs (names, element types, shapes) before running, with errors naming the input.
+ * A model read from a file and compiled for the pure-Java runtime. Integer inputs are relabelled to
+ * the declared integer width; the runtime checks names, element types and shapes, naming the input.
  * Thread-safe, as the compiled model is.
  */
 public final class LoadedModel {
@@ -94,50 +91,36 @@ public final class LoadedModel {
     }
 
     /**
-     * Checks {@code value} against the declared input {@code name} and returns it with the declared
-     * element type: integer values are relabelled to the declared integer width, or converted when a
-     * float input is declared; float values for an integer input are refused (they would be truncated).
+     * Returns {@code value} relabelled to the declared input {@code name}'s element type (integer
+     * values to the declared int32/int64, float or integer values for a float input to float32), checked by the runtime's own
+     * input check (element kind, rank, fixed dims) so a bad value is refused before anything runs.
      */
     public Tensor conformInput(String name, Tensor value) {
-        ValueInfo vi = model().input(name);
-        Tensor t = value;
-        if (vi.dtype().isFloating()) {
-            t = t.withDType(DType.FLOAT32);
-        } else if (t.dtype().isFloating()) {
-            throw LstmxException.badInput(source + ": input '" + name + "' is declared " + vi.dtype().name().toLowerCase(Locale.ROOT)
-                    + " but float values were given");
-        } else {
-            t = t.withDType(vi.dtype());
-        }
-        if (!vi.shape().accepts(t.shape())) {
-            throw LstmxException.badInput(source + ": input '" + name + "' is declared with shape " + vi.shape()
-                    + " but the value has shape " + Arrays.toString(t.shape()));
-        }
+        Tensor t = relabel(name, value);
+        compiled.checkInput(name, t);
         return t;
     }
 
-    private Map<String, Tensor> conformAll(Map<String, Tensor> inputs) {
-        List<String> unknown = new ArrayList<>();
-        for (String n : inputs.keySet()) {
-            if (!model().inputNames().contains(n)) {
-                unknown.add(n);
-            }
+    private Tensor relabel(String name, Tensor value) {
+        DType declared = model().input(name).dtype();
+        if (declared.isFloating()) {
+            // Integer arrays for a float input convert as NumPy's astype would (e.g. an int .npy).
+            return value.withDType(DType.FLOAT32);
         }
-        if (!unknown.isEmpty()) {
-            throw LstmxException.badInput(source + ": the model has no input(s) " + unknown + "; its inputs are " + model().inputNames());
+        if (!value.dtype().isFloating()) {
+            return value.withDType(declared);
+        }
+        return value; // floats for an integer input would be lossy: the runtime refuses it, naming the input
+    }
+
+    private Map<String, Tensor> conformAll(Map<String, Tensor> inputs) {
+        if (inputs == null) {
+            return null; // the runtime names what is missing
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
-        List<String> missing = new ArrayList<>();
-        for (ValueInfo vi : inputs()) {
-            Tensor t = inputs.get(vi.name());
-            if (t == null) {
-                missing.add(vi.name());
-            } else {
-                out.put(vi.name(), conformInput(vi.name(), t));
-            }
-        }
-        if (!missing.isEmpty()) {
-            throw LstmxException.badInput(source + ": missing input(s) " + missing + "; the model's inputs are " + model().inputNames());
+        for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
+            boolean declared = model().inputNames().contains(e.getKey());
+            out.put(e.getKey(), declared && e.getValue() != null ? relabel(e.getKey(), e.getValue()) : e.getValue());
         }
         return out;
     }

@@ -45,8 +45,6 @@ import java.util.stream.Stream;
                 "DST's format comes from its extension unless --to is given."})
 final class ConvertCommand implements Callable<Integer> {
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** The first ONNX opset with the LSTM operator. */
-    private static final int MIN_LSTM_OPSET = 7;
 
     @Spec
     CommandSpec spec;
@@ -75,12 +73,15 @@ final class ConvertCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Format target = Formats.forDestination(dst, to);
+        ExportOptions options = new ExportOptions(opset == null ? 0 : opset);
         if (opset != null) {
             if (target != Format.ONNX) {
                 throw LstmxException.badInput("--opset applies only to ONNX output, but " + dst + " is written as " + target.id());
             }
-            if (opset < MIN_LSTM_OPSET) {
-                throw LstmxException.unsupported("--opset " + opset + ": ONNX has the LSTM operator only from opset " + MIN_LSTM_OPSET);
+            try {
+                Exporters.checkOptions(target, options); // before SRC is read: the exporter owns the opset range
+            } catch (LstmxException e) {
+                throw e.withContext("--opset " + opset);
             }
         }
         checkDestination(dst, target, force);
@@ -89,7 +90,6 @@ final class ConvertCommand implements Callable<Integer> {
             throw LstmxException.unsupported(dst + ": writing " + target.id() + " is not available yet; lstmx writes onnx for now");
         }
         Model model = Lstmx.read(src, from);
-        ExportOptions options = new ExportOptions(opset == null ? 0 : opset);
         writeSafely(dst, force, tmp -> Lstmx.save(model, tmp, target, options));
         String producer = model.info().producer();
         out.println("read  " + src + ": " + model.info().sourceFormat() + (producer.isEmpty() ? "" : " (" + SafeText.oneLine(producer) + ")"));

@@ -126,4 +126,28 @@ class LstmxTest {
         assertEquals(ErrorCode.BAD_INPUT, e.code());
         assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
     }
+
+    @Test
+    void integerArraysForAFloatInputConvertExactly() {
+        LoadedModel m = Lstmx.load(fixture("sample_classifier").resolve("model.onnx"));
+        int[] shape = {2, 5, 8};
+        long[] ints = new long[2 * 5 * 8];
+        float[] floats = new float[ints.length];
+        for (int i = 0; i < ints.length; i++) {
+            ints[i] = (i % 7) - 3;
+            floats[i] = ints[i];
+        }
+        Tensor fromInts = m.run(Tensor.ofLongs(DType.INT64, shape, ints)).get("probs");
+        Tensor fromFloats = m.run(Tensor.ofFloats(shape, floats)).get("probs");
+        assertTrue(fromInts.bitEquals(fromFloats), "int64 input must convert to the same float32 values");
+    }
+
+    @Test
+    void floatArraysForAnIntegerInputAreRefused() {
+        LoadedModel m = Lstmx.load(fixture("embedding_lm").resolve("model.onnx"));
+        Tensor tokens = Npy.read(fixture("embedding_lm").resolve("input_0.npy"));
+        LstmxException e = assertThrows(LstmxException.class, () -> m.run(Tensor.ofFloats(tokens.shape(), tokens.toFloatArray())));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertTrue(e.getMessage().contains(m.inputs().get(0).name()), e.getMessage());
+    }
 }

@@ -641,27 +641,13 @@ public final class ShapeInference {
         List<Dim> dims = new ArrayList<>(s.dims());
         long n = size(s.dim(a));
         if (n >= 0) {
-            dims.set(a, Dim.of(sliceCount(n, sl.start(), sl.end(), sl.step())));
+            dims.set(a, Dim.of(SliceRange.of(n, sl.start(), sl.end(), sl.step()).count()));
         } else if (sl.start() == 0 && sl.step() == 1 && sl.end() >= Integer.MAX_VALUE) {
             dims.set(a, s.dim(a)); // the whole axis, whatever its size
         } else {
             dims.set(a, ANY);
         }
         return out(sl.output(), x.dtype(), new Shape(dims));
-    }
-
-    /** Number of elements an ONNX slice of an axis of size n keeps (start and end clamped). */
-    static long sliceCount(long n, long start0, long end0, long step) {
-        long start = start0 < 0 ? start0 + n : start0;
-        long end = end0 < 0 ? end0 + n : end0;
-        if (step > 0) {
-            start = Math.max(0, Math.min(start, n));
-            end = Math.max(0, Math.min(end, n));
-            return end > start ? (end - start + step - 1) / step : 0;
-        }
-        start = Math.max(0, Math.min(start, n - 1));
-        end = Math.max(-1, Math.min(end, n - 1));
-        return n > 0 && start > end ? (start - end + (-step) - 1) / (-step) : 0;
     }
 
     // ---------------------------------------------------------------- helpers

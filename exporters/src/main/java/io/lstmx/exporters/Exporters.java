@@ -20,6 +20,16 @@ public final class Exporters {
         return format == Format.ONNX;
     }
 
+    /**
+     * Checks {@code options} for {@code format} before any work is done: an ONNX opset outside the
+     * exporter's range is UNSUPPORTED, a negative one BAD_INPUT (the same errors {@link #save} raises).
+     */
+    public static void checkOptions(Format format, ExportOptions options) {
+        if (format == Format.ONNX && options != null) {
+            OnnxExporter.resolveOpset(options.opset());
+        }
+    }
+
     /** Writes {@code model} as {@code format} to {@code path} (overwriting: the caller checks --force). */
     public static void save(Model model, Path path, Format format, ExportOptions options) {
         ExportOptions opts = options == null ? ExportOptions.DEFAULT : options;

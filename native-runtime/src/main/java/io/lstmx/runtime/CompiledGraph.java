@@ -170,38 +170,52 @@ final class CompiledGraph implements CompiledModel {
         Map<String, String> symbolSource = new HashMap<>();
         for (ValueInfo v : model.inputs()) {
             Tensor t = inputs.get(v.name());
-            String expected = v.dtype() + " " + v.shape();
             if (t == null) {
-                throw LstmxException.badInput(m + ": input '" + v.name() + "' is missing, expected " + expected);
+                throw LstmxException.badInput(m + ": input '" + v.name() + "' is missing, expected " + v.dtype() + " " + v.shape());
             }
-            if (t.dtype().isFloating() != v.dtype().isFloating()) {
-                throw LstmxException.badInput(m + ": input '" + v.name() + "' is " + t.dtype() + " " + Arrays.toString(t.shape())
-                        + ", expected " + (v.dtype().isFloating() ? "float" : "integer") + " values (" + expected + ")");
-            }
-            Shape s = v.shape();
-            if (!s.rankKnown()) {
-                continue;
-            }
-            int[] actual = t.shape();
-            if (actual.length != s.rank()) {
+            checkInput(m, v, t, symbols, symbolSource);
+        }
+    }
+
+    /** One input on its own (see {@link CompiledModel#checkInput}). */
+    static void checkInput(Model model, String name, Tensor value) {
+        checkInput("model '" + model.name() + "'", model.input(name), value, new HashMap<>(), new HashMap<>());
+    }
+
+    /**
+     * Floats where floats are declared, rank and fixed dims as declared; {@code symbols} collects
+     * the sizes of named symbolic dims (with the input that gave each in {@code symbolSource}) so
+     * that they agree across inputs.
+     */
+    private static void checkInput(String m, ValueInfo v, Tensor t, Map<String, Integer> symbols, Map<String, String> symbolSource) {
+        String expected = v.dtype() + " " + v.shape();
+        if (t.dtype().isFloating() != v.dtype().isFloating()) {
+            throw LstmxException.badInput(m + ": input '" + v.name() + "' is " + t.dtype() + " " + Arrays.toString(t.shape())
+                    + ", expected " + (v.dtype().isFloating() ? "float" : "integer") + " values (" + expected + ")");
+        }
+        Shape s = v.shape();
+        if (!s.rankKnown()) {
+            return;
+        }
+        int[] actual = t.shape();
+        if (actual.length != s.rank()) {
+            throw LstmxException.badInput(m + ": input '" + v.name() + "' has shape " + Arrays.toString(actual)
+                    + " (rank " + actual.length + "), expected " + expected + " (rank " + s.rank() + ")");
+        }
+        for (int i = 0; i < actual.length; i++) {
+            Dim d = s.dim(i);
+            if (d instanceof Dim.Fixed f && f.size() != actual[i]) {
                 throw LstmxException.badInput(m + ": input '" + v.name() + "' has shape " + Arrays.toString(actual)
-                        + " (rank " + actual.length + "), expected " + expected + " (rank " + s.rank() + ")");
+                        + ", expected " + expected + " (dim " + i + " must be " + f.size() + ")");
             }
-            for (int i = 0; i < actual.length; i++) {
-                Dim d = s.dim(i);
-                if (d instanceof Dim.Fixed f && f.size() != actual[i]) {
+            if (d instanceof Dim.Symbolic sym && !sym.name().isEmpty()) {
+                Integer seen = symbols.putIfAbsent(sym.name(), actual[i]);
+                if (seen == null) {
+                    symbolSource.put(sym.name(), v.name());
+                } else if (seen != actual[i]) {
                     throw LstmxException.badInput(m + ": input '" + v.name() + "' has shape " + Arrays.toString(actual)
-                            + ", expected " + expected + " (dim " + i + " must be " + f.size() + ")");
-                }
-                if (d instanceof Dim.Symbolic sym && !sym.name().isEmpty()) {
-                    Integer seen = symbols.putIfAbsent(sym.name(), actual[i]);
-                    if (seen == null) {
-                        symbolSource.put(sym.name(), v.name());
-                    } else if (seen != actual[i]) {
-                        throw LstmxException.badInput(m + ": input '" + v.name() + "' has shape " + Arrays.toString(actual)
-                                + ", dim " + i + " ('" + sym.name() + "') is " + actual[i] + ", but input '"
-                                + symbolSource.get(sym.name()) + "' gave '" + sym.name() + "' = " + seen);
-                    }
+                            + ", dim " + i + " ('" + sym.name() + "') is " + actual[i] + ", but input '"
+                            + symbolSource.get(sym.name()) + "' gave '" + sym.name() + "' = " + seen);
                 }
             }
         }

@@ -16,6 +16,15 @@ public interface CompiledModel {
     Map<String, Tensor> run(Map<String, Tensor> inputs);
 
     /**
+     * Checks one value for the declared input {@code name} as {@link #run} does (floats where floats
+     * are declared, rank and fixed dims), with the same BAD_INPUT message; for callers that want to
+     * report a bad input before all inputs are gathered.
+     */
+    default void checkInput(String name, Tensor value) {
+        CompiledGraph.checkInput(model(), name, value);
+    }
+
+    /**
      * Opens a streaming session: each {@link StreamingSession#feed} continues every recurrent layer
      * from the states its previous call ended with (LSTM h and c, GRU and RNN h; as MATLAB's
      * predictAndUpdateState), until reset. Fails (UNSUPPORTED) when a recurrent layer is reverse or

@@ -164,8 +164,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             super(k, d, b0, rows, batch, steps, len, k.r[0].tileCount());
             int hp = k.hiddenPadded;
             c = new float[Math.multiplyExact(rows, hp)];
-            hFull = k.proj[d] != null ? new float[rows * hp] : null;
-            sg = new double[4 * 3 * hp];
+            hFull = k.proj[d] != null ? new float[Math.multiplyExact(rows, hp)] : null;
+            sg = new double[Math.multiplyExact(4 * 3, hp)];
             tg = new double[4 * hp];
             tc = new double[4 * hp];
         }

@@ -3,6 +3,7 @@ package io.lstmx.runtime;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.SliceRange;
 import io.lstmx.ir.Tensor;
 
 import java.util.Arrays;
@@ -600,23 +601,14 @@ final class Ops {
         return x.withShape(shape);
     }
 
-    /** ONNX Slice on one axis: negative start/end count from the end, then both are clamped. */
+    /** ONNX Slice on one axis, clamped as {@link SliceRange}. */
     private static Val slice(Layer.Slice s, Val x) {
         int axis = axis(s, s.axis(), x.rank());
         long n = x.shape[axis];
-        long step = s.step();
-        long start = s.start() < 0 ? s.start() + n : s.start();
-        long end = s.end() < 0 ? s.end() + n : s.end();
-        long count;
-        if (step > 0) {
-            start = Math.max(0, Math.min(start, n));
-            end = Math.max(0, Math.min(end, n));
-            count = end > start ? (end - start + step - 1) / step : 0;
-        } else {
-            start = Math.max(0, Math.min(start, n - 1));
-            end = Math.max(-1, Math.min(end, n - 1));
-            count = n > 0 && start > end ? (start - end + (-step) - 1) / (-step) : 0; // [0, n - 1] is empty when n = 0
-        }
+        SliceRange r = SliceRange.of(n, s.start(), s.end(), s.step());
+        long start = r.start();
+        long step = r.step();
+        long count = r.count();
         int[] shape = x.shape.clone();
         shape[axis] = (int) count;
         Val out = x.like(shape);

@@ -2,6 +2,7 @@ package io.lstmx.runtime;
 
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.Layout;
+import io.lstmx.ir.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -178,7 +179,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             xin = new float[Math.multiplyExact(Math.multiplyExact(chunk, rows), k.w[d].kPadded)];
             xw = new float[Math.multiplyExact(chunk, perStep)];
             h0 = new float[Math.multiplyExact(rows, k.hStride)];
-            h1 = new float[rows * k.hStride];
+            h1 = new float[Math.multiplyExact(rows, k.hStride)];
             acc = new float[Math.max(1, accTiles)][4 * TILE];
             act = new int[rows];
             xwRow = new int[rows];
@@ -214,9 +215,10 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      * @param wantY whether to produce Y
      */
     final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY) {
-        float[] y = wantY ? new float[Math.multiplyExact(Math.multiplyExact(steps, dirs), Math.multiplyExact(batch, hOut))] : null;
-        float[] hLast = new float[dirs * batch * hOut];
-        float[] cLast = cellWidth() > 0 ? new float[dirs * batch * cellWidth()] : null;
+        // Checked sizes: an overflow is BAD_INPUT, which the caller prefixes with the layer's name.
+        float[] y = wantY ? new float[Tensor.elementCount(steps, dirs, batch, hOut)] : null;
+        float[] hLast = new float[Tensor.elementCount(dirs, batch, hOut)];
+        float[] cLast = cellWidth() > 0 ? new float[Tensor.elementCount(dirs, batch, cellWidth())] : null;
         if (h0 != null) {
             System.arraycopy(h0, 0, hLast, 0, hLast.length);
         }

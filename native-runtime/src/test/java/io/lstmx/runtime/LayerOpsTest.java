@@ -234,6 +234,9 @@ class LayerOpsTest {
         assertTensor(eval(new Layer.Slice("sl", "x", "y", 0, -100, Long.MIN_VALUE, -1), "x", x), new int[] {1}, 0);
         // an empty axis has no index to start from, whatever the step
         assertTensor(eval(new Layer.Slice("sl", "x", "y", 1, -1, Long.MIN_VALUE, -1), "x", t(new float[0], 2, 0)), new int[] {2, 0});
+        // extreme steps keep ceil(distance / |step|) = 1 element (end - start + step - 1 and -step used to overflow)
+        assertTensor(eval(new Layer.Slice("sl", "x", "y", 0, 2, Long.MAX_VALUE, Long.MAX_VALUE), "x", x), new int[] {1}, 2);
+        assertTensor(eval(new Layer.Slice("sl", "x", "y", 0, -2, Long.MIN_VALUE, Long.MIN_VALUE), "x", x), new int[] {1}, 8);
     }
 
     @Test

@@ -13,6 +13,7 @@ import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.RecurrentSpec;
 import io.lstmx.ir.RecurrentWeights;
+import io.lstmx.ir.Shape;
 import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
@@ -22,7 +23,6 @@ import io.lstmx.util.AtomicFiles;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -43,15 +43,12 @@ public final class OnnxExporter {
     public static final int MIN_OPSET = 7;
     public static final int MAX_OPSET = 22;
 
-    /** What the exporter knows about a value: element type and rank (-1 when unknown). */
-    private record Meta(DType dtype, int rank) {
-    }
-
     private final Model model;
     private final int opset;
     private final boolean lstmLayoutAttribute;
     private final OnnxGraphBuilder g;
-    private final Map<String, Meta> meta = new HashMap<>();
+    /** Every value's element type and shape, from ShapeInference (which also validates the model). */
+    private Map<String, ValueInfo> inferred;
     private final Set<String> modelOutputs = new HashSet<>();
 
     private OnnxExporter(Model model, int opset, boolean lstmLayoutAttribute) {
@@ -84,7 +81,8 @@ public final class OnnxExporter {
         return new OnnxExporter(model, resolveOpset(opset), lstmLayoutAttribute).convert();
     }
 
-    static int resolveOpset(int requested) {
+    /** The opset to write for {@code requested} (0 = default); refuses opsets outside MIN_OPSET..MAX_OPSET. */
+    public static int resolveOpset(int requested) {
         if (requested == 0) {
             return DEFAULT_OPSET;
         }
@@ -100,7 +98,7 @@ public final class OnnxExporter {
 
     private ModelProto convert() {
         // Also refuses an inconsistent model before anything is written.
-        Map<String, ValueInfo> inferred = ShapeInference.infer(model);
+        inferred = ShapeInference.infer(model);
         for (ValueInfo v : model.inputs()) {
             g.reserve(v.name());
         }
@@ -112,7 +110,6 @@ public final class OnnxExporter {
         }
         for (ValueInfo v : model.inputs()) {
             g.input(v);
-            meta.put(v.name(), new Meta(v.dtype(), v.shape().rankKnown() ? v.shape().rank() : -1));
         }
         for (Layer l : model.layers()) {
             layer(l);
@@ -157,25 +154,17 @@ public final class OnnxExporter {
             binary(b);
         } else if (l instanceof Layer.MatMul m) {
             g.apply("MatMul", m.a(), m.b()).named(m.name()).output(m.output());
-            int ra = rank(m.a());
-            int rb = rank(m.b());
-            int r = ra < 0 || rb < 0 ? -1 : ra == 1 && rb == 1 ? 0 : ra == 1 ? rb - 1 : rb == 1 ? ra - 1 : Math.max(ra, rb);
-            meta.put(m.output(), new Meta(dtype(m.a()), r));
         } else if (l instanceof Layer.Concat c) {
             concat(c);
         } else if (l instanceof Layer.Transpose t) {
             g.apply("Transpose", t.input()).named(t.name()).ints("perm", t.perm()).output(t.output());
-            same(t.output(), t.input());
         } else if (l instanceof Layer.Reshape r) {
             String shape = g.int64s(r.name() + "_shape", r.shape().stream().mapToLong(Long::longValue).toArray());
             g.apply("Reshape", r.input(), shape).named(r.name()).output(r.output());
-            meta.put(r.output(), new Meta(dtype(r.input()), r.shape().size()));
         } else if (l instanceof Layer.Flatten f) {
             flatten(f);
         } else if (l instanceof Layer.Squeeze s) {
             squeezeNode(s, s.name(), s.input(), s.output(), s.axes(), rank(s.input()));
-            int r = rank(s.input());
-            meta.put(s.output(), new Meta(dtype(s.input()), r < 0 ? -1 : r - s.axes().size()));
         } else if (l instanceof Layer.Unsqueeze u) {
             unsqueeze(u);
         } else if (l instanceof Layer.Select s) {
@@ -186,7 +175,6 @@ public final class OnnxExporter {
             slice(s);
         } else if (l instanceof Layer.Cast c) {
             g.apply("Cast", c.input()).named(c.name()).attr("to", (long) OnnxTensors.onnxType(c.to())).output(c.output());
-            meta.put(c.output(), new Meta(c.to(), rank(c.input())));
         } else {
             throw LstmxException.internal("ONNX export: no converter for layer '" + l.name() + "' (" + l.kind() + ")");
         }
@@ -194,29 +182,26 @@ public final class OnnxExporter {
 
     // ---------------------------------------------------------------- helpers
 
-    private Meta metaOf(String value) {
-        Meta m = meta.get(value);
-        if (m == null) {
+    private ValueInfo info(String value) {
+        ValueInfo v = inferred.get(value);
+        if (v == null) {
             throw LstmxException.internal("ONNX export: no type known for value '" + value + "'");
         }
-        return m;
+        return v;
     }
 
+    /** Rank of {@code value}, -1 when unknown. */
     private int rank(String value) {
-        return metaOf(value).rank();
+        Shape s = info(value).shape();
+        return s.rankKnown() ? s.rank() : -1;
     }
 
     private DType dtype(String value) {
-        return metaOf(value).dtype();
-    }
-
-    private void same(String out, String in) {
-        meta.put(out, metaOf(in));
+        return info(value).dtype();
     }
 
     private void unary(String op, String name, String in, String out) {
         g.apply(op, in).named(name).output(out);
-        same(out, in);
     }
 
     private LstmxException needsOpset(Layer l, String feature, int minOpset) {
@@ -255,7 +240,6 @@ public final class OnnxExporter {
         } else {
             g.initializerNamed(c.output(), c.value());
         }
-        meta.put(c.output(), new Meta(c.value().dtype(), c.value().rank()));
     }
 
     private void lstm(Layer.Lstm l) {
@@ -451,7 +435,6 @@ public final class OnnxExporter {
                 OnnxGraphBuilder.Node t = g.apply("Transpose", outs[k]).named(n + "/" + outNames[k]);
                 (k == 0 ? t.ints("perm", 2, 0, 1, 3) : t.ints("perm", 1, 0, 2)).output(o);
             }
-            meta.put(o, new Meta(DType.FLOAT32, k == 0 ? 4 : 3));
         }
     }
 
@@ -548,7 +531,6 @@ public final class OnnxExporter {
                 g.apply("Add", mm, b).named(n).output(d.output());
             }
         }
-        meta.put(d.output(), new Meta(DType.FLOAT32, r));
     }
 
     private static Tensor transpose2d(Tensor t) {
@@ -568,8 +550,6 @@ public final class OnnxExporter {
         // Indices are integers: ShapeInference refuses an Embedding fed floats before export.
         String table = g.initializer(e.name() + "_table", e.table());
         g.apply("Gather", table, e.input()).named(e.name()).attr("axis", 0L).output(e.output());
-        int r = rank(e.input());
-        meta.put(e.output(), new Meta(DType.FLOAT32, r < 0 ? -1 : r + 1));
     }
 
     private void activation(Layer.Activation a) {
@@ -616,7 +596,6 @@ public final class OnnxExporter {
             }
             default -> throw LstmxException.internal("ONNX export: activation " + f + " of layer '" + n + "' has no converter");
         }
-        same(y, x);
     }
 
     private void softmax(Layer.Softmax s) {
@@ -637,7 +616,6 @@ public final class OnnxExporter {
                     throw needsOpset(s, op + " over axis -1 of a value of unknown rank", 11);
                 }
                 g.apply(op, s.input()).named(n).attr("axis", -1L).output(s.output());
-                same(s.output(), s.input());
                 return;
             }
             last = r - 1;
@@ -660,7 +638,6 @@ public final class OnnxExporter {
                 g.apply("Transpose", sm).named(n + "/Transpose_out").ints("perm", perm).output(s.output());
             }
         }
-        same(s.output(), s.input());
     }
 
     private void binary(Layer.Binary b) {
@@ -671,15 +648,11 @@ public final class OnnxExporter {
             case DIV -> "Div";
         };
         g.apply(op, b.a(), b.b()).named(b.name()).output(b.output());
-        int ra = rank(b.a());
-        int rb = rank(b.b());
-        meta.put(b.output(), new Meta(dtype(b.a()), ra < 0 || rb < 0 ? -1 : Math.max(ra, rb)));
     }
 
     private void concat(Layer.Concat c) {
         int r = rank(c.inputs().get(0));
         g.apply("Concat", c.inputs().toArray(new String[0])).named(c.name()).attr("axis", axis(c, c.axis(), r)).output(c.output());
-        same(c.output(), c.inputs().get(0));
     }
 
     private void flatten(Layer.Flatten f) {
@@ -687,7 +660,6 @@ public final class OnnxExporter {
             throw needsOpset(f, "Flatten of a " + dtype(f.input()) + " value", 9);
         }
         g.apply("Flatten", f.input()).named(f.name()).attr("axis", axis(f, f.axis(), rank(f.input()))).output(f.output());
-        meta.put(f.output(), new Meta(dtype(f.input()), 2));
     }
 
     /** Squeeze: axes as an attribute before opset 13, as an int64 input from 13. */
@@ -709,7 +681,6 @@ public final class OnnxExporter {
         } else {
             g.apply("Unsqueeze", u.input()).named(u.name()).ints("axes", axes(u, u.axes(), outRank)).output(u.output());
         }
-        meta.put(u.output(), new Meta(dtype(u.input()), outRank));
     }
 
     private void select(Layer.Select s) {
@@ -725,7 +696,6 @@ public final class OnnxExporter {
             String sl = sliceNode(s, s.name() + "/Slice", s.input(), a, s.index(), end, 1).freshOutput(s.name() + "_slice");
             squeezeNode(s, s.name(), sl, s.output(), List.of((int) a), r);
         }
-        meta.put(s.output(), new Meta(dtype(s.input()), r < 0 ? -1 : r - 1));
     }
 
     private void take(Layer.Take t) {
@@ -743,7 +713,6 @@ public final class OnnxExporter {
         int r = rank(t.input());
         String in = g.initializer(t.name() + "_indices", idx);
         g.apply("Gather", t.input(), in).named(t.name()).attr("axis", axis(t, t.axis(), r)).output(t.output());
-        meta.put(t.output(), new Meta(dtype(t.input()), r < 0 ? -1 : r - 1 + idx.rank()));
     }
 
     private void slice(Layer.Slice s) {
@@ -755,7 +724,6 @@ public final class OnnxExporter {
         }
         long a = axis(s, s.axis(), rank(s.input()));
         sliceNode(s, s.name(), s.input(), a, s.start(), s.end(), s.step()).output(s.output());
-        same(s.output(), s.input());
     }
 
     /** A one-axis Slice node: attributes before opset 10, int64 inputs from 10 (step input only when not 1). */

@@ -80,34 +80,6 @@ final class Fold {
     }
 
     /**
-     * ONNX Slice clamping (as the runtime's Slice layer) for shapes known only symbolically: returns
-     * {first index, step, count}. A negative start or end counts from the end; then with a positive
-     * step both are clamped to [0, dim], with a negative step start to [0, dim - 1] and end to [-1, dim - 1].
-     */
-    static long[] sliceRange(long dim, long start, long end, long step) {
-        if (step == 0) {
-            throw LstmxException.badInput("slice step 0");
-        }
-        if (start < 0) {
-            start += dim;
-        }
-        if (end < 0) {
-            end += dim;
-        }
-        long count;
-        if (step > 0) {
-            start = Math.max(0, Math.min(dim, start));
-            end = Math.max(0, Math.min(dim, end));
-            count = end > start ? (end - start + step - 1) / step : 0;
-        } else {
-            start = Math.max(0, Math.min(dim - 1, start));
-            end = Math.max(-1, Math.min(dim - 1, end));
-            count = dim > 0 && start > end ? (start - end - step - 1) / -step : 0;
-        }
-        return new long[] {start, step, count};
-    }
-
-    /**
      * Concatenation along {@code axis} (already normalised for the first part). ONNX wants one element
      * type; parts that mix float and integer are concatenated in float, integer results keep the first
      * part's integer type.

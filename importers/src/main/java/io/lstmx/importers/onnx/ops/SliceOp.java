@@ -1,6 +1,7 @@
 package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.SliceRange;
 import io.lstmx.ir.Tensor;
 
 import java.util.ArrayList;
@@ -85,7 +86,7 @@ final class SliceOp implements OpConverter {
             }
             slices.add(new AxisSlice(axis, start, end, step));
             if (out != null) {
-                out.set(axis, dim.isKnown() ? SDim.known(Fold.sliceRange(dim.value(), start, end, step)[2]) : n.freshDim());
+                out.set(axis, dim.isKnown() ? SDim.known(SliceRange.of(dim.value(), start, end, step).count()) : n.freshDim());
             }
         }
         if (x instanceof Value.Const c) {
@@ -99,10 +100,10 @@ final class SliceOp implements OpConverter {
         if (x instanceof Value.ShapeVec v && !v.scalar()) {
             List<SDim> e = v.entries();
             for (AxisSlice sl : slices) {
-                long[] r = Fold.sliceRange(e.size(), sl.start(), sl.end(), sl.step());
+                SliceRange r = SliceRange.of(e.size(), sl.start(), sl.end(), sl.step());
                 List<SDim> picked = new ArrayList<>();
-                for (long i = 0, j = r[0]; i < r[2]; i++, j += r[1]) {
-                    picked.add(e.get((int) j));
+                for (long i = 0; i < r.count(); i++) {
+                    picked.add(e.get((int) (r.start() + i * r.step())));
                 }
                 e = picked;
             }
