@@ -22,11 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import static io.lstmx.runtime.TestSupport.assertClose;
 import static io.lstmx.runtime.TestSupport.random;
@@ -132,18 +127,12 @@ class GruRnnInvariantsTest {
             int steps = 7;
             int batch = 5;
             float[] x = random(rnd, steps * batch * 3, 1);
-            float[] xr = new float[x.length];
-            for (int t = 0; t < steps; t++) {
-                System.arraycopy(x, t * batch * 3, xr, (steps - 1 - t) * batch * 3, batch * 3);
-            }
+            float[] xr = TestSupport.reverseTime(x, steps, batch * 3);
             Map<String, Tensor> a = run(cell.model(rev, w, false, false), "X", TestSupport.t(x, steps, batch, 3));
             Map<String, Tensor> b = run(cell.model(fwd, w, false, false), "X", TestSupport.t(xr, steps, batch, 3));
             float[] ya = a.get("Y").toFloatArray();
             float[] yb = b.get("Y").toFloatArray();
-            float[] yaReversed = new float[ya.length];
-            for (int t = 0; t < steps; t++) {
-                System.arraycopy(ya, t * batch * 5, yaReversed, (steps - 1 - t) * batch * 5, batch * 5);
-            }
+            float[] yaReversed = TestSupport.reverseTime(ya, steps, batch * 5);
             assertClose(yb, TestSupport.t(yaReversed, ya.length), TOL, cell + " Y");
             assertClose(b.get("Y_h"), a.get("Y_h"), TOL, cell + " Y_h");
             assertTrue(Math.abs(ya[0] - yb[0]) > 1e-4, cell + ": reverse must differ from forward on the same input");
@@ -232,14 +221,7 @@ class GruRnnInvariantsTest {
             for (int round = 0; round < 2; round++) { // the second round checks reset()
                 int[] chunks = {1, 3, 4, 1};
                 float[] got = new float[steps * batch];
-                int t0 = 0;
-                Map<String, Tensor> last = null;
-                for (int len : chunks) {
-                    float[] part = Arrays.copyOfRange(x, t0 * batch * 4, (t0 + len) * batch * 4);
-                    last = session.feed(Map.of("X", TestSupport.t(part, len, batch, 4)));
-                    last.get("out").copyFloatsTo(got, t0 * batch);
-                    t0 += len;
-                }
+                Map<String, Tensor> last = TestSupport.feedInChunks(session, x, batch, 4, chunks, got);
                 String what = (lbr ? "linear_before_reset" : "reset before") + ", round " + round;
                 assertClose(full.get("out").toFloatArray(), TestSupport.t(got, got.length), TOL, "chunked output, " + what);
                 assertClose(full.get("h1"), last.get("h1"), TOL, "GRU last state, " + what);
@@ -416,32 +398,21 @@ class GruRnnInvariantsTest {
                 inputs.add(c.inputs(100 + i));
                 expected.add(c.run(1, inputs.get(i)));
             }
-            ExecutorService callerPool = Executors.newFixedThreadPool(callers);
-            try {
-                CountDownLatch start = new CountDownLatch(1);
-                List<Future<List<float[][]>>> results = new ArrayList<>();
-                for (int i = 0; i < callers; i++) {
-                    Map<String, Tensor> in = inputs.get(i);
-                    results.add(callerPool.submit(() -> {
-                        start.await();
-                        List<float[][]> r = new ArrayList<>();
-                        for (int rep = 0; rep < 3; rep++) {
-                            r.add(c.run(Parallel.THREADS, in));
-                        }
-                        return r;
-                    }));
+            List<List<float[][]>> results = TestSupport.runConcurrently(callers, i -> () -> {
+                List<float[][]> r = new ArrayList<>();
+                for (int rep = 0; rep < 3; rep++) {
+                    r.add(c.run(Parallel.THREADS, inputs.get(i)));
                 }
-                start.countDown();
-                for (int i = 0; i < callers; i++) {
-                    List<float[][]> r = results.get(i).get(60, TimeUnit.SECONDS);
-                    for (int rep = 0; rep < r.size(); rep++) {
-                        for (int k = 0; k < r.get(rep).length; k++) {
-                            assertArrayEquals(expected.get(i)[k], r.get(rep)[k], c.name() + ": caller " + i + ", run " + rep + ", output " + k);
-                        }
+                return r;
+            });
+            for (int i = 0; i < callers; i++) {
+                List<float[][]> r = results.get(i);
+                assertEquals(3, r.size(), "runs of caller " + i);
+                for (int rep = 0; rep < r.size(); rep++) {
+                    for (int k = 0; k < r.get(rep).length; k++) {
+                        assertArrayEquals(expected.get(i)[k], r.get(rep)[k], c.name() + ": caller " + i + ", run " + rep + ", output " + k);
                     }
                 }
-            } finally {
-                callerPool.shutdownNow();
             }
         }
     }

@@ -121,18 +121,12 @@ class LstmInvariantsTest {
         int steps = 7;
         int batch = 2;
         float[] x = random(rnd, steps * batch * 3, 1);
-        float[] xr = new float[x.length];
-        for (int t = 0; t < steps; t++) {
-            System.arraycopy(x, t * batch * 3, xr, (steps - 1 - t) * batch * 3, batch * 3);
-        }
+        float[] xr = TestSupport.reverseTime(x, steps, batch * 3);
         Map<String, Tensor> a = run(TestSupport.lstmModel(rev, w, false, false), "X", TestSupport.t(x, steps, batch, 3));
         Map<String, Tensor> b = run(TestSupport.lstmModel(fwd, w, false, false), "X", TestSupport.t(xr, steps, batch, 3));
         float[] ya = a.get("Y").toFloatArray();
         float[] yb = b.get("Y").toFloatArray();
-        float[] yaReversed = new float[ya.length];
-        for (int t = 0; t < steps; t++) {
-            System.arraycopy(ya, t * batch * 5, yaReversed, (steps - 1 - t) * batch * 5, batch * 5);
-        }
+        float[] yaReversed = TestSupport.reverseTime(ya, steps, batch * 5);
         assertClose(yb, TestSupport.t(yaReversed, ya.length), TOL, "Y");
         assertClose(b.get("Y_h"), a.get("Y_h"), TOL, "Y_h");
         assertClose(b.get("Y_c"), a.get("Y_c"), TOL, "Y_c");
@@ -246,14 +240,7 @@ class LstmInvariantsTest {
         for (int round = 0; round < 2; round++) { // the second round checks reset()
             int[] chunks = {1, 3, 4, 1};
             float[] got = new float[steps * batch];
-            int t0 = 0;
-            Map<String, Tensor> last = null;
-            for (int len : chunks) {
-                float[] part = Arrays.copyOfRange(x, t0 * batch * 4, (t0 + len) * batch * 4);
-                last = session.feed(Map.of("X", TestSupport.t(part, len, batch, 4)));
-                last.get("out").copyFloatsTo(got, t0 * batch);
-                t0 += len;
-            }
+            Map<String, Tensor> last = TestSupport.feedInChunks(session, x, batch, 4, chunks, got);
             assertClose(full.get("out").toFloatArray(), TestSupport.t(got, got.length), 1e-6, "chunked output, round " + round);
             assertClose(full.get("h2"), last.get("h2"), 1e-6, "last state, round " + round);
             session.reset();

@@ -26,16 +26,8 @@ class LstmReferenceTest {
     private static final double ATOL = 2e-5;
     private static final double RTOL = 2e-4;
 
-    private static final List<ActivationFn> CHOICES = List.of(
-            ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.RELU, ActivationFn.IDENTITY,
-            ActivationFn.of(Kind.LEAKY_RELU, 0.1f, 0f), ActivationFn.of(Kind.THRESHOLDED_RELU, 0.3f, 0f),
-            ActivationFn.of(Kind.ELU, 0.8f, 0f), ActivationFn.of(Kind.HARD_SIGMOID, 0.2f, 0.5f),
-            ActivationFn.of(Kind.AFFINE, 0.7f, 0.1f), ActivationFn.of(Kind.SCALED_TANH, 1.2f, 0.8f),
-            ActivationFn.of(Kind.SOFTSIGN), ActivationFn.of(Kind.SOFTPLUS));
-    /** Bounded choices for the gate function f, so that seven steps cannot overflow float32. */
-    private static final List<ActivationFn> GATE_CHOICES = List.of(
-            ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.of(Kind.HARD_SIGMOID, 0.2f, 0.5f),
-            ActivationFn.of(Kind.SOFTSIGN), ActivationFn.of(Kind.SCALED_TANH, 1.2f, 0.8f));
+    private static final List<ActivationFn> CHOICES = TestSupport.ACTIVATION_CHOICES;
+    private static final List<ActivationFn> GATE_CHOICES = TestSupport.GATE_ACTIVATION_CHOICES;
 
     /** Feature flags of one random case, printed on failure. */
     private record Case(int seed, LstmSpec spec, boolean peephole, boolean lens, boolean init, int steps, int batch) {
@@ -115,13 +107,8 @@ class LstmReferenceTest {
         in.put("X", Tensor.ofFloats(bm ? new int[] {batch, steps, spec.inputSize()} : new int[] {steps, batch, spec.inputSize()}, x));
         int[] lens = null;
         if (c.lens()) {
-            lens = new int[batch];
-            long[] l = new long[batch];
-            for (int b = 0; b < batch; b++) {
-                lens[b] = rnd.nextInt(steps + 1);
-                l[b] = lens[b];
-            }
-            in.put("L", Tensor.ofLongs(io.lstmx.ir.DType.INT32, new int[] {batch}, l));
+            lens = TestSupport.randomLengths(rnd, batch, steps);
+            in.put("L", TestSupport.lengthsTensor(lens));
         }
         float[] h0 = null;
         float[] c0 = null;

@@ -16,11 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static io.lstmx.runtime.TestSupport.random;
@@ -142,30 +138,18 @@ class ParallelismTest {
             inputs.add(c.inputs(100 + i));
             expected.add(c.run(1, inputs.get(i)));
         }
-        ExecutorService callerPool = Executors.newFixedThreadPool(callers);
-        try {
-            CountDownLatch start = new CountDownLatch(1);
-            List<Future<List<float[][]>>> results = new ArrayList<>();
-            for (int i = 0; i < callers; i++) {
-                Map<String, Tensor> in = inputs.get(i);
-                results.add(callerPool.submit(() -> {
-                    start.await();
-                    List<float[][]> r = new ArrayList<>();
-                    for (int rep = 0; rep < 3; rep++) {
-                        r.add(c.run(Parallel.THREADS, in)); // the default configuration
-                    }
-                    return r;
-                }));
+        List<List<float[][]>> results = TestSupport.runConcurrently(callers, i -> () -> {
+            List<float[][]> r = new ArrayList<>();
+            for (int rep = 0; rep < 3; rep++) {
+                r.add(c.run(Parallel.THREADS, inputs.get(i))); // the default configuration
             }
-            start.countDown();
-            for (int i = 0; i < callers; i++) {
-                List<float[][]> r = results.get(i).get(60, TimeUnit.SECONDS);
-                for (int rep = 0; rep < r.size(); rep++) {
-                    assertSameBits(expected.get(i), r.get(rep), "caller " + i + ", run " + rep);
-                }
+            return r;
+        });
+        for (int i = 0; i < callers; i++) {
+            List<float[][]> r = results.get(i);
+            for (int rep = 0; rep < r.size(); rep++) {
+                assertSameBits(expected.get(i), r.get(rep), "caller " + i + ", run " + rep);
             }
-        } finally {
-            callerPool.shutdownNow();
         }
     }
 

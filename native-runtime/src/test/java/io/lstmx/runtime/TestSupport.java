@@ -1,6 +1,7 @@
 package io.lstmx.runtime;
 
 import io.lstmx.ir.ActivationFn;
+import io.lstmx.ir.ActivationFn.Kind;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
@@ -19,7 +20,15 @@ import io.lstmx.ir.ValueInfo;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,6 +38,18 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class TestSupport {
     private TestSupport() {
     }
+
+    /** Activation choices for the random reference cases (every kind, with alpha/beta where it has them). */
+    static final List<ActivationFn> ACTIVATION_CHOICES = List.of(
+            ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.RELU, ActivationFn.IDENTITY,
+            ActivationFn.of(Kind.LEAKY_RELU, 0.1f, 0f), ActivationFn.of(Kind.THRESHOLDED_RELU, 0.3f, 0f),
+            ActivationFn.of(Kind.ELU, 0.8f, 0f), ActivationFn.of(Kind.HARD_SIGMOID, 0.2f, 0.5f),
+            ActivationFn.of(Kind.AFFINE, 0.7f, 0.1f), ActivationFn.of(Kind.SCALED_TANH, 1.2f, 0.8f),
+            ActivationFn.of(Kind.SOFTSIGN), ActivationFn.of(Kind.SOFTPLUS));
+    /** Bounded choices for a gate function f, so that seven steps cannot overflow float32. */
+    static final List<ActivationFn> GATE_ACTIVATION_CHOICES = List.of(
+            ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.of(Kind.HARD_SIGMOID, 0.2f, 0.5f),
+            ActivationFn.of(Kind.SOFTSIGN), ActivationFn.of(Kind.SCALED_TANH, 1.2f, 0.8f));
 
     static float[] random(Random rnd, int n, double scale) {
         float[] a = new float[n];
@@ -204,5 +225,76 @@ final class TestSupport {
     static void assertTensor(Tensor actual, int[] shape, float... expected) {
         assertArrayEquals(shape, actual.shape(), "shape");
         assertArrayEquals(expected, actual.toFloatArray(), 1e-6f);
+    }
+
+    /**
+     * Feeds time-major X [T,B,F] to {@code session} in consecutive chunks of {@code chunks} steps,
+     * copying each chunk's output "out" ([len,B,...] with one value per step and row) into {@code got}
+     * at its time offset; returns the outputs of the last feed.
+     */
+    static Map<String, Tensor> feedInChunks(StreamingSession session, float[] x, int batch, int features, int[] chunks, float[] got) {
+        int t0 = 0;
+        Map<String, Tensor> last = null;
+        for (int len : chunks) {
+            float[] part = Arrays.copyOfRange(x, t0 * batch * features, (t0 + len) * batch * features);
+            last = session.feed(Map.of("X", t(part, len, batch, features)));
+            last.get("out").copyFloatsTo(got, t0 * batch);
+            t0 += len;
+        }
+        return last;
+    }
+
+    /**
+     * Runs {@code task.apply(i)} for every caller i on its own thread, all released by one latch so
+     * that they overlap; returns the results in caller order (each waited for at most 60 s).
+     */
+    static <T> List<T> runConcurrently(int callers, IntFunction<Callable<T>> task) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(callers);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<T>> futures = new ArrayList<>();
+            for (int i = 0; i < callers; i++) {
+                Callable<T> c = task.apply(i);
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    return c.call();
+                }));
+            }
+            start.countDown();
+            List<T> results = new ArrayList<>();
+            for (Future<T> f : futures) {
+                results.add(f.get(60, TimeUnit.SECONDS));
+            }
+            return results;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** A copy of {@code a} (time-major, {@code block} values per step) with its steps in reverse order. */
+    static float[] reverseTime(float[] a, int steps, int block) {
+        float[] r = new float[a.length];
+        for (int t = 0; t < steps; t++) {
+            System.arraycopy(a, t * block, r, (steps - 1 - t) * block, block);
+        }
+        return r;
+    }
+
+    /** One random sequence length in [0, steps] per batch row (zero included on purpose). */
+    static int[] randomLengths(Random rnd, int batch, int steps) {
+        int[] lens = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            lens[b] = rnd.nextInt(steps + 1);
+        }
+        return lens;
+    }
+
+    /** Sequence lengths as the int32 tensor [B] the ONNX operators take. */
+    static Tensor lengthsTensor(int[] lens) {
+        long[] l = new long[lens.length];
+        for (int b = 0; b < lens.length; b++) {
+            l[b] = lens[b];
+        }
+        return Tensor.ofLongs(DType.INT32, new int[] {lens.length}, l);
     }
 }

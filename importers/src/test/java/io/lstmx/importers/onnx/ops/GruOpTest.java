@@ -88,10 +88,6 @@ class GruOpTest {
         }
     }
 
-    private static double sigmoid(double v) {
-        return 1 / (1 + Math.exp(-v));
-    }
-
     @Test
     void attributesMapToTheSpec() {
         Model m = new OnnxBuilder(14).input("X", FLOAT, "batch", 4, 2)

@@ -122,10 +122,6 @@ class LstmOpTest {
         assertValues(out.get("Y_c"), s(1, 1, 1), (float) c);
     }
 
-    private static double sigmoid(double v) {
-        return 1 / (1 + Math.exp(-v));
-    }
-
     @Test
     void attributesMapToTheSpec() {
         Model m = new OnnxBuilder(14).input("X", FLOAT, "batch", 4, 2)

@@ -200,6 +200,11 @@ final class OnnxBuilder {
         throw new AssertionError("no Constant layer writes " + name + " in " + m.layers());
     }
 
+    /** The logistic function in double precision, for expected values worked out by hand from the ONNX equations. */
+    static double sigmoid(double v) {
+        return 1 / (1 + Math.exp(-v));
+    }
+
     static Map<String, Tensor> run(Model m, Map<String, Tensor> inputs) {
         return NativeRuntime.compile(m).run(inputs);
     }
