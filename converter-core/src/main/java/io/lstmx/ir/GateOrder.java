@@ -60,9 +60,10 @@ public enum GateOrder {
 
     /**
      * Result block k is source block {@code perm[k]} along {@code axis} (the axis length must be
-     * divisible by the number of blocks).
+     * divisible by the number of blocks). Package-private so that no gate permutation is written
+     * outside this file.
      */
-    public static Tensor permuteBlocks(Tensor t, int axis, int[] perm) {
+    static Tensor permuteBlocks(Tensor t, int axis, int[] perm) {
         int[] shape = t.shape();
         if (axis < 0) {
             axis += shape.length;
