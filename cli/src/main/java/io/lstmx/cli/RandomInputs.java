@@ -246,23 +246,12 @@ final class RandomInputs {
                     next[next.length - 1] = -1;
                 }
                 trace(input, d.output(), next, seen);
-            } else if (l instanceof Layer.Identity i) {
-                trace(input, i.output(), axes, seen);
-            } else if (l instanceof Layer.Dropout d) {
-                trace(input, d.output(), axes, seen);
-            } else if (l instanceof Layer.Activation a) {
-                trace(input, a.output(), axes, seen);
-            } else if (l instanceof Layer.Cast c) {
-                trace(input, c.output(), axes, seen);
-            } else if (l instanceof Layer.Softmax s) {
-                trace(input, s.output(), axes, seen);
-            } else if (l instanceof Layer.Binary b) {
-                // Assumes the other operand does not raise the rank (bias, positional encoding, ...).
-                trace(input, b.output(), axes, seen);
-            } else if (l instanceof Layer.Concat c) {
-                trace(input, c.output(), axes, seen);
-            } else if (l instanceof Layer.Slice s) {
-                trace(input, s.output(), axes, seen);
+            } else if (l instanceof Layer.Identity || l instanceof Layer.Dropout || l instanceof Layer.Activation
+                    || l instanceof Layer.Cast || l instanceof Layer.Softmax || l instanceof Layer.Concat
+                    || l instanceof Layer.Slice || l instanceof Layer.Binary) {
+                // These keep every axis where it is (for Binary this assumes the other operand does
+                // not raise the rank: a bias, a positional encoding, ...); each has one output.
+                trace(input, l.outputs().get(0), axes, seen);
             } else if (l instanceof Layer.Take t) {
                 if (t.indices().rank() == 1) {
                     trace(input, t.output(), axes, seen);
