@@ -1,12 +1,10 @@
 package io.lstmx.benchmarks;
 
-import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
 import io.lstmx.api.Tolerance;
-import io.lstmx.exporters.ExportOptions;
-import io.lstmx.exporters.Exporters;
+import io.lstmx.exporters.onnx.OnnxExporter;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
-import io.lstmx.ir.Format;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Layout;
@@ -89,7 +87,7 @@ final class BenchModels {
     static Path exportTemp(Model model) {
         try {
             Path file = Files.createTempFile(model.name() + "-", ".onnx");
-            Exporters.save(model, file, Format.ONNX, ExportOptions.DEFAULT);
+            OnnxExporter.save(model, file, 0, false);
             return file;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -1,6 +1,6 @@
 package io.lstmx.benchmarks;
 
-import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.runtime.CompiledModel;

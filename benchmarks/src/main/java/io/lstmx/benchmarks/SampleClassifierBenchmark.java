@@ -1,8 +1,7 @@
 package io.lstmx.benchmarks;
 
-import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.importers.Importers;
-import io.lstmx.ir.Format;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.runtime.CompiledModel;
@@ -53,7 +52,7 @@ public class SampleClassifierBenchmark {
         if (!Files.isRegularFile(file)) {
             throw new IllegalStateException(file.toAbsolutePath() + " not found: run from the repository root or pass -Dlstmx.root=<repo>");
         }
-        Model model = Importers.load(file, Format.ONNX);
+        Model model = OnnxImporter.load(file, java.util.Map.of());
         inputs = Map.of("x", BenchModels.randomInput(BenchModels.SEED + 7 * batch, batch, T, 8));
         BenchModels.Engines engines = BenchModels.openBoth(MODEL, model, file, inputs);
         compiled = engines.compiled();

@@ -5,7 +5,7 @@ import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.Dim;
-import io.lstmx.ir.Format;
+import io.lstmx.formats.Format;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;

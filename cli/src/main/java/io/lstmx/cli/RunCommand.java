@@ -4,7 +4,7 @@ import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
 import io.lstmx.api.Npy;
 import io.lstmx.errors.LstmxException;
-import io.lstmx.ir.Format;
+import io.lstmx.formats.Format;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.util.SafeText;

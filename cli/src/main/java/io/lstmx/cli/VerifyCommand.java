@@ -2,12 +2,14 @@ package io.lstmx.cli;
 
 import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
-import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.api.ReferenceEngine;
+import io.lstmx.api.ReferenceEngines;
+import io.lstmx.api.SafeFiles;
 import io.lstmx.api.Tolerance;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
-import io.lstmx.exporters.Exporters;
-import io.lstmx.ir.Format;
+import io.lstmx.formats.Format;
+import io.lstmx.formats.FormatRegistry;
 import io.lstmx.ir.Tensor;
 import io.lstmx.util.SafeText;
 import picocli.CommandLine.Command;
@@ -43,8 +45,8 @@ final class VerifyCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model to check (ONNX for now).")
     Path model;
 
-    @Option(names = "--reference", paramLabel = "ENGINE", defaultValue = "onnxruntime",
-            description = "Reference engine (default: ${DEFAULT-VALUE}; the only one so far).")
+    @Option(names = "--reference", paramLabel = "ENGINE",
+            description = "Reference engine (default: the first present that runs the model's format; `lstmx formats` lists them).")
     String reference;
 
     @Option(names = "--atol", paramLabel = "A", defaultValue = "1e-5", description = "Absolute tolerance (default: ${DEFAULT-VALUE}).")
@@ -54,8 +56,8 @@ final class VerifyCommand implements Callable<Integer> {
     double rtol;
 
     @Option(names = "--roundtrip", paramLabel = "FORMAT", converter = Formats.Converter.class,
-            description = "Also convert to FORMAT in a temporary folder, reload, and compare that (an ONNX round trip is run in onnxruntime too). "
-                    + "Only onnx is available now; keras, tensorflow and pytorch exit 3.")
+            description = "Also convert to FORMAT in a temporary folder, reload, and compare that; the written file is also run "
+                    + "in a reference engine for FORMAT when one is present. A format not written yet exits 3.")
     Format roundtrip;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).")
@@ -87,33 +89,33 @@ final class VerifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        if (!reference.equalsIgnoreCase("onnxruntime")) {
-            throw LstmxException.badInput("--reference " + reference + ": unknown engine; the only reference engine is onnxruntime");
-        }
         if (!(atol >= 0) || !(rtol >= 0) || Double.isInfinite(atol) || Double.isInfinite(rtol)) {
             throw LstmxException.badInput("--atol and --rtol must be finite and >= 0, got " + atol + " and " + rtol);
         }
-        if (roundtrip != null && !Exporters.isAvailable(roundtrip)) {
+        ReferenceEngine engine = reference == null ? null : ReferenceEngines.named(reference);
+        if (roundtrip != null) {
             // Before any comparison: the round trip could not be written at the end anyway.
-            throw LstmxException.unsupported("--roundtrip " + roundtrip.id() + ": writing " + roundtrip.id()
-                    + " models is not available yet; only --roundtrip onnx works for now");
+            FormatRegistry.standard().requireWriter(roundtrip, Path.of("--roundtrip " + roundtrip.id()));
         }
         Format format = Lstmx.detect(model);
-        if (format != Format.ONNX) {
-            throw LstmxException.unsupported(model + ": no reference engine for " + format.id()
-                    + " models yet; verify can only check ONNX models against onnxruntime");
+        if (engine == null) {
+            engine = ReferenceEngines.forFormat(format).orElseThrow(() -> LstmxException.unsupported(model
+                    + ": no reference engine present runs " + format.id() + " models; engines present: " + ReferenceEngines.names()));
+        } else if (!engine.formats().contains(format)) {
+            throw LstmxException.unsupported(model + ": reference engine " + engine.name() + " does not run " + format.id()
+                    + " models; engines present: " + ReferenceEngines.names());
         }
         LoadedModel loaded = Lstmx.load(model, format);
         Tolerance tol = new Tolerance(atol, rtol);
         List<RandomInputs.Case> cases = RandomInputs.cases(loaded.model(), seed);
         List<String> names = loaded.model().outputNames();
-        out.printf(Locale.ROOT, "verify %s: lstmx vs onnxruntime, %d input case(s), seed %d, pass if |a-b| <= %s + %s*|b|%n",
-                SafeText.oneLine(model.toString()), cases.size(), seed, plain(atol), plain(rtol));
+        out.printf(Locale.ROOT, "verify %s: lstmx vs %s %s, %d input case(s), seed %d, pass if |a-b| <= %s + %s*|b|%n",
+                SafeText.oneLine(model.toString()), engine.name(), engine.version(), cases.size(), seed, plain(atol), plain(rtol));
         Tally tally = new Tally();
         List<List<Tensor>> expected = new ArrayList<>();
-        try (OnnxRuntimeReference ref = OnnxRuntimeReference.open(model)) {
+        try (ReferenceEngine.Session ref = engine.open(model, format)) {
             for (RandomInputs.Case c : cases) {
-                List<Tensor> exp = ordered(ref.run(c.inputs()), names, model + " in onnxruntime");
+                List<Tensor> exp = ordered(ref.run(c.inputs()), names, model + " in " + engine.name());
                 expected.add(exp);
                 List<Tensor> act = ordered(loaded.run(c.inputs()), names, model + " in lstmx");
                 compare("lstmx", c.label(), names, act, exp, tol, out, tally);
@@ -141,7 +143,7 @@ final class VerifyCommand implements Callable<Integer> {
             throw LstmxException.badInput("cannot create a temporary folder for --roundtrip: " + e.getMessage());
         }
         try {
-            Path file = dir.resolve(Formats.defaultFileName(roundtrip));
+            Path file = dir.resolve(FormatRegistry.standard().requireWriter(roundtrip, dir).defaultFileName());
             Lstmx.save(loaded.model(), file, roundtrip);
             LoadedModel back = Lstmx.load(file, roundtrip);
             out.println("round trip: wrote " + roundtrip.id() + " (" + Text.layerSummary(back.model()) + ") and read it back");
@@ -151,19 +153,21 @@ final class VerifyCommand implements Callable<Integer> {
                 List<Tensor> act = ordered(back.run(in), back.model().outputNames(), "the " + roundtrip.id() + " round trip in lstmx");
                 compare(engine, cases.get(i).label(), names, act, expected.get(i), tol, out, tally);
             }
-            if (roundtrip == Format.ONNX) {
+            ReferenceEngine checker = ReferenceEngines.forFormat(roundtrip).orElse(null);
+            if (checker != null) {
                 // The written file must also mean the same thing to an independent engine.
-                try (OnnxRuntimeReference ref = OnnxRuntimeReference.open(file)) {
+                engine = engine + "/" + checker.name();
+                try (ReferenceEngine.Session ref = checker.open(file, roundtrip)) {
                     for (int i = 0; i < cases.size(); i++) {
                         Map<String, Tensor> in = rename(cases.get(i).inputs(), ref.inputNames(), engine);
-                        List<Tensor> act = ordered(ref.run(in), ref.outputNames(), "the written ONNX file in onnxruntime");
-                        compare(engine + "/onnxruntime", cases.get(i).label(), names, act, expected.get(i), tol, out, tally);
+                        List<Tensor> act = ordered(ref.run(in), ref.outputNames(), "the written " + roundtrip.id() + " file in " + checker.name());
+                        compare(engine, cases.get(i).label(), names, act, expected.get(i), tol, out, tally);
                     }
                 }
             }
         } finally {
             try {
-                ConvertCommand.deleteTree(dir);
+                SafeFiles.deleteTree(dir);
             } catch (LstmxException e) {
                 // Best effort: a leftover temporary folder does not change the verdict.
             }

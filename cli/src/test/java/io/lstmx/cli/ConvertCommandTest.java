@@ -3,10 +3,12 @@ package io.lstmx.cli;
 import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
 import io.lstmx.api.Npy;
-import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
-import io.lstmx.ir.Format;
+import io.lstmx.api.SafeFiles;
+import io.lstmx.formats.Format;
+import io.lstmx.formats.FormatRegistry;
 import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,16 +81,16 @@ class ConvertCommandTest {
 
     @Test
     void destinationFormatComesFromTheExtensionOrTo() {
-        assertEquals(Format.ONNX, Formats.forDestination(dir.resolve("a.onnx"), null));
-        assertEquals(Format.PYTORCH, Formats.forDestination(dir.resolve("a.pt"), null));
-        assertEquals(Format.PYTORCH, Formats.forDestination(dir.resolve("a.pth"), null));
-        assertEquals(Format.KERAS, Formats.forDestination(dir.resolve("a.h5"), null));
-        assertEquals(Format.KERAS, Formats.forDestination(dir.resolve("a.keras"), null));
-        assertEquals(Format.TENSORFLOW, Formats.forDestination(dir.resolve("saved_model"), null));
-        assertEquals(Format.TENSORFLOW, Formats.forDestination(dir.resolve("graph.pb"), null));
-        assertEquals(Format.TENSORFLOW, Formats.forDestination(dir, null), "an existing directory");
-        assertEquals(Format.KERAS, Formats.forDestination(dir.resolve("a.onnx"), Format.KERAS), "--to wins");
-        LstmxException e = assertThrows(LstmxException.class, () -> Formats.forDestination(dir.resolve("a.txt"), null));
+        assertEquals(Format.ONNX, FormatRegistry.standard().forDestination(dir.resolve("a.onnx"), null));
+        assertEquals(Format.TORCHSCRIPT, FormatRegistry.standard().forDestination(dir.resolve("a.pt"), null));
+        assertEquals(Format.TORCHSCRIPT, FormatRegistry.standard().forDestination(dir.resolve("a.pth"), null));
+        assertEquals(Format.KERAS_H5, FormatRegistry.standard().forDestination(dir.resolve("a.h5"), null));
+        assertEquals(Format.KERAS, FormatRegistry.standard().forDestination(dir.resolve("a.keras"), null));
+        assertEquals(Format.SAVEDMODEL, FormatRegistry.standard().forDestination(dir.resolve("saved_model"), null));
+        assertEquals(Format.TF_GRAPHDEF, FormatRegistry.standard().forDestination(dir.resolve("graph.pb"), null));
+        assertEquals(Format.SAVEDMODEL, FormatRegistry.standard().forDestination(dir, null), "an existing directory");
+        assertEquals(Format.KERAS, FormatRegistry.standard().forDestination(dir.resolve("a.onnx"), Format.KERAS), "--to wins");
+        LstmxException e = assertThrows(LstmxException.class, () -> FormatRegistry.standard().forDestination(dir.resolve("a.txt"), null));
         assertTrue(e.getMessage().contains("--to"), e.getMessage());
 
         Cli.Result r = Cli.run("convert", Cli.realOnnx(), dir.resolve("model.txt")).expect(2);
@@ -106,7 +108,7 @@ class ConvertCommandTest {
         Cli.Result r = Cli.run("convert", src, folder, "--to", "onnx", "--force").expect(2);
         assertTrue(r.err().contains("directory"), r.err());
         r = Cli.run("convert", src, folder, "--force").expect(2);
-        assertTrue(r.err().contains("saved_model.pb"), r.err());
+        assertTrue(r.err().contains("holds no savedmodel model"), r.err());
         assertEquals(List.of("notes.txt"), Cli.list(folder));
         assertEquals(List.of("my-stuff"), Cli.list(dir));
     }
@@ -123,14 +125,14 @@ class ConvertCommandTest {
     @Test
     void aWriterFailingHalfWayLeavesNothingBehind() throws IOException {
         Path dst = dir.resolve("half.onnx");
-        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, false, tmp -> {
+        LstmxException e = assertThrows(LstmxException.class, () -> SafeFiles.writeSafely(dst, false, tmp -> {
             write(tmp, "partial");
             write(tmp.resolveSibling("half.onnx.data"), "side file");
             throw LstmxException.unsupported("layer 'x' cannot be expressed");
         }));
         assertTrue(e.getMessage().contains("cannot be expressed"));
 
-        e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, false, tmp -> {
+        e = assertThrows(LstmxException.class, () -> SafeFiles.writeSafely(dst, false, tmp -> {
             throw LstmxException.unsupported(tmp + ": format cannot hold this");
         }));
         assertTrue(e.getMessage().startsWith(dst.toAbsolutePath().normalize() + ": format"), "names DST, not the staging copy: " + e.getMessage());
@@ -138,7 +140,7 @@ class ConvertCommandTest {
 
         // With --force over an existing file: the old content survives a failed write.
         Files.writeString(dst, "old");
-        assertThrows(IllegalStateException.class, () -> ConvertCommand.writeSafely(dst, true, tmp -> {
+        assertThrows(IllegalStateException.class, () -> SafeFiles.writeSafely(dst, true, tmp -> {
             write(tmp, "new but broken");
             throw new IllegalStateException("exporter bug");
         }));
@@ -149,17 +151,17 @@ class ConvertCommandTest {
     @Test
     void safeWritesMoveEverythingTheExporterProduced() throws IOException {
         Path dst = dir.resolve("m.onnx");
-        ConvertCommand.writeSafely(dst, false, tmp -> {
+        SafeFiles.writeSafely(dst, false, tmp -> {
             write(tmp, "model");
             write(tmp.resolveSibling("m.onnx.data"), "weights");
         });
         assertEquals(List.of("m.onnx", "m.onnx.data"), Cli.list(dir));
         // A directory destination (SavedModel-like) is replaced as a whole with force.
         Path sm = dir.resolve("sm");
-        ConvertCommand.writeSafely(sm, false, tmp -> write(tmp.resolve("saved_model.pb"), "v1"));
-        ConvertCommand.writeSafely(sm, true, tmp -> write(tmp.resolve("variables/variables.index"), "v2"));
+        SafeFiles.writeSafely(sm, false, tmp -> write(tmp.resolve("saved_model.pb"), "v1"));
+        SafeFiles.writeSafely(sm, true, tmp -> write(tmp.resolve("variables/variables.index"), "v2"));
         assertEquals(List.of("variables"), Cli.list(sm));
-        assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(sm, false, tmp -> write(tmp.resolve("x"), "v3")));
+        assertThrows(LstmxException.class, () -> SafeFiles.writeSafely(sm, false, tmp -> write(tmp.resolve("x"), "v3")));
         assertEquals(List.of("m.onnx", "m.onnx.data", "sm"), Cli.list(dir));
     }
 
@@ -175,9 +177,9 @@ class ConvertCommandTest {
     void sideFilesAreMovedBeforeTheModel() {
         Path dst = dir.resolve("m.onnx");
         List<String> order = new ArrayList<>();
-        ConvertCommand.writeSafely(dst, false, tmp -> writeModelAndSideFiles(tmp, "new"), (from, to, replace) -> {
+        SafeFiles.writeSafely(dst, false, tmp -> writeModelAndSideFiles(tmp, "new"), (from, to, replace) -> {
             order.add(to.getFileName().toString());
-            ConvertCommand.FILES.move(from, to, replace);
+            SafeFiles.FILES.move(from, to, replace);
         });
         assertEquals("m.onnx", order.get(order.size() - 1), "the model comes last: " + order);
         assertEquals(List.of("a.bin", "m.onnx", "m.onnx.data"), Cli.list(dir));
@@ -186,13 +188,13 @@ class ConvertCommandTest {
     @Test
     void aDestinationThatAppearsMeanwhileIsNotReplaced() throws IOException {
         Path dst = dir.resolve("m.onnx");
-        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, false,
+        LstmxException e = assertThrows(LstmxException.class, () -> SafeFiles.writeSafely(dst, false,
                 tmp -> writeModelAndSideFiles(tmp, "new"), (from, to, replace) -> {
                     if (to.getFileName().toString().equals("m.onnx")) {
                         // Another process creates DST after the existence checks, before the final move.
                         Files.writeString(to, "someone else's");
                     }
-                    ConvertCommand.FILES.move(from, to, replace);
+                    SafeFiles.FILES.move(from, to, replace);
                 }));
         assertEquals(ErrorCode.BAD_INPUT, e.code());
         assertTrue(e.getMessage().contains("appeared"), e.getMessage());
@@ -204,13 +206,13 @@ class ConvertCommandTest {
     void theRealMoveNeverReplacesWithoutForce() throws IOException {
         Path from = Files.writeString(dir.resolve("from"), "new");
         Path to = Files.writeString(dir.resolve("to"), "old");
-        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> ConvertCommand.FILES.move(from, to, false));
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> SafeFiles.FILES.move(from, to, false));
         assertEquals("old", Files.readString(to));
         assertEquals("new", Files.readString(from));
         Path fromDir = Files.createDirectory(dir.resolve("fromDir"));
         Path toDir = Files.createDirectory(dir.resolve("toDir"));
-        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> ConvertCommand.FILES.move(fromDir, toDir, false));
-        ConvertCommand.FILES.move(from, dir.resolve("free"), false);
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> SafeFiles.FILES.move(fromDir, toDir, false));
+        SafeFiles.FILES.move(from, dir.resolve("free"), false);
         assertEquals("new", Files.readString(dir.resolve("free")));
         assertFalse(Files.exists(from));
     }
@@ -218,13 +220,13 @@ class ConvertCommandTest {
     @Test
     void aFailedModelMoveWithForcePutsTheOldFilesBack() throws IOException {
         Path dst = dir.resolve("m.onnx");
-        ConvertCommand.writeSafely(dst, false, tmp -> writeModelAndSideFiles(tmp, "old"));
-        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(dst, true,
+        SafeFiles.writeSafely(dst, false, tmp -> writeModelAndSideFiles(tmp, "old"));
+        LstmxException e = assertThrows(LstmxException.class, () -> SafeFiles.writeSafely(dst, true,
                 tmp -> writeModelAndSideFiles(tmp, "new"), (from, to, replace) -> {
                     if (to.getFileName().toString().equals("m.onnx")) {
                         throw new IOException("No space left on device");
                     }
-                    ConvertCommand.FILES.move(from, to, replace);
+                    SafeFiles.FILES.move(from, to, replace);
                 }));
         assertTrue(e.getMessage().contains("No space left"), e.getMessage());
         assertEquals("model old", Files.readString(dst));
@@ -232,7 +234,7 @@ class ConvertCommandTest {
         assertEquals("more old", Files.readString(dir.resolve("a.bin")));
         assertEquals(List.of("a.bin", "m.onnx", "m.onnx.data"), Cli.list(dir), "no backups or temporary folders left");
 
-        ConvertCommand.writeSafely(dst, true, tmp -> writeModelAndSideFiles(tmp, "new"));
+        SafeFiles.writeSafely(dst, true, tmp -> writeModelAndSideFiles(tmp, "new"));
         assertEquals("model new", Files.readString(dst));
         assertEquals("weights new", Files.readString(dir.resolve("m.onnx.data")));
         assertEquals(List.of("a.bin", "m.onnx", "m.onnx.data"), Cli.list(dir));
@@ -241,8 +243,8 @@ class ConvertCommandTest {
     @Test
     void aDirectoryReplacedWithForceComesBackWhenTheMoveFails() throws IOException {
         Path sm = dir.resolve("sm");
-        ConvertCommand.writeSafely(sm, false, tmp -> write(tmp.resolve("saved_model.pb"), "v1"));
-        LstmxException e = assertThrows(LstmxException.class, () -> ConvertCommand.writeSafely(sm, true,
+        SafeFiles.writeSafely(sm, false, tmp -> write(tmp.resolve("saved_model.pb"), "v1"));
+        LstmxException e = assertThrows(LstmxException.class, () -> SafeFiles.writeSafely(sm, true,
                 tmp -> write(tmp.resolve("saved_model.pb"), "v2"), (from, to, replace) -> {
                     throw new IOException("Input/output error");
                 }));

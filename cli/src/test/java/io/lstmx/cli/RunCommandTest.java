@@ -1,7 +1,7 @@
 package io.lstmx.cli;
 
 import io.lstmx.api.Npy;
-import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.DynamicTest;

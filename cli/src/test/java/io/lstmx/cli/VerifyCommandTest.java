@@ -56,7 +56,7 @@ class VerifyCommandTest {
     void roundTripWithoutAnExporterIsRefusedUpFront() {
         for (String format : List.of("keras", "pytorch", "tensorflow")) {
             Cli.Result r = Cli.run("verify", Cli.fixture("uni_1layer").resolve("model.onnx"), "--roundtrip", format).expect(3);
-            assertTrue(r.err().contains("--roundtrip " + format), r.err());
+            assertTrue(r.err().contains("--roundtrip ") && r.err().contains("not available yet"), r.err());
             assertTrue(!r.err().contains("lstmx-verify-"), "no temporary path: " + r.err());
             assertEquals("", r.out(), "nothing was compared first");
         }

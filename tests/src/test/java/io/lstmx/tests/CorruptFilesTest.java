@@ -3,10 +3,9 @@ package io.lstmx.tests;
 import com.google.protobuf.ByteString;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
-import io.lstmx.importers.Importers;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
-import io.lstmx.ir.Format;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
@@ -175,7 +174,7 @@ class CorruptFilesTest {
         Path original = dir.resolve("seed.onnx");
         Files.write(original, s.proto().toByteArray());
         try {
-            Importers.load(original, Format.ONNX);
+            OnnxImporter.load(original, java.util.Map.of());
         } catch (LstmxException e) {
             fail(s.id() + ": the unmutated seed does not load, so its mutants prove nothing: " + e.getMessage());
         }
@@ -230,7 +229,7 @@ class CorruptFilesTest {
         long before = allocatedBytes();
         Model model;
         try {
-            model = Importers.load(f, Format.ONNX);
+            model = OnnxImporter.load(f, java.util.Map.of());
         } catch (LstmxException e) {
             checkRefusal(e, f.toString(), "load", what, stats);
             return;
@@ -1158,7 +1157,7 @@ class CorruptFilesTest {
             if (s.id().contains("external_data")) {
                 Files.copy(s.sourceDir().resolve("weights.bin"), dir.resolve("weights.bin"));
             }
-            Model model = Importers.load(f, Format.ONNX);
+            Model model = OnnxImporter.load(f, java.util.Map.of());
             Map<String, Tensor> good = inputsFor(model, new Random(SEED));
             assertTrue(good != null, "inputs for " + s.id());
             CompiledModel c = NativeRuntime.compile(model);

@@ -1,9 +1,8 @@
 package io.lstmx.tests;
 
-import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.importers.Importers;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.DType;
-import io.lstmx.ir.Format;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
@@ -107,7 +106,7 @@ class ExporterPatternsTest {
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(opset)).setGraph(g).build();
         Path file = dir.resolve("pattern.onnx");
         Files.write(file, model.toByteArray());
-        Model m = Importers.load(file, Format.ONNX);
+        Model m = OnnxImporter.load(file, java.util.Map.of());
         Map<String, Tensor> expected = OnnxRuntimeReference.run(file, inputs);
         Map<String, Tensor> actual = NativeRuntime.compile(m).run(inputs);
         assertEquals(expected.keySet(), actual.keySet());

@@ -1,8 +1,7 @@
 package io.lstmx.tests;
 
-import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.importers.Importers;
-import io.lstmx.ir.Format;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.proto.Onnx;
 import io.lstmx.runtime.NativeRuntime;
@@ -103,7 +102,7 @@ class GruRnnFixturesTest {
     /** lstmx (ONNX import, native runtime) against the outputs PyTorch computed. */
     @TestFactory
     Stream<DynamicTest> lstmxMatchesPytorch() {
-        return perCase(f -> f.assertOutputs(NativeRuntime.compile(Importers.load(f.model(), Format.ONNX)).run(f.inputs()), "lstmx"));
+        return perCase(f -> f.assertOutputs(NativeRuntime.compile(OnnxImporter.load(f.model(), java.util.Map.of())).run(f.inputs()), "lstmx"));
     }
 
     private static List<Onnx.NodeProto> nodes(Onnx.GraphProto g, String op) {

@@ -1,7 +1,6 @@
 package io.lstmx.tests;
 
-import io.lstmx.importers.Importers;
-import io.lstmx.ir.Format;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
@@ -154,7 +153,7 @@ class GruRnnNodeParityTest {
             Map<String, Tensor> expected = c.expected(dir);
             assertEquals(c.outputNames(), expected.keySet().stream().toList(), c.name + ": onnxruntime outputs");
 
-            Model model = Importers.load(file, Format.ONNX);
+            Model model = OnnxImporter.load(file, java.util.Map.of());
             Class<?> kind = c.op.equals("GRU") ? Layer.Gru.class : Layer.Rnn.class;
             assertEquals(1, model.layers().stream().filter(kind::isInstance).count(), c.name + ": one IR " + c.op + " layer");
             assertEquals(c.outputNames(), model.outputNames(), c.name + ": imported outputs");

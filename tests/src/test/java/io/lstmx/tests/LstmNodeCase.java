@@ -1,6 +1,6 @@
 package io.lstmx.tests;
 
-import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.OnnxTensors;

@@ -1,7 +1,6 @@
 package io.lstmx.tests;
 
-import io.lstmx.importers.Importers;
-import io.lstmx.ir.Format;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
@@ -32,7 +31,7 @@ class LstmNodeParityTest {
             Map<String, Tensor> expected = c.expected(dir);
             assertEquals(c.outputNames(), expected.keySet().stream().toList(), c.name + ": onnxruntime outputs");
 
-            Model model = Importers.load(file, Format.ONNX);
+            Model model = OnnxImporter.load(file, java.util.Map.of());
             assertEquals(1, model.layers().stream().filter(l -> l instanceof Layer.Lstm).count(), c.name + ": one IR LSTM layer");
             assertEquals(c.outputNames(), model.outputNames(), c.name + ": imported outputs");
             Map<String, Tensor> actual = NativeRuntime.compile(model).run(c.inputs());

@@ -1,7 +1,6 @@
 package io.lstmx.tests;
 
-import io.lstmx.importers.Importers;
-import io.lstmx.ir.Format;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.OnnxTensors;
@@ -90,7 +89,7 @@ class OnnxBackendConformanceTest {
             (weights.contains(t.getName()) ? constants : feeds).put(t.getName(), OnnxTensors.toTensor(t, data, p.toString()));
         }
         assertEquals(weights, constants.keySet(), "test data gives every recurrent weight");
-        Model model = Importers.load(modelFile, Format.ONNX, constants);
+        Model model = OnnxImporter.load(modelFile, constants);
         Map<String, Tensor> actual = NativeRuntime.compile(model).run(feeds);
         int outputs = 0;
         for (Path p : TestFiles.find(data, ".pb")) {

@@ -1,12 +1,10 @@
 package io.lstmx.tests;
 
-import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.exporters.ExportOptions;
-import io.lstmx.exporters.Exporters;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
+import io.lstmx.exporters.onnx.OnnxExporter;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
-import io.lstmx.ir.Format;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Layout;
@@ -59,7 +57,7 @@ class OnnxExportLstmTest {
             DType lensType = c.opset == 22 ? DType.INT64 : DType.INT32;
             Model ir = toIr(c, lensType);
             Path out = dir.resolve(c.name + "_exported.onnx");
-            Exporters.save(ir, out, Format.ONNX, new ExportOptions(c.opset));
+            OnnxExporter.save(ir, out, c.opset, false);
             ModelProto p;
             try (InputStream in = Files.newInputStream(out)) {
                 p = ModelProto.parseFrom(in);

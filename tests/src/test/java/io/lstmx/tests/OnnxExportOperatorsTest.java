@@ -1,12 +1,10 @@
 package io.lstmx.tests;
 
-import io.lstmx.api.OnnxRuntimeReference;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
 import io.lstmx.errors.LstmxException;
-import io.lstmx.exporters.ExportOptions;
-import io.lstmx.exporters.Exporters;
+import io.lstmx.exporters.onnx.OnnxExporter;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
-import io.lstmx.ir.Format;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
@@ -59,7 +57,7 @@ class OnnxExportOperatorsTest {
     private void check(String what, Model m, Map<String, Tensor> inputs, Tensor expected, int... opsets) {
         for (int opset : opsets) {
             Path f = dir.resolve(what + "_opset" + opset + ".onnx");
-            Exporters.save(m, f, Format.ONNX, new ExportOptions(opset));
+            OnnxExporter.save(m, f, opset, false);
             Map<String, Tensor> out = OnnxRuntimeReference.run(f, inputs);
             Tensor y = out.get("y");
             assertNotNull(y, what + " opset " + opset + ": no output y in " + out.keySet());
@@ -127,7 +125,7 @@ class OnnxExportOperatorsTest {
         check("embedding_float_indices", mf, Tensor.ofFloats(new int[] {2, 3}, fi), expected, OPSETS);
         Model bare = model(List.of(f32("x", "n", 3)), f32("y", "n", 3, 2), new Layer.Embedding("emb", "x", "y", table));
         LstmxException refused = org.junit.jupiter.api.Assertions.assertThrows(LstmxException.class,
-                () -> Exporters.save(bare, dir.resolve("bare.onnx"), Format.ONNX, new ExportOptions(17)));
+                () -> OnnxExporter.save(bare, dir.resolve("bare.onnx"), 17, false));
         assertEquals(io.lstmx.errors.ErrorCode.BAD_INPUT, refused.code(), refused.getMessage());
         assertEquals(dir.resolve("bare.onnx") + ": model 'ops': layer 'emb' (Embedding) input 'x' is float32 [n, 3], expected integer indices",
                 refused.getMessage());
@@ -357,7 +355,7 @@ class OnnxExportOperatorsTest {
                 List.of(new Layer.Constant("k", "k", k), new Layer.Binary("add", Layer.Binary.Op.ADD, "x", "k", "y")));
         for (int opset : OPSETS) {
             Path f = dir.resolve("const_" + opset + ".onnx");
-            Exporters.save(m, f, Format.ONNX, new ExportOptions(opset));
+            OnnxExporter.save(m, f, opset, false);
             Map<String, Tensor> out = OnnxRuntimeReference.run(f, new LinkedHashMap<>(Map.of("x", x)));
             assertEquals(List.of("y", "k"), new ArrayList<>(out.keySet()));
             TestFiles.assertClose(out.get("y"), Tensor.ofFloats(new int[] {2}, e), "y at opset " + opset);
@@ -369,7 +367,7 @@ class OnnxExportOperatorsTest {
     void featuresMissingFromTheOpsetAreRefusedNotApproximated() {
         Model stepped = model(List.of(f32("x", "n", "t", 3)), f32("y", "n", "t2", 3), new Layer.Slice("odd", "x", "y", 1, 1, 5, 2));
         LstmxException e = org.junit.jupiter.api.Assertions.assertThrows(LstmxException.class,
-                () -> Exporters.save(stepped, dir.resolve("odd.onnx"), Format.ONNX, new ExportOptions(9)));
+                () -> OnnxExporter.save(stepped, dir.resolve("odd.onnx"), 9, false));
         assertEquals(io.lstmx.errors.ErrorCode.UNSUPPORTED, e.code());
         org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(dir.resolve("odd.onnx")), "nothing written on refusal");
     }

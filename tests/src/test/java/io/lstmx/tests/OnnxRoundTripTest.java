@@ -1,11 +1,9 @@
 package io.lstmx.tests;
 
 import io.lstmx.api.Npy;
-import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.exporters.ExportOptions;
-import io.lstmx.exporters.Exporters;
-import io.lstmx.importers.Importers;
-import io.lstmx.ir.Format;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
+import io.lstmx.exporters.onnx.OnnxExporter;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
@@ -179,9 +177,9 @@ class OnnxRoundTripTest {
      */
     private Map<String, Tensor> roundTrip(String what, Path src, int opset, Map<String, Tensor> inputs, Map<String, Tensor> expected)
             throws IOException {
-        Model ir = Importers.load(src, Format.ONNX);
+        Model ir = OnnxImporter.load(src, java.util.Map.of());
         Path out = dir.resolve(src.getFileName().toString().replace(".onnx", "") + "_" + Math.abs(what.hashCode()) + "_rt.onnx");
-        Exporters.save(ir, out, Format.ONNX, new ExportOptions(opset));
+        OnnxExporter.save(ir, out, opset, false);
 
         ModelProto source = read(src);
         ModelProto exported = read(out);
@@ -211,7 +209,7 @@ class OnnxRoundTripTest {
             TestFiles.assertClose(ort.get(e.getKey()), e.getValue(), what + ": onnxruntime on the exported file, output '" + e.getKey() + "'");
         }
         Map<String, Tensor> nativeOut = NativeRuntime.compile(ir).run(inputs);
-        Map<String, Tensor> nativeReimported = NativeRuntime.compile(Importers.load(out, Format.ONNX)).run(inputs);
+        Map<String, Tensor> nativeReimported = NativeRuntime.compile(OnnxImporter.load(out, java.util.Map.of())).run(inputs);
         for (Map.Entry<String, Tensor> e : expected.entrySet()) {
             assertNotNull(nativeOut.get(e.getKey()), what + ": native runtime lacks output " + e.getKey());
             TestFiles.assertClose(nativeOut.get(e.getKey()), e.getValue(), what + ": native runtime, output '" + e.getKey() + "'");

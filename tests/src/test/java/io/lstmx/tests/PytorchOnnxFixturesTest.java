@@ -1,8 +1,7 @@
 package io.lstmx.tests;
 
-import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.importers.Importers;
-import io.lstmx.ir.Format;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
@@ -130,7 +129,7 @@ class PytorchOnnxFixturesTest {
     void castWeightsFoldToConstants() throws IOException {
         for (String name : List.of("float16_weights", "float64_weights")) {
             Path file = variantRoot().resolve(name).resolve("model.onnx");
-            Model model = Importers.load(file, Format.ONNX);
+            Model model = OnnxImporter.load(file, java.util.Map.of());
             List<Layer> casts = model.layers().stream().filter(l -> l instanceof Layer.Cast).toList();
             assertTrue(casts.isEmpty(), name + ": Cast layers left after import: " + casts);
             long lstmNodes = graph(file).getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).count();
@@ -164,7 +163,7 @@ class PytorchOnnxFixturesTest {
                 assertTrue(n.getInputCount() > 4 && !n.getInput(4).isEmpty(), name + ": LSTM node '" + n.getName() + "' has no sequence_lens");
             }
 
-            Model model = Importers.load(file, Format.ONNX);
+            Model model = OnnxImporter.load(file, java.util.Map.of());
             List<Layer.Lstm> lstms = model.layers().stream().filter(l -> l instanceof Layer.Lstm).map(l -> (Layer.Lstm) l).toList();
             assertTrue(!lstms.isEmpty(), name + ": no IR LSTM");
             for (Layer.Lstm l : lstms) {
@@ -199,7 +198,7 @@ class PytorchOnnxFixturesTest {
     Stream<DynamicTest> lstmxMatchesPytorch() {
         return cases().stream().map(dir -> DynamicTest.dynamicTest(display(dir), () -> {
             FixtureCase f = FixtureCase.read(dir);
-            Model model = Importers.load(f.model(), Format.ONNX);
+            Model model = OnnxImporter.load(f.model(), java.util.Map.of());
             assertEquals(f.inputNames(), model.inputNames(), f.name() + ": imported model inputs");
             assertEquals(f.outputNames(), model.outputNames(), f.name() + ": imported model outputs");
             CompiledModel compiled = NativeRuntime.compile(model);

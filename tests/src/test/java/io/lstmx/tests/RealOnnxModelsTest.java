@@ -1,10 +1,9 @@
 package io.lstmx.tests;
 
-import io.lstmx.api.OnnxRuntimeReference;
-import io.lstmx.importers.Importers;
+import io.lstmx.references.onnxruntime.OnnxRuntimeReference;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
-import io.lstmx.ir.Format;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
@@ -35,7 +34,7 @@ class RealOnnxModelsTest {
     }
 
     private static void check(Path file) {
-        Model model = Importers.load(file, Format.ONNX);
+        Model model = OnnxImporter.load(file, java.util.Map.of());
         assertTrue(model.layers().stream().anyMatch(l -> l instanceof Layer.Lstm), file + " imports with an LSTM layer");
         Random random = new Random(file.getFileName().toString().hashCode());
         Map<String, Tensor> inputs = new LinkedHashMap<>();

@@ -4,9 +4,8 @@ import com.google.protobuf.ByteString;
 import io.lstmx.api.Npy;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
-import io.lstmx.importers.Importers;
+import io.lstmx.importers.onnx.OnnxImporter;
 import io.lstmx.ir.Dim;
-import io.lstmx.ir.Format;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Shape;
 import io.lstmx.ir.ShapeInference;
@@ -55,7 +54,7 @@ class ShapeValidationTest {
 
     private static void checkFixture(Path file) {
         Path dir = file.getParent();
-        Model model = Importers.load(file, Format.ONNX);
+        Model model = OnnxImporter.load(file, java.util.Map.of());
         Map<String, ValueInfo> inferred = ShapeInference.infer(model);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (int k = 0; k < model.inputs().size(); k++) {
@@ -125,7 +124,7 @@ class ShapeValidationTest {
         }
         assertTrue(found, "head.weight initializer");
         Path bad = Files.write(tmp.resolve("gemm_in_dim.onnx"), m.toBuilder().setGraph(g).build().toByteArray());
-        LstmxException e = assertThrows(LstmxException.class, () -> Importers.load(bad, null));
+        LstmxException e = assertThrows(LstmxException.class, () -> io.lstmx.api.Lstmx.read(bad, null));
         assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
         assertTrue(e.getMessage().startsWith(bad.toString() + ": "), "names the file first: " + e.getMessage());
         assertTrue(e.getMessage().contains("/head/Gemm"), "names the layer: " + e.getMessage());
@@ -142,7 +141,7 @@ class ShapeValidationTest {
         assertEquals("probs", out.getName());
         out.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(1).setDimValue(5);
         Path bad = Files.write(tmp.resolve("declared_output.onnx"), m.toBuilder().setGraph(g).build().toByteArray());
-        LstmxException e = assertThrows(LstmxException.class, () -> Importers.load(bad, null));
+        LstmxException e = assertThrows(LstmxException.class, () -> io.lstmx.api.Lstmx.read(bad, null));
         assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
         assertEquals(bad + ": model 'torch_jit': output 'probs' is declared [batch, 5], but layer '/Softmax' (Softmax) produces [batch, 4]",
                 e.getMessage());

@@ -1,0 +1,127 @@
+package io.lstmx.api;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.DType;
+import io.lstmx.formats.Format;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.runtime.CompiledModel;
+import io.lstmx.runtime.StreamingSession;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model read from a file and compiled for the pure-Java runtime. Integer inputs are relabelled to
+ * the declared integer width; the runtime checks names, element types and shapes, naming the input.
+ * Thread-safe, as the compiled model is.
+ */
+public final class LoadedModel {
+    private final Path source;
+    private final Format format;
+    private final CompiledModel compiled;
+
+    LoadedModel(Path source, Format format, CompiledModel compiled) {
+        this.source = source;
+        this.format = format;
+        this.compiled = compiled;
+    }
+
+    /** The file the model was read from. */
+    public Path source() {
+        return source;
+    }
+
+    /** The format the file was read as. */
+    public Format format() {
+        return format;
+    }
+
+    public Model model() {
+        return compiled.model();
+    }
+
+    public List<ValueInfo> inputs() {
+        return model().inputs();
+    }
+
+    public List<ValueInfo> outputs() {
+        return model().outputs();
+    }
+
+    /** Runs the model on named inputs (every declared input must be given); outputs in model order. */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        return compiled.run(conformAll(inputs));
+    }
+
+    /** Runs the model on inputs given in the model's input order. */
+    public Map<String, Tensor> run(Tensor... inputs) {
+        List<ValueInfo> declared = inputs();
+        if (inputs.length != declared.size()) {
+            throw LstmxException.badInput(source + ": the model has " + declared.size() + " inputs " + model().inputNames()
+                    + " but " + inputs.length + " were given");
+        }
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        for (int i = 0; i < inputs.length; i++) {
+            named.put(declared.get(i).name(), inputs[i]);
+        }
+        return run(named);
+    }
+
+    /**
+     * Opens a streaming session: each feed continues every LSTM layer from the states the previous
+     * feed ended with, until reset.
+     */
+    public StreamingSession openSession() {
+        StreamingSession inner = compiled.openSession();
+        return new StreamingSession() {
+            @Override
+            public Map<String, Tensor> feed(Map<String, Tensor> inputs) {
+                return inner.feed(conformAll(inputs));
+            }
+
+            @Override
+            public void reset() {
+                inner.reset();
+            }
+        };
+    }
+
+    /**
+     * Returns {@code value} relabelled to the declared input {@code name}'s element type (integer
+     * values to the declared int32/int64, float or integer values for a float input to float32), checked by the runtime's own
+     * input check (element kind, rank, fixed dims) so a bad value is refused before anything runs.
+     */
+    public Tensor conformInput(String name, Tensor value) {
+        Tensor t = relabel(name, value);
+        compiled.checkInput(name, t);
+        return t;
+    }
+
+    private Tensor relabel(String name, Tensor value) {
+        DType declared = model().input(name).dtype();
+        if (declared.isFloating()) {
+            // Integer arrays for a float input convert as NumPy's astype would (e.g. an int .npy).
+            return value.withDType(DType.FLOAT32);
+        }
+        if (!value.dtype().isFloating()) {
+            return value.withDType(declared);
+        }
+        return value; // floats for an integer input would be lossy: the runtime refuses it, naming the input
+    }
+
+    private Map<String, Tensor> conformAll(Map<String, Tensor> inputs) {
+        if (inputs == null) {
+            return null; // the runtime names what is missing
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
+            boolean declared = model().inputNames().contains(e.getKey());
+            out.put(e.getKey(), declared && e.getValue() != null ? relabel(e.getKey(), e.getValue()) : e.getValue());
+        }
+        return out;
+    }
+}

@@ -1,0 +1,142 @@
+package io.lstmx.api;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.formats.Format;
+import io.lstmx.formats.FormatRegistry;
+import io.lstmx.formats.FormatWriter;
+import io.lstmx.formats.ReadOptions;
+import io.lstmx.formats.WriteOptions;
+import io.lstmx.ir.Model;
+import io.lstmx.runtime.CompiledModel;
+import io.lstmx.runtime.NativeRuntime;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+/**
+ * The lstmx library in a few calls: read a model file of any format whose reader is on the class
+ * path into the canonical IR, run it in the pure-Java runtime, write it in another format.
+ *
+ * <pre>
+ *   LoadedModel m = Lstmx.load(Path.of("model.onnx"));
+ *   Map&lt;String, Tensor&gt; y = m.run(Tensor.ofFloats(new int[] {7, 1, 4}, x));
+ *   Lstmx.save(m.model(), Path.of("copy.onnx"), Format.ONNX);
+ * </pre>
+ *
+ * Formats are plug-ins (modules such as {@code lstmx-importer-onnx} and {@code lstmx-exporter-onnx},
+ * found through {@link java.util.ServiceLoader}): a format is read or written exactly when its module
+ * is on the class path; {@link #formats()} lists them. Every failure is an {@link LstmxException}
+ * whose message names the file.
+ */
+public final class Lstmx {
+    private Lstmx() {
+    }
+
+    /** The formats whose reader or writer is on the class path. */
+    public static List<Format> formats() {
+        return FormatRegistry.standard().formats();
+    }
+
+    /** The format called {@code name} (its id, such as "onnx" or "torchscript", or an alias). */
+    public static Format format(String name) {
+        return FormatRegistry.standard().format(name);
+    }
+
+    /** Detects the format of {@code path} from its content or, failing that, its name. */
+    public static Format detect(Path path) {
+        requireExists(path);
+        return inFile(path, () -> FormatRegistry.standard().detect(path));
+    }
+
+    /** Reads {@code path} (format detected) and prepares it for execution. */
+    public static LoadedModel load(Path path) {
+        return load(path, null);
+    }
+
+    /** Reads {@code path} as {@code format} (null: detect) and prepares it for execution. */
+    public static LoadedModel load(Path path, Format format) {
+        return load(path, format, ReadOptions.DEFAULT);
+    }
+
+    /** Reads {@code path} as {@code format} (null: detect) with {@code options} and prepares it for execution. */
+    public static LoadedModel load(Path path, Format format, ReadOptions options) {
+        Format f = format != null ? format : detect(path);
+        Model model = read(path, f, options);
+        CompiledModel compiled = inFile(path, () -> NativeRuntime.compile(model));
+        return new LoadedModel(path, f, compiled);
+    }
+
+    /** Reads {@code path} into the IR without preparing it for execution (format null: detect). */
+    public static Model read(Path path, Format format) {
+        return read(path, format, ReadOptions.DEFAULT);
+    }
+
+    /** Reads {@code path} into the IR with {@code options} (format null: detect). */
+    public static Model read(Path path, Format format, ReadOptions options) {
+        requireExists(path);
+        Format f = format != null ? format : detect(path);
+        ReadOptions o = options == null ? ReadOptions.DEFAULT : options;
+        return inFile(path, () -> FormatRegistry.standard().requireReader(f, path).read(path, o));
+    }
+
+    /** Writes {@code model} as {@code format} to {@code path}, replacing what is there (see {@link #save(Model, Path, Format, WriteOptions, boolean)}). */
+    public static void save(Model model, Path path, Format format) {
+        save(model, path, format, WriteOptions.DEFAULT, true);
+    }
+
+    /** Writes {@code model} as {@code format} to {@code path} with {@code options}, replacing what is there. */
+    public static void save(Model model, Path path, Format format, WriteOptions options) {
+        save(model, path, format, options, true);
+    }
+
+    /**
+     * Writes {@code model} as {@code format} to {@code path} exactly as {@code lstmx convert} does:
+     * options are checked first; the writer writes into a hidden staging folder beside {@code path};
+     * side files, then the model, are moved into place only when all were written; without
+     * {@code replace} an existing file is never overwritten (BAD_INPUT), with it the old content is
+     * kept as a backup until the new one is in place. A folder that is not a model of
+     * {@code format} is never replaced. On failure nothing is left behind.
+     */
+    public static void save(Model model, Path path, Format format, WriteOptions options, boolean replace) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(format, "format");
+        WriteOptions o = options == null ? WriteOptions.DEFAULT : options;
+        FormatWriter writer = FormatRegistry.standard().requireWriter(format, path);
+        inFile(path, () -> {
+            writer.checkOptions(o);
+            return null;
+        });
+        SafeFiles.checkDestination(path, format, replace);
+        inFile(path, () -> {
+            SafeFiles.writeSafely(path, replace, staged -> writer.write(model, staged, o));
+            return null;
+        });
+    }
+
+    private static void requireExists(Path path) {
+        Objects.requireNonNull(path, "path");
+        if (!Files.exists(path)) {
+            throw LstmxException.badInput(path + ": no such file or directory");
+        }
+        if (!Files.isReadable(path)) {
+            throw LstmxException.badInput(path + ": not readable (permission denied)");
+        }
+    }
+
+    /** Runs {@code body}; an error whose message does not name the file gets the file as context. */
+    private static <T> T inFile(Path path, Supplier<T> body) {
+        try {
+            return body.get();
+        } catch (LstmxException e) {
+            String msg = String.valueOf(e.getMessage());
+            if (msg.contains(path.toString()) || msg.contains(String.valueOf(path.getFileName()))) {
+                throw e;
+            }
+            throw e.withContext(path.toString());
+        }
+    }
+}

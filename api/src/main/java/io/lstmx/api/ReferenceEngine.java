@@ -1,0 +1,49 @@
+package io.lstmx.api;
+
+import io.lstmx.formats.Format;
+import io.lstmx.ir.Tensor;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An independent engine (onnxruntime, libtorch, TensorFlow) that runs model files so that lstmx's
+ * own results can be checked against it. Engines are plug-ins found through
+ * {@link java.util.ServiceLoader} ({@code META-INF/services/io.lstmx.api.ReferenceEngine}), each in
+ * its own module under {@code references/}, so the library carries none of their native code; see
+ * {@link ReferenceEngines}.
+ */
+public interface ReferenceEngine {
+    /** The name users give to {@code verify --reference}, e.g. "onnxruntime". */
+    String name();
+
+    /** The engine's own version, e.g. "1.29.0". */
+    String version();
+
+    /** The formats whose files the engine runs. */
+    Set<Format> formats();
+
+    /**
+     * Opens {@code model} (in one of {@link #formats()}) for runs. A file the engine cannot parse is
+     * BAD_INPUT; one it parses but cannot run is UNSUPPORTED.
+     */
+    Session open(Path model, Format format);
+
+    /** One model loaded in the engine. Not thread-safe. */
+    interface Session extends AutoCloseable {
+        /** Input names in the model's order, as the engine sees them. */
+        List<String> inputNames();
+
+        /** Output names in the model's order, as the engine sees them. */
+        List<String> outputNames();
+
+        /** Runs the model; every output, in the model's order. */
+        Map<String, Tensor> run(Map<String, Tensor> inputs);
+
+        /** Releases the engine's resources; never fails. */
+        @Override
+        void close();
+    }
+}

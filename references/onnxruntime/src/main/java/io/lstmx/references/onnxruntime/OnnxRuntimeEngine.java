@@ -1,0 +1,35 @@
+package io.lstmx.references.onnxruntime;
+
+import ai.onnxruntime.OrtEnvironment;
+import io.lstmx.api.ReferenceEngine;
+import io.lstmx.formats.Format;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/** onnxruntime (CPU, one intra-op thread) as a {@link ReferenceEngine} for ONNX files. */
+public final class OnnxRuntimeEngine implements ReferenceEngine {
+    @Override
+    public String name() {
+        return "onnxruntime";
+    }
+
+    @Override
+    public String version() {
+        try {
+            return OrtEnvironment.getEnvironment().getVersion();
+        } catch (RuntimeException | LinkageError e) {
+            return "unknown (" + e.getClass().getSimpleName() + ")";
+        }
+    }
+
+    @Override
+    public Set<Format> formats() {
+        return Set.of(Format.ONNX);
+    }
+
+    @Override
+    public Session open(Path model, Format format) {
+        return OnnxRuntimeReference.open(model);
+    }
+}

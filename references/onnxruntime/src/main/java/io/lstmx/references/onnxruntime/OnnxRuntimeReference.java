@@ -1,0 +1,203 @@
+package io.lstmx.references.onnxruntime;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.lstmx.api.ReferenceEngine;
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Tensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs an ONNX file in onnxruntime: the reference engine that lstmx's own results are checked against.
+ * Inputs are converted to the element type the session declares (float, int32 or int64).
+ */
+public final class OnnxRuntimeReference implements ReferenceEngine.Session {
+    private final Path file;
+    private final OrtSession session;
+
+    private OnnxRuntimeReference(Path file, OrtSession session) {
+        this.file = file;
+        this.session = session;
+    }
+
+    /**
+     * Opens a session on {@code onnxFile}. A file onnxruntime cannot parse as a model is BAD_INPUT;
+     * a model it parses but cannot prepare (its kernels lack an operator variant, such as LSTM
+     * layout=1 on the CPU, which fails when the session is built) is UNSUPPORTED.
+     */
+    public static OnnxRuntimeReference open(Path onnxFile) {
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(1);
+            return new OnnxRuntimeReference(onnxFile, OrtEnvironment.getEnvironment().createSession(onnxFile.toString(), opts));
+        } catch (OrtException e) {
+            boolean badFile = switch (e.getCode()) {
+                case ORT_NO_SUCHFILE, ORT_NO_MODEL, ORT_INVALID_PROTOBUF, ORT_INVALID_GRAPH, ORT_INVALID_ARGUMENT -> true;
+                default -> false;
+            };
+            throw new LstmxException(badFile ? ErrorCode.BAD_INPUT : ErrorCode.UNSUPPORTED, onnxFile
+                    + (badFile ? ": onnxruntime cannot load the model: " : ": onnxruntime cannot run this model: ") + e.getMessage(), e);
+        }
+    }
+
+    /** One-shot convenience: opens, runs and closes. */
+    public static Map<String, Tensor> run(Path onnxFile, Map<String, Tensor> inputs) {
+        try (OnnxRuntimeReference ref = open(onnxFile)) {
+            return ref.run(inputs);
+        }
+    }
+
+    public List<String> inputNames() {
+        return new ArrayList<>(session.getInputNames());
+    }
+
+    public List<String> outputNames() {
+        return new ArrayList<>(session.getOutputNames());
+    }
+
+    /**
+     * Runs the model; returns every output in the model's order. Inputs it cannot take are BAD_INPUT
+     * (naming the input where lstmx converts it); any other failure to run is UNSUPPORTED.
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try {
+            Map<String, NodeInfo> infos = infos();
+            for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
+                NodeInfo info = infos.get(e.getKey());
+                if (info == null) {
+                    throw LstmxException.badInput(file + ": onnxruntime session has no input '" + e.getKey() + "'; it has " + infos.keySet());
+                }
+                if (!(info.getInfo() instanceof TensorInfo ti)) {
+                    throw LstmxException.unsupported(file + ": input '" + e.getKey() + "' is " + info.getInfo()
+                            + ", not a tensor; lstmx's reference runner feeds tensors only");
+                }
+                feeds.put(e.getKey(), toOrt(env, e.getValue(), ti.type, e.getKey()));
+            }
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            OrtSession.Result r;
+            try {
+                r = session.run(feeds);
+            } catch (OrtException e) {
+                if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
+                    // Wrong rank, size or type of an input.
+                    throw new LstmxException(ErrorCode.BAD_INPUT, file + ": onnxruntime refuses the inputs: " + e.getMessage(), e);
+                }
+                throw new LstmxException(ErrorCode.UNSUPPORTED, file + ": onnxruntime cannot run this model: " + e.getMessage(), e);
+            }
+            try (OrtSession.Result result = r) {
+                for (Map.Entry<String, OnnxValue> e : result) {
+                    if (!(e.getValue() instanceof OnnxTensor t)) {
+                        throw LstmxException.unsupported(file + ": onnxruntime output '" + e.getKey() + "' is not a tensor");
+                    }
+                    out.put(e.getKey(), fromOrt(t, e.getKey()));
+                }
+            }
+            return out;
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private Map<String, NodeInfo> infos() {
+        try {
+            return session.getInputInfo();
+        } catch (OrtException e) {
+            throw new LstmxException(ErrorCode.INTERNAL, file + ": onnxruntime cannot describe the session's inputs: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code t} as the element type the session declares for input {@code name}. */
+    private OnnxTensor toOrt(OrtEnvironment env, Tensor t, ai.onnxruntime.OnnxJavaType type, String name) {
+        String where = file + ": input '" + name + "'";
+        long[] shape = java.util.Arrays.stream(t.shape()).asLongStream().toArray();
+        try {
+            switch (type) {
+                case FLOAT:
+                    return OnnxTensor.createTensor(env, FloatBuffer.wrap(t.toFloatArray()), shape);
+                case INT32: {
+                    long[] l = t.toLongArray();
+                    int[] v = new int[l.length];
+                    for (int i = 0; i < v.length; i++) {
+                        if (l[i] != (int) l[i]) {
+                            throw LstmxException.badInput(where + ": value " + l[i] + " at flat index " + i
+                                    + " does not fit the int32 the model declares");
+                        }
+                        v[i] = (int) l[i];
+                    }
+                    return OnnxTensor.createTensor(env, IntBuffer.wrap(v), shape);
+                }
+                case INT64:
+                    return OnnxTensor.createTensor(env, LongBuffer.wrap(t.toLongArray()), shape);
+                default:
+                    throw LstmxException.unsupported(where + ": the model declares element type " + type
+                            + ", which lstmx's reference runner does not feed (float, int32 and int64 only)");
+            }
+        } catch (OrtException e) {
+            throw new LstmxException(ErrorCode.BAD_INPUT, where + ": onnxruntime cannot take a " + t.dtype() + " tensor of shape "
+                    + java.util.Arrays.toString(t.shape()) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Tensor fromOrt(OnnxTensor t, String name) {
+        TensorInfo info = t.getInfo();
+        int[] shape = java.util.Arrays.stream(info.getShape()).mapToInt(d -> (int) d).toArray();
+        ByteBuffer bb = t.getByteBuffer().order(ByteOrder.nativeOrder());
+        int n = Tensor.elementCount(shape);
+        switch (info.type) {
+            case FLOAT: {
+                float[] f = new float[n];
+                bb.asFloatBuffer().get(f);
+                return Tensor.ofFloats(shape, f);
+            }
+            case DOUBLE: {
+                float[] f = new float[n];
+                for (int i = 0; i < n; i++) {
+                    f[i] = (float) bb.getDouble(8 * i);
+                }
+                return Tensor.ofFloats(shape, f);
+            }
+            case INT32: {
+                long[] l = new long[n];
+                for (int i = 0; i < n; i++) {
+                    l[i] = bb.getInt(4 * i);
+                }
+                return Tensor.ofLongs(DType.INT32, shape, l);
+            }
+            case INT64: {
+                long[] l = new long[n];
+                bb.asLongBuffer().get(l);
+                return Tensor.ofLongs(DType.INT64, shape, l);
+            }
+            default:
+                throw LstmxException.unsupported(file + ": onnxruntime output '" + name + "' is of type " + info.type
+                        + ", which lstmx's reference runner does not read (float, double, int32 and int64 only)");
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new LstmxException(ErrorCode.INTERNAL, "closing onnxruntime session: " + e.getMessage(), e);
+        }
+    }
+}
