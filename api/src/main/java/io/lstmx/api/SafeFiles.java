@@ -6,6 +6,7 @@ import io.lstmx.formats.FileProbe;
 import io.lstmx.formats.Format;
 import io.lstmx.formats.FormatRegistry;
 import io.lstmx.formats.Recognition;
+import io.lstmx.util.Staging;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -15,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -31,8 +31,6 @@ import java.util.stream.Stream;
  * succeeded and put back otherwise. {@link Lstmx#save} and {@code lstmx convert} both write this way.
  */
 public final class SafeFiles {
-    private static final SecureRandom RANDOM = new SecureRandom();
-
     private SafeFiles() {
     }
 
@@ -87,7 +85,8 @@ public final class SafeFiles {
         Path parent = target.getParent();
         Path tmpDir = null;
         try {
-            tmpDir = Files.createTempDirectory(parent, ".lstmx-" + target.getFileName() + "-");
+            Staging.sweep(parent, "stage", "backup"); // what a killed conversion left in this folder
+            tmpDir = Files.createDirectory(parent.resolve(Staging.newName("stage")));
             Path staged = tmpDir.resolve(target.getFileName().toString());
             try {
                 writer.accept(staged);
@@ -196,8 +195,12 @@ public final class SafeFiles {
             }
             return new Placed(to, null);
         }
-        Path backup = freshSibling(to, ".lstmx-backup-");
         boolean renameAway = Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS);
+        // A file's backup is a second link while the new file replaces it atomically: the name is
+        // never without content, so a backup left by a killed run is garbage and swept. A folder is
+        // renamed away first ("previous"): left by a killed run it may be the only copy, so it is
+        // never swept.
+        Path backup = to.resolveSibling(Staging.newName(renameAway ? "previous" : "backup"));
         if (renameAway) {
             Files.move(to, backup, StandardCopyOption.ATOMIC_MOVE);
         } else {
@@ -256,16 +259,6 @@ public final class SafeFiles {
         }
         // Refuses an existing target (checked by the JDK just before the rename).
         Files.move(from, to);
-    }
-
-    /** A name beside {@code p} that does not exist yet. */
-    private static Path freshSibling(Path p, String prefix) {
-        while (true) {
-            Path c = p.resolveSibling(prefix + p.getFileName() + "-" + Long.toUnsignedString(RANDOM.nextLong(), 36));
-            if (!Files.exists(c, LinkOption.NOFOLLOW_LINKS)) {
-                return c;
-            }
-        }
     }
 
     /** Whether the folder {@code dir} is recognised as a model of {@code format} by its reader. */
