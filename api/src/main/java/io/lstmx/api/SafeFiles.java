@@ -6,6 +6,8 @@ import io.lstmx.formats.FileProbe;
 import io.lstmx.formats.Format;
 import io.lstmx.formats.FormatRegistry;
 import io.lstmx.formats.Recognition;
+import io.lstmx.util.IoErrors;
+import io.lstmx.util.IoErrors;
 import io.lstmx.util.Staging;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -39,6 +41,11 @@ public final class SafeFiles {
      * --force) replacing a directory that is not a SavedModel, which could be anything of the user's.
      */
     public static void checkDestination(Path dst, Format target, boolean force) {
+        if (Files.exists(dst, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(dst, LinkOption.NOFOLLOW_LINKS)
+                && !Files.isDirectory(dst, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dst)) {
+            // Writing to a FIFO would block; replacing a device node is never what the user meant.
+            throw LstmxException.badInput(dst + " is a special file (FIFO, socket or device); lstmx writes only regular files and folders");
+        }
         if (Files.exists(dst, LinkOption.NOFOLLOW_LINKS) && !force) {
             throw LstmxException.badInput(dst + " already exists; not overwriting it (use --force to replace it)");
         }
@@ -117,7 +124,7 @@ public final class SafeFiles {
                     .thenComparing(p -> p.getFileName().toString()));
             placeAll(produced, parent, force, mover);
         } catch (IOException e) {
-            throw LstmxException.badInput(dst + ": cannot write: " + e.getMessage());
+            throw LstmxException.badInput(dst + ": cannot write: " + IoErrors.describe(e));
         } finally {
             if (tmpDir != null) {
                 try {
@@ -222,7 +229,7 @@ public final class SafeFiles {
                     throw new IOException(to + " appeared meanwhile");
                 }
             } catch (IOException restoreFailure) {
-                throw new LstmxException(ErrorCode.BAD_INPUT, to + ": cannot write (" + e.getMessage()
+                throw new LstmxException(ErrorCode.BAD_INPUT, to + ": cannot write (" + (e instanceof IOException io ? IoErrors.describe(io) : e.getMessage())
                         + ") nor put the old content back; it is in " + backup, e);
             }
             throw e;

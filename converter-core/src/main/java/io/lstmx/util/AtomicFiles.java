@@ -54,7 +54,7 @@ public final class AtomicFiles {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
-            throw LstmxException.badInput(target + ": cannot write: " + e.getMessage());
+            throw LstmxException.badInput(target + ": cannot write: " + IoErrors.describe(e));
         } finally {
             if (tmp != null) {
                 try {
