@@ -24,6 +24,7 @@ import io.lstmx.onnx.proto.Onnx.TensorProto;
 import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
 import io.lstmx.onnx.proto.Onnx.TypeProto;
 import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+import io.lstmx.passes.DeadLayerRemoval;
 import io.lstmx.util.UniqueNames;
 
 import java.nio.file.Path;
@@ -177,9 +178,9 @@ public final class GraphConverter {
             throw LstmxException.unsupported(file + ": cannot convert " + problems.size() + " node" + (problems.size() == 1 ? "" : "s")
                     + " (" + String.join("; ", problems) + ")");
         }
-        List<Layer> live = liveLayers(irOutputs);
         try {
-            Model m = new Model(modelName, info, irInputs, irOutputs, live);
+            // A dead branch of the ONNX graph is dropped before the check below: it need not even be consistent.
+            Model m = new DeadLayerRemoval().apply(new Model(modelName, info, irInputs, irOutputs, layers));
             // The converters check each node locally; this checks the whole IR graph statically
             // (layer against layer, declared outputs against what their layers produce).
             ShapeInference.infer(m);
@@ -337,32 +338,6 @@ public final class GraphConverter {
         List<SDim> declared = declaredShape(vi, false);
         Shape shape = declared != null ? Shapes.toIr(declared) : Shapes.toIr(Value.shapeOf(v));
         return new ValueInfo(name, dtype, shape);
-    }
-
-    /** Layers some output depends on, in order (a dead branch of the ONNX graph is dropped). */
-    private List<Layer> liveLayers(List<ValueInfo> outputs) {
-        Set<String> needed = new HashSet<>();
-        outputs.forEach(o -> needed.add(o.name()));
-        boolean[] keep = new boolean[layers.size()];
-        for (int i = layers.size() - 1; i >= 0; i--) {
-            Layer l = layers.get(i);
-            for (String out : l.outputs()) {
-                if (needed.contains(out)) {
-                    keep[i] = true;
-                    break;
-                }
-            }
-            if (keep[i]) {
-                needed.addAll(l.inputs());
-            }
-        }
-        List<Layer> live = new ArrayList<>();
-        for (int i = 0; i < layers.size(); i++) {
-            if (keep[i]) {
-                live.add(layers.get(i));
-            }
-        }
-        return live;
     }
 
     // ---- declared types
