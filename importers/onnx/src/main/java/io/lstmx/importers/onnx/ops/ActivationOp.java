@@ -1,5 +1,7 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;

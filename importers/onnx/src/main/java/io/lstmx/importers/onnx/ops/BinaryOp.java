@@ -1,5 +1,9 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 

@@ -1,7 +1,10 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.OnnxTensors;
 import io.lstmx.onnx.proto.Onnx.AttributeProto;
 import io.lstmx.onnx.proto.Onnx.TensorProto.DataType;
@@ -47,7 +50,7 @@ final class CastOp implements OpConverter {
         boolean toBool = onnxType == DataType.BOOL_VALUE;
         Value x = n.required(0, "input");
         if (x instanceof Value.Const c) {
-            n.defineConst(0, Fold.cast(c.tensor(), target, toBool, n));
+            n.defineConst(0, cast(c.tensor(), target, toBool, n));
             return;
         }
         if (x instanceof Value.ShapeVec v) {
@@ -58,7 +61,7 @@ final class CastOp implements OpConverter {
             return;
         }
         if (x instanceof Value.Filled f) {
-            n.define(0, new Value.Filled(Fold.cast(f.element(), target, toBool, n), f.shape()));
+            n.define(0, new Value.Filled(cast(f.element(), target, toBool, n), f.shape()));
             return;
         }
         Value.Run r = n.runValue(0);
@@ -71,5 +74,20 @@ final class CastOp implements OpConverter {
         }
         n.emit(new Layer.Cast(n.layerName(), r.name(), n.outputName(0), target));
         n.defineRun(0, target, r.shape());
+    }
+
+    /**
+     * Cast of a constant: as the IR's Cast layer, or to ONNX's bool, which the IR has no type for,
+     * as x != 0 in int64.
+     */
+    private static Tensor cast(Tensor t, DType to, boolean toBool, OnnxNode n) {
+        if (!toBool) {
+            return Fold.cast(t, to, n);
+        }
+        long[] l = new long[t.size()];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = t.getFloat(i) != 0 ? 1 : 0;
+        }
+        return Tensor.ofLongs(DType.INT64, t.shape(), l);
     }
 }

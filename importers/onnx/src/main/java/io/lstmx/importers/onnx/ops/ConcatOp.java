@@ -1,5 +1,9 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 
@@ -37,7 +41,7 @@ final class ConcatOp implements OpConverter {
             for (Value v : vals) {
                 List<SDim> e = Shapes.entries(v);
                 if (e == null || Value.shapeOf(v).size() != 1) {
-                    throw n.unsupported("concatenation of a shape vector with " + OnnxNode.describe(v));
+                    throw n.unsupported("concatenation of a shape vector with " + Value.describe(v));
                 }
                 out.addAll(e);
             }

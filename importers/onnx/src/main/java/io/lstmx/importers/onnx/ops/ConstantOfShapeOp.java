@@ -1,5 +1,9 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Tensor;
 
 import java.util.List;
@@ -19,7 +23,7 @@ final class ConstantOfShapeOp implements OpConverter {
         Value shapeV = n.required(0, "input");
         List<SDim> shape = Shapes.entries(shapeV);
         if (shape == null || Value.shapeOf(shapeV).size() != 1) {
-            throw n.unsupported("the shape '" + n.inputName(0) + "' is " + OnnxNode.describe(shapeV));
+            throw n.unsupported("the shape '" + n.inputName(0) + "' is " + Value.describe(shapeV));
         }
         for (SDim d : shape) {
             if (d.isKnown() && d.value() < 0) {

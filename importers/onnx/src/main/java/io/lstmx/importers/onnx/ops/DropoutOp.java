@@ -1,5 +1,6 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 

@@ -1,5 +1,9 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Tensor;
 
 import java.util.List;
@@ -21,7 +25,7 @@ final class ExpandOp implements OpConverter {
         Value shapeV = n.required(1, "shape");
         List<SDim> target = Shapes.entries(shapeV);
         if (target == null || Value.shapeOf(shapeV).size() != 1) {
-            throw n.unsupported("the shape '" + n.inputName(1) + "' is " + OnnxNode.describe(shapeV));
+            throw n.unsupported("the shape '" + n.inputName(1) + "' is " + Value.describe(shapeV));
         }
         List<SDim> in = Value.shapeOf(x);
         if (in == null) {
@@ -47,7 +51,7 @@ final class ExpandOp implements OpConverter {
             n.define(0, r);
             return;
         }
-        throw n.unsupported("Expand of " + OnnxNode.describe(x) + " to " + target + " gives " + out
+        throw n.unsupported("Expand of " + Value.describe(x) + " to " + target + " gives " + out
                 + "; the IR has no broadcasting layer");
     }
 }

@@ -1,5 +1,8 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 
 import java.util.List;

@@ -1,5 +1,9 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 
@@ -84,7 +88,7 @@ final class GatherOp implements OpConverter {
         if (ds != null) {
             int axis = n.axis(axisAttr, ds.size(), "axis");
             outShape = new ArrayList<>(ds.subList(0, axis));
-            outShape.addAll(Value.known(idx.shape()));
+            outShape.addAll(Shapes.known(idx.shape()));
             outShape.addAll(ds.subList(axis + 1, ds.size()));
         }
         if (data instanceof Value.Filled f) {

@@ -1,5 +1,8 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;

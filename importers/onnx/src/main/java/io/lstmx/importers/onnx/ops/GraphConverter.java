@@ -2,11 +2,13 @@ package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.FoldBudget;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.DType;
-import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
-import io.lstmx.ir.LstmWeights;
-import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Shape;
@@ -22,14 +24,14 @@ import io.lstmx.onnx.proto.Onnx.TensorProto;
 import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
 import io.lstmx.onnx.proto.Onnx.TypeProto;
 import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+import io.lstmx.passes.DeadLayerRemoval;
+import io.lstmx.util.UniqueNames;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,32 +50,22 @@ public final class GraphConverter {
     private final Map<String, Value> values = new HashMap<>();
     private final Map<String, Integer> uses = new HashMap<>();
     private final Set<String> graphOutputs = new HashSet<>();
-    private final Set<String> takenValueNames = new HashSet<>();
-    private final Set<String> takenLayerNames = new HashSet<>();
+    private final UniqueNames valueNames = new UniqueNames();
+    private final UniqueNames layerNames = new UniqueNames();
     private final Map<String, String> materialized = new HashMap<>();
     private final List<Layer> layers = new ArrayList<>();
     private final Map<String, Integer> producer = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
     private final Set<String> nodeNamesSeen = new HashSet<>();
     private int anonymousDims;
-    /** Elements any model may fold, however small its file (shape vectors and zero states need far fewer). */
-    static final long SMALL_MODEL_BUDGET = 1L << 22;
-    /** Tensors already counted (by identity): those read from the file and those made so far. */
-    private final Set<Tensor> counted = Collections.newSetFromMap(new IdentityHashMap<>());
-    /**
-     * Elements of the tensors the conversion made (folded constants, layer weights), at most
-     * {@link #budget}: a few hundred bytes of Tile, Expand or Add nodes, or thousands of nodes each
-     * copying one weight, must not fill the memory. Tensors read from the file are not counted.
-     */
-    private long held;
-    private long budget;
-    private long fileElements;
-    private long serializedBytes;
+    /** What the conversion may fold and copy: a few times what the file holds. */
+    private final FoldBudget budget;
 
-    private GraphConverter(String file, Path baseDir, long opset) {
+    private GraphConverter(String file, Path baseDir, long opset, long serializedBytes) {
         this.file = file;
         this.baseDir = baseDir;
         this.opset = opset;
+        this.budget = new FoldBudget(file, serializedBytes);
     }
 
     /**
@@ -85,8 +77,7 @@ public final class GraphConverter {
      */
     public static Model convert(ModelProto model, String file, Path baseDir, Map<String, Tensor> constantInputs) {
         long opset = defaultOpset(model, file);
-        GraphConverter g = new GraphConverter(file, baseDir, opset);
-        g.serializedBytes = model.getSerializedSize();
+        GraphConverter g = new GraphConverter(file, baseDir, opset, model.getSerializedSize());
         String producerText = (model.getProducerName() + " " + model.getProducerVersion()).trim();
         ModelInfo info = new ModelInfo("onnx", producerText, "opset " + opset + ", ir_version " + model.getIrVersion());
         // PyTorch's packed-sequence export sorts the batch around its LSTMs; the sort cancels out.
@@ -131,15 +122,9 @@ public final class GraphConverter {
         }
         for (TensorProto t : initializers.values()) {
             Tensor tensor = OnnxTensors.toTensor(t, baseDir, file);
-            counted.add(tensor);
-            fileElements += tensor.size();
+            budget.fromFile(tensor);
             values.put(t.getName(), new Value.Const(tensor));
         }
-        for (Tensor t : constantInputs.values()) {
-            fileElements += t.size();
-        }
-        // Every element in the file takes at least one byte; converted models hold a few copies of them.
-        budget = SMALL_MODEL_BUDGET + 8 * (fileElements + serializedBytes);
         Set<String> inputNames = new HashSet<>();
         for (ValueInfoProto vi : graph.getInputList()) {
             inputNames.add(vi.getName());
@@ -162,7 +147,7 @@ public final class GraphConverter {
             List<SDim> shape = declaredShape(vi, true);
             Tensor given = constantInputs.get(vi.getName());
             if (given != null) {
-                Shape declared = toIrShape(shape);
+                Shape declared = Shapes.toIr(shape);
                 if (!declared.accepts(given.shape())) {
                     throw LstmxException.badInput(where + ": constant value has shape " + Arrays.toString(given.shape())
                             + ", declared " + declared);
@@ -171,12 +156,12 @@ public final class GraphConverter {
                     throw LstmxException.badInput(where + ": constant value is " + given.dtype() + ", declared " + dtype);
                 }
                 Tensor value = given.withDType(dtype);
-                counted.add(value);
+                budget.fromFile(value); // given by the caller: as good as read from the file
                 values.put(vi.getName(), new Value.Const(value));
                 continue;
             }
             values.put(vi.getName(), new Value.Run(vi.getName(), dtype, shape));
-            irInputs.add(new ValueInfo(vi.getName(), dtype, toIrShape(shape)));
+            irInputs.add(new ValueInfo(vi.getName(), dtype, Shapes.toIr(shape)));
         }
         int index = 0;
         for (NodeProto n : graph.getNodeList()) {
@@ -193,9 +178,9 @@ public final class GraphConverter {
             throw LstmxException.unsupported(file + ": cannot convert " + problems.size() + " node" + (problems.size() == 1 ? "" : "s")
                     + " (" + String.join("; ", problems) + ")");
         }
-        List<Layer> live = liveLayers(irOutputs);
         try {
-            Model m = new Model(modelName, info, irInputs, irOutputs, live);
+            // A dead branch of the ONNX graph is dropped before the check below: it need not even be consistent.
+            Model m = new DeadLayerRemoval().apply(new Model(modelName, info, irInputs, irOutputs, layers));
             // The converters check each node locally; this checks the whole IR graph statically
             // (layer against layer, declared outputs against what their layers produce).
             ShapeInference.infer(m);
@@ -208,10 +193,10 @@ public final class GraphConverter {
     /** Counts uses of every value and reserves every ONNX value name so generated names never clash. */
     private void collectNames(GraphProto graph) {
         for (ValueInfoProto vi : graph.getInputList()) {
-            takenValueNames.add(vi.getName());
+            valueNames.reserve(vi.getName());
         }
         for (TensorProto t : graph.getInitializerList()) {
-            takenValueNames.add(t.getName());
+            valueNames.reserve(t.getName());
         }
         Set<String> produced = new HashSet<>();
         for (NodeProto n : graph.getNodeList()) {
@@ -225,16 +210,16 @@ public final class GraphConverter {
                     throw LstmxException.badInput(file + ": value '" + out + "' is produced by more than one node");
                 }
                 // ONNX graphs assign every value once: a node may not overwrite an input or initializer.
-                if (!out.isEmpty() && takenValueNames.contains(out)) {
+                if (!out.isEmpty() && valueNames.isTaken(out)) {
                     throw LstmxException.badInput(file + ": node '" + n.getName() + "' (" + n.getOpType() + ") writes '" + out
                             + "', which is already a graph input or initializer");
                 }
             }
             for (String out : n.getOutputList()) {
-                takenValueNames.add(out);
+                valueNames.reserve(out);
             }
             if (!n.getName().isEmpty()) {
-                takenLayerNames.add(n.getName());
+                layerNames.reserve(n.getName());
             }
         }
         for (ValueInfoProto vi : graph.getOutputList()) {
@@ -343,7 +328,7 @@ public final class GraphConverter {
         } else {
             Tensor t = asConst(v, name);
             if (t == null) {
-                problems.add("graph output '" + name + "' is " + OnnxNode.describe(v) + ", which lstmx cannot produce without a run-time layer");
+                problems.add("graph output '" + name + "' is " + Value.describe(v) + ", which lstmx cannot produce without a run-time layer");
                 return null;
             }
             if (!producer.containsKey(name)) {
@@ -351,34 +336,8 @@ public final class GraphConverter {
             }
         }
         List<SDim> declared = declaredShape(vi, false);
-        Shape shape = declared != null ? toIrShape(declared) : toIrShape(Value.shapeOf(v));
+        Shape shape = declared != null ? Shapes.toIr(declared) : Shapes.toIr(Value.shapeOf(v));
         return new ValueInfo(name, dtype, shape);
-    }
-
-    /** Layers some output depends on, in order (a dead branch of the ONNX graph is dropped). */
-    private List<Layer> liveLayers(List<ValueInfo> outputs) {
-        Set<String> needed = new HashSet<>();
-        outputs.forEach(o -> needed.add(o.name()));
-        boolean[] keep = new boolean[layers.size()];
-        for (int i = layers.size() - 1; i >= 0; i--) {
-            Layer l = layers.get(i);
-            for (String out : l.outputs()) {
-                if (needed.contains(out)) {
-                    keep[i] = true;
-                    break;
-                }
-            }
-            if (keep[i]) {
-                needed.addAll(l.inputs());
-            }
-        }
-        List<Layer> live = new ArrayList<>();
-        for (int i = 0; i < layers.size(); i++) {
-            if (keep[i]) {
-                live.add(layers.get(i));
-            }
-        }
-        return live;
     }
 
     // ---- declared types
@@ -409,15 +368,6 @@ public final class GraphConverter {
         return l;
     }
 
-    private static Shape toIrShape(List<SDim> s) {
-        if (s == null) {
-            return Shape.UNKNOWN;
-        }
-        List<Dim> dims = new ArrayList<>();
-        s.forEach(d -> dims.add(d.toIr()));
-        return new Shape(dims);
-    }
-
     // ---- services for node converters
 
     String file() {
@@ -438,13 +388,9 @@ public final class GraphConverter {
 
     void define(String onnxName, Value v) {
         if (v instanceof Value.Const c) {
-            hold(c.tensor(), "value '" + onnxName + "'");
+            budget.hold(c.tensor(), "value '" + onnxName + "'");
         }
-        if (v instanceof Value.ShapeVec s && s.entries().stream().allMatch(SDim::isKnown)) {
-            long[] l = s.entries().stream().mapToLong(SDim::value).toArray();
-            v = new Value.Const(Tensor.ofLongs(s.scalar() ? new int[0] : new int[] {l.length}, l));
-        }
-        values.put(onnxName, v);
+        values.put(onnxName, Value.simplify(v));
     }
 
     boolean isUsed(String onnxName) {
@@ -460,78 +406,29 @@ public final class GraphConverter {
     }
 
     SDim freshDim() {
-        return SDim.symbolic(SDim.ANONYMOUS + (++anonymousDims));
+        return SDim.anonymous(++anonymousDims);
     }
 
     String uniqueValueName(String base) {
-        String n = base;
-        for (int k = 2; !takenValueNames.add(n); k++) {
-            n = base + "_" + k;
-        }
-        return n;
+        return valueNames.fresh(base);
     }
 
     String uniqueLayerName(String base) {
-        String n = base;
-        for (int k = 2; !takenLayerNames.add(n); k++) {
-            n = base + "_" + k;
-        }
-        return n;
+        return layerNames.fresh(base);
     }
 
     void emit(Layer layer) {
-        String what = "layer '" + layer.name() + "'";
-        if (layer instanceof Layer.Constant c) {
-            hold(c.value(), what);
-        } else if (layer instanceof Layer.Dense d) {
-            hold(d.weight(), what);
-            hold(d.bias(), what);
-        } else if (layer instanceof Layer.Embedding e) {
-            hold(e.table(), what);
-        } else if (layer instanceof Layer.Take t) {
-            hold(t.indices(), what);
-        } else if (layer instanceof Layer.Lstm l) {
-            for (LstmWeights w : l.weights()) {
-                for (Tensor t : Arrays.asList(w.w(), w.r(), w.wb(), w.rb(), w.peephole(), w.projection())) {
-                    hold(t, what);
-                }
-            }
-        } else if (layer instanceof Layer.Gru gru) {
-            holdAll(gru.weights(), what);
-        } else if (layer instanceof Layer.Rnn rnn) {
-            holdAll(rnn.weights(), what);
-        }
-        takenLayerNames.add(layer.name());
+        budget.holdLayer(layer);
+        layerNames.reserve(layer.name());
         for (String out : layer.outputs()) {
             producer.put(out, layers.size());
         }
         layers.add(layer);
     }
 
-    private void holdAll(List<RecurrentWeights> weights, String what) {
-        for (RecurrentWeights w : weights) {
-            for (Tensor t : List.of(w.w(), w.r(), w.wb(), w.rb())) {
-                hold(t, what);
-            }
-        }
-    }
-
     /** Largest tensor folding may still create, in elements. */
     long foldRoom() {
-        return Math.max(0, Math.min(Fold.LIMIT, budget - held));
-    }
-
-    /** Counts a tensor the conversion made (once per tensor object) against the budget. */
-    private void hold(Tensor t, String what) {
-        if (t == null || !counted.add(t)) {
-            return;
-        }
-        held += t.size();
-        if (held > budget) {
-            throw LstmxException.unsupported(file + ": " + what + ": the converted model would hold more than " + budget
-                    + " elements of constants and weights, far more than the file's " + serializedBytes + " bytes and "
-                    + fileElements + " initializer elements justify (constant folding or weight copies multiply them)");
-        }
+        return budget.room();
     }
 
     /** The layer that writes IR value {@code irName}, or null for inputs. */
@@ -551,18 +448,7 @@ public final class GraphConverter {
 
     /** The value as a constant tensor if it is one or can be materialised, else null. */
     Tensor asConst(Value v, String onnxName) {
-        if (v instanceof Value.Const c) {
-            return c.tensor();
-        }
-        if (v instanceof Value.Filled f && f.shape().stream().allMatch(SDim::isKnown)) {
-            long[] dims = f.shape().stream().mapToLong(SDim::value).toArray();
-            Fold.checkedCount(file + ": value '" + onnxName + "'", foldRoom(), dims); // before the dims are narrowed to int
-            int[] shape = Arrays.stream(dims).mapToInt(d -> (int) d).toArray();
-            Tensor t = Fold.fill(f.element(), shape, file + ": value '" + onnxName + "'", foldRoom());
-            hold(t, "value '" + onnxName + "'");
-            return t;
-        }
-        return null;
+        return Fold.constant(v, onnxName, budget);
     }
 
     /** IR value name of an input, emitting a Constant layer (once per ONNX value) for constants. */
@@ -576,7 +462,7 @@ public final class GraphConverter {
         }
         Tensor t = asConst(v, onnxName);
         if (t == null) {
-            throw node.unsupported("input '" + onnxName + "' is " + OnnxNode.describe(v)
+            throw node.unsupported("input '" + onnxName + "' is " + Value.describe(v)
                     + "; lstmx can only use it as a run-time tensor when its shape is known");
         }
         String irName = uniqueValueName(onnxName + "/const");

@@ -1,6 +1,7 @@
 package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.errors.LstmxException;
+import io.lstmx.importers.kit.Fold;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;

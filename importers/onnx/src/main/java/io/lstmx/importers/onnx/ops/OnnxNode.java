@@ -2,6 +2,10 @@ package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
+import io.lstmx.importers.kit.NodeContext;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
@@ -15,7 +19,7 @@ import java.util.List;
 import java.util.function.Function;
 
 /** One ONNX node being converted: typed access to its inputs, attributes and outputs. */
-final class OnnxNode {
+final class OnnxNode implements NodeContext {
     private final GraphConverter graph;
     private final NodeProto proto;
     private final String layerName;
@@ -45,19 +49,22 @@ final class OnnxNode {
     }
 
     /** "file: node 'name' (OpType)": the context that messages about this node start with. */
-    String where() {
+    @Override
+    public String where() {
         return graph.file() + ": " + label();
     }
 
     // ---- errors
 
     /** A BAD_INPUT error naming the file and this node. */
-    LstmxException bad(String message) {
+    @Override
+    public LstmxException bad(String message) {
         return LstmxException.badInput(where() + ": " + message);
     }
 
     /** An UNSUPPORTED refusal; the graph converter collects these and reports them together. */
-    LstmxException unsupported(String message) {
+    @Override
+    public LstmxException unsupported(String message) {
         return new LstmxException(ErrorCode.UNSUPPORTED, label() + ": " + message);
     }
 
@@ -100,7 +107,7 @@ final class OnnxNode {
         Tensor t = graph.asConst(v, inputName(i));
         if (t == null) {
             throw unsupported(what + " '" + inputName(i) + "' must be a constant (initializer, Constant node or foldable expression)"
-                    + ", but it is " + describe(v));
+                    + ", but it is " + Value.describe(v));
         }
         return t;
     }
@@ -118,19 +125,6 @@ final class OnnxNode {
         }
         String name = graph.materialize(inputName(i), v, this);
         return new Value.Run(name, Value.dtypeOf(v), Value.shapeOf(v));
-    }
-
-    static String describe(Value v) {
-        if (v instanceof Value.Run r) {
-            return "computed at run time (shape " + (r.shape() == null ? "unknown" : r.shape()) + ")";
-        }
-        if (v instanceof Value.ShapeVec s) {
-            return "a shape with run-time entries " + s.entries();
-        }
-        if (v instanceof Value.Filled f) {
-            return "a tensor of run-time shape " + f.shape() + " filled with " + f.element().getFloat(0);
-        }
-        return v.getClass().getSimpleName();
     }
 
     // ---- attributes
@@ -303,7 +297,8 @@ final class OnnxNode {
     // ---- emitting IR
 
     /** Name for this node's main IR layer. */
-    String layerName() {
+    @Override
+    public String layerName() {
         return layerName;
     }
 
@@ -345,8 +340,14 @@ final class OnnxNode {
         return name;
     }
 
-    SDim freshDim() {
+    @Override
+    public SDim freshDim() {
         return graph.freshDim();
+    }
+
+    @Override
+    public long foldRoom() {
+        return graph.foldRoom();
     }
 
     /** Normalises a possibly negative axis for a value of rank {@code rank}. */

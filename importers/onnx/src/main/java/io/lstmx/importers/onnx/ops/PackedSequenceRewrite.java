@@ -1,6 +1,7 @@
 package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.errors.LstmxException;
+import io.lstmx.importers.kit.Fold;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.OnnxTensors;
 import io.lstmx.onnx.proto.Onnx.AttributeProto;

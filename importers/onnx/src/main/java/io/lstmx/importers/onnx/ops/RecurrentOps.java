@@ -1,5 +1,9 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.ActivationFn.Kind;
 import io.lstmx.ir.DType;
@@ -301,7 +305,7 @@ final class RecurrentOps {
             return null;
         }
         if (v instanceof Value.Const c && Fold.allZero(c.tensor())) {
-            checkStateShape(n, what, Value.known(c.tensor().shape()), d, h, layout);
+            checkStateShape(n, what, Shapes.known(c.tensor().shape()), d, h, layout);
             return null;
         }
         checkStateShape(n, what, Value.shapeOf(v), d, h, layout);

@@ -1,5 +1,8 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 
@@ -33,7 +36,7 @@ final class ReshapeOp implements OpConverter {
             Value t = n.required(1, "shape");
             target = Shapes.entries(t);
             if (target == null || Value.shapeOf(t).size() != 1) {
-                throw n.unsupported("the target shape '" + n.inputName(1) + "' is " + OnnxNode.describe(t)
+                throw n.unsupported("the target shape '" + n.inputName(1) + "' is " + Value.describe(t)
                         + "; it must be a constant or computed from shapes");
             }
         }

@@ -1,5 +1,7 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Value;
 import java.util.List;
 
 /** Shape: the input's dimensions as an int64 vector (start/end attributes from opset 15). */

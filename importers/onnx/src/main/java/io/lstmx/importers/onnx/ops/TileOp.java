@@ -1,5 +1,8 @@
 package io.lstmx.importers.onnx.ops;
 
+import io.lstmx.importers.kit.Fold;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Tensor;
 
 import java.util.ArrayList;
@@ -49,7 +52,7 @@ final class TileOp implements OpConverter {
             n.define(0, new Value.Filled(element, out));
             return;
         }
-        throw n.unsupported("Tile of " + OnnxNode.describe(x) + " with repeats " + java.util.Arrays.toString(repeats)
+        throw n.unsupported("Tile of " + Value.describe(x) + " with repeats " + java.util.Arrays.toString(repeats)
                 + "; the IR has no tiling layer");
     }
 }

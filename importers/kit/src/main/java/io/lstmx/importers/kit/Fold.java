@@ -1,4 +1,4 @@
-package io.lstmx.importers.onnx.ops;
+package io.lstmx.importers.kit;
 
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
@@ -16,13 +16,15 @@ import java.util.Map;
  * Constant folding of the small data-movement and arithmetic operators that shape computations and
  * weight preprocessing use. Operators the IR has a layer for (Transpose, Slice, Concat, Gather as
  * Take, Add/Sub/Mul/Div as Binary, Cast) are computed by that layer in the native runtime, so that a
- * folded constant and the same operator at run time follow the same ONNX semantics; Tile and Expand
- * are gathers along each axis. Every result size is checked against {@link #LIMIT} before anything is
- * allocated, so that a hostile ConstantOfShape/Expand/Tile cannot exhaust memory.
+ * folded constant and the same operator at run time follow the same (ONNX) semantics; broadcasting
+ * and tiling are gathers along each axis. Every result size is checked against the node's
+ * {@link NodeContext#foldRoom() room} (at most {@link #LIMIT}) before anything is allocated, so that
+ * a hostile file cannot exhaust memory with a few bytes of ConstantOfShape, Expand or Tile.
+ * Errors name the node being converted.
  */
-final class Fold {
+public final class Fold {
     /** Largest tensor the importer materialises while folding (64 Mi elements, 256 MiB of float32). */
-    static final long LIMIT = 1L << 26;
+    public static final long LIMIT = 1L << 26;
 
     private static final String IN = "x";
     private static final String OUT = "y";
@@ -30,13 +32,13 @@ final class Fold {
     private Fold() {
     }
 
-    /** Element count of a folding result of {@code shape}, refused above {@link #LIMIT} or what node {@code n}'s graph has left. */
-    static int checkedCount(OnnxNode n, long... shape) {
-        return checkedCount(n.where(), n.graph().foldRoom(), shape);
+    /** Element count of a folding result of {@code shape}, refused (before anything is allocated) above node {@code n}'s fold room. */
+    public static int checkedCount(NodeContext n, long... shape) {
+        return checkedCount(n.where(), n.foldRoom(), shape);
     }
 
     /** Element count of {@code shape}, refused (before anything is allocated) above {@code limit} elements. */
-    static int checkedCount(String what, long limit, long... shape) {
+    public static int checkedCount(String what, long limit, long... shape) {
         long count = 1;
         for (long d : shape) {
             if (d < 0) {
@@ -52,7 +54,7 @@ final class Fold {
     }
 
     /** {@code a * b} for non-negative factors, or Long.MAX_VALUE when that overflows (a size check then refuses it). */
-    static long saturatedProduct(long a, long b) {
+    public static long saturatedProduct(long a, long b) {
         return a != 0 && b > Long.MAX_VALUE / a ? Long.MAX_VALUE : a * b;
     }
 
@@ -61,7 +63,7 @@ final class Fold {
     }
 
     /** Output 0 of {@code layer} (named after node {@code n}) run by the native runtime; errors name the node. */
-    private static Tensor evaluate(OnnxNode n, Layer layer, Map<String, Tensor> inputs) {
+    private static Tensor evaluate(NodeContext n, Layer layer, Map<String, Tensor> inputs) {
         try {
             return NativeRuntime.evaluate(layer, inputs).get(layer.outputs().get(0));
         } catch (LstmxException e) {
@@ -69,13 +71,14 @@ final class Fold {
         }
     }
 
-    static Tensor transpose(Tensor t, int[] perm, OnnxNode n) {
+    /** Axis permutation: result.shape[k] = t.shape[perm[k]]. */
+    public static Tensor transpose(Tensor t, int[] perm, NodeContext n) {
         List<Integer> p = Arrays.stream(perm).boxed().toList();
         return evaluate(n, new Layer.Transpose(n.layerName(), IN, OUT, p), Map.of(IN, t));
     }
 
     /** Elements of {@code t} along {@code axis} from {@code start} (inclusive) to {@code end} with {@code step}, clamped as ONNX Slice. */
-    static Tensor slice(Tensor t, int axis, long start, long end, long step, OnnxNode n) {
+    public static Tensor slice(Tensor t, int axis, long start, long end, long step, NodeContext n) {
         return evaluate(n, new Layer.Slice(n.layerName(), IN, OUT, axis, start, end, step), Map.of(IN, t));
     }
 
@@ -84,7 +87,7 @@ final class Fold {
      * type; parts that mix float and integer are concatenated in float, integer results keep the first
      * part's integer type.
      */
-    static Tensor concat(List<Tensor> parts, int axis, OnnxNode n) {
+    public static Tensor concat(List<Tensor> parts, int axis, NodeContext n) {
         int[] first = parts.get(0).shape();
         long[] out = longs(first);
         out[axis] = 0;
@@ -105,7 +108,7 @@ final class Fold {
     }
 
     /** ONNX Gather along a normalised axis: out = data[:axis] + indices.shape + data[axis+1:]. */
-    static Tensor gather(Tensor data, Tensor indices, int axis, OnnxNode n) {
+    public static Tensor gather(Tensor data, Tensor indices, int axis, NodeContext n) {
         int[] ds = data.shape();
         int[] is = indices.shape();
         long[] out = new long[ds.length - 1 + is.length];
@@ -117,7 +120,7 @@ final class Fold {
     }
 
     /** Broadcasts {@code t} to {@code shape} (NumPy rules; {@code shape} must already be the broadcast result). */
-    static Tensor broadcastTo(Tensor t, int[] shape, OnnxNode n) {
+    public static Tensor broadcastTo(Tensor t, int[] shape, NodeContext n) {
         if (checkedCount(n, longs(shape)) == 0) {
             return empty(t.dtype(), shape);
         }
@@ -135,7 +138,7 @@ final class Fold {
     }
 
     /** ONNX Tile: output index i along axis k reads input index i mod dim k. */
-    static Tensor tile(Tensor t, long[] repeats, OnnxNode n) {
+    public static Tensor tile(Tensor t, long[] repeats, NodeContext n) {
         int[] s = t.shape();
         long[] outL = new long[s.length];
         for (int k = 0; k < s.length; k++) {
@@ -173,8 +176,8 @@ final class Fold {
      * element type; operands that mix float and integer are computed in float, integer results keep
      * the first operand's integer type.
      */
-    static Tensor binary(Layer.Binary.Op op, Tensor a, Tensor b, OnnxNode n) {
-        int[] shape = Shapes.toInts(Shapes.broadcast(Value.known(a.shape()), Value.known(b.shape()), n), n);
+    public static Tensor binary(Layer.Binary.Op op, Tensor a, Tensor b, NodeContext n) {
+        int[] shape = Shapes.toInts(Shapes.broadcast(Shapes.known(a.shape()), Shapes.known(b.shape()), n), n);
         checkedCount(n, longs(shape));
         boolean mixed = a.dtype().isFloating() != b.dtype().isFloating();
         Map<String, Tensor> inputs = Map.of("a", mixed ? a.withDType(DType.FLOAT32) : a, "b", mixed ? b.withDType(DType.FLOAT32) : b);
@@ -183,10 +186,10 @@ final class Fold {
     }
 
     /** Most multiply-adds one folded matrix product may take (about a second). */
-    static final long MATMUL_WORK_LIMIT = 1L << 30;
+    public static final long MATMUL_WORK_LIMIT = 1L << 30;
 
     /** 2-D matrix product a [M,K] x b [K,N] in float32 with double accumulation. */
-    static Tensor matmul2d(Tensor a, Tensor b, OnnxNode node) {
+    public static Tensor matmul2d(Tensor a, Tensor b, NodeContext node) {
         int m = a.dim(0);
         int k = a.dim(1);
         int n = b.dim(1);
@@ -209,7 +212,8 @@ final class Fold {
         return Tensor.ofFloats(new int[] {m, n}, out);
     }
 
-    static Tensor map(Tensor t, java.util.function.DoubleUnaryOperator f) {
+    /** {@code f} applied to every element, as float32. */
+    public static Tensor map(Tensor t, java.util.function.DoubleUnaryOperator f) {
         float[] v = t.toFloatArray();
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) f.applyAsDouble(v[i]);
@@ -217,27 +221,21 @@ final class Fold {
         return Tensor.ofFloats(t.shape(), v);
     }
 
-    static Tensor scale(Tensor t, float s) {
+    /** Every element times {@code s} (float32); {@code t} itself when {@code s} is 1. */
+    public static Tensor scale(Tensor t, float s) {
         return s == 1f ? t : map(t, x -> (float) x * s);
     }
 
     /**
-     * Cast with ONNX semantics for the IR dtypes (float to integer truncates, int64 to int32 keeps the
-     * low 32 bits, as the runtime's Cast layer); to bool is x != 0, which the IR has no layer for.
+     * Cast to {@code to} with the IR's semantics (float to integer truncates, int64 to int32 keeps
+     * the low 32 bits), computed by the runtime's Cast layer.
      */
-    static Tensor cast(Tensor t, DType to, boolean toBool, OnnxNode n) {
-        if (toBool) {
-            long[] l = new long[t.size()];
-            for (int i = 0; i < l.length; i++) {
-                l[i] = t.getFloat(i) != 0 ? 1 : 0;
-            }
-            return Tensor.ofLongs(DType.INT64, t.shape(), l);
-        }
+    public static Tensor cast(Tensor t, DType to, NodeContext n) {
         return evaluate(n, new Layer.Cast(n.layerName(), IN, OUT, to), Map.of(IN, t));
     }
 
     /** True when every element equals the first (and there is at least one). */
-    static boolean uniform(Tensor t) {
+    public static boolean uniform(Tensor t) {
         if (t.size() == 0) {
             return false;
         }
@@ -249,7 +247,8 @@ final class Fold {
         return true;
     }
 
-    static boolean allZero(Tensor t) {
+    /** True when every element is zero (also for no element). */
+    public static boolean allZero(Tensor t) {
         for (int i = 0; i < t.size(); i++) {
             if (t.getFloat(i) != 0f) {
                 return false;
@@ -259,15 +258,36 @@ final class Fold {
     }
 
     /** The rank-0 tensor holding element {@code i} of {@code t}. */
-    static Tensor element(Tensor t, int i) {
+    public static Tensor element(Tensor t, int i) {
         if (t.dtype().isFloating()) {
             return Tensor.ofFloats(new int[0], new float[] {t.getFloat(i)});
         }
         return Tensor.ofLongs(t.dtype(), new int[0], new long[] {t.getLong(i)});
     }
 
-    /** A tensor of {@code shape} filled with the rank-0 {@code element}. */
-    static Tensor fill(Tensor element, int[] shape, String what, long limit) {
+    /**
+     * {@code v} as a constant tensor, or null when it is only known at run time: a constant is
+     * itself, a filled value of known shape is materialised (refused beyond the budget's room and
+     * counted against it). {@code name} names the source value in messages.
+     */
+    public static Tensor constant(Value v, String name, FoldBudget budget) {
+        if (v instanceof Value.Const c) {
+            return c.tensor();
+        }
+        if (v instanceof Value.Filled f && Shapes.allKnown(f.shape())) {
+            String what = budget.file() + ": value '" + name + "'";
+            long[] dims = f.shape().stream().mapToLong(SDim::value).toArray();
+            checkedCount(what, budget.room(), dims); // before the dims are narrowed to int
+            int[] shape = Arrays.stream(dims).mapToInt(d -> (int) d).toArray();
+            Tensor t = fill(f.element(), shape, what, budget.room());
+            budget.hold(t, "value '" + name + "'");
+            return t;
+        }
+        return null;
+    }
+
+    /** A tensor of {@code shape} filled with the rank-0 {@code element}; {@code what} names it if it is refused above {@code limit} elements. */
+    public static Tensor fill(Tensor element, int[] shape, String what, long limit) {
         int n = checkedCount(what, limit, longs(shape));
         if (element.dtype().isFloating()) {
             float[] f = new float[n];

@@ -1,15 +1,30 @@
-package io.lstmx.importers.onnx.ops;
+package io.lstmx.importers.kit;
+
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Shape;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** Shape inference over {@link SDim}s for the values the importer emits. */
-final class Shapes {
+/** Shape arithmetic over {@link SDim}s for the values an importer emits. */
+public final class Shapes {
     private Shapes() {
     }
 
-    /** NumPy broadcasting of two shapes; null when either rank is unknown. */
-    static List<SDim> broadcast(List<SDim> a, List<SDim> b, OnnxNode node) {
+    /** The fully known shape {@code shape}. */
+    public static List<SDim> known(int[] shape) {
+        List<SDim> l = new ArrayList<>(shape.length);
+        for (int d : shape) {
+            l.add(SDim.known(d));
+        }
+        return l;
+    }
+
+    /**
+     * NumPy broadcasting of two shapes; null when either rank is unknown. Two known sizes that do
+     * not broadcast are {@code node}'s BAD_INPUT error; two different symbols give a fresh one.
+     */
+    public static List<SDim> broadcast(List<SDim> a, List<SDim> b, NodeContext node) {
         if (a == null || b == null) {
             return null;
         }
@@ -35,8 +50,8 @@ final class Shapes {
         return out;
     }
 
-    /** Product of dimensions: known when all are, the symbol itself when the others are all 1. */
-    static SDim product(List<SDim> dims, OnnxNode node) {
+    /** Product of dimensions: known when all are, the symbol itself when the others are all 1, else a fresh symbol. */
+    public static SDim product(List<SDim> dims, NodeContext node) {
         long p = 1;
         SDim symbolic = null;
         int symbols = 0;
@@ -54,8 +69,11 @@ final class Shapes {
         return symbols == 1 && p == 1 ? symbolic : node.freshDim();
     }
 
-    /** Known dims as ints; a dim beyond int (which no tensor can have) is refused rather than wrapped around. */
-    static int[] toInts(List<SDim> dims, OnnxNode node) {
+    /**
+     * Known dims as ints; a symbolic dim, or one beyond int (which no tensor can have), is
+     * {@code node}'s UNSUPPORTED refusal rather than wrapped around.
+     */
+    public static int[] toInts(List<SDim> dims, NodeContext node) {
         int[] a = new int[dims.size()];
         for (int i = 0; i < a.length; i++) {
             long d = dims.get(i).value();
@@ -68,12 +86,13 @@ final class Shapes {
         return a;
     }
 
-    static boolean allKnown(List<SDim> dims) {
+    /** True when the rank is known and so is every dimension. */
+    public static boolean allKnown(List<SDim> dims) {
         return dims != null && dims.stream().allMatch(SDim::isKnown);
     }
 
-    /** Entries of a shape-like value (int64 constant of rank &le; 1, or a shape vector), else null. */
-    static List<SDim> entries(Value v) {
+    /** Entries of a shape-like value (integer constant of rank &le; 1, or a shape vector), else null. */
+    public static List<SDim> entries(Value v) {
         if (v instanceof Value.ShapeVec s) {
             return s.entries();
         }
@@ -85,5 +104,15 @@ final class Shapes {
             return l;
         }
         return null;
+    }
+
+    /** The IR shape to declare for {@code s}: {@link Shape#UNKNOWN} when the rank is unknown (null). */
+    public static Shape toIr(List<SDim> s) {
+        if (s == null) {
+            return Shape.UNKNOWN;
+        }
+        List<Dim> dims = new ArrayList<>();
+        s.forEach(d -> dims.add(d.toIr()));
+        return new Shape(dims);
     }
 }

@@ -1,0 +1,44 @@
+package io.lstmx.util;
+
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * One namespace of IR names (layer names, or value names) that must stay unique: importers reserve
+ * every name the source file uses, then derive the names of the layers and values they add from
+ * the source's ({@code "lstm/constant"}, then {@code "lstm/constant_2"} ...), so that generated
+ * names read like the model's own and never clash with it. IR passes do the same with the names a
+ * model already has. Not thread-safe.
+ */
+public final class UniqueNames {
+    private final Set<String> taken = new HashSet<>();
+
+    /** An empty namespace. */
+    public UniqueNames() {
+    }
+
+    /** A namespace where {@code names} are taken. */
+    public UniqueNames(Collection<String> names) {
+        taken.addAll(names);
+    }
+
+    /** Takes {@code name}; false when it was already taken. */
+    public boolean reserve(String name) {
+        return taken.add(name);
+    }
+
+    /** True when {@code name} is taken. */
+    public boolean isTaken(String name) {
+        return taken.contains(name);
+    }
+
+    /** {@code base} if free, else the first free {@code base_2}, {@code base_3} ...; the result is taken. */
+    public String fresh(String base) {
+        String n = base;
+        for (int k = 2; !taken.add(n); k++) {
+            n = base + "_" + k;
+        }
+        return n;
+    }
+}

@@ -1,0 +1,117 @@
+package io.lstmx.importers.kit;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.RecurrentWeights;
+import io.lstmx.ir.Tensor;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How many tensor elements one conversion may create. A few hundred bytes of Tile, Expand or Add
+ * nodes, or thousands of nodes each copying one weight, must not fill the memory: the tensors the
+ * conversion makes (folded constants, layer weights) may hold at most {@link #limit()} elements,
+ * {@link #SMALL_MODEL_BUDGET} plus eight per byte of the file and per element it stores, since a
+ * converted model holds a few copies of what its file holds. Tensors read from the file cost
+ * nothing, and each tensor object is counted once however often it is used.
+ *
+ * <p>One budget serves one conversion (one thread). Register what the file holds with
+ * {@link #fromFile} before converting the first node: the limit grows with it.
+ */
+public final class FoldBudget {
+    /** Elements any model may fold, however small its file (shape vectors and zero states need far fewer). */
+    public static final long SMALL_MODEL_BUDGET = 1L << 22;
+
+    private final String file;
+    private final long serializedBytes;
+    /** Tensors already counted (by identity): those read from the file and those made so far. */
+    private final Set<Tensor> counted = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long fileElements;
+    private long held;
+
+    /**
+     * A budget for converting {@code file} (named in messages), {@code serializedBytes} long.
+     */
+    public FoldBudget(String file, long serializedBytes) {
+        this.file = file;
+        this.serializedBytes = serializedBytes;
+    }
+
+    /** The file being converted, as messages name it. */
+    public String file() {
+        return file;
+    }
+
+    /** Registers a tensor the file holds: it costs nothing, and its elements raise the limit. */
+    public void fromFile(Tensor t) {
+        if (counted.add(t)) {
+            fileElements += t.size();
+        }
+    }
+
+    /** Elements the conversion may hold in all. */
+    public long limit() {
+        return SMALL_MODEL_BUDGET + 8 * (fileElements + serializedBytes);
+    }
+
+    /** Largest tensor folding may still create, in elements: what is left, and never above {@link Fold#LIMIT}. */
+    public long room() {
+        return Math.max(0, Math.min(Fold.LIMIT, limit() - held));
+    }
+
+    /**
+     * Counts a tensor the conversion made (once per tensor object; null is nothing) against the
+     * budget; UNSUPPORTED, naming the file and {@code what}, when the budget is exceeded.
+     */
+    public void hold(Tensor t, String what) {
+        if (t == null || !counted.add(t)) {
+            return;
+        }
+        held += t.size();
+        if (held > limit()) {
+            throw LstmxException.unsupported(file + ": " + what + ": the converted model would hold more than " + limit()
+                    + " elements of constants and weights, far more than the file's " + serializedBytes + " bytes and "
+                    + fileElements + " initializer elements justify (constant folding or weight copies multiply them)");
+        }
+    }
+
+    /** Counts the tensors {@code layer} holds (constant, weights, bias, table, indices) as {@link #hold} does. */
+    public void holdLayer(Layer layer) {
+        String what = "layer '" + layer.name() + "'";
+        if (layer instanceof Layer.Constant c) {
+            hold(c.value(), what);
+        } else if (layer instanceof Layer.Dense d) {
+            hold(d.weight(), what);
+            hold(d.bias(), what);
+        } else if (layer instanceof Layer.Embedding e) {
+            hold(e.table(), what);
+        } else if (layer instanceof Layer.Take t) {
+            hold(t.indices(), what);
+        } else if (layer instanceof Layer.Lstm l) {
+            for (LstmWeights w : l.weights()) {
+                holdAll(Arrays.asList(w.w(), w.r(), w.wb(), w.rb(), w.peephole(), w.projection()), what);
+            }
+        } else if (layer instanceof Layer.Gru gru) {
+            holdRecurrent(gru.weights(), what);
+        } else if (layer instanceof Layer.Rnn rnn) {
+            holdRecurrent(rnn.weights(), what);
+        }
+    }
+
+    private void holdRecurrent(List<RecurrentWeights> weights, String what) {
+        for (RecurrentWeights w : weights) {
+            holdAll(List.of(w.w(), w.r(), w.wb(), w.rb()), what);
+        }
+    }
+
+    private void holdAll(List<Tensor> tensors, String what) {
+        for (Tensor t : tensors) {
+            hold(t, what);
+        }
+    }
+}
