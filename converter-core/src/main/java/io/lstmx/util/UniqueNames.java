@@ -1,7 +1,9 @@
 package io.lstmx.util;
 
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -13,6 +15,8 @@ import java.util.Set;
  */
 public final class UniqueNames {
     private final Set<String> taken = new HashSet<>();
+    /** Per base, the suffix to try next: without it, n names from one base would cost n^2 probes. */
+    private final Map<String, Integer> nextSuffix = new HashMap<>();
 
     /** An empty namespace. */
     public UniqueNames() {
@@ -35,10 +39,15 @@ public final class UniqueNames {
 
     /** {@code base} if free, else the first free {@code base_2}, {@code base_3} ...; the result is taken. */
     public String fresh(String base) {
-        String n = base;
-        for (int k = 2; !taken.add(n); k++) {
-            n = base + "_" + k;
+        if (taken.add(base)) {
+            return base;
         }
+        int k = nextSuffix.getOrDefault(base, 2);
+        String n = base + "_" + k;
+        while (!taken.add(n)) {
+            n = base + "_" + ++k;
+        }
+        nextSuffix.put(base, k + 1);
         return n;
     }
 }

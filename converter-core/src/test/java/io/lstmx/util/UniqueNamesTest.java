@@ -31,4 +31,17 @@ class UniqueNamesTest {
         assertTrue(n.isTaken("a"));
         assertFalse(n.isTaken("b"));
     }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.SECONDS)
+    void aHundredThousandNamesFromOneBaseCostLinearTime() {
+        UniqueNames u = new UniqueNames();
+        u.reserve("y_5");
+        String last = null;
+        for (int i = 0; i < 100_000; i++) {
+            last = u.fresh("y");
+        }
+        // y, y_2, y_3, y_4, y_6 (y_5 was taken) ... : 100,000 names end at y_100001.
+        assertEquals("y_100001", last);
+    }
 }
