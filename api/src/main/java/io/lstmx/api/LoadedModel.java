@@ -108,6 +108,16 @@ public final class LoadedModel {
             return value.withDType(DType.FLOAT32);
         }
         if (!value.dtype().isFloating()) {
+            if (declared == DType.INT32 && value.dtype() != DType.INT32) {
+                // A relabel must not change values: int64 (or uint32) data beyond int32 is refused, not wrapped.
+                for (int i = 0; i < value.size(); i++) {
+                    long v = value.getLong(i);
+                    if (v != (int) v) {
+                        throw LstmxException.badInput(source + ": input '" + name + "': value " + v + " at flat index " + i
+                                + " does not fit the int32 the model declares");
+                    }
+                }
+            }
             return value.withDType(declared);
         }
         return value; // floats for an integer input would be lossy: the runtime refuses it, naming the input
