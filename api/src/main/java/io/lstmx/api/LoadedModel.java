@@ -72,6 +72,16 @@ public final class LoadedModel {
     }
 
     /**
+     * This model, returning after its outputs the named intermediate values too (any value an IR
+     * layer writes; for a model read from ONNX, value names are the file's wherever the IR computes
+     * the same value). For comparing layer by layer with a reference engine; the layers are prepared
+     * once and shared, and this model's own runs are unchanged. An unknown name is BAD_INPUT.
+     */
+    public LoadedModel exposing(List<String> values) {
+        return new LoadedModel(source, format, compiled.exposing(values));
+    }
+
+    /**
      * Opens a streaming session: each feed continues every LSTM layer from the states the previous
      * feed ended with, until reset.
      */
