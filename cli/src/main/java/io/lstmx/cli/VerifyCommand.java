@@ -159,12 +159,17 @@ final class VerifyCommand implements Callable<Integer> {
                 loaded = Lstmx.load(model, format);
                 s.done(Text.layerSummary(loaded.model()));
             }
+            String engineVersion;
+            try (Progress.Step s = progress.begin("starting " + engine.name())) {
+                engineVersion = engine.version(); // loads the engine's native code, which takes a moment
+                s.done(engineVersion);
+            }
             List<RandomInputs.Case> cases = cases(loaded);
             List<String> names = loaded.model().outputNames();
             Map<String, String> intermediates = intermediates(loaded);
             if (!json) {
                 out.printf(Locale.ROOT, "verify %s: lstmx vs %s %s, %s, pass if |a-b| <= %s + %s*|b|%n",
-                        SafeText.oneLine(model.toString()), engine.name(), engine.version(), inputsText(cases), plain(tol.atol()), plain(tol.rtol()));
+                        SafeText.oneLine(model.toString()), engine.name(), engineVersion, inputsText(cases), plain(tol.atol()), plain(tol.rtol()));
                 notes.forEach(n -> out.println("note: " + n));
             }
             LoadedModel exposed = intermediates.isEmpty() ? loaded : loaded.exposing(new ArrayList<>(intermediates.keySet()));
@@ -212,7 +217,7 @@ final class VerifyCommand implements Callable<Integer> {
                 roundTrip(loaded, cases, expected, names, tol, out, tally, progress);
             }
             if (json) {
-                out.print(Json.write(report(engine, tol, intermediates, notExposed, tally)));
+                out.print(Json.write(report(engine.name(), engineVersion, tol, intermediates, notExposed, tally)));
             } else {
                 out.printf(Locale.ROOT, "%s: %d of %d comparisons within tolerance (max abs %.3g, max rel %.3g)%n",
                         tally.failed == 0 ? "PASS" : "FAIL", tally.total - tally.failed, tally.total, tally.maxAbs, tally.maxRel);
@@ -491,12 +496,12 @@ final class VerifyCommand implements Callable<Integer> {
         return o;
     }
 
-    private Map<String, Object> report(ReferenceEngine engine, Tolerance tol, Map<String, String> intermediates, List<String> notExposed, Tally tally) {
+    private Map<String, Object> report(String engineName, String engineVersion, Tolerance tol, Map<String, String> intermediates, List<String> notExposed, Tally tally) {
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("model", model.toString());
         Map<String, Object> ref = new LinkedHashMap<>();
-        ref.put("name", engine.name());
-        ref.put("version", engine.version());
+        ref.put("name", engineName);
+        ref.put("version", engineVersion);
         j.put("reference", ref);
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("atol", tol.atol());
