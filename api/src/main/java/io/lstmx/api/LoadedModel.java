@@ -72,6 +72,16 @@ public final class LoadedModel {
     }
 
     /**
+     * This model, returning after its outputs the named intermediate values too (any value an IR
+     * layer writes; for a model read from ONNX, value names are the file's wherever the IR computes
+     * the same value). For comparing layer by layer with a reference engine; the layers are prepared
+     * once and shared, and this model's own runs are unchanged. An unknown name is BAD_INPUT.
+     */
+    public LoadedModel exposing(List<String> values) {
+        return new LoadedModel(source, format, compiled.exposing(values));
+    }
+
+    /**
      * Opens a streaming session: each feed continues every LSTM layer from the states the previous
      * feed ended with, until reset.
      */
@@ -108,6 +118,16 @@ public final class LoadedModel {
             return value.withDType(DType.FLOAT32);
         }
         if (!value.dtype().isFloating()) {
+            if (declared == DType.INT32 && value.dtype() != DType.INT32) {
+                // A relabel must not change values: int64 (or uint32) data beyond int32 is refused, not wrapped.
+                for (int i = 0; i < value.size(); i++) {
+                    long v = value.getLong(i);
+                    if (v != (int) v) {
+                        throw LstmxException.badInput(source + ": input '" + name + "': value " + v + " at flat index " + i
+                                + " does not fit the int32 the model declares");
+                    }
+                }
+            }
             return value.withDType(declared);
         }
         return value; // floats for an integer input would be lossy: the runtime refuses it, naming the input

@@ -17,12 +17,23 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads and writes NumPy .npy files (format versions 1-3, C order) of float32, float64, int32 and
- * int64 in either byte order. float64 is read as float32; int32 keeps its INT32 label.
+ * Reads and writes NumPy .npy files (format versions 1-3, C order) in either byte order.
+ *
+ * <p>Which dtypes are read follows one rule: a dtype is read when every value it can hold has a
+ * value lstmx computes with. Integers (bool, int8, int16, int32, int64, uint8, uint16, uint32) are
+ * held exactly as 64-bit integers, labelled INT32 when the dtype fits int32 and INT64 otherwise;
+ * floats (float16, float32, float64) become float32, the element type the runtime computes in
+ * (float16 exactly, float64 rounded to nearest, as NumPy's astype(float32)). Every other dtype
+ * (uint64, whose values may exceed int64; complex; float128; strings; objects; dates; structured
+ * records) is refused with UNSUPPORTED naming the dtype. Files are written as float32, int32 or
+ * int64.
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([<>|=])([fi])(\\d)'");
+    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([<>|=]?)([a-zA-Z])(\\d*)[^']*'");
+    private static final Pattern STRUCTURED = Pattern.compile("'descr'\\s*:\\s*\\[");
+    /** What lstmx reads, for messages. */
+    static final String READ_DTYPES = "bool, int8, int16, int32, int64, uint8, uint16, uint32, float16, float32 and float64";
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
@@ -30,6 +41,12 @@ public final class Npy {
     }
 
     public static Tensor read(Path file) {
+        if (Files.isDirectory(file)) {
+            throw LstmxException.badInput(file + ": is a directory, not a .npy file");
+        }
+        if (!Files.exists(file)) {
+            throw LstmxException.badInput(file + ": no such file");
+        }
         try (InputStream in = Files.newInputStream(file)) {
             long size = Files.size(file);
             return read(in, size, file.toString());
@@ -58,21 +75,26 @@ public final class Npy {
             throw LstmxException.badInput(where + ": .npy header length " + headerLen + " is invalid");
         }
         String header = new String(in.readNBytes(headerLen), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        if (STRUCTURED.matcher(header).find()) {
+            throw LstmxException.unsupported(where + ": .npy arrays of structured records are not supported; lstmx reads "
+                    + READ_DTYPES + " arrays");
+        }
         Matcher d = DESCR.matcher(header);
         Matcher f = FORTRAN.matcher(header);
         Matcher s = SHAPE.matcher(header);
         if (!d.find() || !f.find() || !s.find()) {
             throw LstmxException.badInput(where + ": cannot parse .npy header " + header.trim());
         }
+        ElementType type = ElementType.of(d.group(2).charAt(0), d.group(3), where);
         if (f.group(1).equals("True")) {
             throw LstmxException.unsupported(where + ": Fortran-order .npy arrays are not supported; save with np.ascontiguousarray");
         }
-        char kind = d.group(2).charAt(0);
-        int width = Integer.parseInt(d.group(3));
-        ByteOrder order = d.group(1).equals(">") ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
-        if (!((kind == 'f' && (width == 4 || width == 8)) || (kind == 'i' && (width == 4 || width == 8)))) {
-            throw LstmxException.unsupported(where + ": .npy dtype " + d.group(0) + " is not supported; expected float32, float64, int32 or int64");
-        }
+        int width = type.width;
+        ByteOrder order = switch (d.group(1)) {
+            case ">" -> ByteOrder.BIG_ENDIAN;
+            case "=" -> ByteOrder.nativeOrder();
+            default -> ByteOrder.LITTLE_ENDIAN; // '<', and '|' or none for one-byte types, where order does not matter
+        };
         List<Long> dims = new ArrayList<>();
         for (String part : s.group(1).split(",")) {
             if (!part.isBlank()) {
@@ -103,18 +125,101 @@ public final class Npy {
         for (int i = 0; i < ld.length; i++) {
             shape[i] = (int) ld[i];
         }
-        if (kind == 'f') {
-            float[] v = new float[n];
-            for (int i = 0; i < n; i++) {
-                v[i] = width == 4 ? buf.getFloat() : (float) buf.getDouble();
+        return type.decode(buf, shape, n);
+    }
+
+    /** The element types read (see the class comment); anything else is refused by {@link #of}. */
+    private enum ElementType {
+        BOOL('b', 1), INT8('i', 1), INT16('i', 2), INT32('i', 4), INT64('i', 8),
+        UINT8('u', 1), UINT16('u', 2), UINT32('u', 4), FLOAT16('f', 2), FLOAT32('f', 4), FLOAT64('f', 8);
+
+        final char kind;
+        final int width;
+
+        ElementType(char kind, int width) {
+            this.kind = kind;
+            this.width = width;
+        }
+
+        static ElementType of(char kind, String width, String where) {
+            for (ElementType t : values()) {
+                if (t.kind == kind && String.valueOf(t.width).equals(width)) {
+                    return t;
+                }
             }
-            return Tensor.ofFloats(shape, v);
+            String why = kind == 'u' && width.equals("8") ? " (its values may exceed int64)" : "";
+            throw LstmxException.unsupported(where + ": .npy dtype " + numpyName(kind, width) + " ('" + kind + width + "') is not supported"
+                    + why + "; lstmx reads " + READ_DTYPES + " arrays");
         }
-        long[] v = new long[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = width == 4 ? buf.getInt() : buf.getLong();
+
+        /** NumPy's name of a dtype lstmx does not read, e.g. "complex64", "uint64", "str". */
+        private static String numpyName(char kind, String width) {
+            int bytes = width.isEmpty() ? 0 : Integer.parseInt(width.length() > 3 ? "0" : width);
+            return switch (kind) {
+                case 'u' -> "uint" + 8 * bytes;
+                case 'i' -> "int" + 8 * bytes;
+                case 'f' -> "float" + 8 * bytes;
+                case 'c' -> "complex" + 8 * bytes;
+                case 'b' -> "bool" + (bytes == 1 ? "" : 8 * bytes);
+                case 'U' -> "str";
+                case 'S', 'a' -> "bytes";
+                case 'O' -> "object";
+                case 'M' -> "datetime64";
+                case 'm' -> "timedelta64";
+                case 'V' -> "void";
+                default -> "'" + kind + width + "'";
+            };
         }
-        return Tensor.ofLongs(width == 4 ? DType.INT32 : DType.INT64, shape, v);
+
+        /** Whether every value fits int32, so that the tensor keeps an INT32 label. */
+        private boolean fitsInt32() {
+            return this != INT64 && this != UINT32;
+        }
+
+        Tensor decode(ByteBuffer buf, int[] shape, int n) {
+            if (kind == 'f') {
+                float[] v = new float[n];
+                for (int i = 0; i < n; i++) {
+                    v[i] = switch (this) {
+                        case FLOAT16 -> halfToFloat(buf.getShort());
+                        case FLOAT32 -> buf.getFloat();
+                        default -> (float) buf.getDouble();
+                    };
+                }
+                return Tensor.ofFloats(shape, v);
+            }
+            long[] v = new long[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = switch (this) {
+                    case BOOL -> buf.get() != 0 ? 1 : 0;
+                    case INT8 -> buf.get();
+                    case UINT8 -> buf.get() & 0xffL;
+                    case INT16 -> buf.getShort();
+                    case UINT16 -> buf.getShort() & 0xffffL;
+                    case INT32 -> buf.getInt();
+                    case UINT32 -> buf.getInt() & 0xffff_ffffL;
+                    default -> buf.getLong();
+                };
+            }
+            return Tensor.ofLongs(fitsInt32() ? DType.INT32 : DType.INT64, shape, v);
+        }
+    }
+
+    /** IEEE 754 binary16 to float32, exactly (every half value is a float value). */
+    static float halfToFloat(short h) {
+        int bits = h & 0xffff;
+        int sign = (bits & 0x8000) << 16;
+        int exp = (bits >>> 10) & 0x1f;
+        int mant = bits & 0x3ff;
+        if (exp == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f80_0000 | mant << 13); // infinity or NaN (payload kept)
+        }
+        if (exp == 0) {
+            // Zero or subnormal: mant * 2^-24, exact in float.
+            float f = mant * 0x1p-24f;
+            return sign == 0 ? f : -f;
+        }
+        return Float.intBitsToFloat(sign | (exp + 127 - 15) << 23 | mant << 13);
     }
 
     /** Writes {@code t} as a version 1.0 .npy (float32, int32 or int64), atomically. */

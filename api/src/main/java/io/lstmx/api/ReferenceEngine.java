@@ -31,15 +31,25 @@ public interface ReferenceEngine {
      */
     Session open(Path model, Format format);
 
+    /**
+     * Opens {@code model} so that each run also returns, after the model's outputs, those of the
+     * named intermediate values the engine can expose (values it cannot are left out; the caller
+     * compares what comes back). lstmx asks for the outputs of its recurrent layers, named as in
+     * the model file. By default none is exposed.
+     */
+    default Session open(Path model, Format format, List<String> intermediates) {
+        return open(model, format);
+    }
+
     /** One model loaded in the engine. Not thread-safe. */
     interface Session extends AutoCloseable {
         /** Input names in the model's order, as the engine sees them. */
         List<String> inputNames();
 
-        /** Output names in the model's order, as the engine sees them. */
+        /** The model's output names in order, as the engine sees them (not the intermediate values exposed). */
         List<String> outputNames();
 
-        /** Runs the model; every output, in the model's order. */
+        /** Runs the model; every output, in the model's order, then any intermediate values exposed. */
         Map<String, Tensor> run(Map<String, Tensor> inputs);
 
         /** Releases the engine's resources; never fails. */

@@ -168,11 +168,94 @@ class NpyTest {
             assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
         }
         Path fortran = file("fortran.npy", npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", new byte[16]));
-        Path half = file("half.npy", npy(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", new byte[4]));
-        for (Path p : new Path[] {fortran, half}) {
+        Path complex = file("complex.npy", npy(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", new byte[16]));
+        for (Path p : new Path[] {fortran, complex}) {
             LstmxException e = assertThrows(LstmxException.class, () -> Npy.read(p));
             assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
             assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
         }
+    }
+
+    private static byte[] bytes(ByteOrder order, int width, long... v) {
+        ByteBuffer b = ByteBuffer.allocate(width * v.length).order(order);
+        for (long x : v) {
+            switch (width) {
+                case 1 -> b.put((byte) x);
+                case 2 -> b.putShort((short) x);
+                case 4 -> b.putInt((int) x);
+                default -> b.putLong(x);
+            }
+        }
+        return b.array();
+    }
+
+    /** Every integer dtype whose values all fit int64 is read exactly; the label is INT32 when the dtype fits int32. */
+    @Test
+    void everyIntegerDtypeThatFitsInt64IsReadExactly() throws IOException {
+        record Case(String descr, int width, long[] raw, long[] expected, DType label) {
+        }
+        Case[] cases = {
+            new Case("|b1", 1, new long[] {1, 0, 1}, new long[] {1, 0, 1}, DType.INT32),
+            new Case("|i1", 1, new long[] {-128, 0, 127}, new long[] {-128, 0, 127}, DType.INT32),
+            new Case("|u1", 1, new long[] {255, 0, 7}, new long[] {255, 0, 7}, DType.INT32),
+            new Case("<i2", 2, new long[] {-32768, 1, 32767}, new long[] {-32768, 1, 32767}, DType.INT32),
+            new Case(">u2", 2, new long[] {65535, 1, 2}, new long[] {65535, 1, 2}, DType.INT32),
+            new Case("<u4", 4, new long[] {0xffff_ffffL, 1, 2}, new long[] {0xffff_ffffL, 1, 2}, DType.INT64),
+            new Case("<i4", 4, new long[] {Integer.MIN_VALUE, 1, 2}, new long[] {Integer.MIN_VALUE, 1, 2}, DType.INT32),
+            new Case(">i8", 8, new long[] {Long.MIN_VALUE, 1, Long.MAX_VALUE}, new long[] {Long.MIN_VALUE, 1, Long.MAX_VALUE}, DType.INT64),
+        };
+        for (Case c : cases) {
+            ByteOrder order = c.descr().startsWith(">") ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
+            Path p = file("int" + c.descr().substring(1) + ".npy", npy(1, "{'descr': '" + c.descr() + "', 'fortran_order': False, 'shape': (3,), }",
+                    bytes(order, c.width(), c.raw())));
+            Tensor t = Npy.read(p);
+            assertEquals(c.label(), t.dtype(), c.descr());
+            assertArrayEquals(c.expected(), t.toLongArray(), c.descr());
+        }
+    }
+
+    /** float16 is read exactly as float32: normal, subnormal, signed zero, infinity and NaN bit patterns. */
+    @Test
+    void float16IsReadExactly() throws IOException {
+        // 0x3c00 = 1.0, 0xc000 = -2.0, 0x0001 = 2^-24 (smallest subnormal), 0x8000 = -0.0, 0x7c00 = +inf,
+        // 0x7bff = 65504 (largest finite), 0x3555 = 0.333251953125, 0x7e00 = NaN.
+        long[] raw = {0x3c00, 0xc000, 0x0001, 0x8000, 0x7c00, 0x7bff, 0x3555, 0x7e00};
+        Tensor t = Npy.read(file("half.npy", npy(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (8,), }",
+                bytes(ByteOrder.LITTLE_ENDIAN, 2, raw))));
+        assertEquals(DType.FLOAT32, t.dtype());
+        float[] f = t.toFloatArray();
+        assertArrayEquals(new float[] {1f, -2f, 0x1p-24f, -0f, Float.POSITIVE_INFINITY, 65504f, 0.333251953125f}, Arrays.copyOf(f, 7));
+        assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(f[3]), "negative zero keeps its sign");
+        assertTrue(Float.isNaN(f[7]));
+    }
+
+    /** Dtypes lstmx cannot hold exactly are UNSUPPORTED with one kind of message: file, NumPy's dtype name, what is read. */
+    @Test
+    void dtypesThatCannotBeHeldAreRefusedNamingTheDtype() throws IOException {
+        String[][] cases = {
+            {"<u8", "uint64"}, {"<c8", "complex64"}, {"<c16", "complex128"}, {"<f16", "float128"}, {"<U3", "str"},
+            {"|S4", "bytes"}, {"|O", "object"}, {"<M8[ns]", "datetime64"}, {"|V8", "void"},
+        };
+        int i = 0;
+        for (String[] c : cases) {
+            Path p = file("refused" + i++ + ".npy", npy(1, "{'descr': '" + c[0] + "', 'fortran_order': False, 'shape': (1,), }", new byte[16]));
+            LstmxException e = assertThrows(LstmxException.class, () -> Npy.read(p), c[0]);
+            assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
+            assertTrue(e.getMessage().startsWith(p + ": .npy dtype " + c[1] + " "), e.getMessage());
+            assertTrue(e.getMessage().endsWith("lstmx reads " + Npy.READ_DTYPES + " arrays"), e.getMessage());
+        }
+        Path structured = file("structured.npy", npy(1, "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }",
+                new byte[8]));
+        LstmxException e = assertThrows(LstmxException.class, () -> Npy.read(structured));
+        assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
+        assertTrue(e.getMessage().contains("structured"), e.getMessage());
+    }
+
+    @Test
+    void aDirectoryIsRefusedAsADirectory() throws IOException {
+        Path d = Files.createDirectory(dir.resolve("x.npy"));
+        LstmxException e = assertThrows(LstmxException.class, () -> Npy.read(d));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertEquals(d + ": is a directory, not a .npy file", e.getMessage());
     }
 }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -48,6 +49,9 @@ import java.util.stream.Stream;
 final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @ParentCommand
+    Main main;
 
     @Parameters(index = "0", paramLabel = "SRC", description = "Model to read.")
     Path src;
@@ -86,8 +90,18 @@ final class ConvertCommand implements Callable<Integer> {
         }
         SafeFiles.checkDestination(dst, target, force);
         registry.requireWriter(target, dst);
-        Model model = Lstmx.read(src, from);
-        Lstmx.save(model, dst, target, options, force);
+        Model model;
+        try (Progress progress = main.progress(spec.commandLine().getErr())) {
+            try (Progress.Step s = progress.begin("reading " + src)) {
+                model = Lstmx.read(src, from);
+                s.done(Text.layerSummary(model));
+            }
+            try (Progress.Step s = progress.begin("writing " + dst)) {
+                Lstmx.save(model, dst, target, options, force);
+                s.done(null);
+            }
+            progress.finish();
+        }
         String producer = model.info().producer();
         out.println("read  " + src + ": " + model.info().sourceFormat() + (producer.isEmpty() ? "" : " (" + SafeText.oneLine(producer) + ")"));
         out.println("wrote " + dst + ": " + target.id() + (opset == null ? "" : " opset " + opset) + ", "

@@ -6,6 +6,7 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.Dim;
 import io.lstmx.formats.Format;
+import io.lstmx.formats.PartialModelException;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -20,6 +21,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
@@ -40,6 +42,9 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @ParentCommand
+    Main main;
+
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model file or SavedModel directory.")
     Path model;
 
@@ -52,11 +57,25 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        try (Progress progress = main.progress(spec.commandLine().getErr())) {
+            inspect(progress);
+            progress.finish();
+        }
+        return 0;
+    }
+
+    private void inspect(Progress progress) {
         PrintWriter out = spec.commandLine().getOut();
         Format format = from != null ? from : Lstmx.detect(model);
         Model m;
-        try {
+        PartialModelException partial = null;
+        try (Progress.Step s = progress.begin("reading " + model)) {
             m = Lstmx.read(model, format);
+            s.done(Text.layerSummary(m));
+        } catch (PartialModelException e) {
+            // Some nodes have no IR equivalent: show everything else, then the error line.
+            partial = e;
+            m = e.partial().model();
         } catch (LstmxException e) {
             if (e.code() != ErrorCode.UNSUPPORTED) {
                 throw e;
@@ -78,37 +97,111 @@ final class InspectCommand implements Callable<Integer> {
             out.flush();
             throw e;
         }
+        if (partial != null && m == null) {
+            // Nothing converted (e.g. the first node is unsupported): the problems by node are all there is.
+            out.print(json ? Json.write(unconvertibleJson(format, partial.partial())) : unconvertibleText(format, partial.partial()));
+            out.flush();
+            throw partial;
+        }
         Map<String, ValueInfo> shapes;
         try {
             shapes = ShapeInference.infer(m);
         } catch (LstmxException e) {
             throw e.withContext(model.toString());
         }
-        // The importer accepted the file; the runtime may still not execute every layer.
         List<String> problems = new ArrayList<>();
         LstmxException runtimeProblem = null;
-        try {
-            NativeRuntime.compile(m);
-        } catch (LstmxException e) {
-            if (e.code() != ErrorCode.UNSUPPORTED) {
-                throw e.withContext(model.toString());
+        if (partial == null) {
+            // The importer accepted the file; the runtime may still not execute every layer.
+            try {
+                NativeRuntime.compile(m);
+            } catch (LstmxException e) {
+                if (e.code() != ErrorCode.UNSUPPORTED) {
+                    throw e.withContext(model.toString());
+                }
+                runtimeProblem = e;
+                problems.add("native runtime: " + e.getMessage());
             }
-            runtimeProblem = e;
-            problems.add("native runtime: " + e.getMessage());
+        } else {
+            problems.addAll(problemLines(partial.partial()));
         }
-        out.print(json ? Json.write(toJson(m, shapes, format, problems)) : toText(m, shapes, format, problems));
+        PartialModelException.Partial p = partial == null ? null : partial.partial();
+        out.print(json ? Json.write(toJson(m, shapes, format, problems, p)) : toText(m, shapes, format, problems, p));
         out.flush();
+        if (partial != null) {
+            throw partial;
+        }
         if (runtimeProblem != null) {
             throw runtimeProblem.withContext(model.toString());
         }
-        return 0;
+    }
+
+    /** "node 'n' (com.example::Foo): reason", or the reason alone for a graph-level problem. */
+    private static List<String> problemLines(PartialModelException.Partial p) {
+        List<String> l = new ArrayList<>();
+        for (PartialModelException.Unsupported u : p.unsupported()) {
+            l.add(u.node() == null ? u.reason() : "node '" + u.node() + "' (" + operator(u) + "): " + u.reason());
+        }
+        return l;
+    }
+
+    /** "Mod" for the default domain, "com.example::Foo" otherwise. */
+    private static String operator(PartialModelException.Unsupported u) {
+        return u.opType() == null ? "-" : u.domain().isEmpty() ? u.opType() : u.domain() + "::" + u.opType();
+    }
+
+    /** The unsupported nodes as a table, then the nodes left out because they depend on them. */
+    private static String unsupportedText(PartialModelException.Partial p) {
+        StringBuilder sb = new StringBuilder();
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"NODE", "OPERATOR", "WHY"});
+        for (PartialModelException.Unsupported u : p.unsupported()) {
+            rows.add(new String[] {u.node() == null ? "-" : u.node(), operator(u), u.reason()});
+        }
+        sb.append("unsupported (").append(p.unsupported().size()).append("):\n").append(Text.table(rows, "  "));
+        if (!p.dependents().isEmpty()) {
+            List<String> names = new ArrayList<>();
+            p.dependents().forEach(d -> names.add(SafeText.oneLine(d)));
+            sb.append("not converted, as they read what an unsupported node makes (").append(names.size()).append("): ")
+                    .append(String.join(", ", names)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static void unsupportedJson(Map<String, Object> j, PartialModelException.Partial p) {
+        List<Object> nodes = new ArrayList<>();
+        for (PartialModelException.Unsupported u : p.unsupported()) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("node", u.node());
+            o.put("opType", u.opType());
+            o.put("domain", u.domain());
+            o.put("reason", u.reason());
+            nodes.add(o);
+        }
+        j.put("unsupportedNodes", nodes);
+        j.put("notConverted", p.dependents());
+    }
+
+    private String unconvertibleText(Format format, PartialModelException.Partial p) {
+        return "file:      " + SafeText.oneLine(model.toString()) + "\n" + "format:    " + format.id() + "\n"
+                + "nothing converts before the first unsupported node\n" + unsupportedText(p);
+    }
+
+    private Map<String, Object> unconvertibleJson(Format format, PartialModelException.Partial p) {
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("file", model.toString());
+        j.put("format", format.id());
+        j.put("supported", false);
+        j.put("unsupported", problemLines(p));
+        unsupportedJson(j, p);
+        return j;
     }
 
     /**
      * The text report. Every string that came from the file (names, producer, symbolic dims) goes
      * through {@link SafeText#oneLine} (the table does it per cell), so each item stays on its line.
      */
-    private String toText(Model m, Map<String, ValueInfo> shapes, Format format, List<String> problems) {
+    private String toText(Model m, Map<String, ValueInfo> shapes, Format format, List<String> problems, PartialModelException.Partial partial) {
         StringBuilder sb = new StringBuilder();
         sb.append("file:      ").append(SafeText.oneLine(model.toString())).append('\n');
         sb.append("format:    ").append(format.id()).append('\n');
@@ -118,7 +211,7 @@ final class InspectCommand implements Callable<Integer> {
         }
         sb.append("name:      ").append(orDash(m.name())).append('\n');
         sb.append("inputs:\n").append(values(m.inputs()));
-        sb.append("outputs:\n").append(values(m.outputs()));
+        sb.append("outputs:\n").append(partial == null ? values(m.outputs()) : declaredOutputs(m, partial));
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"NAME", "TYPE", "SIZES", "OUTPUT SHAPES", "DIRECTION", "LAYOUT", "GATE ORDER", "PARAMS", "NOTES"});
         for (Layer l : m.layers()) {
@@ -130,10 +223,24 @@ final class InspectCommand implements Callable<Integer> {
             rows.add(new String[] {l.name(), l.kind(), r.sizes, String.join(" ", outShapes), r.direction, r.layout, r.gates,
                     Text.count(l.parameterCount()), r.notes});
         }
-        sb.append("layers (").append(m.layers().size()).append("):\n").append(Text.table(rows, "  "));
+        sb.append(partial == null ? "layers (" : "layers converted (").append(m.layers().size()).append("):\n").append(Text.table(rows, "  "));
         sb.append("total parameters: ").append(Text.count(m.parameterCount())).append('\n');
-        sb.append("unsupported: ").append(problems.isEmpty() ? "none" : SafeText.oneLine(String.join("; ", problems))).append('\n');
+        if (partial != null) {
+            sb.append(unsupportedText(partial));
+        } else {
+            sb.append("unsupported: ").append(problems.isEmpty() ? "none" : SafeText.oneLine(String.join("; ", problems))).append('\n');
+        }
         return sb.toString();
+    }
+
+    /** The outputs the file declares: those converted with type and shape, the others marked. */
+    private static String declaredOutputs(Model m, PartialModelException.Partial partial) {
+        List<String[]> rows = new ArrayList<>();
+        for (String name : partial.graphOutputs()) {
+            ValueInfo v = m.outputs().stream().filter(o -> o.name().equals(name)).findFirst().orElse(null);
+            rows.add(v == null ? new String[] {name, "-", "not converted"} : new String[] {v.name(), Text.dtype(v.dtype()), v.shape().toString()});
+        }
+        return rows.isEmpty() ? "  (none)\n" : Text.table(rows, "  ");
     }
 
     private static String values(List<ValueInfo> vs) {
@@ -246,7 +353,8 @@ final class InspectCommand implements Callable<Integer> {
         return String.join("/", s);
     }
 
-    private Map<String, Object> toJson(Model m, Map<String, ValueInfo> shapes, Format format, List<String> problems) {
+    private Map<String, Object> toJson(Model m, Map<String, ValueInfo> shapes, Format format, List<String> problems,
+                                       PartialModelException.Partial partial) {
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("file", model.toString());
         j.put("format", format.id());
@@ -255,7 +363,21 @@ final class InspectCommand implements Callable<Integer> {
         j.put("name", m.name());
         j.put("supported", problems.isEmpty());
         j.put("inputs", valuesJson(m.inputs()));
-        j.put("outputs", valuesJson(m.outputs()));
+        if (partial == null) {
+            j.put("outputs", valuesJson(m.outputs()));
+        } else {
+            List<Object> outs = new ArrayList<>();
+            for (String name : partial.graphOutputs()) {
+                ValueInfo v = m.outputs().stream().filter(o -> o.name().equals(name)).findFirst().orElse(null);
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("name", name);
+                o.put("dtype", v == null ? null : Text.dtype(v.dtype()));
+                o.put("shape", v == null ? null : shapeJson(v.shape()));
+                o.put("converted", v != null);
+                outs.add(o);
+            }
+            j.put("outputs", outs);
+        }
         List<Object> layers = new ArrayList<>();
         for (Layer l : m.layers()) {
             Map<String, Object> o = new LinkedHashMap<>();
@@ -304,6 +426,9 @@ final class InspectCommand implements Callable<Integer> {
         j.put("layers", layers);
         j.put("totalParams", m.parameterCount());
         j.put("unsupported", problems);
+        if (partial != null) {
+            unsupportedJson(j, partial);
+        }
         return j;
     }
 

@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
         description = "Converts LSTM networks between ONNX, TensorFlow/Keras and PyTorch, runs them in pure Java "
                 + "and checks conversions numerically.",
         subcommands = {InspectCommand.class, RunCommand.class, ConvertCommand.class, VerifyCommand.class,
-                CommandLine.HelpCommand.class},
+                FormatsCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:success", "1:verification found a mismatch", "2:bad input or usage",
                 "3:unsupported model feature or format", "4:internal error"})
@@ -41,17 +41,38 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
     boolean debug;
 
+    @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT,
+            description = "Print no progress lines on stderr (results and errors still print).")
+    boolean quiet;
+
+    // Progress shows by itself only when stderr looks like a terminal; this shows it anywhere (tests, logs).
+    @Option(names = "--progress", scope = ScopeType.INHERIT, hidden = true,
+            description = "Show progress lines on stderr even when it is not a terminal.")
+    boolean progress;
+
+    /** Whether stderr is taken to be a terminal (set by {@link #main}; tests run as if it were not). */
+    private boolean terminal;
+
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
-        System.exit(execute(args, out, err));
+        // Java 17 cannot ask about stderr itself; a console exists when stdin and stdout are a
+        // terminal, which is when a person is watching (and stderr is almost always that terminal).
+        System.exit(execute(args, out, err, System.console() != null));
     }
 
-    /** Runs the command line in-process and returns the exit status (tests call this). */
+    /** Runs the command line in-process, as if not on a terminal, and returns the exit status (tests call this). */
     static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        return execute(args, out, err, false);
+    }
+
+    /** Runs the command line; {@code terminal} says whether a person watches stderr (progress lines). */
+    static int execute(String[] args, PrintWriter out, PrintWriter err, boolean terminal) {
         boolean debug = hasDebugFlag(args);
         try {
-            CommandLine cmd = new CommandLine(new Main());
+            Main main = new Main();
+            main.terminal = terminal;
+            CommandLine cmd = new CommandLine(main);
             cmd.setOut(out);
             cmd.setErr(err);
             cmd.setParameterExceptionHandler((ex, a) -> {
@@ -107,18 +128,29 @@ public final class Main implements Callable<Integer> {
         return false;
     }
 
+    /** Progress reporting for a subcommand writing to {@code err}, per -q, --progress and the terminal. */
+    Progress progress(PrintWriter err) {
+        return Progress.of(err, quiet, progress, terminal);
+    }
+
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: expected one of inspect, run, convert, verify");
+                "missing command: expected one of inspect, run, convert, verify, formats");
     }
 
-    /** Version from the jar manifest when there is one. */
+    /** lstmx's version: from the jar manifest when there is one. */
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "0.1.0-SNAPSHOT" : v;
+    }
+
+    /** The version, and where to learn what this build reads, writes and checks against. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"lstmx " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+            return new String[] {"lstmx " + version() + " (Java " + Runtime.version() + ")",
+                    "Formats read and written, ONNX opsets and reference engines: lstmx formats"};
         }
     }
 }

@@ -75,12 +75,20 @@ final class RandomInputs {
         }
     }
 
-    /** Inputs for every combination of the batch sizes and sequence lengths the model leaves open. */
+    /** Inputs for every combination of the default batch sizes and sequence lengths the model leaves open. */
     static List<Case> cases(Model model, long seed) {
-        return new RandomInputs(model).build(seed);
+        return cases(model, seed, BATCH_SIZES, TIME_STEPS);
     }
 
-    private List<Case> build(long seed) {
+    /**
+     * Inputs for every combination of {@code batchSizes} and {@code timeSteps} (each at least 1), as
+     * far as the model leaves batch and time open; a model with fixed shapes gets one case.
+     */
+    static List<Case> cases(Model model, long seed, int[] batchSizes, int[] timeSteps) {
+        return new RandomInputs(model).build(seed, batchSizes.clone(), timeSteps.clone());
+    }
+
+    private List<Case> build(long seed, int[] batchSizes, int[] timeSteps) {
         Map<AxisRef, Role> roles = new HashMap<>();
         Map<AxisRef, Integer> sizes = new HashMap<>();
         Map<String, Role> roleByName = new HashMap<>();
@@ -124,8 +132,8 @@ final class RandomInputs {
                 }
             }
         }
-        int[] batches = anyBatch ? BATCH_SIZES : new int[] {-1};
-        int[] times = anyTime ? TIME_STEPS : new int[] {-1};
+        int[] batches = anyBatch ? batchSizes : new int[] {-1};
+        int[] times = anyTime ? timeSteps : new int[] {-1};
         List<Case> cases = new ArrayList<>();
         int index = 0;
         for (int b : batches) {

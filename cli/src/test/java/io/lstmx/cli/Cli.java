@@ -115,6 +115,28 @@ final class Cli {
         }
     }
 
+    /**
+     * A version-1 .npy file of dtype {@code descr} (e.g. "&lt;f8", "|u1") holding {@code data} as given,
+     * laid out by hand per the NPY format spec so that any dtype can be written.
+     */
+    static byte[] npy(String descr, int[] shape, byte[] data) {
+        StringBuilder dims = new StringBuilder("(");
+        for (int d : shape) {
+            dims.append(d).append(shape.length == 1 ? ",)" : ", ");
+        }
+        String shapeText = shape.length == 1 ? dims.toString() : dims.toString().replaceAll(", $", "") + ")";
+        StringBuilder h = new StringBuilder("{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shapeText + ", }");
+        while ((10 + h.length() + 1) % 64 != 0) {
+            h.append(' ');
+        }
+        h.append('\n');
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.writeBytes(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (byte) h.length(), (byte) (h.length() >> 8)});
+        out.writeBytes(h.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        out.writeBytes(data);
+        return out.toByteArray();
+    }
+
     /** Names of the entries of a folder, sorted. */
     static List<String> list(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {

@@ -3,9 +3,14 @@ package io.lstmx.cli;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import io.lstmx.onnx.proto.Onnx;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -175,5 +180,67 @@ class InspectCommandTest {
         String rnn = Cli.root().resolve("fixtures/onnx/pytorch-gru-rnn/rnn_relu_bidirectional/model.onnx").toString();
         String out = Cli.run("inspect", rnn).expect(0).out();
         assertTrue(out.contains("RNN") && out.contains("bidirectional") && out.contains("activations relu/relu"), out);
+    }
+
+    /**
+     * uni_1layer (LSTM then Squeeze; outputs y, h_n, c_n) with three nodes added: a custom
+     * com.example Foo on the LSTM's Y, a Relu after it, and a Mod of h_n and c_n; their results
+     * are graph outputs too.
+     */
+    private static Path withUnsupportedNodes(Path dir) throws IOException {
+        Onnx.ModelProto m = Onnx.ModelProto.parseFrom(Files.readAllBytes(Cli.fixture("uni_1layer").resolve("model.onnx")));
+        Onnx.GraphProto.Builder g = m.getGraph().toBuilder();
+        Onnx.NodeProto lstm = g.getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).findFirst().orElseThrow();
+        g.addNode(Onnx.NodeProto.newBuilder().setName("custom_op").setOpType("Foo").setDomain("com.example")
+                .addInput(lstm.getOutput(0)).addOutput("foo_out"));
+        g.addNode(Onnx.NodeProto.newBuilder().setName("after_custom").setOpType("Relu").addInput("foo_out").addOutput("foo_relu"));
+        g.addNode(Onnx.NodeProto.newBuilder().setName("remainder").setOpType("Mod").addInput("h_n").addInput("c_n").addOutput("mod_out")
+                .addAttribute(Onnx.AttributeProto.newBuilder().setName("fmod").setType(Onnx.AttributeProto.AttributeType.INT).setI(1)));
+        for (String out : List.of("foo_relu", "mod_out")) {
+            g.addOutput(Onnx.ValueInfoProto.newBuilder().setName(out).setType(Onnx.TypeProto.newBuilder()
+                    .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(1))));
+        }
+        Onnx.ModelProto.Builder b = m.toBuilder().setGraph(g);
+        b.addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("com.example").setVersion(1));
+        return Files.write(dir.resolve("custom.onnx"), b.build().toByteArray());
+    }
+
+    @Test
+    void unsupportedNodesAreListedAfterEverythingThatConverts(@TempDir Path dir) throws IOException {
+        Path model = withUnsupportedNodes(dir);
+        Cli.Result r = Cli.run("inspect", model).expect(3);
+        String out = r.out();
+        assertTrue(out.contains("inputs:\n  x  float32  [time, batch, 6]\n"), out);
+        assertTrue(out.contains("  y         float32  [time, batch, 16]\n"), out);
+        assertTrue(out.contains("  foo_relu  -        not converted\n") && out.contains("  mod_out   -        not converted\n"), out);
+        assertTrue(out.contains("layers converted (2):"), out);
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("  /lstm/LSTM ") && l.contains("I=6 H=16")), out);
+        assertTrue(out.contains("total parameters: 1,536\n"), out);
+        assertTrue(out.contains("unsupported (2):\n"), out);
+        assertTrue(out.lines().anyMatch(l -> l.matches("  custom_op +com\\.example::Foo +operator com\\.example::Foo is not supported")), out);
+        assertTrue(out.lines().anyMatch(l -> l.matches("  remainder +Mod +operator Mod is not supported at opset 14")), out);
+        assertTrue(out.contains("not converted, as they read what an unsupported node makes (1): after_custom\n"), out);
+        assertTrue(r.err().contains(model.toString()) && r.err().contains("custom_op") && r.err().contains("remainder"), r.err());
+
+        JsonObject o = JsonTest.parseStrict(Cli.run("inspect", model, "--json").expect(3).out()).getAsJsonObject();
+        assertEquals(false, o.get("supported").getAsBoolean());
+        assertEquals("x", o.getAsJsonArray("inputs").get(0).getAsJsonObject().get("name").getAsString());
+        JsonArray outputs = o.getAsJsonArray("outputs");
+        assertEquals(5, outputs.size());
+        assertTrue(outputs.get(0).getAsJsonObject().get("converted").getAsBoolean());
+        assertEquals("[\"time\",\"batch\",16]", outputs.get(0).getAsJsonObject().get("shape").toString());
+        assertEquals(false, outputs.get(3).getAsJsonObject().get("converted").getAsBoolean());
+        assertEquals(2, o.getAsJsonArray("layers").size());
+        JsonArray nodes = o.getAsJsonArray("unsupportedNodes");
+        assertEquals(2, nodes.size());
+        JsonObject foo = nodes.get(0).getAsJsonObject();
+        assertEquals("custom_op", foo.get("node").getAsString());
+        assertEquals("Foo", foo.get("opType").getAsString());
+        assertEquals("com.example", foo.get("domain").getAsString());
+        JsonObject mod = nodes.get(1).getAsJsonObject();
+        assertEquals("remainder", mod.get("node").getAsString());
+        assertEquals("", mod.get("domain").getAsString());
+        assertEquals("[\"after_custom\"]", o.getAsJsonArray("notConverted").toString());
+        assertTrue(o.getAsJsonArray("unsupported").get(0).getAsString().startsWith("node 'custom_op' (com.example::Foo): "), o.toString());
     }
 }

@@ -160,4 +160,146 @@ class RunCommandTest {
         assertTrue(r.err().contains(missing.toString()), r.err());
         assertFalse(Files.exists(dir.resolve("a")), "nothing written when inputs are refused");
     }
+
+    @Test
+    void inputFilesMayFollowTheModelInModelInputOrder() {
+        Path c = Cli.fixture("initial_state");
+        Path out = dir.resolve("plain");
+        Cli.Result r = Cli.run("run", c.resolve("model.onnx"), c.resolve("input_0.npy"), c.resolve("input_1.npy"), c.resolve("input_2.npy"),
+                "--output-dir", out).expect(0);
+        assertEquals(3, r.out().lines().count(), r.out());
+        for (int k = 0; k < 3; k++) {
+            assertClose(Npy.read(out.resolve("output_" + k + ".npy")), Npy.read(c.resolve("output_" + k + ".npy")), "output " + k);
+        }
+    }
+
+    @Test
+    void inputFilesAndInputOptionsTogetherOrTheWrongNumberOfFilesAreBadInput() {
+        Path c = Cli.fixture("initial_state");
+        Path model = c.resolve("model.onnx");
+        Cli.Result r = Cli.run("run", model, c.resolve("input_0.npy"), c.resolve("input_1.npy"), "--input", "c0=" + c.resolve("input_2.npy"),
+                "-o", dir.resolve("a")).expect(2);
+        assertTrue(r.err().contains("not both"), r.err());
+        r = Cli.run("run", model, c.resolve("input_0.npy"), c.resolve("input_1.npy"), "-o", dir.resolve("a")).expect(2);
+        assertTrue(r.err().contains("3 input(s) [x, h0, c0] but 2 file(s)"), r.err());
+        r = Cli.run("run", model, c.resolve("input_0.npy"), c.resolve("input_1.npy"), c.resolve("input_2.npy"), c.resolve("input_2.npy"),
+                "-o", dir.resolve("a")).expect(2);
+        assertTrue(r.err().contains("but 4 file(s)"), r.err());
+        assertFalse(Files.exists(dir.resolve("a")), "nothing written");
+    }
+
+    @Test
+    void existingOutputFilesAreReplacedOnlyWithForce() throws IOException {
+        Path c = Cli.fixture("uni_1layer");
+        Path model = c.resolve("model.onnx");
+        Path x = c.resolve("input_0.npy");
+        Path out = Files.createDirectory(dir.resolve("out"));
+        Path kept = out.resolve("output_1.npy");
+        Files.writeString(kept, "the user's own file");
+        Cli.Result r = Cli.run("run", model, x, "-o", out).expect(2);
+        assertEquals(Main.ERROR_PREFIX + kept + " already exists; not overwriting it (use --force to replace it)", r.err().strip());
+        assertEquals("the user's own file", Files.readString(kept));
+        assertEquals(List.of("output_1.npy"), Cli.list(out), "refused before anything was written");
+
+        Cli.run("run", model, x, "-o", out, "--force").expect(0);
+        assertEquals(List.of("output_0.npy", "output_1.npy", "output_2.npy"), Cli.list(out), "replaced, no staging folders left");
+        for (int k = 0; k < 3; k++) {
+            assertClose(Npy.read(out.resolve("output_" + k + ".npy")), Npy.read(c.resolve("output_" + k + ".npy")), "output " + k);
+        }
+    }
+
+    /** x of uni_1layer ([7, 3, 6]) as small integers, which every integer dtype and float16 hold exactly. */
+    private static long[] smallInts() {
+        long[] v = new long[7 * 3 * 6];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i % 3; // 0, 1, 2: also valid as bool when limited to 0 and 1 below
+        }
+        return v;
+    }
+
+    private static byte[] encode(String descr, long[] values) {
+        int width = Integer.parseInt(descr.substring(2).isEmpty() ? "1" : descr.substring(2));
+        ByteBuffer b = ByteBuffer.allocate(width * values.length).order(descr.charAt(0) == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+        for (long v : values) {
+            switch (descr.charAt(1) + String.valueOf(width)) {
+                case "f2" -> b.putShort((short) (v == 0 ? 0 : v == 1 ? 0x3c00 : 0x4000)); // 0.0, 1.0, 2.0 in binary16
+                case "f4" -> b.putFloat(v);
+                case "f8" -> b.putDouble(v);
+                default -> {
+                    switch (width) {
+                        case 1 -> b.put((byte) v);
+                        case 2 -> b.putShort((short) v);
+                        case 4 -> b.putInt((int) v);
+                        default -> b.putLong(v);
+                    }
+                }
+            }
+        }
+        return b.array();
+    }
+
+    /**
+     * The rule of the .npy reader, through the command: integer dtypes that fit int64 and float16,
+     * float32, float64 are read (same values, same outputs as float32); every other dtype exits 3
+     * with one kind of message naming the file and NumPy's name of the dtype.
+     */
+    @Test
+    void everyNpyDtypeIsEitherReadOrRefusedTheSameWay() throws IOException {
+        Path c = Cli.fixture("uni_1layer");
+        Path model = c.resolve("model.onnx");
+        long[] ints = smallInts();
+        long[] bools = ints.clone();
+        for (int i = 0; i < bools.length; i++) {
+            bools[i] = Math.min(bools[i], 1);
+        }
+        int[] shape = {7, 3, 6};
+        Path ref = dir.resolve("ref.npy");
+        Files.write(ref, Cli.npy("<f4", shape, encode("<f4", ints)));
+        Cli.run("run", model, ref, "-o", dir.resolve("ref")).expect(0);
+        Path boolRef = dir.resolve("boolref.npy");
+        Files.write(boolRef, Cli.npy("<f4", shape, encode("<f4", bools)));
+        Cli.run("run", model, boolRef, "-o", dir.resolve("boolref")).expect(0);
+
+        for (String descr : List.of("|b1", "|i1", "|u1", "<i2", ">u2", "<i4", "<u4", ">i8", "<f2", ">f4", "<f8")) {
+            boolean bool = descr.equals("|b1");
+            Path f = dir.resolve("x" + descr.substring(1) + ".npy");
+            Files.write(f, Cli.npy(descr, shape, encode(descr, bool ? bools : ints)));
+            Path out = dir.resolve("out" + descr.substring(1));
+            Cli.run("run", model, f, "-o", out).expect(0);
+            Tensor want = Npy.read(dir.resolve(bool ? "boolref" : "ref").resolve("output_0.npy"));
+            assertTrue(Npy.read(out.resolve("output_0.npy")).bitEquals(want), descr + " gives the float32 results");
+        }
+        for (String[] refused : new String[][] {{"<u8", "uint64"}, {"<c8", "complex64"}, {"<U1", "str"}, {"|O", "object"}}) {
+            Path f = dir.resolve("refused" + refused[1] + ".npy");
+            Files.write(f, Cli.npy(refused[0], shape, new byte[7 * 3 * 6 * 8]));
+            Cli.Result r = Cli.run("run", model, f, "-o", dir.resolve("no")).expect(3);
+            assertTrue(r.err().startsWith(Main.ERROR_PREFIX + f + ": .npy dtype " + refused[1] + " "), r.err());
+            assertTrue(r.err().contains("lstmx reads bool, int8, int16, int32, int64, uint8, uint16, uint32, float16, float32 and float64"), r.err());
+        }
+        assertFalse(Files.exists(dir.resolve("no")));
+    }
+
+    @Test
+    void integerDtypesFeedIntegerInputsAndFloatsForThemAreBadInput() throws IOException {
+        Path c = Cli.fixture("embedding_lm");
+        Tensor tokens = Npy.read(c.resolve("input_0.npy"));
+        long[] ids = tokens.toLongArray();
+        for (String descr : List.of("|u1", "<i2", "<u4")) {
+            Path f = dir.resolve("tokens" + descr.substring(1) + ".npy");
+            Files.write(f, Cli.npy(descr, tokens.shape(), encode(descr, ids)));
+            Cli.run("run", c.resolve("model.onnx"), f, "-o", dir.resolve("o" + descr.substring(1))).expect(0);
+            assertClose(Npy.read(dir.resolve("o" + descr.substring(1)).resolve("output_0.npy")), Npy.read(c.resolve("output_0.npy")), descr);
+        }
+        Path half = dir.resolve("tokens_f2.npy");
+        Files.write(half, Cli.npy("<f2", tokens.shape(), encode("<f2", new long[ids.length])));
+        Cli.Result r = Cli.run("run", c.resolve("model.onnx"), half, "-o", dir.resolve("h")).expect(2);
+        assertTrue(r.err().contains(half.toString()) && r.err().contains("integer"), r.err());
+    }
+
+    @Test
+    void aDirectoryGivenAsAnInputSaysSo() throws IOException {
+        Path d = Files.createDirectory(dir.resolve("x.npy"));
+        Cli.Result r = Cli.run("run", Cli.fixture("uni_1layer").resolve("model.onnx"), d, "-o", dir.resolve("o")).expect(2);
+        assertEquals(Main.ERROR_PREFIX + d + ": is a directory, not a .npy file (input 'x')", r.err().strip());
+    }
 }

@@ -7,6 +7,9 @@ import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -24,7 +27,8 @@ class VerifyCommandTest {
     void realModelPasses() {
         Cli.Result r = Cli.run("verify", Cli.realOnnx()).expect(0);
         assertTrue(r.out().contains("fixed shapes"), r.out());
-        assertTrue(r.out().contains("PASS: 1 of 1"), r.out());
+        assertTrue(r.out().contains("layer /lstm/LSTM: /lstm/LSTM_output_0 [286, 1, 1, 32]"), "the LSTM's Y as well: " + r.out());
+        assertTrue(r.out().contains("PASS: 2 of 2"), r.out());
     }
 
     /** Fixtures have symbolic batch and time: every combination of batch {1, 3} and time {1, 7} is run. */
@@ -139,5 +143,104 @@ class VerifyCommandTest {
 
     private static List<String> leftovers(Path tmp) {
         return Cli.list(tmp).stream().filter(n -> n.startsWith("lstmx-verify-")).toList();
+    }
+
+    /**
+     * lstmx and onnxruntime sum the gate products in different orders, so uni_1layer's outputs differ
+     * by a few float32 ulps (max rel about 8e-5): within the default tolerance, but not identical.
+     * --atol 0 alone must ask for identical values (rtol 0), not keep rtol's default.
+     */
+    @Test
+    void atolZeroAloneAsksForIdenticalValuesAndFailsOnTinyDifferences() {
+        Path m = Cli.fixture("uni_1layer").resolve("model.onnx");
+        Cli.run("verify", m).expect(0);
+        Cli.Result r = Cli.run("verify", m, "--atol", "0").expect(1);
+        assertTrue(r.out().contains("pass if |a-b| <= 0 + 0*|b|"), r.out());
+        assertTrue(r.out().contains("MISMATCH") && r.out().contains("FAIL: "), r.out());
+        assertTrue(r.err().contains("comparisons exceed"), r.err());
+        r = Cli.run("verify", m, "--rtol", "0").expect(1);
+        assertTrue(r.out().contains("pass if |a-b| <= 0 + 0*|b|"), "only --rtol: atol is 0 too: " + r.out());
+        r = Cli.run("verify", m, "--atol", "1e-3").expect(0);
+        assertTrue(r.out().contains("pass if |a-b| <= 0.001 + 0*|b|"), r.out());
+        r = Cli.run("verify", m, "--atol", "0", "--rtol", "1e-4").expect(0);
+        assertTrue(r.out().contains("pass if |a-b| <= 0 + 0.0001*|b|"), "both given: both used: " + r.out());
+    }
+
+    @Test
+    void helpStatesTheToleranceRule() {
+        String help = Cli.run("verify", "--help").expect(0).out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("With neither --atol nor --rtol, atol is 1e-5 and rtol 1e-4; giving only one of them sets the other to 0"), help);
+        assertTrue(help.contains("|lstmx - reference| <= atol + rtol * |reference|"), help);
+    }
+
+    @Test
+    void recurrentLayerOutputsAreComparedWithTheReferencesToo() {
+        Cli.Result r = Cli.run("verify", Cli.fixture("stacked_2layer").resolve("model.onnx"), "--batch", "2", "--time", "5").expect(0);
+        long layerLines = r.out().lines().filter(l -> l.contains(" layer /")).count();
+        assertTrue(layerLines >= 2, "both LSTM layers' outputs: " + r.out());
+        assertTrue(r.out().lines().filter(l -> l.contains(" layer /")).allMatch(l -> l.endsWith(" ok")), r.out());
+    }
+
+    @Test
+    void batchAndTimeListsChooseTheRandomCases() {
+        Cli.Result r = Cli.run("verify", Cli.fixture("uni_1layer").resolve("model.onnx"), "--batch", "2", "--time", "1,4,20").expect(0);
+        assertTrue(r.out().contains("3 random input case(s)"), r.out());
+        for (String label : List.of("batch=2 time=1", "batch=2 time=4", "batch=2 time=20")) {
+            assertTrue(r.out().contains(label), label + " in\n" + r.out());
+        }
+        assertTrue(!r.out().contains("batch=1") && !r.out().contains("batch=3"), r.out());
+        r = Cli.run("verify", Cli.realOnnx(), "--batch", "5").expect(0);
+        assertTrue(r.out().contains("note: the model fixes its batch size"), r.out());
+        assertTrue(Cli.run("verify", Cli.realOnnx(), "--batch", "0").expect(2).err().contains("--batch sizes must be at least 1"));
+        Cli.run("verify", Cli.realOnnx(), "--time", "2,x").expect(2);
+    }
+
+    @Test
+    void inputFilesReplaceTheRandomCases(@TempDir Path dir) {
+        Path c = Cli.fixture("initial_state");
+        Cli.Result r = Cli.run("verify", c.resolve("model.onnx"), "--input", "x=" + c.resolve("input_0.npy"),
+                "--input", "h0=" + c.resolve("input_1.npy"), "--input", "c0=" + c.resolve("input_2.npy")).expect(0);
+        assertTrue(r.out().contains("inputs from --input files"), r.out());
+        assertTrue(r.out().lines().filter(l -> l.startsWith("  lstmx ")).allMatch(l -> l.contains("--input files")), r.out());
+        assertTrue(r.out().contains("y [6, 3, 12]"), "the files' shapes: " + r.out());
+        r = Cli.run("verify", c.resolve("model.onnx"), "--input", "x=" + c.resolve("input_0.npy"), "--batch", "2").expect(2);
+        assertTrue(r.err().contains("do not apply with --input"), r.err());
+        r = Cli.run("verify", c.resolve("model.onnx"), "--input", "x=" + c.resolve("input_0.npy")).expect(2);
+        assertTrue(r.err().contains("no --input for [h0, c0]"), r.err());
+    }
+
+    @Test
+    void jsonReportHasEveryComparisonAndTheVerdictWithTheSameExitStatus() {
+        Path m = Cli.fixture("uni_1layer").resolve("model.onnx");
+        Cli.Result r = Cli.run("verify", m, "--json", "--batch", "1,3", "--time", "2").expect(0);
+        JsonObject o = JsonTest.parseStrict(r.out()).getAsJsonObject();
+        assertEquals("pass", o.get("verdict").getAsString());
+        assertEquals("onnxruntime", o.getAsJsonObject("reference").get("name").getAsString());
+        assertEquals(1e-5, o.getAsJsonObject("tolerance").get("atol").getAsDouble());
+        assertEquals(1e-4, o.getAsJsonObject("tolerance").get("rtol").getAsDouble());
+        assertEquals(2, o.getAsJsonArray("cases").size());
+        int values = 0;
+        for (JsonElement e : o.getAsJsonArray("cases")) {
+            JsonObject c = e.getAsJsonObject();
+            assertEquals("lstmx", c.get("engine").getAsString());
+            assertTrue(c.get("case").getAsString().endsWith("time=2"), c.toString());
+            boolean intermediate = false;
+            for (JsonElement v : c.getAsJsonArray("values")) {
+                JsonObject value = v.getAsJsonObject();
+                assertTrue(value.get("pass").getAsBoolean(), value.toString());
+                assertTrue(value.get("maxAbs").getAsDouble() < 1e-5 && value.get("maxRel").isJsonPrimitive(), value.toString());
+                intermediate |= value.get("kind").getAsString().equals("intermediate") && value.get("layer").getAsString().equals("/lstm/LSTM");
+                values++;
+            }
+            assertTrue(intermediate, "the LSTM's Y is compared: " + c);
+        }
+        assertEquals(values, o.get("comparisons").getAsInt());
+        assertEquals(0, o.get("failed").getAsInt());
+
+        r = Cli.run("verify", m, "--json", "--atol", "0").expect(1);
+        o = JsonTest.parseStrict(r.out()).getAsJsonObject();
+        assertEquals("fail", o.get("verdict").getAsString());
+        assertTrue(o.get("failed").getAsInt() > 0, r.out());
+        assertEquals(0.0, o.getAsJsonObject("tolerance").get("rtol").getAsDouble());
     }
 }

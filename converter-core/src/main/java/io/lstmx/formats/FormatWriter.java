@@ -3,6 +3,7 @@ package io.lstmx.formats;
 import io.lstmx.ir.Model;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Writes the canonical IR as one model format. Implementations are found through
@@ -17,6 +18,15 @@ public interface FormatWriter {
     /** False while the format is known but its writer is still to be written. */
     default boolean available() {
         return true;
+    }
+
+    /**
+     * What this writer supports beyond the format itself, for listings such as {@code lstmx formats}
+     * and its JSON: names in lowerCamelCase to strings, numbers or booleans, in the order to show
+     * them (ONNX: minOpset, maxOpset, defaultOpset). Empty by default.
+     */
+    default Map<String, Object> details() {
+        return Map.of();
     }
 
     /** A file or folder name for a model of this format when the caller has none, e.g. "model.onnx". */

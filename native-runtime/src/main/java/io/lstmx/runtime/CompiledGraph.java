@@ -5,9 +5,11 @@ import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Shape;
+import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -30,6 +32,14 @@ final class CompiledGraph implements CompiledModel {
     private final int slotCount;
 
     CompiledGraph(Model model) {
+        this(model, null);
+    }
+
+    /**
+     * {@code model} with {@code prepared} steps when given: those of a model with the same inputs and
+     * layers (see {@link #exposing}), so that the weights are laid out once.
+     */
+    private CompiledGraph(Model model, Step[] prepared) {
         this.model = model;
         List<Layer> layers = model.layers();
         Map<String, Integer> slot = new HashMap<>();
@@ -41,7 +51,7 @@ final class CompiledGraph implements CompiledModel {
         outSlots = new int[layers.size()][];
         for (int i = 0; i < steps.length; i++) {
             Layer l = layers.get(i);
-            steps[i] = Ops.compile(l);
+            steps[i] = prepared != null ? prepared[i] : Ops.compile(l);
             argSlots[i] = l.inputs().stream().mapToInt(slot::get).toArray();
             for (String o : l.outputs()) {
                 slot.put(o, slot.size());
@@ -76,6 +86,31 @@ final class CompiledGraph implements CompiledModel {
     @Override
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {
         return execute(inputs, null);
+    }
+
+    /**
+     * A second graph over the same prepared steps whose outputs are this model's followed by the
+     * named values; this graph, and so the plain run, is left as it is.
+     */
+    @Override
+    public CompiledModel exposing(List<String> values) {
+        List<ValueInfo> outputs = new ArrayList<>(model.outputs());
+        Map<String, ValueInfo> inferred = null;
+        for (String v : values) {
+            if (model.outputNames().contains(v) || outputs.stream().anyMatch(o -> o.name().equals(v))) {
+                continue;
+            }
+            if (inferred == null) {
+                inferred = ShapeInference.infer(model);
+            }
+            ValueInfo info = inferred.get(v);
+            if (info == null) {
+                throw LstmxException.badInput("model '" + model.name() + "' has no value '" + v + "'");
+            }
+            outputs.add(info);
+        }
+        Model extended = new Model(model.name(), model.info(), model.inputs(), outputs, model.layers());
+        return new CompiledGraph(extended, steps);
     }
 
     @Override

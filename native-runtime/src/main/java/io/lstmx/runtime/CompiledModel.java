@@ -3,6 +3,7 @@ package io.lstmx.runtime;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 
+import java.util.List;
 import java.util.Map;
 
 /** A model ready to run. Thread-safe: each call uses its own buffers. */
@@ -23,6 +24,14 @@ public interface CompiledModel {
     default void checkInput(String name, Tensor value) {
         CompiledGraph.checkInput(model(), name, value);
     }
+
+    /**
+     * This model, returning after its outputs the named intermediate values too (any value a layer
+     * writes or an input), in the order given, for checking layer by layer against another engine.
+     * The prepared layers are shared; this model's own runs are unchanged and no slower. An unknown
+     * name is BAD_INPUT.
+     */
+    CompiledModel exposing(List<String> values);
 
     /**
      * Opens a streaming session: each {@link StreamingSession#feed} continues every recurrent layer

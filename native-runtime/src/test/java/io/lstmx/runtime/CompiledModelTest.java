@@ -105,4 +105,18 @@ class CompiledModelTest {
         assertTensor(first.get("y"), new int[] {2}, 0, 2);
         assertTensor(m.run(Map.of("x", t(new float[] {3}, 1))).get("y"), new int[] {1}, 3);
     }
+
+    /** Intermediate values come after the outputs, in the order asked; the plain model still returns its outputs only. */
+    @Test
+    void exposingReturnsIntermediateValuesAfterTheOutputs() {
+        CompiledModel plain = NativeRuntime.compile(model());
+        CompiledModel exposing = plain.exposing(List.of("k", "y"));
+        Map<String, Tensor> in = inputs("a", t(new float[] {1, 2, 3}, 1, 3), "b", t(new float[] {10, 20, 30}, 1, 3),
+                "ids", Tensor.ofLongs(new int[] {1}, new long[] {1}));
+        Map<String, Tensor> out = exposing.run(in);
+        assertEquals(List.of("z", "w", "y", "k"), List.copyOf(out.keySet()), "y is an output already; k follows");
+        assertTensor(out.get("k"), new int[0], 2);
+        assertEquals(List.of("z", "w", "y"), List.copyOf(plain.run(in).keySet()));
+        assertBadInput(() -> plain.exposing(List.of("nope")), "nope");
+    }
 }

@@ -79,23 +79,24 @@ class LargeGraphsTest {
         String prev = "x";
         for (int i = 0; i < N; i++) {
             String out = i == N - 1 ? "y" : "v" + i;
-            g.addNode(NodeProto.newBuilder().setOpType(i % 2 == 0 ? "Relu" : "Neg").addInput(prev).addOutput(out));
+            g.addNode(NodeProto.newBuilder().setOpType("Relu").addInput(prev).addOutput(out));
             prev = out;
         }
         g.addOutput(value("y", 2, 3));
         Path f = write("chain", g);
         Tensor x = Tensor.ofFloats(new int[] {2, 3}, new float[] {1, -2, 3, -4, 5, -6});
         Tensor y = assertTimeoutPreemptively(BOUND, () -> roundTrip(f, x));
-        // Relu then Neg, 50,000 times: every value ends at 0 or below; relu(-relu(v)) = 0 after the first pair.
-        assertArrayEquals(new float[] {-0f, -0f, -0f, -0f, -0f, -0f}, y.toFloatArray());
+        assertArrayEquals(new float[] {1, 0, 3, 0, 5, 0}, y.toFloatArray(), "relu of relu ... of x is relu(x)");
     }
 
     @Test
-    void aHundredThousandGraphOutputsNamingOneValueAreHandledInBoundedTime() throws IOException {
+    void aHundredThousandGraphOutputsAliasingOneValueAreHandledInBoundedTime() throws IOException {
         GraphProto.Builder g = GraphProto.newBuilder().addInput(value("x", 2))
                 .addNode(NodeProto.newBuilder().setOpType("Relu").addInput("x").addOutput("y"));
         for (int i = 0; i < N; i++) {
-            g.addOutput(value("y", 2));
+            // Each output is an alias of y: the importer and the exporter each add an Identity per output.
+            g.addNode(NodeProto.newBuilder().setOpType("Identity").addInput("y").addOutput("o" + i));
+            g.addOutput(value("o" + i, 2));
         }
         Path f = write("outputs", g);
         assertTimeoutPreemptively(BOUND, () -> {
@@ -103,8 +104,24 @@ class LargeGraphsTest {
             assertEquals(N, m.outputs().size());
             Map<String, Tensor> out = m.run(Map.of("x", Tensor.ofFloats(new int[] {2}, new float[] {-1, 2})));
             assertEquals(N, out.size());
-            Lstmx.save(m.model(), dir.resolve("outputs_back.onnx"), Format.ONNX);
+            assertArrayEquals(new float[] {0, 2}, out.get("o" + (N - 1)).toFloatArray());
+            Path back = dir.resolve("outputs_back.onnx");
+            Lstmx.save(m.model(), back, Format.ONNX);
+            assertEquals(N, Lstmx.load(back).outputs().size());
         });
+    }
+
+    @Test
+    void aGraphDeclaringOneOutputAHundredThousandTimesIsRefusedInBoundedTime() throws IOException {
+        GraphProto.Builder g = GraphProto.newBuilder().addInput(value("x", 2))
+                .addNode(NodeProto.newBuilder().setOpType("Relu").addInput("x").addOutput("y"));
+        for (int i = 0; i < N; i++) {
+            g.addOutput(value("y", 2));
+        }
+        Path f = write("repeated", g);
+        LstmxException e = assertTimeoutPreemptively(BOUND, () -> assertThrows(LstmxException.class, () -> Lstmx.read(f, null)));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertTrue(e.getMessage().contains("output 'y' is declared twice"), e.getMessage());
     }
 
     @Test
@@ -144,7 +161,8 @@ class LargeGraphsTest {
         Path f = write("topk", g);
         LstmxException e = assertTimeoutPreemptively(BOUND, () -> assertThrows(LstmxException.class, () -> Lstmx.read(f, null)));
         assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
-        assertTrue(e.getMessage().contains("TopK"), e.getMessage());
+        assertTrue(e.getMessage().contains("TopK"), e.getMessage().substring(0, 200));
+        assertTrue(e.getMessage().length() < 5000, "the line names a few nodes, not 20,000: " + e.getMessage().length());
     }
 
     private static ValueInfoProto value(String name) {

@@ -6,6 +6,8 @@ import io.lstmx.formats.WriteOptions;
 import io.lstmx.ir.Model;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /** The ONNX format's writer plug-in (see {@link OnnxExporter}). */
 public final class OnnxWriter implements FormatWriter {
@@ -17,6 +19,16 @@ public final class OnnxWriter implements FormatWriter {
     @Override
     public String defaultFileName() {
         return "model.onnx";
+    }
+
+    /** The default-domain opsets {@code --opset} accepts, and the one written without it. */
+    @Override
+    public Map<String, Object> details() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("minOpset", OnnxExporter.MIN_OPSET);
+        d.put("maxOpset", OnnxExporter.MAX_OPSET);
+        d.put("defaultOpset", OnnxExporter.DEFAULT_OPSET);
+        return d;
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.lstmx.api.ReferenceEngine;
 import io.lstmx.formats.Format;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 
 /** onnxruntime (CPU, one intra-op thread) as a {@link ReferenceEngine} for ONNX files. */
@@ -31,5 +32,11 @@ public final class OnnxRuntimeEngine implements ReferenceEngine {
     @Override
     public Session open(Path model, Format format) {
         return OnnxRuntimeReference.open(model);
+    }
+
+    /** onnxruntime returns any value a node of the main graph produces, once it is listed as a graph output. */
+    @Override
+    public Session open(Path model, Format format, List<String> intermediates) {
+        return OnnxRuntimeReference.open(model, intermediates);
     }
 }

@@ -13,28 +13,49 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
 
+import com.google.protobuf.CodedInputStream;
+import io.lstmx.onnx.proto.Onnx.GraphProto;
+import io.lstmx.onnx.proto.Onnx.ModelProto;
+import io.lstmx.onnx.proto.Onnx.NodeProto;
+import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs an ONNX file in onnxruntime: the reference engine that lstmx's own results are checked against.
  * Inputs are converted to the element type the session declares (float, int32 or int64).
  */
 public final class OnnxRuntimeReference implements ReferenceEngine.Session {
+    /**
+     * onnxruntime's session option for the folder of external tensor data when the model comes from
+     * memory (as the copy with extra outputs does) rather than from its file.
+     */
+    static final String EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path";
+
     private final Path file;
     private final OrtSession session;
+    /** The model's own outputs, without the intermediate values added to the session's. */
+    private final List<String> outputNames;
 
-    private OnnxRuntimeReference(Path file, OrtSession session) {
+    private OnnxRuntimeReference(Path file, OrtSession session, List<String> outputNames) {
         this.file = file;
         this.session = session;
+        this.outputNames = List.copyOf(outputNames);
     }
 
     /**
@@ -45,7 +66,8 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
     public static OnnxRuntimeReference open(Path onnxFile) {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
-            return new OnnxRuntimeReference(onnxFile, OrtEnvironment.getEnvironment().createSession(onnxFile.toString(), opts));
+            OrtSession s = OrtEnvironment.getEnvironment().createSession(onnxFile.toString(), opts);
+            return new OnnxRuntimeReference(onnxFile, s, new ArrayList<>(s.getOutputNames()));
         } catch (OrtException e) {
             boolean badFile = switch (e.getCode()) {
                 case ORT_NO_SUCHFILE, ORT_NO_MODEL, ORT_INVALID_PROTOBUF, ORT_INVALID_GRAPH, ORT_INVALID_ARGUMENT -> true;
@@ -54,6 +76,72 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
             throw new LstmxException(badFile ? ErrorCode.BAD_INPUT : ErrorCode.UNSUPPORTED, onnxFile
                     + (badFile ? ": onnxruntime cannot load the model: " : ": onnxruntime cannot run this model: ") + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Opens {@code onnxFile} so that every run also returns the named intermediate values that nodes
+     * of its main graph produce (after the model's outputs): a copy of the model, in memory, lists
+     * them as graph outputs too (with their value_info type when the file has one). Names no node
+     * produces are left out; so is everything when onnxruntime refuses the copy, and the caller sees
+     * which values came back. Errors of the model itself are those of {@link #open(Path)}.
+     */
+    public static OnnxRuntimeReference open(Path onnxFile, List<String> intermediates) {
+        OnnxRuntimeReference plain = open(onnxFile); // reports a bad file as usual, and gives the model's own outputs
+        if (intermediates.isEmpty()) {
+            return plain;
+        }
+        byte[] copy;
+        try {
+            copy = withOutputs(onnxFile, intermediates, plain.outputNames);
+        } catch (IOException | RuntimeException e) {
+            return plain; // it opened as a file, so this is only the copy: compare outputs alone
+        }
+        if (copy == null) {
+            return plain;
+        }
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(1);
+            Path dir = onnxFile.toAbsolutePath().getParent();
+            if (dir != null) {
+                opts.addConfigEntry(EXTERNAL_DATA_FOLDER, dir.toString());
+            }
+            OrtSession s = OrtEnvironment.getEnvironment().createSession(copy, opts);
+            OnnxRuntimeReference exposing = new OnnxRuntimeReference(onnxFile, s, plain.outputNames);
+            plain.close();
+            return exposing;
+        } catch (OrtException e) {
+            return plain;
+        }
+    }
+
+    /** The model's bytes with {@code names} added as graph outputs where a node produces them; null when none is. */
+    private static byte[] withOutputs(Path onnxFile, List<String> names, List<String> outputs) throws IOException {
+        ModelProto m;
+        try (InputStream in = Files.newInputStream(onnxFile)) {
+            CodedInputStream cis = CodedInputStream.newInstance(in);
+            cis.setSizeLimit(Integer.MAX_VALUE);
+            m = ModelProto.parseFrom(cis);
+        }
+        GraphProto g = m.getGraph();
+        Set<String> produced = new HashSet<>();
+        for (NodeProto n : g.getNodeList()) {
+            produced.addAll(n.getOutputList());
+        }
+        Map<String, ValueInfoProto> declared = new HashMap<>();
+        for (ValueInfoProto v : g.getValueInfoList()) {
+            declared.putIfAbsent(v.getName(), v);
+        }
+        GraphProto.Builder b = g.toBuilder();
+        Set<String> added = new HashSet<>(outputs);
+        for (String n : names) {
+            if (!n.isEmpty() && produced.contains(n) && added.add(n)) {
+                b.addOutput(declared.getOrDefault(n, ValueInfoProto.newBuilder().setName(n).build()));
+            }
+        }
+        if (added.size() == outputs.size()) {
+            return null;
+        }
+        return m.toBuilder().setGraph(b).build().toByteArray();
     }
 
     /** One-shot convenience: opens, runs and closes. */
@@ -67,12 +155,14 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
         return new ArrayList<>(session.getInputNames());
     }
 
+    /** The model's own outputs (not the intermediate values a session may also return). */
     public List<String> outputNames() {
-        return new ArrayList<>(session.getOutputNames());
+        return outputNames;
     }
 
     /**
-     * Runs the model; returns every output in the model's order. Inputs it cannot take are BAD_INPUT
+     * Runs the model; returns every output in the model's order, then the intermediate values the
+     * session was opened to expose. Inputs it cannot take are BAD_INPUT
      * (naming the input where lstmx converts it); any other failure to run is UNSUPPORTED.
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {

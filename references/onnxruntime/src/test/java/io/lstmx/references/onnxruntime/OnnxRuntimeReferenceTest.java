@@ -81,4 +81,26 @@ class OnnxRuntimeReferenceTest {
         assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
         assertTrue(e.getMessage().startsWith(file + ": "), e.getMessage());
     }
+
+    /**
+     * A fixture's LSTM node writes Y, Y_h and Y_c; the graph outputs Squeeze(Y) and Y_h, Y_c under
+     * other names. Asked for, Y comes back after the outputs; names no node writes are left out.
+     */
+    @Test
+    void intermediateValuesAreReturnedAfterTheOutputs() {
+        Path model = Path.of(System.getProperty("lstmx.root", "../..")).resolve("fixtures/onnx/pytorch/uni_1layer/model.onnx");
+        Map<String, Tensor> in = Map.of("x", Tensor.ofFloats(new int[] {2, 1, 6}, new float[] {1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6}));
+        try (OnnxRuntimeReference plain = OnnxRuntimeReference.open(model);
+             OnnxRuntimeReference exposing = OnnxRuntimeReference.open(model, List.of("/lstm/LSTM_output_0", "no_such_value", "y"))) {
+            assertEquals(plain.outputNames(), exposing.outputNames(), "the model's own outputs");
+            Map<String, Tensor> outputs = plain.run(in);
+            Map<String, Tensor> more = exposing.run(in);
+            List<String> expected = new java.util.ArrayList<>(outputs.keySet());
+            expected.add("/lstm/LSTM_output_0");
+            assertEquals(expected, List.copyOf(more.keySet()));
+            Tensor y = more.get("/lstm/LSTM_output_0");
+            assertEquals(List.of(2, 1, 1, 16), java.util.Arrays.stream(y.shape()).boxed().toList(), "Y is [T, D, B, H]");
+            assertTrue(y.reshape(2, 1, 16).bitEquals(outputs.get("y")), "Squeeze(Y) is the output y");
+        }
+    }
 }

@@ -2,6 +2,7 @@ package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
+import io.lstmx.formats.PartialModelException;
 import io.lstmx.importers.kit.Fold;
 import io.lstmx.importers.kit.FoldBudget;
 import io.lstmx.importers.kit.SDim;
@@ -33,6 +34,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,9 +43,13 @@ import java.util.Set;
  * Turns a parsed ONNX model into the IR. Nodes are visited in file order (ONNX requires topological
  * order); each gets the converter registered for its operator and opset. Problems that make the
  * model inexpressible (unknown operators, unsupported attribute values) are collected over the whole
- * graph and reported in one UNSUPPORTED error; malformed models fail at once with BAD_INPUT.
+ * graph and reported in one UNSUPPORTED error, a {@link PartialModelException} that also carries
+ * what did convert; malformed models fail at once with BAD_INPUT.
  */
 public final class GraphConverter {
+    /** Problems named in the one-line error; the partial result keeps them all. */
+    static final int MAX_PROBLEMS_SHOWN = 10;
+
     private final String file;
     private final Path baseDir;
     private final long opset;
@@ -56,6 +62,12 @@ public final class GraphConverter {
     private final List<Layer> layers = new ArrayList<>();
     private final Map<String, Integer> producer = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
+    /** The problems again, by node, for the partial result. */
+    private final List<PartialModelException.Unsupported> unsupported = new ArrayList<>();
+    /** Nodes left out because an input comes from an unsupported node. */
+    private final List<String> dependents = new ArrayList<>();
+    /** ONNX values that unsupported or left-out nodes read: where the convertible part ends. */
+    private final Set<String> frontier = new LinkedHashSet<>();
     private final Set<String> nodeNamesSeen = new HashSet<>();
     private int anonymousDims;
     /** What the conversion may fold and copy: a few times what the file holds. */
@@ -115,7 +127,7 @@ public final class GraphConverter {
             }
         }
         if (graph.getSparseInitializerCount() > 0) {
-            problems.add("sparse initializers (" + graph.getSparseInitializer(0).getValues().getName() + ", ...) are not supported");
+            graphProblem("sparse initializers (" + graph.getSparseInitializer(0).getValues().getName() + ", ...) are not supported");
             for (var s : graph.getSparseInitializerList()) {
                 values.put(s.getValues().getName(), new Value.Poisoned());
             }
@@ -175,8 +187,12 @@ public final class GraphConverter {
             }
         }
         if (!problems.isEmpty()) {
-            throw LstmxException.unsupported(file + ": cannot convert " + problems.size() + " node" + (problems.size() == 1 ? "" : "s")
-                    + " (" + String.join("; ", problems) + ")");
+            // The line names the first few problems: a graph of 50,000 unknown nodes must not print 50,000 of them
+            // (inspect lists them all from the partial result).
+            String shown = String.join("; ", problems.subList(0, Math.min(problems.size(), MAX_PROBLEMS_SHOWN)))
+                    + (problems.size() > MAX_PROBLEMS_SHOWN ? "; and " + (problems.size() - MAX_PROBLEMS_SHOWN) + " more" : "");
+            throw new PartialModelException(file + ": cannot convert " + problems.size() + " node" + (problems.size() == 1 ? "" : "s")
+                    + " (" + shown + ")", partial(graph, modelName, info, irInputs, irOutputs));
         }
         try {
             // A dead branch of the ONNX graph is dropped before the check below: it need not even be consistent.
@@ -188,6 +204,55 @@ public final class GraphConverter {
         } catch (LstmxException e) {
             throw e.withContext(file);
         }
+    }
+
+    /**
+     * Records that {@code node} (IR layer name {@code layerName}) cannot be converted: {@code text}
+     * for the one-line report, {@code reason} (the same without the node) for the partial result.
+     */
+    private void problem(NodeProto node, String layerName, String reason, String text) {
+        problems.add(text);
+        unsupported.add(new PartialModelException.Unsupported(node.getName().isEmpty() ? layerName : node.getName(), node.getOpType(),
+                OpRegistry.normalizeDomain(node.getDomain()), reason));
+        frontier.addAll(node.getInputList());
+    }
+
+    /** Records a problem of the graph as a whole. */
+    private void graphProblem(String reason) {
+        problems.add(reason);
+        unsupported.add(new PartialModelException.Unsupported(null, null, "", reason));
+    }
+
+    /**
+     * What did convert: the inputs, the layers feeding the graph outputs that converted and the
+     * values the unconverted nodes read (which become the partial model's outputs, so that their
+     * shapes are known). Best effort: when that part is not a consistent model by itself, only
+     * the list of problems is given.
+     */
+    private PartialModelException.Partial partial(GraphProto graph, String modelName, ModelInfo info, List<ValueInfo> irInputs,
+                                                  List<ValueInfo> irOutputs) {
+        List<String> declared = new ArrayList<>();
+        for (ValueInfoProto vi : graph.getOutputList()) {
+            declared.add(vi.getName());
+        }
+        Map<String, ValueInfo> outs = new LinkedHashMap<>();
+        for (ValueInfo o : irOutputs) {
+            outs.put(o.name(), o);
+        }
+        for (String onnxName : frontier) {
+            if (!onnxName.isEmpty() && values.get(onnxName) instanceof Value.Run r && !outs.containsKey(r.name())) {
+                outs.put(r.name(), new ValueInfo(r.name(), r.dtype(), Shapes.toIr(r.shape())));
+            }
+        }
+        Model model = null;
+        try {
+            List<ValueInfo> o = new ArrayList<>(outs.values());
+            model = new DeadLayerRemoval().apply(new Model(modelName, info, irInputs, o, layers));
+            ShapeInference.infer(model);
+        } catch (LstmxException | IllegalArgumentException e) {
+            model = null; // the part is not a model by itself (e.g. nothing converted): the problems alone are reported
+        }
+        return new PartialModelException.Partial(model, declared, unsupported, dependents);
     }
 
     /** Counts uses of every value and reserves every ONNX value name so generated names never clash. */
@@ -243,8 +308,9 @@ public final class GraphConverter {
         long domainOpset = domain.isEmpty() ? opset : -1;
         OpConverter c = domain.isEmpty() ? OpRegistry.STANDARD.find(domain, n.getOpType(), domainOpset) : null;
         if (c == null) {
-            problems.add(node.label() + ": operator " + (domain.isEmpty() ? "" : domain + "::") + n.getOpType()
-                    + " is not supported" + (domain.isEmpty() ? " at opset " + opset : ""));
+            String reason = "operator " + (domain.isEmpty() ? "" : domain + "::") + n.getOpType()
+                    + " is not supported" + (domain.isEmpty() ? " at opset " + opset : "");
+            problem(n, layerName, reason, node.label() + ": " + reason);
             poison(n);
             return;
         }
@@ -268,6 +334,8 @@ public final class GraphConverter {
         }
         for (String in : n.getInputList()) {
             if (!in.isEmpty() && values.get(in) instanceof Value.Poisoned) {
+                dependents.add(n.getName().isEmpty() ? layerName : n.getName());
+                frontier.addAll(n.getInputList());
                 poison(n);
                 return;
             }
@@ -282,7 +350,8 @@ public final class GraphConverter {
             if (m.startsWith(file + ": ")) {
                 m = m.substring(file.length() + 2); // the collected report names the file once
             }
-            problems.add(m.startsWith(node.label()) ? m : node.label() + ": " + m);
+            String reason = m.startsWith(node.label() + ": ") ? m.substring(node.label().length() + 2) : m;
+            problem(n, layerName, reason, m.startsWith(node.label()) ? m : node.label() + ": " + m);
             poison(n);
             return;
         }
@@ -317,7 +386,7 @@ public final class GraphConverter {
             dtype = typed ? elemType(vi, where) : Value.dtypeOf(v);
         } catch (LstmxException e) {
             String m = e.getMessage();
-            problems.add(m.startsWith(file + ": ") ? m.substring(file.length() + 2) : m); // the collected report names the file once
+            graphProblem(m.startsWith(file + ": ") ? m.substring(file.length() + 2) : m); // the collected report names the file once
             return null;
         }
         if (v instanceof Value.Run r) {
@@ -328,7 +397,7 @@ public final class GraphConverter {
         } else {
             Tensor t = asConst(v, name);
             if (t == null) {
-                problems.add("graph output '" + name + "' is " + Value.describe(v) + ", which lstmx cannot produce without a run-time layer");
+                graphProblem("graph output '" + name + "' is " + Value.describe(v) + ", which lstmx cannot produce without a run-time layer");
                 return null;
             }
             if (!producer.containsKey(name)) {

@@ -50,7 +50,10 @@ import java.util.function.Function;
  * <p>Applied, the sorting Gathers and the unsorting Gathers become Identity, the TopK's sorted
  * values become Identity of its input, Shape of the permutation becomes Shape of the TopK input
  * (k = n gives both shape [n]), and the nodes that only built the permutation and its inverse
- * (TopK, Range, ReduceProd, ScatterElements, ...) are dropped once nothing reads them.
+ * (TopK, Range, ReduceProd, ScatterElements, ...) are dropped once nothing reads them. Every value
+ * that carried the permutation now holds its rows in the original order, so it is renamed
+ * ({@code name/unsorted}): a value keeps its file name only while it keeps its value, which lets a
+ * reference engine's intermediate values be compared with lstmx's by name.
  */
 final class PackedSequenceRewrite {
     /** Largest constant decoded while matching (axes, indices, shapes are tiny). */
@@ -586,7 +589,42 @@ final class PackedSequenceRewrite {
                     }
                 }
             }
-            return g.toBuilder().clearNode().addAllNode(nodes).build();
+            return renamePermuted(g.toBuilder().clearNode().addAllNode(nodes).build());
+        }
+
+        /** {@code r} with each value that carried the permutation under a new name (see the class comment). */
+        private GraphProto renamePermuted(GraphProto r) {
+            Set<String> taken = new HashSet<>();
+            r.getInputList().forEach(v -> taken.add(v.getName()));
+            r.getOutputList().forEach(v -> taken.add(v.getName()));
+            r.getValueInfoList().forEach(v -> taken.add(v.getName()));
+            r.getInitializerList().forEach(t -> taken.add(t.getName()));
+            for (NodeProto n : g.getNodeList()) {
+                taken.addAll(n.getInputList());
+                taken.addAll(n.getOutputList());
+            }
+            Map<String, String> renamed = new HashMap<>();
+            for (String v : permuted.keySet()) {
+                String fresh = v + "/unsorted";
+                for (int k = 2; taken.contains(fresh); k++) {
+                    fresh = v + "/unsorted_" + k;
+                }
+                taken.add(fresh);
+                renamed.put(v, fresh);
+            }
+            GraphProto.Builder b = r.toBuilder();
+            for (NodeProto.Builder n : b.getNodeBuilderList()) {
+                for (int i = 0; i < n.getInputCount(); i++) {
+                    n.setInput(i, renamed.getOrDefault(n.getInput(i), n.getInput(i)));
+                }
+                for (int i = 0; i < n.getOutputCount(); i++) {
+                    n.setOutput(i, renamed.getOrDefault(n.getOutput(i), n.getOutput(i)));
+                }
+            }
+            for (ValueInfoProto.Builder v : b.getValueInfoBuilderList()) {
+                v.setName(renamed.getOrDefault(v.getName(), v.getName()));
+            }
+            return b.build();
         }
 
         // ------------------------------------------------------------------ helpers

@@ -2,6 +2,7 @@ package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
+import io.lstmx.formats.PartialModelException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
@@ -33,6 +34,40 @@ class GraphConverterTest {
         assertTrue(msg.contains("node 'first' (FancyOp)") && msg.contains("node 'second' (OtherOp)"), msg);
         assertFalse(msg.contains("'ok'"), "a supported node downstream of a failure is not blamed: " + msg);
         assertFalse(msg.contains("\n"), "one line");
+    }
+
+    /**
+     * The one error also hands back what did convert: the inputs, the layers up to the unsupported
+     * nodes (whose inputs become outputs of the partial model), the declared outputs, each
+     * unsupported node with its operator, and the nodes left out because they depend on one.
+     */
+    @Test
+    void unknownOperatorsComeWithWhatDidConvert() {
+        ModelProto p = new OnnxBuilder(17).input("x", FLOAT, 2, 3)
+                .node("act", "Relu", List.of("x"), List.of("a"))
+                .node("custom", "Foo", List.of("a"), List.of("f"))
+                .node("after", "Tanh", List.of("f"), List.of("y"))
+                .node("rem", "Mod", List.of("a", "x"), List.of("m"))
+                .node("fine", "Sigmoid", List.of("a"), List.of("z"))
+                .output("y").output("m").output("z").build();
+        ModelProto custom = p.toBuilder().setGraph(p.getGraph().toBuilder()
+                .setNode(1, NodeProto.newBuilder(p.getGraph().getNode(1)).setDomain("com.example"))).build();
+        PartialModelException e = assertThrows(PartialModelException.class, () -> GraphConverter.convert(custom, "m.onnx", null, Map.of()));
+        assertEquals(ErrorCode.UNSUPPORTED, e.code());
+        assertTrue(e.getMessage().startsWith("m.onnx: cannot convert 2 nodes (node 'custom' (Foo): operator com.example::Foo is not supported; "
+                + "node 'rem' (Mod): operator Mod is not supported at opset 17)"), e.getMessage());
+        PartialModelException.Partial partial = e.partial();
+        assertEquals(List.of(new PartialModelException.Unsupported("custom", "Foo", "com.example", "operator com.example::Foo is not supported"),
+                new PartialModelException.Unsupported("rem", "Mod", "", "operator Mod is not supported at opset 17")), partial.unsupported());
+        assertEquals(List.of("after"), partial.dependents());
+        assertEquals(List.of("y", "m", "z"), partial.graphOutputs());
+        Model m = partial.model();
+        assertEquals(List.of("x"), m.inputNames());
+        assertEquals(List.of("z", "a", "x"), m.outputNames(), "the output that converted, then what the unsupported nodes read");
+        assertEquals(List.of("act", "fine"), m.layers().stream().map(Layer::name).toList());
+        assertEquals(e.getMessage(), "m.onnx: " + e.withContext("x").getMessage().substring("x: m.onnx: ".length()));
+        LstmxException wrapped = e.withContext("x");
+        assertTrue(wrapped instanceof PartialModelException w && w.partial() == partial, "context keeps the partial result");
     }
 
     @Test
