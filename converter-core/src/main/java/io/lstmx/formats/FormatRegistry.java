@@ -175,7 +175,8 @@ public final class FormatRegistry {
             throw LstmxException.badInput(path + ": no such file or directory");
         }
         if (!Files.isDirectory(path) && !Files.isRegularFile(path)) {
-            throw LstmxException.badInput(path + ": not a regular file or folder (a FIFO, socket or device is never read)");
+            throw LstmxException.badInput(path + ": not a regular file or folder (a FIFO, socket or device is never read);"
+                    + " formats present: " + describe(formats()));
         }
         FileProbe probe = new FileProbe(path);
         Format best = null;
