@@ -122,6 +122,10 @@ public final class Lstmx {
         if (!Files.exists(path)) {
             throw LstmxException.badInput(path + ": no such file or directory");
         }
+        if (!Files.isRegularFile(path) && !Files.isDirectory(path)) {
+            // Reading a FIFO blocks until someone writes; a device may never end.
+            throw LstmxException.badInput(path + ": not a regular file or folder (a FIFO, socket or device is never read)");
+        }
         if (!Files.isReadable(path)) {
             throw LstmxException.badInput(path + ": not readable (permission denied)");
         }

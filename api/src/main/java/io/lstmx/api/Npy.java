@@ -34,7 +34,7 @@ public final class Npy {
             long size = Files.size(file);
             return read(in, size, file.toString());
         } catch (IOException e) {
-            throw LstmxException.badInput(file + ": cannot read .npy file: " + e.getMessage());
+            throw LstmxException.badInput(file + ": cannot read .npy file: " + io.lstmx.util.IoErrors.describe(e));
         }
     }
 

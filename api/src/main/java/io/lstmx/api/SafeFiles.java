@@ -6,6 +6,9 @@ import io.lstmx.formats.FileProbe;
 import io.lstmx.formats.Format;
 import io.lstmx.formats.FormatRegistry;
 import io.lstmx.formats.Recognition;
+import io.lstmx.util.IoErrors;
+import io.lstmx.util.IoErrors;
+import io.lstmx.util.Staging;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -15,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -31,8 +33,6 @@ import java.util.stream.Stream;
  * succeeded and put back otherwise. {@link Lstmx#save} and {@code lstmx convert} both write this way.
  */
 public final class SafeFiles {
-    private static final SecureRandom RANDOM = new SecureRandom();
-
     private SafeFiles() {
     }
 
@@ -41,6 +41,11 @@ public final class SafeFiles {
      * --force) replacing a directory that is not a SavedModel, which could be anything of the user's.
      */
     public static void checkDestination(Path dst, Format target, boolean force) {
+        if (Files.exists(dst, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(dst, LinkOption.NOFOLLOW_LINKS)
+                && !Files.isDirectory(dst, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dst)) {
+            // Writing to a FIFO would block; replacing a device node is never what the user meant.
+            throw LstmxException.badInput(dst + " is a special file (FIFO, socket or device); lstmx writes only regular files and folders");
+        }
         if (Files.exists(dst, LinkOption.NOFOLLOW_LINKS) && !force) {
             throw LstmxException.badInput(dst + " already exists; not overwriting it (use --force to replace it)");
         }
@@ -87,7 +92,8 @@ public final class SafeFiles {
         Path parent = target.getParent();
         Path tmpDir = null;
         try {
-            tmpDir = Files.createTempDirectory(parent, ".lstmx-" + target.getFileName() + "-");
+            Staging.sweep(parent, "stage", "backup"); // what a killed conversion left in this folder
+            tmpDir = Files.createDirectory(parent.resolve(Staging.newName("stage")));
             Path staged = tmpDir.resolve(target.getFileName().toString());
             try {
                 writer.accept(staged);
@@ -118,7 +124,7 @@ public final class SafeFiles {
                     .thenComparing(p -> p.getFileName().toString()));
             placeAll(produced, parent, force, mover);
         } catch (IOException e) {
-            throw LstmxException.badInput(dst + ": cannot write: " + e.getMessage());
+            throw LstmxException.badInput(dst + ": cannot write: " + IoErrors.describe(e));
         } finally {
             if (tmpDir != null) {
                 try {
@@ -196,8 +202,12 @@ public final class SafeFiles {
             }
             return new Placed(to, null);
         }
-        Path backup = freshSibling(to, ".lstmx-backup-");
         boolean renameAway = Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS);
+        // A file's backup is a second link while the new file replaces it atomically: the name is
+        // never without content, so a backup left by a killed run is garbage and swept. A folder is
+        // renamed away first ("previous"): left by a killed run it may be the only copy, so it is
+        // never swept.
+        Path backup = to.resolveSibling(Staging.newName(renameAway ? "previous" : "backup"));
         if (renameAway) {
             Files.move(to, backup, StandardCopyOption.ATOMIC_MOVE);
         } else {
@@ -219,7 +229,7 @@ public final class SafeFiles {
                     throw new IOException(to + " appeared meanwhile");
                 }
             } catch (IOException restoreFailure) {
-                throw new LstmxException(ErrorCode.BAD_INPUT, to + ": cannot write (" + e.getMessage()
+                throw new LstmxException(ErrorCode.BAD_INPUT, to + ": cannot write (" + (e instanceof IOException io ? IoErrors.describe(io) : e.getMessage())
                         + ") nor put the old content back; it is in " + backup, e);
             }
             throw e;
@@ -256,16 +266,6 @@ public final class SafeFiles {
         }
         // Refuses an existing target (checked by the JDK just before the rename).
         Files.move(from, to);
-    }
-
-    /** A name beside {@code p} that does not exist yet. */
-    private static Path freshSibling(Path p, String prefix) {
-        while (true) {
-            Path c = p.resolveSibling(prefix + p.getFileName() + "-" + Long.toUnsignedString(RANDOM.nextLong(), 36));
-            if (!Files.exists(c, LinkOption.NOFOLLOW_LINKS)) {
-                return c;
-            }
-        }
     }
 
     /** Whether the folder {@code dir} is recognised as a model of {@code format} by its reader. */

@@ -76,7 +76,7 @@ public final class FileProbe {
                 try (InputStream in = Files.newInputStream(path)) {
                     head = in.readNBytes(HEAD_BYTES);
                 } catch (IOException e) {
-                    throw LstmxException.badInput(path + ": cannot read: " + e.getMessage());
+                    throw LstmxException.badInput(path + ": cannot read: " + io.lstmx.util.IoErrors.describe(e));
                 }
             }
         }

@@ -9,11 +9,27 @@ package io.lstmx.formats;
  *                            Off by default: onnxruntime's CPU kernel refuses {@code layout=1}, so
  *                            batch-major LSTMs are written as a time-major LSTM between Transposes,
  *                            which computes the same values and runs everywhere.
+ * @param externalDataLimit   ONNX: when the weights add up to more than this many bytes, the large ones
+ *                            go to an external data file beside the model ({@code NAME.onnx.data}); 0
+ *                            for the default, just under protobuf's 2 GiB message limit
  */
-public record WriteOptions(int opset, boolean lstmLayoutAttribute) {
+public record WriteOptions(int opset, boolean lstmLayoutAttribute, long externalDataLimit) {
+    /** The writers' defaults. */
     public static final WriteOptions DEFAULT = new WriteOptions(0);
 
+    public WriteOptions {
+        if (externalDataLimit < 0) {
+            throw io.lstmx.errors.LstmxException.badInput("the external data limit must be >= 0 bytes, got " + externalDataLimit);
+        }
+    }
+
+    /** The given opset, every other option at its default. */
     public WriteOptions(int opset) {
         this(opset, false);
+    }
+
+    /** The given opset and layout choice, external data at its default. */
+    public WriteOptions(int opset, boolean lstmLayoutAttribute) {
+        this(opset, lstmLayoutAttribute, 0);
     }
 }

@@ -10,15 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 
 /**
  * Writes files so that nothing half-written is ever left behind: the content goes to a temporary
  * file in the target's folder, which is moved over the target only when complete.
  */
 public final class AtomicFiles {
-    private static final SecureRandom RANDOM = new SecureRandom();
-
     private AtomicFiles() {
     }
 
@@ -35,12 +32,13 @@ public final class AtomicFiles {
         try {
             if (dir != null) {
                 Files.createDirectories(dir);
+                Staging.sweep(dir, "tmp"); // what a killed writer left here
             }
             // Not Files.createTempFile: it makes the file owner-only (0600), and the move would carry
             // that over to the result; a plain new file gets the usual permissions (umask).
             OutputStream out = null;
             while (out == null) {
-                tmp = dir.resolve("." + abs.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+                tmp = dir.resolve(Staging.newName("tmp"));
                 try {
                     out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 } catch (FileAlreadyExistsException e) {
@@ -56,13 +54,13 @@ public final class AtomicFiles {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
-            throw LstmxException.badInput(target + ": cannot write: " + e.getMessage());
+            throw LstmxException.badInput(target + ": cannot write: " + IoErrors.describe(e));
         } finally {
             if (tmp != null) {
                 try {
                     Files.deleteIfExists(tmp);
                 } catch (IOException ignored) {
-                    // best effort: the temporary file is hidden and named after the target
+                    // best effort: the temporary file is hidden; a later write into this folder sweeps it
                 }
             }
         }

@@ -48,6 +48,67 @@ public final class SafeText {
         return sb.toString();
     }
 
+    /** Longest name printed whole; longer ones are cut (see {@link #name}). */
+    public static final int MAX_NAME = 200;
+    /** Longest message line printed whole (see {@link #message}). */
+    public static final int MAX_LINE = 2000;
+
+    /**
+     * A name from a model file for a message: on one line ({@link #oneLine}) and, when longer than
+     * {@link #MAX_NAME} characters, cut to its head and tail around an ellipsis that says how much
+     * was left out, so a 10 MB node name costs a line, not 10 MB of output.
+     */
+    public static String name(String text) {
+        if (text == null) {
+            return null;
+        }
+        return cut(oneLine(text), MAX_NAME);
+    }
+
+    /**
+     * A whole message line: {@link #oneLine}, every run of more than {@link #MAX_NAME} characters
+     * without a blank cut as in {@link #name} (messages quote names from files), and the line cut to
+     * {@link #MAX_LINE} characters the same way.
+     */
+    public static String message(String text) {
+        if (text == null) {
+            return null;
+        }
+        String one = oneLine(text);
+        StringBuilder sb = new StringBuilder(Math.min(one.length(), 4 * MAX_LINE));
+        int i = 0;
+        while (i < one.length()) {
+            int j = i;
+            while (j < one.length() && !isBlank(one.charAt(j))) {
+                j++;
+            }
+            sb.append(cut(one.substring(i, j), MAX_NAME));
+            while (j < one.length() && isBlank(one.charAt(j))) {
+                sb.append(one.charAt(j++));
+            }
+            i = j;
+        }
+        return cut(sb.toString(), MAX_LINE);
+    }
+
+    /** {@code s} when at most {@code max} characters, else its head and tail around "…(N characters)…". */
+    private static String cut(String s, int max) {
+        if (s.length() <= max) {
+            return s;
+        }
+        int tail = max / 5;
+        int head = max - tail;
+        // Do not split a surrogate pair: a half character would print as garbage.
+        if (Character.isHighSurrogate(s.charAt(head - 1))) {
+            head--;
+        }
+        int tailStart = s.length() - tail;
+        if (Character.isLowSurrogate(s.charAt(tailStart))) {
+            tailStart++;
+        }
+        return s.substring(0, head) + "…(" + (tailStart - head) + " characters)…" + s.substring(tailStart);
+    }
+
     private static boolean mustEscape(char c) {
         return (c != '\t' && Character.isISOControl(c)) || isBidiControl(c);
     }

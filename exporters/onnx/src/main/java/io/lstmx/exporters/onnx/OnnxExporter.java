@@ -67,13 +67,23 @@ public final class OnnxExporter {
      *                            which every runtime (onnxruntime's CPU kernel included) can run
      */
     public static void save(Model model, Path path, int opset, boolean lstmLayoutAttribute) {
+        save(model, path, opset, lstmLayoutAttribute, ExternalData.DEFAULT_LIMIT);
+    }
+
+    /**
+     * As {@link #save(Model, Path, int, boolean)}; initializers adding up to more than
+     * {@code externalLimit} bytes go to an external data file beside the model (see {@link ExternalData}).
+     */
+    public static void save(Model model, Path path, int opset, boolean lstmLayoutAttribute, long externalLimit) {
         ModelProto proto;
         try {
             proto = toProto(model, opset, lstmLayoutAttribute);
         } catch (LstmxException e) {
             throw e.withContext(path.toString());
         }
-        AtomicFiles.write(path, proto::writeTo);
+        // The data file first: whoever sees the model also finds the weights it names.
+        ModelProto written = ExternalData.externalizeIfNeeded(proto, path.toAbsolutePath(), externalLimit);
+        AtomicFiles.write(path, written::writeTo);
     }
 
     /** Converts without writing (for tests and for callers that embed the proto). */

@@ -26,6 +26,7 @@ public final class OnnxWriter implements FormatWriter {
 
     @Override
     public void write(Model model, Path path, WriteOptions options) {
-        OnnxExporter.save(model, path, options.opset(), options.lstmLayoutAttribute());
+        OnnxExporter.save(model, path, options.opset(), options.lstmLayoutAttribute(),
+                options.externalDataLimit() == 0 ? ExternalData.DEFAULT_LIMIT : options.externalDataLimit());
     }
 }

@@ -51,7 +51,7 @@ public final class OnnxImporter {
         } catch (NoSuchFileException e) {
             throw LstmxException.badInput(file + ": no such file");
         } catch (IOException e) {
-            throw LstmxException.badInput(file + ": cannot read: " + e.getMessage());
+            throw LstmxException.badInput(file + ": cannot read: " + io.lstmx.util.IoErrors.describe(e));
         }
         if (Files.isDirectory(file)) {
             throw invalid(file, "it is a directory");
@@ -71,7 +71,7 @@ public final class OnnxImporter {
         } catch (InvalidProtocolBufferException e) {
             throw invalid(file, String.valueOf(e.getMessage()).strip());
         } catch (IOException e) {
-            throw LstmxException.badInput(file + ": cannot read: " + e.getMessage());
+            throw LstmxException.badInput(file + ": cannot read: " + io.lstmx.util.IoErrors.describe(e));
         } catch (RuntimeException e) {
             // protobuf reports some malformed inputs (e.g. invalid UTF-8 in strings) this way
             throw invalid(file, e.getClass().getSimpleName() + " " + Objects.toString(e.getMessage(), "").strip());
