@@ -16,30 +16,59 @@ import java.util.Set;
  * {@link ReferenceEngines}.
  */
 public interface ReferenceEngine {
-    /** The name users give to {@code verify --reference}, e.g. "onnxruntime". */
+    /**
+     * The name users give to {@code verify --reference}.
+     *
+     * @return e.g. "onnxruntime"
+     */
     String name();
 
-    /** The engine's own version, e.g. "1.29.0". */
+    /**
+     * The engine's own version, for reports.
+     *
+     * @return e.g. "1.29.0"
+     */
     String version();
 
-    /** The formats whose files the engine runs. */
+    /**
+     * The formats whose files the engine runs.
+     *
+     * @return e.g. {onnx}
+     */
     Set<Format> formats();
 
     /**
      * Opens {@code model} (in one of {@link #formats()}) for runs. A file the engine cannot parse is
      * BAD_INPUT; one it parses but cannot run is UNSUPPORTED.
+     *
+     * @param model  the model file or folder
+     * @param format its format
+     * @return a session; close it when done
      */
     Session open(Path model, Format format);
 
     /** One model loaded in the engine. Not thread-safe. */
     interface Session extends AutoCloseable {
-        /** Input names in the model's order, as the engine sees them. */
+        /**
+         * Input names in the model's order, as the engine sees them.
+         *
+         * @return the names
+         */
         List<String> inputNames();
 
-        /** Output names in the model's order, as the engine sees them. */
+        /**
+         * Output names in the model's order, as the engine sees them.
+         *
+         * @return the names
+         */
         List<String> outputNames();
 
-        /** Runs the model; every output, in the model's order. */
+        /**
+         * Runs the model.
+         *
+         * @param inputs values by input name
+         * @return every output by name, in the model's order
+         */
         Map<String, Tensor> run(Map<String, Tensor> inputs);
 
         /** Releases the engine's resources; never fails. */

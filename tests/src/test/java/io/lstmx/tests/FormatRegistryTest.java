@@ -315,10 +315,13 @@ class FormatRegistryTest {
         }
         assumeTrue(mk.waitFor() == 0 && Files.exists(fifo) && !Files.isRegularFile(fifo), "mkfifo made no FIFO");
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-            LstmxException e = refused(ErrorCode.BAD_INPUT, () -> Lstmx.detect(fifo));
+            LstmxException e = refused(ErrorCode.BAD_INPUT, () -> REGISTRY.detect(fifo));
             assertTrue(e.getMessage().contains(fifo.toString()) && e.getMessage().contains("FIFO"), e.getMessage());
             assertListsEveryFormatPresent(e.getMessage());
-            refused(ErrorCode.BAD_INPUT, () -> Lstmx.load(fifo));
+            for (Executable viaLibrary : List.<Executable>of(() -> Lstmx.detect(fifo), () -> Lstmx.load(fifo), () -> Lstmx.read(fifo, Format.ONNX))) {
+                e = refused(ErrorCode.BAD_INPUT, viaLibrary);
+                assertTrue(e.getMessage().contains(fifo.toString()) && e.getMessage().contains("FIFO"), e.getMessage());
+            }
             // Readers asked directly (as SafeFiles does for folders) must not open it either.
             FileProbe probe = new FileProbe(fifo);
             for (FormatReader r : REGISTRY.readers()) {
