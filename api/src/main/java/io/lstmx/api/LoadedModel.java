@@ -30,34 +30,71 @@ public final class LoadedModel {
         this.compiled = compiled;
     }
 
-    /** The file the model was read from. */
+    /**
+     * The file the model was read from.
+     *
+     * @return the path given to {@link Lstmx#load}
+     */
     public Path source() {
         return source;
     }
 
-    /** The format the file was read as. */
+    /**
+     * The format the file was read as.
+     *
+     * @return the detected or requested format
+     */
     public Format format() {
         return format;
     }
 
+    /**
+     * The model in the canonical IR, e.g. for {@link Lstmx#save}.
+     *
+     * @return the model as read (shapes inferred)
+     */
     public Model model() {
         return compiled.model();
     }
 
+    /**
+     * The model's inputs.
+     *
+     * @return name, element type and shape (fixed or symbolic dimensions) of each input, in model order
+     */
     public List<ValueInfo> inputs() {
         return model().inputs();
     }
 
+    /**
+     * The model's outputs.
+     *
+     * @return name, element type and shape of each output, in model order
+     */
     public List<ValueInfo> outputs() {
         return model().outputs();
     }
 
-    /** Runs the model on named inputs (every declared input must be given); outputs in model order. */
+    /**
+     * Runs the model on named inputs. Every declared input must be given; integer and float values
+     * are relabelled to the declared element type first (see {@link #conformInput}).
+     *
+     * @param inputs values by input name
+     * @return every output by name, in model order
+     * @throws io.lstmx.errors.LstmxException BAD_INPUT naming the input when one is missing, unknown
+     *         or of the wrong kind or shape
+     */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {
         return compiled.run(conformAll(inputs));
     }
 
-    /** Runs the model on inputs given in the model's input order. */
+    /**
+     * Runs the model on inputs given in the model's input order.
+     *
+     * @param inputs one value per declared input
+     * @return every output by name, in model order
+     * @throws io.lstmx.errors.LstmxException BAD_INPUT when the count differs or a value does not fit
+     */
     public Map<String, Tensor> run(Tensor... inputs) {
         List<ValueInfo> declared = inputs();
         if (inputs.length != declared.size()) {
@@ -76,6 +113,9 @@ public final class LoadedModel {
      * layer writes; for a model read from ONNX, value names are the file's wherever the IR computes
      * the same value). For comparing layer by layer with a reference engine; the layers are prepared
      * once and shared, and this model's own runs are unchanged. An unknown name is BAD_INPUT.
+     *
+     * @param values names of the intermediate values to return as well
+     * @return a model sharing this one's prepared layers
      */
     public LoadedModel exposing(List<String> values) {
         return new LoadedModel(source, format, compiled.exposing(values));
@@ -83,7 +123,9 @@ public final class LoadedModel {
 
     /**
      * Opens a streaming session: each feed continues every LSTM layer from the states the previous
-     * feed ended with, until reset.
+     * feed ended with, until reset. The session is not thread-safe; open one per stream.
+     *
+     * @return a new session starting from the model's own initial states
      */
     public StreamingSession openSession() {
         StreamingSession inner = compiled.openSession();
@@ -104,6 +146,11 @@ public final class LoadedModel {
      * Returns {@code value} relabelled to the declared input {@code name}'s element type (integer
      * values to the declared int32/int64, float or integer values for a float input to float32), checked by the runtime's own
      * input check (element kind, rank, fixed dims) so a bad value is refused before anything runs.
+     *
+     * @param name  a declared input's name
+     * @param value the value meant for it
+     * @return the value with the declared element type
+     * @throws io.lstmx.errors.LstmxException BAD_INPUT naming the input when the value does not fit
      */
     public Tensor conformInput(String name, Tensor value) {
         Tensor t = relabel(name, value);

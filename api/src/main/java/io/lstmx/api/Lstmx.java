@@ -35,33 +35,70 @@ public final class Lstmx {
     private Lstmx() {
     }
 
-    /** The formats whose reader or writer is on the class path. */
+    /**
+     * The formats whose reader or writer is on the class path (placeholders included: see
+     * {@link FormatRegistry#canRead}).
+     *
+     * @return e.g. [onnx] with lstmx-importer-onnx and lstmx-exporter-onnx
+     */
     public static List<Format> formats() {
         return FormatRegistry.standard().formats();
     }
 
-    /** The format called {@code name} (its id, such as "onnx" or "torchscript", or an alias). */
+    /**
+     * The format called {@code name}.
+     *
+     * @param name its id, such as "onnx" or "torchscript", or an alias such as "pt" (any case)
+     * @return the format
+     * @throws LstmxException BAD_INPUT listing the formats present when the name is unknown
+     */
     public static Format format(String name) {
         return FormatRegistry.standard().format(name);
     }
 
-    /** Detects the format of {@code path} from its content or, failing that, its name. */
+    /**
+     * Detects the format of {@code path} from its content or, failing that, its name.
+     *
+     * @param path a model file or folder
+     * @return the format (its reader may be a placeholder that cannot read it yet)
+     * @throws LstmxException BAD_INPUT naming the file and the formats present when no reader recognises it
+     */
     public static Format detect(Path path) {
         requireExists(path);
         return inFile(path, () -> FormatRegistry.standard().detect(path));
     }
 
-    /** Reads {@code path} (format detected) and prepares it for execution. */
+    /**
+     * Reads {@code path} (format detected) and prepares it for execution.
+     *
+     * @param path a model file or folder
+     * @return the model, ready to run
+     * @throws LstmxException BAD_INPUT for a malformed file, UNSUPPORTED for a format or feature
+     *         lstmx cannot read yet; the message names the file
+     */
     public static LoadedModel load(Path path) {
         return load(path, null);
     }
 
-    /** Reads {@code path} as {@code format} (null: detect) and prepares it for execution. */
+    /**
+     * Reads {@code path} as {@code format} and prepares it for execution.
+     *
+     * @param path   a model file or folder
+     * @param format the format to read it as; null to detect it
+     * @return the model, ready to run
+     */
     public static LoadedModel load(Path path, Format format) {
         return load(path, format, ReadOptions.DEFAULT);
     }
 
-    /** Reads {@code path} as {@code format} (null: detect) with {@code options} and prepares it for execution. */
+    /**
+     * Reads {@code path} as {@code format} with {@code options} and prepares it for execution.
+     *
+     * @param path    a model file or folder
+     * @param format  the format to read it as; null to detect it
+     * @param options constant inputs and format hints
+     * @return the model, ready to run
+     */
     public static LoadedModel load(Path path, Format format, ReadOptions options) {
         Format f = format != null ? format : detect(path);
         Model model = read(path, f, options);
@@ -69,12 +106,25 @@ public final class Lstmx {
         return new LoadedModel(path, f, compiled);
     }
 
-    /** Reads {@code path} into the IR without preparing it for execution (format null: detect). */
+    /**
+     * Reads {@code path} into the IR without preparing it for execution.
+     *
+     * @param path   a model file or folder
+     * @param format the format to read it as; null to detect it
+     * @return the model in the canonical IR
+     */
     public static Model read(Path path, Format format) {
         return read(path, format, ReadOptions.DEFAULT);
     }
 
-    /** Reads {@code path} into the IR with {@code options} (format null: detect). */
+    /**
+     * Reads {@code path} into the IR with {@code options}.
+     *
+     * @param path    a model file or folder
+     * @param format  the format to read it as; null to detect it
+     * @param options constant inputs and format hints; null for the defaults
+     * @return the model in the canonical IR
+     */
     public static Model read(Path path, Format format, ReadOptions options) {
         requireExists(path);
         Format f = format != null ? format : detect(path);
@@ -82,12 +132,27 @@ public final class Lstmx {
         return inFile(path, () -> FormatRegistry.standard().requireReader(f, path).read(path, o));
     }
 
-    /** Writes {@code model} as {@code format} to {@code path}, replacing what is there (see {@link #save(Model, Path, Format, WriteOptions, boolean)}). */
+    /**
+     * Writes {@code model} as {@code format} to {@code path}, replacing what is there (see
+     * {@link #save(Model, Path, Format, WriteOptions, boolean)}).
+     *
+     * @param model  the model, e.g. {@link LoadedModel#model()}
+     * @param path   the destination file (or folder, for a folder format)
+     * @param format the format to write, e.g. {@link Format#ONNX}
+     */
     public static void save(Model model, Path path, Format format) {
         save(model, path, format, WriteOptions.DEFAULT, true);
     }
 
-    /** Writes {@code model} as {@code format} to {@code path} with {@code options}, replacing what is there. */
+    /**
+     * Writes {@code model} as {@code format} to {@code path} with {@code options}, replacing what is
+     * there (see {@link #save(Model, Path, Format, WriteOptions, boolean)}).
+     *
+     * @param model   the model
+     * @param path    the destination file (or folder, for a folder format)
+     * @param format  the format to write
+     * @param options e.g. the ONNX opset
+     */
     public static void save(Model model, Path path, Format format, WriteOptions options) {
         save(model, path, format, options, true);
     }
@@ -99,6 +164,14 @@ public final class Lstmx {
      * {@code replace} an existing file is never overwritten (BAD_INPUT), with it the old content is
      * kept as a backup until the new one is in place. A folder that is not a model of
      * {@code format} is never replaced. On failure nothing is left behind.
+     *
+     * @param model   the model
+     * @param path    the destination file (or folder, for a folder format)
+     * @param format  the format to write
+     * @param options e.g. the ONNX opset; null for the defaults
+     * @param replace whether an existing destination may be replaced
+     * @throws LstmxException UNSUPPORTED when no available writer is present or the model has a
+     *         feature the format cannot express; BAD_INPUT for a destination that may not be written
      */
     public static void save(Model model, Path path, Format format, WriteOptions options, boolean replace) {
         Objects.requireNonNull(model, "model");

@@ -40,6 +40,14 @@ public final class Npy {
     private Npy() {
     }
 
+    /**
+     * Reads a .npy file.
+     *
+     * @param file the file
+     * @return a float32 tensor (float32 or float64 data), or an int32 or int64 tensor
+     * @throws io.lstmx.errors.LstmxException BAD_INPUT naming the file for anything malformed,
+     *         UNSUPPORTED for other dtypes and Fortran order
+     */
     public static Tensor read(Path file) {
         if (Files.isDirectory(file)) {
             throw LstmxException.badInput(file + ": is a directory, not a .npy file");
@@ -222,7 +230,12 @@ public final class Npy {
         return Float.intBitsToFloat(sign | (exp + 127 - 15) << 23 | mant << 13);
     }
 
-    /** Writes {@code t} as a version 1.0 .npy (float32, int32 or int64), atomically. */
+    /**
+     * Writes {@code t} as a version 1.0 .npy (float32, int32 or int64, little-endian), atomically.
+     *
+     * @param t    the tensor
+     * @param file the file to create or replace
+     */
     public static void write(Tensor t, Path file) {
         String descr = switch (t.dtype()) {
             case FLOAT32 -> "<f4";

@@ -29,6 +29,10 @@ public record NpyHeader(String descr, boolean fortranOrder, long[] shape) {
      * Parses the header text (already decoded: latin-1 for versions 1 and 2, UTF-8 for 3).
      * Malformed headers, missing or extra keys, and structured, object or sub-array dtypes
      * are BAD_INPUT naming {@code where}.
+     *
+     * @param text  the header between the length field and the data, padding and newline included
+     * @param where the file, for messages
+     * @return the three values
      */
     public static NpyHeader parse(String text, String where) {
         Object literal = new Parser(text, where).parseWhole();

@@ -16,18 +16,34 @@ import java.util.Set;
  * {@link ReferenceEngines}.
  */
 public interface ReferenceEngine {
-    /** The name users give to {@code verify --reference}, e.g. "onnxruntime". */
+    /**
+     * The name users give to {@code verify --reference}.
+     *
+     * @return e.g. "onnxruntime"
+     */
     String name();
 
-    /** The engine's own version, e.g. "1.29.0". */
+    /**
+     * The engine's own version, for reports.
+     *
+     * @return e.g. "1.29.0"
+     */
     String version();
 
-    /** The formats whose files the engine runs. */
+    /**
+     * The formats whose files the engine runs.
+     *
+     * @return e.g. {onnx}
+     */
     Set<Format> formats();
 
     /**
      * Opens {@code model} (in one of {@link #formats()}) for runs. A file the engine cannot parse is
      * BAD_INPUT; one it parses but cannot run is UNSUPPORTED.
+     *
+     * @param model  the model file or folder
+     * @param format its format
+     * @return a session; close it when done
      */
     Session open(Path model, Format format);
 
@@ -36,6 +52,11 @@ public interface ReferenceEngine {
      * named intermediate values the engine can expose (values it cannot are left out; the caller
      * compares what comes back). lstmx asks for the outputs of its recurrent layers, named as in
      * the model file. By default none is exposed.
+     *
+     * @param model         the model file or folder
+     * @param format        its format
+     * @param intermediates names of values to expose as well
+     * @return a session; close it when done
      */
     default Session open(Path model, Format format, List<String> intermediates) {
         return open(model, format);
@@ -43,13 +64,26 @@ public interface ReferenceEngine {
 
     /** One model loaded in the engine. Not thread-safe. */
     interface Session extends AutoCloseable {
-        /** Input names in the model's order, as the engine sees them. */
+        /**
+         * Input names in the model's order, as the engine sees them.
+         *
+         * @return the names
+         */
         List<String> inputNames();
 
-        /** The model's output names in order, as the engine sees them (not the intermediate values exposed). */
+        /**
+         * The model's output names in order, as the engine sees them (not the intermediate values exposed).
+         *
+         * @return the names
+         */
         List<String> outputNames();
 
-        /** Runs the model; every output, in the model's order, then any intermediate values exposed. */
+        /**
+         * Runs the model.
+         *
+         * @param inputs values by input name
+         * @return every output by name, in the model's order, then any intermediate values exposed
+         */
         Map<String, Tensor> run(Map<String, Tensor> inputs);
 
         /** Releases the engine's resources; never fails. */

@@ -17,7 +17,11 @@ public final class ReferenceEngines {
     private ReferenceEngines() {
     }
 
-    /** Every engine present, in class-path order. */
+    /**
+     * Every engine present, in class-path order (found once, then kept).
+     *
+     * @return an unmodifiable list, empty without a module from references/
+     */
     public static List<ReferenceEngine> all() {
         List<ReferenceEngine> e = engines;
         if (e == null) {
@@ -29,19 +33,34 @@ public final class ReferenceEngines {
         return e;
     }
 
-    /** The engine called {@code name} (any case); BAD_INPUT listing the engines present when there is none. */
+    /**
+     * The engine called {@code name}.
+     *
+     * @param name e.g. "onnxruntime", any case
+     * @return the engine
+     * @throws LstmxException BAD_INPUT listing the engines present when there is none of that name
+     */
     public static ReferenceEngine named(String name) {
         String n = name == null ? "" : name.toLowerCase(Locale.ROOT);
         return all().stream().filter(r -> r.name().equalsIgnoreCase(n)).findFirst()
                 .orElseThrow(() -> LstmxException.badInput("unknown reference engine '" + name + "'; engines present: " + names()));
     }
 
-    /** The first engine that runs files of {@code format}, if any. */
+    /**
+     * The first engine that runs files of {@code format}.
+     *
+     * @param format the format of the model to run
+     * @return empty when no engine present runs it
+     */
     public static Optional<ReferenceEngine> forFormat(Format format) {
         return all().stream().filter(r -> r.formats().contains(format)).findFirst();
     }
 
-    /** "onnxruntime 1.29.0 (onnx), ..." or "none". */
+    /**
+     * The engines present, for messages.
+     *
+     * @return e.g. "onnxruntime 1.29.0 (runs onnx)", or a sentence saying there is none
+     */
     public static String names() {
         List<ReferenceEngine> a = all();
         if (a.isEmpty()) {

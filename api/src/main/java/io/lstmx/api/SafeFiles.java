@@ -39,6 +39,11 @@ public final class SafeFiles {
     /**
      * Refuses an existing DST without --force, a DST whose folder does not exist, and (even with
      * --force) replacing a directory that is not a SavedModel, which could be anything of the user's.
+     *
+     * @param dst    the destination
+     * @param target the format to be written there
+     * @param force  whether an existing destination may be replaced
+     * @throws LstmxException BAD_INPUT naming {@code dst} for each refusal
      */
     public static void checkDestination(Path dst, Format target, boolean force) {
         if (Files.exists(dst, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(dst, LinkOption.NOFOLLOW_LINKS)
@@ -72,6 +77,15 @@ public final class SafeFiles {
      */
     @FunctionalInterface
     public interface Mover {
+        /**
+         * Moves {@code from} to {@code to}.
+         *
+         * @param from    the staged file or folder
+         * @param to      its final place
+         * @param replace whether an existing file at {@code to} is replaced (atomically)
+         * @throws IOException when the move fails; FileAlreadyExistsException when {@code to} exists
+         *         and {@code replace} is false
+         */
         void move(Path from, Path to, boolean replace) throws IOException;
     }
 
@@ -82,11 +96,24 @@ public final class SafeFiles {
      * Lets {@code writer} produce {@code dst} under a temporary hidden directory beside it, then moves
      * what was written into place (replacing existing files only when {@code force}). On any failure
      * the temporary directory and everything in it is deleted and DST is left as it was.
+     *
+     * @param dst    the destination
+     * @param force  whether existing files may be replaced
+     * @param writer writes the model to the staging path it is given (named like {@code dst})
      */
     public static void writeSafely(Path dst, boolean force, Consumer<Path> writer) {
         writeSafely(dst, force, writer, FILES);
     }
 
+    /**
+     * {@link #writeSafely(Path, boolean, Consumer)} with the last step's moves done by {@code mover}
+     * (tests simulate races and failures with it).
+     *
+     * @param dst    the destination
+     * @param force  whether existing files may be replaced
+     * @param writer writes the model to the staging path it is given
+     * @param mover  moves each staged path into place
+     */
     public static void writeSafely(Path dst, boolean force, Consumer<Path> writer, Mover mover) {
         Path target = dst.toAbsolutePath().normalize();
         Path parent = target.getParent();
@@ -282,7 +309,12 @@ public final class SafeFiles {
         }
     }
 
-    /** Deletes {@code root} and everything under it (links are removed, never followed). */
+    /**
+     * Deletes {@code root} and everything under it (links are removed, never followed).
+     *
+     * @param root a file or folder; nothing happens when it does not exist
+     * @throws LstmxException BAD_INPUT when something cannot be deleted
+     */
     public static void deleteTree(Path root) {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;

@@ -7,15 +7,37 @@ import java.util.Arrays;
 /**
  * Element-wise comparison |actual - expected| &lt;= atol + rtol * |expected|, the rule every lstmx
  * parity check uses (as numpy.allclose). NaN never matches.
+ *
+ * @param atol absolute tolerance
+ * @param rtol tolerance relative to the expected value
  */
 public record Tolerance(double atol, double rtol) {
+    /** atol 1e-5, rtol 1e-4, the defaults of {@code lstmx verify}. */
     public static final Tolerance DEFAULT = new Tolerance(1e-5, 1e-4);
 
-    /** Outcome of one comparison. */
+    /**
+     * Outcome of one comparison.
+     *
+     * @param shapeMatches  whether the shapes are equal (nothing else is compared otherwise)
+     * @param ok            whether every element is within tolerance
+     * @param maxAbs        the largest |actual - expected| (infinite for a NaN)
+     * @param maxRel        the largest |actual - expected| / |expected|
+     * @param worstIndex    flat index of the element furthest beyond (or least within) tolerance; -1 when empty
+     * @param worstActual   the actual value there
+     * @param worstExpected the expected value there
+     * @param detail        one line for reports
+     */
     public record Report(boolean shapeMatches, boolean ok, double maxAbs, double maxRel, int worstIndex,
                          float worstActual, float worstExpected, String detail) {
     }
 
+    /**
+     * Compares {@code actual} with {@code expected} element by element.
+     *
+     * @param actual   the value computed by lstmx
+     * @param expected the reference value
+     * @return the outcome, with the worst element
+     */
     public Report compare(Tensor actual, Tensor expected) {
         if (!Arrays.equals(actual.shape(), expected.shape())) {
             return new Report(false, false, Double.NaN, Double.NaN, -1, Float.NaN, Float.NaN,

@@ -17,6 +17,11 @@ public enum ErrorCode {
         this.exitStatus = exitStatus;
     }
 
+    /**
+     * The exit status of the {@code lstmx} command for this kind of error.
+     *
+     * @return 1 for MISMATCH, 2 for BAD_INPUT, 3 for UNSUPPORTED, 4 for INTERNAL
+     */
     public int exitStatus() {
         return exitStatus;
     }

@@ -32,42 +32,81 @@ public final class FileProbe {
     private byte[] head;
     private List<String> zipNames;
 
+    /**
+     * A probe of {@code path}; nothing is read until a reader asks.
+     *
+     * @param path the file or folder to recognise
+     */
     public FileProbe(Path path) {
         this.path = path;
     }
 
+    /**
+     * The path probed.
+     *
+     * @return the path given to the constructor
+     */
     public Path path() {
         return path;
     }
 
-    /** The file name in lower case ("" for a root). */
+    /**
+     * The file name in lower case.
+     *
+     * @return the last name of the path, lower case; "" for a root
+     */
     public String fileName() {
         Path n = path.getFileName();
         return n == null ? "" : n.toString().toLowerCase(Locale.ROOT);
     }
 
-    /** The extension in lower case without the dot, or "" when the name has none. */
+    /**
+     * The extension in lower case without the dot.
+     *
+     * @return e.g. "onnx"; "" when the name has none (or only a leading dot)
+     */
     public String extension() {
         String n = fileName();
         int dot = n.lastIndexOf('.');
         return dot <= 0 ? "" : n.substring(dot + 1);
     }
 
+    /**
+     * Whether the path is a folder (links followed).
+     *
+     * @return true for a folder
+     */
     public boolean isDirectory() {
         return Files.isDirectory(path);
     }
 
-    /** Whether the path is an ordinary file (not a folder, FIFO, socket or device). */
+    /**
+     * Whether the path is an ordinary file (not a folder, FIFO, socket or device). Only ordinary
+     * files are ever opened.
+     *
+     * @return true for a regular file
+     */
     public boolean isRegularFile() {
         return Files.isRegularFile(path);
     }
 
-    /** Whether {@code name} exists as a regular file inside this folder. */
+    /**
+     * Whether {@code name} exists as a regular file inside this folder (a link is not followed).
+     *
+     * @param name a file name, e.g. "saved_model.pb"
+     * @return false also when the path is not a folder
+     */
     public boolean hasChild(String name) {
         return isDirectory() && Files.isRegularFile(path.resolve(name), LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** The first {@link #HEAD_BYTES} bytes (fewer for a short file; none for anything but a regular file). */
+    /**
+     * The first bytes of the file, read once.
+     *
+     * @return a copy of the first {@link #HEAD_BYTES} bytes (fewer for a short file; none for
+     *         anything but a regular file)
+     * @throws io.lstmx.errors.LstmxException BAD_INPUT when the file cannot be read
+     */
     public byte[] head() {
         if (head == null) {
             if (!isRegularFile()) {
@@ -83,19 +122,32 @@ public final class FileProbe {
         return head.clone();
     }
 
-    /** Whether the head starts with {@code prefix}. */
+    /**
+     * Whether the head starts with {@code prefix}.
+     *
+     * @param prefix a signature, at most {@link #HEAD_BYTES} long
+     * @return true when the file's first bytes are {@code prefix}
+     */
     public boolean startsWith(byte[] prefix) {
         byte[] h = head();
         return h.length >= prefix.length && Arrays.equals(Arrays.copyOf(h, prefix.length), prefix);
     }
 
+    /**
+     * Whether the file starts with a zip local file header ("PK\3\4"), as PyTorch and Keras 3
+     * archives do.
+     *
+     * @return true for what looks like a zip archive
+     */
     public boolean isZip() {
         return startsWith(ZIP_MAGIC);
     }
 
     /**
-     * Names of the zip's entries (at most {@link #MAX_ZIP_NAMES}, from the central directory, nothing
-     * extracted); empty when the file is no readable zip.
+     * Names of the zip's entries, read once from the central directory (nothing is extracted).
+     *
+     * @return at most {@link #MAX_ZIP_NAMES} names in archive order, e.g. "archive/data.pkl"; empty
+     *         when the file is no readable zip
      */
     public List<String> zipEntryNames() {
         if (zipNames == null) {

@@ -38,6 +38,15 @@ public record Format(String id, String description, List<String> aliases, List<S
     /** Every format lstmx knows, whether or not a plug-in for it is on the class path. */
     public static final List<Format> KNOWN = List.of(ONNX, TORCHSCRIPT, PYTORCH_STATE_DICT, KERAS, KERAS_H5, SAVEDMODEL, TF_GRAPHDEF);
 
+    /**
+     * Checks and copies the components.
+     *
+     * @param id          the canonical name
+     * @param description one line for listings
+     * @param aliases     other names accepted for it
+     * @param extensions  file-name extensions that imply it
+     * @param directory   whether a model of this format is a folder
+     */
     public Format {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(description, "description");
@@ -45,7 +54,12 @@ public record Format(String id, String description, List<String> aliases, List<S
         extensions = List.copyOf(extensions);
     }
 
-    /** Whether {@code name} (lower case) is this format's id or one of its aliases. */
+    /**
+     * Whether {@code name} is this format's id or one of its aliases.
+     *
+     * @param name a name in lower case, trimmed
+     * @return true when the name means this format
+     */
     public boolean answersTo(String name) {
         return id.equals(name) || aliases.contains(name);
     }

@@ -25,7 +25,14 @@ public final class FormatRegistry {
     private final List<FormatReader> readers;
     private final List<FormatWriter> writers;
 
-    /** A registry over the given plug-ins (tests; the class path's is {@link #standard()}). */
+    /**
+     * A registry over the given plug-ins, asked in list order (tests, or applications that pick
+     * their plug-ins; the class path's registry is {@link #standard()}).
+     *
+     * @param readers the readers, at most one per format
+     * @param writers the writers, at most one per format
+     * @throws io.lstmx.errors.LstmxException INTERNAL when two plug-ins claim one format
+     */
     public FormatRegistry(List<? extends FormatReader> readers, List<? extends FormatWriter> writers) {
         this.readers = List.copyOf(readers);
         this.writers = List.copyOf(writers);
@@ -33,7 +40,12 @@ public final class FormatRegistry {
         checkUnique(this.writers.stream().map(w -> w.format().id()).toList(), "writers");
     }
 
-    /** The registry of the plug-ins on the class path (found once, then kept). */
+    /**
+     * The registry of the plug-ins on the class path (found once, then kept), in
+     * {@link Format#KNOWN}'s order.
+     *
+     * @return the shared registry
+     */
     public static FormatRegistry standard() {
         FormatRegistry r = standard;
         if (r == null) {
@@ -67,15 +79,29 @@ public final class FormatRegistry {
         }
     }
 
+    /**
+     * The readers, in the order they are asked.
+     *
+     * @return an unmodifiable list, placeholders included
+     */
     public List<FormatReader> readers() {
         return readers;
     }
 
+    /**
+     * The writers, in the order they are chosen among for a destination.
+     *
+     * @return an unmodifiable list, placeholders included
+     */
     public List<FormatWriter> writers() {
         return writers;
     }
 
-    /** Formats that have a reader or a writer present, readers' order first. */
+    /**
+     * Formats that have a reader or a writer present (available or not), readers' order first.
+     *
+     * @return an unmodifiable list without duplicates
+     */
     public List<Format> formats() {
         Map<String, Format> m = new LinkedHashMap<>();
         readers.forEach(r -> m.putIfAbsent(r.format().id(), r.format()));
@@ -83,30 +109,60 @@ public final class FormatRegistry {
         return List.copyOf(m.values());
     }
 
+    /**
+     * The reader of {@code format}, available or not.
+     *
+     * @param format the format to read
+     * @return empty when no plug-in reads it
+     */
     public Optional<FormatReader> reader(Format format) {
         return readers.stream().filter(r -> r.format().equals(format)).findFirst();
     }
 
+    /**
+     * The writer of {@code format}, available or not.
+     *
+     * @param format the format to write
+     * @return empty when no plug-in writes it
+     */
     public Optional<FormatWriter> writer(Format format) {
         return writers.stream().filter(w -> w.format().equals(format)).findFirst();
     }
 
-    /** Whether {@code format} can be read now (a reader is present and available). */
+    /**
+     * Whether {@code format} can be read now.
+     *
+     * @param format the format to read
+     * @return true when a reader is present and available
+     */
     public boolean canRead(Format format) {
         return reader(format).map(FormatReader::available).orElse(false);
     }
 
-    /** Whether {@code format} can be written now (a writer is present and available). */
+    /**
+     * Whether {@code format} can be written now.
+     *
+     * @param format the format to write
+     * @return true when a writer is present and available
+     */
     public boolean canWrite(Format format) {
         return writer(format).map(FormatWriter::available).orElse(false);
     }
 
-    /** The ids of the formats that can be read now, e.g. "onnx". */
+    /**
+     * The formats that can be read now, for messages.
+     *
+     * @return their ids separated by commas, e.g. "onnx"; "none" when there are none
+     */
     public String readable() {
         return ids(readers.stream().filter(FormatReader::available).map(FormatReader::format).toList());
     }
 
-    /** The ids of the formats that can be written now. */
+    /**
+     * The formats that can be written now, for messages.
+     *
+     * @return their ids separated by commas; "none" when there are none
+     */
     public String writable() {
         return ids(writers.stream().filter(FormatWriter::available).map(FormatWriter::format).toList());
     }
@@ -118,6 +174,9 @@ public final class FormatRegistry {
     /**
      * The format called {@code name} (its id or an alias, any case) among the present ones and the
      * known ones. An unknown name is BAD_INPUT listing the formats present.
+     *
+     * @param name e.g. "onnx", "PyTorch", "tf"; surrounding blanks are ignored
+     * @return the format, which may have no plug-in present (see {@link #reader}, {@link #writer})
      */
     public Format format(String name) {
         String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
@@ -145,6 +204,10 @@ public final class FormatRegistry {
     /**
      * The reader for {@code format}, refusing with UNSUPPORTED when none is present or it is not
      * available yet; {@code path} names the file in the message.
+     *
+     * @param format the format to read
+     * @param path   the file to be read, for the message
+     * @return an available reader
      */
     public FormatReader requireReader(Format format, Path path) {
         FormatReader r = reader(format).orElseThrow(() -> LstmxException.unsupported(path + ": no reader for "
@@ -155,7 +218,14 @@ public final class FormatRegistry {
         return r;
     }
 
-    /** The writer for {@code format}, refusing like {@link #requireReader}. */
+    /**
+     * The writer for {@code format}, refusing with UNSUPPORTED when none is present or it is not
+     * available yet; {@code path} names the file in the message.
+     *
+     * @param format the format to write
+     * @param path   the destination, for the message
+     * @return an available writer
+     */
     public FormatWriter requireWriter(Format format, Path path) {
         FormatWriter w = writer(format).orElseThrow(() -> LstmxException.unsupported(path + ": no writer for "
                 + format.id() + " on the class path; formats written: " + writable()));
@@ -168,14 +238,18 @@ public final class FormatRegistry {
     /**
      * The format of the file or folder at {@code path}, asking every reader (available or not):
      * content beats name; among equals, the earlier reader wins. Unrecognised is BAD_INPUT listing
-     * the formats present.
+     * the formats present. A FIFO, socket or device is refused without being opened.
+     *
+     * @param path a model file or folder
+     * @return the format of the reader that recognised it best (its reader may be a placeholder)
      */
     public Format detect(Path path) {
         if (!Files.exists(path)) {
             throw LstmxException.badInput(path + ": no such file or directory");
         }
         if (!Files.isDirectory(path) && !Files.isRegularFile(path)) {
-            throw LstmxException.badInput(path + ": not a regular file or folder (a FIFO, socket or device is never read)");
+            throw LstmxException.badInput(path + ": not a regular file or folder (a FIFO, socket or device is never read);"
+                    + " formats present: " + describe(formats()));
         }
         FileProbe probe = new FileProbe(path);
         Format best = null;
@@ -200,6 +274,10 @@ public final class FormatRegistry {
      * (existing, or a name without extension) is a folder format's, an extension the first present
      * writer's format that claims it (e.g. .pt is TorchScript). Unrecognised is BAD_INPUT listing the
      * extensions of the formats written.
+     *
+     * @param dst      the destination file or folder (need not exist)
+     * @param override the format asked for, or null to go by the name
+     * @return the format to write (its writer may be absent or a placeholder)
      */
     public Format forDestination(Path dst, Format override) {
         if (override != null) {

@@ -12,10 +12,19 @@ import java.util.Map;
  * the caller's job (see {@code io.lstmx.api.Lstmx#save}).
  */
 public interface FormatWriter {
-    /** The format written. */
+    /**
+     * The format written.
+     *
+     * @return one of {@link Format#KNOWN}, or a format of the plug-in's own
+     */
     Format format();
 
-    /** False while the format is known but its writer is still to be written. */
+    /**
+     * Whether models can be written now.
+     *
+     * @return false while the format is known but its writer is still to be written ({@link #write}
+     *         then refuses with UNSUPPORTED)
+     */
     default boolean available() {
         return true;
     }
@@ -24,18 +33,26 @@ public interface FormatWriter {
      * What this writer supports beyond the format itself, for listings such as {@code lstmx formats}
      * and its JSON: names in lowerCamelCase to strings, numbers or booleans, in the order to show
      * them (ONNX: minOpset, maxOpset, defaultOpset). Empty by default.
+     *
+     * @return the details, in order
      */
     default Map<String, Object> details() {
         return Map.of();
     }
 
-    /** A file or folder name for a model of this format when the caller has none, e.g. "model.onnx". */
+    /**
+     * A file or folder name for a model of this format when the caller has none.
+     *
+     * @return e.g. "model.onnx"
+     */
     String defaultFileName();
 
     /**
      * Checks {@code options} before any work is done: values out of this format's range are
      * UNSUPPORTED (a feature it lacks) or BAD_INPUT (nonsense), the same errors {@link #write} raises.
      * Options this format does not use but the caller set on purpose are refused by the caller.
+     *
+     * @param options the options {@link #write} will get
      */
     default void checkOptions(WriteOptions options) {
     }
@@ -44,6 +61,10 @@ public interface FormatWriter {
      * Writes {@code model} to {@code path}, replacing what is there; side files (such as ONNX external
      * data) go beside it. A feature the format cannot express is refused with UNSUPPORTED naming the
      * layer and the feature, never dropped.
+     *
+     * @param model   the model to write
+     * @param path    where to write it: the final path, or a staging path when the caller places the result
+     * @param options checked before by {@link #checkOptions}
      */
     void write(Model model, Path path, WriteOptions options);
 }

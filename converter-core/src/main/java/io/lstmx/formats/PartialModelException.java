@@ -25,6 +25,14 @@ public final class PartialModelException extends LstmxException {
      * @param reason why, without the file and node, e.g. "operator Mod is not supported at opset 17"
      */
     public record Unsupported(String node, String opType, String domain, String reason) {
+        /**
+         * Checks the reason is given; a null domain is the default one.
+         *
+         * @param node   the node's name, or null
+         * @param opType the operator, or null
+         * @param domain the operator's domain
+         * @param reason why
+         */
         public Unsupported {
             Objects.requireNonNull(reason, "reason");
             domain = domain == null ? "" : domain;
@@ -43,6 +51,14 @@ public final class PartialModelException extends LstmxException {
      * @param dependents   names of nodes left out only because they read what an unsupported node makes
      */
     public record Partial(Model model, List<String> graphOutputs, List<Unsupported> unsupported, List<String> dependents) {
+        /**
+         * Copies the lists.
+         *
+         * @param model        the converted part, or null
+         * @param graphOutputs all declared outputs
+         * @param unsupported  what could not be converted
+         * @param dependents   nodes left out because of it
+         */
         public Partial {
             graphOutputs = List.copyOf(graphOutputs);
             unsupported = List.copyOf(unsupported);
@@ -53,6 +69,12 @@ public final class PartialModelException extends LstmxException {
     // Exceptions are Serializable; what was converted is for the tool that catches this one, not for the wire.
     private final transient Partial partial;
 
+    /**
+     * An UNSUPPORTED error carrying what could be converted.
+     *
+     * @param message the one-line report
+     * @param partial what could be converted
+     */
     public PartialModelException(String message, Partial partial) {
         super(ErrorCode.UNSUPPORTED, message);
         this.partial = Objects.requireNonNull(partial, "partial");
@@ -63,11 +85,21 @@ public final class PartialModelException extends LstmxException {
         this.partial = partial;
     }
 
+    /**
+     * What could be converted.
+     *
+     * @return the partial result
+     */
     public Partial partial() {
         return partial;
     }
 
-    /** The same partial result under a message prefixed with {@code context: }. */
+    /**
+     * The same partial result under a message prefixed with {@code context: }.
+     *
+     * @param context e.g. the file
+     * @return a new exception
+     */
     @Override
     public PartialModelException withContext(String context) {
         return new PartialModelException(context + ": " + getMessage(), partial, this);

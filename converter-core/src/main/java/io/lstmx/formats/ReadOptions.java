@@ -15,21 +15,39 @@ import java.util.Objects;
  *                       for a PyTorch state_dict); a reader ignores hints it does not know
  */
 public record ReadOptions(Map<String, Tensor> constantInputs, Map<String, String> hints) {
+    /** No constant inputs, no hints. */
     public static final ReadOptions DEFAULT = new ReadOptions(Map.of(), Map.of());
 
+    /**
+     * Checks and copies the maps.
+     *
+     * @param constantInputs values of graph inputs to fold as constants
+     * @param hints          format-specific hints by name
+     */
     public ReadOptions {
         constantInputs = Map.copyOf(Objects.requireNonNull(constantInputs, "constantInputs"));
         hints = Map.copyOf(Objects.requireNonNull(hints, "hints"));
     }
 
-    /** These options with {@code name} = {@code value} added to the hints. */
+    /**
+     * These options with one more hint.
+     *
+     * @param name  the hint's name, e.g. "batch-first"
+     * @param value its value, e.g. "true"
+     * @return new options; this object is unchanged
+     */
     public ReadOptions withHint(String name, String value) {
         Map<String, String> h = new LinkedHashMap<>(hints);
         h.put(name, value);
         return new ReadOptions(constantInputs, h);
     }
 
-    /** These options with the given constant inputs. */
+    /**
+     * These options with other constant inputs.
+     *
+     * @param values the constant inputs by graph input name (replacing the present ones)
+     * @return new options; this object is unchanged
+     */
     public ReadOptions withConstantInputs(Map<String, Tensor> values) {
         return new ReadOptions(values, hints);
     }

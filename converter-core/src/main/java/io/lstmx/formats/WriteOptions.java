@@ -17,18 +17,35 @@ public record WriteOptions(int opset, boolean lstmLayoutAttribute, long external
     /** The writers' defaults. */
     public static final WriteOptions DEFAULT = new WriteOptions(0);
 
+    /**
+     * Checks the options.
+     *
+     * @param opset               the ONNX opset (7..22), or 0 for the default
+     * @param lstmLayoutAttribute whether batch-major LSTMs get {@code layout=1}
+     * @param externalDataLimit   bytes of weights above which they go to a side file; 0 for the default
+     * @throws io.lstmx.errors.LstmxException BAD_INPUT for a negative limit
+     */
     public WriteOptions {
         if (externalDataLimit < 0) {
             throw io.lstmx.errors.LstmxException.badInput("the external data limit must be >= 0 bytes, got " + externalDataLimit);
         }
     }
 
-    /** The given opset, every other option at its default. */
+    /**
+     * The given opset, every other option at its default.
+     *
+     * @param opset the ONNX opset (7..22), or 0 for the default
+     */
     public WriteOptions(int opset) {
         this(opset, false);
     }
 
-    /** The given opset and layout choice, external data at its default. */
+    /**
+     * The given opset and layout choice, external data at its default.
+     *
+     * @param opset               the ONNX opset (7..22), or 0 for the default
+     * @param lstmLayoutAttribute whether batch-major LSTMs get {@code layout=1}
+     */
     public WriteOptions(int opset, boolean lstmLayoutAttribute) {
         this(opset, lstmLayoutAttribute, 0);
     }

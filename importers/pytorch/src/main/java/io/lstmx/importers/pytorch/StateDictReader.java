@@ -29,7 +29,7 @@ public final class StateDictReader implements FormatReader {
         if (probe.isZip()) {
             var names = probe.zipEntryNames();
             boolean data = names.stream().anyMatch(n -> n.endsWith("/data.pkl") || n.equals("data.pkl"));
-            boolean code = names.stream().anyMatch(n -> n.contains("/code/") || n.endsWith("/constants.pkl"));
+            boolean code = names.stream().anyMatch(TorchScriptReader::isScriptEntry);
             return data && !code ? Recognition.BY_CONTENT : Recognition.NO;
         }
         return TorchScriptReader.isPickle(probe) ? Recognition.BY_CONTENT : Recognition.NO;

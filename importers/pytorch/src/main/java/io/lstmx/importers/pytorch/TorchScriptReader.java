@@ -23,11 +23,19 @@ public final class TorchScriptReader implements FormatReader {
     @Override
     public Recognition recognise(FileProbe probe) {
         // torch.jit.save archives hold "<name>/code/..." and "<name>/constants.pkl" beside data.pkl.
-        if (probe.isRegularFile() && probe.zipEntryNames().stream().anyMatch(n -> n.contains("/code/") || n.endsWith("/constants.pkl"))) {
+        if (probe.isRegularFile() && probe.zipEntryNames().stream().anyMatch(TorchScriptReader::isScriptEntry)) {
             return Recognition.BY_CONTENT;
         }
         return Format.TORCHSCRIPT.extensions().contains(probe.extension()) && !probe.isZip() && !isPickle(probe)
                 ? Recognition.BY_NAME : Recognition.NO;
+    }
+
+    /**
+     * Whether a zip entry belongs only to TorchScript archives: code/ or constants.pkl, under the
+     * archive's folder or, like the data.pkl the state_dict reader also accepts there, at the top.
+     */
+    static boolean isScriptEntry(String name) {
+        return name.startsWith("code/") || name.contains("/code/") || name.equals("constants.pkl") || name.endsWith("/constants.pkl");
     }
 
     static boolean isPickle(FileProbe probe) {
