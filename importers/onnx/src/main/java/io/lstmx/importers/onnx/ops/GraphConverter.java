@@ -5,8 +5,6 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
-import io.lstmx.ir.LstmWeights;
-import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Shape;
@@ -55,6 +53,11 @@ public final class GraphConverter {
     private final Map<String, Integer> producer = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
     private final Set<String> nodeNamesSeen = new HashSet<>();
+    /** IR layer / value name -> ONNX name, where they differ (see ModelInfo.SourceNames). */
+    private final Map<String, String> sourceLayerNames = new HashMap<>();
+    private final Map<String, String> sourceValueNames = new HashMap<>();
+    /** Name of the ONNX node being converted ("" when unnamed or between nodes): the source of the layers it emits. */
+    private String currentNode = "";
     private int anonymousDims;
     /** Elements any model may fold, however small its file (shape vectors and zero states need far fewer). */
     static final long SMALL_MODEL_BUDGET = 1L << 22;
@@ -195,7 +198,7 @@ public final class GraphConverter {
         }
         List<Layer> live = liveLayers(irOutputs);
         try {
-            Model m = new Model(modelName, info, irInputs, irOutputs, live);
+            Model m = new Model(modelName, info.withSourceNames(sourceNames(live)), irInputs, irOutputs, live);
             // The converters check each node locally; this checks the whole IR graph statically
             // (layer against layer, declared outputs against what their layers produce).
             ShapeInference.infer(m);
@@ -287,6 +290,7 @@ public final class GraphConverter {
                 return;
             }
         }
+        currentNode = n.getName();
         try {
             c.convert(node);
         } catch (LstmxException e) {
@@ -300,6 +304,8 @@ public final class GraphConverter {
             problems.add(m.startsWith(node.label()) ? m : node.label() + ": " + m);
             poison(n);
             return;
+        } finally {
+            currentNode = "";
         }
         for (String out : n.getOutputList()) {
             if (!out.isEmpty() && !values.containsKey(out)) {
@@ -353,6 +359,25 @@ public final class GraphConverter {
         List<SDim> declared = declaredShape(vi, false);
         Shape shape = declared != null ? toIrShape(declared) : toIrShape(Value.shapeOf(v));
         return new ValueInfo(name, dtype, shape);
+    }
+
+    /** The ONNX names of the live layers and values whose IR names differ from them. */
+    private ModelInfo.SourceNames sourceNames(List<Layer> live) {
+        Map<String, String> layerNames = new LinkedHashMap<>();
+        Map<String, String> valueNames = new LinkedHashMap<>();
+        for (Layer l : live) {
+            String src = sourceLayerNames.get(l.name());
+            if (src != null) {
+                layerNames.put(l.name(), src);
+            }
+            for (String v : l.outputs()) {
+                String vs = sourceValueNames.get(v);
+                if (vs != null) {
+                    valueNames.put(v, vs);
+                }
+            }
+        }
+        return new ModelInfo.SourceNames(layerNames, valueNames);
     }
 
     /** Layers some output depends on, in order (a dead branch of the ONNX graph is dropped). */
@@ -481,39 +506,18 @@ public final class GraphConverter {
 
     void emit(Layer layer) {
         String what = "layer '" + layer.name() + "'";
-        if (layer instanceof Layer.Constant c) {
-            hold(c.value(), what);
-        } else if (layer instanceof Layer.Dense d) {
-            hold(d.weight(), what);
-            hold(d.bias(), what);
-        } else if (layer instanceof Layer.Embedding e) {
-            hold(e.table(), what);
-        } else if (layer instanceof Layer.Take t) {
-            hold(t.indices(), what);
-        } else if (layer instanceof Layer.Lstm l) {
-            for (LstmWeights w : l.weights()) {
-                for (Tensor t : Arrays.asList(w.w(), w.r(), w.wb(), w.rb(), w.peephole(), w.projection())) {
-                    hold(t, what);
-                }
-            }
-        } else if (layer instanceof Layer.Gru gru) {
-            holdAll(gru.weights(), what);
-        } else if (layer instanceof Layer.Rnn rnn) {
-            holdAll(rnn.weights(), what);
+        for (Tensor t : layer.tensors()) {
+            hold(t, what);
         }
         takenLayerNames.add(layer.name());
+        if (!currentNode.isEmpty() && !currentNode.equals(layer.name())) {
+            // a twice-used node name made unique, or an extra layer split off the node
+            sourceLayerNames.putIfAbsent(layer.name(), currentNode);
+        }
         for (String out : layer.outputs()) {
             producer.put(out, layers.size());
         }
         layers.add(layer);
-    }
-
-    private void holdAll(List<RecurrentWeights> weights, String what) {
-        for (RecurrentWeights w : weights) {
-            for (Tensor t : List.of(w.w(), w.r(), w.wb(), w.rb())) {
-                hold(t, what);
-            }
-        }
     }
 
     /** Largest tensor folding may still create, in elements. */
@@ -580,7 +584,11 @@ public final class GraphConverter {
                     + "; lstmx can only use it as a run-time tensor when its shape is known");
         }
         String irName = uniqueValueName(onnxName + "/const");
-        emit(new Layer.Constant(uniqueLayerName(onnxName + "/constant"), irName, t));
+        String layerName = uniqueLayerName(onnxName + "/constant");
+        // the layer holds the ONNX value (an initializer or a folded constant), not the node reading it
+        sourceValueNames.put(irName, onnxName);
+        sourceLayerNames.put(layerName, onnxName);
+        emit(new Layer.Constant(layerName, irName, t));
         materialized.put(onnxName, irName);
         return irName;
     }
