@@ -232,13 +232,14 @@ public final class Npy {
 
     /**
      * Writes {@code t} as a version 1.0 .npy (float32, int32 or int64, little-endian), atomically.
+     * Half-precision tensors are written as float32 (widened exactly): NumPy has no bfloat16.
      *
      * @param t    the tensor
      * @param file the file to create or replace
      */
     public static void write(Tensor t, Path file) {
         String descr = switch (t.dtype()) {
-            case FLOAT32 -> "<f4";
+            case FLOAT32, FLOAT16, BFLOAT16 -> "<f4";
             case INT32 -> "<i4";
             case INT64 -> "<i8";
         };
@@ -269,7 +270,7 @@ public final class Npy {
                     buf.clear();
                 }
                 switch (t.dtype()) {
-                    case FLOAT32 -> buf.putFloat(t.getFloat(i));
+                    case FLOAT32, FLOAT16, BFLOAT16 -> buf.putFloat(t.getFloat(i));
                     case INT32 -> buf.putInt((int) t.getLong(i));
                     case INT64 -> buf.putLong(t.getLong(i));
                 }

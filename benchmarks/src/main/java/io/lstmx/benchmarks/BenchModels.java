@@ -7,6 +7,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -61,8 +62,8 @@ final class BenchModels {
             inputs.add(new ValueInfo("h0", DType.FLOAT32, states));
             inputs.add(new ValueInfo("c0", DType.FLOAT32, states));
         }
-        Layer lstm = new Layer.Lstm("lstm", "X", null, stateInputs ? "h0" : null, stateInputs ? "c0" : null,
-                "Y", "Y_h", "Y_c", spec, List.of(w), GateOrder.CANONICAL);
+        Layer lstm = new Layer.Lstm("lstm", new RecurrentPorts("X", null, stateInputs ? "h0" : null, stateInputs ? "c0" : null,
+                "Y", "Y_h", "Y_c"), spec, List.of(w), GateOrder.CANONICAL);
         List<ValueInfo> outputs = List.of(
                 new ValueInfo("Y", DType.FLOAT32, Shape.of("T", 1, "B", hiddenSize)),
                 new ValueInfo("Y_h", DType.FLOAT32, states),

@@ -260,29 +260,99 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private static LayerRow row(Layer l) {
-        if (l instanceof Layer.Lstm lstm) {
+        return l.accept(DETAILS).row();
+    }
+
+    /** A layer's table cells and the extra fields of its JSON object (kind-specific; insertion-ordered). */
+    private record Detail(LayerRow row, Map<String, Object> json) {
+    }
+
+    private static final Detail PLAIN = new Detail(new LayerRow("-", "-", "-", "-", ""), Map.of());
+
+    /** Per kind of layer: what the table and the JSON say beyond name, kind, ports, shapes and parameters. */
+    private static final Layer.Visitor<Detail> DETAILS = new Layer.Visitor<>() {
+        @Override
+        public Detail visit(Layer.Lstm lstm) {
             LstmSpec s = lstm.spec();
             String gates = lstm.sourceGateOrder() == null ? "-"
                     : Text.lower(lstm.sourceGateOrder()) + " (" + lstm.sourceGateOrder().label() + ")";
-            return new LayerRow("I=" + s.inputSize() + " H=" + s.hiddenSize() + (s.projSize() > 0 ? " P=" + s.projSize() : ""),
+            LayerRow row = new LayerRow("I=" + s.inputSize() + " H=" + s.hiddenSize() + (s.projSize() > 0 ? " P=" + s.projSize() : ""),
                     Text.lower(s.direction()), Text.lower(s.layout()), gates, String.join(", ", lstmNotes(lstm)));
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("inputSize", s.inputSize());
+            o.put("hiddenSize", s.hiddenSize());
+            o.put("projSize", s.projSize());
+            o.put("direction", Text.lower(s.direction()));
+            o.put("layout", Text.lower(s.layout()));
+            o.put("sourceGateOrder", lstm.sourceGateOrder() == null ? null : Text.lower(lstm.sourceGateOrder()));
+            o.put("sourceGateLabel", lstm.sourceGateOrder() == null ? null : lstm.sourceGateOrder().label());
+            o.put("clip", s.clip() == null ? null : (double) s.clip());
+            o.put("inputForget", s.inputForget());
+            o.put("activations", activations(s.activations()));
+            o.put("notes", lstmNotes(lstm));
+            return new Detail(row, o);
         }
-        if (l instanceof Layer.Gru gru) {
+
+        @Override
+        public Detail visit(Layer.Gru gru) {
             String gates = gru.sourceGateOrder() == null ? "-"
                     : Text.lower(gru.sourceGateOrder()) + " (" + gru.sourceGateOrder().label() + ")";
-            return recurrentRow(gru.spec(), gates, recurrentNotes(gru.spec(), GRU_DEFAULTS, gru.sequenceLengths(), gru.initialH()));
+            List<String> notes = recurrentNotes(gru.spec(), GRU_DEFAULTS, gru.sequenceLengths(), gru.initialH());
+            Map<String, Object> o = new LinkedHashMap<>();
+            recurrentJson(o, gru.spec());
+            o.put("sourceGateOrder", gru.sourceGateOrder() == null ? null : Text.lower(gru.sourceGateOrder()));
+            o.put("sourceGateLabel", gru.sourceGateOrder() == null ? null : gru.sourceGateOrder().label());
+            o.put("linearBeforeReset", gru.spec().linearBeforeReset());
+            o.put("notes", notes);
+            return new Detail(recurrentRow(gru.spec(), gates, notes), o);
         }
-        if (l instanceof Layer.Rnn rnn) {
-            return recurrentRow(rnn.spec(), "-", recurrentNotes(rnn.spec(), RNN_DEFAULTS, rnn.sequenceLengths(), rnn.initialH()));
+
+        @Override
+        public Detail visit(Layer.Rnn rnn) {
+            List<String> notes = recurrentNotes(rnn.spec(), RNN_DEFAULTS, rnn.sequenceLengths(), rnn.initialH());
+            Map<String, Object> o = new LinkedHashMap<>();
+            recurrentJson(o, rnn.spec());
+            o.put("notes", notes);
+            return new Detail(recurrentRow(rnn.spec(), "-", notes), o);
         }
-        if (l instanceof Layer.Dense d) {
-            return new LayerRow(d.weight().dim(1) + " -> " + d.weight().dim(0), "-", "-", "-", d.bias() == null ? "no bias" : "");
+
+        @Override
+        public Detail visit(Layer.Dense d) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("inFeatures", d.weight().dim(1));
+            o.put("outFeatures", d.weight().dim(0));
+            o.put("bias", d.bias() != null);
+            return new Detail(new LayerRow(d.weight().dim(1) + " -> " + d.weight().dim(0), "-", "-", "-",
+                    d.bias() == null ? "no bias" : ""), o);
         }
-        if (l instanceof Layer.Embedding e) {
-            return new LayerRow("vocab " + e.table().dim(0) + ", dim " + e.table().dim(1), "-", "-", "-", "");
+
+        @Override
+        public Detail visit(Layer.Embedding e) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("vocabSize", e.table().dim(0));
+            o.put("embeddingDim", e.table().dim(1));
+            return new Detail(new LayerRow("vocab " + e.table().dim(0) + ", dim " + e.table().dim(1), "-", "-", "-", ""), o);
         }
-        return new LayerRow("-", "-", "-", "-", "");
-    }
+
+        // the shape of their outputs says all there is
+        @Override public Detail visit(Layer.Constant l) { return PLAIN; }
+        @Override public Detail visit(Layer.Activation l) { return PLAIN; }
+        @Override public Detail visit(Layer.Softmax l) { return PLAIN; }
+        @Override public Detail visit(Layer.Dropout l) { return PLAIN; }
+        @Override public Detail visit(Layer.Identity l) { return PLAIN; }
+        @Override public Detail visit(Layer.Binary l) { return PLAIN; }
+        @Override public Detail visit(Layer.MatMul l) { return PLAIN; }
+        @Override public Detail visit(Layer.Concat l) { return PLAIN; }
+        @Override public Detail visit(Layer.Transpose l) { return PLAIN; }
+        @Override public Detail visit(Layer.Reshape l) { return PLAIN; }
+        @Override public Detail visit(Layer.Flatten l) { return PLAIN; }
+        @Override public Detail visit(Layer.Squeeze l) { return PLAIN; }
+        @Override public Detail visit(Layer.Unsqueeze l) { return PLAIN; }
+        @Override public Detail visit(Layer.Select l) { return PLAIN; }
+        @Override public Detail visit(Layer.Take l) { return PLAIN; }
+        @Override public Detail visit(Layer.Slice l) { return PLAIN; }
+        @Override public Detail visit(Layer.Cast l) { return PLAIN; }
+    };
 
     private static final List<ActivationFn> GRU_DEFAULTS = List.of(ActivationFn.SIGMOID, ActivationFn.TANH);
     private static final List<ActivationFn> RNN_DEFAULTS = List.of(ActivationFn.TANH);
@@ -391,36 +461,7 @@ final class InspectCommand implements Callable<Integer> {
             }
             o.put("outputShapes", outShapes);
             o.put("params", l.parameterCount());
-            if (l instanceof Layer.Lstm lstm) {
-                LstmSpec s = lstm.spec();
-                o.put("inputSize", s.inputSize());
-                o.put("hiddenSize", s.hiddenSize());
-                o.put("projSize", s.projSize());
-                o.put("direction", Text.lower(s.direction()));
-                o.put("layout", Text.lower(s.layout()));
-                o.put("sourceGateOrder", lstm.sourceGateOrder() == null ? null : Text.lower(lstm.sourceGateOrder()));
-                o.put("sourceGateLabel", lstm.sourceGateOrder() == null ? null : lstm.sourceGateOrder().label());
-                o.put("clip", s.clip() == null ? null : (double) s.clip());
-                o.put("inputForget", s.inputForget());
-                o.put("activations", activations(s.activations()));
-                o.put("notes", lstmNotes(lstm));
-            } else if (l instanceof Layer.Gru gru) {
-                recurrentJson(o, gru.spec());
-                o.put("sourceGateOrder", gru.sourceGateOrder() == null ? null : Text.lower(gru.sourceGateOrder()));
-                o.put("sourceGateLabel", gru.sourceGateOrder() == null ? null : gru.sourceGateOrder().label());
-                o.put("linearBeforeReset", gru.spec().linearBeforeReset());
-                o.put("notes", recurrentNotes(gru.spec(), GRU_DEFAULTS, gru.sequenceLengths(), gru.initialH()));
-            } else if (l instanceof Layer.Rnn rnn) {
-                recurrentJson(o, rnn.spec());
-                o.put("notes", recurrentNotes(rnn.spec(), RNN_DEFAULTS, rnn.sequenceLengths(), rnn.initialH()));
-            } else if (l instanceof Layer.Dense d) {
-                o.put("inFeatures", d.weight().dim(1));
-                o.put("outFeatures", d.weight().dim(0));
-                o.put("bias", d.bias() != null);
-            } else if (l instanceof Layer.Embedding e) {
-                o.put("vocabSize", e.table().dim(0));
-                o.put("embeddingDim", e.table().dim(1));
-            }
+            o.putAll(l.accept(DETAILS).json());
             layers.add(o);
         }
         j.put("layers", layers);

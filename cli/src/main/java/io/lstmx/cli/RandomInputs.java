@@ -231,72 +231,131 @@ final class RandomInputs {
         if (!seen.add(value)) {
             return;
         }
+        Tracer next = new Tracer(input, value, axes, seen);
         for (Layer l : consumers.getOrDefault(value, List.of())) {
-            if (l instanceof Layer.Lstm lstm) {
-                traceRecurrent(input, value, axes, lstm.name(), lstm.spec().layout(), lstm.spec().direction().count(),
-                        lstm.spec().inputSize(), lstm.input(), lstm.sequenceLengths(),
-                        states(lstm.initialH(), lstm.spec().outputSize(), lstm.initialC(), lstm.spec().hiddenSize()));
-            } else if (l instanceof Layer.Gru gru) {
-                traceRecurrent(input, value, axes, gru.name(), gru.spec().layout(), gru.spec().direction().count(),
-                        gru.spec().inputSize(), gru.input(), gru.sequenceLengths(), states(gru.initialH(), gru.spec().hiddenSize(), null, 0));
-            } else if (l instanceof Layer.Rnn rnn) {
-                traceRecurrent(input, value, axes, rnn.name(), rnn.spec().layout(), rnn.spec().direction().count(),
-                        rnn.spec().inputSize(), rnn.input(), rnn.sequenceLengths(), states(rnn.initialH(), rnn.spec().hiddenSize(), null, 0));
-            } else if (l instanceof Layer.Embedding e) {
-                vocab.putIfAbsent(input, e.table().dim(0));
-                int[] next = Arrays.copyOf(axes, axes.length + 1);
-                next[axes.length] = -1;
-                trace(input, e.output(), next, seen);
-            } else if (l instanceof Layer.Dense d) {
-                hint(input, axes, axes.length - 1, Role.SIZE, d.weight().dim(1));
-                int[] next = axes.clone();
-                if (next.length > 0) {
-                    next[next.length - 1] = -1;
-                }
-                trace(input, d.output(), next, seen);
-            } else if (l instanceof Layer.Identity || l instanceof Layer.Dropout || l instanceof Layer.Activation
-                    || l instanceof Layer.Cast || l instanceof Layer.Softmax || l instanceof Layer.Concat
-                    || l instanceof Layer.Slice || l instanceof Layer.Binary) {
-                // These keep every axis where it is (for Binary this assumes the other operand does
-                // not raise the rank: a bias, a positional encoding, ...); each has one output.
-                trace(input, l.outputs().get(0), axes, seen);
-            } else if (l instanceof Layer.Take t) {
-                if (t.indices().rank() == 1) {
-                    trace(input, t.output(), axes, seen);
-                } else if (t.indices().rank() == 0) {
-                    trace(input, t.output(), remove(axes, List.of(t.axis())), seen);
-                }
-            } else if (l instanceof Layer.Select s) {
-                trace(input, s.output(), remove(axes, List.of(s.axis())), seen);
-            } else if (l instanceof Layer.Squeeze s) {
-                trace(input, s.output(), remove(axes, s.axes()), seen);
-            } else if (l instanceof Layer.Unsqueeze u) {
-                int rank = axes.length + u.axes().size();
-                boolean[] inserted = new boolean[rank];
-                for (int a : u.axes()) {
-                    int k = a < 0 ? a + rank : a;
-                    if (k >= 0 && k < rank) {
-                        inserted[k] = true;
-                    }
-                }
-                int[] next = new int[rank];
-                int src = 0;
-                for (int k = 0; k < rank; k++) {
-                    next[k] = inserted[k] || src >= axes.length ? -1 : axes[src++];
-                }
-                trace(input, u.output(), next, seen);
-            } else if (l instanceof Layer.Transpose t) {
-                if (t.perm().size() == axes.length) {
-                    int[] next = new int[axes.length];
-                    for (int k = 0; k < next.length; k++) {
-                        int p = t.perm().get(k);
-                        next[k] = p >= 0 && p < axes.length ? axes[p] : -1;
-                    }
-                    trace(input, t.output(), next, seen);
+            l.accept(next);
+        }
+    }
+
+    /** What each kind of layer reading {@code value} tells about the input's axes, and where to follow it on. */
+    private final class Tracer implements Layer.Visitor<Void> {
+        private final String input;
+        private final String value;
+        private final int[] axes;
+        private final Set<String> seen;
+
+        Tracer(String input, String value, int[] axes, Set<String> seen) {
+            this.input = input;
+            this.value = value;
+            this.axes = axes;
+            this.seen = seen;
+        }
+
+        @Override public Void visit(Layer.Lstm l) { return recurrent(l); }
+        @Override public Void visit(Layer.Gru l) { return recurrent(l); }
+        @Override public Void visit(Layer.Rnn l) { return recurrent(l); }
+
+        private Void recurrent(Layer.Recurrent r) {
+            traceRecurrent(input, value, axes, r.name(), r.layout(), r.direction().count(), r.inputSize(), r.input(),
+                    r.sequenceLengths(), states(r.initialH(), r.outputSize(), r.initialC(), r.cellWidth()));
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Embedding e) {
+            vocab.putIfAbsent(input, e.table().dim(0));
+            int[] next = Arrays.copyOf(axes, axes.length + 1);
+            next[axes.length] = -1;
+            trace(input, e.output(), next, seen);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Dense d) {
+            hint(input, axes, axes.length - 1, Role.SIZE, d.weight().dim(1));
+            int[] next = axes.clone();
+            if (next.length > 0) {
+                next[next.length - 1] = -1;
+            }
+            trace(input, d.output(), next, seen);
+            return null;
+        }
+
+        // These keep every axis where it is (for Binary this assumes the other operand does not
+        // raise the rank: a bias, a positional encoding, ...); each has one output.
+        @Override public Void visit(Layer.Identity l) { return same(l.output()); }
+        @Override public Void visit(Layer.Dropout l) { return same(l.output()); }
+        @Override public Void visit(Layer.Activation l) { return same(l.output()); }
+        @Override public Void visit(Layer.Cast l) { return same(l.output()); }
+        @Override public Void visit(Layer.Softmax l) { return same(l.output()); }
+        @Override public Void visit(Layer.Concat l) { return same(l.output()); }
+        @Override public Void visit(Layer.Slice l) { return same(l.output()); }
+        @Override public Void visit(Layer.Binary l) { return same(l.output()); }
+
+        private Void same(String output) {
+            trace(input, output, axes, seen);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Take t) {
+            if (t.indices().rank() == 1) {
+                trace(input, t.output(), axes, seen);
+            } else if (t.indices().rank() == 0) {
+                trace(input, t.output(), remove(axes, List.of(t.axis())), seen);
+            }
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Select s) {
+            trace(input, s.output(), remove(axes, List.of(s.axis())), seen);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Squeeze s) {
+            trace(input, s.output(), remove(axes, s.axes()), seen);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Unsqueeze u) {
+            int rank = axes.length + u.axes().size();
+            boolean[] inserted = new boolean[rank];
+            for (int a : u.axes()) {
+                int k = a < 0 ? a + rank : a;
+                if (k >= 0 && k < rank) {
+                    inserted[k] = true;
                 }
             }
-            // Reshape, Flatten, MatMul: the axis correspondence is lost; stop here.
+            int[] next = new int[rank];
+            int src = 0;
+            for (int k = 0; k < rank; k++) {
+                next[k] = inserted[k] || src >= axes.length ? -1 : axes[src++];
+            }
+            trace(input, u.output(), next, seen);
+            return null;
         }
+
+        @Override
+        public Void visit(Layer.Transpose t) {
+            if (t.perm().size() == axes.length) {
+                int[] next = new int[axes.length];
+                for (int k = 0; k < next.length; k++) {
+                    int p = t.perm().get(k);
+                    next[k] = p >= 0 && p < axes.length ? axes[p] : -1;
+                }
+                trace(input, t.output(), next, seen);
+            }
+            return null;
+        }
+
+        // Reshape, Flatten, MatMul: the axis correspondence is lost; stop here. A Constant reads nothing.
+        @Override public Void visit(Layer.Reshape l) { return null; }
+        @Override public Void visit(Layer.Flatten l) { return null; }
+        @Override public Void visit(Layer.MatMul l) { return null; }
+        @Override public Void visit(Layer.Constant l) { return null; }
     }
 
     /** Initial states present among (h, its width) and (c, its width). */

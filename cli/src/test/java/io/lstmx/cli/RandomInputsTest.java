@@ -5,6 +5,7 @@ import io.lstmx.ir.Dim;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -38,7 +39,7 @@ class RandomInputsTest {
     }
 
     private static Layer.Lstm lstm(String x, String seqLens, String h0, Layout layout, int inputSize) {
-        return new Layer.Lstm("lstm", x, seqLens, h0, null, "y", null, null,
+        return new Layer.Lstm("lstm", new RecurrentPorts(x, seqLens, h0, null, "y", null, null),
                 LstmSpec.standard(inputSize, H, Direction.FORWARD, layout), List.of(zeros(inputSize)), GateOrder.ONNX);
     }
 
@@ -170,7 +171,7 @@ class RandomInputsTest {
     @Test
     void batchMajorGruGivesBatchTimeAndStateAxes() {
         int gates = 3;
-        Layer.Gru gru = new Layer.Gru("gru", "x", null, "h0", "y", null,
+        Layer.Gru gru = new Layer.Gru("gru", RecurrentPorts.withoutCell("x", null, "h0", "y", null),
                 spec(I, Layout.BATCH_MAJOR, List.of(io.lstmx.ir.ActivationFn.SIGMOID, io.lstmx.ir.ActivationFn.TANH), true),
                 List.of(new RecurrentWeights(Tensor.zeros(gates * H, I), Tensor.zeros(gates * H, H), Tensor.zeros(gates * H),
                         Tensor.zeros(gates * H))), GateOrder.Gru.PYTORCH);
@@ -185,7 +186,7 @@ class RandomInputsTest {
 
     @Test
     void rnnSequenceLengthsStayWithinTheTimeAxis() {
-        Layer.Rnn rnn = new Layer.Rnn("rnn", "x", "lens", null, "y", null, spec(I, Layout.TIME_MAJOR, List.of(io.lstmx.ir.ActivationFn.TANH), false),
+        Layer.Rnn rnn = new Layer.Rnn("rnn", RecurrentPorts.withoutCell("x", "lens", null, "y", null), spec(I, Layout.TIME_MAJOR, List.of(io.lstmx.ir.ActivationFn.TANH), false),
                 List.of(new RecurrentWeights(Tensor.zeros(H, I), Tensor.zeros(H, H), Tensor.zeros(H), Tensor.zeros(H))));
         Model m = model(List.of(in("x", DType.FLOAT32, "T", "N", Dim.of("")), in("lens", DType.INT32, Dim.of("N"))), rnn);
         List<RandomInputs.Case> cases = RandomInputs.cases(m, 5);

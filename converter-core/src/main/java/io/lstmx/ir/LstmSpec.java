@@ -12,12 +12,19 @@ import java.util.List;
  * @param projSize       P, the size h is projected to after each step (0 for none)
  * @param direction      forward, reverse or bidirectional
  * @param layout         time-major or batch-major sequence tensors
- * @param clip           cell clip threshold applied to gate pre-activations as in ONNX, or {@code null}
+ * @param clip           clip threshold applied to every gate pre-activation as in ONNX's {@code clip}, or {@code null}
  * @param inputForget    couple the input and forget gates (f = 1 - i)
  * @param activations    f, g, h per direction (3 or 6 entries): gate, cell and hidden functions
+ * @param cellClip       TensorFlow's {@code cell_clip}: each new cell state c' is clipped to
+ *                       [-cellClip, cellClip] (before the output gate's peephole and h read it, and
+ *                       as the state carried on), or {@code null}; unlike {@code clip} it never
+ *                       touches a gate pre-activation
+ * @param forgetBias     a constant added to the forget gate's pre-activation (TF1 LSTMCell's and
+ *                       BlockLSTM's {@code forget_bias}), kept apart from Wb/Rb so that a same-format
+ *                       round trip gives the bias back unchanged; 0 for none
  */
 public record LstmSpec(int inputSize, int hiddenSize, int projSize, Direction direction, Layout layout, Float clip,
-                       boolean inputForget, List<ActivationFn> activations) {
+                       boolean inputForget, List<ActivationFn> activations, Float cellClip, float forgetBias) {
     public static final List<ActivationFn> DEFAULT_ACTIVATIONS =
             List.of(ActivationFn.SIGMOID, ActivationFn.TANH, ActivationFn.TANH);
 
@@ -33,6 +40,22 @@ public record LstmSpec(int inputSize, int hiddenSize, int projSize, Direction di
         if (clip != null && !(clip > 0)) {
             throw LstmxException.badInput("LSTM clip must be positive, got " + clip);
         }
+        if (cellClip != null && !(cellClip > 0)) {
+            throw LstmxException.badInput("LSTM cell clip must be positive, got " + cellClip);
+        }
+        if (!Float.isFinite(forgetBias)) {
+            throw LstmxException.badInput("LSTM forget bias must be finite, got " + forgetBias);
+        }
+        if (inputForget && forgetBias != 0) {
+            // f = 1 - i replaces the forget gate's own sum: the bias would be silently ignored
+            throw LstmxException.badInput("LSTM forget bias " + forgetBias + " has no effect when the input and forget gates are coupled");
+        }
+    }
+
+    /** Without cell clip or forget bias (ONNX's and PyTorch's LSTMs have neither). */
+    public LstmSpec(int inputSize, int hiddenSize, int projSize, Direction direction, Layout layout, Float clip,
+                    boolean inputForget, List<ActivationFn> activations) {
+        this(inputSize, hiddenSize, projSize, direction, layout, clip, inputForget, activations, null, 0f);
     }
 
     /** The usual configuration: sigmoid/tanh/tanh, no clip, no projection. */
@@ -58,6 +81,16 @@ public record LstmSpec(int inputSize, int hiddenSize, int projSize, Direction di
     }
 
     public LstmSpec withLayout(Layout l) {
-        return new LstmSpec(inputSize, hiddenSize, projSize, direction, l, clip, inputForget, activations);
+        return new LstmSpec(inputSize, hiddenSize, projSize, direction, l, clip, inputForget, activations, cellClip, forgetBias);
+    }
+
+    /** The same spec with TensorFlow's cell clip ({@code null} for none). */
+    public LstmSpec withCellClip(Float c) {
+        return new LstmSpec(inputSize, hiddenSize, projSize, direction, layout, clip, inputForget, activations, c, forgetBias);
+    }
+
+    /** The same spec with a forget-gate bias (0 for none). */
+    public LstmSpec withForgetBias(float b) {
+        return new LstmSpec(inputSize, hiddenSize, projSize, direction, layout, clip, inputForget, activations, cellClip, b);
     }
 }

@@ -22,7 +22,13 @@ import java.util.Map;
  * broadcast, a squeezed axis that is not 1, a declared output that differs from what its layer
  * produces ...) is a BAD_INPUT error naming the model, the layer and what was expected vs found.
  * Symbolic and unknown dimensions are never errors: the runtime checks them on actual values.
- * Two symbolic dimensions are equal only when they carry the same non-empty name.
+ * Two symbolic dimensions are equal only when they carry the same non-empty name. A layer is named
+ * by its IR name, followed by its name in the source format when that differs
+ * ({@link ModelInfo.SourceNames}).
+ *
+ * <p>Half precision ({@link DType#isHalf}) is a storage type: a layer holding half weights or a
+ * half constant produces FLOAT32 values (the runtime widens them when it compiles the model).
+ * Model inputs, outputs and Cast targets in half precision are UNSUPPORTED.
  */
 public final class ShapeInference {
     /** An anonymous dimension: known only at run time, and equal to no other. */
@@ -44,10 +50,15 @@ public final class ShapeInference {
     public static Map<String, ValueInfo> infer(Model model) {
         ShapeInference s = new ShapeInference(model);
         for (ValueInfo v : model.inputs()) {
+            s.refuseHalf("input", v);
             s.values.put(v.name(), v);
         }
+        for (ValueInfo v : model.outputs()) {
+            s.refuseHalf("output", v);
+        }
+        Rules rules = s.new Rules();
         for (Layer l : model.layers()) {
-            List<ValueInfo> outs = s.layer(l);
+            List<ValueInfo> outs = l.accept(rules);
             List<String> names = l.outputs();
             if (outs.size() != names.size()) {
                 throw LstmxException.internal("shape inference of layer '" + l.name() + "' gave " + outs.size()
@@ -60,6 +71,15 @@ public final class ShapeInference {
         }
         s.checkDeclaredOutputs();
         return Collections.unmodifiableMap(s.values);
+    }
+
+    /** Model inputs and outputs are computed in float32; half precision is for stored weights only. */
+    private void refuseHalf(String what, ValueInfo v) {
+        if (v.dtype().isHalf()) {
+            throw LstmxException.unsupported("model '" + model.name() + "': " + what + " '" + v.name() + "' is declared "
+                    + type(v.dtype()) + "; lstmx computes in float32 and keeps half precision only as a storage type of weights"
+                    + " and constants, so declare it float32");
+        }
     }
 
     // ---------------------------------------------------------------- declared outputs
@@ -91,85 +111,77 @@ public final class ShapeInference {
 
     // ---------------------------------------------------------------- dispatch
 
-    private List<ValueInfo> layer(Layer layer) {
-        if (layer instanceof Layer.Constant c) {
-            return List.of(out(c.output(), c.value().dtype(), fixed(c.value().shape())));
-        } else if (layer instanceof Layer.Lstm l) {
-            return lstm(l);
-        } else if (layer instanceof Layer.Gru g) {
-            return recurrent(g, g.spec(), g.input(), g.sequenceLengths(), g.initialH(), g.outputSequence(), g.outputH());
-        } else if (layer instanceof Layer.Rnn r) {
-            return recurrent(r, r.spec(), r.input(), r.sequenceLengths(), r.initialH(), r.outputSequence(), r.outputH());
-        } else if (layer instanceof Layer.Dense d) {
-            return List.of(dense(d));
-        } else if (layer instanceof Layer.Embedding e) {
-            return List.of(embedding(e));
-        } else if (layer instanceof Layer.Activation a) {
+    /** The rule of each kind of layer: its outputs' types and shapes, its checks. */
+    private final class Rules implements Layer.Visitor<List<ValueInfo>> {
+        @Override
+        public List<ValueInfo> visit(Layer.Constant c) {
+            // half-precision constants are widened when the model is compiled
+            return List.of(out(c.output(), c.value().dtype().computeType(), fixed(c.value().shape())));
+        }
+
+        @Override public List<ValueInfo> visit(Layer.Lstm l) { return recurrent(l); }
+        @Override public List<ValueInfo> visit(Layer.Gru g) { return recurrent(g); }
+        @Override public List<ValueInfo> visit(Layer.Rnn r) { return recurrent(r); }
+        @Override public List<ValueInfo> visit(Layer.Dense d) { return List.of(dense(d)); }
+        @Override public List<ValueInfo> visit(Layer.Embedding e) { return List.of(embedding(e)); }
+
+        @Override
+        public List<ValueInfo> visit(Layer.Activation a) {
             ValueInfo x = requireFloat(a, "input", a.input());
             return List.of(out(a.output(), x.dtype(), x.shape()));
-        } else if (layer instanceof Layer.Softmax s) {
+        }
+
+        @Override
+        public List<ValueInfo> visit(Layer.Softmax s) {
             ValueInfo x = requireFloat(s, "input", s.input());
             if (x.shape().rankKnown()) {
                 axis(s, "axis", s.axis(), x.shape().rank(), s.input());
             }
             return List.of(out(s.output(), x.dtype(), x.shape()));
-        } else if (layer instanceof Layer.Dropout d) {
-            return List.of(same(d.input(), d.output()));
-        } else if (layer instanceof Layer.Identity i) {
-            return List.of(same(i.input(), i.output()));
-        } else if (layer instanceof Layer.Binary b) {
-            return List.of(binary(b));
-        } else if (layer instanceof Layer.MatMul m) {
-            return List.of(matmul(m));
-        } else if (layer instanceof Layer.Concat c) {
-            return List.of(concat(c));
-        } else if (layer instanceof Layer.Transpose t) {
-            return List.of(transpose(t));
-        } else if (layer instanceof Layer.Reshape r) {
-            return List.of(reshape(r));
-        } else if (layer instanceof Layer.Flatten f) {
-            return List.of(flatten(f));
-        } else if (layer instanceof Layer.Squeeze s) {
-            return List.of(squeeze(s));
-        } else if (layer instanceof Layer.Unsqueeze u) {
-            return List.of(unsqueeze(u));
-        } else if (layer instanceof Layer.Select s) {
-            return List.of(select(s));
-        } else if (layer instanceof Layer.Take t) {
-            return List.of(take(t));
-        } else if (layer instanceof Layer.Slice s) {
-            return List.of(slice(s));
-        } else if (layer instanceof Layer.Cast c) {
+        }
+
+        @Override public List<ValueInfo> visit(Layer.Dropout d) { return List.of(same(d.input(), d.output())); }
+        @Override public List<ValueInfo> visit(Layer.Identity i) { return List.of(same(i.input(), i.output())); }
+        @Override public List<ValueInfo> visit(Layer.Binary b) { return List.of(binary(b)); }
+        @Override public List<ValueInfo> visit(Layer.MatMul m) { return List.of(matmul(m)); }
+        @Override public List<ValueInfo> visit(Layer.Concat c) { return List.of(concat(c)); }
+        @Override public List<ValueInfo> visit(Layer.Transpose t) { return List.of(transpose(t)); }
+        @Override public List<ValueInfo> visit(Layer.Reshape r) { return List.of(reshape(r)); }
+        @Override public List<ValueInfo> visit(Layer.Flatten f) { return List.of(flatten(f)); }
+        @Override public List<ValueInfo> visit(Layer.Squeeze s) { return List.of(squeeze(s)); }
+        @Override public List<ValueInfo> visit(Layer.Unsqueeze u) { return List.of(unsqueeze(u)); }
+        @Override public List<ValueInfo> visit(Layer.Select s) { return List.of(select(s)); }
+        @Override public List<ValueInfo> visit(Layer.Take t) { return List.of(take(t)); }
+        @Override public List<ValueInfo> visit(Layer.Slice s) { return List.of(slice(s)); }
+
+        @Override
+        public List<ValueInfo> visit(Layer.Cast c) {
+            if (c.to().isHalf()) {
+                // values are float32 at run time; rounding them to half would need a half value type
+                throw LstmxException.unsupported(describe(c) + " casts to " + type(c.to())
+                        + "; lstmx computes in float32 and keeps half precision only as a storage type of weights");
+            }
             ValueInfo x = get(c.input());
             return List.of(out(c.output(), c.to(), x.shape()));
         }
-        throw LstmxException.internal("shape inference has no rule for layer '" + layer.name() + "' (" + layer.kind() + ")");
     }
 
     // ---------------------------------------------------------------- LSTM, GRU, RNN
 
-    private List<ValueInfo> lstm(Layer.Lstm l) {
-        LstmSpec s = l.spec();
-        boolean bm = s.layout() == Layout.BATCH_MAJOR;
-        long dirs = s.direction().count();
-        long hOut = s.outputSize();
-        Dim[] tb = sequence(l, l.input(), l.sequenceLengths(), bm, s.inputSize());
-        Dim batch = initialState(l, bm, "initial h", l.initialH(), dirs, tb[1], hOut, s.projSize() > 0 ? "projection size" : "hidden size");
-        batch = initialState(l, bm, "initial c", l.initialC(), dirs, batch, s.hiddenSize(), "hidden size");
+    /** LSTM, GRU and simple RNN: the same ports and rules, the cell state for LSTM only. */
+    private List<ValueInfo> recurrent(Layer.Recurrent l) {
+        boolean bm = l.layout() == Layout.BATCH_MAJOR;
+        long dirs = l.direction().count();
+        long hOut = l.outputSize();
+        boolean projected = l instanceof Layer.Lstm lstm && lstm.spec().projSize() > 0;
+        Dim[] tb = sequence(l, l.input(), l.sequenceLengths(), bm, l.inputSize());
+        Dim batch = initialState(l, bm, "initial h", l.initialH(), dirs, tb[1], hOut, projected ? "projection size" : "hidden size");
+        batch = initialState(l, bm, "initial c", l.initialC(), dirs, batch, l.cellWidth(), "hidden size");
         List<ValueInfo> outs = recurrentOutputs(bm, dirs, tb[0], batch, hOut, l.outputSequence(), l.outputH());
         if (present(l.outputC())) {
-            outs.add(out(l.outputC(), DType.FLOAT32, stateShape(bm, dirs, batch, s.hiddenSize())));
+            outs.add(out(l.outputC(), DType.FLOAT32, stateShape(bm, dirs, batch, l.cellWidth())));
         }
         return outs;
-    }
-
-    /** GRU and simple RNN: the LSTM's ports and rules without the cell state. */
-    private List<ValueInfo> recurrent(Layer l, RecurrentSpec s, String input, String lens, String initialH, String y, String yh) {
-        boolean bm = s.layout() == Layout.BATCH_MAJOR;
-        long dirs = s.direction().count();
-        Dim[] tb = sequence(l, input, lens, bm, s.inputSize());
-        Dim batch = initialState(l, bm, "initial h", initialH, dirs, tb[1], s.hiddenSize(), "hidden size");
-        return recurrentOutputs(bm, dirs, tb[0], batch, s.hiddenSize(), y, yh);
     }
 
     /**
@@ -284,12 +296,13 @@ public final class ShapeInference {
             throw fail(e, "input '" + e.input() + "' is " + type(x.dtype()) + " " + x.shape() + ", expected integer indices");
         }
         Shape s = x.shape();
+        DType dt = e.table().dtype().computeType(); // a half-precision table is widened when compiled
         if (!s.rankKnown()) {
-            return out(e.output(), e.table().dtype(), Shape.UNKNOWN);
+            return out(e.output(), dt, Shape.UNKNOWN);
         }
         List<Dim> dims = new ArrayList<>(s.dims());
         dims.add(Dim.of(e.table().dim(1)));
-        return out(e.output(), e.table().dtype(), new Shape(dims));
+        return out(e.output(), dt, new Shape(dims));
     }
 
     // ---------------------------------------------------------------- Binary, MatMul
@@ -684,7 +697,19 @@ public final class ShapeInference {
     }
 
     private LstmxException fail(Layer l, String message) {
-        return LstmxException.badInput("model '" + model.name() + "': layer '" + l.name() + "' (" + l.kind() + ") " + message);
+        return LstmxException.badInput(describe(l) + " " + message);
+    }
+
+    /** "model 'm': layer 'x' (LSTM)", with the layer's name in the source format when it differs. */
+    private String describe(Layer l) {
+        String source = model.info() == null ? null : model.info().sourceNames().layer(l.name());
+        return "model '" + model.name() + "': layer '" + l.name() + "' (" + l.kind()
+                + (source == null ? "" : ", '" + source + "' in the " + sourceFormat()) + ")";
+    }
+
+    private String sourceFormat() {
+        String f = model.info().sourceFormat();
+        return f.isEmpty() ? "source" : f + " source";
     }
 
     private static ValueInfo out(String name, DType dtype, Shape shape) {

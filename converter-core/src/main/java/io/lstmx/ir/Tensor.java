@@ -5,8 +5,10 @@ import io.lstmx.errors.LstmxException;
 import java.util.Arrays;
 
 /**
- * An immutable dense tensor in row-major order. Floating tensors store float32, integer tensors
- * store int64 (see {@link DType}). Every accessor that hands out an array returns a copy.
+ * An immutable dense tensor in row-major order. Floating tensors store float32, or 16-bit values
+ * for the half-precision storage types {@link DType#FLOAT16} and {@link DType#BFLOAT16} (read back
+ * widened to float32, exactly, by every float accessor); integer tensors store int64 (see
+ * {@link DType}). Every accessor that hands out an array returns a copy.
  */
 public final class Tensor {
     /** Largest element count lstmx allocates for one tensor (2^31 - 16). */
@@ -16,12 +18,19 @@ public final class Tensor {
     private final int[] shape;
     private final float[] floats;
     private final long[] longs;
+    /** Raw 16-bit patterns of a FLOAT16 or BFLOAT16 tensor, else null. */
+    private final short[] halves;
 
     private Tensor(DType dtype, int[] shape, float[] floats, long[] longs) {
+        this(dtype, shape, floats, longs, null);
+    }
+
+    private Tensor(DType dtype, int[] shape, float[] floats, long[] longs, short[] halves) {
         this.dtype = dtype;
         this.shape = shape;
         this.floats = floats;
         this.longs = longs;
+        this.halves = halves;
     }
 
     /** Number of elements of a shape, checked against {@link #MAX_ELEMENTS} before anything is allocated. */
@@ -70,6 +79,22 @@ public final class Tensor {
         return ofLongs(DType.INT64, shape, data);
     }
 
+    /**
+     * A half-precision tensor from raw 16-bit patterns ({@link HalfFloats} describes them).
+     *
+     * @param dtype {@link DType#FLOAT16} or {@link DType#BFLOAT16}
+     */
+    public static Tensor ofHalfBits(DType dtype, int[] shape, short[] bits) {
+        if (!dtype.isHalf()) {
+            throw new IllegalArgumentException("ofHalfBits needs FLOAT16 or BFLOAT16, got " + dtype);
+        }
+        int n = elementCount(shape);
+        if (bits.length != n) {
+            throw LstmxException.badInput("tensor of shape " + Arrays.toString(shape) + " needs " + n + " values, got " + bits.length);
+        }
+        return new Tensor(dtype, shape.clone(), null, null, bits.clone());
+    }
+
     public static Tensor scalar(float v) {
         return new Tensor(DType.FLOAT32, new int[0], new float[] {v}, null);
     }
@@ -100,13 +125,28 @@ public final class Tensor {
     }
 
     public int size() {
-        return dtype.isFloating() ? floats.length : longs.length;
+        return floats != null ? floats.length : halves != null ? halves.length : longs.length;
     }
 
-    /** A copy of the values as float32 (integer tensors are converted). */
+    /** A copy of the raw 16-bit patterns of a FLOAT16 or BFLOAT16 tensor. */
+    public short[] toHalfBits() {
+        if (halves == null) {
+            throw new IllegalStateException("toHalfBits needs a FLOAT16 or BFLOAT16 tensor, this is " + dtype);
+        }
+        return halves.clone();
+    }
+
+    /** A copy of the values as float32 (half precision widened exactly, integers converted). */
     public float[] toFloatArray() {
         if (floats != null) {
             return floats.clone();
+        }
+        if (halves != null) {
+            float[] f = new float[halves.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = HalfFloats.toFloat(dtype, halves[i]);
+            }
+            return f;
         }
         float[] f = new float[longs.length];
         for (int i = 0; i < f.length; i++) {
@@ -120,25 +160,29 @@ public final class Tensor {
         if (longs != null) {
             return longs.clone();
         }
-        long[] l = new long[floats.length];
+        long[] l = new long[size()];
         for (int i = 0; i < l.length; i++) {
-            l[i] = (long) floats[i];
+            l[i] = (long) getFloat(i);
         }
         return l;
     }
 
     public float getFloat(int flatIndex) {
-        return floats != null ? floats[flatIndex] : longs[flatIndex];
+        return floats != null ? floats[flatIndex] : halves != null ? HalfFloats.toFloat(dtype, halves[flatIndex]) : longs[flatIndex];
     }
 
     public long getLong(int flatIndex) {
-        return longs != null ? longs[flatIndex] : (long) floats[flatIndex];
+        return longs != null ? longs[flatIndex] : (long) getFloat(flatIndex);
     }
 
-    /** Copies the float values into {@code dst} at {@code offset} without an intermediate copy. */
+    /** Copies the float values (widened from half precision) into {@code dst} at {@code offset} without an intermediate copy. */
     public void copyFloatsTo(float[] dst, int offset) {
         if (floats != null) {
             System.arraycopy(floats, 0, dst, offset, floats.length);
+        } else if (halves != null) {
+            for (int i = 0; i < halves.length; i++) {
+                dst[offset + i] = HalfFloats.toFloat(dtype, halves[i]);
+            }
         } else {
             for (int i = 0; i < longs.length; i++) {
                 dst[offset + i] = longs[i];
@@ -150,13 +194,25 @@ public final class Tensor {
         if (elementCount(newShape) != size()) {
             throw LstmxException.badInput("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
         }
-        return new Tensor(dtype, newShape.clone(), floats, longs);
+        return new Tensor(dtype, newShape.clone(), floats, longs, halves);
     }
 
-    /** Same values with another integer dtype label, or FLOAT32 conversion. */
+    /**
+     * The values as another dtype: another integer label keeps them; FLOAT32 converts integers and
+     * widens half precision exactly; FLOAT16 / BFLOAT16 narrow float32 rounding to nearest even
+     * ({@link HalfFloats}; integers go through float32 first, exact up to 2^24); floats to integers
+     * truncate.
+     */
     public Tensor withDType(DType target) {
         if (target == dtype) {
             return this;
+        }
+        if (target.isHalf()) {
+            short[] h = new short[size()];
+            for (int i = 0; i < h.length; i++) {
+                h[i] = HalfFloats.fromFloat(target, getFloat(i));
+            }
+            return new Tensor(target, shape, null, null, h);
         }
         if (target.isFloating()) {
             return new Tensor(target, shape, toFloatArray(), null);
@@ -168,6 +224,9 @@ public final class Tensor {
     public boolean bitEquals(Tensor o) {
         if (dtype != o.dtype || !Arrays.equals(shape, o.shape)) {
             return false;
+        }
+        if (halves != null) {
+            return Arrays.equals(halves, o.halves);
         }
         if (floats != null) {
             for (int i = 0; i < floats.length; i++) {
@@ -187,7 +246,8 @@ public final class Tensor {
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(shape) * 31 + (floats != null ? Arrays.hashCode(floats) : Arrays.hashCode(longs));
+        return Arrays.hashCode(shape) * 31
+                + (floats != null ? Arrays.hashCode(floats) : halves != null ? Arrays.hashCode(halves) : Arrays.hashCode(longs));
     }
 
     @Override

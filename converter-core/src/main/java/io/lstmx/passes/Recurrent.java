@@ -5,6 +5,7 @@ import io.lstmx.ir.Layer;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.RecurrentSpec;
 import io.lstmx.ir.RecurrentWeights;
 
@@ -70,6 +71,7 @@ final class Recurrent {
             LstmSpec b = r.spec();
             return a.inputSize() == b.inputSize() && a.hiddenSize() == b.hiddenSize() && a.projSize() == b.projSize()
                     && a.layout() == b.layout() && Objects.equals(a.clip(), b.clip()) && a.inputForget() == b.inputForget()
+                    && Objects.equals(a.cellClip(), b.cellClip()) && Float.compare(a.forgetBias(), b.forgetBias()) == 0
                     && f.sourceGateOrder() == r.sourceGateOrder();
         }
         if (fwd instanceof Layer.Gru f && rev instanceof Layer.Gru r) {
@@ -93,7 +95,8 @@ final class Recurrent {
         if (fwd instanceof Layer.Lstm f && rev instanceof Layer.Lstm r) {
             LstmSpec s = f.spec();
             LstmSpec spec = new LstmSpec(s.inputSize(), s.hiddenSize(), s.projSize(), Direction.BIDIRECTIONAL, s.layout(), s.clip(),
-                    s.inputForget(), concat(s.activations(), r.spec().activations()));
+                    s.inputForget(), concat(s.activations(), r.spec().activations()))
+                    .withCellClip(s.cellClip()).withForgetBias(s.forgetBias()); // equal in both (mergeable)
             return lstm(name, ports, spec, concat(f.weights(), r.weights()), f);
         }
         RecurrentSpec s = spec(fwd);
@@ -108,16 +111,17 @@ final class Recurrent {
     // The only calls of the recurrent records' constructors in this package.
 
     private static Layer.Lstm lstm(String name, Ports p, LstmSpec spec, List<LstmWeights> weights, Layer.Lstm like) {
-        return new Layer.Lstm(name, p.input(), p.sequenceLengths(), p.initialH(), p.initialC(), p.y(), p.yh(), p.yc(),
+        return new Layer.Lstm(name, new RecurrentPorts(p.input(), p.sequenceLengths(), p.initialH(), p.initialC(), p.y(), p.yh(), p.yc()),
                 spec, weights, like.sourceGateOrder());
     }
 
     private static Layer.Gru gru(String name, Ports p, RecurrentSpec spec, List<RecurrentWeights> weights, Layer.Gru like) {
-        return new Layer.Gru(name, p.input(), p.sequenceLengths(), p.initialH(), p.y(), p.yh(), spec, weights, like.sourceGateOrder());
+        return new Layer.Gru(name, RecurrentPorts.withoutCell(p.input(), p.sequenceLengths(), p.initialH(), p.y(), p.yh()), spec, weights,
+                like.sourceGateOrder());
     }
 
     private static Layer.Rnn rnn(String name, Ports p, RecurrentSpec spec, List<RecurrentWeights> weights) {
-        return new Layer.Rnn(name, p.input(), p.sequenceLengths(), p.initialH(), p.y(), p.yh(), spec, weights);
+        return new Layer.Rnn(name, RecurrentPorts.withoutCell(p.input(), p.sequenceLengths(), p.initialH(), p.y(), p.yh()), spec, weights);
     }
 
     private static <T> List<T> concat(List<T> a, List<T> b) {

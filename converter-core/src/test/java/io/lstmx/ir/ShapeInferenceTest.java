@@ -398,6 +398,48 @@ class ShapeInferenceTest {
         assertEquals(Shape.of("batch", 4), ShapeInference.infer(ok).get("probs").shape());
     }
 
+    @Test
+    void errorsNameTheLayerAlsoByItsSourceName() {
+        Layer dense = new Layer.Dense("head_2", "h", "y", Tensor.zeros(4, 32), null);
+        ModelInfo info = new ModelInfo("onnx", "", "").withSourceNames(new ModelInfo.SourceNames(Map.of("head_2", "head"), Map.of()));
+        Model m = new Model("m", info, List.of(in("h", F, "batch", 30)), List.of(new ValueInfo("y", F, Shape.UNKNOWN)), List.of(dense));
+        LstmxException e = assertThrows(LstmxException.class, () -> ShapeInference.infer(m));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertTrue(e.getMessage().startsWith("model 'm': layer 'head_2' (Dense, 'head' in the onnx source) input 'h'"), e.getMessage());
+    }
+
+    // ---------------------------------------------------------------- half precision
+
+    @Test
+    void halfPrecisionConstantsAndTablesGiveFloat32Values() {
+        Tensor half = Tensor.zeros(2, 3).withDType(DType.FLOAT16);
+        Map<String, ValueInfo> v = infer(List.of(), new Layer.Constant("c", "y", half));
+        assertEquals(new ValueInfo("y", F, Shape.of(2, 3)), v.get("y"));
+        Tensor table = Tensor.zeros(10, 4).withDType(DType.BFLOAT16);
+        Map<String, ValueInfo> e = infer(List.of(in("ids", I64, "n")), new Layer.Embedding("e", "ids", "y", table));
+        assertEquals(new ValueInfo("y", F, Shape.of("n", 4)), e.get("y"));
+        // weights stored in half precision: the layer computes (and produces) float32
+        Map<String, ValueInfo> d = infer(List.of(in("x", F, "n", 3)),
+                new Layer.Dense("d", "x", "y", Tensor.zeros(2, 3).withDType(DType.FLOAT16), Tensor.zeros(2).withDType(DType.BFLOAT16)));
+        assertEquals(new ValueInfo("y", F, Shape.of("n", 2)), d.get("y"));
+    }
+
+    @Test
+    void halfPrecisionModelInputsOutputsAndCastsAreUnsupported() {
+        LstmxException in = assertThrows(LstmxException.class,
+                () -> infer(List.of(in("x", DType.FLOAT16, 2)), new Layer.Identity("i", "x", "y")));
+        assertEquals(ErrorCode.UNSUPPORTED, in.code());
+        assertMessage(in, "input 'x' is declared float16");
+        LstmxException out = assertThrows(LstmxException.class,
+                () -> infer(DType.BFLOAT16, List.of(in("x", F, 2)), new Layer.Identity("i", "x", "y")));
+        assertEquals(ErrorCode.UNSUPPORTED, out.code());
+        assertMessage(out, "output 'y' is declared bfloat16");
+        LstmxException cast = assertThrows(LstmxException.class,
+                () -> infer(List.of(in("x", F, 2)), new Layer.Cast("c", "x", "y", DType.FLOAT16)));
+        assertEquals(ErrorCode.UNSUPPORTED, cast.code());
+        assertMessage(cast, "layer 'c' (Cast) casts to float16");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static ValueInfo in(String name, DType dtype, Object... dims) {
@@ -458,11 +500,11 @@ class ShapeInferenceTest {
     }
 
     private static Layer.Gru gru(String name, String x, String lens, String h0, RecurrentSpec s, String y, String yh) {
-        return new Layer.Gru(name, x, lens, h0, y, yh, s, recurrentWeights(s, 3), GateOrder.Gru.ONNX);
+        return new Layer.Gru(name, RecurrentPorts.withoutCell(x, lens, h0, y, yh), s, recurrentWeights(s, 3), GateOrder.Gru.ONNX);
     }
 
     private static Layer.Rnn rnn(String name, String x, String lens, String h0, RecurrentSpec s, String y, String yh) {
-        return new Layer.Rnn(name, x, lens, h0, y, yh, s, recurrentWeights(s, 1));
+        return new Layer.Rnn(name, RecurrentPorts.withoutCell(x, lens, h0, y, yh), s, recurrentWeights(s, 1));
     }
 
     private static Layer.Lstm lstm(String name, String x, String lens, String h0, String c0, LstmSpec s, String y, String yh, String yc) {
@@ -473,6 +515,6 @@ class ShapeInferenceTest {
             w.add(new LstmWeights(Tensor.zeros(4 * h, s.inputSize()), Tensor.zeros(4 * h, hr), Tensor.zeros(4 * h), Tensor.zeros(4 * h),
                     null, s.projSize() > 0 ? Tensor.zeros(s.projSize(), h) : null));
         }
-        return new Layer.Lstm(name, x, lens, h0, c0, y, yh, yc, s, w, GateOrder.ONNX);
+        return new Layer.Lstm(name, new RecurrentPorts(x, lens, h0, c0, y, yh, yc), s, w, GateOrder.ONNX);
     }
 }

@@ -15,14 +15,16 @@ import io.lstmx.ir.LstmWeights;
  * states, h of size P when the layer has a projection, gates in canonical order i, f, g, o):
  * <pre>
  *   i  = f_act(clip(W_i x_t + R_i h + Wb_i + Rb_i + p_i * c))
- *   f  = f_act(clip(W_f x_t + R_f h + Wb_f + Rb_f + p_f * c))      (f = 1 - i with input_forget)
+ *   f  = f_act(clip(W_f x_t + R_f h + Wb_f + Rb_f + forgetBias + p_f * c))   (f = 1 - i with input_forget)
  *   g  = g_act(clip(W_g x_t + R_g h + Wb_g + Rb_g))
- *   c' = f * c + i * g
+ *   c' = cellClip(f * c + i * g)
  *   o  = f_act(clip(W_o x_t + R_o h + Wb_o + Rb_o + p_o * c'))
  *   h' = o * h_act(c')                                               (h' = Proj h' when projected)
  * </pre>
  * {@code clip(v)} bounds v to [-clip, clip] when the layer has a clip (ONNX applies it to every
- * gate pre-activation, after the peephole term), f_act / g_act / h_act are the direction's three
+ * gate pre-activation, after the peephole term); {@code cellClip(v)} bounds the new cell state to
+ * [-cellClip, cellClip] when the layer has a cell clip (TensorFlow's cell_clip), and is the
+ * identity otherwise; forgetBias is 0 unless the layer has one. f_act / g_act / h_act are the direction's three
  * {@link ActivationFn}s (sigmoid, tanh, tanh by default) and the peephole terms are absent when the
  * layer has none. c is carried beside h as the cell state (rows of length 0 keep their initial c).
  *
@@ -32,15 +34,17 @@ import io.lstmx.ir.LstmWeights;
  * tile its own array. The gate columns are reordered into groups of U = 32 hidden units, each group
  * holding its units' i, f, o and g columns side by side (H padded to a multiple of 32 with zero
  * columns), so that one row of matrix output holds every gate of its units; the two biases are
- * summed and reordered likewise and added to the input projection X W^T. Each step:
+ * summed (the forget bias added to Wb_f first, as an exporter folding it into Wb writes it, so
+ * both give the same bits) and reordered likewise and added to the input projection X W^T. Each step:
  * <ol>
  *   <li>adds h R^T to the projected inputs of the rows still running, four rows at a time so that
  *       each R^T value loaded serves four rows (rows left over go one at a time), all column tiles
  *       of a group of rows before its element-wise maths;</li>
  *   <li>the element-wise maths of the default cell (sigmoid, tanh, tanh, no peephole, clip or
  *       coupled gates) converts the group's gates to double and applies {@link GateMath}'s
- *       vectorised sigmoid and tanh to all of them at once, then c' = f c + i g (rounded to float)
- *       and h' = o tanh(c'); any other cell runs the float equations above one unit at a time;</li>
+ *       vectorised sigmoid and tanh to all of them at once, then c' = f c + i g (rounded to float,
+ *       then clipped with a cell clip) and h' = o tanh(c'); any other cell runs the float
+ *       equations above one unit at a time;</li>
  *   <li>h is projected when the layer has a projection.</li>
  * </ol>
  * Sums are float32 fused multiply-adds in order of k, as in a sequential float sum up to rounding
@@ -58,6 +62,9 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     private final int hidden;
     private final boolean inputForget;
     private final float clip;
+    /** The cell clip, +infinity when the layer has none (then clipping is skipped, see {@link #cellClipped}). */
+    private final float cellClip;
+    private final boolean cellClipped;
     /** H rounded up to a multiple of U. */
     private final int hiddenPadded;
     /** Column groups of the gate matrices: hiddenPadded / U. */
@@ -84,6 +91,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         hidden = spec.hiddenSize();
         inputForget = spec.inputForget();
         clip = spec.clip() == null ? Float.POSITIVE_INFINITY : spec.clip();
+        cellClipped = spec.cellClip() != null;
+        cellClip = cellClipped ? spec.cellClip() : Float.POSITIVE_INFINITY;
         hiddenPadded = PackedMatrix.roundUp(hidden, U);
         groups = hiddenPadded / U;
         r = new PackedMatrix[dirs];
@@ -101,6 +110,12 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             r[d] = PackedMatrix.ofTransposed(lw.r().toFloatArray(), hOut, colMap);
             float[] wb = lw.wb().toFloatArray();
             float[] rb = lw.rb().toFloatArray();
+            if (spec.forgetBias() != 0) {
+                // (Wb_f + forgetBias) + Rb_f: the order of an exported model with the bias folded into Wb
+                for (int j = hidden; j < 2 * hidden; j++) {
+                    wb[j] += spec.forgetBias();
+                }
+            }
             float[] sum = new float[g4];
             for (int j = 0; j < g4; j++) {
                 sum[j] = wb[j] + rb[j];
@@ -258,7 +273,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
      * pre-activations are in {@code wk.acc} (per tile, rows at stride TILE, runs of U units in gate
      * order i, f, o, g): c updated in place, the new (unprojected) h written to {@code hDst} at row
      * stride {@code hStride}. Sigmoid / tanh / tanh without peephole, clip or coupling: activations
-     * vectorised in double (GateMath), c' = f c + i g rounded to float once.
+     * vectorised in double (GateMath), c' = f c + i g rounded to float once (then cell-clipped).
      */
     private void cellFast(int n, int i, LstmWork wk, float[] hDst, int hStride) {
         int hp = hiddenPadded;
@@ -289,10 +304,21 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 int so = m * 3 * hp + g * 3 * U;
                 int go = m * hp + g * U;
                 int ct = co + g * U;
-                for (int u = 0; u < nu; u++) {
-                    float cn = (float) (sg[so + U + u] * c[ct + u] + sg[so + u] * tg[go + u]);
-                    c[ct + u] = cn;
-                    tc[go + u] = cn;
+                if (cellClipped) {
+                    // a separate loop, so that layers without a cell clip run exactly the code they ran before
+                    float cc = cellClip;
+                    for (int u = 0; u < nu; u++) {
+                        float cn = (float) (sg[so + U + u] * c[ct + u] + sg[so + u] * tg[go + u]);
+                        cn = cn > cc ? cc : (cn < -cc ? -cc : cn);
+                        c[ct + u] = cn;
+                        tc[go + u] = cn;
+                    }
+                } else {
+                    for (int u = 0; u < nu; u++) {
+                        float cn = (float) (sg[so + U + u] * c[ct + u] + sg[so + u] * tg[go + u]);
+                        c[ct + u] = cn;
+                        tc[go + u] = cn;
+                    }
                 }
             }
         }
@@ -311,7 +337,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         }
     }
 
-    /** As {@link #cellFast}, for any activations, peepholes, clip, coupled gates: float maths, one unit at a time. */
+    /** As {@link #cellFast}, for any activations, peepholes, clip, coupled gates, cell clip: float maths, one unit at a time. */
     private void cellGeneric(int d, int n, int i, LstmWork wk, float[] hDst, int hStride) {
         float[] c = wk.c;
         float[] p = peep[d];
@@ -339,7 +365,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     gi = fa.apply(clip(gi));
                     gf = inputForget ? 1f - gi : fa.apply(clip(gf));
                     gg = ga.apply(clip(gg));
-                    float cn = gf * cp + gi * gg;
+                    float cn = clip(gf * cp + gi * gg, cellClip); // the identity without a cell clip (cellClip = +inf)
                     c[co + u] = cn;
                     if (p != null) {
                         go += p[2 * hidden + unit] * cn;

@@ -18,52 +18,59 @@ final class Ops {
     private Ops() {
     }
 
-    /** Prepares a layer (weights laid out once). */
+    /**
+     * Prepares a layer (weights laid out once, half-precision tensors widened to float32). The
+     * dispatch on the layer's kind happens here, once per layer when the model is compiled; the
+     * returned step runs without it.
+     */
     static Step compile(Layer layer) {
-        if (layer instanceof Layer.Lstm l) {
-            return RecurrentStep.of(l);
-        } else if (layer instanceof Layer.Gru g) {
-            return RecurrentStep.of(g);
-        } else if (layer instanceof Layer.Rnn r) {
-            return RecurrentStep.of(r);
-        } else if (layer instanceof Layer.Constant c) {
+        return layer.accept(COMPILER);
+    }
+
+    private static final Layer.Visitor<Step> COMPILER = new Layer.Visitor<>() {
+        @Override public Step visit(Layer.Lstm l) { return RecurrentStep.of(l); }
+        @Override public Step visit(Layer.Gru g) { return RecurrentStep.of(g); }
+        @Override public Step visit(Layer.Rnn r) { return RecurrentStep.of(r); }
+
+        @Override
+        public Step visit(Layer.Constant c) {
             Val v = Val.of(c.value());
             return args -> new Val[] {v};
-        } else if (layer instanceof Layer.Dense d) {
-            return dense(d);
-        } else if (layer instanceof Layer.Embedding e) {
+        }
+
+        @Override public Step visit(Layer.Dense d) { return dense(d); }
+
+        @Override
+        public Step visit(Layer.Embedding e) {
             Val table = Val.of(e.table());
             return args -> new Val[] {gather(e, table, 0, indices(e, args[0]), args[0].shape, "index")};
-        } else if (layer instanceof Layer.Activation a) {
+        }
+
+        @Override
+        public Step visit(Layer.Activation a) {
             return args -> {
                 Val x = requireFloat(a, args[0], "input");
                 float[] out = x.f.clone();
                 Activations.apply(a.fn(), out, 0, out.length);
                 return new Val[] {Val.floats(x.shape, out)};
             };
-        } else if (layer instanceof Layer.Softmax s) {
-            return args -> new Val[] {softmax(s, args[0])};
-        } else if (layer instanceof Layer.Dropout || layer instanceof Layer.Identity) {
-            return args -> new Val[] {args[0]};
-        } else if (layer instanceof Layer.Binary b) {
-            return args -> new Val[] {binary(b, args[0], args[1])};
-        } else if (layer instanceof Layer.MatMul m) {
-            return args -> new Val[] {matmul(m, args[0], args[1])};
-        } else if (layer instanceof Layer.Concat c) {
-            return args -> new Val[] {concat(c, args)};
-        } else if (layer instanceof Layer.Transpose t) {
-            return args -> new Val[] {transpose(t, args[0])};
-        } else if (layer instanceof Layer.Reshape r) {
-            return args -> new Val[] {args[0].withShape(reshapeTarget(r, args[0].shape))};
-        } else if (layer instanceof Layer.Flatten f) {
-            return args -> new Val[] {flatten(f, args[0])};
-        } else if (layer instanceof Layer.Squeeze s) {
-            return args -> new Val[] {squeeze(s, args[0])};
-        } else if (layer instanceof Layer.Unsqueeze u) {
-            return args -> new Val[] {unsqueeze(u, args[0])};
-        } else if (layer instanceof Layer.Select s) {
-            return args -> new Val[] {select(s, args[0])};
-        } else if (layer instanceof Layer.Take t) {
+        }
+
+        @Override public Step visit(Layer.Softmax s) { return args -> new Val[] {softmax(s, args[0])}; }
+        @Override public Step visit(Layer.Dropout d) { return args -> new Val[] {args[0]}; }
+        @Override public Step visit(Layer.Identity i) { return args -> new Val[] {args[0]}; }
+        @Override public Step visit(Layer.Binary b) { return args -> new Val[] {binary(b, args[0], args[1])}; }
+        @Override public Step visit(Layer.MatMul m) { return args -> new Val[] {matmul(m, args[0], args[1])}; }
+        @Override public Step visit(Layer.Concat c) { return args -> new Val[] {concat(c, args)}; }
+        @Override public Step visit(Layer.Transpose t) { return args -> new Val[] {transpose(t, args[0])}; }
+        @Override public Step visit(Layer.Reshape r) { return args -> new Val[] {args[0].withShape(reshapeTarget(r, args[0].shape))}; }
+        @Override public Step visit(Layer.Flatten f) { return args -> new Val[] {flatten(f, args[0])}; }
+        @Override public Step visit(Layer.Squeeze s) { return args -> new Val[] {squeeze(s, args[0])}; }
+        @Override public Step visit(Layer.Unsqueeze u) { return args -> new Val[] {unsqueeze(u, args[0])}; }
+        @Override public Step visit(Layer.Select s) { return args -> new Val[] {select(s, args[0])}; }
+
+        @Override
+        public Step visit(Layer.Take t) {
             if (t.indices().dtype().isFloating()) {
                 throw Step.bad(t, "indices must be integers, got " + t.indices().dtype());
             }
@@ -73,16 +80,26 @@ final class Ops {
                 int axis = axis(t, t.axis(), args[0].rank());
                 return new Val[] {gather(t, args[0], axis, idx, idxShape, "index")};
             };
-        } else if (layer instanceof Layer.Slice s) {
+        }
+
+        @Override
+        public Step visit(Layer.Slice s) {
             if (s.step() == 0) {
                 throw Step.bad(s, "slice step must not be 0");
             }
             return args -> new Val[] {slice(s, args[0])};
-        } else if (layer instanceof Layer.Cast c) {
+        }
+
+        @Override
+        public Step visit(Layer.Cast c) {
+            if (c.to().isHalf()) {
+                // run-time values are float32: a cast to half precision would have to round them
+                throw LstmxException.unsupported("layer '" + c.name() + "' (Cast): casting to " + c.to()
+                        + " is not supported; half precision is a storage type of weights only");
+            }
             return args -> new Val[] {cast(args[0], c.to())};
         }
-        throw LstmxException.internal("layer '" + layer.name() + "': no runtime implementation for " + layer.getClass().getSimpleName());
-    }
+    };
 
     // ---------------------------------------------------------------- helpers
 

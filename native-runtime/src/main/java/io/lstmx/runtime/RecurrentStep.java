@@ -27,33 +27,29 @@ final class RecurrentStep implements Step {
     private final int hArg;
     private final int cArg;
 
-    private RecurrentStep(Layer layer, RecurrentKernel<?> kernel, Direction direction, String sequenceLengths, String initialH,
-                          String initialC, String outputSequence, String outputH, String outputC) {
+    private RecurrentStep(Layer.Recurrent layer, RecurrentKernel<?> kernel) {
         this.layer = layer;
         this.kernel = kernel;
-        this.direction = direction;
-        this.outputSequence = outputSequence;
-        this.outputH = outputH;
-        this.outputC = outputC;
-        int pos = 1; // the sequence input X is always the first argument (see Layer#inputs)
-        lensArg = present(sequenceLengths) ? pos++ : -1;
-        hArg = present(initialH) ? pos++ : -1;
-        cArg = present(initialC) ? pos : -1;
+        this.direction = layer.direction();
+        this.outputSequence = layer.outputSequence();
+        this.outputH = layer.outputH();
+        this.outputC = layer.outputC();
+        int pos = 1; // the sequence input X is always the first argument (see RecurrentPorts#inputs)
+        lensArg = present(layer.sequenceLengths()) ? pos++ : -1;
+        hArg = present(layer.initialH()) ? pos++ : -1;
+        cArg = present(layer.initialC()) ? pos : -1;
     }
 
     static RecurrentStep of(Layer.Lstm l) {
-        return new RecurrentStep(l, new LstmKernel(l), l.spec().direction(), l.sequenceLengths(), l.initialH(), l.initialC(),
-                l.outputSequence(), l.outputH(), l.outputC());
+        return new RecurrentStep(l, new LstmKernel(l));
     }
 
     static RecurrentStep of(Layer.Gru l) {
-        return new RecurrentStep(l, new GruKernel(l), l.spec().direction(), l.sequenceLengths(), l.initialH(), null,
-                l.outputSequence(), l.outputH(), null);
+        return new RecurrentStep(l, new GruKernel(l));
     }
 
     static RecurrentStep of(Layer.Rnn l) {
-        return new RecurrentStep(l, new RnnKernel(l), l.spec().direction(), l.sequenceLengths(), l.initialH(), null,
-                l.outputSequence(), l.outputH(), null);
+        return new RecurrentStep(l, new RnnKernel(l));
     }
 
     private static boolean present(String name) {

@@ -142,15 +142,15 @@ final class RecurrentCase {
     // The only calls of the recurrent records' constructors in these tests.
 
     private static Layer lstm(String name, Ports p, LstmSpec s, List<LstmWeights> w) {
-        return new Layer.Lstm(name, p.input(), p.lens(), p.h0(), p.c0(), p.y(), p.yh(), p.yc(), s, w, GateOrder.CANONICAL);
+        return new Layer.Lstm(name, new io.lstmx.ir.RecurrentPorts(p.input(), p.lens(), p.h0(), p.c0(), p.y(), p.yh(), p.yc()), s, w, GateOrder.CANONICAL);
     }
 
     private static Layer gru(String name, Ports p, RecurrentSpec s, List<RecurrentWeights> w) {
-        return new Layer.Gru(name, p.input(), p.lens(), p.h0(), p.y(), p.yh(), s, w, GateOrder.Gru.CANONICAL);
+        return new Layer.Gru(name, io.lstmx.ir.RecurrentPorts.withoutCell(p.input(), p.lens(), p.h0(), p.y(), p.yh()), s, w, GateOrder.Gru.CANONICAL);
     }
 
     private static Layer rnn(String name, Ports p, RecurrentSpec s, List<RecurrentWeights> w) {
-        return new Layer.Rnn(name, p.input(), p.lens(), p.h0(), p.y(), p.yh(), s, w);
+        return new Layer.Rnn(name, io.lstmx.ir.RecurrentPorts.withoutCell(p.input(), p.lens(), p.h0(), p.y(), p.yh()), s, w);
     }
 
     /** Random float32 tensor of {@code shape}, scale 0.5. */

@@ -6,6 +6,7 @@ import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
@@ -198,9 +199,9 @@ class GruRnnInvariantsTest {
         RecurrentSpec g = TestSupport.gruSpec(4, 5, Direction.FORWARD, Layout.TIME_MAJOR, null, lbr);
         RecurrentSpec r = TestSupport.rnnSpec(5, 3, Direction.FORWARD, Layout.TIME_MAJOR, null);
         List<Layer> layers = List.of(
-                new Layer.Gru("g", "X", null, null, "y1", "h1", g, TestSupport.recurrentWeights(rnd, g, 3), io.lstmx.ir.GateOrder.Gru.CANONICAL),
+                new Layer.Gru("g", RecurrentPorts.withoutCell("X", null, null, "y1", "h1"), g, TestSupport.recurrentWeights(rnd, g, 3), io.lstmx.ir.GateOrder.Gru.CANONICAL),
                 new Layer.Squeeze("sq", "y1", "x2", List.of(1)),
-                new Layer.Rnn("r", "x2", null, null, "y2", "h2", r, TestSupport.recurrentWeights(rnd, r, 1)),
+                new Layer.Rnn("r", RecurrentPorts.withoutCell("x2", null, null, "y2", "h2"), r, TestSupport.recurrentWeights(rnd, r, 1)),
                 new Layer.Dense("fc", "y2", "out", TestSupport.t(random(rnd, 3, 1), 1, 3), null));
         return new Model("stack", ModelInfo.NONE, List.of(new ValueInfo("X", DType.FLOAT32, Shape.of("T", "B", 4))),
                 List.of(new ValueInfo("out", DType.FLOAT32, Shape.UNKNOWN), new ValueInfo("h1", DType.FLOAT32, Shape.UNKNOWN),

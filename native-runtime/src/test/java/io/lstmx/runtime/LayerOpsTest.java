@@ -6,6 +6,7 @@ import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.ActivationFn.Kind;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layer.Binary.Op;
 import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.Test;
@@ -258,7 +259,7 @@ class LayerOpsTest {
         float atanhHalf = (float) (0.5 * Math.log(3));
         io.lstmx.ir.LstmWeights w = new io.lstmx.ir.LstmWeights(t(new float[4], 4, 1), t(new float[4], 4, 1),
                 t(new float[] {0, 0, atanhHalf, 0}, 4), t(new float[4], 4), null, null);
-        Layer.Lstm l = new Layer.Lstm("cell", "x", null, null, null, null, "h", "c", spec, List.of(w), io.lstmx.ir.GateOrder.CANONICAL);
+        Layer.Lstm l = new Layer.Lstm("cell", new RecurrentPorts("x", null, null, null, null, "h", "c"), spec, List.of(w), io.lstmx.ir.GateOrder.CANONICAL);
         Map<String, Tensor> out = NativeRuntime.evaluate(l, Map.of("x", t(new float[] {3}, 1, 1, 1)));
         assertEquals(List.of("h", "c"), List.copyOf(out.keySet()));
         assertTensor(out.get("c"), new int[] {1, 1, 1}, 0.25f);

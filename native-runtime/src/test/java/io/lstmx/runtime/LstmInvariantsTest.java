@@ -6,6 +6,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -188,9 +189,9 @@ class LstmInvariantsTest {
         LstmSpec s1 = LstmSpec.standard(4, 5, Direction.FORWARD, Layout.TIME_MAJOR);
         LstmSpec s2 = new LstmSpec(5, 3, 2, Direction.FORWARD, Layout.TIME_MAJOR, null, false, LstmSpec.DEFAULT_ACTIVATIONS);
         List<Layer> layers = List.of(
-                new Layer.Lstm("l1", "X", null, null, null, "y1", null, null, s1, w1, GateOrder.CANONICAL),
+                new Layer.Lstm("l1", new RecurrentPorts("X", null, null, null, "y1", null, null), s1, w1, GateOrder.CANONICAL),
                 new Layer.Squeeze("sq", "y1", "x2", List.of(1)),
-                new Layer.Lstm("l2", "x2", null, null, null, "y2", "h2", null, s2, w2, GateOrder.CANONICAL),
+                new Layer.Lstm("l2", new RecurrentPorts("x2", null, null, null, "y2", "h2", null), s2, w2, GateOrder.CANONICAL),
                 dense);
         return new Model("stack", ModelInfo.NONE, List.of(new ValueInfo("X", DType.FLOAT32, Shape.of("T", "B", 4))),
                 List.of(new ValueInfo("out", DType.FLOAT32, Shape.UNKNOWN), new ValueInfo("h2", DType.FLOAT32, Shape.UNKNOWN)), layers);

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * An independent, deliberately naive LSTM in double precision, written straight from the equations
- * of the Layer.Lstm Javadoc (ONNX semantics), one scalar at a time. It shares no code with the
+ * of the Layer.Lstm Javadoc (ONNX semantics, plus TensorFlow's cell clip and forget bias), one
+ * scalar at a time. It shares no code with the
  * runtime: its own activation functions, its own indexing, no buffers reused.
  */
 final class LstmReference {
@@ -54,6 +55,8 @@ final class LstmReference {
         int dirs = spec.direction().count();
         boolean bm = spec.layout() == Layout.BATCH_MAJOR;
         double clip = spec.clip() == null ? Double.POSITIVE_INFINITY : spec.clip();
+        double cellClip = spec.cellClip() == null ? Double.POSITIVE_INFINITY : spec.cellClip();
+        double forgetBias = spec.forgetBias();
         double[] y = new double[steps * dirs * batch * hr];
         double[] yh = new double[dirs * batch * hr];
         double[] yc = new double[dirs * batch * hid];
@@ -96,12 +99,13 @@ final class LstmReference {
                     double[] hFull = new double[hid];
                     for (int j = 0; j < hid; j++) {
                         double pi = pre[j] + (pp == null ? 0 : pp[j] * c[j]);
-                        double pf = pre[hid + j] + (pp == null ? 0 : pp[hid + j] * c[j]);
+                        double pf = pre[hid + j] + forgetBias + (pp == null ? 0 : pp[hid + j] * c[j]);
                         double pg = pre[2 * hid + j];
                         double i = act(fa, clamp(pi, clip));
                         double f = spec.inputForget() ? 1 - i : act(fa, clamp(pf, clip));
                         double g = act(ga, clamp(pg, clip));
-                        cNew[j] = f * c[j] + i * g;
+                        // TensorFlow's cell_clip: the new cell state itself is bounded, before o and h read it
+                        cNew[j] = clamp(f * c[j] + i * g, cellClip);
                         double po = pre[3 * hid + j] + (pp == null ? 0 : pp[2 * hid + j] * cNew[j]);
                         double o = act(fa, clamp(po, clip));
                         hFull[j] = o * act(ha, cNew[j]);

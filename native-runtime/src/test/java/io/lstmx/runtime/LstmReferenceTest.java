@@ -87,18 +87,98 @@ class LstmReferenceTest {
         checkCase(new Case(12345, spec, true, true, true, 6, 3));
     }
 
+    /**
+     * TensorFlow's cell clip and forget bias on random configurations, on both cell paths (the
+     * vectorised default cell and the generic one): each case is checked against the reference,
+     * and the reference itself must show that the clip bounded some cell state and that the bias
+     * changed the outputs, so that neither feature can be ignored unnoticed.
+     */
+    @Test
+    void cellClipAndForgetBiasMatchTheReferenceOnBothCellPaths() {
+        int clippedCases = 0;
+        int fastCases = 0;
+        int genericCases = 0;
+        int biasedCases = 0;
+        for (int seed = 0; seed < 120; seed++) {
+            Case base = randomCase(1000 + seed);
+            Random rnd = new Random(seed);
+            LstmSpec s = base.spec();
+            float cellClip = (float) (0.2 + 0.5 * rnd.nextDouble());
+            float forgetBias = s.inputForget() ? 0f : (float) (rnd.nextBoolean() ? 1 + rnd.nextDouble() : -1 - rnd.nextDouble());
+            LstmSpec spec = s.withCellClip(cellClip).withForgetBias(forgetBias);
+            // half the cases without peepholes, so that default-activation cases take the vectorised path
+            boolean peephole = seed % 2 == 0 && base.peephole();
+            Case c = new Case(base.seed(), spec, peephole, base.lens(), base.init(), base.steps(), base.batch());
+            checkCase(c);
+            boolean fast = spec.hasDefaultActivations() && !peephole && spec.clip() == null && !spec.inputForget();
+            fastCases += fast ? 1 : 0;
+            genericCases += fast ? 0 : 1;
+            Reference clipped = reference(c);
+            Reference free = reference(new Case(c.seed(), spec.withCellClip(null), peephole, c.lens(), c.init(), c.steps(), c.batch()));
+            double maxAbsC = 0;
+            for (double v : clipped.out.yc()) {
+                maxAbsC = Math.max(maxAbsC, Math.abs(v));
+            }
+            assertTrue(maxAbsC <= cellClip, c + ": |Y_c| " + maxAbsC + " exceeds the cell clip " + cellClip);
+            if (!java.util.Arrays.equals(clipped.out.yc(), free.out.yc())) {
+                clippedCases++;
+            }
+            if (forgetBias != 0 && previousCellMatters(c, clipped.lens)) {
+                biasedCases++;
+                Reference unbiased = reference(new Case(c.seed(), spec.withForgetBias(0), peephole, c.lens(), c.init(), c.steps(), c.batch()));
+                assertTrue(!java.util.Arrays.equals(clipped.out.yh(), unbiased.out.yh()), c + ": the forget bias changed nothing");
+            }
+        }
+        assertTrue(biasedCases > 60, "the forget bias was checked in only " + biasedCases + " cases");
+        assertTrue(clippedCases > 60, "the cell clip bit in only " + clippedCases + " cases");
+        assertTrue(fastCases > 10 && genericCases > 10, "cell paths exercised: vectorised " + fastCases + ", generic " + genericCases);
+    }
+
+    @Test
+    void cellClipOnALargeLayerSplitOverThreadsMatchesTheReference() {
+        // big enough for the parallel split (RecurrentKernel.PARALLEL_WORK) and several column groups
+        LstmSpec spec = LstmSpec.standard(40, 70, Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR).withCellClip(0.5f).withForgetBias(1f);
+        checkCase(new Case(99, spec, false, true, true, 30, 9));
+    }
+
+    /**
+     * Whether some row runs a step from a non-zero cell state (a second step, or a first one from
+     * an initial state): only then does f, and with it the forget bias, reach the outputs.
+     */
+    private static boolean previousCellMatters(Case c, int[] lens) {
+        for (int b = 0; b < c.batch(); b++) {
+            int len = lens == null ? c.steps() : lens[b];
+            if (len > 1 || (len == 1 && c.init())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The reference's outputs for a case, from the same random inputs {@link #checkCase} feeds the runtime. */
+    private record Reference(LstmReference.Out out, int[] lens) {
+    }
+
+    private static Reference reference(Case c) {
+        Inputs in = inputs(c);
+        return new Reference(LstmReference.run(c.spec(), in.w, in.x, c.steps(), c.batch(), in.lens, in.h0, in.c0), in.lens);
+    }
+
     @Test
     void largerSizes() {
         LstmSpec spec = LstmSpec.standard(37, 29, Direction.BIDIRECTIONAL, Layout.TIME_MAJOR);
         checkCase(new Case(7, spec, false, true, true, 23, 5));
     }
 
-    private static void checkCase(Case c) {
+    /** One case's weights and inputs, drawn from its seed. */
+    private record Inputs(List<LstmWeights> w, float[] x, int[] lens, float[] h0, float[] c0, Map<String, Tensor> feed) {
+    }
+
+    private static Inputs inputs(Case c) {
         Random rnd = new Random(c.seed() * 31L + 1);
         LstmSpec spec = c.spec();
         int dirs = spec.direction().count();
         List<LstmWeights> w = TestSupport.weights(rnd, spec, c.peephole(), dirs);
-        Model model = TestSupport.lstmModel(spec, w, c.lens(), c.init());
         int steps = c.steps();
         int batch = c.batch();
         boolean bm = spec.layout() == Layout.BATCH_MAJOR;
@@ -118,8 +198,19 @@ class LstmReferenceTest {
             in.put("H0", Tensor.ofFloats(bm ? new int[] {batch, dirs, spec.outputSize()} : new int[] {dirs, batch, spec.outputSize()}, h0));
             in.put("C0", Tensor.ofFloats(bm ? new int[] {batch, dirs, spec.hiddenSize()} : new int[] {dirs, batch, spec.hiddenSize()}, c0));
         }
-        Map<String, Tensor> out = NativeRuntime.compile(model).run(in);
-        LstmReference.Out ref = LstmReference.run(spec, w, x, steps, batch, lens, h0, c0);
+        return new Inputs(w, x, lens, h0, c0, in);
+    }
+
+    private static void checkCase(Case c) {
+        LstmSpec spec = c.spec();
+        int dirs = spec.direction().count();
+        int steps = c.steps();
+        int batch = c.batch();
+        boolean bm = spec.layout() == Layout.BATCH_MAJOR;
+        Inputs in = inputs(c);
+        Model model = TestSupport.lstmModel(spec, in.w, c.lens(), c.init());
+        Map<String, Tensor> out = NativeRuntime.compile(model).run(in.feed);
+        LstmReference.Out ref = LstmReference.run(spec, in.w, in.x, steps, batch, in.lens, in.h0, in.c0);
         String what = c.toString();
         int hr = spec.outputSize();
         assertArrayEquals(bm ? new int[] {batch, steps, dirs, hr} : new int[] {steps, dirs, batch, hr}, out.get("Y").shape(), what);

@@ -6,6 +6,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -104,8 +105,8 @@ final class TestSupport {
             in.add(new ValueInfo("H0", DType.FLOAT32, Shape.UNKNOWN));
             in.add(new ValueInfo("C0", DType.FLOAT32, Shape.UNKNOWN));
         }
-        Layer l = new Layer.Lstm("lstm", "X", lens ? "L" : null, init ? "H0" : null, init ? "C0" : null,
-                "Y", "Y_h", "Y_c", spec, w, GateOrder.CANONICAL);
+        Layer l = new Layer.Lstm("lstm", new RecurrentPorts("X", lens ? "L" : null, init ? "H0" : null, init ? "C0" : null,
+                "Y", "Y_h", "Y_c"), spec, w, GateOrder.CANONICAL);
         return new Model("m", ModelInfo.NONE, in,
                 List.of(new ValueInfo("Y", DType.FLOAT32, Shape.UNKNOWN), new ValueInfo("Y_h", DType.FLOAT32, Shape.UNKNOWN),
                         new ValueInfo("Y_c", DType.FLOAT32, Shape.UNKNOWN)),
@@ -149,11 +150,11 @@ final class TestSupport {
 
     /** A GRU layer "gru" reading X (and L, H0 when asked), writing the named outputs (null: absent). */
     static Layer.Gru gru(RecurrentSpec spec, List<RecurrentWeights> w, boolean lens, boolean init, String y, String yh) {
-        return new Layer.Gru("gru", "X", lens ? "L" : null, init ? "H0" : null, y, yh, spec, w, GateOrder.Gru.CANONICAL);
+        return new Layer.Gru("gru", RecurrentPorts.withoutCell("X", lens ? "L" : null, init ? "H0" : null, y, yh), spec, w, GateOrder.Gru.CANONICAL);
     }
 
     static Layer.Rnn rnn(RecurrentSpec spec, List<RecurrentWeights> w, boolean lens, boolean init, String y, String yh) {
-        return new Layer.Rnn("rnn", "X", lens ? "L" : null, init ? "H0" : null, y, yh, spec, w);
+        return new Layer.Rnn("rnn", RecurrentPorts.withoutCell("X", lens ? "L" : null, init ? "H0" : null, y, yh), spec, w);
     }
 
     /** A model made of one layer reading graph inputs X (and L, H0 when asked), its outputs the model's. */

@@ -3,6 +3,7 @@ package io.lstmx.onnx;
 import com.google.protobuf.ByteString;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
+import io.lstmx.ir.HalfFloats;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.proto.Onnx.StringStringEntryProto;
 import io.lstmx.onnx.proto.Onnx.TensorProto;
@@ -81,7 +82,7 @@ public final class OnnxTensors {
                         case DataType.FLOAT_VALUE -> f[i] = raw.getFloat();
                         case DataType.DOUBLE_VALUE -> f[i] = (float) raw.getDouble();
                         case DataType.FLOAT16_VALUE -> f[i] = halfToFloat(raw.getShort());
-                        default -> f[i] = Float.intBitsToFloat((raw.getShort() & 0xffff) << 16);
+                        default -> f[i] = HalfFloats.bfloat16ToFloat(raw.getShort());
                     }
                 }
             } else {
@@ -90,7 +91,7 @@ public final class OnnxTensors {
                         case DataType.FLOAT_VALUE -> f[i] = p.getFloatData(i);
                         case DataType.DOUBLE_VALUE -> f[i] = (float) p.getDoubleData(i);
                         case DataType.FLOAT16_VALUE -> f[i] = halfToFloat((short) p.getInt32Data(i));
-                        default -> f[i] = Float.intBitsToFloat((p.getInt32Data(i) & 0xffff) << 16);
+                        default -> f[i] = HalfFloats.bfloat16ToFloat((short) p.getInt32Data(i));
                     }
                 }
             }
@@ -131,7 +132,10 @@ public final class OnnxTensors {
         };
     }
 
-    /** Writes a tensor as a TensorProto with raw_data (little-endian). */
+    /**
+     * Writes a tensor as a TensorProto with raw_data (little-endian), in its own element type:
+     * FLOAT16 and BFLOAT16 tensors keep their 16-bit values (ONNX has both types).
+     */
     public static TensorProto fromTensor(String name, Tensor t) {
         TensorProto.Builder b = TensorProto.newBuilder().setName(name);
         for (int d : t.shape()) {
@@ -139,30 +143,38 @@ public final class OnnxTensors {
         }
         int n = t.size();
         // raw_data is one protobuf bytes field (at most 2 GiB); n * width may exceed an int.
-        long bytes = Math.multiplyExact((long) n, t.dtype() == DType.INT64 ? 8L : 4L);
+        long width = switch (t.dtype()) {
+            case INT64 -> 8L;
+            case FLOAT16, BFLOAT16 -> 2L;
+            case FLOAT32, INT32 -> 4L;
+        };
+        long bytes = Math.multiplyExact((long) n, width);
         if (bytes > MAX_RAW_BYTES) {
             throw LstmxException.unsupported("tensor '" + name + "' of shape " + Arrays.toString(t.shape()) + " needs " + bytes
                     + " bytes; a tensor stored inside an ONNX file holds at most " + MAX_RAW_BYTES);
         }
-        ByteBuffer buf;
+        ByteBuffer buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
         switch (t.dtype()) {
             case FLOAT32 -> {
                 b.setDataType(DataType.FLOAT_VALUE);
-                buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < n; i++) {
                     buf.putFloat(t.getFloat(i));
                 }
             }
             case INT32 -> {
                 b.setDataType(DataType.INT32_VALUE);
-                buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < n; i++) {
                     buf.putInt((int) t.getLong(i));
                 }
             }
-            default -> {
+            case FLOAT16, BFLOAT16 -> {
+                b.setDataType(onnxType(t.dtype()));
+                for (short h : t.toHalfBits()) {
+                    buf.putShort(h);
+                }
+            }
+            case INT64 -> {
                 b.setDataType(DataType.INT64_VALUE);
-                buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < n; i++) {
                     buf.putLong(t.getLong(i));
                 }
@@ -178,6 +190,8 @@ public final class OnnxTensors {
             case FLOAT32 -> DataType.FLOAT_VALUE;
             case INT32 -> DataType.INT32_VALUE;
             case INT64 -> DataType.INT64_VALUE;
+            case FLOAT16 -> DataType.FLOAT16_VALUE;
+            case BFLOAT16 -> DataType.BFLOAT16_VALUE;
         };
     }
 
@@ -270,17 +284,6 @@ public final class OnnxTensors {
 
     /** IEEE 754 binary16 to float32, including subnormals, infinities and NaN. */
     static float halfToFloat(short h) {
-        int bits = h & 0xffff;
-        int sign = (bits & 0x8000) << 16;
-        int exp = (bits >>> 10) & 0x1f;
-        int mant = bits & 0x3ff;
-        if (exp == 0x1f) {
-            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-        }
-        if (exp == 0) {
-            float v = mant * 0x1p-24f;
-            return sign != 0 ? -v : v;
-        }
-        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+        return HalfFloats.float16ToFloat(h);
     }
 }

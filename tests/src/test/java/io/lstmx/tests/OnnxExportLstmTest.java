@@ -7,6 +7,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -150,7 +151,7 @@ class OnnxExportLstmTest {
                 default -> c0 = n;
             }
         }
-        layers.add(new Layer.Lstm("lstm", "X", lens, h0, c0, c.y ? "Y" : null, c.yh ? "Y_h" : null, c.yc ? "Y_c" : null, spec, ws, GateOrder.ONNX));
+        layers.add(new Layer.Lstm("lstm", new RecurrentPorts("X", lens, h0, c0, c.y ? "Y" : null, c.yh ? "Y_h" : null, c.yc ? "Y_c" : null), spec, ws, GateOrder.ONNX));
         List<ValueInfo> outs = new ArrayList<>();
         if (c.y) {
             outs.add(new ValueInfo("Y", DType.FLOAT32, layout == Layout.TIME_MAJOR ? Shape.of(tt, d, bb, h) : Shape.of(bb, tt, d, h)));

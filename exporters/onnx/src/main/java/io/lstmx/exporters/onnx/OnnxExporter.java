@@ -139,56 +139,146 @@ public final class OnnxExporter {
     // ---------------------------------------------------------------- dispatch
 
     private void layer(Layer l) {
-        if (l instanceof Layer.Constant c) {
+        l.accept(writer);
+    }
+
+    /** The converter of each kind of layer. */
+    private final Layer.Visitor<Void> writer = new Layer.Visitor<>() {
+        @Override
+        public Void visit(Layer.Constant c) {
             constant(c);
-        } else if (l instanceof Layer.Lstm x) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Lstm x) {
             lstm(x);
-        } else if (l instanceof Layer.Gru x) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Gru x) {
             gru(x);
-        } else if (l instanceof Layer.Rnn x) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Rnn x) {
             rnn(x);
-        } else if (l instanceof Layer.Dense d) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Dense d) {
             dense(d);
-        } else if (l instanceof Layer.Embedding e) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Embedding e) {
             embedding(e);
-        } else if (l instanceof Layer.Activation a) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Activation a) {
             activation(a);
-        } else if (l instanceof Layer.Softmax s) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Softmax s) {
             softmax(s);
-        } else if (l instanceof Layer.Dropout d) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Dropout d) {
             // Dropout is the identity at inference; Identity says so without a training-mode input.
             unary("Identity", d.name(), d.input(), d.output());
-        } else if (l instanceof Layer.Identity i) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Identity i) {
             unary("Identity", i.name(), i.input(), i.output());
-        } else if (l instanceof Layer.Binary b) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Binary b) {
             binary(b);
-        } else if (l instanceof Layer.MatMul m) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.MatMul m) {
             g.apply("MatMul", m.a(), m.b()).named(m.name()).output(m.output());
-        } else if (l instanceof Layer.Concat c) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Concat c) {
             concat(c);
-        } else if (l instanceof Layer.Transpose t) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Transpose t) {
             g.apply("Transpose", t.input()).named(t.name()).ints("perm", t.perm()).output(t.output());
-        } else if (l instanceof Layer.Reshape r) {
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Reshape r) {
             String shape = g.int64s(r.name() + "_shape", r.shape().stream().mapToLong(Long::longValue).toArray());
             g.apply("Reshape", r.input(), shape).named(r.name()).output(r.output());
-        } else if (l instanceof Layer.Flatten f) {
-            flatten(f);
-        } else if (l instanceof Layer.Squeeze s) {
-            squeezeNode(s, s.name(), s.input(), s.output(), s.axes(), rank(s.input()));
-        } else if (l instanceof Layer.Unsqueeze u) {
-            unsqueeze(u);
-        } else if (l instanceof Layer.Select s) {
-            select(s);
-        } else if (l instanceof Layer.Take t) {
-            take(t);
-        } else if (l instanceof Layer.Slice s) {
-            slice(s);
-        } else if (l instanceof Layer.Cast c) {
-            g.apply("Cast", c.input()).named(c.name()).attr("to", (long) OnnxTensors.onnxType(c.to())).output(c.output());
-        } else {
-            throw LstmxException.internal("ONNX export: no converter for layer '" + l.name() + "' (" + l.kind() + ")");
+            return null;
         }
-    }
+
+        @Override
+        public Void visit(Layer.Flatten f) {
+            flatten(f);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Squeeze s) {
+            squeezeNode(s, s.name(), s.input(), s.output(), s.axes(), rank(s.input()));
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Unsqueeze u) {
+            unsqueeze(u);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Select s) {
+            select(s);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Take t) {
+            take(t);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Slice s) {
+            slice(s);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Cast c) {
+            // ShapeInference has refused a cast to half precision (values are float32 in the IR)
+            g.apply("Cast", c.input()).named(c.name()).attr("to", (long) OnnxTensors.onnxType(c.to())).output(c.output());
+            return null;
+        }
+    };
 
     // ---------------------------------------------------------------- helpers
 
@@ -257,6 +347,11 @@ public final class OnnxExporter {
         if (s.projSize() > 0) {
             throw LstmxException.unsupported("ONNX LSTM has no projection; layer '" + l.name() + "' has proj_size " + s.projSize());
         }
+        if (s.cellClip() != null) {
+            // ONNX's clip bounds gate pre-activations, not the cell state: no attribute computes this, and dropping it would change the numbers
+            throw LstmxException.unsupported("ONNX LSTM has no cell clip; layer '" + l.name() + "' (LSTM) clips its cell state to +-"
+                    + s.cellClip());
+        }
         int dirs = s.direction().count();
         int h = s.hiddenSize();
         int in = s.inputSize();
@@ -271,8 +366,8 @@ public final class OnnxExporter {
             LstmWeights lw = l.weights().get(d);
             GateOrder.ONNX.fromCanonical(lw.w(), 0).copyFloatsTo(w, d * 4 * h * in);
             GateOrder.ONNX.fromCanonical(lw.r(), 0).copyFloatsTo(r, d * 4 * h * h);
-            // ONNX B is [Wb, Rb] per direction, both in ONNX gate order.
-            GateOrder.ONNX.fromCanonical(lw.wb(), 0).copyFloatsTo(b, d * 8 * h);
+            // ONNX B is [Wb, Rb] per direction, both in ONNX gate order; a forget bias joins Wb's forget block.
+            GateOrder.ONNX.fromCanonical(withForgetBias(lw.wb(), h, s.forgetBias()), 0).copyFloatsTo(b, d * 8 * h);
             GateOrder.ONNX.fromCanonical(lw.rb(), 0).copyFloatsTo(b, d * 8 * h + 4 * h);
             if (lw.peephole() != null) {
                 anyPeephole = true;
@@ -289,6 +384,22 @@ public final class OnnxExporter {
                 node.attr("input_forget", 1L);
             }
         });
+    }
+
+    /**
+     * Wb [4H] (canonical i, f, g, o) with the forget bias added to its f block. The forget bias is
+     * a constant term of f's pre-activation, like Wb_f, so folding it in gives the same function
+     * (float32 Wb_f + forgetBias is what the native runtime adds, in that order, too).
+     */
+    private static Tensor withForgetBias(Tensor wb, int h, float forgetBias) {
+        if (forgetBias == 0) {
+            return wb;
+        }
+        float[] v = wb.toFloatArray();
+        for (int j = h; j < 2 * h; j++) {
+            v[j] += forgetBias;
+        }
+        return Tensor.ofFloats(wb.shape(), v);
     }
 
     /** One ONNX GRU node; gate blocks in ONNX order z, r, h. */

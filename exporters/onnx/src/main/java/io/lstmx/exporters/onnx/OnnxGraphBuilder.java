@@ -123,7 +123,16 @@ final class OnnxGraphBuilder {
     /** Adds an initializer under exactly {@code name} (an IR value name). */
     void initializerNamed(String name, Tensor t) {
         define(name);
-        initializers.add(OnnxTensors.fromTensor(name, t));
+        initializers.add(OnnxTensors.fromTensor(name, computeType(t)));
+    }
+
+    /**
+     * A half-precision tensor widened to float32 (exactly). The IR computes every floating value in
+     * float32, so the graph's operators read float32: an ONNX operator takes all its float inputs
+     * in one type, and a float16 weight beside a float32 input would make the model invalid.
+     */
+    static Tensor computeType(Tensor t) {
+        return t.dtype().isHalf() ? t.withDType(DType.FLOAT32) : t;
     }
 
     /** A 1-D int64 initializer, as Reshape, Slice, Squeeze and Unsqueeze take their shapes and axes. */
@@ -251,7 +260,7 @@ final class OnnxGraphBuilder {
 
         Node attr(String name, Tensor v) {
             b.addAttribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.TENSOR)
-                    .setT(OnnxTensors.fromTensor("", v)));
+                    .setT(OnnxTensors.fromTensor("", computeType(v))));
             return this;
         }
 

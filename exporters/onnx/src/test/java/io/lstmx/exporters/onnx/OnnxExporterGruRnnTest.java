@@ -6,6 +6,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.ModelInfo;
@@ -100,7 +101,7 @@ class OnnxExporterGruRnnTest {
 
     @Test
     void gruIsOneNodeWithGateBlocksInOnnxOrderZrh() {
-        Layer.Gru gru = new Layer.Gru("gru", "X", null, "h0", "Y", "Y_h",
+        Layer.Gru gru = new Layer.Gru("gru", RecurrentPorts.withoutCell("X", null, "h0", "Y", "Y_h"),
                 spec(Direction.BIDIRECTIONAL, Layout.TIME_MAJOR, true, List.of(ActivationFn.SIGMOID, ActivationFn.TANH)),
                 tagged(2, 3), GateOrder.Gru.PYTORCH);
         ModelProto p = OnnxExporter.toProto(model(gru, Layout.TIME_MAJOR, false, 2), 17, false);
@@ -127,7 +128,7 @@ class OnnxExporterGruRnnTest {
     @Test
     void batchMajorRnnIsTransposedWithInt32LengthsAndExplicitActivations() {
         List<ActivationFn> acts = List.of(ActivationFn.of(Kind.AFFINE, 0.5f, 0.25f));
-        Layer.Rnn rnn = new Layer.Rnn("rnn", "X", "lens", "h0", "Y", "Y_h",
+        Layer.Rnn rnn = new Layer.Rnn("rnn", RecurrentPorts.withoutCell("X", "lens", "h0", "Y", "Y_h"),
                 spec(Direction.REVERSE, Layout.BATCH_MAJOR, false, acts), tagged(1, 1));
         ModelProto p = OnnxExporter.toProto(model(rnn, Layout.BATCH_MAJOR, true, 1), 13, false);
         NodeProto n = only(p, "RNN");

@@ -8,6 +8,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -82,8 +83,8 @@ class OnnxExporterTest {
             ins.add(new ValueInfo("h0", DType.FLOAT32, st));
             ins.add(new ValueInfo("c0", DType.FLOAT32, st));
         }
-        Layer.Lstm l = new Layer.Lstm("lstm", "X", seq ? "lens" : null, states ? "h0" : null, states ? "c0" : null,
-                "Y", "Y_h", "Y_c", spec, w, GateOrder.ONNX);
+        Layer.Lstm l = new Layer.Lstm("lstm", new RecurrentPorts("X", seq ? "lens" : null, states ? "h0" : null, states ? "c0" : null,
+                "Y", "Y_h", "Y_c"), spec, w, GateOrder.ONNX);
         List<ValueInfo> outs = List.of(new ValueInfo("Y", DType.FLOAT32, Shape.UNKNOWN), new ValueInfo("Y_h", DType.FLOAT32, Shape.UNKNOWN),
                 new ValueInfo("Y_c", DType.FLOAT32, Shape.UNKNOWN));
         return new Model("m", new ModelInfo("onnx", "test", ""), ins, outs, List.of(l));
@@ -208,12 +209,93 @@ class OnnxExporterTest {
         LstmWeights w = new LstmWeights(tag(0, 1, 4, H, I), tag(0, 2, 4, H, p), Tensor.zeros(4 * H), Tensor.zeros(4 * H), null,
                 Tensor.zeros(p, H));
         LstmSpec spec = new LstmSpec(I, H, p, Direction.FORWARD, Layout.TIME_MAJOR, null, false, LstmSpec.DEFAULT_ACTIVATIONS);
-        Layer.Lstm l = new Layer.Lstm("enc", "X", null, null, null, "Y", null, null, spec, List.of(w), GateOrder.PYTORCH);
+        Layer.Lstm l = new Layer.Lstm("enc", new RecurrentPorts("X", null, null, null, "Y", null, null), spec, List.of(w), GateOrder.PYTORCH);
         Model m = new Model("m", ModelInfo.NONE, List.of(new ValueInfo("X", DType.FLOAT32, Shape.of("t", "b", I))),
                 List.of(new ValueInfo("Y", DType.FLOAT32, Shape.UNKNOWN)), List.of(l));
         LstmxException e = assertThrows(LstmxException.class, () -> export(m, 17));
         assertEquals(ErrorCode.UNSUPPORTED, e.code());
         assertEquals("ONNX LSTM has no projection; layer 'enc' has proj_size 1", e.getMessage());
+    }
+
+    @Test
+    void cellClipIsRefusedNamingTheLayerAndTheFeature() {
+        LstmSpec spec = LstmSpec.standard(I, H, Direction.FORWARD, Layout.TIME_MAJOR).withCellClip(3f);
+        Model m = lstmModel(spec, List.of(tagged(0, I, H, false)), false, DType.INT32, false);
+        LstmxException e = assertThrows(LstmxException.class, () -> export(m, 17));
+        assertEquals(ErrorCode.UNSUPPORTED, e.code());
+        assertEquals(3, e.code().exitStatus());
+        assertTrue(e.getMessage().contains("ONNX LSTM has no cell clip") && e.getMessage().contains("layer 'lstm'"), e.getMessage());
+    }
+
+    @Test
+    void forgetBiasIsFoldedIntoTheForgetBlockOfWb() {
+        float fb = 0.75f;
+        LstmSpec spec = LstmSpec.standard(I, H, Direction.BIDIRECTIONAL, Layout.TIME_MAJOR).withForgetBias(fb);
+        ModelProto p = export(lstmModel(spec, List.of(tagged(0, I, H, false), tagged(1, I, H, false)), false, DType.INT32, false), 17);
+        NodeProto n = onlyLstm(p);
+        assertEquals(Set.of("hidden_size", "direction"), attrNames(n), "no attribute carries the bias");
+        float[] b = floats(p, n.getInput(3));
+        // ONNX B per direction: Wb then Rb, each in ONNX gate order i, o, f, c (canonical gates 0, 3, 1, 2)
+        int[] canonicalOfOnnxBlock = {0, 3, 1, 2};
+        for (int d = 0; d < 2; d++) {
+            for (int half = 0; half < 2; half++) {
+                for (int block = 0; block < 4; block++) {
+                    for (int j = 0; j < H; j++) {
+                        // the tag of Wb (what = 3) or Rb (what = 4), canonical gate k, position j
+                        float tagValue = 1000 * (d + 1) + 100 * (3 + half) + 10 * canonicalOfOnnxBlock[block] + j;
+                        float expected = half == 0 && block == 2 ? tagValue + fb : tagValue;
+                        assertEquals(expected, b[d * 8 * H + half * 4 * H + block * H + j], 0f,
+                                "direction " + d + (half == 0 ? " Wb" : " Rb") + " block " + block + " unit " + j);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionWeightsAndConstantsAreWrittenAsFloat32() {
+        // ONNX operators take all their float inputs in one type: the float32 activations decide it
+        Tensor w16 = Tensor.ofFloats(new int[] {2, 3}, new float[] {0.1f, -2f, 3.5f, 1e-6f, 65504f, -0.0f}).withDType(DType.FLOAT16);
+        Tensor b16 = Tensor.ofFloats(new int[] {2}, new float[] {1f / 3, -7f}).withDType(DType.BFLOAT16);
+        Layer dense = new Layer.Dense("d", "x", "h", w16, b16);
+        Layer konst = new Layer.Constant("k", "y2", b16);
+        Model m = new Model("m", ModelInfo.NONE, List.of(new ValueInfo("x", DType.FLOAT32, Shape.of("n", 3))),
+                List.of(new ValueInfo("h", DType.FLOAT32, Shape.UNKNOWN), new ValueInfo("y2", DType.FLOAT32, Shape.UNKNOWN)),
+                List.of(dense, konst));
+        ModelProto p = export(m, 17);
+        NodeProto gemm = nodes(p, "Gemm").get(0);
+        TensorProto w = init(p, gemm.getInput(1));
+        TensorProto b = init(p, gemm.getInput(2));
+        assertEquals(TensorProto.DataType.FLOAT_VALUE, w.getDataType());
+        assertEquals(TensorProto.DataType.FLOAT_VALUE, b.getDataType());
+        assertArrayEquals(w16.toFloatArray(), floats(p, gemm.getInput(1)));
+        assertArrayEquals(b16.toFloatArray(), floats(p, gemm.getInput(2)));
+        TensorProto k = nodes(p, "Constant").get(0).getAttribute(0).getT();
+        assertEquals(TensorProto.DataType.FLOAT_VALUE, k.getDataType());
+        assertArrayEquals(b16.toFloatArray(), OnnxTensors.toTensor(k, null, "test").toFloatArray());
+    }
+
+    @Test
+    void halfPrecisionTensorProtosKeepTheirBitsAndReadBackWidened() {
+        short[] bits = {0x0001, (short) 0x8400, 0x7bff, 0x7c00, (short) 0xfe00, 0x3555};
+        for (DType t : List.of(DType.FLOAT16, DType.BFLOAT16)) {
+            Tensor h = Tensor.ofHalfBits(t, new int[] {3, 2}, bits);
+            TensorProto p = OnnxTensors.fromTensor("h", h);
+            assertEquals(t == DType.FLOAT16 ? TensorProto.DataType.FLOAT16_VALUE : TensorProto.DataType.BFLOAT16_VALUE, p.getDataType());
+            assertEquals(List.of(3L, 2L), p.getDimsList());
+            byte[] raw = p.getRawData().toByteArray();
+            assertEquals(12, raw.length);
+            for (int i = 0; i < bits.length; i++) {
+                int le = (raw[2 * i] & 0xff) | (raw[2 * i + 1] & 0xff) << 8; // ONNX raw_data is little-endian
+                assertEquals(bits[i] & 0xffff, le, t + " element " + i);
+            }
+            // the importer widens half precision to float32 (exactly)
+            float[] back = OnnxTensors.toTensor(p, null, "test").toFloatArray();
+            float[] widened = h.toFloatArray();
+            for (int i = 0; i < bits.length; i++) {
+                assertEquals(Float.floatToIntBits(widened[i]), Float.floatToIntBits(back[i]), t + " element " + i);
+            }
+        }
     }
 
     @Test

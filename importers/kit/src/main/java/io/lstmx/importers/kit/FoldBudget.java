@@ -83,29 +83,8 @@ public final class FoldBudget {
     /** Counts the tensors {@code layer} holds (constant, weights, bias, table, indices) as {@link #hold} does. */
     public void holdLayer(Layer layer) {
         String what = "layer '" + layer.name() + "'";
-        if (layer instanceof Layer.Constant c) {
-            hold(c.value(), what);
-        } else if (layer instanceof Layer.Dense d) {
-            hold(d.weight(), what);
-            hold(d.bias(), what);
-        } else if (layer instanceof Layer.Embedding e) {
-            hold(e.table(), what);
-        } else if (layer instanceof Layer.Take t) {
-            hold(t.indices(), what);
-        } else if (layer instanceof Layer.Lstm l) {
-            for (LstmWeights w : l.weights()) {
-                holdAll(Arrays.asList(w.w(), w.r(), w.wb(), w.rb(), w.peephole(), w.projection()), what);
-            }
-        } else if (layer instanceof Layer.Gru gru) {
-            holdRecurrent(gru.weights(), what);
-        } else if (layer instanceof Layer.Rnn rnn) {
-            holdRecurrent(rnn.weights(), what);
-        }
-    }
-
-    private void holdRecurrent(List<RecurrentWeights> weights, String what) {
-        for (RecurrentWeights w : weights) {
-            holdAll(List.of(w.w(), w.r(), w.wb(), w.rb()), what);
+        for (Tensor t : layer.tensors()) {
+            hold(t, what);
         }
     }
 

@@ -9,6 +9,7 @@ import io.lstmx.ir.Direction;
 import io.lstmx.formats.Format;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -43,7 +44,7 @@ class OnnxRuntimeReferenceTest {
     @Test
     void aValidModelOnnxruntimeCannotRunIsUnsupported() {
         LstmWeights w = new LstmWeights(Tensor.zeros(4 * H, I), Tensor.zeros(4 * H, H), Tensor.zeros(4 * H), Tensor.zeros(4 * H), null, null);
-        Layer.Lstm lstm = new Layer.Lstm("lstm", "x", null, null, null, "y", null, null,
+        Layer.Lstm lstm = new Layer.Lstm("lstm", new RecurrentPorts("x", null, null, null, "y", null, null),
                 LstmSpec.standard(I, H, Direction.FORWARD, Layout.BATCH_MAJOR), List.of(w), GateOrder.ONNX);
         Model m = new Model("m", ModelInfo.NONE, List.of(new ValueInfo("x", DType.FLOAT32, Shape.of(1, 5, I))),
                 List.of(new ValueInfo("y", DType.FLOAT32, Shape.UNKNOWN)), List.of(lstm));

@@ -69,6 +69,11 @@ public final class GraphConverter {
     /** ONNX values that unsupported or left-out nodes read: where the convertible part ends. */
     private final Set<String> frontier = new LinkedHashSet<>();
     private final Set<String> nodeNamesSeen = new HashSet<>();
+    /** IR layer / value name -> ONNX name, where they differ (see ModelInfo.SourceNames). */
+    private final Map<String, String> sourceLayerNames = new HashMap<>();
+    private final Map<String, String> sourceValueNames = new HashMap<>();
+    /** Name of the ONNX node being converted ("" when unnamed or between nodes): the source of the layers it emits. */
+    private String currentNode = "";
     private int anonymousDims;
     /** What the conversion may fold and copy: a few times what the file holds. */
     private final FoldBudget budget;
@@ -196,7 +201,8 @@ public final class GraphConverter {
         }
         try {
             // A dead branch of the ONNX graph is dropped before the check below: it need not even be consistent.
-            Model m = new DeadLayerRemoval().apply(new Model(modelName, info, irInputs, irOutputs, layers));
+            Model live = new DeadLayerRemoval().apply(new Model(modelName, info, irInputs, irOutputs, layers));
+            Model m = new Model(modelName, info.withSourceNames(sourceNames(live.layers())), irInputs, irOutputs, live.layers());
             // The converters check each node locally; this checks the whole IR graph statically
             // (layer against layer, declared outputs against what their layers produce).
             ShapeInference.infer(m);
@@ -340,6 +346,7 @@ public final class GraphConverter {
                 return;
             }
         }
+        currentNode = n.getName();
         try {
             c.convert(node);
         } catch (LstmxException e) {
@@ -354,6 +361,8 @@ public final class GraphConverter {
             problem(n, layerName, reason, m.startsWith(node.label()) ? m : node.label() + ": " + m);
             poison(n);
             return;
+        } finally {
+            currentNode = "";
         }
         for (String out : n.getOutputList()) {
             if (!out.isEmpty() && !values.containsKey(out)) {
@@ -407,6 +416,25 @@ public final class GraphConverter {
         List<SDim> declared = declaredShape(vi, false);
         Shape shape = declared != null ? Shapes.toIr(declared) : Shapes.toIr(Value.shapeOf(v));
         return new ValueInfo(name, dtype, shape);
+    }
+
+    /** The ONNX names of the live layers and values whose IR names differ from them. */
+    private ModelInfo.SourceNames sourceNames(List<Layer> live) {
+        Map<String, String> layerNames = new LinkedHashMap<>();
+        Map<String, String> valueNames = new LinkedHashMap<>();
+        for (Layer l : live) {
+            String src = sourceLayerNames.get(l.name());
+            if (src != null) {
+                layerNames.put(l.name(), src);
+            }
+            for (String v : l.outputs()) {
+                String vs = sourceValueNames.get(v);
+                if (vs != null) {
+                    valueNames.put(v, vs);
+                }
+            }
+        }
+        return new ModelInfo.SourceNames(layerNames, valueNames);
     }
 
     // ---- declared types
@@ -489,6 +517,10 @@ public final class GraphConverter {
     void emit(Layer layer) {
         budget.holdLayer(layer);
         layerNames.reserve(layer.name());
+        if (!currentNode.isEmpty() && !currentNode.equals(layer.name())) {
+            // a twice-used node name made unique, or an extra layer split off the node
+            sourceLayerNames.putIfAbsent(layer.name(), currentNode);
+        }
         for (String out : layer.outputs()) {
             producer.put(out, layers.size());
         }
@@ -535,7 +567,11 @@ public final class GraphConverter {
                     + "; lstmx can only use it as a run-time tensor when its shape is known");
         }
         String irName = uniqueValueName(onnxName + "/const");
-        emit(new Layer.Constant(uniqueLayerName(onnxName + "/constant"), irName, t));
+        String layerName = uniqueLayerName(onnxName + "/constant");
+        // the layer holds the ONNX value (an initializer or a folded constant), not the node reading it
+        sourceValueNames.put(irName, onnxName);
+        sourceLayerNames.put(layerName, onnxName);
+        emit(new Layer.Constant(layerName, irName, t));
         materialized.put(onnxName, irName);
         return irName;
     }

@@ -4,6 +4,7 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.RecurrentSpec;
 
 import java.util.List;
@@ -48,7 +49,7 @@ final class GruOp implements OpConverter {
         if (y == null && yh == null) {
             return; // nothing reads this GRU
         }
-        n.emit(new Layer.Gru(n.layerName(), p.x().x().name(), p.sequenceLengths(), p.initialH(), y, yh, spec, p.weights(),
+        n.emit(new Layer.Gru(n.layerName(), RecurrentPorts.withoutCell(p.x().x().name(), p.sequenceLengths(), p.initialH(), y, yh), spec, p.weights(),
                 GateOrder.Gru.ONNX));
         RecurrentOps.defineOutputs(n, p.x(), p.layout(), p.direction().count(), p.hiddenSize(), 1);
     }

@@ -7,6 +7,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
@@ -91,7 +92,7 @@ final class LstmOp implements OpConverter {
         if (y == null && yh == null && yc == null) {
             return; // nothing reads this LSTM
         }
-        n.emit(new Layer.Lstm(n.layerName(), x.x().name(), seqLens, initialH, initialC, y, yh, yc, spec, weights, GateOrder.ONNX));
+        n.emit(new Layer.Lstm(n.layerName(), new RecurrentPorts(x.x().name(), seqLens, initialH, initialC, y, yh, yc), spec, weights, GateOrder.ONNX));
         RecurrentOps.defineOutputs(n, x, layout, d, h, 2);
     }
 }

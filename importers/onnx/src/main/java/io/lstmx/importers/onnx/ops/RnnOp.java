@@ -3,6 +3,7 @@ package io.lstmx.importers.onnx.ops;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.Layer;
+import io.lstmx.ir.RecurrentPorts;
 import io.lstmx.ir.RecurrentSpec;
 
 import java.util.List;
@@ -42,7 +43,7 @@ final class RnnOp implements OpConverter {
         if (y == null && yh == null) {
             return; // nothing reads this RNN
         }
-        n.emit(new Layer.Rnn(n.layerName(), p.x().x().name(), p.sequenceLengths(), p.initialH(), y, yh, spec, p.weights()));
+        n.emit(new Layer.Rnn(n.layerName(), RecurrentPorts.withoutCell(p.x().x().name(), p.sequenceLengths(), p.initialH(), y, yh), spec, p.weights()));
         RecurrentOps.defineOutputs(n, p.x(), p.layout(), p.direction().count(), p.hiddenSize(), 1);
     }
 }

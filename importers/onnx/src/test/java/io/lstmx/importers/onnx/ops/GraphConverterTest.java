@@ -7,6 +7,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
+import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.proto.Onnx.ModelProto;
 import io.lstmx.onnx.proto.Onnx.NodeProto;
@@ -153,5 +154,35 @@ class GraphConverterTest {
                 .node("same", "Relu", List.of("x"), List.of("a"))
                 .node("same", "Tanh", List.of("a"), List.of("y")).output("y").convert();
         assertEquals(2, m.layers().size());
+    }
+
+    @Test
+    void irNamesThatDifferFromTheOnnxNamesKeepTheOnnxNames() {
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 2).initializer("w", f(s(2), 1, 2))
+                .node("same", "Relu", List.of("x"), List.of("a"))
+                .node("same", "Tanh", List.of("a"), List.of("b"))
+                .node("scale", "Mul", List.of("b", "w"), List.of("y")).output("y").convert();
+        ModelInfo.SourceNames names = m.info().sourceNames();
+        Layer relu = m.layers().stream().filter(l -> l.kind().equals("RELU")).findFirst().orElseThrow();
+        Layer tanh = m.layers().stream().filter(l -> l.kind().equals("TANH")).findFirst().orElseThrow();
+        Layer.Constant w = only(m, Layer.Constant.class);
+        Layer mul = m.layers().stream().filter(l -> l.kind().equals("MUL")).findFirst().orElseThrow();
+        assertEquals("same", relu.name());
+        assertEquals(null, names.layer("same"), "the first 'same' keeps its name");
+        assertFalse(tanh.name().equals("same"), "IR layer names are unique");
+        assertEquals("same", names.layer(tanh.name()), "the second node's layer remembers its ONNX name");
+        assertEquals("w", names.layer(w.name()));
+        assertFalse(w.output().equals("w"));
+        assertEquals("w", names.value(w.output()), "the constant's value remembers the initializer");
+        assertEquals("scale", mul.name());
+        assertEquals(Map.of(tanh.name(), "same", w.name(), "w"), names.layers(), "only names that differ are kept");
+        assertEquals(Map.of(w.output(), "w"), names.values());
+    }
+
+    @Test
+    void modelsWhoseNamesAreKeptHaveNoSourceNames() {
+        Model m = new OnnxBuilder(13).input("x", FLOAT, 2)
+                .node("act", "Relu", List.of("x"), List.of("y")).output("y").convert();
+        assertEquals(ModelInfo.SourceNames.NONE, m.info().sourceNames());
     }
 }
