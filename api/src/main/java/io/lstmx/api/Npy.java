@@ -3,6 +3,7 @@ package io.lstmx.api;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,8 +12,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,12 +29,10 @@ import java.util.regex.Pattern;
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([<>|=]?)([a-zA-Z])(\\d*)[^']*'");
-    private static final Pattern STRUCTURED = Pattern.compile("'descr'\\s*:\\s*\\[");
+    /** A dtype string: byte order, kind, width and, for dates, a unit such as [ns]. */
+    private static final Pattern DESCR = Pattern.compile("([<>|=]?)([a-zA-Z])(\\d*)(\\[\\w+\\])?");
     /** What lstmx reads, for messages. */
     static final String READ_DTYPES = "bool, int8, int16, int32, int64, uint8, uint16, uint32, float16, float32 and float64";
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
     private Npy() {
     }
@@ -65,36 +62,47 @@ public final class Npy {
 
     static Tensor read(InputStream in, long fileSize, String where) throws IOException {
         byte[] magic = in.readNBytes(8);
-        if (magic.length < 8 || !java.util.Arrays.equals(java.util.Arrays.copyOf(magic, 6), MAGIC)) {
+        if (magic.length < 6 || !java.util.Arrays.equals(java.util.Arrays.copyOf(magic, 6), MAGIC)) {
             throw LstmxException.badInput(where + ": not a NumPy .npy file (bad magic)");
         }
-        int major = magic[6];
-        int headerLen;
-        if (major == 1) {
-            byte[] l = in.readNBytes(2);
-            headerLen = (l[0] & 0xff) | (l[1] & 0xff) << 8;
-        } else if (major == 2 || major == 3) {
-            byte[] l = in.readNBytes(4);
-            headerLen = ByteBuffer.wrap(l).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        } else {
-            throw LstmxException.badInput(where + ": unsupported .npy version " + major);
+        if (magic.length < 8) {
+            throw LstmxException.badInput(where + ": .npy file is truncated inside its version");
         }
-        if (headerLen < 0 || headerLen > 1 << 20 || headerLen > fileSize) {
-            throw LstmxException.badInput(where + ": .npy header length " + headerLen + " is invalid");
+        int major = magic[6] & 0xff;
+        int minor = magic[7] & 0xff;
+        if (major < 1 || major > 3 || minor != 0) {
+            throw LstmxException.badInput(where + ": unsupported .npy format version " + major + "." + minor + "; NumPy writes 1.0, 2.0 and 3.0");
         }
-        String header = new String(in.readNBytes(headerLen), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        if (STRUCTURED.matcher(header).find()) {
-            throw LstmxException.unsupported(where + ": .npy arrays of structured records are not supported; lstmx reads "
-                    + READ_DTYPES + " arrays");
+        int lengthBytes = major == 1 ? 2 : 4;
+        byte[] l = in.readNBytes(lengthBytes);
+        if (l.length < lengthBytes) {
+            throw LstmxException.badInput(where + ": .npy file is truncated inside its header length");
         }
-        Matcher d = DESCR.matcher(header);
-        Matcher f = FORTRAN.matcher(header);
-        Matcher s = SHAPE.matcher(header);
-        if (!d.find() || !f.find() || !s.find()) {
-            throw LstmxException.badInput(where + ": cannot parse .npy header " + header.trim());
+        long headerLen = major == 1 ? (l[0] & 0xff) | (l[1] & 0xff) << 8
+                : ByteBuffer.wrap(l).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xffff_ffffL;
+        if (headerLen > NpyHeader.MAX_HEADER_BYTES) {
+            throw LstmxException.badInput(where + ": .npy header length " + headerLen + " exceeds " + NpyHeader.MAX_HEADER_BYTES + " bytes");
         }
-        ElementType type = ElementType.of(d.group(2).charAt(0), d.group(3), where);
-        if (f.group(1).equals("True")) {
+        byte[] headerBytes = in.readNBytes((int) headerLen);
+        if (headerBytes.length < headerLen) {
+            throw LstmxException.badInput(where + ": .npy file is truncated inside its header (" + headerBytes.length + " of "
+                    + headerLen + " bytes)");
+        }
+        // Versions 1 and 2 store the header in latin-1, version 3 in UTF-8 (the spec).
+        String header = new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        NpyHeader h = NpyHeader.parse(header, where);
+        Matcher d = DESCR.matcher(h.descr());
+        if (!d.matches()) {
+            throw LstmxException.badInput(where + ": .npy dtype '" + SafeText.name(h.descr()) + "' is not a NumPy dtype string");
+        }
+        char kind = d.group(2).charAt(0);
+        if (kind == 'O' || kind == 'V') {
+            // Python objects (pickled) and raw records are not arrays of numbers, whatever their shape.
+            throw LstmxException.badInput(where + ": .npy dtype '" + SafeText.name(h.descr()) + "' holds "
+                    + (kind == 'O' ? "Python objects" : "raw records") + ", not numbers");
+        }
+        ElementType type = ElementType.of(kind, d.group(3), where);
+        if (h.fortranOrder() && h.shape().length > 1) {
             throw LstmxException.unsupported(where + ": Fortran-order .npy arrays are not supported; save with np.ascontiguousarray");
         }
         int width = type.width;
@@ -103,17 +111,8 @@ public final class Npy {
             case "=" -> ByteOrder.nativeOrder();
             default -> ByteOrder.LITTLE_ENDIAN; // '<', and '|' or none for one-byte types, where order does not matter
         };
-        List<Long> dims = new ArrayList<>();
-        for (String part : s.group(1).split(",")) {
-            if (!part.isBlank()) {
-                try {
-                    dims.add(Long.parseLong(part.trim()));
-                } catch (NumberFormatException e) {
-                    throw LstmxException.badInput(where + ": bad shape in .npy header " + header.trim());
-                }
-            }
-        }
-        long[] ld = dims.stream().mapToLong(Long::longValue).toArray();
+        long[] ld = h.shape();
+        String dims = java.util.Arrays.toString(ld);
         int n;
         try {
             n = Tensor.elementCount(ld);
@@ -121,8 +120,10 @@ public final class Npy {
             throw LstmxException.badInput(where + ": .npy shape " + dims + " is too large: " + e.getMessage());
         }
         long bytes = (long) n * width;
-        if (bytes > fileSize) {
-            throw LstmxException.badInput(where + ": .npy shape " + dims + " needs " + bytes + " bytes but the file has " + fileSize);
+        long available = fileSize - 8 - lengthBytes - headerLen;
+        if (bytes > available) {
+            throw LstmxException.badInput(where + ": .npy data is truncated: shape " + dims + " needs " + bytes + " bytes, the file has "
+                    + Math.max(0, available) + " after its header");
         }
         byte[] data = in.readNBytes((int) bytes);
         if (data.length != bytes) {

@@ -234,7 +234,7 @@ class NpyTest {
     void dtypesThatCannotBeHeldAreRefusedNamingTheDtype() throws IOException {
         String[][] cases = {
             {"<u8", "uint64"}, {"<c8", "complex64"}, {"<c16", "complex128"}, {"<f16", "float128"}, {"<U3", "str"},
-            {"|S4", "bytes"}, {"|O", "object"}, {"<M8[ns]", "datetime64"}, {"|V8", "void"},
+            {"|S4", "bytes"}, {"<M8[ns]", "datetime64"},
         };
         int i = 0;
         for (String[] c : cases) {
@@ -247,8 +247,40 @@ class NpyTest {
         Path structured = file("structured.npy", npy(1, "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }",
                 new byte[8]));
         LstmxException e = assertThrows(LstmxException.class, () -> Npy.read(structured));
-        assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
+        assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
         assertTrue(e.getMessage().contains("structured"), e.getMessage());
+    }
+
+    /** Not arrays of numbers at all (the rule: structured, object and sub-array dtypes are exit 2). */
+    @Test
+    void objectAndRawRecordDtypesAreBadInputNotAMissingFeature() throws IOException {
+        int i = 0;
+        for (String descr : new String[] {"|O", "|V8"}) {
+            Path p = file("notnumbers" + i++ + ".npy", npy(1, "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (1,), }", new byte[16]));
+            LstmxException e = assertThrows(LstmxException.class, () -> Npy.read(p));
+            assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("'" + descr + "'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void filesCutShortAnywhereAreBadInputNamingWhere() throws IOException {
+        byte[] whole = npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", new byte[8]);
+        String[] where = {"bad magic", "version", "header length", "header", "data"};
+        int[] cut = {3, 7, 10, 14, whole.length - 1};
+        for (int k = 0; k < cut.length; k++) {
+            Path p = file("cut" + k + ".npy", java.util.Arrays.copyOf(whole, cut[k]));
+            LstmxException e = assertThrows(LstmxException.class, () -> Npy.read(p));
+            assertEquals(ErrorCode.BAD_INPUT, e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains(where[k]), where[k] + ": " + e.getMessage());
+        }
+    }
+
+    @Test
+    void doubleQuotedHeadersInAnyKeyOrderAreRead() throws IOException {
+        Path p = file("dq.npy", npy(1, "{\"shape\": (2,), \"descr\": \"<f4\", \"fortran_order\": False}",
+                java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(1.5f).putFloat(-2f).array()));
+        assertArrayEquals(new float[] {1.5f, -2f}, Npy.read(p).toFloatArray());
     }
 
     @Test
