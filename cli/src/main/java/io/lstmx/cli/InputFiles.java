@@ -92,4 +92,11 @@ final class InputFiles {
         }
         return feeds;
     }
+
+    /** The shapes of the given tensors, by name (for {@link io.lstmx.api.RunBudget}). */
+    static Map<String, long[]> shapes(Map<String, Tensor> values) {
+        Map<String, long[]> out = new java.util.LinkedHashMap<>();
+        values.forEach((k, t) -> out.put(k, java.util.Arrays.stream(t.shape()).asLongStream().toArray()));
+        return out;
+    }
 }

@@ -1,5 +1,6 @@
 package io.lstmx.cli;
 
+import io.lstmx.api.RunBudget;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.util.SafeText;
@@ -79,7 +80,7 @@ public final class Main implements Callable<Integer> {
                 String sub = ex.getCommandLine().getCommandName();
                 String help = "main".equals(sub) || "lstmx".equals(sub) ? "lstmx --help" : "lstmx " + sub + " --help";
                 // picocli's messages may span lines and quote the arguments.
-                err.println(ERROR_PREFIX + SafeText.oneLine(Objects.toString(ex.getMessage(), "")).strip() + " (see '" + help + "')");
+                err.println(ERROR_PREFIX + SafeText.message(Objects.toString(ex.getMessage(), "")).strip() + " (see '" + help + "')");
                 if (debug) {
                     ex.printStackTrace(err);
                 }
@@ -103,12 +104,18 @@ public final class Main implements Callable<Integer> {
         if (t instanceof LstmxException e) {
             status = e.code().exitStatus();
             message = e.getMessage();
+        } else if (t instanceof OutOfMemoryError) {
+            // Not a bug in lstmx but a model or input too large for this heap: say so, and how to fix it.
+            status = ErrorCode.UNSUPPORTED.exitStatus();
+            message = "out of memory (" + Objects.toString(t.getMessage(), "Java heap") + "): the model or its inputs need more than the "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB this Java may use; " + RunBudget.heapHint();
         } else {
             status = ErrorCode.INTERNAL.exitStatus();
             message = "internal error: " + t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage())
                     + (debug ? "" : " (run with --debug for the stack trace)");
         }
-        err.println(ERROR_PREFIX + SafeText.oneLine(Objects.toString(message, "")).strip());
+        // One bounded line: names from model files are cut (a 10 MB node name costs a line, not 10 MB).
+        err.println(ERROR_PREFIX + SafeText.message(Objects.toString(message, "")).strip());
         if (debug) {
             t.printStackTrace(err);
         }

@@ -1,5 +1,6 @@
 package io.lstmx.cli;
 
+import io.lstmx.api.RunBudget;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
@@ -32,6 +33,9 @@ final class RandomInputs {
     static final int[] TIME_STEPS = {1, 7};
 
     /** One set of inputs; {@code label} says which sizes were chosen, e.g. "batch=3 time=7". */
+    /** Budget of elements per value (see {@link RunBudget}). */
+    private long maxElements = RunBudget.maxElements();
+
     record Case(String label, Map<String, Tensor> inputs) {
     }
 
@@ -85,7 +89,14 @@ final class RandomInputs {
      * far as the model leaves batch and time open; a model with fixed shapes gets one case.
      */
     static List<Case> cases(Model model, long seed, int[] batchSizes, int[] timeSteps) {
-        return new RandomInputs(model).build(seed, batchSizes.clone(), timeSteps.clone());
+        return cases(model, seed, batchSizes, timeSteps, RunBudget.maxElements());
+    }
+
+    /** As {@link #cases(Model, long, int[], int[])}, refusing shapes with a value over {@code maxElements} (see {@link RunBudget}). */
+    static List<Case> cases(Model model, long seed, int[] batchSizes, int[] timeSteps, long maxElements) {
+        RandomInputs r = new RandomInputs(model);
+        r.maxElements = maxElements;
+        return r.build(seed, batchSizes.clone(), timeSteps.clone());
     }
 
     private List<Case> build(long seed, int[] batchSizes, int[] timeSteps) {
@@ -139,13 +150,13 @@ final class RandomInputs {
         for (int b : batches) {
             for (int t : times) {
                 Random rnd = new Random(seed * 1_000_003L + index++);
-                Map<String, int[]> shapes = new LinkedHashMap<>();
+                Map<String, long[]> shapes = new LinkedHashMap<>();
                 for (ValueInfo v : model.inputs()) {
-                    int[] shape = new int[v.shape().rank()];
+                    long[] shape = new long[v.shape().rank()];
                     for (int a = 0; a < shape.length; a++) {
                         Dim d = v.shape().dim(a);
                         if (d instanceof Dim.Fixed f) {
-                            shape[a] = Math.toIntExact(f.size());
+                            shape[a] = f.size();
                         } else {
                             Role r = roles.get(new AxisRef(v.name(), a));
                             // An axis nothing tells about gets 1, which broadcasts against anything.
@@ -158,9 +169,13 @@ final class RandomInputs {
                     }
                     shapes.put(v.name(), shape);
                 }
+                // Before anything is allocated: a declared size of 2*10^8 steps must be refused, not run for minutes.
+                RunBudget.check(model, shapes, maxElements, "--max-elements");
+                Map<String, int[]> intShapes = new LinkedHashMap<>();
+                shapes.forEach((name, shape) -> intShapes.put(name, Arrays.stream(shape).mapToInt(Math::toIntExact).toArray()));
                 Map<String, Tensor> inputs = new LinkedHashMap<>();
                 for (ValueInfo v : model.inputs()) {
-                    inputs.put(v.name(), random(v, shapes, t, rnd));
+                    inputs.put(v.name(), random(v, intShapes, t, rnd));
                 }
                 List<String> label = new ArrayList<>();
                 if (b > 0) {

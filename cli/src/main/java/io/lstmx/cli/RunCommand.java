@@ -2,6 +2,7 @@ package io.lstmx.cli;
 
 import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
+import io.lstmx.api.RunBudget;
 import io.lstmx.api.Npy;
 import io.lstmx.api.SafeFiles;
 import io.lstmx.errors.LstmxException;
@@ -60,6 +61,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace output_K.npy files that already exist in DIR.")
     boolean force;
 
+    @Option(names = "--max-elements", paramLabel = "N",
+            description = "Refuse (exit 3), before running, inputs that make any value larger than N elements (default: 2^28).")
+    Long maxElements;
+
     @Option(names = "--from", paramLabel = "FORMAT", converter = Formats.Converter.class,
             description = "Read the model as this format instead of detecting it.")
     Format from;
@@ -81,6 +86,7 @@ final class RunCommand implements Callable<Integer> {
                 feeds = InputFiles.read(m, inputs, files);
                 s.done(null);
             }
+            RunBudget.check(m.model(), InputFiles.shapes(feeds), VerifyCommand.budget(maxElements), "--max-elements");
             List<String> names = m.model().outputNames();
             List<Path> targets = new ArrayList<>();
             for (int k = 0; k < names.size(); k++) {

@@ -4,6 +4,7 @@ import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
 import io.lstmx.api.ReferenceEngine;
 import io.lstmx.api.ReferenceEngines;
+import io.lstmx.api.RunBudget;
 import io.lstmx.api.SafeFiles;
 import io.lstmx.api.Tolerance;
 import io.lstmx.errors.ErrorCode;
@@ -83,6 +84,10 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the random inputs (default: 0).")
     Long seed;
+
+    @Option(names = "--max-elements", paramLabel = "N",
+            description = "Refuse (exit 3), before allocating, shapes that make any value larger than N elements (default: 2^28).")
+    Long maxElements;
 
     @Option(names = "--roundtrip", paramLabel = "FORMAT", converter = Formats.Converter.class,
             description = "Also convert to FORMAT in a temporary folder, reload, and compare that; the written file is also run "
@@ -261,14 +266,27 @@ final class VerifyCommand implements Callable<Integer> {
         return tolerance(atol, rtol);
     }
 
+    /** The budget of elements per value: the option when given (positive), else the library's. */
+    static long budget(Long option) {
+        if (option == null) {
+            return RunBudget.maxElements();
+        }
+        if (option < 1) {
+            throw LstmxException.badInput("--max-elements must be at least 1, got " + option);
+        }
+        return option;
+    }
+
     /** The user's inputs as one case, or the random cases the options ask for (with notes on sizes the model fixes). */
     private List<RandomInputs.Case> cases(LoadedModel loaded) {
         if (!inputs.isEmpty()) {
-            return List.of(new RandomInputs.Case("--input files", InputFiles.read(loaded, inputs, List.of())));
+            Map<String, Tensor> given = InputFiles.read(loaded, inputs, List.of());
+            RunBudget.check(loaded.model(), InputFiles.shapes(given), budget(maxElements), "--max-elements");
+            return List.of(new RandomInputs.Case("--input files", given));
         }
         int[] b = batch == null ? RandomInputs.BATCH_SIZES : batch.stream().mapToInt(Integer::intValue).distinct().toArray();
         int[] t = time == null ? RandomInputs.TIME_STEPS : time.stream().mapToInt(Integer::intValue).distinct().toArray();
-        List<RandomInputs.Case> cases = RandomInputs.cases(loaded.model(), seed == null ? 0 : seed, b, t);
+        List<RandomInputs.Case> cases = RandomInputs.cases(loaded.model(), seed == null ? 0 : seed, b, t, budget(maxElements));
         if (batch != null && cases.stream().noneMatch(c -> c.label().contains("batch="))) {
             notes.add("the model fixes its batch size (or has none lstmx can find), so --batch changes nothing");
         }
