@@ -112,14 +112,17 @@ final class RunCommand implements Callable<Integer> {
                 throw LstmxException.badInput(outputDir + ": cannot create --output-dir: " + e.getMessage());
             }
             try (Progress.Step s = progress.begin("writing " + outputDir)) {
-                for (int k = 0; k < names.size(); k++) {
-                    Tensor t = results.get(names.get(k));
+                List<Tensor> values = new ArrayList<>();
+                for (String name : names) {
+                    Tensor t = results.get(name);
                     if (t == null) {
-                        throw LstmxException.internal(model + ": the runtime returned no value for output '" + names.get(k) + "'");
+                        throw LstmxException.internal(model + ": the runtime returned no value for output '" + name + "'");
                     }
-                    // Staged beside the target and moved into place: never half-written, never replacing without --force.
-                    SafeFiles.writeSafely(targets.get(k), force, staged -> Npy.write(t, staged));
-                    out.println(targets.get(k).getFileName() + " <- " + SafeText.oneLine(names.get(k)) + " " + Text.shape(t.shape()));
+                    values.add(t);
+                }
+                writeOutputs(targets, values, force, SafeFiles.FILES);
+                for (int k = 0; k < names.size(); k++) {
+                    out.println(targets.get(k).getFileName() + " <- " + SafeText.oneLine(names.get(k)) + " " + Text.shape(values.get(k).shape()));
                 }
                 s.done(null);
             }
@@ -127,5 +130,22 @@ final class RunCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * Writes every output into one staging folder beside the targets, then moves them all into place
+     * or none: when one cannot be written or moved, the ones already moved are taken back, so the
+     * folder never holds the outputs of two different runs, nor some outputs of one.
+     */
+    static void writeOutputs(List<Path> targets, List<Tensor> values, boolean force, SafeFiles.Mover mover) {
+        if (targets.isEmpty()) {
+            return;
+        }
+        Path last = targets.get(targets.size() - 1);
+        SafeFiles.writeSafely(last, force, staged -> {
+            for (int k = 0; k < targets.size(); k++) {
+                Npy.write(values.get(k), staged.resolveSibling(targets.get(k).getFileName().toString()));
+            }
+        }, mover);
     }
 }

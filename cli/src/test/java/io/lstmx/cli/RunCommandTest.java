@@ -269,7 +269,8 @@ class RunCommandTest {
             Tensor want = Npy.read(dir.resolve(bool ? "boolref" : "ref").resolve("output_0.npy"));
             assertTrue(Npy.read(out.resolve("output_0.npy")).bitEquals(want), descr + " gives the float32 results");
         }
-        for (String[] refused : new String[][] {{"<u8", "uint64"}, {"<c8", "complex64"}, {"<U1", "str"}, {"|O", "object"}}) {
+        // Object arrays are not numbers at all: exit 2 (see NpyTest); these are numbers lstmx cannot hold.
+        for (String[] refused : new String[][] {{"<u8", "uint64"}, {"<c8", "complex64"}, {"<U1", "str"}}) {
             Path f = dir.resolve("refused" + refused[1] + ".npy");
             Files.write(f, Cli.npy(refused[0], shape, new byte[7 * 3 * 6 * 8]));
             Cli.Result r = Cli.run("run", model, f, "-o", dir.resolve("no")).expect(3);
