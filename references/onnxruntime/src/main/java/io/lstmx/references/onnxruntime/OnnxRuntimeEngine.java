@@ -31,7 +31,7 @@ public final class OnnxRuntimeEngine implements ReferenceEngine {
 
     @Override
     public Session open(Path model, Format format) {
-        return OnnxRuntimeReference.open(model);
+        return OnnxRuntimeReference.open(model, List.of()); // maps names onnxruntime cannot carry
     }
 
     /** onnxruntime returns any value a node of the main graph produces, once it is listed as a graph output. */

@@ -52,10 +52,22 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
     /** The model's own outputs, without the intermediate values added to the session's. */
     private final List<String> outputNames;
 
+    /** Names as the model has them to names as the session has them, for names onnxruntime cannot carry (see {@link #safeNames}). */
+    private final Map<String, String> toSession;
+    private final Map<String, String> fromSession;
+
     private OnnxRuntimeReference(Path file, OrtSession session, List<String> outputNames) {
+        this(file, session, outputNames, Map.of());
+    }
+
+    private OnnxRuntimeReference(Path file, OrtSession session, List<String> outputNames, Map<String, String> renamed) {
         this.file = file;
         this.session = session;
         this.outputNames = List.copyOf(outputNames);
+        this.toSession = Map.copyOf(renamed);
+        Map<String, String> back = new HashMap<>();
+        renamed.forEach((k, v) -> back.put(v, k));
+        this.fromSession = Map.copyOf(back);
     }
 
     /**
@@ -87,17 +99,26 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
      */
     public static OnnxRuntimeReference open(Path onnxFile, List<String> intermediates) {
         OnnxRuntimeReference plain = open(onnxFile); // reports a bad file as usual, and gives the model's own outputs
-        if (intermediates.isEmpty()) {
-            return plain;
-        }
-        byte[] copy;
+        ModelProto m;
         try {
-            copy = withOutputs(onnxFile, intermediates, plain.outputNames);
+            m = parse(onnxFile);
         } catch (IOException | RuntimeException e) {
             return plain; // it opened as a file, so this is only the copy: compare outputs alone
         }
-        if (copy == null) {
+        Map<String, String> renamed = safeNames(m.getGraph());
+        if (intermediates.isEmpty() && renamed.isEmpty()) {
             return plain;
+        }
+        List<String> outputs = new ArrayList<>();
+        for (ValueInfoProto v : m.getGraph().getOutputList()) {
+            outputs.add(v.getName());
+        }
+        ModelProto copy = withOutputs(m, intermediates, outputs);
+        if (copy == null && renamed.isEmpty()) {
+            return plain;
+        }
+        if (!renamed.isEmpty()) {
+            copy = renamed(copy == null ? m : copy, renamed);
         }
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
@@ -105,23 +126,95 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
             if (dir != null) {
                 opts.addConfigEntry(EXTERNAL_DATA_FOLDER, dir.toString());
             }
-            OrtSession s = OrtEnvironment.getEnvironment().createSession(copy, opts);
-            OnnxRuntimeReference exposing = new OnnxRuntimeReference(onnxFile, s, plain.outputNames);
+            OrtSession s = OrtEnvironment.getEnvironment().createSession(copy.toByteArray(), opts);
+            OnnxRuntimeReference exposing = new OnnxRuntimeReference(onnxFile, s, outputs, renamed);
             plain.close();
             return exposing;
         } catch (OrtException e) {
+            if (!renamed.isEmpty()) {
+                plain.close();
+                throw new LstmxException(ErrorCode.UNSUPPORTED, onnxFile + ": onnxruntime cannot run this model with its value names "
+                        + "mapped (" + renamed.size() + " contain NUL, which onnxruntime cuts names at): " + e.getMessage(), e);
+            }
             return plain;
         }
     }
 
-    /** The model's bytes with {@code names} added as graph outputs where a node produces them; null when none is. */
-    private static byte[] withOutputs(Path onnxFile, List<String> names, List<String> outputs) throws IOException {
-        ModelProto m;
+    private static ModelProto parse(Path onnxFile) throws IOException {
         try (InputStream in = Files.newInputStream(onnxFile)) {
             CodedInputStream cis = CodedInputStream.newInstance(in);
             cis.setSizeLimit(Integer.MAX_VALUE);
-            m = ModelProto.parseFrom(cis);
+            return ModelProto.parseFrom(cis);
         }
+    }
+
+    /**
+     * Value names of the main graph that onnxruntime cannot carry, each with a stand-in: its C API
+     * cuts names at NUL, so "a\0x" and "a\0y" would both become "a". Stand-ins spell NUL as "\\0"
+     * and are made unique against every name in the graph.
+     */
+    static Map<String, String> safeNames(GraphProto g) {
+        Set<String> all = new HashSet<>();
+        for (ValueInfoProto v : g.getInputList()) {
+            all.add(v.getName());
+        }
+        for (ValueInfoProto v : g.getOutputList()) {
+            all.add(v.getName());
+        }
+        for (ValueInfoProto v : g.getValueInfoList()) {
+            all.add(v.getName());
+        }
+        for (io.lstmx.onnx.proto.Onnx.TensorProto t : g.getInitializerList()) {
+            all.add(t.getName());
+        }
+        for (NodeProto n : g.getNodeList()) {
+            all.addAll(n.getInputList());
+            all.addAll(n.getOutputList());
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        Set<String> taken = new HashSet<>(all);
+        for (String name : all) {
+            if (name.indexOf('\0') >= 0) {
+                String base = name.replace("\0", "\\0");
+                String safe = base;
+                for (int k = 2; !taken.add(safe); k++) {
+                    safe = base + "#" + k;
+                }
+                out.put(name, safe);
+            }
+        }
+        return out;
+    }
+
+    /** {@code m} with every value name in {@code renamed} replaced in the main graph. */
+    private static ModelProto renamed(ModelProto m, Map<String, String> renamed) {
+        GraphProto.Builder g = m.getGraph().toBuilder();
+        java.util.function.UnaryOperator<String> r = n -> renamed.getOrDefault(n, n);
+        for (ValueInfoProto.Builder v : g.getInputBuilderList()) {
+            v.setName(r.apply(v.getName()));
+        }
+        for (ValueInfoProto.Builder v : g.getOutputBuilderList()) {
+            v.setName(r.apply(v.getName()));
+        }
+        for (ValueInfoProto.Builder v : g.getValueInfoBuilderList()) {
+            v.setName(r.apply(v.getName()));
+        }
+        for (io.lstmx.onnx.proto.Onnx.TensorProto.Builder t : g.getInitializerBuilderList()) {
+            t.setName(r.apply(t.getName()));
+        }
+        for (NodeProto.Builder n : g.getNodeBuilderList()) {
+            for (int i = 0; i < n.getInputCount(); i++) {
+                n.setInput(i, r.apply(n.getInput(i)));
+            }
+            for (int i = 0; i < n.getOutputCount(); i++) {
+                n.setOutput(i, r.apply(n.getOutput(i)));
+            }
+        }
+        return m.toBuilder().setGraph(g).build();
+    }
+
+    /** The model with {@code names} added as graph outputs where a node produces them; null when none is. */
+    private static ModelProto withOutputs(ModelProto m, List<String> names, List<String> outputs) {
         GraphProto g = m.getGraph();
         Set<String> produced = new HashSet<>();
         for (NodeProto n : g.getNodeList()) {
@@ -141,7 +234,7 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
         if (added.size() == outputs.size()) {
             return null;
         }
-        return m.toBuilder().setGraph(b).build().toByteArray();
+        return m.toBuilder().setGraph(b).build();
     }
 
     /** One-shot convenience: opens, runs and closes. */
@@ -152,7 +245,11 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
     }
 
     public List<String> inputNames() {
-        return new ArrayList<>(session.getInputNames());
+        List<String> names = new ArrayList<>();
+        for (String n : session.getInputNames()) {
+            names.add(fromSession.getOrDefault(n, n));
+        }
+        return names;
     }
 
     /** The model's own outputs (not the intermediate values a session may also return). */
@@ -171,7 +268,8 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
         try {
             Map<String, NodeInfo> infos = infos();
             for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
-                NodeInfo info = infos.get(e.getKey());
+                String inSession = toSession.getOrDefault(e.getKey(), e.getKey());
+                NodeInfo info = infos.get(inSession);
                 if (info == null) {
                     throw LstmxException.badInput(file + ": onnxruntime session has no input '" + e.getKey() + "'; it has " + infos.keySet());
                 }
@@ -179,7 +277,7 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
                     throw LstmxException.unsupported(file + ": input '" + e.getKey() + "' is " + info.getInfo()
                             + ", not a tensor; lstmx's reference runner feeds tensors only");
                 }
-                feeds.put(e.getKey(), toOrt(env, e.getValue(), ti.type, e.getKey()));
+                feeds.put(inSession, toOrt(env, e.getValue(), ti.type, e.getKey()));
             }
             Map<String, Tensor> out = new LinkedHashMap<>();
             OrtSession.Result r;
@@ -197,7 +295,8 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
                     if (!(e.getValue() instanceof OnnxTensor t)) {
                         throw LstmxException.unsupported(file + ": onnxruntime output '" + e.getKey() + "' is not a tensor");
                     }
-                    out.put(e.getKey(), fromOrt(t, e.getKey()));
+                    String name = fromSession.getOrDefault(e.getKey(), e.getKey());
+                    out.put(name, fromOrt(t, name));
                 }
             }
             return out;
