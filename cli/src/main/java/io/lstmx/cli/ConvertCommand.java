@@ -73,6 +73,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace DST if it exists.")
     boolean force;
 
+    @picocli.CommandLine.Mixin
+    ReadHints hints = new ReadHints();
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -93,7 +96,7 @@ final class ConvertCommand implements Callable<Integer> {
         Model model;
         try (Progress progress = main.progress(spec.commandLine().getErr())) {
             try (Progress.Step s = progress.begin("reading " + src)) {
-                model = Lstmx.read(src, from);
+                model = Lstmx.read(src, from, hints.options());
                 s.done(Text.layerSummary(model));
             }
             try (Progress.Step s = progress.begin("writing " + dst)) {

@@ -55,6 +55,9 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of text.")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    ReadHints hints = new ReadHints();
+
     @Override
     public Integer call() {
         try (Progress progress = main.progress(spec.commandLine().getErr())) {
@@ -70,7 +73,7 @@ final class InspectCommand implements Callable<Integer> {
         Model m;
         PartialModelException partial = null;
         try (Progress.Step s = progress.begin("reading " + model)) {
-            m = Lstmx.read(model, format);
+            m = Lstmx.read(model, format, hints.options());
             s.done(Text.layerSummary(m));
         } catch (PartialModelException e) {
             // Some nodes have no IR equivalent: show everything else, then the error line.

@@ -69,6 +69,9 @@ final class RunCommand implements Callable<Integer> {
             description = "Read the model as this format instead of detecting it.")
     Format from;
 
+    @picocli.CommandLine.Mixin
+    ReadHints hints = new ReadHints();
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -78,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
         try (Progress progress = main.progress(spec.commandLine().getErr())) {
             LoadedModel m;
             try (Progress.Step s = progress.begin("loading " + model)) {
-                m = Lstmx.load(model, from);
+                m = Lstmx.load(model, from, hints.options());
                 s.done(Text.layerSummary(m.model()));
             }
             Map<String, Tensor> feeds;

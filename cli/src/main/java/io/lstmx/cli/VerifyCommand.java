@@ -98,6 +98,9 @@ final class VerifyCommand implements Callable<Integer> {
             + "the exit status is the same.")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    ReadHints hints = new ReadHints();
+
     /** The tolerance the options ask for (see --atol's description). */
     static Tolerance tolerance(Double atol, Double rtol) {
         if (atol == null && rtol == null) {
@@ -161,7 +164,7 @@ final class VerifyCommand implements Callable<Integer> {
         try (Progress progress = main.progress(spec.commandLine().getErr())) {
             LoadedModel loaded;
             try (Progress.Step s = progress.begin("loading " + model)) {
-                loaded = Lstmx.load(model, format);
+                loaded = Lstmx.load(model, format, hints.options());
                 s.done(Text.layerSummary(loaded.model()));
             }
             String engineVersion;
