@@ -50,8 +50,14 @@ final class TorchFile implements AutoCloseable {
     static final BigInteger MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
     /** The protocol version legacy files state after it. */
     static final long LEGACY_PROTOCOL = 1001;
-    /** Largest data.pkl read: it holds structure only (tensors are in the storages). */
-    static final long MAX_PICKLE_BYTES = 256L << 20;
+    /** Largest data.pkl read: it holds structure only (tensors are in the storages); a large model's is a few MiB. */
+    static final long MAX_PICKLE_BYTES = 64L << 20;
+    /**
+     * Largest compressed entry inflated: torch.save stores every entry uncompressed, so only an
+     * archive zipped again has compressed entries, and one that inflates beyond this is taken for
+     * a decompression bomb.
+     */
+    static final long MAX_INFLATED_BYTES = 256L << 20;
     /** Largest ratio of inflated to stored bytes believed for a compressed entry (deflate's limit is about 1032). */
     static final long MAX_DEFLATE_RATIO = 1100;
     /** Entries read at most from an archive's central directory. */
@@ -211,7 +217,8 @@ final class TorchFile implements AutoCloseable {
             throw LstmxException.badInput(path + ": zip entry '" + e.getName() + "' declares " + size + " bytes, more than the "
                     + max + " lstmx reads for it");
         }
-        if (e.getMethod() == ZipEntry.STORED ? size != stored || size > fileSize : size > stored * MAX_DEFLATE_RATIO + 1024) {
+        if (e.getMethod() == ZipEntry.STORED ? size != stored || size > fileSize
+                : size > stored * MAX_DEFLATE_RATIO + 1024 || size > MAX_INFLATED_BYTES) {
             throw LstmxException.badInput(path + ": zip entry '" + e.getName() + "' declares " + size + " bytes from " + stored
                     + " stored in a file of " + fileSize + " (a decompression bomb?)");
         }

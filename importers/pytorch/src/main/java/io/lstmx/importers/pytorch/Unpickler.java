@@ -141,6 +141,8 @@ final class Unpickler {
                     throw LstmxException.badInput("FLOAT '" + s + "' is not a number");
                 }
             }
+            case 'S' -> push(quoted(readLine())); // protocol 0 str
+            case 'V' -> push(escaped(readLine(), true)); // protocol 0 unicode (raw-unicode-escape)
             case 'X' -> push(utf8(in.read(readUint4())));
             case 0x8c -> push(utf8(in.read(in.read())));
             case 0x8d -> push(utf8(in.read(readLong8())));
@@ -466,6 +468,56 @@ final class Unpickler {
             }
             sb.append((char) b);
         }
+    }
+
+    /** A protocol 0 STRING: a quoted Python literal. */
+    private static String quoted(String line) {
+        String s = line.strip();
+        if (s.length() < 2 || (s.charAt(0) != '\'' && s.charAt(0) != '"') || s.charAt(s.length() - 1) != s.charAt(0)) {
+            throw LstmxException.badInput("STRING argument is not quoted");
+        }
+        return escaped(s.substring(1, s.length() - 1), false);
+    }
+
+    /** Backslash escapes: those of Python 2's string_escape, and \\u / \\U of raw-unicode-escape. */
+    private static String escaped(String s, boolean rawUnicode) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c != '\\' || i + 1 >= s.length()) {
+                sb.append(c);
+                continue;
+            }
+            char e = s.charAt(++i);
+            int hex = e == 'x' && !rawUnicode ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
+            if (hex > 0) {
+                int cp;
+                try {
+                    cp = Integer.parseUnsignedInt(s.substring(i + 1, i + 1 + hex), 16);
+                } catch (NumberFormatException | IndexOutOfBoundsException ex) {
+                    throw LstmxException.badInput("escape \\" + e + " without " + hex + " hex digits");
+                }
+                if (!Character.isValidCodePoint(cp)) {
+                    throw LstmxException.badInput("escape of code point " + cp);
+                }
+                sb.appendCodePoint(cp);
+                i += hex;
+                continue;
+            }
+            if (rawUnicode) {
+                sb.append('\\').append(e);
+                continue;
+            }
+            switch (e) {
+                case 'n' -> sb.append('\n');
+                case 't' -> sb.append('\t');
+                case 'r' -> sb.append('\r');
+                case '0' -> sb.append('\0');
+                case '\\', '\'', '"' -> sb.append(e);
+                default -> sb.append('\\').append(e);
+            }
+        }
+        return sb.toString();
     }
 
     private static String utf8(byte[] b) {
