@@ -503,6 +503,9 @@ final class NetworkBuilder {
             layers = Math.max(layers, Integer.parseInt(m.group(2)) + 1);
             reverse |= m.group(3) != null;
         }
+        if (layers == 0) {
+            throw bad("recurrent module " + g.label() + " has no weights (weight_ih_l0 ...)");
+        }
         if (!odd.isEmpty()) {
             throw unsupported("recurrent module " + g.label() + " also has keys " + String.join(", ", odd) + ", which nn.LSTM/GRU/RNN never have");
         }

@@ -52,6 +52,9 @@ public final class StateDictReader implements FormatReader {
         try (TorchFile f = TorchFile.open(path)) {
             ModuleTree.Tree tree = ModuleTree.of(f.root, path);
             return NetworkBuilder.build(f, tree, hints).model();
+        } catch (LstmxException e) {
+            // IR records check what they are given; their messages do not know the file.
+            throw e.getMessage() != null && e.getMessage().contains(path.toString()) ? e : e.withContext(path.toString());
         }
     }
 

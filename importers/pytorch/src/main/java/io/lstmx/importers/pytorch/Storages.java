@@ -19,6 +19,9 @@ final class Storages {
     private Storages() {
     }
 
+    /** Most elements a view may have beyond its storage's (zero or overlapping strides, as expand() makes). */
+    static final int MAX_REPEATED = 1 << 24;
+
     /**
      * The values of {@code t} as an IR tensor: float32 for float and double storages (double is
      * rounded to float, as the runtime computes in float32), float16 / bfloat16 as they are, int64
@@ -39,7 +42,12 @@ final class Storages {
             }
             shape[i] = (int) size[i];
         }
-        int n = Tensor.elementCount(size);
+        int n;
+        try {
+            n = Tensor.elementCount(size);
+        } catch (LstmxException e) {
+            throw e.withContext(file.path() + ": tensor '" + name + "'");
+        }
         int elem = t.type().size;
         // The storage length in the tensor's elements (untyped storages are bytes).
         long storageElements = bytes(file, s, s.numel()) / elem;
@@ -59,35 +67,39 @@ final class Storages {
                         + " of storage '" + s.key() + "', which holds " + storageElements + " " + t.type().dtypeName() + " elements");
             }
         }
+        if (n > storageElements && n > MAX_REPEATED) {
+            // Zero or overlapping strides repeat elements; a few bytes of file must not become gigabytes.
+            throw LstmxException.badInput(file.path() + ": tensor '" + name + "' " + Arrays.toString(size) + " with strides "
+                    + Arrays.toString(stride) + " repeats the " + storageElements + " elements of storage '" + s.key() + "' to " + n);
+        }
         ByteBuffer b = n == 0 ? ByteBuffer.allocate(0) : file.bytes(s);
-        long[] index = new long[n];
-        fillIndices(index, size, stride, t.offset());
+        Odometer at = new Odometer(size, stride, t.offset());
         switch (t.type()) {
             case FLOAT, DOUBLE -> {
                 float[] f = new float[n];
                 for (int i = 0; i < n; i++) {
-                    int at = byteAt(baseBytes, index[i], elem);
-                    f[i] = t.type() == StorageType.FLOAT ? b.getFloat(at) : (float) b.getDouble(at);
+                    int pos = byteAt(baseBytes, at.next(), elem);
+                    f[i] = t.type() == StorageType.FLOAT ? b.getFloat(pos) : (float) b.getDouble(pos);
                 }
                 return Tensor.ofFloats(shape, f);
             }
             case HALF, BFLOAT16 -> {
                 short[] h = new short[n];
                 for (int i = 0; i < n; i++) {
-                    h[i] = b.getShort(byteAt(baseBytes, index[i], elem));
+                    h[i] = b.getShort(byteAt(baseBytes, at.next(), elem));
                 }
                 return Tensor.ofHalfBits(t.type() == StorageType.HALF ? DType.FLOAT16 : DType.BFLOAT16, shape, h);
             }
             default -> {
                 long[] l = new long[n];
                 for (int i = 0; i < n; i++) {
-                    int at = byteAt(baseBytes, index[i], elem);
+                    int pos = byteAt(baseBytes, at.next(), elem);
                     l[i] = switch (t.type()) {
-                        case LONG -> b.getLong(at);
-                        case INT -> b.getInt(at);
-                        case SHORT -> b.getShort(at);
-                        case CHAR -> b.get(at);
-                        default -> b.get(at) & 0xff; // BYTE, BOOL
+                        case LONG -> b.getLong(pos);
+                        case INT -> b.getInt(pos);
+                        case SHORT -> b.getShort(pos);
+                        case CHAR -> b.get(pos);
+                        default -> b.get(pos) & 0xff; // BYTE, BOOL
                     };
                 }
                 return Tensor.ofLongs(DType.INT64, shape, l);
@@ -109,14 +121,23 @@ final class Storages {
         return (int) (baseBytes + index * elem);
     }
 
-    /** Storage element of each row-major index: an odometer over the dimensions. */
-    private static void fillIndices(long[] out, long[] size, long[] stride, long offset) {
-        int rank = size.length;
-        long[] counter = new long[rank];
-        long at = offset;
-        for (int i = 0; i < out.length; i++) {
-            out[i] = at;
-            for (int d = rank - 1; d >= 0; d--) {
+    /** Storage element of each row-major index in turn: a counter over the dimensions. */
+    private static final class Odometer {
+        private final long[] size;
+        private final long[] stride;
+        private final long[] counter;
+        private long at;
+
+        Odometer(long[] size, long[] stride, long offset) {
+            this.size = size;
+            this.stride = stride;
+            this.counter = new long[size.length];
+            this.at = offset;
+        }
+
+        long next() {
+            long here = at;
+            for (int d = size.length - 1; d >= 0; d--) {
                 counter[d]++;
                 at += stride[d];
                 if (counter[d] < size[d]) {
@@ -125,6 +146,7 @@ final class Storages {
                 at -= stride[d] * size[d];
                 counter[d] = 0;
             }
+            return here;
         }
     }
 }
