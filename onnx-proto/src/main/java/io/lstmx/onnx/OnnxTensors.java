@@ -265,6 +265,8 @@ public final class OnnxTensors {
             if (offset < 0 || offset > f.length() - expectedBytes) {
                 throw LstmxException.badInput(where + ": external data " + file + " has " + f.length() + " bytes, needs " + expectedBytes + " at offset " + offset);
             }
+            // The size came from the file: check it fits before allocating (a sparse 2 GiB file is cheap to make).
+            io.lstmx.util.Heap.require(2 * expectedBytes, where + ": external data of " + expectedBytes + " bytes");
             byte[] bytes = new byte[(int) expectedBytes];
             f.seek(offset);
             f.readFully(bytes);
