@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -71,10 +72,16 @@ final class PackedSequenceRewrite {
         boolean changed = true;
         while (changed) {
             changed = false;
+            // One index per version of the graph, shared by all its attempts: indexing the whole
+            // graph once per TopK made a graph of many TopKs quadratic.
+            Lookup lookup = null;
             for (int i = 0; i < g.getNodeCount(); i++) {
                 NodeProto n = g.getNode(i);
                 if (n.getOpType().equals("TopK") && isStandard(n) && n.getOutputCount() > 1 && tried.add(n.getOutput(1))) {
-                    GraphProto r = new Attempt(g, i).run();
+                    if (lookup == null) {
+                        lookup = new Lookup(g);
+                    }
+                    GraphProto r = new Attempt(g, lookup, i).run();
                     if (r != null) {
                         g = r;
                         changed = true;
@@ -84,6 +91,50 @@ final class PackedSequenceRewrite {
             }
         }
         return g;
+    }
+
+    /** Who writes and who reads each value of one graph, and what it declares: what every attempt looks up. */
+    private static final class Lookup {
+        /** Node writing each value (the last one, should several). */
+        final Map<String, Integer> producer = new HashMap<>();
+        /** Nodes reading each value, in ascending order (a node reading it twice is listed twice). */
+        final Map<String, List<Integer>> consumers = new HashMap<>();
+        final Map<String, TensorProto> initializers = new HashMap<>();
+        final Map<String, ValueInfoProto> declared = new HashMap<>();
+        final Set<String> graphOutputs = new HashSet<>();
+        /** A node has a subgraph attribute, which may read the permutation without naming it as an input. */
+        final boolean hasSubgraph;
+
+        Lookup(GraphProto g) {
+            boolean subgraph = false;
+            for (int i = 0; i < g.getNodeCount(); i++) {
+                NodeProto n = g.getNode(i);
+                for (String o : n.getOutputList()) {
+                    if (!o.isEmpty()) {
+                        producer.put(o, i);
+                    }
+                }
+                for (String in : n.getInputList()) {
+                    consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
+                }
+                for (AttributeProto a : n.getAttributeList()) {
+                    subgraph |= a.hasG() || a.getGraphsCount() > 0;
+                }
+            }
+            hasSubgraph = subgraph;
+            for (TensorProto t : g.getInitializerList()) {
+                initializers.put(t.getName(), t);
+            }
+            for (ValueInfoProto v : g.getInputList()) {
+                declared.put(v.getName(), v);
+            }
+            for (ValueInfoProto v : g.getValueInfoList()) {
+                declared.putIfAbsent(v.getName(), v);
+            }
+            for (ValueInfoProto v : g.getOutputList()) {
+                graphOutputs.add(v.getName());
+            }
+        }
     }
 
     private static boolean isStandard(NodeProto n) {
@@ -107,11 +158,8 @@ final class PackedSequenceRewrite {
     /** One attempt at the TopK at {@code topk}. */
     private static final class Attempt {
         private final GraphProto g;
+        private final Lookup lookup;
         private final int topk;
-        private final Map<String, Integer> producer = new HashMap<>();
-        private final Map<String, TensorProto> initializers = new HashMap<>();
-        private final Map<String, ValueInfoProto> declared = new HashMap<>();
-        private final Set<String> graphOutputs = new HashSet<>();
 
         /** Values equal to the permutation pi (integer typed). */
         private final Set<String> perm = new HashSet<>();
@@ -124,45 +172,21 @@ final class PackedSequenceRewrite {
         private String lengthsRoot;
         private String topkInput;
 
-        Attempt(GraphProto g, int topk) {
+        Attempt(GraphProto g, Lookup lookup, int topk) {
             this.g = g;
+            this.lookup = lookup;
             this.topk = topk;
-            for (int i = 0; i < g.getNodeCount(); i++) {
-                for (String o : g.getNode(i).getOutputList()) {
-                    if (!o.isEmpty()) {
-                        producer.put(o, i);
-                    }
-                }
-            }
-            for (TensorProto t : g.getInitializerList()) {
-                initializers.put(t.getName(), t);
-            }
-            for (ValueInfoProto v : g.getInputList()) {
-                declared.put(v.getName(), v);
-            }
-            for (ValueInfoProto v : g.getValueInfoList()) {
-                declared.putIfAbsent(v.getName(), v);
-            }
-            for (ValueInfoProto v : g.getOutputList()) {
-                graphOutputs.add(v.getName());
-            }
         }
 
         GraphProto run() {
             try {
-                for (NodeProto n : g.getNodeList()) {
-                    for (AttributeProto a : n.getAttributeList()) {
-                        if (a.hasG() || a.getGraphsCount() > 0) {
-                            throw NO; // a subgraph may read the permutation without naming it as an input
-                        }
-                    }
+                if (lookup.hasSubgraph) {
+                    throw NO; // a subgraph may read the permutation without naming it as an input
                 }
                 matchTopK();
-                for (int i = topk + 1; i < g.getNodeCount(); i++) {
-                    visit(i, g.getNode(i));
-                }
+                propagate();
                 for (String v : concat(perm, inv, permuted.keySet())) {
-                    if (graphOutputs.contains(v)) {
+                    if (lookup.graphOutputs.contains(v)) {
                         throw NO;
                     }
                 }
@@ -263,6 +287,38 @@ final class PackedSequenceRewrite {
         }
 
         // ------------------------------------------------------------------ propagation
+
+        /**
+         * Visits, in graph order, the nodes after the TopK that read a labelled value. Only those can
+         * do anything (see {@link #visit}), and every label is an output of the TopK or of a visited
+         * node, so following readers from each newly labelled value finds all of them without walking
+         * the rest of the graph: an attempt costs what its permutation reaches, not the graph's size.
+         * A reader at or before the labelling node is not visited, as in a walk in graph order.
+         */
+        private void propagate() throws NoMatch {
+            PriorityQueue<Integer> pending = new PriorityQueue<>();
+            Set<Integer> queued = new HashSet<>();
+            enqueueReaders(topk, pending, queued);
+            while (!pending.isEmpty()) {
+                int i = pending.poll();
+                visit(i, g.getNode(i));
+                enqueueReaders(i, pending, queued);
+            }
+        }
+
+        /** Queues the later nodes that read a labelled output of node {@code i}. */
+        private void enqueueReaders(int i, PriorityQueue<Integer> pending, Set<Integer> queued) {
+            for (String o : g.getNode(i).getOutputList()) {
+                if (o.isEmpty() || !(perm.contains(o) || inv.contains(o) || permuted.containsKey(o))) {
+                    continue;
+                }
+                for (int reader : lookup.consumers.getOrDefault(o, List.of())) {
+                    if (reader > i && queued.add(reader)) {
+                        pending.add(reader);
+                    }
+                }
+            }
+        }
 
         private void visit(int index, NodeProto n) throws NoMatch {
             boolean labelled = false;
@@ -562,26 +618,12 @@ final class PackedSequenceRewrite {
             // Nodes that fed only the removed ones (Range, ReduceProd, ConstantOfShape, ...) go too.
             Set<Integer> candidates = new HashSet<>();
             while (!upstream.isEmpty()) {
-                Integer p = producer.get(upstream.pop());
+                Integer p = lookup.producer.get(upstream.pop());
                 if (p != null && candidates.add(p)) {
                     upstream.addAll(g.getNode(p).getInputList());
                 }
             }
-            boolean removed = true;
-            while (removed) {
-                removed = false;
-                Set<String> read = new HashSet<>(graphOutputs);
-                for (NodeProto n : nodes) {
-                    read.addAll(n.getInputList());
-                }
-                for (int k = nodes.size() - 1; k >= 0; k--) {
-                    if (candidates.contains(origin.get(k)) && nodes.get(k).getOutputList().stream().noneMatch(read::contains)) {
-                        nodes.remove(k);
-                        origin.remove(k);
-                        removed = true;
-                    }
-                }
-            }
+            nodes = withoutUnread(nodes, origin, candidates);
             for (NodeProto n : nodes) {
                 for (String in : n.getInputList()) {
                     if (perm.contains(in) || inv.contains(in)) {
@@ -590,6 +632,53 @@ final class PackedSequenceRewrite {
                 }
             }
             return renamePermuted(g.toBuilder().clearNode().addAllNode(nodes).build());
+        }
+
+        /**
+         * {@code nodes} without the candidates (by {@code origin}, their index in the graph) that
+         * nothing reads once the others are gone: the graph outputs and the remaining nodes' inputs
+         * are counted, and a candidate goes when none of its outputs is counted, which may free the
+         * candidates feeding it. Rounds of "remove what is unread, recount" would drop one node of a
+         * dead chain per round over the whole graph: quadratic.
+         */
+        private List<NodeProto> withoutUnread(List<NodeProto> nodes, List<Integer> origin, Set<Integer> candidates) {
+            Map<String, Integer> reads = new HashMap<>();
+            lookup.graphOutputs.forEach(o -> reads.merge(o, 1, Integer::sum));
+            Map<String, List<Integer>> writers = new HashMap<>();
+            for (int k = 0; k < nodes.size(); k++) {
+                nodes.get(k).getInputList().forEach(in -> reads.merge(in, 1, Integer::sum));
+                if (candidates.contains(origin.get(k))) {
+                    for (String o : nodes.get(k).getOutputList()) {
+                        writers.computeIfAbsent(o, x -> new ArrayList<>()).add(k);
+                    }
+                }
+            }
+            boolean[] removed = new boolean[nodes.size()];
+            Deque<Integer> check = new ArrayDeque<>();
+            for (int k = 0; k < nodes.size(); k++) {
+                if (candidates.contains(origin.get(k))) {
+                    check.add(k);
+                }
+            }
+            while (!check.isEmpty()) {
+                int k = check.pop();
+                if (removed[k] || nodes.get(k).getOutputList().stream().anyMatch(o -> reads.getOrDefault(o, 0) > 0)) {
+                    continue;
+                }
+                removed[k] = true;
+                for (String in : nodes.get(k).getInputList()) {
+                    if (reads.merge(in, -1, Integer::sum) == 0) {
+                        check.addAll(writers.getOrDefault(in, List.of()));
+                    }
+                }
+            }
+            List<NodeProto> kept = new ArrayList<>(nodes.size());
+            for (int k = 0; k < nodes.size(); k++) {
+                if (!removed[k]) {
+                    kept.add(nodes.get(k));
+                }
+            }
+            return kept;
         }
 
         /** {@code r} with each value that carried the permutation under a new name (see the class comment). */
@@ -644,7 +733,7 @@ final class PackedSequenceRewrite {
         }
 
         private NodeProto producerNode(String name) {
-            Integer i = producer.get(name);
+            Integer i = lookup.producer.get(name);
             return i == null ? null : g.getNode(i);
         }
 
@@ -664,7 +753,7 @@ final class PackedSequenceRewrite {
 
         /** Rank declared for a graph input or value_info entry, -1 when unknown. */
         private int declaredRank(String name) {
-            ValueInfoProto v = declared.get(name);
+            ValueInfoProto v = lookup.declared.get(name);
             if (v == null || !v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) {
                 return -1;
             }
@@ -710,7 +799,7 @@ final class PackedSequenceRewrite {
             if (permuted.containsKey(name) || perm.contains(name) || inv.contains(name)) {
                 return null;
             }
-            TensorProto t = initializers.get(name);
+            TensorProto t = lookup.initializers.get(name);
             if (t == null) {
                 NodeProto p = producerNode(name);
                 if (p == null || !p.getOpType().equals("Constant") || !isStandard(p)) {
