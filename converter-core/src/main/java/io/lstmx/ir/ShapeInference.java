@@ -1,6 +1,7 @@
 package io.lstmx.ir;
 
 import io.lstmx.errors.LstmxException;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,7 +63,7 @@ public final class ShapeInference {
             List<String> names = l.outputs();
             if (outs.size() != names.size()) {
                 throw LstmxException.internal("shape inference of layer '" + l.name() + "' gave " + outs.size()
-                        + " outputs for " + names);
+                        + " outputs for " + SafeText.list(names));
             }
             for (int i = 0; i < outs.size(); i++) {
                 s.values.put(names.get(i), outs.get(i));
@@ -460,14 +461,14 @@ public final class ShapeInference {
             return out(t.output(), x.dtype(), new Shape(dims));
         }
         if (t.perm().size() != r) {
-            throw fail(t, "perm " + t.perm() + " has " + t.perm().size() + " entries, but input '" + t.input() + "' " + s + " has rank " + r);
+            throw fail(t, "perm " + SafeText.list(t.perm()) + " has " + t.perm().size() + " entries, but input '" + t.input() + "' " + s + " has rank " + r);
         }
         boolean[] seen = new boolean[r];
         List<Dim> dims = new ArrayList<>(r);
         for (int p : t.perm()) {
             int a = p < 0 ? p + r : p;
             if (a < 0 || a >= r || seen[a]) {
-                throw fail(t, "perm " + t.perm() + " is not a permutation of the " + r + " axes of input '" + t.input() + "'");
+                throw fail(t, "perm " + SafeText.list(t.perm()) + " is not a permutation of the " + r + " axes of input '" + t.input() + "'");
             }
             seen[a] = true;
             dims.add(s.rankKnown() ? s.dim(a) : ANY);
@@ -485,17 +486,17 @@ public final class ShapeInference {
             long s = spec.get(i);
             if (s == 0) {
                 if (in.rankKnown() && i >= in.rank()) {
-                    throw fail(r, "target " + spec + " copies dimension " + i + " (0), but input '" + r.input() + "' " + in + " has rank " + in.rank());
+                    throw fail(r, "target " + SafeText.list(spec) + " copies dimension " + i + " (0), but input '" + r.input() + "' " + in + " has rank " + in.rank());
                 }
                 dims.add(in.rankKnown() ? in.dim(i) : ANY);
             } else if (s == -1) {
                 if (infer >= 0) {
-                    throw fail(r, "target " + spec + " has more than one -1");
+                    throw fail(r, "target " + SafeText.list(spec) + " has more than one -1");
                 }
                 infer = i;
                 dims.add(ANY);
             } else if (s < -1 || s > Integer.MAX_VALUE) {
-                throw fail(r, "target " + spec + " has the invalid entry " + s);
+                throw fail(r, "target " + SafeText.list(spec) + " has the invalid entry " + s);
             } else {
                 dims.add(Dim.of(s));
             }
@@ -510,7 +511,7 @@ public final class ShapeInference {
             Factor rest = fin == null || fout == null ? null : fin.over(fout);
             if (rest != null && infer >= 0) {
                 if (rest.symbols.isEmpty() && (fout.fixed == 0 || fin.fixed % fout.fixed != 0)) {
-                    throw fail(r, "cannot infer the -1 of target " + spec + " for input '" + r.input() + "' " + in
+                    throw fail(r, "cannot infer the -1 of target " + SafeText.list(spec) + " for input '" + r.input() + "' " + in
                             + " (" + fin.fixed + " elements over " + fout.fixed + ")");
                 }
                 if (fout.fixed != 0 && fin.fixed % fout.fixed == 0) {
@@ -522,7 +523,7 @@ public final class ShapeInference {
                     }
                 }
             } else if (rest != null && rest.symbols.isEmpty() && fin.fixed != fout.fixed) {
-                throw fail(r, "cannot reshape input '" + r.input() + "' " + in + " (" + fin.fixed + " elements) to " + spec
+                throw fail(r, "cannot reshape input '" + r.input() + "' " + in + " (" + fin.fixed + " elements) to " + SafeText.list(spec)
                         + " (" + fout.fixed + " elements)");
             }
         }
@@ -589,7 +590,7 @@ public final class ShapeInference {
         for (int ax : u.axes()) {
             int a = axis(u, "axis", ax, outRank, u.input());
             if (added[a]) {
-                throw fail(u, "axes " + u.axes() + " repeat axis " + a);
+                throw fail(u, "axes " + SafeText.list(u.axes()) + " repeat axis " + a);
             }
             added[a] = true;
         }

@@ -8,6 +8,7 @@ import io.lstmx.ir.Shape;
 import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +33,8 @@ final class CompiledGraph implements CompiledModel {
     private final int[] inputSlots;
     private final int[] outputSlots;
     private final int slotCount;
+    /** The declared inputs by name, so that checking the given ones costs no scan of the list per input. */
+    private final Map<String, ValueInfo> declaredInputs = new HashMap<>();
 
     CompiledGraph(Model model) {
         this(model, null);
@@ -47,6 +50,7 @@ final class CompiledGraph implements CompiledModel {
         Map<String, Integer> slot = new HashMap<>();
         for (ValueInfo v : model.inputs()) {
             slot.put(v.name(), slot.size());
+            declaredInputs.put(v.name(), v);
         }
         steps = new Step[layers.size()];
         argSlots = new int[layers.size()][];
@@ -219,12 +223,11 @@ final class CompiledGraph implements CompiledModel {
     private void checkInputs(Map<String, Tensor> inputs) {
         String m = "model '" + model.name() + "'";
         if (inputs == null) {
-            throw LstmxException.badInput(m + ": no inputs given; expected " + model.inputNames());
+            throw LstmxException.badInput(m + ": no inputs given; expected " + SafeText.list(model.inputNames()));
         }
-        Set<String> declared = new HashSet<>(model.inputNames());
         for (String name : inputs.keySet()) {
-            if (!declared.contains(name)) {
-                throw LstmxException.badInput(m + ": unknown input '" + name + "'; the inputs are " + model.inputNames());
+            if (!declaredInputs.containsKey(name)) {
+                throw LstmxException.badInput(m + ": unknown input '" + name + "'; the inputs are " + SafeText.list(model.inputNames()));
             }
         }
         Map<String, Integer> symbols = new HashMap<>();
@@ -235,6 +238,16 @@ final class CompiledGraph implements CompiledModel {
                 throw LstmxException.badInput(m + ": input '" + v.name() + "' is missing, expected " + v.dtype() + " " + v.shape());
             }
             checkInput(m, v, t, symbols, symbolSource);
+        }
+    }
+
+    @Override
+    public void checkInput(String name, Tensor value) {
+        ValueInfo v = declaredInputs.get(name);
+        if (v == null) {
+            checkInput(model, name, value); // which names the inputs
+        } else {
+            checkInput("model '" + model.name() + "'", v, value, new HashMap<>(), new HashMap<>());
         }
     }
 

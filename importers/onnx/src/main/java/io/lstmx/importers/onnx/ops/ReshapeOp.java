@@ -5,6 +5,7 @@ import io.lstmx.importers.kit.Shapes;
 import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +56,7 @@ final class ReshapeOp implements OpConverter {
                     throw n.unsupported("allowzero=1 with a 0 in the target shape " + target + " makes an empty tensor");
                 } else if (v == 0) {
                     if (in != null && k >= in.size()) {
-                        throw n.bad("target shape " + target + " copies dimension " + k + " of an input of rank " + in.size());
+                        throw n.bad("target shape " + SafeText.list(target) + " copies dimension " + k + " of an input of rank " + in.size());
                     }
                     ir.add(0L);
                     out.add(in == null ? n.freshDim() : in.get(k));
@@ -64,7 +65,7 @@ final class ReshapeOp implements OpConverter {
                     out.add(null);
                     inferred.add(k);
                 } else if (v < -1) {
-                    throw n.bad("target shape " + target + " has the invalid entry " + v);
+                    throw n.bad("target shape " + SafeText.list(target) + " has the invalid entry " + v);
                 } else {
                     ir.add(v);
                     out.add(e);
@@ -79,7 +80,7 @@ final class ReshapeOp implements OpConverter {
             }
         }
         if (inferred.size() > 1) {
-            throw n.unsupported("target shape " + target + " of input " + (in == null ? "[unknown rank]" : in)
+            throw n.unsupported("target shape " + SafeText.list(target) + " of input " + (in == null ? "[unknown rank]" : SafeText.list(in))
                     + " has " + inferred.size() + " dimensions known only at run time that are not copies of the input's dimension"
                     + " at the same position; the IR Reshape can infer only one (-1)");
         }
