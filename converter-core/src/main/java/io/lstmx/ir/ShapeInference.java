@@ -797,9 +797,22 @@ public final class ShapeInference {
 
         /** The symbols left after cancelling {@code other}'s (fixed part kept as this one's), or null when some do not cancel. */
         Factor over(Factor other) {
-            List<String> left = new ArrayList<>(symbols);
+            // Counted, not removed from a list one by one: that is quadratic in the rank.
+            Map<String, Integer> cancel = new HashMap<>();
             for (String s : other.symbols) {
-                if (!left.remove(s)) {
+                cancel.merge(s, 1, Integer::sum);
+            }
+            List<String> left = new ArrayList<>(symbols.size());
+            for (String s : symbols) {
+                Integer c = cancel.get(s);
+                if (c != null && c > 0) {
+                    cancel.put(s, c - 1); // the first occurrences cancel
+                } else {
+                    left.add(s);
+                }
+            }
+            for (int c : cancel.values()) {
+                if (c > 0) {
                     return null;
                 }
             }
