@@ -89,11 +89,8 @@ public final class ShapeInference {
     private void checkDeclaredOutputs() {
         for (ValueInfo declared : model.outputs()) {
             ValueInfo found = values.get(declared.name());
-            Layer by = producers.get(declared.name());
-            String source = by == null ? "the input of that name" : "layer '" + by.name() + "' (" + by.kind() + ")";
-            String where = "model '" + model.name() + "': output '" + declared.name() + "' is declared ";
             if (declared.dtype().isFloating() != found.dtype().isFloating()) {
-                throw LstmxException.badInput(where + type(declared.dtype()) + ", but " + source + " produces " + type(found.dtype()));
+                throw outputMismatch(declared, type(declared.dtype()), type(found.dtype()));
             }
             Shape d = declared.shape();
             Shape f = found.shape();
@@ -105,9 +102,17 @@ public final class ShapeInference {
                 ok = merge(d.dim(i), f.dim(i)) != null;
             }
             if (!ok) {
-                throw LstmxException.badInput(where + d + ", but " + source + " produces " + f);
+                throw outputMismatch(declared, d.toString(), f.toString());
             }
         }
+    }
+
+    /** The message is built only on failure: a model may declare 100,000 outputs. */
+    private LstmxException outputMismatch(ValueInfo declared, String expected, String found) {
+        Layer by = producers.get(declared.name());
+        String source = by == null ? "the input of that name" : "layer '" + by.name() + "' (" + by.kind() + ")";
+        return LstmxException.badInput("model '" + model.name() + "': output '" + declared.name() + "' is declared " + expected
+                + ", but " + source + " produces " + found);
     }
 
     // ---------------------------------------------------------------- dispatch
