@@ -8,8 +8,10 @@ import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.runtime.CompiledModel;
 import io.lstmx.runtime.StreamingSession;
+import io.lstmx.util.SafeText;
 
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,11 +25,16 @@ public final class LoadedModel {
     private final Path source;
     private final Format format;
     private final CompiledModel compiled;
+    /** The declared inputs by name: looking each given input up in the list made a run quadratic in their number. */
+    private final Map<String, ValueInfo> declaredInputs = new HashMap<>();
 
     LoadedModel(Path source, Format format, CompiledModel compiled) {
         this.source = source;
         this.format = format;
         this.compiled = compiled;
+        for (ValueInfo v : compiled.model().inputs()) {
+            declaredInputs.put(v.name(), v);
+        }
     }
 
     /**
@@ -98,7 +105,7 @@ public final class LoadedModel {
     public Map<String, Tensor> run(Tensor... inputs) {
         List<ValueInfo> declared = inputs();
         if (inputs.length != declared.size()) {
-            throw LstmxException.badInput(source + ": the model has " + declared.size() + " inputs " + model().inputNames()
+            throw LstmxException.badInput(source + ": the model has " + declared.size() + " inputs " + SafeText.list(model().inputNames())
                     + " but " + inputs.length + " were given");
         }
         Map<String, Tensor> named = new LinkedHashMap<>();
@@ -159,7 +166,8 @@ public final class LoadedModel {
     }
 
     private Tensor relabel(String name, Tensor value) {
-        DType declared = model().input(name).dtype();
+        ValueInfo input = declaredInputs.get(name);
+        DType declared = (input != null ? input : model().input(name)).dtype(); // model().input names the inputs when it is none
         if (declared.isFloating()) {
             // Integer arrays for a float input convert as NumPy's astype would (e.g. an int .npy).
             return value.withDType(DType.FLOAT32);
@@ -186,7 +194,7 @@ public final class LoadedModel {
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
-            boolean declared = model().inputNames().contains(e.getKey());
+            boolean declared = declaredInputs.containsKey(e.getKey());
             out.put(e.getKey(), declared && e.getValue() != null ? relabel(e.getKey(), e.getValue()) : e.getValue());
         }
         return out;

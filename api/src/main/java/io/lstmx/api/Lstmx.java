@@ -129,6 +129,9 @@ public final class Lstmx {
         requireExists(path);
         Format f = format != null ? format : detect(path);
         ReadOptions o = options == null ? ReadOptions.DEFAULT : options;
+        // A model in memory takes about twice its file (the parsed file, then the IR's tensors).
+        long size = sizeOf(path);
+        io.lstmx.util.Heap.require(2 * size, path + ": reading a " + (size >> 20) + " MiB model");
         return inFile(path, () -> FormatRegistry.standard().requireReader(f, path).read(path, o));
     }
 
@@ -188,6 +191,26 @@ public final class Lstmx {
             SafeFiles.writeSafely(path, replace, staged -> writer.write(model, staged, o));
             return null;
         });
+    }
+
+    /** Bytes of a file, or of every regular file under a folder (a SavedModel), best effort. */
+    private static long sizeOf(Path path) {
+        try {
+            if (Files.isRegularFile(path)) {
+                return Files.size(path);
+            }
+            try (java.util.stream.Stream<Path> s = Files.walk(path, 8)) {
+                return s.filter(Files::isRegularFile).mapToLong(p -> {
+                    try {
+                        return Files.size(p);
+                    } catch (java.io.IOException e) {
+                        return 0;
+                    }
+                }).sum();
+            }
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return 0; // the reader reports what it cannot read
+        }
     }
 
     private static void requireExists(Path path) {

@@ -139,7 +139,6 @@ public final class RunBudget {
      * @return the hint, for messages
      */
     public static String heapHint() {
-        return "give Java more memory, e.g. JAVA_TOOL_OPTIONS=-Xmx" + Math.max(2, 2 * (Runtime.getRuntime().maxMemory() >> 30))
-                + "g (now -Xmx" + (Runtime.getRuntime().maxMemory() >> 20) + "m)";
+        return io.lstmx.util.Heap.hint();
     }
 }

@@ -5,13 +5,16 @@ import io.lstmx.api.Npy;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
+import io.lstmx.util.SafeText;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Model inputs read from .npy files, as {@code run} and {@code verify} take them: {@code --input
@@ -32,11 +35,12 @@ final class InputFiles {
     static Map<String, Tensor> read(LoadedModel m, List<String> options, List<Path> positional) {
         List<ValueInfo> declared = m.inputs();
         List<String> names = m.model().inputNames();
+        Set<String> nameSet = new HashSet<>(names); // looked up per option: the list would make that quadratic
         Map<String, Path> files = new LinkedHashMap<>();
         List<Path> ordered = new ArrayList<>();
         for (String a : options) {
             int eq = a.indexOf('=');
-            if (eq > 0 && names.contains(a.substring(0, eq))) {
+            if (eq > 0 && nameSet.contains(a.substring(0, eq))) {
                 String name = a.substring(0, eq);
                 if (files.put(name, Path.of(a.substring(eq + 1))) != null) {
                     throw LstmxException.badInput("--input " + name + " is given twice");
@@ -44,7 +48,7 @@ final class InputFiles {
             } else {
                 if (eq > 0 && !Files.exists(Path.of(a))) {
                     throw LstmxException.badInput("--input " + a + ": the model has no input '" + a.substring(0, eq)
-                            + "'; its inputs are " + names);
+                            + "'; its inputs are " + SafeText.list(names));
                 }
                 ordered.add(Path.of(a));
             }
@@ -59,7 +63,7 @@ final class InputFiles {
         }
         if (!ordered.isEmpty()) {
             if (ordered.size() != declared.size()) {
-                throw LstmxException.badInput(m.source() + ": the model has " + declared.size() + " input(s) " + names
+                throw LstmxException.badInput(m.source() + ": the model has " + declared.size() + " input(s) " + SafeText.list(names)
                         + " but " + ordered.size() + " file(s) were given");
             }
             for (int i = 0; i < declared.size(); i++) {
@@ -73,7 +77,7 @@ final class InputFiles {
             }
         }
         if (!missing.isEmpty()) {
-            throw LstmxException.badInput(m.source() + ": no --input for " + missing + "; the model's inputs are " + names);
+            throw LstmxException.badInput(m.source() + ": no --input for " + SafeText.list(missing) + "; the model's inputs are " + SafeText.list(names));
         }
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         for (String n : names) {

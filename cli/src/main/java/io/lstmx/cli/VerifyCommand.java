@@ -26,6 +26,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -393,12 +394,12 @@ final class VerifyCommand implements Callable<Integer> {
 
     /** The same inputs under another model's input names, matched by position when the names differ. */
     private static Map<String, Tensor> rename(Map<String, Tensor> inputs, List<String> names, String what) {
-        if (names.containsAll(inputs.keySet()) && names.size() == inputs.size()) {
+        if (names.size() == inputs.size() && new HashSet<>(names).containsAll(inputs.keySet())) { // a set: a list's containsAll is quadratic
             return inputs;
         }
         if (names.size() != inputs.size()) {
-            throw new LstmxException(ErrorCode.MISMATCH, what + ": the model has " + names.size() + " inputs " + names
-                    + ", the original " + inputs.size() + " " + inputs.keySet());
+            throw new LstmxException(ErrorCode.MISMATCH, what + ": the model has " + names.size() + " inputs " + SafeText.list(names)
+                    + ", the original " + inputs.size() + " " + SafeText.list(inputs.keySet()));
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
         int i = 0;
@@ -430,8 +431,8 @@ final class VerifyCommand implements Callable<Integer> {
             return l;
         }
         if (outputs.size() != names.size()) {
-            throw new LstmxException(ErrorCode.MISMATCH, what + " gives " + outputs.size() + " outputs " + outputs.keySet()
-                    + " where " + names.size() + " " + names + " were expected");
+            throw new LstmxException(ErrorCode.MISMATCH, what + " gives " + outputs.size() + " outputs " + SafeText.list(outputs.keySet())
+                    + " where " + names.size() + " " + SafeText.list(names) + " were expected");
         }
         return new ArrayList<>(outputs.values());
     }

@@ -1,6 +1,7 @@
 package io.lstmx.ir;
 
 import io.lstmx.errors.LstmxException;
+import io.lstmx.util.SafeText;
 
 import java.util.HashSet;
 import java.util.List;
@@ -62,7 +63,7 @@ public record Model(String name, ModelInfo info, List<ValueInfo> inputs, List<Va
                 return v;
             }
         }
-        throw LstmxException.badInput("model '" + this.name + "' has no input '" + name + "'; inputs are " + inputNames());
+        throw LstmxException.badInput("model '" + this.name + "' has no input '" + name + "'; inputs are " + SafeText.list(inputNames()));
     }
 
     public List<String> inputNames() {

@@ -1,6 +1,7 @@
 package io.lstmx.ir;
 
 import io.lstmx.errors.LstmxException;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,7 +63,7 @@ public final class ShapeInference {
             List<String> names = l.outputs();
             if (outs.size() != names.size()) {
                 throw LstmxException.internal("shape inference of layer '" + l.name() + "' gave " + outs.size()
-                        + " outputs for " + names);
+                        + " outputs for " + SafeText.list(names));
             }
             for (int i = 0; i < outs.size(); i++) {
                 s.values.put(names.get(i), outs.get(i));
@@ -88,11 +89,8 @@ public final class ShapeInference {
     private void checkDeclaredOutputs() {
         for (ValueInfo declared : model.outputs()) {
             ValueInfo found = values.get(declared.name());
-            Layer by = producers.get(declared.name());
-            String source = by == null ? "the input of that name" : "layer '" + by.name() + "' (" + by.kind() + ")";
-            String where = "model '" + model.name() + "': output '" + declared.name() + "' is declared ";
             if (declared.dtype().isFloating() != found.dtype().isFloating()) {
-                throw LstmxException.badInput(where + type(declared.dtype()) + ", but " + source + " produces " + type(found.dtype()));
+                throw outputMismatch(declared, type(declared.dtype()), type(found.dtype()));
             }
             Shape d = declared.shape();
             Shape f = found.shape();
@@ -104,9 +102,17 @@ public final class ShapeInference {
                 ok = merge(d.dim(i), f.dim(i)) != null;
             }
             if (!ok) {
-                throw LstmxException.badInput(where + d + ", but " + source + " produces " + f);
+                throw outputMismatch(declared, d.toString(), f.toString());
             }
         }
+    }
+
+    /** The message is built only on failure: a model may declare 100,000 outputs. */
+    private LstmxException outputMismatch(ValueInfo declared, String expected, String found) {
+        Layer by = producers.get(declared.name());
+        String source = by == null ? "the input of that name" : "layer '" + by.name() + "' (" + by.kind() + ")";
+        return LstmxException.badInput("model '" + model.name() + "': output '" + declared.name() + "' is declared " + expected
+                + ", but " + source + " produces " + found);
     }
 
     // ---------------------------------------------------------------- dispatch
@@ -460,14 +466,14 @@ public final class ShapeInference {
             return out(t.output(), x.dtype(), new Shape(dims));
         }
         if (t.perm().size() != r) {
-            throw fail(t, "perm " + t.perm() + " has " + t.perm().size() + " entries, but input '" + t.input() + "' " + s + " has rank " + r);
+            throw fail(t, "perm " + SafeText.list(t.perm()) + " has " + t.perm().size() + " entries, but input '" + t.input() + "' " + s + " has rank " + r);
         }
         boolean[] seen = new boolean[r];
         List<Dim> dims = new ArrayList<>(r);
         for (int p : t.perm()) {
             int a = p < 0 ? p + r : p;
             if (a < 0 || a >= r || seen[a]) {
-                throw fail(t, "perm " + t.perm() + " is not a permutation of the " + r + " axes of input '" + t.input() + "'");
+                throw fail(t, "perm " + SafeText.list(t.perm()) + " is not a permutation of the " + r + " axes of input '" + t.input() + "'");
             }
             seen[a] = true;
             dims.add(s.rankKnown() ? s.dim(a) : ANY);
@@ -485,17 +491,17 @@ public final class ShapeInference {
             long s = spec.get(i);
             if (s == 0) {
                 if (in.rankKnown() && i >= in.rank()) {
-                    throw fail(r, "target " + spec + " copies dimension " + i + " (0), but input '" + r.input() + "' " + in + " has rank " + in.rank());
+                    throw fail(r, "target " + SafeText.list(spec) + " copies dimension " + i + " (0), but input '" + r.input() + "' " + in + " has rank " + in.rank());
                 }
                 dims.add(in.rankKnown() ? in.dim(i) : ANY);
             } else if (s == -1) {
                 if (infer >= 0) {
-                    throw fail(r, "target " + spec + " has more than one -1");
+                    throw fail(r, "target " + SafeText.list(spec) + " has more than one -1");
                 }
                 infer = i;
                 dims.add(ANY);
             } else if (s < -1 || s > Integer.MAX_VALUE) {
-                throw fail(r, "target " + spec + " has the invalid entry " + s);
+                throw fail(r, "target " + SafeText.list(spec) + " has the invalid entry " + s);
             } else {
                 dims.add(Dim.of(s));
             }
@@ -510,7 +516,7 @@ public final class ShapeInference {
             Factor rest = fin == null || fout == null ? null : fin.over(fout);
             if (rest != null && infer >= 0) {
                 if (rest.symbols.isEmpty() && (fout.fixed == 0 || fin.fixed % fout.fixed != 0)) {
-                    throw fail(r, "cannot infer the -1 of target " + spec + " for input '" + r.input() + "' " + in
+                    throw fail(r, "cannot infer the -1 of target " + SafeText.list(spec) + " for input '" + r.input() + "' " + in
                             + " (" + fin.fixed + " elements over " + fout.fixed + ")");
                 }
                 if (fout.fixed != 0 && fin.fixed % fout.fixed == 0) {
@@ -522,7 +528,7 @@ public final class ShapeInference {
                     }
                 }
             } else if (rest != null && rest.symbols.isEmpty() && fin.fixed != fout.fixed) {
-                throw fail(r, "cannot reshape input '" + r.input() + "' " + in + " (" + fin.fixed + " elements) to " + spec
+                throw fail(r, "cannot reshape input '" + r.input() + "' " + in + " (" + fin.fixed + " elements) to " + SafeText.list(spec)
                         + " (" + fout.fixed + " elements)");
             }
         }
@@ -589,7 +595,7 @@ public final class ShapeInference {
         for (int ax : u.axes()) {
             int a = axis(u, "axis", ax, outRank, u.input());
             if (added[a]) {
-                throw fail(u, "axes " + u.axes() + " repeat axis " + a);
+                throw fail(u, "axes " + SafeText.list(u.axes()) + " repeat axis " + a);
             }
             added[a] = true;
         }
@@ -796,9 +802,22 @@ public final class ShapeInference {
 
         /** The symbols left after cancelling {@code other}'s (fixed part kept as this one's), or null when some do not cancel. */
         Factor over(Factor other) {
-            List<String> left = new ArrayList<>(symbols);
+            // Counted, not removed from a list one by one: that is quadratic in the rank.
+            Map<String, Integer> cancel = new HashMap<>();
             for (String s : other.symbols) {
-                if (!left.remove(s)) {
+                cancel.merge(s, 1, Integer::sum);
+            }
+            List<String> left = new ArrayList<>(symbols.size());
+            for (String s : symbols) {
+                Integer c = cancel.get(s);
+                if (c != null && c > 0) {
+                    cancel.put(s, c - 1); // the first occurrences cancel
+                } else {
+                    left.add(s);
+                }
+            }
+            for (int c : cancel.values()) {
+                if (c > 0) {
                     return null;
                 }
             }

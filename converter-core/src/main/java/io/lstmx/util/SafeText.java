@@ -1,5 +1,7 @@
 package io.lstmx.util;
 
+import java.util.Collection;
+
 /**
  * The one sanitiser for text that came from a model file (graph, node, layer and value names,
  * producer strings, messages quoting them) before it is printed as part of a line: a hostile name
@@ -89,6 +91,35 @@ public final class SafeText {
             i = j;
         }
         return cut(sb.toString(), MAX_LINE);
+    }
+
+    /** Most items of a list that a message names (see {@link #list}). */
+    public static final int MAX_LISTED = 10;
+
+    /**
+     * A list for a message, as {@code List.toString} writes it ("[a, b, c]") when it has at most
+     * {@link #MAX_LISTED} items, else its first {@link #MAX_LISTED} and how many more there are
+     * ("[a, b, ..., j, and 90 more]"): a model of 100,000 inputs must not make an error line of
+     * 100,000 names, nor cost the time and memory of building one. Items are not sanitised here;
+     * {@link #message} does that when the line is printed.
+     */
+    public static String list(Collection<?> items) {
+        if (items == null) {
+            return "null";
+        }
+        StringBuilder sb = new StringBuilder("[");
+        int shown = 0;
+        for (Object item : items) {
+            if (shown == MAX_LISTED) {
+                break;
+            }
+            sb.append(shown == 0 ? "" : ", ").append(item);
+            shown++;
+        }
+        if (items.size() > shown) {
+            sb.append(", and ").append(items.size() - shown).append(" more");
+        }
+        return sb.append(']').toString();
     }
 
     /** {@code s} when at most {@code max} characters, else its head and tail around "…(N characters)…". */

@@ -17,14 +17,29 @@ public final class UniqueNames {
     private final Set<String> taken = new HashSet<>();
     /** Per base, the suffix to try next: without it, n names from one base would cost n^2 probes. */
     private final Map<String, Integer> nextSuffix = new HashMap<>();
+    private final int firstSuffix;
 
     /** An empty namespace. */
     public UniqueNames() {
+        this(2);
     }
 
     /** A namespace where {@code names} are taken. */
     public UniqueNames(Collection<String> names) {
+        this(2);
         taken.addAll(names);
+    }
+
+    private UniqueNames(int firstSuffix) {
+        this.firstSuffix = firstSuffix;
+    }
+
+    /**
+     * An empty namespace whose derived names are numbered from {@code firstSuffix} ({@code base_1},
+     * {@code base_2} ... for 1): for writers whose files have always been named that way.
+     */
+    public static UniqueNames numberedFrom(int firstSuffix) {
+        return new UniqueNames(firstSuffix);
     }
 
     /** Takes {@code name}; false when it was already taken. */
@@ -37,12 +52,15 @@ public final class UniqueNames {
         return taken.contains(name);
     }
 
-    /** {@code base} if free, else the first free {@code base_2}, {@code base_3} ...; the result is taken. */
+    /**
+     * {@code base} if free, else the first free {@code base_2}, {@code base_3} ... (numbered from
+     * {@link #numberedFrom}'s suffix when given); the result is taken.
+     */
     public String fresh(String base) {
         if (taken.add(base)) {
             return base;
         }
-        int k = nextSuffix.getOrDefault(base, 2);
+        int k = nextSuffix.getOrDefault(base, firstSuffix);
         String n = base + "_" + k;
         while (!taken.add(n)) {
             n = base + "_" + ++k;

@@ -2,6 +2,9 @@ package io.lstmx.util;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+import java.util.stream.IntStream;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -47,5 +50,19 @@ class SafeTextTest {
     @Test
     void aMessageWithoutLongWordsIsOnlyMadeOneLine() {
         assertEquals("a b: c", SafeText.message("a b:\n  c"));
+    }
+
+    @Test
+    void aShortListIsWrittenAsListsWriteThemselves() {
+        assertEquals("[]", SafeText.list(List.of()));
+        List<String> ten = IntStream.range(0, 10).mapToObj(i -> "x" + i).toList();
+        assertEquals(ten.toString(), SafeText.list(ten));
+    }
+
+    @Test
+    void aLongListNamesItsFirstTenAndCountsTheRest() {
+        List<String> many = IntStream.range(0, 100_000).mapToObj(i -> "x" + i).toList();
+        assertEquals("[x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, and 99990 more]", SafeText.list(many));
+        assertEquals("[x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, and 1 more]", SafeText.list(many.subList(0, 11)));
     }
 }

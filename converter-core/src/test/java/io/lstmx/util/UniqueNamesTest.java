@@ -24,6 +24,15 @@ class UniqueNamesTest {
     }
 
     @Test
+    void aNamespaceNumberedFromOneGivesBaseUnderscoreOneNext() {
+        UniqueNames n = UniqueNames.numberedFrom(1);
+        n.reserve("Identity_2");
+        assertEquals("Identity", n.fresh("Identity"));
+        assertEquals("Identity_1", n.fresh("Identity"));
+        assertEquals("Identity_3", n.fresh("Identity"));
+    }
+
+    @Test
     void reservingSaysWhetherTheNameWasFree() {
         UniqueNames n = new UniqueNames();
         assertTrue(n.reserve("a"));

@@ -8,13 +8,16 @@ import io.lstmx.ir.Shape;
 import io.lstmx.ir.ShapeInference;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A model compiled for the native runtime: layers prepared once, values addressed by slot number.
@@ -30,6 +33,8 @@ final class CompiledGraph implements CompiledModel {
     private final int[] inputSlots;
     private final int[] outputSlots;
     private final int slotCount;
+    /** The declared inputs by name, so that checking the given ones costs no scan of the list per input. */
+    private final Map<String, ValueInfo> declaredInputs = new HashMap<>();
 
     CompiledGraph(Model model) {
         this(model, null);
@@ -45,6 +50,7 @@ final class CompiledGraph implements CompiledModel {
         Map<String, Integer> slot = new HashMap<>();
         for (ValueInfo v : model.inputs()) {
             slot.put(v.name(), slot.size());
+            declaredInputs.put(v.name(), v);
         }
         steps = new Step[layers.size()];
         argSlots = new int[layers.size()][];
@@ -71,11 +77,32 @@ final class CompiledGraph implements CompiledModel {
         for (int s : outputSlots) {
             lastUse[s] = Integer.MAX_VALUE;
         }
-        freeAfter = new int[steps.length][];
-        for (int i = 0; i < steps.length; i++) {
-            final int step = i;
-            freeAfter[i] = java.util.stream.IntStream.range(0, slotCount).filter(s -> lastUse[s] == step).toArray();
+        freeAfter = freeLists(lastUse, steps.length);
+    }
+
+    /**
+     * For each step, the slots whose last use it is, in slot order: one pass over the slots to count,
+     * one to fill (a scan of all slots per step would cost steps x slots, quadratic in graph size).
+     */
+    private static int[][] freeLists(int[] lastUse, int stepCount) {
+        int[] count = new int[stepCount];
+        for (int step : lastUse) {
+            if (step >= 0 && step < stepCount) {
+                count[step]++;
+            }
         }
+        int[][] free = new int[stepCount][];
+        for (int i = 0; i < stepCount; i++) {
+            free[i] = new int[count[i]];
+        }
+        int[] filled = new int[stepCount];
+        for (int s = 0; s < lastUse.length; s++) {
+            int step = lastUse[s];
+            if (step >= 0 && step < stepCount) {
+                free[step][filled[step]++] = s;
+            }
+        }
+        return free;
     }
 
     @Override
@@ -95,9 +122,11 @@ final class CompiledGraph implements CompiledModel {
     @Override
     public CompiledModel exposing(List<String> values) {
         List<ValueInfo> outputs = new ArrayList<>(model.outputs());
+        // a set, not a scan of the outputs per value: many values and outputs would cost their product
+        Set<String> exposed = new HashSet<>(model.outputNames());
         Map<String, ValueInfo> inferred = null;
         for (String v : values) {
-            if (model.outputNames().contains(v) || outputs.stream().anyMatch(o -> o.name().equals(v))) {
+            if (!exposed.add(v)) {
                 continue;
             }
             if (inferred == null) {
@@ -194,11 +223,11 @@ final class CompiledGraph implements CompiledModel {
     private void checkInputs(Map<String, Tensor> inputs) {
         String m = "model '" + model.name() + "'";
         if (inputs == null) {
-            throw LstmxException.badInput(m + ": no inputs given; expected " + model.inputNames());
+            throw LstmxException.badInput(m + ": no inputs given; expected " + SafeText.list(model.inputNames()));
         }
         for (String name : inputs.keySet()) {
-            if (model.inputs().stream().noneMatch(v -> v.name().equals(name))) {
-                throw LstmxException.badInput(m + ": unknown input '" + name + "'; the inputs are " + model.inputNames());
+            if (!declaredInputs.containsKey(name)) {
+                throw LstmxException.badInput(m + ": unknown input '" + name + "'; the inputs are " + SafeText.list(model.inputNames()));
             }
         }
         Map<String, Integer> symbols = new HashMap<>();
@@ -209,6 +238,16 @@ final class CompiledGraph implements CompiledModel {
                 throw LstmxException.badInput(m + ": input '" + v.name() + "' is missing, expected " + v.dtype() + " " + v.shape());
             }
             checkInput(m, v, t, symbols, symbolSource);
+        }
+    }
+
+    @Override
+    public void checkInput(String name, Tensor value) {
+        ValueInfo v = declaredInputs.get(name);
+        if (v == null) {
+            checkInput(model, name, value); // which names the inputs
+        } else {
+            checkInput("model '" + model.name() + "'", v, value, new HashMap<>(), new HashMap<>());
         }
     }
 

@@ -4,6 +4,7 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,7 +38,7 @@ public final class NativeRuntime {
         for (int i = 0; i < args.length; i++) {
             Tensor t = inputs == null ? null : inputs.get(names.get(i));
             if (t == null) {
-                throw Step.bad(layer, "input '" + names.get(i) + "' is not given; given " + (inputs == null ? "[]" : inputs.keySet()));
+                throw Step.bad(layer, "input '" + names.get(i) + "' is not given; given " + (inputs == null ? "[]" : SafeText.list(inputs.keySet())));
             }
             args[i] = Val.of(t);
         }

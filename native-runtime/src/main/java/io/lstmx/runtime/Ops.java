@@ -5,6 +5,7 @@ import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.SliceRange;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.util.Arrays;
 import java.util.List;
@@ -481,14 +482,14 @@ final class Ops {
             }
         } else {
             if (t.perm().size() != r) {
-                throw Step.bad(t, "perm " + t.perm() + " has " + t.perm().size() + " entries, input " + x.shapeString() + " has rank " + r);
+                throw Step.bad(t, "perm " + SafeText.list(t.perm()) + " has " + t.perm().size() + " entries, input " + x.shapeString() + " has rank " + r);
             }
             boolean[] seen = new boolean[r];
             for (int i = 0; i < r; i++) {
                 int p = t.perm().get(i);
                 p = p < 0 ? p + r : p;
                 if (p < 0 || p >= r || seen[p]) {
-                    throw Step.bad(t, "perm " + t.perm() + " is not a permutation of the " + r + " axes of " + x.shapeString());
+                    throw Step.bad(t, "perm " + SafeText.list(t.perm()) + " is not a permutation of the " + r + " axes of " + x.shapeString());
                 }
                 seen[p] = true;
                 perm[i] = p;
@@ -530,17 +531,17 @@ final class Ops {
             long s = spec.get(i);
             if (s == 0) {
                 if (i >= in.length) {
-                    throw Step.bad(r, "target " + spec + " copies dim " + i + " (0) but input " + Arrays.toString(in) + " has rank " + in.length);
+                    throw Step.bad(r, "target " + SafeText.list(spec) + " copies dim " + i + " (0) but input " + Arrays.toString(in) + " has rank " + in.length);
                 }
                 out[i] = in[i];
             } else if (s == -1) {
                 if (infer >= 0) {
-                    throw Step.bad(r, "target " + spec + " has more than one -1");
+                    throw Step.bad(r, "target " + SafeText.list(spec) + " has more than one -1");
                 }
                 infer = i;
                 continue;
             } else if (s < -1 || s > Integer.MAX_VALUE) {
-                throw Step.bad(r, "target " + spec + " has invalid dim " + s);
+                throw Step.bad(r, "target " + SafeText.list(spec) + " has invalid dim " + s);
             } else {
                 out[i] = (int) s;
             }
@@ -549,13 +550,13 @@ final class Ops {
         long size = Tensor.elementCount(in);
         if (infer >= 0) {
             if (known == 0 || size % known != 0) {
-                throw Step.bad(r, "cannot infer the -1 of " + spec + " for input " + Arrays.toString(in) + " (" + size + " elements)");
+                throw Step.bad(r, "cannot infer the -1 of " + SafeText.list(spec) + " for input " + Arrays.toString(in) + " (" + size + " elements)");
             }
             out[infer] = (int) (size / known);
             known *= out[infer];
         }
         if (known != size) {
-            throw Step.bad(r, "cannot reshape input " + Arrays.toString(in) + " (" + size + " elements) to " + spec
+            throw Step.bad(r, "cannot reshape input " + Arrays.toString(in) + " (" + size + " elements) to " + SafeText.list(spec)
                     + " (" + known + " elements)");
         }
         return out;
@@ -606,7 +607,7 @@ final class Ops {
         for (int ax : u.axes()) {
             int a = axis(u, ax, outRank);
             if (added[a]) {
-                throw Step.bad(u, "axes " + u.axes() + " repeat axis " + a);
+                throw Step.bad(u, "axes " + SafeText.list(u.axes()) + " repeat axis " + a);
             }
             added[a] = true;
         }

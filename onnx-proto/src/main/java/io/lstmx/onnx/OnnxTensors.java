@@ -8,6 +8,7 @@ import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.proto.Onnx.StringStringEntryProto;
 import io.lstmx.onnx.proto.Onnx.TensorProto;
 import io.lstmx.onnx.proto.Onnx.TensorProto.DataType;
+import io.lstmx.util.SafeText;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -41,7 +42,7 @@ public final class OnnxTensors {
         for (int i = 0; i < dims.length; i++) {
             dims[i] = p.getDims(i);
             if (dims[i] < 0 || dims[i] > Integer.MAX_VALUE) {
-                throw LstmxException.badInput(where + " has invalid dimension " + dims[i] + " in " + p.getDimsList());
+                throw LstmxException.badInput(where + " has invalid dimension " + dims[i] + " in " + SafeText.list(p.getDimsList()));
             }
         }
         int n;
@@ -56,7 +57,7 @@ public final class OnnxTensors {
         ByteBuffer raw = null;
         if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
             if ((long) n * width > MAX_EXTERNAL_BYTES) {
-                throw LstmxException.unsupported(where + ": shape " + p.getDimsList() + " of " + typeName(dt) + " needs " + (long) n * width
+                throw LstmxException.unsupported(where + ": shape " + SafeText.list(p.getDimsList()) + " of " + typeName(dt) + " needs " + (long) n * width
                         + " bytes of external data; lstmx reads at most " + MAX_EXTERNAL_BYTES + " bytes per tensor");
             }
             raw = readExternal(p, baseDir, (long) n * width, where);
@@ -71,7 +72,7 @@ public final class OnnxTensors {
             // Checked before anything is allocated: the dims alone may claim billions of elements.
             int count = typedCount(p, dt);
             if (count != n) {
-                throw LstmxException.badInput(where + " holds " + count + " values, expected " + n + " for shape " + p.getDimsList());
+                throw LstmxException.badInput(where + " holds " + count + " values, expected " + n + " for shape " + SafeText.list(p.getDimsList()));
             }
         }
         if (dt == DataType.FLOAT_VALUE || dt == DataType.DOUBLE_VALUE || dt == DataType.FLOAT16_VALUE || dt == DataType.BFLOAT16_VALUE) {
@@ -265,6 +266,8 @@ public final class OnnxTensors {
             if (offset < 0 || offset > f.length() - expectedBytes) {
                 throw LstmxException.badInput(where + ": external data " + file + " has " + f.length() + " bytes, needs " + expectedBytes + " at offset " + offset);
             }
+            // The size came from the file: check it fits before allocating (a sparse 2 GiB file is cheap to make).
+            io.lstmx.util.Heap.require(2 * expectedBytes, where + ": external data of " + expectedBytes + " bytes");
             byte[] bytes = new byte[(int) expectedBytes];
             f.seek(offset);
             f.readFully(bytes);

@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 
@@ -163,6 +164,56 @@ class LargeGraphsTest {
         assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
         assertTrue(e.getMessage().contains("TopK"), e.getMessage().substring(0, 200));
         assertTrue(e.getMessage().length() < 5000, "the line names a few nodes, not 20,000: " + e.getMessage().length());
+    }
+
+    @Test
+    void aModelOfAHundredThousandInputsIsRunInBoundedTimeAndItsErrorsNameAFewOfThem() throws IOException {
+        GraphProto.Builder g = GraphProto.newBuilder();
+        NodeProto.Builder concat = NodeProto.newBuilder().setOpType("Concat").addOutput("y")
+                .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(0));
+        Map<String, Tensor> inputs = new HashMap<>();
+        float[] expected = new float[N];
+        for (int i = 0; i < N; i++) {
+            g.addInput(value("x" + i, 1));
+            concat.addInput("x" + i);
+            inputs.put("x" + i, Tensor.ofFloats(new int[] {1}, new float[] {i}));
+            expected[i] = i;
+        }
+        g.addNode(concat).addOutput(value("y", N));
+        Path f = write("inputs", g);
+        assertTimeoutPreemptively(BOUND, () -> {
+            // Each given input is looked up among the declared ones: by name, not by a scan of the list.
+            LoadedModel m = Lstmx.load(f);
+            assertArrayEquals(expected, m.run(inputs).get("y").toFloatArray());
+            Path back = dir.resolve("inputs_back.onnx");
+            Lstmx.save(m.model(), back, Format.ONNX);
+            assertArrayEquals(expected, Lstmx.load(back).run(inputs).get("y").toFloatArray());
+            Map<String, Tensor> oneTooMany = new HashMap<>(inputs);
+            oneTooMany.put("z", Tensor.ofFloats(new int[] {1}, new float[] {0}));
+            LstmxException e = assertThrows(LstmxException.class, () -> m.run(oneTooMany));
+            assertEquals(ErrorCode.BAD_INPUT, e.code());
+            assertTrue(e.getMessage().contains("unknown input 'z'") && e.getMessage().contains("and " + (N - 10) + " more"),
+                    e.getMessage().substring(0, Math.min(300, e.getMessage().length())));
+            assertTrue(e.getMessage().length() < 1000, "the line names a few inputs, not 100,000: " + e.getMessage().length());
+        });
+    }
+
+    @Test
+    void aHundredThousandAxesAreUnsqueezedAndSqueezedAgainInBoundedTime() throws IOException {
+        long[] axes = new long[N];
+        for (int i = 0; i < N; i++) {
+            axes[i] = i + 1;
+        }
+        // Importer, shape inference and runtime each check the axes: a flag per axis, not a search per axis.
+        GraphProto.Builder g = GraphProto.newBuilder().addInput(value("x", 2))
+                .addInitializer(OnnxTensors.fromTensor("axes", Tensor.ofLongs(new int[] {N}, axes)))
+                .addNode(NodeProto.newBuilder().setOpType("Unsqueeze").addInput("x").addInput("axes").addOutput("u"))
+                .addNode(NodeProto.newBuilder().setOpType("Relu").addInput("u").addOutput("r"))
+                .addNode(NodeProto.newBuilder().setOpType("Squeeze").addInput("r").addInput("axes").addOutput("y"))
+                .addOutput(value("y", 2));
+        Path f = write("axes", g);
+        Tensor y = assertTimeoutPreemptively(BOUND, () -> roundTrip(f, Tensor.ofFloats(new int[] {2}, new float[] {-1, 2})));
+        assertArrayEquals(new float[] {0, 2}, y.toFloatArray(), "relu of x, through a rank of 100,001");
     }
 
     private static ValueInfoProto value(String name) {

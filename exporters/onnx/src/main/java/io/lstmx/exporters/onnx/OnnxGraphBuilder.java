@@ -17,6 +17,7 @@ import io.lstmx.onnx.proto.Onnx.TensorProto;
 import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
 import io.lstmx.onnx.proto.Onnx.TypeProto;
 import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
+import io.lstmx.util.UniqueNames;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -34,11 +35,15 @@ final class OnnxGraphBuilder {
 
     private final String graphName;
     private final int opset;
-    /** Every value name in use or promised to the IR (so generated names never capture one). */
-    private final Set<String> valueNames = new HashSet<>();
+    /**
+     * Every value name in use or promised to the IR (so generated names never capture one). Derived
+     * names are numbered from 1 ({@code Identity}, {@code Identity_1} ...); UniqueNames remembers the
+     * next number per base, where probing from 1 each time made n nodes of one kind cost n^2.
+     */
+    private final UniqueNames valueNames = UniqueNames.numberedFrom(1);
     /** Values that already have a producer (node output, initializer or graph input). */
     private final Set<String> defined = new HashSet<>();
-    private final Set<String> nodeNames = new HashSet<>();
+    private final UniqueNames nodeNames = UniqueNames.numberedFrom(1);
     private final List<NodeProto> nodes = new ArrayList<>();
     private final List<TensorProto> initializers = new ArrayList<>();
     private final List<ValueInfoProto> inputs = new ArrayList<>();
@@ -82,35 +87,23 @@ final class OnnxGraphBuilder {
 
     /** Claims a name the IR already uses, so that {@link #fresh} never hands it out. */
     void reserve(String name) {
-        valueNames.add(name);
+        valueNames.reserve(name);
     }
 
     /** A value name not used anywhere in the graph, derived from {@code hint}. */
     String fresh(String hint) {
-        String base = hint == null || hint.isEmpty() ? "v" : hint;
-        String name = base;
-        for (int i = 1; valueNames.contains(name); i++) {
-            name = base + "_" + i;
-        }
-        valueNames.add(name);
-        return name;
+        return valueNames.fresh(hint == null || hint.isEmpty() ? "v" : hint);
     }
 
     private String freshNodeName(String hint) {
-        String base = hint == null || hint.isEmpty() ? "node" : hint;
-        String name = base;
-        for (int i = 1; nodeNames.contains(name); i++) {
-            name = base + "_" + i;
-        }
-        nodeNames.add(name);
-        return name;
+        return nodeNames.fresh(hint == null || hint.isEmpty() ? "node" : hint);
     }
 
     private void define(String name) {
         if (!defined.add(name)) {
             throw LstmxException.internal("ONNX export: value '" + name + "' would be produced twice");
         }
-        valueNames.add(name);
+        valueNames.reserve(name);
     }
 
     /** Adds an initializer under a fresh name derived from {@code nameHint}; returns the name. */

@@ -1,32 +1,12 @@
 package io.lstmx.exporters.tensorflow;
 
-import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.Format;
-import io.lstmx.formats.FormatWriter;
-import io.lstmx.formats.WriteOptions;
-import io.lstmx.ir.Model;
-
-import java.nio.file.Path;
+import io.lstmx.formats.PendingWriter;
 
 /** Writer plug-in for frozen TensorFlow GraphDefs (.pb). Known but not written yet: {@link #write} refuses with UNSUPPORTED until the exporter lands here. */
-public final class GraphDefWriter implements FormatWriter {
-    @Override
-    public Format format() {
-        return Format.TF_GRAPHDEF;
-    }
-
-    @Override
-    public boolean available() {
-        return false;
-    }
-
-    @Override
-    public String defaultFileName() {
-        return "model.pb";
-    }
-
-    @Override
-    public void write(Model model, Path path, WriteOptions options) {
-        throw LstmxException.unsupported(path + ": writing " + format().id() + " is not available yet");
+public final class GraphDefWriter extends PendingWriter {
+    /** Names the format and its default file name. */
+    public GraphDefWriter() {
+        super(Format.TF_GRAPHDEF, "model.pb");
     }
 }

@@ -1,23 +1,18 @@
 package io.lstmx.importers.keras;
 
-import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.FileProbe;
 import io.lstmx.formats.Format;
-import io.lstmx.formats.FormatReader;
-import io.lstmx.formats.ReadOptions;
+import io.lstmx.formats.PendingReader;
 import io.lstmx.formats.Recognition;
-import io.lstmx.ir.Model;
-
-import java.nio.file.Path;
 
 /**
  * Reader plug-in for Keras HDF5 files (.h5). The format is recognised (so that users learn what their file is) but not read
  * yet: {@link #read} refuses with UNSUPPORTED until the importer lands in this module.
  */
-public final class KerasH5Reader implements FormatReader {
-    @Override
-    public Format format() {
-        return Format.KERAS_H5;
+public final class KerasH5Reader extends PendingReader {
+    /** Recognises keras-h5 files. */
+    public KerasH5Reader() {
+        super(Format.KERAS_H5);
     }
 
     @Override
@@ -29,14 +24,4 @@ public final class KerasH5Reader implements FormatReader {
     }
 
     private static final byte[] HDF5_MAGIC = {(byte) 0x89, (byte) 0x48, (byte) 0x44, (byte) 0x46, (byte) 0x0d, (byte) 0x0a, (byte) 0x1a, (byte) 0x0a};
-
-    @Override
-    public boolean available() {
-        return false;
-    }
-
-    @Override
-    public Model read(Path path, ReadOptions options) {
-        throw LstmxException.unsupported(path + ": reading " + format().id() + " is not available yet");
-    }
 }

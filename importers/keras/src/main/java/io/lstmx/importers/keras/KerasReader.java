@@ -1,23 +1,18 @@
 package io.lstmx.importers.keras;
 
-import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.FileProbe;
 import io.lstmx.formats.Format;
-import io.lstmx.formats.FormatReader;
-import io.lstmx.formats.ReadOptions;
+import io.lstmx.formats.PendingReader;
 import io.lstmx.formats.Recognition;
-import io.lstmx.ir.Model;
-
-import java.nio.file.Path;
 
 /**
  * Reader plug-in for Keras 3 archives (.keras). The format is recognised (so that users learn what their file is) but not read
  * yet: {@link #read} refuses with UNSUPPORTED until the importer lands in this module.
  */
-public final class KerasReader implements FormatReader {
-    @Override
-    public Format format() {
-        return Format.KERAS;
+public final class KerasReader extends PendingReader {
+    /** Recognises keras files. */
+    public KerasReader() {
+        super(Format.KERAS);
     }
 
     @Override
@@ -32,15 +27,5 @@ public final class KerasReader implements FormatReader {
                     ? Recognition.BY_CONTENT : Recognition.NO;
         }
         return probe.extension().equals("keras") ? Recognition.BY_NAME : Recognition.NO;
-    }
-
-    @Override
-    public boolean available() {
-        return false;
-    }
-
-    @Override
-    public Model read(Path path, ReadOptions options) {
-        throw LstmxException.unsupported(path + ": reading " + format().id() + " is not available yet");
     }
 }

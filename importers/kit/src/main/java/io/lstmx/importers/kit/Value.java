@@ -2,6 +2,7 @@ package io.lstmx.importers.kit;
 
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.util.List;
 
@@ -95,7 +96,7 @@ public sealed interface Value {
             return "computed at run time (shape " + (r.shape() == null ? "unknown" : r.shape()) + ")";
         }
         if (v instanceof ShapeVec s) {
-            return "a shape with run-time entries " + s.entries();
+            return "a shape with run-time entries " + SafeText.list(s.entries()); // may have as many entries as a Concat has inputs
         }
         if (v instanceof Filled f) {
             return "a tensor of run-time shape " + f.shape() + " filled with " + f.element().getFloat(0);

@@ -1,23 +1,18 @@
 package io.lstmx.importers.tensorflow;
 
-import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.FileProbe;
 import io.lstmx.formats.Format;
-import io.lstmx.formats.FormatReader;
-import io.lstmx.formats.ReadOptions;
+import io.lstmx.formats.PendingReader;
 import io.lstmx.formats.Recognition;
-import io.lstmx.ir.Model;
-
-import java.nio.file.Path;
 
 /**
  * Reader plug-in for TensorFlow SavedModel folders. The format is recognised (so that users learn what their file is) but not read
  * yet: {@link #read} refuses with UNSUPPORTED until the importer lands in this module.
  */
-public final class SavedModelReader implements FormatReader {
-    @Override
-    public Format format() {
-        return Format.SAVEDMODEL;
+public final class SavedModelReader extends PendingReader {
+    /** Recognises savedmodel files. */
+    public SavedModelReader() {
+        super(Format.SAVEDMODEL);
     }
 
     @Override
@@ -27,15 +22,5 @@ public final class SavedModelReader implements FormatReader {
             return Recognition.BY_CONTENT;
         }
         return probe.isRegularFile() && probe.fileName().equals("saved_model.pb") ? Recognition.BY_CONTENT : Recognition.NO;
-    }
-
-    @Override
-    public boolean available() {
-        return false;
-    }
-
-    @Override
-    public Model read(Path path, ReadOptions options) {
-        throw LstmxException.unsupported(path + ": reading " + format().id() + " is not available yet");
     }
 }

@@ -12,6 +12,7 @@ import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import com.google.protobuf.CodedInputStream;
 import io.lstmx.onnx.proto.Onnx.GraphProto;
@@ -271,7 +272,7 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
                 String inSession = toSession.getOrDefault(e.getKey(), e.getKey());
                 NodeInfo info = infos.get(inSession);
                 if (info == null) {
-                    throw LstmxException.badInput(file + ": onnxruntime session has no input '" + e.getKey() + "'; it has " + infos.keySet());
+                    throw LstmxException.badInput(file + ": onnxruntime session has no input '" + e.getKey() + "'; it has " + SafeText.list(infos.keySet()));
                 }
                 if (!(info.getInfo() instanceof TensorInfo ti)) {
                     throw LstmxException.unsupported(file + ": input '" + e.getKey() + "' is " + info.getInfo()

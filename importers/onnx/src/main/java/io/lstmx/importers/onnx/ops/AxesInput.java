@@ -1,6 +1,7 @@
 package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -44,11 +45,14 @@ final class AxesInput {
     /** Normalised, sorted, distinct axes for {@code rank}. */
     static List<Integer> normalize(OnnxNode n, List<Long> axes, int rank) {
         List<Integer> out = new ArrayList<>();
+        // a flag per axis, not a search of the list: 100,000 axes would cost 10^10 steps
+        boolean[] seen = new boolean[rank];
         for (long a : axes) {
             int v = n.axis(a, rank, "axis");
-            if (out.contains(v)) {
-                throw n.bad("axis " + a + " is repeated in " + axes);
+            if (seen[v]) {
+                throw n.bad("axis " + a + " is repeated in " + SafeText.list(axes));
             }
+            seen[v] = true;
             out.add(v);
         }
         out.sort(null);

@@ -26,6 +26,7 @@ import io.lstmx.onnx.proto.Onnx.TensorShapeProto;
 import io.lstmx.onnx.proto.Onnx.TypeProto;
 import io.lstmx.onnx.proto.Onnx.ValueInfoProto;
 import io.lstmx.passes.DeadLayerRemoval;
+import io.lstmx.util.SafeText;
 import io.lstmx.util.UniqueNames;
 
 import java.nio.file.Path;
@@ -148,7 +149,7 @@ public final class GraphConverter {
         }
         for (String c : constantInputs.keySet()) {
             if (!inputNames.contains(c)) {
-                throw LstmxException.badInput(file + ": constant input '" + c + "' is not a graph input; inputs are " + inputNames);
+                throw LstmxException.badInput(file + ": constant input '" + c + "' is not a graph input; inputs are " + SafeText.list(inputNames));
             }
         }
         List<ValueInfo> irInputs = new ArrayList<>();
@@ -321,7 +322,7 @@ public final class GraphConverter {
             return;
         }
         if (n.getInputCount() > c.maxInputs()) {
-            throw LstmxException.badInput(file + ": " + node.label() + " has " + n.getInputCount() + " inputs " + n.getInputList()
+            throw LstmxException.badInput(file + ": " + node.label() + " has " + n.getInputCount() + " inputs " + SafeText.list(n.getInputList())
                     + ", but " + n.getOpType() + " takes " + (c.maxInputs() == 0 ? "none" : "at most " + c.maxInputs()));
         }
         Set<String> attributeNames = new HashSet<>();
@@ -332,7 +333,7 @@ public final class GraphConverter {
         }
         // Converters define exactly the outputs their operator has; a node declaring others is malformed.
         if (n.getOutputCount() > c.maxOutputs()) {
-            throw LstmxException.badInput(file + ": " + node.label() + " declares " + n.getOutputCount() + " outputs " + n.getOutputList()
+            throw LstmxException.badInput(file + ": " + node.label() + " declares " + n.getOutputCount() + " outputs " + SafeText.list(n.getOutputList())
                     + ", but " + n.getOpType() + " has " + (c.maxOutputs() == 1 ? "one output" : "at most " + c.maxOutputs() + " outputs"));
         }
         if (!c.firstOutputOptional() && (n.getOutputCount() == 0 || n.getOutput(0).isEmpty())) {

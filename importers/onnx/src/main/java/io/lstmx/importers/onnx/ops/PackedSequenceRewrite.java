@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -66,24 +67,245 @@ final class PackedSequenceRewrite {
 
     /** {@code graph} with every provable sort/unsort pair removed; the same graph when there is none. */
     static GraphProto apply(GraphProto graph) {
-        GraphProto g = graph;
+        Work w = null;
         Set<String> tried = new HashSet<>();
-        boolean changed = true;
-        while (changed) {
-            changed = false;
-            for (int i = 0; i < g.getNodeCount(); i++) {
-                NodeProto n = g.getNode(i);
-                if (n.getOpType().equals("TopK") && isStandard(n) && n.getOutputCount() > 1 && tried.add(n.getOutput(1))) {
-                    GraphProto r = new Attempt(g, i).run();
-                    if (r != null) {
-                        g = r;
-                        changed = true;
-                        break;
-                    }
+        boolean changed = false;
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            NodeProto n = w == null ? graph.getNode(i) : w.node(i);
+            if (n == null || !n.getOpType().equals("TopK") || !isStandard(n) || n.getOutputCount() <= 1 || !tried.add(n.getOutput(1))) {
+                continue;
+            }
+            if (w == null) {
+                w = new Work(graph);
+                if (w.hasSubgraph) {
+                    return graph; // every attempt would fail: a subgraph may read the permutation without naming it as an input
+                }
+            }
+            Attempt a = new Attempt(w, i);
+            if (a.run()) {
+                changed = true;
+                // An earlier TopK whose outputs were renamed has not been tried under its new names.
+                if (a.renamedTopK >= 0) {
+                    i = Math.min(i, a.renamedTopK - 1);
                 }
             }
         }
-        return g;
+        return changed ? w.build() : graph;
+    }
+
+    /**
+     * The graph being rewritten, kept up to date from one rewrite to the next, with who writes and
+     * who reads each value and which names are taken. Each attempt looks things up here and each
+     * rewrite changes only the nodes it concerns: rebuilding and re-indexing the whole graph once
+     * per TopK (or once per rewrite) made a graph of many TopKs quadratic. Node positions never
+     * change; a removed node leaves a null.
+     */
+    private static final class Work {
+        private final GraphProto graph;
+        private final NodeProto[] nodes;
+        /** A node has a subgraph attribute (then no rewrite is made at all). */
+        final boolean hasSubgraph;
+        /** Live nodes writing each non-empty name, in no particular order; the last in graph order is its producer. */
+        private final Map<String, List<Integer>> writers = new HashMap<>();
+        /**
+         * Nodes reading each name: every live reader is listed, but an entry may be stale (a node
+         * since removed or rewritten, or listed twice); {@link Attempt#visit} ignores a node that
+         * reads nothing labelled.
+         */
+        private final Map<String, List<Integer>> readers = new HashMap<>();
+        /** How often live nodes' inputs and the graph outputs read each name. */
+        private final Map<String, Integer> reads = new HashMap<>();
+        /** How often each name appears among live nodes' inputs and outputs and value_info entries. */
+        private final Map<String, Integer> uses = new HashMap<>();
+        /** Graph input, output and initializer names: taken, and never renamed. */
+        private final Set<String> fixedNames = new HashSet<>();
+        private final List<ValueInfoProto> valueInfo;
+        /** Positions in {@link #valueInfo} of the entries under each name, ascending. */
+        private final Map<String, List<Integer>> valueInfoAt = new HashMap<>();
+        /** Graph inputs by name (the last of a repeated name). */
+        private final Map<String, ValueInfoProto> inputs = new HashMap<>();
+        final Map<String, TensorProto> initializers = new HashMap<>();
+        final Set<String> graphOutputs = new HashSet<>();
+
+        Work(GraphProto g) {
+            graph = g;
+            nodes = g.getNodeList().toArray(new NodeProto[0]);
+            boolean subgraph = false;
+            for (int i = 0; i < nodes.length; i++) {
+                add(i, nodes[i]);
+                for (AttributeProto a : nodes[i].getAttributeList()) {
+                    subgraph |= a.hasG() || a.getGraphsCount() > 0;
+                }
+            }
+            hasSubgraph = subgraph;
+            for (TensorProto t : g.getInitializerList()) {
+                initializers.put(t.getName(), t);
+                fixedNames.add(t.getName());
+            }
+            for (ValueInfoProto v : g.getInputList()) {
+                inputs.put(v.getName(), v);
+                fixedNames.add(v.getName());
+            }
+            for (ValueInfoProto v : g.getOutputList()) {
+                graphOutputs.add(v.getName());
+                fixedNames.add(v.getName());
+                reads.merge(v.getName(), 1, Integer::sum);
+            }
+            valueInfo = new ArrayList<>(g.getValueInfoList());
+            for (int k = 0; k < valueInfo.size(); k++) {
+                valueInfoAt.computeIfAbsent(valueInfo.get(k).getName(), x -> new ArrayList<>()).add(k);
+                uses.merge(valueInfo.get(k).getName(), 1, Integer::sum);
+            }
+        }
+
+        /** The node at position {@code i}, null once removed. */
+        NodeProto node(int i) {
+            return nodes[i];
+        }
+
+        /** Position of the node writing {@code name} (the last, should several), or null. */
+        Integer producer(String name) {
+            List<Integer> w = writers.get(name);
+            if (w == null || w.isEmpty()) {
+                return null;
+            }
+            int last = w.get(0);
+            for (int i : w) {
+                last = Math.max(last, i);
+            }
+            return last;
+        }
+
+        /** Every node writing {@code name}. */
+        List<Integer> writers(String name) {
+            return writers.getOrDefault(name, List.of());
+        }
+
+        /** Every node reading {@code name}, and maybe some that no longer do (see {@link #readers}). */
+        List<Integer> readers(String name) {
+            return readers.getOrDefault(name, List.of());
+        }
+
+        /** How often live nodes and the graph outputs read {@code name}. */
+        int reads(String name) {
+            return reads.getOrDefault(name, 0);
+        }
+
+        /** True when {@code name} appears anywhere in the graph. */
+        boolean isTaken(String name) {
+            return uses.getOrDefault(name, 0) > 0 || fixedNames.contains(name);
+        }
+
+        /** What the graph declares for {@code name}: a graph input of that name, else its first value_info entry. */
+        ValueInfoProto declared(String name) {
+            ValueInfoProto v = inputs.get(name);
+            if (v != null) {
+                return v;
+            }
+            List<Integer> at = valueInfoAt.get(name);
+            return at == null || at.isEmpty() ? null : valueInfo.get(at.get(0));
+        }
+
+        /** Puts {@code n} (null: nothing) at position {@code i}. */
+        void set(int i, NodeProto n) {
+            NodeProto old = nodes[i];
+            for (String in : old.getInputList()) {
+                reads.merge(in, -1, Integer::sum);
+                uses.merge(in, -1, Integer::sum);
+            }
+            for (String o : old.getOutputList()) {
+                uses.merge(o, -1, Integer::sum);
+                if (!o.isEmpty()) {
+                    writers.get(o).remove(Integer.valueOf(i));
+                }
+            }
+            nodes[i] = n;
+            if (n != null) {
+                add(i, n);
+            }
+        }
+
+        private void add(int i, NodeProto n) {
+            for (String in : n.getInputList()) {
+                reads.merge(in, 1, Integer::sum);
+                uses.merge(in, 1, Integer::sum);
+                List<Integer> r = readers.computeIfAbsent(in, x -> new ArrayList<>());
+                if (r.isEmpty() || r.get(r.size() - 1) != i) {
+                    r.add(i);
+                }
+            }
+            for (String o : n.getOutputList()) {
+                uses.merge(o, 1, Integer::sum);
+                if (!o.isEmpty()) {
+                    writers.computeIfAbsent(o, x -> new ArrayList<>()).add(i);
+                }
+            }
+        }
+
+        /**
+         * Renames values as {@code renamed} says in every node and value_info entry that names them;
+         * returns the position of the first renamed TopK node, or -1.
+         */
+        int rename(Map<String, String> renamed) {
+            Set<Integer> touched = new HashSet<>();
+            for (String v : renamed.keySet()) {
+                touched.addAll(readers(v));
+                touched.addAll(writers(v));
+            }
+            int firstTopK = -1;
+            for (int i : touched) {
+                NodeProto n = nodes[i];
+                if (n == null) {
+                    continue;
+                }
+                NodeProto.Builder b = n.toBuilder();
+                boolean changed = false;
+                for (int k = 0; k < b.getInputCount(); k++) {
+                    String to = renamed.get(b.getInput(k));
+                    if (to != null) {
+                        b.setInput(k, to);
+                        changed = true;
+                    }
+                }
+                for (int k = 0; k < b.getOutputCount(); k++) {
+                    String to = renamed.get(b.getOutput(k));
+                    if (to != null) {
+                        b.setOutput(k, to);
+                        changed = true;
+                    }
+                }
+                if (changed) {
+                    set(i, b.build());
+                    if (n.getOpType().equals("TopK") && (firstTopK < 0 || i < firstTopK)) {
+                        firstTopK = i;
+                    }
+                }
+            }
+            for (Map.Entry<String, String> e : renamed.entrySet()) {
+                List<Integer> at = valueInfoAt.remove(e.getKey());
+                if (at == null) {
+                    continue;
+                }
+                for (int k : at) {
+                    valueInfo.set(k, valueInfo.get(k).toBuilder().setName(e.getValue()).build());
+                }
+                uses.merge(e.getKey(), -at.size(), Integer::sum);
+                uses.merge(e.getValue(), at.size(), Integer::sum);
+                valueInfoAt.put(e.getValue(), at); // the new name was taken by nothing: no entries to merge
+            }
+            return firstTopK;
+        }
+
+        /** The graph as rewritten. */
+        GraphProto build() {
+            List<NodeProto> live = new ArrayList<>(nodes.length);
+            for (NodeProto n : nodes) {
+                if (n != null) {
+                    live.add(n);
+                }
+            }
+            return graph.toBuilder().clearNode().addAllNode(live).clearValueInfo().addAllValueInfo(valueInfo).build();
+        }
     }
 
     private static boolean isStandard(NodeProto n) {
@@ -106,12 +328,8 @@ final class PackedSequenceRewrite {
 
     /** One attempt at the TopK at {@code topk}. */
     private static final class Attempt {
-        private final GraphProto g;
+        private final Work w;
         private final int topk;
-        private final Map<String, Integer> producer = new HashMap<>();
-        private final Map<String, TensorProto> initializers = new HashMap<>();
-        private final Map<String, ValueInfoProto> declared = new HashMap<>();
-        private final Set<String> graphOutputs = new HashSet<>();
 
         /** Values equal to the permutation pi (integer typed). */
         private final Set<String> perm = new HashSet<>();
@@ -124,60 +342,37 @@ final class PackedSequenceRewrite {
         private String lengthsRoot;
         private String topkInput;
 
-        Attempt(GraphProto g, int topk) {
-            this.g = g;
+        /** Position of the first TopK node the rewrite renamed an output of, or -1. */
+        int renamedTopK = -1;
+
+        Attempt(Work w, int topk) {
+            this.w = w;
             this.topk = topk;
-            for (int i = 0; i < g.getNodeCount(); i++) {
-                for (String o : g.getNode(i).getOutputList()) {
-                    if (!o.isEmpty()) {
-                        producer.put(o, i);
-                    }
-                }
-            }
-            for (TensorProto t : g.getInitializerList()) {
-                initializers.put(t.getName(), t);
-            }
-            for (ValueInfoProto v : g.getInputList()) {
-                declared.put(v.getName(), v);
-            }
-            for (ValueInfoProto v : g.getValueInfoList()) {
-                declared.putIfAbsent(v.getName(), v);
-            }
-            for (ValueInfoProto v : g.getOutputList()) {
-                graphOutputs.add(v.getName());
-            }
         }
 
-        GraphProto run() {
+        /** Makes the rewrite in {@link #w} when it is proved; true when it was. */
+        boolean run() {
             try {
-                for (NodeProto n : g.getNodeList()) {
-                    for (AttributeProto a : n.getAttributeList()) {
-                        if (a.hasG() || a.getGraphsCount() > 0) {
-                            throw NO; // a subgraph may read the permutation without naming it as an input
-                        }
-                    }
-                }
                 matchTopK();
-                for (int i = topk + 1; i < g.getNodeCount(); i++) {
-                    visit(i, g.getNode(i));
-                }
+                propagate();
                 for (String v : concat(perm, inv, permuted.keySet())) {
-                    if (graphOutputs.contains(v)) {
+                    if (w.graphOutputs.contains(v)) {
                         throw NO;
                     }
                 }
-                return rebuild();
+                rewrite();
+                return true;
             } catch (NoMatch e) {
                 // Only the match failing means "no rewrite": anything else is a bug, reported as such.
                 // A malformed node (missing inputs, wrong attribute types) is no match, left for its converter to report.
-                return null;
+                return false;
             }
         }
 
         // ------------------------------------------------------------------ the TopK
 
         private void matchTopK() throws NoMatch {
-            NodeProto n = g.getNode(topk);
+            NodeProto n = w.node(topk);
             if (n.getInputCount() < 2 || n.getInput(1).isEmpty() || hasAttr(n, "k")) {
                 throw NO; // TopK-1 has a constant k: not "all rows" of a run-time batch
             }
@@ -263,6 +458,40 @@ final class PackedSequenceRewrite {
         }
 
         // ------------------------------------------------------------------ propagation
+
+        /**
+         * Visits, in graph order, the nodes after the TopK that read a labelled value. Only those can
+         * do anything (see {@link #visit}), and every label is an output of the TopK or of a visited
+         * node, so following readers from each newly labelled value finds all of them without walking
+         * the rest of the graph: an attempt costs what its permutation reaches, not the graph's size.
+         * A reader at or before the labelling node is not visited, as in a walk in graph order.
+         */
+        private void propagate() throws NoMatch {
+            PriorityQueue<Integer> pending = new PriorityQueue<>();
+            Set<Integer> queued = new HashSet<>();
+            enqueueReaders(topk, pending, queued);
+            while (!pending.isEmpty()) {
+                int i = pending.poll();
+                if (w.node(i) != null) {
+                    visit(i, w.node(i));
+                    enqueueReaders(i, pending, queued);
+                }
+            }
+        }
+
+        /** Queues the later nodes that read a labelled output of node {@code i}. */
+        private void enqueueReaders(int i, PriorityQueue<Integer> pending, Set<Integer> queued) {
+            for (String o : w.node(i).getOutputList()) {
+                if (o.isEmpty() || !(perm.contains(o) || inv.contains(o) || permuted.containsKey(o))) {
+                    continue;
+                }
+                for (int reader : w.readers(o)) {
+                    if (reader > i && queued.add(reader)) {
+                        pending.add(reader);
+                    }
+                }
+            }
+        }
 
         private void visit(int index, NodeProto n) throws NoMatch {
             boolean labelled = false;
@@ -541,90 +770,97 @@ final class PackedSequenceRewrite {
 
         // ------------------------------------------------------------------ result
 
-        private GraphProto rebuild() throws NoMatch {
-            List<NodeProto> nodes = new ArrayList<>();
-            List<Integer> origin = new ArrayList<>();
-            Deque<String> upstream = new ArrayDeque<>();
-            for (int i = 0; i < g.getNodeCount(); i++) {
-                NodeProto old = g.getNode(i);
-                if (replaced.containsKey(i)) {
-                    upstream.addAll(old.getInputList());
-                    NodeProto r = replaced.get(i);
-                    if (r == null) {
-                        continue;
-                    }
-                    nodes.add(r);
-                } else {
-                    nodes.add(old);
-                }
-                origin.add(i);
-            }
-            // Nodes that fed only the removed ones (Range, ReduceProd, ConstantOfShape, ...) go too.
-            Set<Integer> candidates = new HashSet<>();
-            while (!upstream.isEmpty()) {
-                Integer p = producer.get(upstream.pop());
-                if (p != null && candidates.add(p)) {
-                    upstream.addAll(g.getNode(p).getInputList());
+        /**
+         * Makes the rewrite in the graph: replaces the nodes in {@link #replaced}, removes the nodes
+         * that fed only removed ones (Range, ReduceProd, ConstantOfShape, ...) and renames the
+         * values that carried the permutation; NO, leaving the graph as it was, when something
+         * still reads the permutation afterwards. Everything is worked out first, in terms of what
+         * changes, so that a rewrite costs what it touches, not the graph's size.
+         */
+        private void rewrite() throws NoMatch {
+            Map<String, Integer> change = new HashMap<>();
+            for (Map.Entry<Integer, NodeProto> e : replaced.entrySet()) {
+                w.node(e.getKey()).getInputList().forEach(in -> change.merge(in, -1, Integer::sum));
+                if (e.getValue() != null) {
+                    e.getValue().getInputList().forEach(in -> change.merge(in, 1, Integer::sum));
                 }
             }
-            boolean removed = true;
-            while (removed) {
-                removed = false;
-                Set<String> read = new HashSet<>(graphOutputs);
-                for (NodeProto n : nodes) {
-                    read.addAll(n.getInputList());
-                }
-                for (int k = nodes.size() - 1; k >= 0; k--) {
-                    if (candidates.contains(origin.get(k)) && nodes.get(k).getOutputList().stream().noneMatch(read::contains)) {
-                        nodes.remove(k);
-                        origin.remove(k);
-                        removed = true;
-                    }
+            Set<Integer> unread = unreadFeeders(change);
+            for (String v : concat(perm, inv)) {
+                if (w.reads(v) + change.getOrDefault(v, 0) > 0) {
+                    throw NO; // something still reads the permutation: not ours to remove
                 }
             }
-            for (NodeProto n : nodes) {
-                for (String in : n.getInputList()) {
-                    if (perm.contains(in) || inv.contains(in)) {
-                        throw NO; // something still reads the permutation: not ours to remove
-                    }
-                }
-            }
-            return renamePermuted(g.toBuilder().clearNode().addAllNode(nodes).build());
-        }
-
-        /** {@code r} with each value that carried the permutation under a new name (see the class comment). */
-        private GraphProto renamePermuted(GraphProto r) {
-            Set<String> taken = new HashSet<>();
-            r.getInputList().forEach(v -> taken.add(v.getName()));
-            r.getOutputList().forEach(v -> taken.add(v.getName()));
-            r.getValueInfoList().forEach(v -> taken.add(v.getName()));
-            r.getInitializerList().forEach(t -> taken.add(t.getName()));
-            for (NodeProto n : g.getNodeList()) {
-                taken.addAll(n.getInputList());
-                taken.addAll(n.getOutputList());
-            }
+            // Names are chosen among those the graph has before the rewrite.
             Map<String, String> renamed = new HashMap<>();
+            Set<String> chosen = new HashSet<>();
             for (String v : permuted.keySet()) {
                 String fresh = v + "/unsorted";
-                for (int k = 2; taken.contains(fresh); k++) {
+                for (int k = 2; w.isTaken(fresh) || chosen.contains(fresh); k++) {
                     fresh = v + "/unsorted_" + k;
                 }
-                taken.add(fresh);
+                chosen.add(fresh);
                 renamed.put(v, fresh);
             }
-            GraphProto.Builder b = r.toBuilder();
-            for (NodeProto.Builder n : b.getNodeBuilderList()) {
-                for (int i = 0; i < n.getInputCount(); i++) {
-                    n.setInput(i, renamed.getOrDefault(n.getInput(i), n.getInput(i)));
-                }
-                for (int i = 0; i < n.getOutputCount(); i++) {
-                    n.setOutput(i, renamed.getOrDefault(n.getOutput(i), n.getOutput(i)));
+            replaced.forEach(w::set);
+            unread.forEach(k -> w.set(k, null));
+            renamedTopK = w.rename(renamed);
+        }
+
+        /**
+         * The nodes that fed the replaced ones and that nothing reads once those are replaced
+         * ({@code change}: reads gained or lost by name), nor once these are gone; a node is gone
+         * only when none of its outputs is read. Follows writers upwards from the values that lose
+         * a reader, as far as they lose all: a walk over everything upstream of the replaced nodes
+         * (the network before the LSTM) would cost the graph's size per rewrite.
+         */
+        private Set<Integer> unreadFeeders(Map<String, Integer> change) {
+            // Candidates are the writers (the last, should several) of values a replaced or removed
+            // node read; a node that is not a candidate stays even when unread.
+            Set<Integer> candidates = new HashSet<>();
+            Set<Integer> unread = new HashSet<>();
+            Deque<Integer> check = new ArrayDeque<>();
+            List<Integer> kept = new ArrayList<>();
+            for (int k : replaced.keySet()) {
+                for (String in : w.node(k).getInputList()) {
+                    Integer p = w.producer(in);
+                    if (p != null && candidates.add(p)) {
+                        check.add(p);
+                    }
                 }
             }
-            for (ValueInfoProto.Builder v : b.getValueInfoBuilderList()) {
-                v.setName(renamed.getOrDefault(v.getName(), v.getName()));
+            while (!check.isEmpty()) {
+                int k = check.pop();
+                NodeProto n = replaced.containsKey(k) ? replaced.get(k) : w.node(k);
+                if (n == null || unread.contains(k)) {
+                    continue;
+                }
+                if (n.getOutputList().stream().anyMatch(o -> w.reads(o) + change.getOrDefault(o, 0) > 0)) {
+                    kept.add(k); // for now: its readers may go yet
+                    continue;
+                }
+                unread.add(k);
+                for (String in : n.getInputList()) {
+                    if (w.reads(in) + change.merge(in, -1, Integer::sum) > 0) {
+                        continue;
+                    }
+                    Integer p = w.producer(in);
+                    if (p != null && candidates.add(p)) {
+                        check.add(p);
+                    }
+                    for (int q : w.writers(in)) {
+                        if (candidates.contains(q)) {
+                            check.add(q); // a candidate kept for this value's sake
+                        }
+                    }
+                    if (in.isEmpty()) {
+                        // A node with an unnamed output counts as read while any node has an absent input.
+                        check.addAll(kept);
+                        kept.clear();
+                    }
+                }
             }
-            return b.build();
+            return unread;
         }
 
         // ------------------------------------------------------------------ helpers
@@ -644,8 +880,8 @@ final class PackedSequenceRewrite {
         }
 
         private NodeProto producerNode(String name) {
-            Integer i = producer.get(name);
-            return i == null ? null : g.getNode(i);
+            Integer i = w.producer(name);
+            return i == null ? null : w.node(i);
         }
 
         /** Follows Identity and integer Casts upwards (they keep values and shape). */
@@ -664,7 +900,7 @@ final class PackedSequenceRewrite {
 
         /** Rank declared for a graph input or value_info entry, -1 when unknown. */
         private int declaredRank(String name) {
-            ValueInfoProto v = declared.get(name);
+            ValueInfoProto v = w.declared(name);
             if (v == null || !v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) {
                 return -1;
             }
@@ -710,7 +946,7 @@ final class PackedSequenceRewrite {
             if (permuted.containsKey(name) || perm.contains(name) || inv.contains(name)) {
                 return null;
             }
-            TensorProto t = initializers.get(name);
+            TensorProto t = w.initializers.get(name);
             if (t == null) {
                 NodeProto p = producerNode(name);
                 if (p == null || !p.getOpType().equals("Constant") || !isStandard(p)) {

@@ -11,6 +11,7 @@ import io.lstmx.ir.Direction;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -159,7 +160,7 @@ final class RecurrentOps {
             return l;
         }
         if (names.size() != per * directions) {
-            throw n.bad("activations has " + names.size() + " entries " + names + ", expected " + per * directions
+            throw n.bad("activations has " + names.size() + " entries " + SafeText.list(names) + ", expected " + per * directions
                     + " (" + roles + " per direction)");
         }
         List<Float> alphaList = n.attrFloats("activation_alpha");

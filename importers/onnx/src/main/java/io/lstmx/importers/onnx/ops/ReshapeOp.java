@@ -5,9 +5,12 @@ import io.lstmx.importers.kit.Shapes;
 import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Reshape (target as attribute before opset 5, as input after). Targets computed from Shape become
@@ -55,7 +58,7 @@ final class ReshapeOp implements OpConverter {
                     throw n.unsupported("allowzero=1 with a 0 in the target shape " + target + " makes an empty tensor");
                 } else if (v == 0) {
                     if (in != null && k >= in.size()) {
-                        throw n.bad("target shape " + target + " copies dimension " + k + " of an input of rank " + in.size());
+                        throw n.bad("target shape " + SafeText.list(target) + " copies dimension " + k + " of an input of rank " + in.size());
                     }
                     ir.add(0L);
                     out.add(in == null ? n.freshDim() : in.get(k));
@@ -64,7 +67,7 @@ final class ReshapeOp implements OpConverter {
                     out.add(null);
                     inferred.add(k);
                 } else if (v < -1) {
-                    throw n.bad("target shape " + target + " has the invalid entry " + v);
+                    throw n.bad("target shape " + SafeText.list(target) + " has the invalid entry " + v);
                 } else {
                     ir.add(v);
                     out.add(e);
@@ -79,7 +82,7 @@ final class ReshapeOp implements OpConverter {
             }
         }
         if (inferred.size() > 1) {
-            throw n.unsupported("target shape " + target + " of input " + (in == null ? "[unknown rank]" : in)
+            throw n.unsupported("target shape " + SafeText.list(target) + " of input " + (in == null ? "[unknown rank]" : SafeText.list(in))
                     + " has " + inferred.size() + " dimensions known only at run time that are not copies of the input's dimension"
                     + " at the same position; the IR Reshape can infer only one (-1)");
         }
@@ -88,10 +91,10 @@ final class ReshapeOp implements OpConverter {
         }
         if (x instanceof Value.Const c) {
             if (!Shapes.allKnown(out)) {
-                throw n.unsupported("reshaping a constant to the run-time shape " + out);
+                throw n.unsupported("reshaping a constant to the run-time shape " + SafeText.list(out));
             }
             if (Tensor.elementCount(Shapes.toInts(out, n)) != c.tensor().size()) {
-                throw n.bad("cannot reshape a constant of " + c.tensor().size() + " elements to " + out);
+                throw n.bad("cannot reshape a constant of " + c.tensor().size() + " elements to " + SafeText.list(out));
             }
         }
         n.defineReshaped(x, out, src -> new Layer.Reshape(n.layerName(), src, n.outputName(0), ir));
@@ -105,8 +108,14 @@ final class ReshapeOp implements OpConverter {
         if (in == null) {
             return n.freshDim();
         }
-        List<SDim> numerator = new ArrayList<>(in);
-        long total = 1;
+        // The input's symbols, counted: each output symbol cancels one (a list's remove per symbol
+        // would make a high-rank reshape quadratic).
+        Map<SDim, Integer> symbols = new HashMap<>();
+        for (SDim d : in) {
+            if (!d.isKnown()) {
+                symbols.merge(d, 1, Integer::sum);
+            }
+        }
         long rest = 1;
         for (int k = 0; k < out.size(); k++) {
             SDim d = out.get(k);
@@ -115,18 +124,21 @@ final class ReshapeOp implements OpConverter {
             }
             if (d.isKnown()) {
                 rest *= d.value();
-            } else if (!numerator.remove(d)) {
+            } else if (symbols.merge(d, -1, Integer::sum) < 0) {
                 return n.freshDim();
             }
         }
-        for (SDim d : numerator) {
-            if (!d.isKnown()) {
-                return n.freshDim();
+        if (symbols.values().stream().anyMatch(c -> c > 0)) {
+            return n.freshDim();
+        }
+        long total = 1;
+        for (SDim d : in) {
+            if (d.isKnown()) {
+                total *= d.value();
             }
-            total *= d.value();
         }
         if (rest == 0 || total % rest != 0) {
-            throw n.bad("cannot reshape " + in + " to " + out + " (element counts differ)");
+            throw n.bad("cannot reshape " + SafeText.list(in) + " to " + SafeText.list(out) + " (element counts differ)");
         }
         return SDim.known(total / rest);
     }

@@ -44,9 +44,11 @@ final class SqueezeOp implements OpConverter {
         }
         List<SDim> out = null;
         if (s != null) {
+            boolean[] squeezed = new boolean[s.size()]; // not axes.contains per axis: quadratic in the rank
+            axes.forEach(a -> squeezed[a] = true);
             out = new ArrayList<>();
             for (int k = 0; k < s.size(); k++) {
-                if (!axes.contains(k)) {
+                if (!squeezed[k]) {
                     out.add(s.get(k));
                 }
             }

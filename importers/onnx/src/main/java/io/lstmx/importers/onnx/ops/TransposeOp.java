@@ -4,6 +4,7 @@ import io.lstmx.importers.kit.Fold;
 import io.lstmx.importers.kit.SDim;
 import io.lstmx.importers.kit.Value;
 import io.lstmx.ir.Layer;
+import io.lstmx.util.SafeText;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +28,7 @@ final class TransposeOp implements OpConverter {
                 perm[k] = n.axis(permAttr.get(k), perm.length, "perm entry");
             }
             if (java.util.Arrays.stream(perm).distinct().count() != perm.length) {
-                throw n.bad("perm " + permAttr + " is not a permutation");
+                throw n.bad("perm " + SafeText.list(permAttr) + " is not a permutation");
             }
             if (s != null && s.size() != perm.length) {
                 throw n.bad("perm " + permAttr + " does not fit the input shape " + s);

@@ -27,10 +27,12 @@ final class UnsqueezeOp implements OpConverter {
         if (s != null) {
             int rank = s.size() + axesGiven.size();
             axes = AxesInput.normalize(n, axesGiven, rank);
+            boolean[] inserted = new boolean[rank]; // not axes.contains per axis: quadratic in the rank
+            axes.forEach(a -> inserted[a] = true);
             out = new ArrayList<>();
             int src = 0;
             for (int k = 0; k < rank; k++) {
-                out.add(axes.contains(k) ? SDim.known(1) : s.get(src++));
+                out.add(inserted[k] ? SDim.known(1) : s.get(src++));
             }
         }
         if (x instanceof Value.ShapeVec v) {

@@ -8,14 +8,18 @@ import io.lstmx.onnx.proto.Onnx.GraphProto;
 import io.lstmx.onnx.proto.Onnx.NodeProto;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static io.lstmx.importers.onnx.ops.OnnxBuilder.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -191,6 +195,53 @@ class PackedSequenceRewriteTest {
             nonZero |= v != 0f;
         }
         assertTrue(nonZero, "the LSTM produced only zeros; the check above would prove nothing");
+    }
+
+    /**
+     * Thousands of packed LSTMs side by side are each rewritten, exactly as one alone is, in time
+     * near-linear in the graph: the rewrite changes only the nodes it concerns (rebuilding the
+     * graph for each of them was quadratic, minutes for this one).
+     */
+    @Test
+    void fourThousandPackedLstmsAreEachRewrittenAsOneAloneIsInBoundedTime() {
+        int copies = 4000;
+        GraphProto one = graph(packed(new Variant()));
+        Set<String> shared = new HashSet<>(); // the graph inputs and the initializers, which the copies share
+        one.getInputList().forEach(v -> shared.add(v.getName()));
+        one.getInitializerList().forEach(t -> shared.add(t.getName()));
+        GraphProto.Builder many = one.toBuilder().clearNode().clearOutput();
+        for (int k = 0; k < copies; k++) {
+            String prefix = "p" + k + "/";
+            one.getNodeList().forEach(n -> many.addNode(prefixed(n, prefix, shared)));
+            one.getOutputList().forEach(o -> many.addOutput(o.toBuilder().setName(prefix + o.getName())));
+        }
+        GraphProto before = many.build();
+        GraphProto after = assertTimeoutPreemptively(Duration.ofSeconds(40), () -> PackedSequenceRewrite.apply(before));
+
+        GraphProto oneAfter = PackedSequenceRewrite.apply(one);
+        List<NodeProto> expected = new ArrayList<>();
+        for (int k = 0; k < copies; k++) {
+            String prefix = "p" + k + "/";
+            oneAfter.getNodeList().forEach(n -> expected.add(prefixed(n, prefix, shared)));
+        }
+        assertTrue(!ops(oneAfter).contains("TopK"), "the one packed LSTM is rewritten: " + ops(oneAfter));
+        assertEquals(expected, after.getNodeList());
+    }
+
+    /** {@code n} with its name and every value name prefixed, except the {@code shared} ones. */
+    private static NodeProto prefixed(NodeProto n, String prefix, Set<String> shared) {
+        NodeProto.Builder b = n.toBuilder().setName(n.getName().isEmpty() ? "" : prefix + n.getName());
+        for (int i = 0; i < b.getInputCount(); i++) {
+            if (!b.getInput(i).isEmpty() && !shared.contains(b.getInput(i))) {
+                b.setInput(i, prefix + b.getInput(i));
+            }
+        }
+        for (int i = 0; i < b.getOutputCount(); i++) {
+            if (!b.getOutput(i).isEmpty()) {
+                b.setOutput(i, prefix + b.getOutput(i));
+            }
+        }
+        return b.build();
     }
 
     @Test
