@@ -4,6 +4,7 @@ import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 
 import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What every fuzzed input must satisfy, shared by the fuzz tests and the plain tests replaying their
@@ -66,6 +67,36 @@ final class FuzzInvariants {
         if (before >= 0 && used > ALLOCATION_BUDGET) {
             throw new AssertionError(stage + " allocated " + (used >> 20) + " MiB, more than the budget of "
                     + (ALLOCATION_BUDGET >> 20) + " MiB");
+        }
+    }
+
+    /**
+     * Outcomes over one JVM's inputs, printed when the fuzz test ends and checked to hold both
+     * accepted and refused inputs: a harness broken into refusing everything (a file written
+     * wrong, say) or into accepting everything would otherwise pass every run while testing
+     * nothing past the first check. Jazzer's own statistics count executions, not outcomes.
+     */
+    static final class Tally {
+        private final String name;
+        final AtomicLong inputs = new AtomicLong();
+        final AtomicLong refused = new AtomicLong();
+        final AtomicLong accepted = new AtomicLong();
+        /** Accepted inputs that went further (for a model: compiled and ran); the meaning is the caller's. */
+        final AtomicLong further = new AtomicLong();
+        private final String furtherMeans;
+
+        Tally(String name, String furtherMeans) {
+            this.name = name;
+            this.furtherMeans = furtherMeans;
+        }
+
+        void report() {
+            System.out.printf("%s: %d inputs, %d refused with an LstmxException, %d accepted, %d %s%n",
+                    name, inputs.get(), refused.get(), accepted.get(), further.get(), furtherMeans);
+            if (accepted.get() == 0 || refused.get() == 0) {
+                throw new AssertionError(name + ": of " + inputs.get() + " inputs " + accepted.get() + " were accepted and "
+                        + refused.get() + " refused; a working harness sees both (the seeds alone hold both)");
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ package io.lstmx.tests;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.lstmx.api.NpyHeader;
 import io.lstmx.errors.LstmxException;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Timeout;
@@ -37,11 +38,22 @@ class NpyHeaderFuzzTest {
     /** Stands for the file in messages; the parser must name it. */
     static final String WHERE = "fuzzed.npy";
 
+    static final FuzzInvariants.Tally TALLY = new FuzzInvariants.Tally("NpyHeaderFuzzTest", "parsed the same in NumPy's own form");
+
+    @AfterAll
+    static void report() {
+        TALLY.report();
+    }
+
     /** Loads the parser's classes before any input's allocation is measured (see OnnxReaderFuzzTest.warmUp). */
     @BeforeAll
     static void warmUp() {
-        parse("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }".getBytes(StandardCharsets.UTF_8));
-        parse("{".getBytes(StandardCharsets.UTF_8));
+        NpyHeader.parse("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", WHERE);
+        try {
+            NpyHeader.parse("{", WHERE);
+        } catch (LstmxException e) {
+            // Loads the classes of a refusal too.
+        }
     }
 
     static Stream<Arguments> headers() throws IOException {
@@ -67,6 +79,7 @@ class NpyHeaderFuzzTest {
     /** The check of one input, also used by the plain tests replaying findings. */
     static void parse(byte[] input) {
         String text = new String(input, StandardCharsets.UTF_8);
+        TALLY.inputs.incrementAndGet();
         long before = allocatedBytes();
         NpyHeader h;
         try {
@@ -74,9 +87,11 @@ class NpyHeaderFuzzTest {
         } catch (LstmxException e) {
             cleanRefusal(e, "NpyHeader.parse", WHERE);
             withinAllocationBudget(before, "NpyHeader.parse");
+            TALLY.refused.incrementAndGet();
             return;
         }
         withinAllocationBudget(before, "NpyHeader.parse");
+        TALLY.accepted.incrementAndGet();
         String canonical = numpyHeader(h);
         NpyHeader again;
         try {
@@ -87,6 +102,7 @@ class NpyHeaderFuzzTest {
         if (!again.descr().equals(h.descr()) || again.fortranOrder() != h.fortranOrder() || !Arrays.equals(again.shape(), h.shape())) {
             throw new AssertionError(show(text) + " and its canonical form " + show(canonical) + " parse differently");
         }
+        TALLY.further.incrementAndGet();
     }
 
     /** The header as numpy.lib.format writes it: repr of the dict, keys sorted, 1-tuples with a comma. */

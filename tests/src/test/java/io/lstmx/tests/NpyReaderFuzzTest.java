@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.lstmx.api.Npy;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Tensor;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Timeout;
@@ -39,6 +40,13 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 class NpyReaderFuzzTest {
     @TempDir
     static Path dir;
+
+    static final FuzzInvariants.Tally TALLY = new FuzzInvariants.Tally("NpyReaderFuzzTest", "with at least one element");
+
+    @AfterAll
+    static void report() {
+        TALLY.report();
+    }
 
     /** Loads the reader's classes before any input's allocation is measured (see OnnxReaderFuzzTest.warmUp). */
     @BeforeAll
@@ -129,6 +137,7 @@ class NpyReaderFuzzTest {
     static void read(byte[] input, Path dir) throws IOException {
         Path file = dir.resolve("input.npy");
         Files.write(file, input);
+        TALLY.inputs.incrementAndGet();
         long before = allocatedBytes();
         try {
             Tensor t = Npy.read(file);
@@ -136,8 +145,13 @@ class NpyReaderFuzzTest {
             if (t.size() > input.length) {
                 throw new AssertionError("a " + input.length + "-byte file read as " + t.size() + " elements");
             }
+            TALLY.accepted.incrementAndGet();
+            if (t.size() > 0) {
+                TALLY.further.incrementAndGet();
+            }
         } catch (LstmxException e) {
             cleanRefusal(e, "Npy.read", file.toString());
+            TALLY.refused.incrementAndGet();
         }
         withinAllocationBudget(before, "Npy.read");
     }

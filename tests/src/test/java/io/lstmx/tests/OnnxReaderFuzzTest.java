@@ -8,6 +8,7 @@ import io.lstmx.ir.Model;
 import io.lstmx.ir.Tensor;
 import io.lstmx.runtime.CompiledModel;
 import io.lstmx.runtime.NativeRuntime;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Timeout;
@@ -43,6 +44,13 @@ import static io.lstmx.tests.FuzzInvariants.withinAllocationBudget;
 class OnnxReaderFuzzTest {
     @TempDir
     static Path dir;
+
+    static final FuzzInvariants.Tally TALLY = new FuzzInvariants.Tally("OnnxReaderFuzzTest", "compiled and ran");
+
+    @AfterAll
+    static void report() {
+        TALLY.report();
+    }
 
     /**
      * External data files the seeds refer to (the external_data fixture's weights.bin), beside the
@@ -105,6 +113,7 @@ class OnnxReaderFuzzTest {
     static void readCompileAndRun(byte[] input, Path dir) throws IOException {
         Path file = dir.resolve("model.onnx");
         Files.write(file, input);
+        TALLY.inputs.incrementAndGet();
         long before = allocatedBytes();
         // Lstmx.load(path) detects the format first: every recogniser (zip, pickle, HDF5 probes)
         // sees the bytes, and must be as safe as the reader.
@@ -119,9 +128,11 @@ class OnnxReaderFuzzTest {
         } catch (LstmxException e) {
             cleanRefusal(e, "read", file.toString());
             withinAllocationBudget(before, "read");
+            TALLY.refused.incrementAndGet();
             return;
         }
         withinAllocationBudget(before, "read");
+        TALLY.accepted.incrementAndGet();
         before = allocatedBytes();
         try {
             CompiledModel compiled = NativeRuntime.compile(model);
@@ -129,6 +140,7 @@ class OnnxReaderFuzzTest {
             Map<String, Tensor> inputs = CorruptFilesTest.inputsFor(model, new Random(Arrays.hashCode(input)));
             if (inputs != null) {
                 compiled.run(inputs);
+                TALLY.further.incrementAndGet();
             }
         } catch (LstmxException e) {
             cleanRefusal(e, "compile or run", null);
