@@ -58,6 +58,10 @@ class OnnxReaderFuzzTest {
      */
     @BeforeAll
     static void sideFiles() throws IOException {
+        sideFiles(dir);
+    }
+
+    static void sideFiles(Path dir) throws IOException {
         for (Path p : TestFiles.find(TestFiles.fixtures().resolve("onnx"), ".bin")) {
             Files.copy(p, dir.resolve(p.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
@@ -106,14 +110,14 @@ class OnnxReaderFuzzTest {
     @FuzzTest
     @Timeout(value = 10, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void anyFileIsLoadedAndRunOrRefusedWithAnLstmxException(byte[] input) throws IOException {
-        readCompileAndRun(input, dir);
+        readCompileAndRun(input, dir, TALLY);
     }
 
     /** The check of one input, also used by the plain tests replaying findings. */
-    static void readCompileAndRun(byte[] input, Path dir) throws IOException {
+    static void readCompileAndRun(byte[] input, Path dir, FuzzInvariants.Tally tally) throws IOException {
         Path file = dir.resolve("model.onnx");
         Files.write(file, input);
-        TALLY.inputs.incrementAndGet();
+        tally.inputs.incrementAndGet();
         long before = allocatedBytes();
         // Lstmx.load(path) detects the format first: every recogniser (zip, pickle, HDF5 probes)
         // sees the bytes, and must be as safe as the reader.
@@ -128,11 +132,11 @@ class OnnxReaderFuzzTest {
         } catch (LstmxException e) {
             cleanRefusal(e, "read", file.toString());
             withinAllocationBudget(before, "read");
-            TALLY.refused.incrementAndGet();
+            tally.refused.incrementAndGet();
             return;
         }
         withinAllocationBudget(before, "read");
-        TALLY.accepted.incrementAndGet();
+        tally.accepted.incrementAndGet();
         before = allocatedBytes();
         try {
             CompiledModel compiled = NativeRuntime.compile(model);
@@ -140,7 +144,7 @@ class OnnxReaderFuzzTest {
             Map<String, Tensor> inputs = CorruptFilesTest.inputsFor(model, new Random(Arrays.hashCode(input)));
             if (inputs != null) {
                 compiled.run(inputs);
-                TALLY.further.incrementAndGet();
+                tally.further.incrementAndGet();
             }
         } catch (LstmxException e) {
             cleanRefusal(e, "compile or run", null);
