@@ -113,7 +113,10 @@ class OnnxReaderFuzzTest {
         readCompileAndRun(input, dir, TALLY);
     }
 
-    /** The check of one input, also used by the plain tests replaying findings. */
+    /**
+     * The check of one input: shared with {@link OnnxModelProtoFuzzTest}, and what a plain test
+     * replaying a saved finding calls.
+     */
     static void readCompileAndRun(byte[] input, Path dir, FuzzInvariants.Tally tally) throws IOException {
         Path file = dir.resolve("model.onnx");
         Files.write(file, input);
