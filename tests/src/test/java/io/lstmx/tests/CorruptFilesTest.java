@@ -104,7 +104,7 @@ class CorruptFilesTest {
         return seeds;
     }
 
-    private static Seed seed(String id, Path file) throws IOException {
+    static Seed seed(String id, Path file) throws IOException {
         return new Seed(id, file.getParent(), ModelProto.parseFrom(Files.readAllBytes(file)));
     }
 
@@ -112,7 +112,7 @@ class CorruptFilesTest {
      * The conformance cases take W, R, B as graph inputs (which lstmx refuses as non-constant); the
      * test data gives their values, so the seed holds them as initializers and mutations reach the LSTM.
      */
-    private static Seed withWeightsAsInitializers(Seed s) throws IOException {
+    static Seed withWeightsAsInitializers(Seed s) throws IOException {
         GraphProto.Builder g = s.proto().getGraph().toBuilder();
         List<String> names = g.getNodeList().get(0).getInputList().stream().filter(n -> !n.isEmpty()).toList();
         List<ValueInfoProto> keep = new ArrayList<>();
