@@ -47,7 +47,8 @@ final class CompiledGraph implements CompiledModel {
     private CompiledGraph(Model model, Step[] prepared) {
         this.model = model;
         List<Layer> layers = model.layers();
-        Map<String, Integer> slot = new HashMap<>();
+        // Sized up front (most layers write one value): growing it step by step costs more than filling it.
+        Map<String, Integer> slot = new HashMap<>((int) Math.min(1 << 30, (model.inputs().size() + layers.size()) * 4L / 3 + 16));
         for (ValueInfo v : model.inputs()) {
             slot.put(v.name(), slot.size());
             declaredInputs.put(v.name(), v);
