@@ -167,7 +167,7 @@ public final class LoadedModel {
 
     private Tensor relabel(String name, Tensor value) {
         ValueInfo input = declaredInputs.get(name);
-        DType declared = (input != null ? input : model().input(name)).dtype(); // model().input names the inputs when it is none
+        DType declared = (input != null ? input : model().input(name)).dtype(); // an undeclared name: model().input refuses it, naming the inputs
         if (declared.isFloating()) {
             // Integer arrays for a float input convert as NumPy's astype would (e.g. an int .npy).
             return value.withDType(DType.FLOAT32);

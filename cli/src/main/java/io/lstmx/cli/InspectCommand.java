@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -239,11 +240,21 @@ final class InspectCommand implements Callable<Integer> {
     /** The outputs the file declares: those converted with type and shape, the others marked. */
     private static String declaredOutputs(Model m, PartialModelException.Partial partial) {
         List<String[]> rows = new ArrayList<>();
+        Map<String, ValueInfo> converted = byName(m.outputs());
         for (String name : partial.graphOutputs()) {
-            ValueInfo v = m.outputs().stream().filter(o -> o.name().equals(name)).findFirst().orElse(null);
+            ValueInfo v = converted.get(name);
             rows.add(v == null ? new String[] {name, "-", "not converted"} : new String[] {v.name(), Text.dtype(v.dtype()), v.shape().toString()});
         }
         return rows.isEmpty() ? "  (none)\n" : Text.table(rows, "  ");
+    }
+
+    /** {@code vs} by name (the first of a name): looked up per declared output, a scan of the list would be quadratic. */
+    private static Map<String, ValueInfo> byName(List<ValueInfo> vs) {
+        Map<String, ValueInfo> m = new HashMap<>();
+        for (ValueInfo v : vs) {
+            m.putIfAbsent(v.name(), v);
+        }
+        return m;
     }
 
     private static String values(List<ValueInfo> vs) {
@@ -440,8 +451,9 @@ final class InspectCommand implements Callable<Integer> {
             j.put("outputs", valuesJson(m.outputs()));
         } else {
             List<Object> outs = new ArrayList<>();
+            Map<String, ValueInfo> converted = byName(m.outputs());
             for (String name : partial.graphOutputs()) {
-                ValueInfo v = m.outputs().stream().filter(o -> o.name().equals(name)).findFirst().orElse(null);
+                ValueInfo v = converted.get(name);
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("name", name);
                 o.put("dtype", v == null ? null : Text.dtype(v.dtype()));

@@ -62,7 +62,9 @@ final class Text {
         int[] width = new int[cols];
         for (String[] r : rows) {
             for (int c = 0; c < cols; c++) {
-                width[c] = Math.max(width[c], r[c].length());
+                // A longer cell overflows its column rather than widening it: padding 100,000 rows to
+                // one megabyte-long name would print 100,000 megabytes.
+                width[c] = Math.max(width[c], Math.min(r[c].length(), SafeText.MAX_NAME));
             }
         }
         StringBuilder sb = new StringBuilder();
@@ -71,7 +73,7 @@ final class Text {
             for (int c = 0; c < cols; c++) {
                 line.append(r[c]);
                 if (c < cols - 1) {
-                    line.append(" ".repeat(width[c] - r[c].length() + 2));
+                    line.append(" ".repeat(Math.max(width[c] - r[c].length(), 0) + 2));
                 }
             }
             sb.append(line.toString().stripTrailing()).append('\n');

@@ -1,9 +1,8 @@
 package io.lstmx.ir;
 
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
-import java.util.Objects;
 
 /** The tensors each kind of layer holds (see {@link Layer#tensors}). */
 final class HeldTensors implements Layer.Visitor<List<Tensor>> {
@@ -13,7 +12,13 @@ final class HeldTensors implements Layer.Visitor<List<Tensor>> {
     }
 
     private static List<Tensor> of(Tensor... ts) {
-        return Arrays.stream(ts).filter(Objects::nonNull).toList();
+        List<Tensor> l = new ArrayList<>(ts.length); // a loop, not a stream: this runs for every layer a model has
+        for (Tensor t : ts) {
+            if (t != null) {
+                l.add(t);
+            }
+        }
+        return Collections.unmodifiableList(l);
     }
 
     @Override public List<Tensor> visit(Layer.Constant l) { return of(l.value()); }

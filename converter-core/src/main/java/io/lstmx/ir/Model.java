@@ -20,13 +20,14 @@ public record Model(String name, ModelInfo info, List<ValueInfo> inputs, List<Va
     }
 
     private static void validate(String model, List<ValueInfo> inputs, List<ValueInfo> outputs, List<Layer> layers) {
-        Set<String> defined = new HashSet<>();
+        // Sized up front: growing sets of 100,000s of names step by step costs more than filling them.
+        Set<String> defined = new HashSet<>(capacity(inputs.size() + layers.size()));
         for (ValueInfo v : inputs) {
             if (!defined.add(v.name())) {
                 throw LstmxException.badInput("model '" + model + "': input '" + v.name() + "' is declared twice");
             }
         }
-        Set<String> layerNames = new HashSet<>();
+        Set<String> layerNames = new HashSet<>(capacity(layers.size()));
         for (Layer l : layers) {
             if (!layerNames.add(l.name())) {
                 throw LstmxException.badInput("model '" + model + "': layer name '" + l.name() + "' is used twice");
@@ -46,7 +47,7 @@ public record Model(String name, ModelInfo info, List<ValueInfo> inputs, List<Va
         if (outputs.isEmpty()) {
             throw LstmxException.badInput("model '" + model + "' has no outputs");
         }
-        Set<String> outputNames = new HashSet<>();
+        Set<String> outputNames = new HashSet<>(capacity(outputs.size()));
         for (ValueInfo v : outputs) {
             if (!outputNames.add(v.name())) {
                 throw LstmxException.badInput("model '" + model + "': output '" + v.name() + "' is declared twice");
@@ -55,6 +56,11 @@ public record Model(String name, ModelInfo info, List<ValueInfo> inputs, List<Va
                 throw LstmxException.badInput("model '" + model + "': output '" + v.name() + "' is not produced by any layer");
             }
         }
+    }
+
+    /** A hash table capacity that holds {@code n} entries without growing (most layers write one value). */
+    private static int capacity(int n) {
+        return (int) Math.min(1 << 30, n * 4L / 3 + 16);
     }
 
     public ValueInfo input(String name) {

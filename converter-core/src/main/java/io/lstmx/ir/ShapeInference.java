@@ -36,12 +36,16 @@ public final class ShapeInference {
     private static final Dim ANY = new Dim.Symbolic("");
 
     private final Model model;
-    private final Map<String, ValueInfo> values = new LinkedHashMap<>();
+    private final Map<String, ValueInfo> values;
     /** Layer writing each value; absent for model inputs. */
-    private final Map<String, Layer> producers = new HashMap<>();
+    private final Map<String, Layer> producers;
 
     private ShapeInference(Model model) {
         this.model = model;
+        // Sized up front (most layers write one value): growing them step by step costs more than filling them.
+        int capacity = (int) Math.min(1 << 30, (model.inputs().size() + model.layers().size()) * 4L / 3 + 16);
+        values = new LinkedHashMap<>(capacity);
+        producers = new HashMap<>(capacity);
     }
 
     /**

@@ -28,7 +28,8 @@ public final class DeadLayerRemoval implements Pass {
     @Override
     public Model apply(Model model) {
         List<Layer> layers = model.layers();
-        Set<String> needed = new HashSet<>(model.outputNames());
+        Set<String> needed = new HashSet<>((int) Math.min(1 << 30, layers.size() * 4L / 3 + 16)); // sized: see Model
+        needed.addAll(model.outputNames());
         boolean[] keep = new boolean[layers.size()];
         int kept = 0;
         for (int i = layers.size() - 1; i >= 0; i--) {

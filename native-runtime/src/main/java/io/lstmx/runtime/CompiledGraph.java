@@ -47,7 +47,8 @@ final class CompiledGraph implements CompiledModel {
     private CompiledGraph(Model model, Step[] prepared) {
         this.model = model;
         List<Layer> layers = model.layers();
-        Map<String, Integer> slot = new HashMap<>();
+        // Sized up front (most layers write one value): growing it step by step costs more than filling it.
+        Map<String, Integer> slot = new HashMap<>((int) Math.min(1 << 30, (model.inputs().size() + layers.size()) * 4L / 3 + 16));
         for (ValueInfo v : model.inputs()) {
             slot.put(v.name(), slot.size());
             declaredInputs.put(v.name(), v);
@@ -58,11 +59,18 @@ final class CompiledGraph implements CompiledModel {
         for (int i = 0; i < steps.length; i++) {
             Layer l = layers.get(i);
             steps[i] = prepared != null ? prepared[i] : Ops.compile(l);
-            argSlots[i] = l.inputs().stream().mapToInt(slot::get).toArray();
-            for (String o : l.outputs()) {
-                slot.put(o, slot.size());
+            // Loops, not streams: a stream per layer was most of what compiling 100,000 layers allocated.
+            List<String> ins = l.inputs();
+            argSlots[i] = new int[ins.size()];
+            for (int k = 0; k < argSlots[i].length; k++) {
+                argSlots[i][k] = slot.get(ins.get(k));
             }
-            outSlots[i] = l.outputs().stream().mapToInt(slot::get).toArray();
+            List<String> outs = l.outputs();
+            outSlots[i] = new int[outs.size()];
+            for (int k = 0; k < outSlots[i].length; k++) {
+                slot.put(outs.get(k), slot.size());
+                outSlots[i][k] = slot.get(outs.get(k));
+            }
         }
         slotCount = slot.size();
         inputSlots = model.inputs().stream().mapToInt(v -> slot.get(v.name())).toArray();

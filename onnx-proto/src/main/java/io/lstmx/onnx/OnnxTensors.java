@@ -51,7 +51,10 @@ public final class OnnxTensors {
         } catch (LstmxException e) {
             throw LstmxException.badInput(where + ": " + e.getMessage());
         }
-        int[] shape = Arrays.stream(dims).mapToInt(d -> (int) d).toArray();
+        int[] shape = new int[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            shape[i] = (int) dims[i]; // checked above
+        }
         int dt = p.getDataType();
         int width = byteWidth(dt, where);
         ByteBuffer raw = null;

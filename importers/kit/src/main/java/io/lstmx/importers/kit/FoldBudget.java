@@ -82,8 +82,12 @@ public final class FoldBudget {
 
     /** Counts the tensors {@code layer} holds (constant, weights, bias, table, indices) as {@link #hold} does. */
     public void holdLayer(Layer layer) {
+        List<Tensor> tensors = layer.tensors();
+        if (tensors.isEmpty()) {
+            return; // most layers hold none: no message to prepare
+        }
         String what = "layer '" + layer.name() + "'";
-        for (Tensor t : layer.tensors()) {
+        for (Tensor t : tensors) {
             hold(t, what);
         }
     }
