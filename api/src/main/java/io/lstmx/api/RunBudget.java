@@ -124,21 +124,6 @@ public final class RunBudget {
                 bytes += 4.0 * elements(s, "value '" + v.name() + "'", maxElements, raise);
             }
         }
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        if (bytes > free) {
-            throw LstmxException.unsupported(String.format(java.util.Locale.ROOT,
-                    "running model '%s' on these shapes needs about %.0f MiB for its values, but the Java heap has %d MiB free; %s",
-                    model.name(), bytes / (1 << 20), free >> 20, heapHint()));
-        }
-    }
-
-    /**
-     * How to give Java more memory.
-     *
-     * @return the hint, for messages
-     */
-    public static String heapHint() {
-        return io.lstmx.util.Heap.hint();
+        io.lstmx.util.Heap.require((long) Math.min(bytes, Long.MAX_VALUE), "running model '" + model.name() + "' on these shapes");
     }
 }

@@ -1,8 +1,8 @@
 package io.lstmx.cli;
 
-import io.lstmx.api.RunBudget;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
+import io.lstmx.util.Heap;
 import io.lstmx.util.SafeText;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -108,7 +108,7 @@ public final class Main implements Callable<Integer> {
             // Not a bug in lstmx but a model or input too large for this heap: say so, and how to fix it.
             status = ErrorCode.UNSUPPORTED.exitStatus();
             message = "out of memory (" + Objects.toString(t.getMessage(), "Java heap") + "): the model or its inputs need more than the "
-                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB this Java may use; " + RunBudget.heapHint();
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB this Java may use; " + Heap.hint();
         } else {
             status = ErrorCode.INTERNAL.exitStatus();
             message = "internal error: " + t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage())

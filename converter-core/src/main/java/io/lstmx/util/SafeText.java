@@ -104,22 +104,27 @@ public final class SafeText {
      * {@link #message} does that when the line is printed.
      */
     public static String list(Collection<?> items) {
-        if (items == null) {
-            return "null";
-        }
-        StringBuilder sb = new StringBuilder("[");
+        return items == null ? "null" : "[" + join(items, ", ") + "]";
+    }
+
+    /**
+     * The items joined by {@code separator}, at most {@link #MAX_LISTED} of them, then how many
+     * more there are ("a; b; ...; j; and 90 more" with "; "), as {@link #list} but without brackets.
+     */
+    public static String join(Collection<?> items, String separator) {
+        StringBuilder sb = new StringBuilder();
         int shown = 0;
         for (Object item : items) {
             if (shown == MAX_LISTED) {
                 break;
             }
-            sb.append(shown == 0 ? "" : ", ").append(item);
+            sb.append(shown == 0 ? "" : separator).append(item);
             shown++;
         }
         if (items.size() > shown) {
-            sb.append(", and ").append(items.size() - shown).append(" more");
+            sb.append(separator).append("and ").append(items.size() - shown).append(" more");
         }
-        return sb.append(']').toString();
+        return sb.toString();
     }
 
     /** {@code s} when at most {@code max} characters, else its head and tail around "…(N characters)…". */

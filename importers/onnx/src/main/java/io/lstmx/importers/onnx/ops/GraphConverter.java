@@ -48,9 +48,6 @@ import java.util.Set;
  * what did convert; malformed models fail at once with BAD_INPUT.
  */
 public final class GraphConverter {
-    /** Problems named in the one-line error; the partial result keeps them all. */
-    static final int MAX_PROBLEMS_SHOWN = 10;
-
     private final String file;
     private final Path baseDir;
     private final long opset;
@@ -195,8 +192,7 @@ public final class GraphConverter {
         if (!problems.isEmpty()) {
             // The line names the first few problems: a graph of 50,000 unknown nodes must not print 50,000 of them
             // (inspect lists them all from the partial result).
-            String shown = String.join("; ", problems.subList(0, Math.min(problems.size(), MAX_PROBLEMS_SHOWN)))
-                    + (problems.size() > MAX_PROBLEMS_SHOWN ? "; and " + (problems.size() - MAX_PROBLEMS_SHOWN) + " more" : "");
+            String shown = SafeText.join(problems, "; ");
             throw new PartialModelException(file + ": cannot convert " + problems.size() + " node" + (problems.size() == 1 ? "" : "s")
                     + " (" + shown + ")", partial(graph, modelName, info, irInputs, irOutputs));
         }
