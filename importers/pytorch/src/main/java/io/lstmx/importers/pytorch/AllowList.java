@@ -24,14 +24,17 @@ import java.util.regex.Pattern;
  *       function it names is one of these and the type is {@code torch.Tensor} or
  *       {@code torch.nn.parameter.Parameter};</li>
  *   <li>{@code torch.device} (a {@link Py.Device}), {@code torch.Size} (a tuple);</li>
- *   <li>{@code copyreg._reconstructor(cls, object, None)} (protocols 0 and 1): an attribute bag of cls.</li>
+ *   <li>{@code copyreg._reconstructor(cls, object, None)} (protocols 0 and 1): an attribute bag of cls;</li>
+ *   <li>TorchScript's typed containers, {@code torch.jit._pickle.build_tensorlist},
+ *       {@code build_intlist}, {@code build_doublelist}, {@code build_boollist} (the list itself) and
+ *       {@code restore_type_tag(value, type)} (the value).</li>
  * </ul>
  * Instances (NEWOBJ, NEWOBJ_EX, INST and OBJ of a class without arguments) are made for
  * {@code collections.OrderedDict} and for <em>attribute bag</em> classes: a pickled nn.Module is
  * {@code NEWOBJ(cls, ())} then {@code BUILD(__dict__)}, so its instance is read as the class's name
  * and the attributes BUILD sets ({@link Py.Obj}). A bag class is named like a class ({@code
  * module.Name}: identifiers, capitalised name), lives under {@code torch.nn} if it is torch's, and
- * is not from a module of the Python runtime or of pickling libraries (builtins, os, posix,
+ * is not from a module of the Python runtime (TorchScript's {@code __torch__.*} classes are bags too) or of pickling libraries (builtins, os, posix,
  * subprocess, sys, importlib, pickle, functools, numpy, ...; any {@code _private} top-level module
  * but {@code __main__}). Bags are inert either way; the rules exist so that a pickle naming a
  * callable such as {@code posix.system} or {@code builtins.eval} is refused instead of becoming a
@@ -65,6 +68,10 @@ final class AllowList {
     static boolean isBagClass(Py.Global g) {
         String m = g.module();
         String root = m.contains(".") ? m.substring(0, m.indexOf('.')) : m;
+        if (root.equals("__torch__") && isModuleName(m) && isIdentifier(g.name())) {
+            // TorchScript archives name their module classes __torch__.<path>, in any case; any name is inert.
+            return true;
+        }
         if (!isModuleName(m) || !isIdentifier(g.name()) || !Character.isUpperCase(g.name().charAt(0))) {
             return false;
         }
@@ -165,6 +172,22 @@ final class AllowList {
                         throw LstmxException.badInput(f.qualified() + " with arguments " + describe(args.get(2)) + ", not a tuple");
                     }
                     return call(inner, inner2, op);
+                }
+                default -> throw refused(f, op);
+            }
+        }
+        if (f.module().equals("torch.jit._pickle")) {
+            switch (f.name()) {
+                case "build_tensorlist", "build_intlist", "build_doublelist", "build_boollist" -> {
+                    arity(f, args, 1);
+                    if (!(args.get(0) instanceof Py.PyList)) {
+                        throw LstmxException.badInput(f.qualified() + " of a " + Py.typeName(args.get(0)) + ", not a list");
+                    }
+                    return args.get(0);
+                }
+                case "restore_type_tag" -> {
+                    arity(f, args, 2);
+                    return args.get(0);
                 }
                 default -> throw refused(f, op);
             }

@@ -14,9 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -407,7 +409,8 @@ final class TorchFile implements AutoCloseable {
         }
         byte[] data;
         if (zip != null) {
-            String name = prefix + "data/" + s.key();
+            // TorchScript's constants.pkl names its storages under constants/ (see constants()).
+            String name = prefix + (s.key().startsWith(CONSTANTS) ? s.key() : "data/" + s.key());
             ZipEntry e = zip.getEntry(name);
             if (e == null) {
                 throw LstmxException.badInput(path + ": storage '" + s.key() + "' has no zip entry '" + name + "'");
@@ -440,6 +443,63 @@ final class TorchFile implements AutoCloseable {
         b = ByteBuffer.wrap(data).order(order).asReadOnlyBuffer().order(order);
         cache.put(s.key(), b);
         return b;
+    }
+
+    /** Key prefix of the storages constants.pkl names (never a data/ key: those have no '/'). */
+    static final String CONSTANTS = "constants/";
+
+    /** The names of the archive's entries under {@code folder} (relative to the archive's folder), in zip order. */
+    List<String> entries(String folder) {
+        List<String> out = new ArrayList<>();
+        if (zip == null) {
+            return out;
+        }
+        var it = zip.entries();
+        while (it.hasMoreElements()) {
+            String n = it.nextElement().getName();
+            if (n.startsWith(prefix + folder)) {
+                out.add(n.substring(prefix.length()));
+            }
+        }
+        return out;
+    }
+
+    /** The bytes of entry {@code name} (relative to the archive's folder), at most {@code max}; null when absent. */
+    byte[] entry(String name, long max) {
+        if (zip == null) {
+            return null;
+        }
+        ZipEntry e = zip.getEntry(prefix + name);
+        if (e == null) {
+            return null;
+        }
+        long fileSize;
+        try {
+            fileSize = Files.size(path);
+        } catch (IOException ex) {
+            throw LstmxException.badInput(path + ": cannot read: " + IoErrors.describe(ex));
+        }
+        return readEntry(path, zip, e, max, fileSize);
+    }
+
+    /**
+     * A TorchScript archive's constants.pkl (a tuple of tensors and values the code names
+     * CONSTANTS.c0, ...), its storages read from {@code constants/<key>}; an empty tuple when absent.
+     */
+    Object constants() {
+        byte[] data = entry("constants.pkl", MAX_PICKLE_BYTES);
+        if (data == null) {
+            return new Py.Tuple(List.of());
+        }
+        String where = path + ": " + prefix + "constants.pkl";
+        Map<String, StorageRef> seen = new LinkedHashMap<>();
+        Object root = new Unpickler(PickleSource.of(data, where), pid -> {
+            StorageRef r = zipStorage(where, pid, seen);
+            StorageRef c = new StorageRef(CONSTANTS + r.key(), r.type(), r.location(), r.base(), r.numel());
+            StorageRef before = storages.putIfAbsent(c.key(), c);
+            return before != null ? before : c;
+        }).load();
+        return root;
     }
 
     /** The root storage of key {@code key} as the pickle named it. */

@@ -6,13 +6,27 @@ import io.lstmx.formats.Format;
 import io.lstmx.formats.FormatReader;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.formats.Recognition;
+import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
+import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.Shape;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.passes.DeadLayerRemoval;
+import io.lstmx.util.UniqueNames;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Reader plug-in for TorchScript archives. The format is recognised (so that users learn what their file is) but not read
- * yet: {@link #read} refuses with UNSUPPORTED until the importer lands in this module.
+ * Reader plug-in for TorchScript archives ({@code torch.jit.save} of a traced or scripted module):
+ * data.pkl (the module tree and its parameters, unpickled with the allow-list), constants.pkl and
+ * the code/ folder, whose {@code forward} is run symbolically by {@link ScriptInterpreter} into IR
+ * layers. Nothing from the file is executed: the code is read as a syntax tree and interpreted for
+ * the operators {@link TorchOps} declares. Inputs are forward's parameters, outputs what it returns
+ * (tuples flattened, named {@code output} or {@code output_0}, {@code output_1}, ...).
  */
 public final class TorchScriptReader implements FormatReader {
     @Override
@@ -44,12 +58,100 @@ public final class TorchScriptReader implements FormatReader {
     }
 
     @Override
-    public boolean available() {
-        return false;
+    public Model read(Path path, ReadOptions options) {
+        try (TorchFile f = TorchFile.open(path)) {
+            if (!(f.root instanceof Py.Obj root)) {
+                throw LstmxException.badInput(path + ": data.pkl holds " + Py.typeName(f.root) + ", not a TorchScript module");
+            }
+            ScriptCode code = ScriptCode.load(f);
+            if (!(f.constants() instanceof Py.Tuple constants)) {
+                throw LstmxException.badInput(path + ": constants.pkl is not a tuple");
+            }
+            return build(f, root, code, constants);
+        } catch (LstmxException e) {
+            throw e.getMessage() != null && e.getMessage().contains(path.toString()) ? e : e.withContext(path.toString());
+        }
     }
 
-    @Override
-    public Model read(Path path, ReadOptions options) {
-        throw LstmxException.unsupported(path + ": reading " + format().id() + " is not available yet");
+    /** Most times the inputs' ranks and types are guessed again. */
+    static final int MAX_GUESSES = 16;
+
+    /**
+     * Runs forward with every input guessed as a float tensor of rank 3, and again with a better
+     * guess each time an operator says what an input must be (an embedding's int64 ids of rank 2,
+     * a cell's states of rank 2, ...).
+     */
+    private static Model build(TorchFile f, Py.Obj root, ScriptCode code, Py.Tuple constants) {
+        Map<String, ScriptInterpreter.Guess> guesses = new HashMap<>();
+        for (int attempt = 0; ; attempt++) {
+            ScriptInterpreter in = new ScriptInterpreter(f, code, constants, guesses);
+            ScriptValues.ModuleRef top = (ScriptValues.ModuleRef) in.fromPickle(root, "");
+            if (top.cls() == null) {
+                throw LstmxException.badInput(f.path() + ": the model's class " + root.cls.qualified() + " has no code in code/");
+            }
+            Object result;
+            try {
+                result = in.runForward(top);
+            } catch (ScriptInterpreter.Retry r) {
+                if (attempt >= MAX_GUESSES || r.guess.equals(guesses.get(r.input))) {
+                    throw LstmxException.unsupported(f.path() + ": cannot tell the rank and type of input '" + r.input + "'");
+                }
+                guesses.put(r.input, r.guess);
+                continue;
+            }
+            if (!in.unknown.isEmpty()) {
+                throw in.reportUnknown();
+            }
+            return model(f, in, top, result);
+        }
+    }
+
+    private static Model model(TorchFile f, ScriptInterpreter in, ScriptValues.ModuleRef top, Object result) {
+        List<Object> flat = new ArrayList<>();
+        flatten(result, flat, 0);
+        List<ValueInfo> outputs = new ArrayList<>();
+        UniqueNames names = new UniqueNames(in.inputTensors.stream().map(t -> t.value).toList());
+        for (int i = 0; i < flat.size(); i++) {
+            Object o = flat.get(i);
+            if (!(o instanceof ScriptValues.STensor t)) {
+                throw LstmxException.unsupported(f.path() + ": forward returns " + ScriptInterpreter.describe(o) + " as output " + i
+                        + "; lstmx reads models that return tensors");
+            }
+            String name = names.fresh(flat.size() == 1 ? "output" : "output_" + i);
+            ScriptValues.STensor r = in.runtimeOf(t);
+            in.add(new Layer.Identity(in.layerName(name), r.value, name));
+            outputs.add(new ValueInfo(name, r.dtype, shape(r.shape)));
+        }
+        List<ValueInfo> inputs = new ArrayList<>();
+        for (ScriptValues.STensor t : in.inputTensors) {
+            inputs.add(new ValueInfo(t.value, t.dtype, shape(t.shape)));
+        }
+        String file = f.path().getFileName() == null ? "model" : f.path().getFileName().toString();
+        int dot = file.lastIndexOf('.');
+        String detail = f.container.replace("torch.save zip archive", "TorchScript archive") + "; module " + top.obj().cls.qualified()
+                + "; forward(" + String.join(", ", in.inputTensors.stream().map(t -> t.value).toList()) + ")";
+        Model m = new Model(dot > 0 ? file.substring(0, dot) : file, new ModelInfo("torchscript", "torch.jit", detail), inputs, outputs,
+                in.layers);
+        return new DeadLayerRemoval().apply(m);
+    }
+
+    private static void flatten(Object v, List<Object> out, int depth) {
+        List<Object> items = ScriptInterpreter.items(v);
+        if (items != null && depth < 8) {
+            for (Object o : items) {
+                flatten(o, out, depth + 1);
+            }
+        } else {
+            out.add(v);
+        }
+    }
+
+    private static Shape shape(List<Object> dims) {
+        List<Object> out = new ArrayList<>();
+        for (Object d : dims) {
+            Object r = ScriptValues.resolve(d);
+            out.add(r instanceof ScriptValues.Sym s ? s.label() : r);
+        }
+        return Shape.of(out.toArray());
     }
 }
