@@ -131,6 +131,7 @@ final class TorchOps {
 
     private final ScriptInterpreter in;
     private final Map<String, Op> table = new HashMap<>();
+    private final Map<String, String> aliases = new HashMap<>();
     private final Map<STensor, STensor> materialized = new IdentityHashMap<>();
 
     TorchOps(ScriptInterpreter in) {
@@ -173,7 +174,7 @@ final class TorchOps {
 
     /** Calls operator {@code name}; an unknown one is recorded and a stand-in returned. */
     Object call(String name, List<Object> args, Map<String, Object> kwargs) {
-        Op op = table.get(name);
+        Op op = table.get(aliases.getOrDefault(name, name));
         if (op == null) {
             return in.unknownOperator(name);
         }
@@ -316,6 +317,10 @@ final class TorchOps {
         def("torch.floordiv", "a, b", a -> binary("//", a.raw("a"), a.raw("b")));
         def("torch.remainder", "a, b", a -> binary("%", a.raw("a"), a.raw("b")));
         def("torch.neg", "x", a -> unary("-", a.raw("x")));
+        // In-place variants: their result is what the code goes on with (printed code assigns it).
+        for (String op : List.of("add", "sub", "mul", "div", "relu", "tanh", "sigmoid")) {
+            aliases.put("torch." + op + "_", "torch." + op);
+        }
 
         // Tensors made by the code.
         def("torch.zeros", "size, dtype=None, layout=None, device=None, pin_memory=None", a -> {
@@ -417,7 +422,7 @@ final class TorchOps {
         def("torch.log_softmax", "x, dim, dtype=None", a -> softmax(a.tensor("x"), a.integer("dim"), true));
         for (String d : List.of("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout")) {
             def("torch." + d, "x, p, train", a -> {
-                if (a.flag("train")) {
+                if (a.flag("train") && a.number("p") != 0) {
                     throw in.unsupported("torch." + d + " in training mode (lstmx reads models for inference; save the model after eval())");
                 }
                 STensor t = a.tensor("x");
@@ -1342,11 +1347,13 @@ final class TorchOps {
             }
             params.add(t.constant);
         }
-        if (a.flag("train")) {
-            throw in.unsupported("torch." + kind.op + " in training mode (save the model after eval())");
-        }
         boolean batchFirst = a.flag("batch_first");
         int layers = (int) a.integer("num_layers");
+        // Training mode differs from eval only by the dropout between stacked layers.
+        if (a.flag("train") && layers > 1 && a.number("dropout") != 0) {
+            throw in.unsupported("torch." + kind.op + " in training mode with dropout " + a.get("dropout")
+                    + " between its layers (save the model after eval())");
+        }
         boolean bidi = a.flag("bidirectional");
         boolean bias = a.flag("has_biases");
         requireRank(x, 3, "torch." + kind.op);
