@@ -49,6 +49,7 @@ final class CellLoop {
     private final Sym steps;
     private final int line;
     private final Map<STensor, String> carried = new IdentityHashMap<>();
+    private final Map<String, STensor> original = new HashMap<>();
     private final Map<STensor, Object[]> stepInputs = new IdentityHashMap<>();
     private final Map<Py.PyList, Object> appends = new IdentityHashMap<>();
     private Cell cell;
@@ -72,6 +73,7 @@ final class CellLoop {
                 Object v = f.vars.get(name);
                 before.put(name, v);
                 if (v instanceof STensor t) {
+                    loop.original.put(name, t);
                     STensor stand = STensor.runtime(MARK + "carry:" + name, t.shape, t.dtype);
                     loop.carried.put(stand, name);
                     f.vars.put(name, stand);
@@ -169,6 +171,11 @@ final class CellLoop {
             if (!(o instanceof STensor t) || !carried.containsKey(t)) {
                 throw in.unsupported("torch." + kind.op + "_cell state " + ScriptInterpreter.describe(o)
                         + " is not a variable carried from one step to the next");
+            }
+            // A cell's states are [B, H]: an input given as the initial state has that rank.
+            STensor before = original.get(carried.get(t));
+            if (before != null && before.input != null && before.rank() != 2) {
+                throw new ScriptInterpreter.Retry(before.input, new ScriptInterpreter.Guess(2, before.dtype));
             }
             states.add(t);
         }

@@ -157,7 +157,11 @@ final class ScriptValues {
 
         /** Dimension {@code axis} (negative counts from the end): a Long or a {@link Sym}. */
         Object dim(int axis) {
-            return resolve(shape.get(axis < 0 ? axis + shape.size() : axis));
+            int a = axis < 0 ? axis + shape.size() : axis;
+            if (a < 0 || a >= shape.size()) {
+                throw io.lstmx.errors.LstmxException.badInput("axis " + axis + " of a " + shape.size() + "-D tensor");
+            }
+            return resolve(shape.get(a));
         }
 
         @Override

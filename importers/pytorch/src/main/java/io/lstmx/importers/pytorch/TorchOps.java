@@ -391,6 +391,8 @@ final class TorchOps {
         def("torch.flatten", "x, start_dim=0, end_dim=-1", a -> flatten(a.tensor("x"), a.integer("start_dim"), a.integer("end_dim")));
         def("torch.squeeze", "x, dim=None", a -> squeeze(a.tensor("x"), a.optInteger("dim")));
         def("torch.unsqueeze", "x, dim", a -> unsqueeze(a.tensor("x"), a.integer("dim")));
+        def("torch.chunk", "x, chunks, dim=0", a -> chunk(a.tensor("x"), a.integer("chunks"), a.integer("dim")));
+        def("torch.unsafe_chunk", "x, chunks, dim=0", a -> chunk(a.tensor("x"), a.integer("chunks"), a.integer("dim")));
         def("torch.cat", "tensors, dim=0", a -> cat(a.list("tensors"), a.integer("dim")));
         def("torch.concat", "tensors, dim=0", a -> cat(a.list("tensors"), a.integer("dim")));
         def("torch.stack", "tensors, dim=0", a -> stack(a.list("tensors"), a.integer("dim")));
@@ -1013,6 +1015,11 @@ final class TorchOps {
             long lo = clampL(s, n);
             long hi = clampL(e, n);
             shape.set(ax, Math.max(0, (hi - lo + step - 1) / step));
+        } else if (s < 0 && e >= Long.MAX_VALUE / 2) {
+            // x[..., -k:]: the last k positions (a shorter axis would give fewer; inputs are taken to be long enough).
+            shape.set(ax, (-s + step - 1) / step);
+        } else if (s >= 0 && e >= 0 && e < Long.MAX_VALUE / 2) {
+            shape.set(ax, Math.max(0, (e - s + step - 1) / step));
         } else {
             shape.set(ax, new Sym(in.scope() + "_slice_d" + ax));
         }
@@ -1212,6 +1219,23 @@ final class TorchOps {
         return emit("unsqueeze", shape, t.dtype, (n, o) -> new Layer.Unsqueeze(n, t.value, o, List.of(ax)));
     }
 
+    /** torch.chunk: equal parts along an axis of known size (the last may be smaller). */
+    private Object chunk(STensor t, long chunks, long dim) {
+        int ax = axis(dim, t.rank());
+        if (!(t.dim(ax) instanceof Long n)) {
+            throw in.unsupported("torch.chunk of axis " + ax + " of " + t + ", whose size is known only when the model runs");
+        }
+        if (chunks <= 0 || chunks > 65_536) {
+            throw in.bad("torch.chunk into " + chunks + " parts");
+        }
+        long size = (n + chunks - 1) / chunks;
+        List<Object> parts = new ArrayList<>();
+        for (long start = 0; start < n; start += size) {
+            parts.add(slice(t, ax, start, Math.min(n, start + size), 1));
+        }
+        return new Py.Tuple(parts);
+    }
+
     private Object cat(List<Object> items, long dim) {
         if (in.loop != null) {
             in.loop.refuseSequenceList(items);
@@ -1331,14 +1355,12 @@ final class TorchOps {
     private Object recurrent(TorchRecurrent.Kind kind, Args a) {
         STensor x = a.tensor("input");
         Object hx = a.get("hx");
-        if (hx instanceof STensor) {
+        // The packed overload is (data, batch_sizes, hx, params, ...): a tensor where the padded one has its states or weights.
+        boolean packed = kind == TorchRecurrent.Kind.LSTM ? hx instanceof STensor : a.get("params") instanceof STensor;
+        if (packed) {
             throw in.unsupported("torch." + kind.op + " on a PackedSequence (pack_padded_sequence); lstmx reads padded tensors");
         }
-        List<Object> states = a.list("hx");
-        if (kind != TorchRecurrent.Kind.LSTM) {
-            // GRU and RNN take one state tensor, not a list.
-            states = a.get("hx") instanceof STensor ? List.of(a.get("hx")) : states;
-        }
+        List<Object> states = kind == TorchRecurrent.Kind.LSTM ? a.list("hx") : List.of(hx);
         List<Object> ps = a.list("params");
         List<Tensor> params = new ArrayList<>();
         for (Object o : ps) {

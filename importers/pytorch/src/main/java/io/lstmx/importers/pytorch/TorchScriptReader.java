@@ -74,36 +74,87 @@ public final class TorchScriptReader implements FormatReader {
     }
 
     /** Most times the inputs' ranks and types are guessed again. */
-    static final int MAX_GUESSES = 16;
+    static final int MAX_GUESSES = 64;
 
     /**
      * Runs forward with every input guessed as a float tensor of rank 3, and again with a better
      * guess each time an operator says what an input must be (an embedding's int64 ids of rank 2,
-     * a cell's states of rank 2, ...).
+     * a cell's states of rank 2, ...). When the code fails on a guess no operator pinned, other
+     * ranks (2, 4, 1) of those inputs are tried, fewest changes first; the first error is reported
+     * when none works.
      */
     private static Model build(TorchFile f, Py.Obj root, ScriptCode code, Py.Tuple constants) {
-        Map<String, ScriptInterpreter.Guess> guesses = new HashMap<>();
-        for (int attempt = 0; ; attempt++) {
+        Map<String, ScriptInterpreter.Guess> pinned = new HashMap<>();
+        List<Map<String, ScriptInterpreter.Guess>> alternatives = null;
+        LstmxException first = null;
+        int next = 0;
+        Map<String, ScriptInterpreter.Guess> guesses = new HashMap<>(pinned);
+        for (int attempt = 0; attempt < MAX_GUESSES; attempt++) {
             ScriptInterpreter in = new ScriptInterpreter(f, code, constants, guesses);
             ScriptValues.ModuleRef top = (ScriptValues.ModuleRef) in.fromPickle(root, "");
             if (top.cls() == null) {
                 throw LstmxException.badInput(f.path() + ": the model's class " + root.cls.qualified() + " has no code in code/");
             }
-            Object result;
             try {
-                result = in.runForward(top);
+                Object result = in.runForward(top);
+                if (!in.unknown.isEmpty()) {
+                    throw in.reportUnknown();
+                }
+                return model(f, in, top, result);
             } catch (ScriptInterpreter.Retry r) {
-                if (attempt >= MAX_GUESSES || r.guess.equals(guesses.get(r.input))) {
+                if (r.guess.equals(guesses.get(r.input))) {
                     throw LstmxException.unsupported(f.path() + ": cannot tell the rank and type of input '" + r.input + "'");
                 }
                 guesses.put(r.input, r.guess);
-                continue;
+                if (alternatives == null) {
+                    pinned.put(r.input, r.guess);
+                }
+            } catch (LstmxException e) {
+                if (first == null) {
+                    first = e;
+                    alternatives = alternatives(in.inputTensors.stream().map(t -> t.value).filter(n -> !pinned.containsKey(n)).toList(),
+                            pinned);
+                }
+                if (!in.unknown.isEmpty() || next >= alternatives.size()) {
+                    throw first;
+                }
+                guesses = new HashMap<>(alternatives.get(next++));
             }
-            if (!in.unknown.isEmpty()) {
-                throw in.reportUnknown();
-            }
-            return model(f, in, top, result);
         }
+        throw first != null ? first : LstmxException.unsupported(f.path() + ": cannot tell the ranks and types of the inputs");
+    }
+
+    /** Other rank guesses for the free inputs, fewest changed first (at most {@link #MAX_GUESSES}). */
+    private static List<Map<String, ScriptInterpreter.Guess>> alternatives(List<String> free, Map<String, ScriptInterpreter.Guess> pinned) {
+        List<Map<String, ScriptInterpreter.Guess>> out = new ArrayList<>();
+        int[] ranks = {3, 2, 4, 1};
+        int n = Math.min(free.size(), 4);
+        int combos = 1;
+        for (int i = 0; i < n; i++) {
+            combos *= ranks.length;
+        }
+        List<int[]> all = new ArrayList<>();
+        for (int c = 1; c < combos; c++) {
+            int[] pick = new int[n];
+            int x = c;
+            for (int i = 0; i < n; i++) {
+                pick[i] = x % ranks.length;
+                x /= ranks.length;
+            }
+            all.add(pick);
+        }
+        all.sort(java.util.Comparator.comparingInt(p -> (int) java.util.Arrays.stream(p).filter(v -> v != 0).count()));
+        for (int[] pick : all) {
+            Map<String, ScriptInterpreter.Guess> g = new HashMap<>(pinned);
+            for (int i = 0; i < n; i++) {
+                g.put(free.get(i), new ScriptInterpreter.Guess(ranks[pick[i]], io.lstmx.ir.DType.FLOAT32));
+            }
+            out.add(g);
+            if (out.size() >= MAX_GUESSES) {
+                break;
+            }
+        }
+        return out;
     }
 
     private static Model model(TorchFile f, ScriptInterpreter in, ScriptValues.ModuleRef top, Object result) {
