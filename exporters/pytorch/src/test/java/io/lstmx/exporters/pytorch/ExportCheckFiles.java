@@ -30,6 +30,9 @@ class ExportCheckFiles {
         for (Samples.Sample s : TorchScriptLibtorchTest.irSamples()) {
             write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
+        for (Samples.Sample s : EveryLayerKindTest.samples()) {
+            write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+        }
         try (Stream<Path> cases = Files.list(Check.root().resolve("fixtures/onnx/pytorch"))) {
             for (Path c : cases.sorted().toList()) {
                 if (Files.exists(c.resolve("model.onnx"))) {

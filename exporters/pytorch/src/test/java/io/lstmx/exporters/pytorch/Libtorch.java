@@ -26,6 +26,8 @@ final class Libtorch {
         // configurations (bias=False, stacked with h0/c0, bidirectional batch_first): run unoptimised.
         ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library
         JniUtils.setGraphExecutorOptimize(false);
+        JniUtils.setNumThreads(1);
+        JniUtils.setNumInteropThreads(1);
     }
 
     /** forward(inputs...) of the archive at {@code file}, outputs in order. */
