@@ -256,11 +256,21 @@ class ConvertCommandTest {
     @Test
     void targetsWithoutAnExporterExitThreeBeforeReadingTheSource() {
         Path missing = dir.resolve("missing.onnx");
-        for (String name : List.of("m.h5", "m.keras", "m.pt", "saved_model")) {
+        for (String name : List.of("m.h5", "m.keras", "saved_model")) {
             Cli.Result r = Cli.run("convert", missing, dir.resolve(name)).expect(3);
             assertTrue(r.err().contains("not available yet"), r.err());
         }
         assertEquals(List.of(), Cli.list(dir));
+    }
+
+    @Test
+    void aPtDestinationIsWrittenAsTorchScriptAndToPytorchStateDictWritesTheModuleBesideIt() throws IOException {
+        Path onnx = Path.of(System.getProperty("lstmx.root", "../")).resolve("fixtures/onnx/pytorch/sample_classifier/model.onnx");
+        Cli.run("convert", onnx, dir.resolve("m.pt")).expect(0);
+        assertEquals(Format.TORCHSCRIPT, FormatRegistry.standard().detect(dir.resolve("m.pt")));
+        Cli.run("convert", onnx, dir.resolve("w.pth"), "--to", "pytorch-state-dict").expect(0);
+        assertEquals(List.of("m.pt", "w.pth", "w.py"), Cli.list(dir));
+        assertTrue(Files.readString(dir.resolve("w.py")).contains("class LstmxModel(nn.Module)"));
     }
 
     private static void write(Path p, String s) {

@@ -194,7 +194,18 @@ class EveryLayerKindTest {
             assertEquals(3, e.code().exitStatus());
             return;
         }
-        w.write(s.model, target, WriteOptions.DEFAULT);
+        if (w.format() != Format.ONNX) {
+            // Other writers express less than the IR (e.g. nn.LSTM has no peepholes): written, or refused
+            // as unsupported with exit status 3; their own modules test which and run what they write.
+            try {
+                w.write(s.model, target, WriteOptions.DEFAULT);
+            } catch (LstmxException e) {
+                assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
+                return;
+            }
+        } else {
+            w.write(s.model, target, WriteOptions.DEFAULT);
+        }
         assertTrue(Files.exists(target), "nothing written at " + target);
         if (w.format() == Format.ONNX) {
             Map<String, Tensor> expected = NativeRuntime.compile(s.model).run(s.inputs);

@@ -1,0 +1,684 @@
+package io.lstmx.exporters.pytorch;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.ActivationFn;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Direction;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Layout;
+import io.lstmx.ir.LstmSpec;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.RecurrentWeights;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.ir.ShapeInference;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns an IR model into the straight-line {@code forward} of one PyTorch module, in layer order,
+ * in one of two dialects: eager Python for the {@code model.py} beside a state_dict (weights held
+ * by nn.LSTM / nn.GRU / nn.RNN / nn.Linear / nn.Embedding submodules, so that the state_dict keys
+ * are PyTorch's), or TorchScript for a {@code torch.jit.save} archive (weights as parameters of the
+ * one module, recurrent layers as calls of {@code torch.lstm}, {@code torch.gru},
+ * {@code torch.rnn_tanh} / {@code torch.rnn_relu}, constants as {@code CONSTANTS.cN}).
+ *
+ * <p>Shapes follow the IR (ONNX semantics): a recurrent layer's Y is [T, D, B, H] time-major or
+ * [B, T, D, H] batch-major and its states [D, B, H] or [B, D, H], so the generated code reshapes
+ * and transposes what PyTorch's [T, B, D*H] / [D, B, H] give. A reverse-only layer runs forward on
+ * the input flipped in time, and its Y is flipped back.
+ *
+ * <p>What neither dialect can express is refused with UNSUPPORTED naming the layer and the
+ * feature; TorchScript writes LSTMs with peepholes, clips, other activations, coupled gates or
+ * a forget bias as an explicit loop over time steps instead (see {@link #loopLstm}).
+ */
+final class TorchCode {
+    enum Dialect { PYTHON, TORCHSCRIPT }
+
+    /** A weight: its state_dict key (Python) or parameter attribute (TorchScript), and its value. */
+    record Param(String key, Tensor value) {
+    }
+
+    /** A submodule of the Python module: attribute name and constructor expression. */
+    record Submodule(String attr, String constructor) {
+    }
+
+    final Dialect dialect;
+    final String format;
+    final Model model;
+    final List<Param> params = new ArrayList<>();
+    /** Python: buffers (key, value); TorchScript: CONSTANTS.cN in order. */
+    final List<Param> constants = new ArrayList<>();
+    final List<Submodule> submodules = new ArrayList<>();
+    final List<String> parameterNames = new ArrayList<>();
+    final List<String> body = new ArrayList<>();
+    final List<String> returned = new ArrayList<>();
+    private final Map<String, String> vars = new HashMap<>();
+    private final Set<String> taken = new HashSet<>();
+    private final Map<String, ValueInfo> infos;
+    private int temp;
+
+    private static final Set<String> RESERVED = Set.of("False", "None", "True", "and", "as", "assert", "async", "await",
+            "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
+            "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with",
+            "yield", "self", "torch", "nn", "CONSTANTS", "Tensor", "Tuple", "List", "Optional", "Module", "training",
+            "print", "range", "len", "int", "float", "bool", "list", "tuple", "str", "ops", "math", "annotate", "super",
+            "isinstance", "OrderedDict", "__torch__", "_is_full_backward_hook", "forward", "train", "eval", "to", "cpu",
+            "cuda", "state_dict", "load_state_dict", "parameters", "buffers", "modules", "children", "apply", "double",
+            "half", "type", "zero_grad", "register_buffer", "register_parameter", "add_module", "named_parameters",
+            "named_buffers", "named_modules", "named_children", "requires_grad_", "extra_repr", "share_memory", "dump_patches",
+            "get_submodule", "get_parameter", "get_buffer", "bfloat16", "ipu", "xpu");
+
+    private TorchCode(Dialect dialect, Model model) {
+        this.dialect = dialect;
+        this.format = dialect == Dialect.PYTHON ? "pytorch-state-dict" : "torchscript";
+        this.model = model;
+        this.infos = ShapeInference.infer(model);
+    }
+
+    /** Generates the module for {@code model}, or throws UNSUPPORTED naming the first layer that cannot be expressed. */
+    static TorchCode generate(Model model, Dialect dialect) {
+        TorchCode c = new TorchCode(dialect, model);
+        for (ValueInfo in : model.inputs()) {
+            String p = c.fresh(identifier(in.name()));
+            c.vars.put(in.name(), p);
+            c.parameterNames.add(p);
+        }
+        for (Layer l : model.layers()) {
+            l.accept(c.new Emit());
+        }
+        for (String out : model.outputNames()) {
+            c.returned.add(c.v(out));
+        }
+        return c;
+    }
+
+    /** A Python identifier made from {@code name}: other characters become '_', a leading digit gets a '_'. */
+    static String identifier(String name) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < name.length() && b.length() < 60; i++) {
+            char ch = name.charAt(i);
+            b.append(ch < 128 && (Character.isLetterOrDigit(ch) || ch == '_') ? ch : '_');
+        }
+        if (b.length() == 0 || Character.isDigit(b.charAt(0))) {
+            b.insert(0, '_');
+        }
+        String s = b.toString();
+        return RESERVED.contains(s) || s.startsWith("__") ? s + "_" : s;
+    }
+
+    private String fresh(String base) {
+        String s = base;
+        for (int k = 2; !taken.add(s); k++) {
+            s = base + "_" + k;
+        }
+        return s;
+    }
+
+    private String v(String value) {
+        String s = vars.get(value);
+        if (s == null) {
+            throw LstmxException.internal("value '" + value + "' has no variable");
+        }
+        return s;
+    }
+
+    private String define(String value) {
+        String s = fresh("v_" + identifier(value));
+        vars.put(value, s);
+        return s;
+    }
+
+    private String tmp() {
+        return fresh("t" + temp++);
+    }
+
+    private void line(String s) {
+        body.add(s);
+    }
+
+    private int rank(String value, Layer l) {
+        ValueInfo vi = infos.get(value);
+        if (vi == null || !vi.shape().rankKnown()) {
+            throw refuse(l, "its input '" + value + "' has an unknown rank, which the generated code needs");
+        }
+        return vi.shape().rank();
+    }
+
+    private DType dtype(String value) {
+        ValueInfo vi = infos.get(value);
+        return vi == null ? DType.FLOAT32 : vi.dtype();
+    }
+
+    LstmxException refuse(Layer l, String what) {
+        return LstmxException.unsupported("layer '" + l.name() + "' (" + l.kind() + "): " + what + " cannot be written as "
+                + format);
+    }
+
+    /** A float literal that reads back as exactly {@code f} (Python floats are doubles; every float is one). */
+    static String lit(float f) {
+        if (!Float.isFinite(f)) {
+            throw LstmxException.unsupported("the constant " + f + " cannot be written in PyTorch code");
+        }
+        return Double.toString(f).toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private String dtypeName(DType t, Layer l) {
+        return switch (t) {
+            case FLOAT32 -> dialect == Dialect.PYTHON ? "torch.float32" : "6";
+            case INT32 -> dialect == Dialect.PYTHON ? "torch.int32" : "3";
+            case INT64 -> dialect == Dialect.PYTHON ? "torch.int64" : "4";
+            default -> throw refuse(l, "a cast to " + t);
+        };
+    }
+
+    /** Registers a weight of a submodule; returns the expression that reads it in forward (TorchScript). */
+    private String param(String module, String name, Tensor t) {
+        if (dialect == Dialect.PYTHON) {
+            params.add(new Param(module + "." + name, t));
+            return "self." + module + "." + name;
+        }
+        String attr = fresh(module + "_" + name);
+        params.add(new Param(attr, t));
+        return "self." + attr;
+    }
+
+    private String constant(String base, Tensor t) {
+        if (dialect == Dialect.PYTHON) {
+            String attr = fresh(base);
+            constants.add(new Param(attr, t));
+            return "self." + attr;
+        }
+        constants.add(new Param("c" + constants.size(), t));
+        return "CONSTANTS.c" + (constants.size() - 1);
+    }
+
+    private static String ints(List<? extends Number> l) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < l.size(); i++) {
+            b.append(i == 0 ? "" : ", ").append(l.get(i).longValue());
+        }
+        return b.append("]").toString();
+    }
+
+    /** Whether an activation list per direction is {@code expected} for every direction. */
+    private static boolean activationsAre(List<ActivationFn> acts, int directions, List<ActivationFn> expected) {
+        for (int d = 0; d < directions; d++) {
+            if (!acts.subList(d * expected.size(), (d + 1) * expected.size()).equals(expected)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Why an LSTM is beyond nn.LSTM / torch.lstm, or null when it is not. */
+    static String lstmObstacle(Layer.Lstm l) {
+        LstmSpec s = l.spec();
+        if (s.clip() != null) {
+            return "a gate clip (" + s.clip() + ")";
+        }
+        if (s.cellClip() != null) {
+            return "a cell clip (" + s.cellClip() + ")";
+        }
+        if (s.inputForget()) {
+            return "coupled input and forget gates (input_forget)";
+        }
+        if (!s.hasDefaultActivations()) {
+            return "activations " + s.activations() + " (nn.LSTM has sigmoid, tanh, tanh only)";
+        }
+        for (LstmWeights w : l.weights()) {
+            if (w.peephole() != null) {
+                return "peephole weights";
+            }
+        }
+        if (s.forgetBias() != 0) {
+            return "a forget bias (" + s.forgetBias() + ") added at run time";
+        }
+        if (l.sequenceLengths() != null) {
+            return "a sequence lengths input";
+        }
+        return null;
+    }
+
+    private final class Emit implements Layer.Visitor<Void> {
+        @Override
+        public Void visit(Layer.Constant l) {
+            String e = constant(identifier("const_" + l.name()), l.value());
+            line(define(l.output()) + " = " + e);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Lstm l) {
+            String obstacle = lstmObstacle(l);
+            if (obstacle != null) {
+                if (dialect == Dialect.TORCHSCRIPT) {
+                    loopLstm(l);
+                    return null;
+                }
+                throw refuse(l, obstacle);
+            }
+            recurrent(l, "LSTM", "lstm", l.spec().projSize());
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Gru l) {
+            if (l.clip() != null) {
+                throw refuse(l, "a gate clip (" + l.clip() + ")");
+            }
+            if (!l.spec().linearBeforeReset()) {
+                throw refuse(l, "linear_before_reset=0 (nn.GRU applies the reset gate after the recurrent product, linear_before_reset=1)");
+            }
+            if (!activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.SIGMOID, ActivationFn.TANH))) {
+                throw refuse(l, "activations " + l.activations() + " (nn.GRU has sigmoid, tanh only)");
+            }
+            if (l.sequenceLengths() != null) {
+                throw refuse(l, "a sequence lengths input");
+            }
+            recurrent(l, "GRU", "gru", 0);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Rnn l) {
+            if (l.clip() != null) {
+                throw refuse(l, "a gate clip (" + l.clip() + ")");
+            }
+            String mode;
+            if (activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.TANH))) {
+                mode = "tanh";
+            } else if (activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.RELU))) {
+                mode = "relu";
+            } else {
+                throw refuse(l, "activations " + l.activations() + " (nn.RNN has tanh or relu, the same in both directions)");
+            }
+            if (l.sequenceLengths() != null) {
+                throw refuse(l, "a sequence lengths input");
+            }
+            recurrent(l, "RNN", "rnn_" + mode, 0);
+            return null;
+        }
+
+        private void recurrent(Layer.Recurrent l, String cls, String op, int proj) {
+            boolean bm = l.layout() == Layout.BATCH_MAJOR;
+            boolean reverse = l.direction() == Direction.REVERSE;
+            boolean bidi = l.direction() == Direction.BIDIRECTIONAL;
+            int d = l.direction().count();
+            int h = l.hiddenSize();
+            int out = l.outputSize();
+            int timeAxis = bm ? 1 : 0;
+            String mod = fresh(identifier(l.name()));
+            List<String> weights = new ArrayList<>();
+            for (int k = 0; k < d; k++) {
+                String sfx = "_l0" + (k == 1 ? "_reverse" : "");
+                Object w = l.weights().get(k);
+                Tensor wi, wh, bi, bh, hr = null;
+                if (w instanceof LstmWeights lw) {
+                    wi = lw.w();
+                    wh = lw.r();
+                    bi = lw.wb();
+                    bh = lw.rb();
+                    hr = lw.projection();
+                } else {
+                    RecurrentWeights rw = (RecurrentWeights) w;
+                    wi = rw.w();
+                    wh = rw.r();
+                    bi = rw.wb();
+                    bh = rw.rb();
+                }
+                weights.add(param(mod, "weight_ih" + sfx, wi));
+                weights.add(param(mod, "weight_hh" + sfx, wh));
+                weights.add(param(mod, "bias_ih" + sfx, bi));
+                weights.add(param(mod, "bias_hh" + sfx, bh));
+                if (hr != null) {
+                    weights.add(param(mod, "weight_hr" + sfx, hr));
+                }
+            }
+            if (dialect == Dialect.PYTHON) {
+                String ctor = "nn." + cls + "(" + l.inputSize() + ", " + h + ", num_layers=1, bias=True, batch_first=" + (bm ? "True" : "False")
+                        + ", bidirectional=" + (bidi ? "True" : "False")
+                        + (cls.equals("RNN") ? ", nonlinearity='" + op.substring(4) + "'" : "")
+                        + (proj > 0 ? ", proj_size=" + proj : "") + ")";
+                submodules.add(new Submodule(mod, ctor));
+            }
+            String x = v(l.input());
+            if (reverse) {
+                String f = tmp();
+                line(f + " = torch.flip(" + x + ", [" + timeAxis + "])");
+                x = f;
+            }
+            String batch = x + ".size(" + (bm ? 0 : 1) + ")";
+            String h0 = state(l.initialH(), d, batch, out, x, bm);
+            String c0 = cls.equals("LSTM") ? state(l.initialC(), d, batch, h, x, bm) : null;
+            String y = tmp();
+            String hn = tmp();
+            String cn = c0 != null ? tmp() : null;
+            if (dialect == Dialect.PYTHON) {
+                line(y + ", " + (c0 != null ? "(" + hn + ", " + cn + ")" : hn) + " = self." + mod + "(" + x + ", "
+                        + (c0 != null ? "(" + h0 + ", " + c0 + ")" : h0) + ")");
+            } else {
+                line(y + ", " + hn + (c0 != null ? ", " + cn : "") + " = torch." + op + "(" + x + ", "
+                        + (c0 != null ? "[" + h0 + ", " + c0 + "]" : h0) + ", [" + String.join(", ", weights) + "], True, 1, 0., False, "
+                        + (bidi ? "True" : "False") + ", " + (bm ? "True" : "False") + ")");
+            }
+            if (l.outputSequence() != null) {
+                String ys = y;
+                if (reverse) {
+                    ys = "torch.flip(" + y + ", [" + timeAxis + "])";
+                }
+                String r = ys + ".reshape([" + y + ".size(0), " + y + ".size(1), " + d + ", " + out + "])";
+                line(define(l.outputSequence()) + " = " + (bm ? r : r + ".transpose(1, 2)"));
+            }
+            if (l.outputH() != null) {
+                line(define(l.outputH()) + " = " + (bm ? hn + ".transpose(0, 1)" : hn));
+            }
+            if (l instanceof Layer.Lstm lstm && lstm.outputC() != null) {
+                line(define(lstm.outputC()) + " = " + (bm ? cn + ".transpose(0, 1)" : cn));
+            }
+        }
+
+        /** The initial state as PyTorch wants it, [D, B, width], or zeros. */
+        private String state(String value, int d, String batch, int width, String x, boolean bm) {
+            String s = tmp();
+            if (value == null) {
+                line(s + " = torch.zeros([" + d + ", " + batch + ", " + width + "], dtype=" + x + ".dtype)");
+            } else {
+                line(s + " = " + v(value) + (bm ? ".transpose(0, 1).contiguous()" : ".contiguous()"));
+            }
+            return s;
+        }
+
+        @Override
+        public Void visit(Layer.Dense l) {
+            String mod = fresh(identifier(l.name()));
+            String w = param(mod, "weight", l.weight());
+            String b = l.bias() == null ? null : param(mod, "bias", l.bias());
+            String x = v(l.input());
+            if (dialect == Dialect.PYTHON) {
+                submodules.add(new Submodule(mod, "nn.Linear(" + l.weight().dim(1) + ", " + l.weight().dim(0) + ", bias="
+                        + (b != null ? "True" : "False") + ")"));
+                line(define(l.output()) + " = self." + mod + "(" + x + ")");
+            } else {
+                line(define(l.output()) + " = torch.linear(" + x + ", " + w + (b != null ? ", " + b : "") + ")");
+            }
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Embedding l) {
+            String mod = fresh(identifier(l.name()));
+            String w = param(mod, "weight", l.table());
+            String i = tmp();
+            String x = v(l.input());
+            line(i + " = " + x + ".to(" + dtypeName(DType.INT64, l) + ")");
+            line(i + " = torch.where(" + i + " < 0, " + i + " + " + l.table().dim(0) + ", " + i + ")");
+            if (dialect == Dialect.PYTHON) {
+                submodules.add(new Submodule(mod, "nn.Embedding(" + l.table().dim(0) + ", " + l.table().dim(1) + ")"));
+                line(define(l.output()) + " = self." + mod + "(" + i + ")");
+            } else {
+                line(define(l.output()) + " = torch.embedding(" + w + ", " + i + ")");
+            }
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Activation l) {
+            line(define(l.output()) + " = " + activation(l.fn(), v(l.input()), l));
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Softmax l) {
+            line(define(l.output()) + " = torch." + (l.log() ? "log_softmax" : "softmax") + "(" + v(l.input()) + ", " + l.axis() + ")");
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Dropout l) {
+            line(define(l.output()) + " = " + v(l.input()));
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Identity l) {
+            line(define(l.output()) + " = " + v(l.input()));
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Binary l) {
+            String a = v(l.a());
+            String b = v(l.b());
+            boolean ints = !dtype(l.a()).isFloating();
+            String e = switch (l.op()) {
+                case ADD -> "torch.add(" + a + ", " + b + ")";
+                case SUB -> "torch.sub(" + a + ", " + b + ")";
+                case MUL -> "torch.mul(" + a + ", " + b + ")";
+                case DIV -> ints ? "torch.div(" + a + ", " + b + ", rounding_mode='trunc')" : "torch.div(" + a + ", " + b + ")";
+            };
+            line(define(l.output()) + " = " + e);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.MatMul l) {
+            line(define(l.output()) + " = torch.matmul(" + v(l.a()) + ", " + v(l.b()) + ")");
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Concat l) {
+            List<String> xs = new ArrayList<>();
+            for (String in : l.inputs()) {
+                xs.add(v(in));
+            }
+            line(define(l.output()) + " = torch.cat([" + String.join(", ", xs) + "], " + l.axis() + ")");
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Transpose l) {
+            List<Integer> perm = l.perm();
+            if (perm.isEmpty()) {
+                int r = rank(l.input(), l);
+                perm = new ArrayList<>();
+                for (int i = r - 1; i >= 0; i--) {
+                    perm.add(i);
+                }
+            }
+            line(define(l.output()) + " = " + v(l.input()) + ".permute(" + ints(perm) + ")");
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Reshape l) {
+            String x = v(l.input());
+            List<String> dims = new ArrayList<>();
+            for (int i = 0; i < l.shape().size(); i++) {
+                long s = l.shape().get(i);
+                dims.add(s == 0 ? x + ".size(" + i + ")" : Long.toString(s));
+            }
+            line(define(l.output()) + " = " + x + ".reshape([" + String.join(", ", dims) + "])");
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Flatten l) {
+            int r = rank(l.input(), l);
+            int a = l.axis() < 0 ? l.axis() + r : l.axis();
+            String x = v(l.input());
+            String e;
+            if (a == 0) {
+                e = x + ".reshape([1, -1])";
+            } else if (a == r) {
+                e = "torch.flatten(" + x + ", 0, " + (r - 1) + ").unsqueeze(1)";
+            } else {
+                e = "torch.flatten(torch.flatten(" + x + ", " + a + "), 0, " + (a - 1) + ")";
+            }
+            line(define(l.output()) + " = " + e);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Squeeze l) {
+            int r = rank(l.input(), l);
+            List<Integer> axes = new ArrayList<>();
+            for (int a : l.axes()) {
+                axes.add(a < 0 ? a + r : a);
+            }
+            axes.sort(java.util.Comparator.reverseOrder());
+            String e = v(l.input());
+            for (int a : axes) {
+                e = "torch.squeeze(" + e + ", " + a + ")";
+            }
+            line(define(l.output()) + " = " + e);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Unsqueeze l) {
+            int r = rank(l.input(), l) + l.axes().size();
+            List<Integer> axes = new ArrayList<>();
+            for (int a : l.axes()) {
+                axes.add(a < 0 ? a + r : a);
+            }
+            axes.sort(null);
+            String e = v(l.input());
+            for (int a : axes) {
+                e = "torch.unsqueeze(" + e + ", " + a + ")";
+            }
+            line(define(l.output()) + " = " + e);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Select l) {
+            line(define(l.output()) + " = torch.select(" + v(l.input()) + ", " + l.axis() + ", " + l.index() + ")");
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Take l) {
+            int r = rank(l.input(), l);
+            int a = l.axis() < 0 ? l.axis() + r : l.axis();
+            String x = v(l.input());
+            Tensor idx = l.indices();
+            if (idx.rank() == 0) {
+                line(define(l.output()) + " = torch.select(" + x + ", " + a + ", " + idx.getLong(0) + ")");
+                return null;
+            }
+            long[] vals = idx.toLongArray();
+            boolean negative = false;
+            for (long q : vals) {
+                negative |= q < 0;
+            }
+            String c = constant(identifier("indices_" + l.name()), Tensor.ofLongs(new int[] {vals.length}, vals));
+            String i = tmp();
+            line(i + " = " + c);
+            if (negative) {
+                line(i + " = torch.where(" + i + " < 0, " + i + " + " + x + ".size(" + a + "), " + i + ")");
+            }
+            List<String> dims = new ArrayList<>();
+            for (int k = 0; k < a; k++) {
+                dims.add(x + ".size(" + k + ")");
+            }
+            for (int s : idx.shape()) {
+                dims.add(Integer.toString(s));
+            }
+            for (int k = a + 1; k < r; k++) {
+                dims.add(x + ".size(" + k + ")");
+            }
+            line(define(l.output()) + " = torch.index_select(" + x + ", " + a + ", " + i + ").reshape([" + String.join(", ", dims) + "])");
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Slice l) {
+            if (l.step() <= 0) {
+                throw refuse(l, "a slice with step " + l.step() + " (PyTorch slices with positive steps only)");
+            }
+            int r = rank(l.input(), l);
+            int a = l.axis() < 0 ? l.axis() + r : l.axis();
+            StringBuilder b = new StringBuilder(v(l.input())).append("[");
+            for (int k = 0; k < a; k++) {
+                b.append(":, ");
+            }
+            long end = Math.max(Math.min(l.end(), Long.MAX_VALUE / 2), Long.MIN_VALUE / 2);
+            b.append(l.start()).append(":").append(end).append(":").append(l.step()).append("]");
+            line(define(l.output()) + " = " + b);
+            return null;
+        }
+
+        @Override
+        public Void visit(Layer.Cast l) {
+            line(define(l.output()) + " = " + v(l.input()) + ".to(" + dtypeName(l.to(), l) + ")");
+            return null;
+        }
+    }
+
+    /** The expression applying {@code fn} to {@code x}. */
+    String activation(ActivationFn fn, String x, Layer l) {
+        String a = lit(fn.alpha());
+        String b = lit(fn.beta());
+        return switch (fn.kind()) {
+            case SIGMOID -> "torch.sigmoid(" + x + ")";
+            case TANH -> "torch.tanh(" + x + ")";
+            case RELU -> "torch.relu(" + x + ")";
+            case IDENTITY -> x;
+            case LEAKY_RELU -> "torch.where(" + x + " >= 0, " + x + ", " + x + " * " + a + ")";
+            case THRESHOLDED_RELU -> "torch.where(" + x + " > " + a + ", " + x + ", torch.zeros_like(" + x + "))";
+            case ELU -> "torch.where(" + x + " >= 0, " + x + ", torch.expm1(" + x + ") * " + a + ")";
+            case HARD_SIGMOID -> "torch.clamp(" + x + " * " + a + " + " + b + ", 0.0, 1.0)";
+            case AFFINE -> "(" + x + " * " + a + " + " + b + ")";
+            case SCALED_TANH -> "(torch.tanh(" + x + " * " + b + ") * " + a + ")";
+            case SOFTSIGN -> "(" + x + " / (torch.abs(" + x + ") + 1.0))";
+            case SOFTPLUS -> dialect == Dialect.PYTHON ? "torch.nn.functional.softplus(" + x + ")" : "torch.softplus(" + x + ", 1, 20)";
+        };
+    }
+
+    /**
+     * An LSTM beyond torch.lstm, written as a loop over time steps (TorchScript only): per
+     * direction, the gates are matrix products plus biases, the forget bias added as its own term,
+     * peepholes, clips and activations applied as the IR's formula says.
+     */
+    private void loopLstm(Layer.Lstm l) {
+        throw refuse(l, lstmObstacle(l));
+    }
+
+    /** The Python or TorchScript source of forward's signature line(s) and body, indented for a class. */
+    String forwardSource(String selfType) {
+        StringBuilder b = new StringBuilder();
+        b.append("  def forward(self");
+        if (selfType != null) {
+            b.append(": ").append(selfType);
+        }
+        for (String p : parameterNames) {
+            b.append(",\n    ").append(p).append(dialect == Dialect.TORCHSCRIPT ? ": Tensor" : "");
+        }
+        b.append(")");
+        if (dialect == Dialect.TORCHSCRIPT) {
+            b.append(" -> ").append(returned.size() == 1 ? "Tensor" : "Tuple[" + String.join(", ", java.util.Collections.nCopies(returned.size(), "Tensor")) + "]");
+        }
+        b.append(":\n");
+        for (String s : body) {
+            b.append("    ").append(s).append("\n");
+        }
+        b.append("    return ").append(returned.size() == 1 ? returned.get(0) : "(" + String.join(", ", returned) + ")").append("\n");
+        return b.toString();
+    }
+
+    /** Parameters in order, by key. */
+    Map<String, Tensor> paramMap() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        params.forEach(p -> m.put(p.key(), p.value()));
+        return m;
+    }
+}
