@@ -88,19 +88,9 @@ class TorchScriptLibtorchTest {
         }
         List<Tensor> got = Libtorch.run(pt, in);
         assertEquals(m.outputNames().size(), got.size(), "outputs");
-        boolean lstm = m.layers().stream().anyMatch(l -> l instanceof io.lstmx.ir.Layer.Lstm);
         for (int k = 0; k < got.size(); k++) {
             String o = m.outputNames().get(k);
-            try {
-                Check.close(expected.get(o), got.get(k), "output " + o + " (libtorch vs native runtime)");
-            } catch (AssertionError e) {
-                // libtorch 2.7.1 as DJL 0.35.1 ships it computes torch.lstm wrongly on the CPU (its oneDNN
-                // path; graph optimisation off and one thread do not help): PyTorch 1.13's own traced
-                // nn.LSTM archive gives different numbers there too. GRU and RNN agree; the LSTM archives
-                // are checked with PyTorch 1.13 instead (fixtures/pytorch/EXPORT_CHECK.md).
-                org.junit.jupiter.api.Assumptions.assumeFalse(lstm, "libtorch 2.7.1 (DJL) torch.lstm defect: " + e.getMessage());
-                throw e;
-            }
+            Check.close(expected.get(o), got.get(k), "output " + o + " (libtorch vs native runtime)");
         }
     }
 }
