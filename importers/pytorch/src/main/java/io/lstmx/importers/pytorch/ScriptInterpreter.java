@@ -209,6 +209,9 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     }
 
     final List<STensor> inputTensors = new ArrayList<>();
+    /** Inputs only reshaped to sizes all known (their rank is free) and inputs some operator relies on the rank of. */
+    final Set<String> rankFree = new LinkedHashSet<>();
+    final Set<String> rankPinned = new LinkedHashSet<>();
 
     static String typeText(Expr e) {
         if (e instanceof Name n) {

@@ -70,6 +70,9 @@ final class TorchOps {
         STensor tensor(String name) {
             Object v = get(name);
             if (v instanceof STensor t) {
+                if (t.input != null && !RANK_FREE_OPS.contains(op.name)) {
+                    in.rankPinned.add(t.input);
+                }
                 return t;
             }
             throw in.bad(op.name + " argument '" + name + "' is " + ScriptInterpreter.describe(v) + ", not a tensor");
@@ -128,6 +131,10 @@ final class TorchOps {
             return out;
         }
     }
+
+    /** Operators that do not depend on their input's rank (a reshape to a shape of known sizes, casts, copies). */
+    private static final java.util.Set<String> RANK_FREE_OPS = java.util.Set.of("torch.view", "torch.reshape", "torch.to",
+            "torch.contiguous", "torch.detach", "torch.float", "torch.clone");
 
     private final ScriptInterpreter in;
     private final Map<String, Op> table = new HashMap<>();
@@ -860,6 +867,9 @@ final class TorchOps {
 
     private STensor operand(Object v) {
         if (v instanceof STensor t) {
+            if (t.input != null) {
+                in.rankPinned.add(t.input);
+            }
             return t;
         }
         if (v instanceof Long || v instanceof Double) {
@@ -1094,6 +1104,12 @@ final class TorchOps {
         }
         if (unknown > 1) {
             throw in.unsupported("reshape to " + target + ": more than one size known only when the model runs");
+        }
+        if (t.input != null && unknown == 0 && !spec.contains(0L)) {
+            // A reshape to sizes all known takes an input of any rank with that many elements.
+            in.rankFree.add(t.input);
+        } else if (t.input != null) {
+            in.rankPinned.add(t.input);
         }
         // The one unknown size: the remaining elements when everything else is known.
         for (int i = 0; i < shape.size(); i++) {

@@ -175,7 +175,8 @@ public final class TorchScriptReader implements FormatReader {
         }
         List<ValueInfo> inputs = new ArrayList<>();
         for (ScriptValues.STensor t : in.inputTensors) {
-            inputs.add(new ValueInfo(t.value, t.dtype, shape(t.shape)));
+            boolean anyRank = in.rankFree.contains(t.value) && !in.rankPinned.contains(t.value);
+            inputs.add(new ValueInfo(t.value, t.dtype, anyRank ? Shape.UNKNOWN : shape(t.shape)));
         }
         String file = f.path().getFileName() == null ? "model" : f.path().getFileName().toString();
         int dot = file.lastIndexOf('.');
