@@ -134,8 +134,8 @@ class FormatRegistryTest {
         assertEquals(Format.KNOWN, REGISTRY.formats());
         assertEquals(Format.KNOWN, REGISTRY.readers().stream().map(FormatReader::format).toList());
         assertEquals(Format.KNOWN, REGISTRY.writers().stream().map(w -> w.format()).toList());
-        assertEquals("onnx, pytorch-state-dict", REGISTRY.readable(), "ONNX and torch.save files are read so far");
-        assertEquals("onnx", REGISTRY.writable(), "only ONNX is written so far");
+        assertEquals("onnx, torchscript, pytorch-state-dict", REGISTRY.readable(), "ONNX, TorchScript and torch.save files are read so far");
+        assertEquals("onnx, torchscript, pytorch-state-dict", REGISTRY.writable(), "ONNX and PyTorch files are written so far");
         assertEquals(Format.KNOWN, Lstmx.formats(), "the library lists the same formats");
     }
 
@@ -333,7 +333,6 @@ class FormatRegistryTest {
     @Test
     void readingAKnownFormatWhoseReaderIsAPlaceholderIsUnsupported() throws IOException {
         Map<Format, Path> files = Map.of(
-                Format.TORCHSCRIPT, torchScript("model.pt"),
                 Format.KERAS, kerasArchive("model.keras"),
                 Format.KERAS_H5, hdf5("model.h5"),
                 Format.SAVEDMODEL, savedModelFolder("export", "saved_model.pb"),

@@ -48,7 +48,7 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     record Dotted(String path) {
     }
 
-    /** An input's guessed rank and element type (see {@link TorchScriptReader}). */
+    /** An input's guessed rank (0: not pinned, taken as 3) and element type (see {@link TorchScriptReader}). */
     record Guess(int rank, DType dtype) {
     }
 
@@ -196,9 +196,10 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     }
 
     private STensor inputTensor(String name) {
-        Guess g = guesses.getOrDefault(name, new Guess(3, DType.FLOAT32));
+        Guess g = guesses.getOrDefault(name, new Guess(0, DType.FLOAT32));
+        int rank = g.rank() <= 0 ? 3 : g.rank();
         List<Object> shape = new ArrayList<>();
-        for (int k = 0; k < g.rank(); k++) {
+        for (int k = 0; k < rank; k++) {
             shape.add(new Sym(name + "_d" + k));
         }
         valueNames.reserve(name);
@@ -590,6 +591,10 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         return callExpr((Call) e, f);
     }
 
+    /** {@code tensor.name}, called: {@code torch.name(tensor, ...)}. */
+    record TensorMethod(STensor self, String name) {
+    }
+
     /** A slice written in a subscript. */
     record SliceValue(Object lower, Object upper, Object step) {
     }
@@ -623,6 +628,25 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         }
         if (base == Poison.VALUE) {
             return Poison.VALUE;
+        }
+        if (base instanceof STensor t) {
+            // Source-style code (x.size(0), x.to(...)): a method is the torch function of the same name.
+            switch (attr) {
+                case "shape" -> {
+                    Py.PyList l = new Py.PyList();
+                    t.shape.forEach(l::add);
+                    return l;
+                }
+                case "dtype" -> {
+                    return TorchOps.dtypeCode(t.dtype);
+                }
+                case "device" -> {
+                    return new Opaque("device");
+                }
+                default -> {
+                    return new TensorMethod(t, attr);
+                }
+            }
         }
         throw unsupported("attribute '" + attr + "' of " + describe(base));
     }
@@ -687,6 +711,12 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
                 return Poison.VALUE;
             }
             return ops.call(d.path(), args, kw);
+        }
+        if (fn instanceof TensorMethod tm) {
+            List<Object> all = new ArrayList<>();
+            all.add(tm.self());
+            all.addAll(args);
+            return ops.call("torch." + tm.name(), all, kw);
         }
         if (fn == Poison.VALUE) {
             return Poison.VALUE;

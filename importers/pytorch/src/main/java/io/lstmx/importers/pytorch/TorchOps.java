@@ -269,6 +269,14 @@ final class TorchOps {
             };
             def("torch." + c, "a, b", a -> compare(py, a.raw("a"), a.raw("b")));
         }
+        def("torch.where", "condition, x, y", a -> {
+            // where(ids < 0, ids + n, ids): Python's wrap of negative indices, which the IR's Embedding
+            // and Take apply themselves (lstmx's own TorchScript writes it for them).
+            if (a.get("condition") instanceof NegativeIds n && a.get("y") == n.ids()) {
+                return n.ids();
+            }
+            throw in.unsupported("torch.where, which depends on the input's values");
+        });
         def("torch.dim", "x", a -> (long) a.tensor("x").rank());
         def("torch.size", "x, dim=None", a -> {
             STensor t = a.tensor("x");
@@ -537,12 +545,41 @@ final class TorchOps {
             return r;
         }
         if (v instanceof STensor t) {
-            if (key instanceof Long || key instanceof Sym || key instanceof ScriptValues.Opaque) {
-                return select(t, 0, key);
-            }
+            return tensorIndex(t, key);
         }
         throw in.unsupported("indexing " + ScriptInterpreter.describe(v) + " with " + ScriptInterpreter.describe(key));
     }
+
+    /** {@code t[k]}, {@code t[a:b]}, {@code t[:, -1, :]}, {@code t[None]}: selects, slices and new axes, left to right. */
+    private Object tensorIndex(STensor t, Object key) {
+        List<Object> keys = key instanceof Py.Tuple tu ? tu.items : List.of(key == null ? NEW_AXIS : key);
+        Object cur = t;
+        int axis = 0;
+        for (Object k0 : keys) {
+            Object k = k0 == null ? NEW_AXIS : ScriptValues.resolve(k0);
+            STensor c = (STensor) cur;
+            if (k == NEW_AXIS) {
+                cur = unsqueeze(c, axis);
+                axis++;
+            } else if (k instanceof SliceValue sv) {
+                long step = sv.step() == null ? 1 : (Long) toInt(sv.step());
+                cur = slice(c, axis, sv.lower(), sv.upper(), step);
+                axis++;
+            } else if (k instanceof Long || k instanceof Sym || k instanceof CellLoop.StepIndex) {
+                cur = select(c, axis, k);
+            } else {
+                throw in.unsupported("indexing " + t + " with " + ScriptInterpreter.describe(k));
+            }
+        }
+        return cur;
+    }
+
+    /** {@code ids < 0} of integer ids: only {@code torch.where} reads it. */
+    record NegativeIds(STensor ids) {
+    }
+
+    /** None in a subscript: a new axis of size 1. */
+    private static final Object NEW_AXIS = new Object();
 
     private static long clamp(long i, int n) {
         long at = i < 0 ? i + n : i;
@@ -666,6 +703,9 @@ final class TorchOps {
             }
             default -> {
             }
+        }
+        if (a instanceof STensor t && !t.dtype.isFloating() && op.equals("<") && Long.valueOf(0).equals(b)) {
+            return new NegativeIds(t);
         }
         if (a instanceof STensor || b instanceof STensor) {
             throw in.unsupported("comparing tensors ('" + op + "'), which depends on the input's values");
@@ -960,8 +1000,11 @@ final class TorchOps {
         if (w.isRuntime() || w.rank() != 2) {
             throw in.unsupported("torch.embedding with a table computed from the inputs");
         }
-        if (idx.input != null && idx.dtype.isFloating()) {
-            throw new ScriptInterpreter.Retry(idx.input, new ScriptInterpreter.Guess(2, DType.INT64));
+        ScriptInterpreter.Guess g = idx.input == null ? null : in.guesses.get(idx.input);
+        boolean rankGuessed = g == null || g.rank() <= 0;
+        if (idx.input != null && (idx.dtype.isFloating() || (rankGuessed && idx.rank() != 2))) {
+            // Token ids: [batch, time] (or [time, batch]) integers, unless an operator said otherwise.
+            throw new ScriptInterpreter.Retry(idx.input, new ScriptInterpreter.Guess(rankGuessed ? 2 : g.rank(), DType.INT64));
         }
         if (idx.dtype.isFloating()) {
             throw in.bad("torch.embedding indices are " + idx.dtype + " values, not integers");
@@ -1317,7 +1360,9 @@ final class TorchOps {
             return t;
         }
         if (t.input != null) {
-            throw new ScriptInterpreter.Retry(t.input, new ScriptInterpreter.Guess(t.rank(), to));
+            // The input's type, not its rank: keep what was guessed (0 = not pinned yet).
+            ScriptInterpreter.Guess g = in.guesses.get(t.input);
+            throw new ScriptInterpreter.Retry(t.input, new ScriptInterpreter.Guess(g == null ? 0 : g.rank(), to));
         }
         STensor r = runtime(t);
         return emit("cast", t.shape, to, (n, o) -> new Layer.Cast(n, r.value, o, to));
