@@ -55,7 +55,7 @@ final class VerifyCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "Model to check (ONNX for now).")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "Model to check (any format lstmx reads).")
     Path model;
 
     @Option(names = "--reference", paramLabel = "ENGINE",
@@ -154,12 +154,22 @@ final class VerifyCommand implements Callable<Integer> {
             FormatRegistry.standard().requireWriter(roundtrip, Path.of("--roundtrip " + roundtrip.id()));
         }
         Format format = Lstmx.detect(model);
+        FormatRegistry registry = FormatRegistry.standard();
         if (engine == null) {
-            engine = ReferenceEngines.forFormat(format).orElseThrow(() -> LstmxException.unsupported(model
-                    + ": no reference engine present runs " + format.id() + " models; engines present: " + ReferenceEngines.names()));
-        } else if (!engine.formats().contains(format)) {
-            throw LstmxException.unsupported(model + ": reference engine " + engine.name() + " does not run " + format.id()
-                    + " models; engines present: " + ReferenceEngines.names());
+            // The engine that runs the file itself, else the first that runs a format lstmx writes it as.
+            // A state_dict is checked in libtorch (as TorchScript) before any other framework.
+            Format sibling = format == Format.PYTORCH_STATE_DICT ? Format.TORCHSCRIPT : format;
+            engine = ReferenceEngines.forFormat(format).or(() -> ReferenceEngines.forFormat(sibling)).or(() -> ReferenceEngines.all().stream()
+                    .filter(e -> e.formats().stream().anyMatch(registry::canWrite)).findFirst())
+                    .orElseThrow(() -> LstmxException.unsupported(model + ": no reference engine present runs " + format.id()
+                            + " models or a format lstmx writes; engines present: " + ReferenceEngines.names()));
+        }
+        Format refFormat = format;
+        if (!engine.formats().contains(format)) {
+            ReferenceEngine e = engine;
+            refFormat = e.formats().stream().filter(registry::canWrite).findFirst().orElseThrow(() -> LstmxException.unsupported(model
+                    + ": reference engine " + e.name() + " does not run " + format.id() + " models, nor a format lstmx writes; engines present: "
+                    + ReferenceEngines.names()));
         }
         Tally tally = new Tally();
         try (Progress progress = main.progress(spec.commandLine().getErr())) {
@@ -184,9 +194,21 @@ final class VerifyCommand implements Callable<Integer> {
             LoadedModel exposed = intermediates.isEmpty() ? loaded : loaded.exposing(new ArrayList<>(intermediates.keySet()));
             List<List<Tensor>> expected = new ArrayList<>();
             List<String> notExposed = new ArrayList<>(intermediates.keySet());
+            Path refModel = model;
+            if (refFormat != format) {
+                // A file the engine cannot run (a state_dict for libtorch): it runs lstmx's conversion instead,
+                // which checks the network lstmx read as that framework computes it.
+                refModel = converted(loaded, refFormat, progress);
+                String n = engine.name() + " runs lstmx's " + refFormat.id() + " conversion of the model (it does not run "
+                        + format.id() + " files): this checks the network lstmx read, as " + engine.name() + " computes it";
+                notes.add(n);
+                if (!json) {
+                    out.println("note: " + n);
+                }
+            }
             ReferenceEngine.Session ref;
-            try (Progress.Step s = progress.begin("opening " + model + " in " + engine.name())) {
-                ref = engine.open(model, format, new ArrayList<>(intermediates.keySet()));
+            try (Progress.Step s = progress.begin("opening " + refModel + " in " + engine.name())) {
+                ref = engine.open(refModel, refFormat, new ArrayList<>(intermediates.keySet()));
                 s.done(null);
             }
             try (ReferenceEngine.Session r = ref) {
@@ -322,6 +344,33 @@ final class VerifyCommand implements Callable<Integer> {
             }
         }
         return l;
+    }
+
+    /** Temporary folders of conversions made for the reference, removed when the JVM exits. */
+    private static Path converted(LoadedModel loaded, Format target, Progress progress) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("lstmx-verify-");
+        } catch (IOException e) {
+            throw LstmxException.badInput("cannot create a temporary folder for the reference's " + target.id() + " file: " + e.getMessage());
+        }
+        Path file = dir.resolve(FormatRegistry.standard().requireWriter(target, dir).defaultFileName());
+        try (Progress.Step s = progress.begin("writing the model as " + target.id() + " for the reference")) {
+            Lstmx.save(loaded.model(), file, target);
+            s.done(null);
+        }
+        deleteOnExit(dir);
+        return file;
+    }
+
+    private static void deleteOnExit(Path dir) {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException ignored) {
+                // A temporary folder left behind costs nothing but space.
+            }
+        }));
     }
 
     private void roundTrip(LoadedModel loaded, List<RandomInputs.Case> cases, List<List<Tensor>> expected,
