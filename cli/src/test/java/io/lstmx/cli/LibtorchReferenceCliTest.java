@@ -18,21 +18,30 @@ class LibtorchReferenceCliTest {
         assertTrue(out.lines().anyMatch(l -> l.matches("  libtorch +2\\.7\\.1 .*torchscript")), out);
     }
 
+    /** libtorch does not run ONNX files: it runs lstmx's TorchScript conversion of the model, and the report says so. */
     @Test
-    void verifyOfAnOnnxModelWithLibtorchSaysLibtorchRunsTorchScriptOnly() {
-        Cli.Result r = Cli.run("verify", Cli.fixture("uni_1layer").resolve("model.onnx"), "--reference", "libtorch").expect(3);
-        assertTrue(r.err().contains("reference engine libtorch does not run onnx models"), r.err());
-        assertTrue(r.err().contains("libtorch 2.7.1"), "the engines present are listed: " + r.err());
+    void verifyOfAnOnnxModelWithLibtorchComparesLstmxsTorchScriptConversion() {
+        Cli.Result r = Cli.run("verify", Cli.fixture("uni_1layer").resolve("model.onnx"), "--reference", "libtorch", "-q").expect(0);
+        assertTrue(r.out().contains("libtorch runs lstmx's torchscript conversion of the model (it does not run onnx files)"), r.out());
+        assertTrue(r.out().contains("PASS"), r.out());
     }
 
-    /** Until the TorchScript reader exists, lstmx's side of the comparison is what is missing: exit 3, one line, no crash. */
     @Test
-    void verifyOfATorchScriptModelWithLibtorchFailsCleanlyWhileTorchScriptCannotBeRead() {
-        Cli.Result r = Cli.run("verify", torchscript(), "--reference", "libtorch");
-        assertTrue(r.exit() == 0 || r.exit() == 3, "exit " + r.exit() + ": " + r.err());
-        if (r.exit() == 3) {
-            assertTrue(r.err().contains("torchscript"), r.err());
-            assertTrue(r.errLines().size() == 1, "one line: " + r.err());
-        }
+    void verifyOfATorchScriptArchiveRunsTheArchiveItselfInLibtorch() {
+        Cli.Result r = Cli.run("verify", torchscript(), "--reference", "libtorch", "-q").expect(0);
+        assertTrue(r.out().contains("lstmx vs libtorch 2.7.1"), r.out());
+        assertTrue(!r.out().contains("conversion"), "the archive itself, not a conversion: " + r.out());
+        assertTrue(r.out().contains("PASS"), r.out());
+    }
+
+    /** A state_dict has no engine of its own: verify picks libtorch and runs lstmx's TorchScript of the network it inferred. */
+    @Test
+    void verifyOfAStateDictChecksTheInferredNetworkInLibtorchByDefault() {
+        Path sd = Cli.root().resolve("fixtures/pytorch/lstm_bidirectional_2layer/state_dict.pt");
+        Cli.Result r = Cli.run("verify", sd, "-q").expect(0);
+        assertTrue(r.out().contains("lstmx vs libtorch"), r.out());
+        assertTrue(r.out().contains("libtorch runs lstmx's torchscript conversion of the model (it does not run pytorch-state-dict files)"),
+                r.out());
+        assertTrue(r.out().contains("PASS"), r.out());
     }
 }

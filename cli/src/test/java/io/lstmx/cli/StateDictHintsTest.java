@@ -51,8 +51,8 @@ class StateDictHintsTest {
     }
 
     @Test
-    void verifyAcceptsTheHintsButNoEngineRunsStateDictsYet() {
-        String err = Cli.run("verify", fixture().resolve("state_dict.pt"), "--batch-first", "--last-step").expect(3).err();
-        assertTrue(err.contains("no reference engine") && err.contains("pytorch-state-dict"), err);
+    void verifyAcceptsTheHintsAndChecksTheInferredNetworkInLibtorch() {
+        String out = Cli.run("verify", fixture().resolve("state_dict.pt"), "--batch-first", "--last-step", "-q").expect(0).out();
+        assertTrue(out.contains("lstmx vs libtorch") && out.contains("torchscript conversion") && out.contains("PASS"), out);
     }
 }
