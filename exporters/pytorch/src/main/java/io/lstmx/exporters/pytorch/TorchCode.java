@@ -36,8 +36,10 @@ import java.util.Set;
  * the input flipped in time, and its Y is flipped back.
  *
  * <p>What neither dialect can express is refused with UNSUPPORTED naming the layer and the
- * feature; TorchScript writes LSTMs with peepholes, clips, other activations, coupled gates or
- * a forget bias as an explicit loop over time steps instead (see {@link #loopLstm}).
+ * feature. An LSTM with peepholes, a gate or cell clip, other activations or coupled gates is
+ * beyond nn.LSTM: TorchScript writes it as an explicit loop over time steps instead (see
+ * {@link #loopLstm}), the state_dict writer refuses it pointing to TorchScript. A forget bias is
+ * folded into bias_ih's forget block in both dialects, as the ONNX exporter folds it.
  */
 final class TorchCode {
     enum Dialect { PYTHON, TORCHSCRIPT }
@@ -218,9 +220,19 @@ final class TorchCode {
         return true;
     }
 
-    /** Why an LSTM is beyond nn.LSTM / torch.lstm, or null when it is not. */
+    /**
+     * Why an LSTM is beyond nn.LSTM / torch.lstm, or null when it is not: the features TorchScript
+     * writes as a loop over time steps ({@link #loopLstm}) and a state_dict refuses. A forget bias
+     * is none of them: it is folded into bias_ih (see {@link #withForgetBias}). Sequence lengths
+     * are not covered here (neither dialect writes them).
+     */
     static String lstmObstacle(Layer.Lstm l) {
         LstmSpec s = l.spec();
+        for (LstmWeights w : l.weights()) {
+            if (w.peephole() != null) {
+                return "peephole weights";
+            }
+        }
         if (s.clip() != null) {
             return "a gate clip (" + s.clip() + ")";
         }
@@ -233,18 +245,23 @@ final class TorchCode {
         if (!s.hasDefaultActivations()) {
             return "activations " + s.activations() + " (nn.LSTM has sigmoid, tanh, tanh only)";
         }
-        for (LstmWeights w : l.weights()) {
-            if (w.peephole() != null) {
-                return "peephole weights";
-            }
-        }
-        if (s.forgetBias() != 0) {
-            return "a forget bias (" + s.forgetBias() + ") added at run time";
-        }
-        if (l.sequenceLengths() != null) {
-            return "a sequence lengths input";
-        }
         return null;
+    }
+
+    /**
+     * Wb [4H] (canonical i, f, g, o) with the forget bias added to its f block, as the ONNX exporter
+     * folds it: the forget bias is a constant term of f's pre-activation like Wb_f, and float32
+     * Wb_f + forgetBias is what the native runtime adds first, too, so the function is the same.
+     */
+    static Tensor withForgetBias(Tensor wb, int h, float forgetBias) {
+        if (forgetBias == 0) {
+            return wb;
+        }
+        float[] v = wb.toFloatArray();
+        for (int j = h; j < 2 * h; j++) {
+            v[j] += forgetBias;
+        }
+        return Tensor.ofFloats(wb.shape(), v);
     }
 
     private final class Emit implements Layer.Visitor<Void> {
@@ -257,13 +274,17 @@ final class TorchCode {
 
         @Override
         public Void visit(Layer.Lstm l) {
+            if (l.sequenceLengths() != null) {
+                throw refuse(l, "a sequence lengths input");
+            }
             String obstacle = lstmObstacle(l);
             if (obstacle != null) {
                 if (dialect == Dialect.TORCHSCRIPT) {
                     loopLstm(l);
                     return null;
                 }
-                throw refuse(l, obstacle);
+                throw LstmxException.unsupported("layer '" + l.name() + "' (" + l.kind() + "): " + obstacle + " cannot be written as "
+                        + format + ", as nn.LSTM cannot express it (--to torchscript writes this LSTM as a loop over time steps)");
             }
             recurrent(l, "LSTM", "lstm", l.spec().projSize());
             return null;
@@ -324,7 +345,7 @@ final class TorchCode {
                 if (w instanceof LstmWeights lw) {
                     wi = lw.w();
                     wh = lw.r();
-                    bi = lw.wb();
+                    bi = withForgetBias(lw.wb(), h, ((Layer.Lstm) l).spec().forgetBias());
                     bh = lw.rb();
                     hr = lw.projection();
                 } else {
@@ -645,12 +666,148 @@ final class TorchCode {
     }
 
     /**
-     * An LSTM beyond torch.lstm, written as a loop over time steps (TorchScript only): per
-     * direction, the gates are matrix products plus biases, the forget bias added as its own term,
-     * peepholes, clips and activations applied as the IR's formula says.
+     * An LSTM beyond torch.lstm, written as one loop over time steps per direction (TorchScript
+     * only), computing what the native runtime's LSTM kernel computes (ONNX semantics, gates in the
+     * canonical order i, f, g, o):
+     * <pre>
+     *   i  = f_act(clip(W_i x_t + Wb_i + R_i h + Rb_i + p_i * c))
+     *   f  = f_act(clip(W_f x_t + Wb_f + forgetBias + R_f h + Rb_f + p_f * c))   (f = 1 - i with input_forget)
+     *   g  = g_act(clip(W_g x_t + Wb_g + R_g h + Rb_g))
+     *   c' = cellClip(f * c + i * g)
+     *   o  = f_act(clip(W_o x_t + Wb_o + R_o h + Rb_o + p_o * c'))
+     *   h' = o * h_act(c')                                  (h' = h' Proj^T when projected)
+     * </pre>
+     * The input products of all steps are one {@code torch.linear} before the loop (the forget bias
+     * folded into bias_ih's f block, as the runtime adds it); a reverse direction runs over the
+     * input flipped in time and flips its outputs back. The parameters are the module's:
+     * {@code NAME_weight_ih_l0[_reverse]}, {@code _weight_hh}, {@code _bias_ih}, {@code _bias_hh}
+     * (nn.LSTM's shapes), {@code _weight_peephole} [3H] (i, f, o) and {@code _weight_hr} [P, H]
+     * when present. The loop's code does not depend on the number of steps.
      */
     private void loopLstm(Layer.Lstm l) {
-        throw refuse(l, lstmObstacle(l));
+        LstmSpec s = l.spec();
+        boolean bm = s.layout() == Layout.BATCH_MAJOR;
+        int dirs = s.direction().count();
+        int h = s.hiddenSize();
+        int out = s.outputSize();
+        String mod = fresh(identifier(l.name()));
+        String x = v(l.input());
+        String xt = tmp();
+        // time-major [T, B, I]
+        line(xt + " = " + (bm ? "torch.transpose(" + x + ", 0, 1)" : x));
+        String batch = "torch.size(" + xt + ", 1)";
+        List<String> ys = new ArrayList<>();
+        List<String> hs = new ArrayList<>();
+        List<String> cs = new ArrayList<>();
+        for (int k = 0; k < dirs; k++) {
+            boolean reverse = s.direction() == Direction.REVERSE || k == 1;
+            String sfx = "_l0" + (k == 1 ? "_reverse" : "");
+            LstmWeights lw = l.weights().get(k);
+            String wi = param(mod, "weight_ih" + sfx, lw.w());
+            String wh = param(mod, "weight_hh" + sfx, lw.r());
+            String bi = param(mod, "bias_ih" + sfx, withForgetBias(lw.wb(), h, s.forgetBias()));
+            String bh = param(mod, "bias_hh" + sfx, lw.rb());
+            String peep = lw.peephole() == null ? null : param(mod, "weight_peephole" + sfx, lw.peephole());
+            String hr = lw.projection() == null ? null : param(mod, "weight_hr" + sfx, lw.projection());
+            ActivationFn fa = s.activations().get(3 * k);
+            ActivationFn ga = s.activations().get(3 * k + 1);
+            ActivationFn ha = s.activations().get(3 * k + 2);
+            String xw = tmp();
+            line(xw + " = torch.linear(" + (reverse ? "torch.flip(" + xt + ", [0])" : xt) + ", " + wi + ", " + bi + ")");
+            String hv = tmp();
+            String cv = tmp();
+            line(hv + " = " + initialState(l.initialH(), k, bm, batch, out, xt));
+            line(cv + " = " + initialState(l.initialC(), k, bm, batch, h, xt));
+            String[] p = new String[3];
+            if (peep != null) {
+                for (int q = 0; q < 3; q++) {
+                    p[q] = tmp();
+                    line(p[q] + " = torch.narrow(" + peep + ", 0, " + q * h + ", " + h + ")");
+                }
+            }
+            String steps = tmp();
+            line(steps + " = annotate(List[Tensor], [])");
+            String t = tmp();
+            line("for " + t + " in range(torch.size(" + xw + ", 0)):");
+            String in = "  ";
+            String gates = tmp();
+            line(in + gates + " = torch.add(torch.select(" + xw + ", 0, " + t + "), torch.linear(" + hv + ", " + wh + ", " + bh + "))");
+            String[] pre = new String[4];
+            for (int q = 0; q < 4; q++) {
+                pre[q] = tmp();
+                line(in + pre[q] + " = torch.narrow(" + gates + ", 1, " + q * h + ", " + h + ")");
+            }
+            if (peep != null) {
+                line(in + pre[0] + " = torch.add(" + pre[0] + ", torch.mul(" + p[0] + ", " + cv + "))");
+                line(in + pre[1] + " = torch.add(" + pre[1] + ", torch.mul(" + p[1] + ", " + cv + "))");
+            }
+            String ig = gate(in, l, fa, pre[0], s.clip());
+            String fg;
+            if (s.inputForget()) {
+                fg = tmp();
+                line(in + fg + " = torch.rsub(" + ig + ", 1.0)");
+            } else {
+                fg = gate(in, l, fa, pre[1], s.clip());
+            }
+            String gg = gate(in, l, ga, pre[2], s.clip());
+            String cn = tmp();
+            line(in + cn + " = torch.add(torch.mul(" + fg + ", " + cv + "), torch.mul(" + ig + ", " + gg + "))");
+            if (s.cellClip() != null) {
+                line(in + cn + " = torch.clamp(" + cn + ", " + lit(-s.cellClip()) + ", " + lit(s.cellClip()) + ")");
+            }
+            if (peep != null) {
+                line(in + pre[3] + " = torch.add(" + pre[3] + ", torch.mul(" + p[2] + ", " + cn + "))");
+            }
+            String og = gate(in, l, fa, pre[3], s.clip());
+            String hc = tmp();
+            line(in + hc + " = " + activation(ha, cn, l));
+            String hn = tmp();
+            line(in + hn + " = torch.mul(" + og + ", " + hc + ")");
+            if (hr != null) {
+                line(in + hn + " = torch.linear(" + hn + ", " + hr + ")");
+            }
+            line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
+            line(in + cv + ", " + hv + " = " + cn + ", " + hn);
+            String y = tmp();
+            line(y + " = torch.stack(" + steps + ")");
+            if (reverse) {
+                line(y + " = torch.flip(" + y + ", [0])");
+            }
+            ys.add(y);
+            hs.add(hv);
+            cs.add(cv);
+        }
+        if (l.outputSequence() != null) {
+            // [T, D, B, P] time-major; [B, T, D, P] batch-major
+            line(define(l.outputSequence()) + " = " + (bm ? "torch.transpose(torch.stack([" + String.join(", ", ys) + "], 2), 0, 1)"
+                    : "torch.stack([" + String.join(", ", ys) + "], 1)"));
+        }
+        if (l.outputH() != null) {
+            line(define(l.outputH()) + " = torch.stack([" + String.join(", ", hs) + "], " + (bm ? 1 : 0) + ")");
+        }
+        if (l.outputC() != null) {
+            line(define(l.outputC()) + " = torch.stack([" + String.join(", ", cs) + "], " + (bm ? 1 : 0) + ")");
+        }
+    }
+
+    /** A gate inside the loop: {@code fn(clip(pre))} into a new variable. */
+    private String gate(String indent, Layer l, ActivationFn fn, String pre, Float clip) {
+        String x = pre;
+        if (clip != null) {
+            x = tmp();
+            line(indent + x + " = torch.clamp(" + pre + ", " + lit(-clip) + ", " + lit(clip) + ")");
+        }
+        String r = tmp();
+        line(indent + r + " = " + activation(fn, x, l));
+        return r;
+    }
+
+    /** Direction k's initial state [B, width] from the layer's [D, B, width] / [B, D, width] input, or zeros. */
+    private String initialState(String value, int k, boolean bm, String batch, int width, String like) {
+        if (value == null) {
+            return "torch.zeros([" + batch + ", " + width + "], dtype=" + like + ".dtype)";
+        }
+        return "torch.select(" + v(value) + ", " + (bm ? 1 : 0) + ", " + k + ")";
     }
 
     /** The Python or TorchScript source of forward's signature line(s) and body, indented for a class. */

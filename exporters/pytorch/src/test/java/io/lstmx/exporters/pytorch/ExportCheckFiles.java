@@ -30,6 +30,12 @@ class ExportCheckFiles {
         for (Samples.Sample s : TorchScriptLibtorchTest.irSamples()) {
             write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
+        for (Samples.Sample s : LstmLoopTest.samples()) {
+            write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+        }
+        for (Samples.Sample s : LstmLoopTest.forgetBiasOnly()) {
+            write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+        }
         for (Samples.Sample s : EveryLayerKindTest.samples()) {
             write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
