@@ -66,6 +66,12 @@ final class TorchCode {
     private final Set<String> taken = new HashSet<>();
     private final Map<String, ValueInfo> infos;
     private int temp;
+    /** Stacks of recurrent layers written as one multi-layer call, by the index of their last layer (see {@link #findStacks}). */
+    private final Map<Integer, List<Layer.Recurrent>> stackAt = new HashMap<>();
+    /** Indices of the layers a stack's call stands for, other than its last (the earlier layers and what joins them). */
+    private final Set<Integer> skipped = new HashSet<>();
+    /** Per stack (by its last layer's index): layers between its first and last that read what it produces, emitted after its call. */
+    private final Map<Integer, List<Integer>> deferred = new HashMap<>();
 
     private static final Set<String> RESERVED = Set.of("False", "None", "True", "and", "as", "assert", "async", "await",
             "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
@@ -93,8 +99,22 @@ final class TorchCode {
             c.vars.put(in.name(), p);
             c.parameterNames.add(p);
         }
-        for (Layer l : model.layers()) {
-            l.accept(c.new Emit());
+        c.findStacks();
+        Emit emit = c.new Emit();
+        List<Layer> layers = model.layers();
+        for (int i = 0; i < layers.size(); i++) {
+            if (c.skipped.contains(i)) {
+                continue;
+            }
+            List<Layer.Recurrent> stack = c.stackAt.get(i);
+            if (stack != null) {
+                emit.stack(stack);
+                for (int k : c.deferred.getOrDefault(i, List.of())) {
+                    layers.get(k).accept(emit);
+                }
+            } else {
+                layers.get(i).accept(emit);
+            }
         }
         for (String out : model.outputNames()) {
             c.returned.add(c.v(out));
@@ -264,6 +284,230 @@ final class TorchCode {
         return Tensor.ofFloats(wb.shape(), v);
     }
 
+    /**
+     * The torch operator that computes {@code l} as it is (torch.lstm, gru, rnn_tanh, rnn_relu), or
+     * null when it needs more (a loop, or a refusal): only such layers are stacked.
+     */
+    static String torchOp(Layer.Recurrent l) {
+        if (l.sequenceLengths() != null || l.clip() != null) {
+            return null;
+        }
+        int d = l.direction().count();
+        if (l instanceof Layer.Lstm lstm) {
+            return lstmObstacle(lstm) == null ? "lstm" : null;
+        }
+        if (l instanceof Layer.Gru gru) {
+            return gru.spec().linearBeforeReset() && activationsAre(l.activations(), d, List.of(ActivationFn.SIGMOID, ActivationFn.TANH)) ? "gru" : null;
+        }
+        if (activationsAre(l.activations(), d, List.of(ActivationFn.TANH))) {
+            return "rnn_tanh";
+        }
+        return activationsAre(l.activations(), d, List.of(ActivationFn.RELU)) ? "rnn_relu" : null;
+    }
+
+    /** The module name of a call: a stack of layers named {@code X.l0, X.l1, ...} (as the PyTorch importer names them) is X. */
+    static String stackName(List<? extends Layer.Recurrent> group) {
+        String first = group.get(0).name();
+        if (group.size() > 1 && first.endsWith(".l0")) {
+            String base = first.substring(0, first.length() - 3);
+            boolean all = true;
+            for (int k = 0; k < group.size(); k++) {
+                all &= group.get(k).name().equals(base + ".l" + k);
+            }
+            if (all && !base.isEmpty()) {
+                return base;
+            }
+        }
+        return first;
+    }
+
+    /**
+     * Finds stacks: consecutive recurrent layers that are one multi-layer nn.LSTM / GRU / RNN, as
+     * the PyTorch and ONNX importers write a num_layers > 1 module. Layer k+1 reads layer k's Y
+     * through exactly PyTorch's output arrangement ([T, B, D*H] time-major, [B, T, D*H]
+     * batch-major): a Squeeze of the direction axis (one direction), a Reshape to
+     * [0, 0, -1 | D*H] (batch-major), or a Transpose (0, 2, 1, 3) then that Reshape (time-major);
+     * both layers are of the same kind and torch operator, direction, layout, hidden and output size.
+     * Safety: Y and the values between are read by nothing else and are no model output; no
+     * initial state of the stack is produced by it, nor by a layer reading what it produces. The
+     * call is emitted where the last layer stood (every input of the stack is defined by then),
+     * the layers between that read what the stack produces right after it (see {@link #deferrable});
+     * anything else is left as single layers, which compute the same.
+     */
+    private void findStacks() {
+        List<Layer> layers = model.layers();
+        Map<String, List<Integer>> readers = new HashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            for (String in : layers.get(i).inputs()) {
+                if (in != null) {
+                    readers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
+                }
+            }
+        }
+        Set<String> outputs = new HashSet<>(model.outputNames());
+        Set<Integer> used = new HashSet<>();
+        for (int i = 0; i < layers.size(); i++) {
+            if (used.contains(i) || !(layers.get(i) instanceof Layer.Recurrent first) || torchOp(first) == null) {
+                continue;
+            }
+            List<Integer> members = new ArrayList<>(List.of(i));
+            List<List<Integer>> joins = new ArrayList<>();
+            Layer.Recurrent cur = first;
+            while (true) {
+                List<Integer> join = join(cur, readers, outputs);
+                if (join == null) {
+                    break;
+                }
+                int next = join.remove(join.size() - 1);
+                Layer.Recurrent nl = (Layer.Recurrent) layers.get(next);
+                if (used.contains(next) || members.contains(next) || !sameStack(first, nl) || next < members.get(members.size() - 1)) {
+                    break;
+                }
+                members.add(next);
+                joins.add(join);
+                cur = nl;
+            }
+            List<Integer> after = members.size() > 1 ? deferrable(members, joins, layers, used) : null;
+            while (members.size() > 1 && after == null) {
+                members.remove(members.size() - 1);
+                joins.remove(joins.size() - 1);
+                after = members.size() > 1 ? deferrable(members, joins, layers, used) : null;
+            }
+            if (members.size() < 2) {
+                continue;
+            }
+            List<Layer.Recurrent> group = new ArrayList<>();
+            for (int m : members) {
+                group.add((Layer.Recurrent) layers.get(m));
+            }
+            used.addAll(members);
+            joins.forEach(used::addAll);
+            used.addAll(after);
+            int last = members.get(members.size() - 1);
+            stackAt.put(last, group);
+            for (int m : members) {
+                if (m != last) {
+                    skipped.add(m);
+                }
+            }
+            joins.forEach(skipped::addAll);
+            skipped.addAll(after);
+            deferred.put(last, after);
+        }
+    }
+
+    /** Whether {@code b} can be the next layer of the stack whose first layer is {@code a}. */
+    private static boolean sameStack(Layer.Recurrent a, Layer.Recurrent b) {
+        String op = torchOp(a);
+        return op != null && op.equals(torchOp(b)) && a.getClass() == b.getClass() && a.direction() == b.direction()
+                && a.layout() == b.layout() && a.hiddenSize() == b.hiddenSize() && a.outputSize() == b.outputSize()
+                && b.inputSize() == a.direction().count() * a.outputSize()
+                && (!(a instanceof Layer.Lstm la) || la.spec().projSize() == ((Layer.Lstm) b).spec().projSize());
+    }
+
+    /**
+     * The layers joining {@code l}'s Y to the next layer's input as PyTorch's output arrangement,
+     * then that next layer's index last; null when there are none such.
+     */
+    private List<Integer> join(Layer.Recurrent l, Map<String, List<Integer>> readers, Set<String> outputs) {
+        List<Layer> layers = model.layers();
+        boolean bm = l.layout() == Layout.BATCH_MAJOR;
+        int d = l.direction().count();
+        List<Integer> path = new ArrayList<>();
+        String value = l.outputSequence();
+        Integer step = onlyReader(value, readers, outputs);
+        if (step == null) {
+            return null;
+        }
+        Layer first = layers.get(step);
+        if (first instanceof Layer.Squeeze sq && d == 1 && sq.axes().size() == 1
+                && Math.floorMod(sq.axes().get(0), 4) == (bm ? 2 : 1)) {
+            path.add(step);
+            value = sq.output();
+        } else {
+            if (!bm) {
+                if (!(first instanceof Layer.Transpose t && t.perm().equals(List.of(0, 2, 1, 3)))) {
+                    return null;
+                }
+                path.add(step);
+                value = t.output();
+                step = onlyReader(value, readers, outputs);
+                if (step == null) {
+                    return null;
+                }
+            }
+            if (!(layers.get(step) instanceof Layer.Reshape r) || r.shape().size() != 3 || r.shape().get(0) != 0 || r.shape().get(1) != 0
+                    || !(r.shape().get(2) == -1 || r.shape().get(2) == (long) d * l.outputSize())) {
+                return null;
+            }
+            path.add(step);
+            value = r.output();
+        }
+        step = onlyReader(value, readers, outputs);
+        if (step == null || !(layers.get(step) instanceof Layer.Recurrent next) || !value.equals(next.input())
+                || next.inputs().stream().filter(value::equals).count() != 1) {
+            return null;
+        }
+        path.add(step);
+        return path;
+    }
+
+    /** The one layer reading {@code value}, if it has exactly one reader and is no model output. */
+    private static Integer onlyReader(String value, Map<String, List<Integer>> readers, Set<String> outputs) {
+        List<Integer> r = value == null ? null : readers.get(value);
+        if (r == null || r.size() != 1 || outputs.contains(value)) {
+            return null;
+        }
+        return r.get(0);
+    }
+
+    /**
+     * See {@link #findStacks}: the layers between the stack's first and last layer that read what
+     * the stack produces (directly or through each other), which are then emitted after the call;
+     * null when the stack cannot be one call (one of its layers reads what such a layer produces,
+     * or an initial state is produced by the stack, or such a layer belongs to another stack).
+     */
+    private static List<Integer> deferrable(List<Integer> members, List<List<Integer>> joins, List<Layer> layers, Set<Integer> used) {
+        Set<Integer> inside = new HashSet<>(members);
+        joins.forEach(inside::addAll);
+        Set<String> produced = new HashSet<>();
+        for (int m : inside) {
+            produced.addAll(layers.get(m).outputs());
+        }
+        int first = members.get(0);
+        int last = members.get(members.size() - 1);
+        for (int m : inside) {
+            if (m < first || m > last) {
+                return null;
+            }
+        }
+        for (int m : members) {
+            Layer.Recurrent r = (Layer.Recurrent) layers.get(m);
+            if (produced.contains(r.initialH()) || produced.contains(r.initialC())) {
+                return null;
+            }
+        }
+        Set<String> tainted = new HashSet<>(produced);
+        Set<String> late = new HashSet<>();
+        List<Integer> after = new ArrayList<>();
+        for (int i = first + 1; i < last; i++) {
+            if (!inside.contains(i) && layers.get(i).inputs().stream().anyMatch(tainted::contains)) {
+                if (used.contains(i)) {
+                    return null; // part of another stack: left alone
+                }
+                after.add(i);
+                tainted.addAll(layers.get(i).outputs());
+                late.addAll(layers.get(i).outputs());
+            }
+        }
+        for (int m : inside) {
+            if (layers.get(m).inputs().stream().anyMatch(late::contains)) {
+                return null;
+            }
+        }
+        return after;
+    }
+
     private final class Emit implements Layer.Visitor<Void> {
         @Override
         public Void visit(Layer.Constant l) {
@@ -286,7 +530,7 @@ final class TorchCode {
                 throw LstmxException.unsupported("layer '" + l.name() + "' (" + l.kind() + "): " + obstacle + " cannot be written as "
                         + format + ", as nn.LSTM cannot express it (--to torchscript writes this LSTM as a loop over time steps)");
             }
-            recurrent(l, "LSTM", "lstm", l.spec().projSize());
+            recurrent(List.of(l), "LSTM", "lstm", l.spec().projSize());
             return null;
         }
 
@@ -304,7 +548,7 @@ final class TorchCode {
             if (l.sequenceLengths() != null) {
                 throw refuse(l, "a sequence lengths input");
             }
-            recurrent(l, "GRU", "gru", 0);
+            recurrent(List.of(l), "GRU", "gru", 0);
             return null;
         }
 
@@ -324,11 +568,34 @@ final class TorchCode {
             if (l.sequenceLengths() != null) {
                 throw refuse(l, "a sequence lengths input");
             }
-            recurrent(l, "RNN", "rnn_" + mode, 0);
+            recurrent(List.of(l), "RNN", "rnn_" + mode, 0);
             return null;
         }
 
-        private void recurrent(Layer.Recurrent l, String cls, String op, int proj) {
+        /** A stack found by {@link #findStacks}: one multi-layer torch.lstm / gru / rnn_* call (one nn.LSTM / GRU / RNN module). */
+        void stack(List<Layer.Recurrent> group) {
+            Layer.Recurrent l = group.get(0);
+            String op = torchOp(l);
+            if (l instanceof Layer.Lstm lstm) {
+                recurrent(group, "LSTM", op, lstm.spec().projSize());
+            } else if (l instanceof Layer.Gru) {
+                recurrent(group, "GRU", op, 0);
+            } else {
+                recurrent(group, "RNN", op, 0);
+            }
+        }
+
+        /**
+         * One call of torch.lstm / gru / rnn_* (TorchScript) or one nn.LSTM / GRU / RNN module
+         * (Python) for {@code group}: one layer, or a stack of layers each reading the previous one's
+         * sequence ({@link #findStacks}), the call's num_layers. Weights are PyTorch's per layer k
+         * ({@code weight_ih_lk}, ... {@code _reverse}); the initial states of the layers are joined
+         * along axis 0 (zeros for a layer without), and the call's h_n / c_n split back per layer.
+         */
+        private void recurrent(List<? extends Layer.Recurrent> group, String cls, String op, int proj) {
+            Layer.Recurrent l = group.get(0);
+            Layer.Recurrent lastLayer = group.get(group.size() - 1);
+            int n = group.size();
             boolean bm = l.layout() == Layout.BATCH_MAJOR;
             boolean reverse = l.direction() == Direction.REVERSE;
             boolean bidi = l.direction() == Direction.BIDIRECTIONAL;
@@ -336,35 +603,38 @@ final class TorchCode {
             int h = l.hiddenSize();
             int out = l.outputSize();
             int timeAxis = bm ? 1 : 0;
-            String mod = fresh(identifier(l.name()));
+            String mod = fresh(identifier(stackName(group)));
             List<String> weights = new ArrayList<>();
-            for (int k = 0; k < d; k++) {
-                String sfx = "_l0" + (k == 1 ? "_reverse" : "");
-                Object w = l.weights().get(k);
-                Tensor wi, wh, bi, bh, hr = null;
-                if (w instanceof LstmWeights lw) {
-                    wi = lw.w();
-                    wh = lw.r();
-                    bi = withForgetBias(lw.wb(), h, ((Layer.Lstm) l).spec().forgetBias());
-                    bh = lw.rb();
-                    hr = lw.projection();
-                } else {
-                    RecurrentWeights rw = (RecurrentWeights) w;
-                    wi = rw.w();
-                    wh = rw.r();
-                    bi = rw.wb();
-                    bh = rw.rb();
-                }
-                weights.add(param(mod, "weight_ih" + sfx, wi));
-                weights.add(param(mod, "weight_hh" + sfx, wh));
-                weights.add(param(mod, "bias_ih" + sfx, bi));
-                weights.add(param(mod, "bias_hh" + sfx, bh));
-                if (hr != null) {
-                    weights.add(param(mod, "weight_hr" + sfx, hr));
+            for (int layer = 0; layer < n; layer++) {
+                Layer.Recurrent lk = group.get(layer);
+                for (int k = 0; k < d; k++) {
+                    String sfx = "_l" + layer + (k == 1 ? "_reverse" : "");
+                    Object w = lk.weights().get(k);
+                    Tensor wi, wh, bi, bh, hr = null;
+                    if (w instanceof LstmWeights lw) {
+                        wi = lw.w();
+                        wh = lw.r();
+                        bi = withForgetBias(lw.wb(), h, ((Layer.Lstm) lk).spec().forgetBias());
+                        bh = lw.rb();
+                        hr = lw.projection();
+                    } else {
+                        RecurrentWeights rw = (RecurrentWeights) w;
+                        wi = rw.w();
+                        wh = rw.r();
+                        bi = rw.wb();
+                        bh = rw.rb();
+                    }
+                    weights.add(param(mod, "weight_ih" + sfx, wi));
+                    weights.add(param(mod, "weight_hh" + sfx, wh));
+                    weights.add(param(mod, "bias_ih" + sfx, bi));
+                    weights.add(param(mod, "bias_hh" + sfx, bh));
+                    if (hr != null) {
+                        weights.add(param(mod, "weight_hr" + sfx, hr));
+                    }
                 }
             }
             if (dialect == Dialect.PYTHON) {
-                String ctor = "nn." + cls + "(" + l.inputSize() + ", " + h + ", num_layers=1, bias=True, batch_first=" + (bm ? "True" : "False")
+                String ctor = "nn." + cls + "(" + l.inputSize() + ", " + h + ", num_layers=" + n + ", bias=True, batch_first=" + (bm ? "True" : "False")
                         + ", bidirectional=" + (bidi ? "True" : "False")
                         + (cls.equals("RNN") ? ", nonlinearity='" + op.substring(4) + "'" : "")
                         + (proj > 0 ? ", proj_size=" + proj : "") + ")";
@@ -372,13 +642,20 @@ final class TorchCode {
             }
             String x = v(l.input());
             if (reverse) {
+                // a stack of reverse layers is the forward stack on the input flipped in time, its output flipped back
                 String f = tmp();
                 line(f + " = torch.flip(" + x + ", [" + timeAxis + "])");
                 x = f;
             }
             String batch = x + ".size(" + (bm ? 0 : 1) + ")";
-            String h0 = state(l.initialH(), d, batch, out, x, bm);
-            String c0 = cls.equals("LSTM") ? state(l.initialC(), d, batch, h, x, bm) : null;
+            List<String> h0s = new ArrayList<>();
+            List<String> c0s = new ArrayList<>();
+            for (Layer.Recurrent lk : group) {
+                h0s.add(lk.initialH());
+                c0s.add(lk.initialC());
+            }
+            String h0 = state(h0s, d, batch, out, x, bm);
+            String c0 = cls.equals("LSTM") ? state(c0s, d, batch, h, x, bm) : null;
             String y = tmp();
             String hn = tmp();
             String cn = c0 != null ? tmp() : null;
@@ -387,23 +664,50 @@ final class TorchCode {
                         + (c0 != null ? "(" + h0 + ", " + c0 + ")" : h0) + ")");
             } else {
                 line(y + ", " + hn + (c0 != null ? ", " + cn : "") + " = torch." + op + "(" + x + ", "
-                        + (c0 != null ? "[" + h0 + ", " + c0 + "]" : h0) + ", [" + String.join(", ", weights) + "], True, 1, 0., False, "
+                        + (c0 != null ? "[" + h0 + ", " + c0 + "]" : h0) + ", [" + String.join(", ", weights) + "], True, " + n + ", 0., False, "
                         + (bidi ? "True" : "False") + ", " + (bm ? "True" : "False") + ")");
             }
-            if (l.outputSequence() != null) {
+            if (lastLayer.outputSequence() != null) {
                 String ys = y;
                 if (reverse) {
                     ys = "torch.flip(" + y + ", [" + timeAxis + "])";
                 }
                 String r = ys + ".reshape([" + y + ".size(0), " + y + ".size(1), " + d + ", " + out + "])";
-                line(define(l.outputSequence()) + " = " + (bm ? r : r + ".transpose(1, 2)"));
+                line(define(lastLayer.outputSequence()) + " = " + (bm ? r : r + ".transpose(1, 2)"));
             }
-            if (l.outputH() != null) {
-                line(define(l.outputH()) + " = " + (bm ? hn + ".transpose(0, 1)" : hn));
+            for (int layer = 0; layer < n; layer++) {
+                Layer.Recurrent lk = group.get(layer);
+                if (lk.outputH() != null) {
+                    line(define(lk.outputH()) + " = " + lastState(hn, layer, n, d, bm));
+                }
+                if (lk instanceof Layer.Lstm lstm && lstm.outputC() != null) {
+                    line(define(lstm.outputC()) + " = " + lastState(cn, layer, n, d, bm));
+                }
             }
-            if (l instanceof Layer.Lstm lstm && lstm.outputC() != null) {
-                line(define(lstm.outputC()) + " = " + (bm ? cn + ".transpose(0, 1)" : cn));
+        }
+
+        /** Layer {@code layer}'s part of a call's h_n / c_n [n D, B, W], as the IR has it: [D, B, W], or [B, D, W] batch-major. */
+        private String lastState(String all, int layer, int n, int d, boolean bm) {
+            String s = n == 1 ? all : "torch.narrow(" + all + ", 0, " + layer * d + ", " + d + ")";
+            return bm ? s + ".transpose(0, 1)" : s;
+        }
+
+        /**
+         * The initial state as PyTorch wants it, [n D, B, width]: the layers' states joined along
+         * axis 0 (zeros for a layer without), or zeros when no layer has one.
+         */
+        private String state(List<String> values, int d, String batch, int width, String x, boolean bm) {
+            if (values.size() == 1 || values.stream().allMatch(java.util.Objects::isNull)) {
+                return state(values.get(0), d * values.size(), batch, width, x, bm);
             }
+            List<String> parts = new ArrayList<>();
+            for (String value : values) {
+                parts.add(value == null ? "torch.zeros([" + d + ", " + batch + ", " + width + "], dtype=" + x + ".dtype)"
+                        : bm ? v(value) + ".transpose(0, 1)" : v(value));
+            }
+            String s = tmp();
+            line(s + " = torch.cat([" + String.join(", ", parts) + "], 0)");
+            return s;
         }
 
         /** The initial state as PyTorch wants it, [D, B, width], or zeros. */

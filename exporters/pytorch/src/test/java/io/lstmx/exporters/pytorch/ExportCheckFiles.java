@@ -36,6 +36,9 @@ class ExportCheckFiles {
         for (Samples.Sample s : LstmLoopTest.forgetBiasOnly()) {
             write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
+        for (Samples.Sample s : StackTest.fused()) {
+            write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+        }
         for (Samples.Sample s : EveryLayerKindTest.samples()) {
             write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
