@@ -21,8 +21,11 @@ import java.util.Map;
  * forward computes the model: the model's inputs are its parameters (names made identifiers), its
  * outputs returned in order (a tuple when several), shapes as in the IR (ONNX conventions, see
  * {@link TorchCode}). The IR's two biases per gate are nn.LSTM's {@code bias_ih} and
- * {@code bias_hh}, unchanged. What nn.LSTM / nn.GRU / nn.RNN cannot express is refused
- * (UNSUPPORTED naming the layer and the feature); TorchScript ({@link TorchScriptWriter}) writes more.
+ * {@code bias_hh}, unchanged except that a forget bias is folded into bias_ih's forget block; a
+ * stack of recurrent layers (as the importers write num_layers > 1) is one module with num_layers,
+ * keys {@code _l0, _l1, ...}. What nn.LSTM / nn.GRU / nn.RNN cannot express is refused
+ * (UNSUPPORTED naming the layer and the feature; for an LSTM with peepholes, clips, other
+ * activations or coupled gates pointing to {@code --to torchscript}, which writes it as a loop).
  */
 public final class StateDictWriter implements FormatWriter {
     @Override

@@ -36,8 +36,10 @@ import java.util.Set;
  * the input flipped in time, and its Y is flipped back.
  *
  * <p>What neither dialect can express is refused with UNSUPPORTED naming the layer and the
- * feature; TorchScript writes LSTMs with peepholes, clips, other activations, coupled gates or
- * a forget bias as an explicit loop over time steps instead (see {@link #loopLstm}).
+ * feature. An LSTM with peepholes, a gate or cell clip, other activations or coupled gates is
+ * beyond nn.LSTM: TorchScript writes it as an explicit loop over time steps instead (see
+ * {@link #loopLstm}), the state_dict writer refuses it pointing to TorchScript. A forget bias is
+ * folded into bias_ih's forget block in both dialects, as the ONNX exporter folds it.
  */
 final class TorchCode {
     enum Dialect { PYTHON, TORCHSCRIPT }
@@ -64,6 +66,12 @@ final class TorchCode {
     private final Set<String> taken = new HashSet<>();
     private final Map<String, ValueInfo> infos;
     private int temp;
+    /** Stacks of recurrent layers written as one multi-layer call, by the index of their last layer (see {@link #findStacks}). */
+    private final Map<Integer, List<Layer.Recurrent>> stackAt = new HashMap<>();
+    /** Indices of the layers a stack's call stands for, other than its last (the earlier layers and what joins them). */
+    private final Set<Integer> skipped = new HashSet<>();
+    /** Per stack (by its last layer's index): layers between its first and last that read what it produces, emitted after its call. */
+    private final Map<Integer, List<Integer>> deferred = new HashMap<>();
 
     private static final Set<String> RESERVED = Set.of("False", "None", "True", "and", "as", "assert", "async", "await",
             "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
@@ -91,8 +99,22 @@ final class TorchCode {
             c.vars.put(in.name(), p);
             c.parameterNames.add(p);
         }
-        for (Layer l : model.layers()) {
-            l.accept(c.new Emit());
+        c.findStacks();
+        Emit emit = c.new Emit();
+        List<Layer> layers = model.layers();
+        for (int i = 0; i < layers.size(); i++) {
+            if (c.skipped.contains(i)) {
+                continue;
+            }
+            List<Layer.Recurrent> stack = c.stackAt.get(i);
+            if (stack != null) {
+                emit.stack(stack);
+                for (int k : c.deferred.getOrDefault(i, List.of())) {
+                    layers.get(k).accept(emit);
+                }
+            } else {
+                layers.get(i).accept(emit);
+            }
         }
         for (String out : model.outputNames()) {
             c.returned.add(c.v(out));
@@ -218,9 +240,19 @@ final class TorchCode {
         return true;
     }
 
-    /** Why an LSTM is beyond nn.LSTM / torch.lstm, or null when it is not. */
+    /**
+     * Why an LSTM is beyond nn.LSTM / torch.lstm, or null when it is not: the features TorchScript
+     * writes as a loop over time steps ({@link #loopLstm}) and a state_dict refuses. A forget bias
+     * is none of them: it is folded into bias_ih (see {@link #withForgetBias}). Sequence lengths
+     * are not covered here (neither dialect writes them).
+     */
     static String lstmObstacle(Layer.Lstm l) {
         LstmSpec s = l.spec();
+        for (LstmWeights w : l.weights()) {
+            if (w.peephole() != null) {
+                return "peephole weights";
+            }
+        }
         if (s.clip() != null) {
             return "a gate clip (" + s.clip() + ")";
         }
@@ -233,18 +265,247 @@ final class TorchCode {
         if (!s.hasDefaultActivations()) {
             return "activations " + s.activations() + " (nn.LSTM has sigmoid, tanh, tanh only)";
         }
-        for (LstmWeights w : l.weights()) {
-            if (w.peephole() != null) {
-                return "peephole weights";
+        return null;
+    }
+
+    /**
+     * Wb [4H] (canonical i, f, g, o) with the forget bias added to its f block, as the ONNX exporter
+     * folds it: the forget bias is a constant term of f's pre-activation like Wb_f, and float32
+     * Wb_f + forgetBias is what the native runtime adds first, too, so the function is the same.
+     */
+    static Tensor withForgetBias(Tensor wb, int h, float forgetBias) {
+        if (forgetBias == 0) {
+            return wb;
+        }
+        float[] v = wb.toFloatArray();
+        for (int j = h; j < 2 * h; j++) {
+            v[j] += forgetBias;
+        }
+        return Tensor.ofFloats(wb.shape(), v);
+    }
+
+    /**
+     * The torch operator that computes {@code l} as it is (torch.lstm, gru, rnn_tanh, rnn_relu), or
+     * null when it needs more (a loop, or a refusal): only such layers are stacked.
+     */
+    static String torchOp(Layer.Recurrent l) {
+        if (l.sequenceLengths() != null || l.clip() != null) {
+            return null;
+        }
+        int d = l.direction().count();
+        if (l instanceof Layer.Lstm lstm) {
+            return lstmObstacle(lstm) == null ? "lstm" : null;
+        }
+        if (l instanceof Layer.Gru gru) {
+            return gru.spec().linearBeforeReset() && activationsAre(l.activations(), d, List.of(ActivationFn.SIGMOID, ActivationFn.TANH)) ? "gru" : null;
+        }
+        if (activationsAre(l.activations(), d, List.of(ActivationFn.TANH))) {
+            return "rnn_tanh";
+        }
+        return activationsAre(l.activations(), d, List.of(ActivationFn.RELU)) ? "rnn_relu" : null;
+    }
+
+    /** The module name of a call: a stack of layers named {@code X.l0, X.l1, ...} (as the PyTorch importer names them) is X. */
+    static String stackName(List<? extends Layer.Recurrent> group) {
+        String first = group.get(0).name();
+        if (group.size() > 1 && first.endsWith(".l0")) {
+            String base = first.substring(0, first.length() - 3);
+            boolean all = true;
+            for (int k = 0; k < group.size(); k++) {
+                all &= group.get(k).name().equals(base + ".l" + k);
+            }
+            if (all && !base.isEmpty()) {
+                return base;
             }
         }
-        if (s.forgetBias() != 0) {
-            return "a forget bias (" + s.forgetBias() + ") added at run time";
+        return first;
+    }
+
+    /**
+     * Finds stacks: consecutive recurrent layers that are one multi-layer nn.LSTM / GRU / RNN, as
+     * the PyTorch and ONNX importers write a num_layers > 1 module. Layer k+1 reads layer k's Y
+     * through exactly PyTorch's output arrangement ([T, B, D*H] time-major, [B, T, D*H]
+     * batch-major): a Squeeze of the direction axis (one direction), a Reshape to
+     * [0, 0, -1 | D*H] (batch-major), or a Transpose (0, 2, 1, 3) then that Reshape (time-major);
+     * both layers are of the same kind and torch operator, direction, layout, hidden and output size.
+     * Safety: Y and the values between are read by nothing else and are no model output; no
+     * initial state of the stack is produced by it, nor by a layer reading what it produces. The
+     * call is emitted where the last layer stood (every input of the stack is defined by then),
+     * the layers between that read what the stack produces right after it (see {@link #deferrable});
+     * anything else is left as single layers, which compute the same.
+     */
+    private void findStacks() {
+        List<Layer> layers = model.layers();
+        Map<String, List<Integer>> readers = new HashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            for (String in : layers.get(i).inputs()) {
+                if (in != null) {
+                    readers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
+                }
+            }
         }
-        if (l.sequenceLengths() != null) {
-            return "a sequence lengths input";
+        Set<String> outputs = new HashSet<>(model.outputNames());
+        Set<Integer> used = new HashSet<>();
+        for (int i = 0; i < layers.size(); i++) {
+            if (used.contains(i) || !(layers.get(i) instanceof Layer.Recurrent first) || torchOp(first) == null) {
+                continue;
+            }
+            List<Integer> members = new ArrayList<>(List.of(i));
+            List<List<Integer>> joins = new ArrayList<>();
+            Layer.Recurrent cur = first;
+            while (true) {
+                List<Integer> join = join(cur, readers, outputs);
+                if (join == null) {
+                    break;
+                }
+                int next = join.remove(join.size() - 1);
+                Layer.Recurrent nl = (Layer.Recurrent) layers.get(next);
+                if (used.contains(next) || members.contains(next) || !sameStack(first, nl) || next < members.get(members.size() - 1)) {
+                    break;
+                }
+                members.add(next);
+                joins.add(join);
+                cur = nl;
+            }
+            List<Integer> after = members.size() > 1 ? deferrable(members, joins, layers, used) : null;
+            while (members.size() > 1 && after == null) {
+                members.remove(members.size() - 1);
+                joins.remove(joins.size() - 1);
+                after = members.size() > 1 ? deferrable(members, joins, layers, used) : null;
+            }
+            if (members.size() < 2) {
+                continue;
+            }
+            List<Layer.Recurrent> group = new ArrayList<>();
+            for (int m : members) {
+                group.add((Layer.Recurrent) layers.get(m));
+            }
+            used.addAll(members);
+            joins.forEach(used::addAll);
+            used.addAll(after);
+            int last = members.get(members.size() - 1);
+            stackAt.put(last, group);
+            for (int m : members) {
+                if (m != last) {
+                    skipped.add(m);
+                }
+            }
+            joins.forEach(skipped::addAll);
+            skipped.addAll(after);
+            deferred.put(last, after);
         }
-        return null;
+    }
+
+    /** Whether {@code b} can be the next layer of the stack whose first layer is {@code a}. */
+    private static boolean sameStack(Layer.Recurrent a, Layer.Recurrent b) {
+        String op = torchOp(a);
+        return op != null && op.equals(torchOp(b)) && a.getClass() == b.getClass() && a.direction() == b.direction()
+                && a.layout() == b.layout() && a.hiddenSize() == b.hiddenSize() && a.outputSize() == b.outputSize()
+                && b.inputSize() == a.direction().count() * a.outputSize()
+                && (!(a instanceof Layer.Lstm la) || la.spec().projSize() == ((Layer.Lstm) b).spec().projSize());
+    }
+
+    /**
+     * The layers joining {@code l}'s Y to the next layer's input as PyTorch's output arrangement,
+     * then that next layer's index last; null when there are none such.
+     */
+    private List<Integer> join(Layer.Recurrent l, Map<String, List<Integer>> readers, Set<String> outputs) {
+        List<Layer> layers = model.layers();
+        boolean bm = l.layout() == Layout.BATCH_MAJOR;
+        int d = l.direction().count();
+        List<Integer> path = new ArrayList<>();
+        String value = l.outputSequence();
+        Integer step = onlyReader(value, readers, outputs);
+        if (step == null) {
+            return null;
+        }
+        Layer first = layers.get(step);
+        if (first instanceof Layer.Squeeze sq && d == 1 && sq.axes().size() == 1
+                && Math.floorMod(sq.axes().get(0), 4) == (bm ? 2 : 1)) {
+            path.add(step);
+            value = sq.output();
+        } else {
+            if (!bm) {
+                if (!(first instanceof Layer.Transpose t && t.perm().equals(List.of(0, 2, 1, 3)))) {
+                    return null;
+                }
+                path.add(step);
+                value = t.output();
+                step = onlyReader(value, readers, outputs);
+                if (step == null) {
+                    return null;
+                }
+            }
+            if (!(layers.get(step) instanceof Layer.Reshape r) || r.shape().size() != 3 || r.shape().get(0) != 0 || r.shape().get(1) != 0
+                    || !(r.shape().get(2) == -1 || r.shape().get(2) == (long) d * l.outputSize())) {
+                return null;
+            }
+            path.add(step);
+            value = r.output();
+        }
+        step = onlyReader(value, readers, outputs);
+        if (step == null || !(layers.get(step) instanceof Layer.Recurrent next) || !value.equals(next.input())
+                || next.inputs().stream().filter(value::equals).count() != 1) {
+            return null;
+        }
+        path.add(step);
+        return path;
+    }
+
+    /** The one layer reading {@code value}, if it has exactly one reader and is no model output. */
+    private static Integer onlyReader(String value, Map<String, List<Integer>> readers, Set<String> outputs) {
+        List<Integer> r = value == null ? null : readers.get(value);
+        if (r == null || r.size() != 1 || outputs.contains(value)) {
+            return null;
+        }
+        return r.get(0);
+    }
+
+    /**
+     * See {@link #findStacks}: the layers between the stack's first and last layer that read what
+     * the stack produces (directly or through each other), which are then emitted after the call;
+     * null when the stack cannot be one call (one of its layers reads what such a layer produces,
+     * or an initial state is produced by the stack, or such a layer belongs to another stack).
+     */
+    private static List<Integer> deferrable(List<Integer> members, List<List<Integer>> joins, List<Layer> layers, Set<Integer> used) {
+        Set<Integer> inside = new HashSet<>(members);
+        joins.forEach(inside::addAll);
+        Set<String> produced = new HashSet<>();
+        for (int m : inside) {
+            produced.addAll(layers.get(m).outputs());
+        }
+        int first = members.get(0);
+        int last = members.get(members.size() - 1);
+        for (int m : inside) {
+            if (m < first || m > last) {
+                return null;
+            }
+        }
+        for (int m : members) {
+            Layer.Recurrent r = (Layer.Recurrent) layers.get(m);
+            if (produced.contains(r.initialH()) || produced.contains(r.initialC())) {
+                return null;
+            }
+        }
+        Set<String> tainted = new HashSet<>(produced);
+        Set<String> late = new HashSet<>();
+        List<Integer> after = new ArrayList<>();
+        for (int i = first + 1; i < last; i++) {
+            if (!inside.contains(i) && layers.get(i).inputs().stream().anyMatch(tainted::contains)) {
+                if (used.contains(i)) {
+                    return null; // part of another stack: left alone
+                }
+                after.add(i);
+                tainted.addAll(layers.get(i).outputs());
+                late.addAll(layers.get(i).outputs());
+            }
+        }
+        for (int m : inside) {
+            if (layers.get(m).inputs().stream().anyMatch(late::contains)) {
+                return null;
+            }
+        }
+        return after;
     }
 
     private final class Emit implements Layer.Visitor<Void> {
@@ -257,15 +518,19 @@ final class TorchCode {
 
         @Override
         public Void visit(Layer.Lstm l) {
+            if (l.sequenceLengths() != null) {
+                throw refuse(l, "a sequence lengths input");
+            }
             String obstacle = lstmObstacle(l);
             if (obstacle != null) {
                 if (dialect == Dialect.TORCHSCRIPT) {
                     loopLstm(l);
                     return null;
                 }
-                throw refuse(l, obstacle);
+                throw LstmxException.unsupported("layer '" + l.name() + "' (" + l.kind() + "): " + obstacle + " cannot be written as "
+                        + format + ", as nn.LSTM cannot express it (--to torchscript writes this LSTM as a loop over time steps)");
             }
-            recurrent(l, "LSTM", "lstm", l.spec().projSize());
+            recurrent(List.of(l), "LSTM", "lstm", l.spec().projSize());
             return null;
         }
 
@@ -283,7 +548,7 @@ final class TorchCode {
             if (l.sequenceLengths() != null) {
                 throw refuse(l, "a sequence lengths input");
             }
-            recurrent(l, "GRU", "gru", 0);
+            recurrent(List.of(l), "GRU", "gru", 0);
             return null;
         }
 
@@ -303,11 +568,34 @@ final class TorchCode {
             if (l.sequenceLengths() != null) {
                 throw refuse(l, "a sequence lengths input");
             }
-            recurrent(l, "RNN", "rnn_" + mode, 0);
+            recurrent(List.of(l), "RNN", "rnn_" + mode, 0);
             return null;
         }
 
-        private void recurrent(Layer.Recurrent l, String cls, String op, int proj) {
+        /** A stack found by {@link #findStacks}: one multi-layer torch.lstm / gru / rnn_* call (one nn.LSTM / GRU / RNN module). */
+        void stack(List<Layer.Recurrent> group) {
+            Layer.Recurrent l = group.get(0);
+            String op = torchOp(l);
+            if (l instanceof Layer.Lstm lstm) {
+                recurrent(group, "LSTM", op, lstm.spec().projSize());
+            } else if (l instanceof Layer.Gru) {
+                recurrent(group, "GRU", op, 0);
+            } else {
+                recurrent(group, "RNN", op, 0);
+            }
+        }
+
+        /**
+         * One call of torch.lstm / gru / rnn_* (TorchScript) or one nn.LSTM / GRU / RNN module
+         * (Python) for {@code group}: one layer, or a stack of layers each reading the previous one's
+         * sequence ({@link #findStacks}), the call's num_layers. Weights are PyTorch's per layer k
+         * ({@code weight_ih_lk}, ... {@code _reverse}); the initial states of the layers are joined
+         * along axis 0 (zeros for a layer without), and the call's h_n / c_n split back per layer.
+         */
+        private void recurrent(List<? extends Layer.Recurrent> group, String cls, String op, int proj) {
+            Layer.Recurrent l = group.get(0);
+            Layer.Recurrent lastLayer = group.get(group.size() - 1);
+            int n = group.size();
             boolean bm = l.layout() == Layout.BATCH_MAJOR;
             boolean reverse = l.direction() == Direction.REVERSE;
             boolean bidi = l.direction() == Direction.BIDIRECTIONAL;
@@ -315,35 +603,38 @@ final class TorchCode {
             int h = l.hiddenSize();
             int out = l.outputSize();
             int timeAxis = bm ? 1 : 0;
-            String mod = fresh(identifier(l.name()));
+            String mod = fresh(identifier(stackName(group)));
             List<String> weights = new ArrayList<>();
-            for (int k = 0; k < d; k++) {
-                String sfx = "_l0" + (k == 1 ? "_reverse" : "");
-                Object w = l.weights().get(k);
-                Tensor wi, wh, bi, bh, hr = null;
-                if (w instanceof LstmWeights lw) {
-                    wi = lw.w();
-                    wh = lw.r();
-                    bi = lw.wb();
-                    bh = lw.rb();
-                    hr = lw.projection();
-                } else {
-                    RecurrentWeights rw = (RecurrentWeights) w;
-                    wi = rw.w();
-                    wh = rw.r();
-                    bi = rw.wb();
-                    bh = rw.rb();
-                }
-                weights.add(param(mod, "weight_ih" + sfx, wi));
-                weights.add(param(mod, "weight_hh" + sfx, wh));
-                weights.add(param(mod, "bias_ih" + sfx, bi));
-                weights.add(param(mod, "bias_hh" + sfx, bh));
-                if (hr != null) {
-                    weights.add(param(mod, "weight_hr" + sfx, hr));
+            for (int layer = 0; layer < n; layer++) {
+                Layer.Recurrent lk = group.get(layer);
+                for (int k = 0; k < d; k++) {
+                    String sfx = "_l" + layer + (k == 1 ? "_reverse" : "");
+                    Object w = lk.weights().get(k);
+                    Tensor wi, wh, bi, bh, hr = null;
+                    if (w instanceof LstmWeights lw) {
+                        wi = lw.w();
+                        wh = lw.r();
+                        bi = withForgetBias(lw.wb(), h, ((Layer.Lstm) lk).spec().forgetBias());
+                        bh = lw.rb();
+                        hr = lw.projection();
+                    } else {
+                        RecurrentWeights rw = (RecurrentWeights) w;
+                        wi = rw.w();
+                        wh = rw.r();
+                        bi = rw.wb();
+                        bh = rw.rb();
+                    }
+                    weights.add(param(mod, "weight_ih" + sfx, wi));
+                    weights.add(param(mod, "weight_hh" + sfx, wh));
+                    weights.add(param(mod, "bias_ih" + sfx, bi));
+                    weights.add(param(mod, "bias_hh" + sfx, bh));
+                    if (hr != null) {
+                        weights.add(param(mod, "weight_hr" + sfx, hr));
+                    }
                 }
             }
             if (dialect == Dialect.PYTHON) {
-                String ctor = "nn." + cls + "(" + l.inputSize() + ", " + h + ", num_layers=1, bias=True, batch_first=" + (bm ? "True" : "False")
+                String ctor = "nn." + cls + "(" + l.inputSize() + ", " + h + ", num_layers=" + n + ", bias=True, batch_first=" + (bm ? "True" : "False")
                         + ", bidirectional=" + (bidi ? "True" : "False")
                         + (cls.equals("RNN") ? ", nonlinearity='" + op.substring(4) + "'" : "")
                         + (proj > 0 ? ", proj_size=" + proj : "") + ")";
@@ -351,13 +642,20 @@ final class TorchCode {
             }
             String x = v(l.input());
             if (reverse) {
+                // a stack of reverse layers is the forward stack on the input flipped in time, its output flipped back
                 String f = tmp();
                 line(f + " = torch.flip(" + x + ", [" + timeAxis + "])");
                 x = f;
             }
             String batch = x + ".size(" + (bm ? 0 : 1) + ")";
-            String h0 = state(l.initialH(), d, batch, out, x, bm);
-            String c0 = cls.equals("LSTM") ? state(l.initialC(), d, batch, h, x, bm) : null;
+            List<String> h0s = new ArrayList<>();
+            List<String> c0s = new ArrayList<>();
+            for (Layer.Recurrent lk : group) {
+                h0s.add(lk.initialH());
+                c0s.add(lk.initialC());
+            }
+            String h0 = state(h0s, d, batch, out, x, bm);
+            String c0 = cls.equals("LSTM") ? state(c0s, d, batch, h, x, bm) : null;
             String y = tmp();
             String hn = tmp();
             String cn = c0 != null ? tmp() : null;
@@ -366,23 +664,50 @@ final class TorchCode {
                         + (c0 != null ? "(" + h0 + ", " + c0 + ")" : h0) + ")");
             } else {
                 line(y + ", " + hn + (c0 != null ? ", " + cn : "") + " = torch." + op + "(" + x + ", "
-                        + (c0 != null ? "[" + h0 + ", " + c0 + "]" : h0) + ", [" + String.join(", ", weights) + "], True, 1, 0., False, "
+                        + (c0 != null ? "[" + h0 + ", " + c0 + "]" : h0) + ", [" + String.join(", ", weights) + "], True, " + n + ", 0., False, "
                         + (bidi ? "True" : "False") + ", " + (bm ? "True" : "False") + ")");
             }
-            if (l.outputSequence() != null) {
+            if (lastLayer.outputSequence() != null) {
                 String ys = y;
                 if (reverse) {
                     ys = "torch.flip(" + y + ", [" + timeAxis + "])";
                 }
                 String r = ys + ".reshape([" + y + ".size(0), " + y + ".size(1), " + d + ", " + out + "])";
-                line(define(l.outputSequence()) + " = " + (bm ? r : r + ".transpose(1, 2)"));
+                line(define(lastLayer.outputSequence()) + " = " + (bm ? r : r + ".transpose(1, 2)"));
             }
-            if (l.outputH() != null) {
-                line(define(l.outputH()) + " = " + (bm ? hn + ".transpose(0, 1)" : hn));
+            for (int layer = 0; layer < n; layer++) {
+                Layer.Recurrent lk = group.get(layer);
+                if (lk.outputH() != null) {
+                    line(define(lk.outputH()) + " = " + lastState(hn, layer, n, d, bm));
+                }
+                if (lk instanceof Layer.Lstm lstm && lstm.outputC() != null) {
+                    line(define(lstm.outputC()) + " = " + lastState(cn, layer, n, d, bm));
+                }
             }
-            if (l instanceof Layer.Lstm lstm && lstm.outputC() != null) {
-                line(define(lstm.outputC()) + " = " + (bm ? cn + ".transpose(0, 1)" : cn));
+        }
+
+        /** Layer {@code layer}'s part of a call's h_n / c_n [n D, B, W], as the IR has it: [D, B, W], or [B, D, W] batch-major. */
+        private String lastState(String all, int layer, int n, int d, boolean bm) {
+            String s = n == 1 ? all : "torch.narrow(" + all + ", 0, " + layer * d + ", " + d + ")";
+            return bm ? s + ".transpose(0, 1)" : s;
+        }
+
+        /**
+         * The initial state as PyTorch wants it, [n D, B, width]: the layers' states joined along
+         * axis 0 (zeros for a layer without), or zeros when no layer has one.
+         */
+        private String state(List<String> values, int d, String batch, int width, String x, boolean bm) {
+            if (values.size() == 1 || values.stream().allMatch(java.util.Objects::isNull)) {
+                return state(values.get(0), d * values.size(), batch, width, x, bm);
             }
+            List<String> parts = new ArrayList<>();
+            for (String value : values) {
+                parts.add(value == null ? "torch.zeros([" + d + ", " + batch + ", " + width + "], dtype=" + x + ".dtype)"
+                        : bm ? v(value) + ".transpose(0, 1)" : v(value));
+            }
+            String s = tmp();
+            line(s + " = torch.cat([" + String.join(", ", parts) + "], 0)");
+            return s;
         }
 
         /** The initial state as PyTorch wants it, [D, B, width], or zeros. */
@@ -645,12 +970,148 @@ final class TorchCode {
     }
 
     /**
-     * An LSTM beyond torch.lstm, written as a loop over time steps (TorchScript only): per
-     * direction, the gates are matrix products plus biases, the forget bias added as its own term,
-     * peepholes, clips and activations applied as the IR's formula says.
+     * An LSTM beyond torch.lstm, written as one loop over time steps per direction (TorchScript
+     * only), computing what the native runtime's LSTM kernel computes (ONNX semantics, gates in the
+     * canonical order i, f, g, o):
+     * <pre>
+     *   i  = f_act(clip(W_i x_t + Wb_i + R_i h + Rb_i + p_i * c))
+     *   f  = f_act(clip(W_f x_t + Wb_f + forgetBias + R_f h + Rb_f + p_f * c))   (f = 1 - i with input_forget)
+     *   g  = g_act(clip(W_g x_t + Wb_g + R_g h + Rb_g))
+     *   c' = cellClip(f * c + i * g)
+     *   o  = f_act(clip(W_o x_t + Wb_o + R_o h + Rb_o + p_o * c'))
+     *   h' = o * h_act(c')                                  (h' = h' Proj^T when projected)
+     * </pre>
+     * The input products of all steps are one {@code torch.linear} before the loop (the forget bias
+     * folded into bias_ih's f block, as the runtime adds it); a reverse direction runs over the
+     * input flipped in time and flips its outputs back. The parameters are the module's:
+     * {@code NAME_weight_ih_l0[_reverse]}, {@code _weight_hh}, {@code _bias_ih}, {@code _bias_hh}
+     * (nn.LSTM's shapes), {@code _weight_peephole} [3H] (i, f, o) and {@code _weight_hr} [P, H]
+     * when present. The loop's code does not depend on the number of steps.
      */
     private void loopLstm(Layer.Lstm l) {
-        throw refuse(l, lstmObstacle(l));
+        LstmSpec s = l.spec();
+        boolean bm = s.layout() == Layout.BATCH_MAJOR;
+        int dirs = s.direction().count();
+        int h = s.hiddenSize();
+        int out = s.outputSize();
+        String mod = fresh(identifier(l.name()));
+        String x = v(l.input());
+        String xt = tmp();
+        // time-major [T, B, I]
+        line(xt + " = " + (bm ? "torch.transpose(" + x + ", 0, 1)" : x));
+        String batch = "torch.size(" + xt + ", 1)";
+        List<String> ys = new ArrayList<>();
+        List<String> hs = new ArrayList<>();
+        List<String> cs = new ArrayList<>();
+        for (int k = 0; k < dirs; k++) {
+            boolean reverse = s.direction() == Direction.REVERSE || k == 1;
+            String sfx = "_l0" + (k == 1 ? "_reverse" : "");
+            LstmWeights lw = l.weights().get(k);
+            String wi = param(mod, "weight_ih" + sfx, lw.w());
+            String wh = param(mod, "weight_hh" + sfx, lw.r());
+            String bi = param(mod, "bias_ih" + sfx, withForgetBias(lw.wb(), h, s.forgetBias()));
+            String bh = param(mod, "bias_hh" + sfx, lw.rb());
+            String peep = lw.peephole() == null ? null : param(mod, "weight_peephole" + sfx, lw.peephole());
+            String hr = lw.projection() == null ? null : param(mod, "weight_hr" + sfx, lw.projection());
+            ActivationFn fa = s.activations().get(3 * k);
+            ActivationFn ga = s.activations().get(3 * k + 1);
+            ActivationFn ha = s.activations().get(3 * k + 2);
+            String xw = tmp();
+            line(xw + " = torch.linear(" + (reverse ? "torch.flip(" + xt + ", [0])" : xt) + ", " + wi + ", " + bi + ")");
+            String hv = tmp();
+            String cv = tmp();
+            line(hv + " = " + initialState(l.initialH(), k, bm, batch, out, xt));
+            line(cv + " = " + initialState(l.initialC(), k, bm, batch, h, xt));
+            String[] p = new String[3];
+            if (peep != null) {
+                for (int q = 0; q < 3; q++) {
+                    p[q] = tmp();
+                    line(p[q] + " = torch.narrow(" + peep + ", 0, " + q * h + ", " + h + ")");
+                }
+            }
+            String steps = tmp();
+            line(steps + " = annotate(List[Tensor], [])");
+            String t = tmp();
+            line("for " + t + " in range(torch.size(" + xw + ", 0)):");
+            String in = "  ";
+            String gates = tmp();
+            line(in + gates + " = torch.add(torch.select(" + xw + ", 0, " + t + "), torch.linear(" + hv + ", " + wh + ", " + bh + "))");
+            String[] pre = new String[4];
+            for (int q = 0; q < 4; q++) {
+                pre[q] = tmp();
+                line(in + pre[q] + " = torch.narrow(" + gates + ", 1, " + q * h + ", " + h + ")");
+            }
+            if (peep != null) {
+                line(in + pre[0] + " = torch.add(" + pre[0] + ", torch.mul(" + p[0] + ", " + cv + "))");
+                line(in + pre[1] + " = torch.add(" + pre[1] + ", torch.mul(" + p[1] + ", " + cv + "))");
+            }
+            String ig = gate(in, l, fa, pre[0], s.clip());
+            String fg;
+            if (s.inputForget()) {
+                fg = tmp();
+                line(in + fg + " = torch.rsub(" + ig + ", 1.0)");
+            } else {
+                fg = gate(in, l, fa, pre[1], s.clip());
+            }
+            String gg = gate(in, l, ga, pre[2], s.clip());
+            String cn = tmp();
+            line(in + cn + " = torch.add(torch.mul(" + fg + ", " + cv + "), torch.mul(" + ig + ", " + gg + "))");
+            if (s.cellClip() != null) {
+                line(in + cn + " = torch.clamp(" + cn + ", " + lit(-s.cellClip()) + ", " + lit(s.cellClip()) + ")");
+            }
+            if (peep != null) {
+                line(in + pre[3] + " = torch.add(" + pre[3] + ", torch.mul(" + p[2] + ", " + cn + "))");
+            }
+            String og = gate(in, l, fa, pre[3], s.clip());
+            String hc = tmp();
+            line(in + hc + " = " + activation(ha, cn, l));
+            String hn = tmp();
+            line(in + hn + " = torch.mul(" + og + ", " + hc + ")");
+            if (hr != null) {
+                line(in + hn + " = torch.linear(" + hn + ", " + hr + ")");
+            }
+            line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
+            line(in + cv + ", " + hv + " = " + cn + ", " + hn);
+            String y = tmp();
+            line(y + " = torch.stack(" + steps + ")");
+            if (reverse) {
+                line(y + " = torch.flip(" + y + ", [0])");
+            }
+            ys.add(y);
+            hs.add(hv);
+            cs.add(cv);
+        }
+        if (l.outputSequence() != null) {
+            // [T, D, B, P] time-major; [B, T, D, P] batch-major
+            line(define(l.outputSequence()) + " = " + (bm ? "torch.transpose(torch.stack([" + String.join(", ", ys) + "], 2), 0, 1)"
+                    : "torch.stack([" + String.join(", ", ys) + "], 1)"));
+        }
+        if (l.outputH() != null) {
+            line(define(l.outputH()) + " = torch.stack([" + String.join(", ", hs) + "], " + (bm ? 1 : 0) + ")");
+        }
+        if (l.outputC() != null) {
+            line(define(l.outputC()) + " = torch.stack([" + String.join(", ", cs) + "], " + (bm ? 1 : 0) + ")");
+        }
+    }
+
+    /** A gate inside the loop: {@code fn(clip(pre))} into a new variable. */
+    private String gate(String indent, Layer l, ActivationFn fn, String pre, Float clip) {
+        String x = pre;
+        if (clip != null) {
+            x = tmp();
+            line(indent + x + " = torch.clamp(" + pre + ", " + lit(-clip) + ", " + lit(clip) + ")");
+        }
+        String r = tmp();
+        line(indent + r + " = " + activation(fn, x, l));
+        return r;
+    }
+
+    /** Direction k's initial state [B, width] from the layer's [D, B, width] / [B, D, width] input, or zeros. */
+    private String initialState(String value, int k, boolean bm, String batch, int width, String like) {
+        if (value == null) {
+            return "torch.zeros([" + batch + ", " + width + "], dtype=" + like + ".dtype)";
+        }
+        return "torch.select(" + v(value) + ", " + (bm ? 1 : 0) + ", " + k + ")";
     }
 
     /** The Python or TorchScript source of forward's signature line(s) and body, indented for a class. */

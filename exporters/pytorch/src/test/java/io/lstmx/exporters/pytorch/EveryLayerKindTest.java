@@ -60,9 +60,9 @@ class EveryLayerKindTest {
                         new Layer.Binary("add", Layer.Binary.Op.ADD, "x", "c", "y")), Map.of("x", x23)), true, true)));
         m.put(Layer.Lstm.class, List.of(
                 new Case(Samples.lstm("a bidirectional batch-major LSTM", LstmSpec.standard(3, 4, Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR), true, false), true, true),
-                new Case(Samples.lstm("an LSTM with peepholes", LstmSpec.standard(3, 4, Direction.FORWARD, Layout.TIME_MAJOR), true, true), false, false),
-                new Case(Samples.lstm("an LSTM with TensorFlow's cell clip", LstmSpec.standard(3, 4, Direction.FORWARD, Layout.TIME_MAJOR).withCellClip(0.5f), false, false), false, false),
-                new Case(Samples.lstm("an LSTM with a forget bias", LstmSpec.standard(3, 4, Direction.FORWARD, Layout.TIME_MAJOR).withForgetBias(1f), false, false), false, false)));
+                new Case(Samples.lstm("an LSTM with peepholes", LstmSpec.standard(3, 4, Direction.FORWARD, Layout.TIME_MAJOR), true, true), false, true),
+                new Case(Samples.lstm("an LSTM with TensorFlow's cell clip", LstmSpec.standard(3, 4, Direction.FORWARD, Layout.TIME_MAJOR).withCellClip(0.5f), false, false), false, true),
+                new Case(Samples.lstm("an LSTM with a forget bias", LstmSpec.standard(3, 4, Direction.FORWARD, Layout.TIME_MAJOR).withForgetBias(1f), false, false), true, true)));
         m.put(Layer.Gru.class, List.of(
                 new Case(Samples.gru("a reverse GRU", new RecurrentSpec(3, 4, Direction.REVERSE, Layout.TIME_MAJOR, null, true,
                         List.of(ActivationFn.SIGMOID, ActivationFn.TANH)), true), true, true),

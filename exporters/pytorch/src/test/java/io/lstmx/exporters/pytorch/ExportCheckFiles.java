@@ -28,10 +28,19 @@ class ExportCheckFiles {
         Path out = Path.of(System.getProperty("lstmx.exportCheckDir"));
         int k = 0;
         for (Samples.Sample s : TorchScriptLibtorchTest.irSamples()) {
-            write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+            write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+        }
+        for (Samples.Sample s : LstmLoopTest.samples()) {
+            write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+        }
+        for (Samples.Sample s : LstmLoopTest.forgetBiasOnly()) {
+            write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+        }
+        for (Samples.Sample s : StackTest.fused()) {
+            write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
         for (Samples.Sample s : EveryLayerKindTest.samples()) {
-            write(out.resolve(String.format("ir%02d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
+            write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
         try (Stream<Path> cases = Files.list(Check.root().resolve("fixtures/onnx/pytorch"))) {
             for (Path c : cases.sorted().toList()) {
