@@ -22,6 +22,23 @@ public record LstmWeights(Tensor w, Tensor r, Tensor wb, Tensor rb, Tensor peeph
         }
     }
 
+    /**
+     * Wb [4H] (canonical i, f, g, o) with a forget bias added to its f block: how every writer of a
+     * format without a forget bias folds it. The forget bias is a constant term of f's
+     * pre-activation, like Wb_f, and float32 Wb_f + forgetBias is what the native runtime adds
+     * first too, so the folded layer computes the same function bit for bit.
+     */
+    public static Tensor withForgetBias(Tensor wb, int h, float forgetBias) {
+        if (forgetBias == 0) {
+            return wb;
+        }
+        float[] v = wb.toFloatArray();
+        for (int j = h; j < 2 * h; j++) {
+            v[j] += forgetBias;
+        }
+        return Tensor.ofFloats(wb.shape(), v);
+    }
+
     /** Hidden size H implied by W. */
     public int hiddenSize() {
         return w.dim(0) / 4;

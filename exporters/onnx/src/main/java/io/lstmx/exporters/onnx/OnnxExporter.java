@@ -367,7 +367,7 @@ public final class OnnxExporter {
             GateOrder.ONNX.fromCanonical(lw.w(), 0).copyFloatsTo(w, d * 4 * h * in);
             GateOrder.ONNX.fromCanonical(lw.r(), 0).copyFloatsTo(r, d * 4 * h * h);
             // ONNX B is [Wb, Rb] per direction, both in ONNX gate order; a forget bias joins Wb's forget block.
-            GateOrder.ONNX.fromCanonical(withForgetBias(lw.wb(), h, s.forgetBias()), 0).copyFloatsTo(b, d * 8 * h);
+            GateOrder.ONNX.fromCanonical(LstmWeights.withForgetBias(lw.wb(), h, s.forgetBias()), 0).copyFloatsTo(b, d * 8 * h);
             GateOrder.ONNX.fromCanonical(lw.rb(), 0).copyFloatsTo(b, d * 8 * h + 4 * h);
             if (lw.peephole() != null) {
                 anyPeephole = true;
@@ -384,22 +384,6 @@ public final class OnnxExporter {
                 node.attr("input_forget", 1L);
             }
         });
-    }
-
-    /**
-     * Wb [4H] (canonical i, f, g, o) with the forget bias added to its f block. The forget bias is
-     * a constant term of f's pre-activation, like Wb_f, so folding it in gives the same function
-     * (float32 Wb_f + forgetBias is what the native runtime adds, in that order, too).
-     */
-    private static Tensor withForgetBias(Tensor wb, int h, float forgetBias) {
-        if (forgetBias == 0) {
-            return wb;
-        }
-        float[] v = wb.toFloatArray();
-        for (int j = h; j < 2 * h; j++) {
-            v[j] += forgetBias;
-        }
-        return Tensor.ofFloats(wb.shape(), v);
     }
 
     /** One ONNX GRU node; gate blocks in ONNX order z, r, h. */

@@ -243,7 +243,7 @@ final class TorchCode {
     /**
      * Why an LSTM is beyond nn.LSTM / torch.lstm, or null when it is not: the features TorchScript
      * writes as a loop over time steps ({@link #loopLstm}) and a state_dict refuses. A forget bias
-     * is none of them: it is folded into bias_ih (see {@link #withForgetBias}). Sequence lengths
+     * is none of them: it is folded into bias_ih (see {@link LstmWeights#withForgetBias}). Sequence lengths
      * are not covered here (neither dialect writes them).
      */
     static String lstmObstacle(Layer.Lstm l) {
@@ -266,22 +266,6 @@ final class TorchCode {
             return "activations " + s.activations() + " (nn.LSTM has sigmoid, tanh, tanh only)";
         }
         return null;
-    }
-
-    /**
-     * Wb [4H] (canonical i, f, g, o) with the forget bias added to its f block, as the ONNX exporter
-     * folds it: the forget bias is a constant term of f's pre-activation like Wb_f, and float32
-     * Wb_f + forgetBias is what the native runtime adds first, too, so the function is the same.
-     */
-    static Tensor withForgetBias(Tensor wb, int h, float forgetBias) {
-        if (forgetBias == 0) {
-            return wb;
-        }
-        float[] v = wb.toFloatArray();
-        for (int j = h; j < 2 * h; j++) {
-            v[j] += forgetBias;
-        }
-        return Tensor.ofFloats(wb.shape(), v);
     }
 
     /**
@@ -614,7 +598,7 @@ final class TorchCode {
                     if (w instanceof LstmWeights lw) {
                         wi = lw.w();
                         wh = lw.r();
-                        bi = withForgetBias(lw.wb(), h, ((Layer.Lstm) lk).spec().forgetBias());
+                        bi = LstmWeights.withForgetBias(lw.wb(), h, ((Layer.Lstm) lk).spec().forgetBias());
                         bh = lw.rb();
                         hr = lw.projection();
                     } else {
@@ -1009,7 +993,7 @@ final class TorchCode {
             LstmWeights lw = l.weights().get(k);
             String wi = param(mod, "weight_ih" + sfx, lw.w());
             String wh = param(mod, "weight_hh" + sfx, lw.r());
-            String bi = param(mod, "bias_ih" + sfx, withForgetBias(lw.wb(), h, s.forgetBias()));
+            String bi = param(mod, "bias_ih" + sfx, LstmWeights.withForgetBias(lw.wb(), h, s.forgetBias()));
             String bh = param(mod, "bias_hh" + sfx, lw.rb());
             String peep = lw.peephole() == null ? null : param(mod, "weight_peephole" + sfx, lw.peephole());
             String hr = lw.projection() == null ? null : param(mod, "weight_hr" + sfx, lw.projection());

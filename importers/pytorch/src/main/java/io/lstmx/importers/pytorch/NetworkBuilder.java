@@ -740,33 +740,32 @@ final class NetworkBuilder {
         return cur;
     }
 
-    /**
-     * Y ([T, D, B, H] time-major, [B, T, D, H] batch-major) as PyTorch's output sequence: the
-     * directions side by side on the last axis.
-     */
+    /** The layer list and names as {@link TorchRecurrent}'s helpers want them. */
+    private final TorchRecurrent.Graph graph = new TorchRecurrent.Graph() {
+        @Override
+        public String value(String base) {
+            return valueNames.fresh(base);
+        }
+
+        @Override
+        public String layerName(String base) {
+            return layerNames.fresh(base);
+        }
+
+        @Override
+        public void add(Layer l) {
+            layers.add(l);
+        }
+    };
+
+    /** Y as PyTorch's output sequence (see {@link TorchRecurrent#sequence}). */
     private String sequence(String layerName, String y, int dirs, String target) {
-        String out = target != null ? target : valueNames.fresh(layerName + "/out");
-        if (dirs == 1) {
-            layers.add(new Layer.Squeeze(layerNames.fresh(layerName + ".squeeze"), y, out, List.of(batchMajor ? 2 : 1)));
-            return out;
-        }
-        String from = y;
-        if (!batchMajor) {
-            from = valueNames.fresh(layerName + "/Y_tbdh");
-            layers.add(new Layer.Transpose(layerNames.fresh(layerName + ".transpose"), y, from, List.of(0, 2, 1, 3)));
-        }
-        layers.add(new Layer.Reshape(layerNames.fresh(layerName + ".concat_directions"), from, out, List.of(0L, 0L, -1L)));
-        return out;
+        return TorchRecurrent.sequence(graph, layerName, y, dirs, batchMajor, target);
     }
 
-    /** A last state as [D, B, H] (batch-major layers give [B, D, H]). */
+    /** A last state as [D, B, H] (see {@link TorchRecurrent#layerMajor}). */
     private String stateLayerMajor(String layerName, String state, String target) {
-        if (!batchMajor) {
-            return state;
-        }
-        String out = target != null ? target : valueNames.fresh(state + "_dbh");
-        layers.add(new Layer.Transpose(layerNames.fresh(layerName + ".state_transpose"), state, out, List.of(1, 0, 2)));
-        return out;
+        return TorchRecurrent.layerMajor(graph, layerName, state, batchMajor, target);
     }
 
     /** The states of all layers stacked as [L*D, B, H] under {@code target}. */

@@ -138,10 +138,10 @@ final class TorchRecurrent {
                         GateOrder.Gru.PYTORCH));
                 default -> g.add(new Layer.Rnn(name, ports, new RecurrentSpec(in, hidden, direction, layout, null, false, acts), rw));
             }
-            cur = sequence(g, name, y, dirs, batchFirst);
-            hs.add(layerMajor(g, name, yh, batchFirst));
+            cur = sequence(g, name, y, dirs, batchFirst, null);
+            hs.add(layerMajor(g, name, yh, batchFirst, null));
             if (yc != null) {
-                cs.add(layerMajor(g, name, yc, batchFirst));
+                cs.add(layerMajor(g, name, yc, batchFirst, null));
             }
             in = dirs * out;
         }
@@ -176,9 +176,12 @@ final class TorchRecurrent {
         return cur;
     }
 
-    /** Y ([T, D, B, H], or [B, T, D, H] batch-major) as PyTorch's output: directions side by side on the last axis. */
-    private static String sequence(Graph g, String name, String y, int dirs, boolean batchFirst) {
-        String out = g.value(name + "/out");
+    /**
+     * Y ([T, D, B, H], or [B, T, D, H] batch-major) as PyTorch's output: directions side by side on
+     * the last axis, written to {@code target} (a fresh name when null).
+     */
+    static String sequence(Graph g, String name, String y, int dirs, boolean batchFirst, String target) {
+        String out = target != null ? target : g.value(name + "/out");
         if (dirs == 1) {
             g.add(new Layer.Squeeze(g.layerName(name + ".squeeze"), y, out, List.of(batchFirst ? 2 : 1)));
             return out;
@@ -192,12 +195,12 @@ final class TorchRecurrent {
         return out;
     }
 
-    /** A last state as [D, B, H] (batch-major layers give [B, D, H]). */
-    private static String layerMajor(Graph g, String name, String state, boolean batchFirst) {
+    /** A last state as [D, B, H] (batch-major layers give [B, D, H]), written to {@code target} (a fresh name when null). */
+    static String layerMajor(Graph g, String name, String state, boolean batchFirst, String target) {
         if (!batchFirst) {
             return state;
         }
-        String out = g.value(state + "_dbh");
+        String out = target != null ? target : g.value(state + "_dbh");
         g.add(new Layer.Transpose(g.layerName(name + ".state_transpose"), state, out, List.of(1, 0, 2)));
         return out;
     }
