@@ -12,6 +12,7 @@ import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Shape;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.passes.DeadLayerRemoval;
+import io.lstmx.passes.DenseBiasFusion;
 import io.lstmx.util.UniqueNames;
 
 import java.nio.file.Path;
@@ -184,7 +185,7 @@ public final class TorchScriptReader implements FormatReader {
                 + "; forward(" + String.join(", ", in.inputTensors.stream().map(t -> t.value).toList()) + ")";
         Model m = new Model(dot > 0 ? file.substring(0, dot) : file, new ModelInfo("torchscript", "torch.jit", detail), inputs, outputs,
                 in.layers);
-        return new DeadLayerRemoval().apply(m);
+        return new DeadLayerRemoval().apply(new DenseBiasFusion().apply(m));
     }
 
     private static void flatten(Object v, List<Object> out, int depth) {
