@@ -46,6 +46,8 @@ final class BidirectionalLayer implements LayerConverter {
         names.addAll(RecurrentLayer.names(bc).stream().map(n -> "backward " + n).toList());
         List<WeightSource.Var> vars = g.weights(l, names);
         int per = RecurrentLayer.names(fc).size();
+        fc = fc.resolved(vars.subList(0, per));
+        bc = bc.resolved(vars.subList(per, 2 * per));
         Object fw = RecurrentLayer.weights(g, l, fc, in, vars.subList(0, per));
         Object bw = RecurrentLayer.weights(g, l, bc, in, vars.subList(per, 2 * per));
         List<ActivationFn> acts = new ArrayList<>(fc.activations());

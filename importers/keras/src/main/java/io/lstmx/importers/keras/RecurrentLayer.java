@@ -25,7 +25,8 @@ import java.util.List;
  *       {@code reset_after=True} [2, 3H], row 0 the input bias and row 1 the recurrent bias, the
  *       reset gate applied after the recurrent product (the IR's linearBeforeReset, as PyTorch and
  *       ONNX's linear_before_reset=1); GRU with {@code reset_after=False} [3H] as the input bias, the
- *       reset gate applied to h before the product;</li>
+ *       reset gate applied to h before the product (a config without reset_after, from Keras
+ *       before 2.1, is told by the bias's shape);</li>
  *   <li>activations: LSTM f = recurrent_activation, g = h = activation; GRU f = recurrent_activation,
  *       g = activation; SimpleRNN activation. {@code unit_forget_bias} only initialises the bias
  *       (nothing at inference); dropout and recurrent_dropout are the identity at inference;</li>
@@ -59,7 +60,18 @@ final class RecurrentLayer implements LayerConverter {
 
     /** One direction's settings and weights, as read from a layer config. */
     record Cell(Kind kind, int units, boolean useBias, boolean resetAfter, List<ActivationFn> activations, boolean returnSequences,
-                boolean returnState, boolean goBackwards, boolean timeMajor) {
+                boolean returnState, boolean goBackwards, boolean timeMajor, boolean resetAfterGiven) {
+        /**
+         * A GRU config without reset_after (Keras before 2.1 had no such option and computed
+         * reset_after=False; later versions always write it): the bias's shape tells, [2, 3H] or [3H].
+         */
+        Cell resolved(List<WeightSource.Var> vars) {
+            if (kind != Kind.GRU || resetAfterGiven || !useBias || vars.size() < 3) {
+                return this;
+            }
+            boolean after = vars.get(2).shape().length == 2;
+            return new Cell(kind, units, useBias, after, activations, returnSequences, returnState, goBackwards, timeMajor, true);
+        }
     }
 
     @Override
@@ -68,6 +80,7 @@ final class RecurrentLayer implements LayerConverter {
         Cell cell = cell(g, l);
         int in = inputSize(g, l, x);
         List<WeightSource.Var> vars = g.weights(l, names(cell));
+        cell = cell.resolved(vars);
         Object w = weights(g, l, cell, in, vars);
         Direction dir = cell.goBackwards() ? Direction.REVERSE : Direction.FORWARD;
         Emitted e = emit(g, l, l.name(), x, cell, in, dir, List.of(w), cell.activations());
@@ -158,7 +171,7 @@ final class RecurrentLayer implements LayerConverter {
         }
         return new Cell(kind, units, Json.bool(l.config(), "use_bias", true, w), resetAfter, acts,
                 Json.bool(l.config(), "return_sequences", false, w), Json.bool(l.config(), "return_state", false, w),
-                Json.bool(l.config(), "go_backwards", false, w), timeMajor);
+                Json.bool(l.config(), "go_backwards", false, w), timeMajor, kind != Kind.GRU || l.config().has("reset_after"));
     }
 
     static List<String> names(Cell c) {

@@ -60,7 +60,7 @@ class KerasReaderTest {
             all.add(FIX.resolve(n + ".keras"));
         }
         all.add(FIX.resolve("functional_return_state.keras"));
-        for (String n : List.of("mask_zero_unused", "stateful", "repeat_permute", "functional_return_state")) {
+        for (String n : List.of("gru_without_reset_after_key", "mask_zero_unused", "stateful", "repeat_permute", "functional_return_state")) {
             all.add(FIX.resolve(n + ".h5"));
         }
         return all.stream();

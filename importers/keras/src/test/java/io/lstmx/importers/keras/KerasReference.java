@@ -309,7 +309,8 @@ final class KerasReference {
         String rec = c.has("recurrent_activation") ? c.get("recurrent_activation").getAsString() : null;
         int units = c.get("units").getAsInt();
         boolean useBias = !c.has("use_bias") || c.get("use_bias").getAsBoolean();
-        boolean resetAfter = cls.equals("GRU") && (!c.has("reset_after") || c.get("reset_after").getAsBoolean());
+        boolean resetAfter = cls.equals("GRU") && (c.has("reset_after") ? c.get("reset_after").getAsBoolean()
+                : useBias && w.get(2).shape().length == 2);
         boolean seq = bool(c, "return_sequences");
         boolean state = bool(c, "return_state");
         Arr k = w.get(0), rk = w.get(1);
