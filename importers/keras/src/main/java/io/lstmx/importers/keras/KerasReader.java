@@ -2,17 +2,26 @@ package io.lstmx.importers.keras;
 
 import io.lstmx.formats.FileProbe;
 import io.lstmx.formats.Format;
-import io.lstmx.formats.PendingReader;
+import io.lstmx.formats.FormatReader;
+import io.lstmx.formats.ReadOptions;
 import io.lstmx.formats.Recognition;
+import io.lstmx.ir.Model;
+
+import java.nio.file.Path;
 
 /**
- * Reader plug-in for Keras 3 archives (.keras). The format is recognised (so that users learn what their file is) but not read
- * yet: {@link #read} refuses with UNSUPPORTED until the importer lands in this module.
+ * Reader plug-in for Keras 3 archives (.keras: a zip of config.json, metadata.json and
+ * model.weights.h5), read in pure Java. See {@link KerasImporter} for the layout and
+ * {@link Converters} for the layers.
  */
-public final class KerasReader extends PendingReader {
-    /** Recognises keras files. */
+public final class KerasReader implements FormatReader {
+    /** Reads keras files. */
     public KerasReader() {
-        super(Format.KERAS);
+    }
+
+    @Override
+    public Format format() {
+        return Format.KERAS;
     }
 
     @Override
@@ -27,5 +36,10 @@ public final class KerasReader extends PendingReader {
                     ? Recognition.BY_CONTENT : Recognition.NO;
         }
         return probe.extension().equals("keras") ? Recognition.BY_NAME : Recognition.NO;
+    }
+
+    @Override
+    public Model read(Path path, ReadOptions options) {
+        return KerasImporter.readKeras(path);
     }
 }
