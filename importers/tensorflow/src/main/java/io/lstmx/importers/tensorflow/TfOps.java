@@ -116,6 +116,7 @@ final class TfOps {
         OPS.put("ExpandDims", TfOps::expandDims);
         OPS.put("Transpose", TfOps::transpose);
         OPS.put("Cast", TfOps::cast);
+        OPS.put("Split", TfOps::split);
         OPS.put("BlockLSTM", n -> BlockLstm.convert(n, false));
         OPS.put("BlockLSTMV2", n -> BlockLstm.convert(n, true));
     }
@@ -730,5 +731,33 @@ final class TfOps {
         String o = n.out(0);
         n.add(new Layer.Transpose(n.name(), n.run(0), o, Arrays.stream(perm).boxed().toList()));
         return run(n, o, Value.dtypeOf(v), permute(s, perm));
+    }
+
+    private static Object[] split(TfNode n) {
+        long d = n.constLongs(0, "the split axis")[0];
+        Value v = n.value(1);
+        int parts = (int) n.attrInt("num_split", 1);
+        List<SDim> s = Value.shapeOf(v);
+        if (s == null) {
+            throw n.unsupported("splits a value of unknown rank");
+        }
+        int a = axis(n, d, s.size());
+        if (parts < 1 || !s.get(a).isKnown() || s.get(a).value() % parts != 0) {
+            throw n.unsupported("splits axis " + a + " of size " + s.get(a) + " into " + parts + " equal parts");
+        }
+        long size = s.get(a).value() / parts;
+        Object[] out = new Object[parts];
+        for (int k = 0; k < parts; k++) {
+            if (v instanceof Value.Const c) {
+                out[k] = new Value.Const(Fold.slice(c.tensor(), a, k * size, (k + 1) * size, 1, n));
+                continue;
+            }
+            String o = n.out(k);
+            n.add(new Layer.Slice(o, n.run(1), o, a, k * size, (k + 1) * size, 1));
+            List<SDim> os = new ArrayList<>(s);
+            os.set(a, SDim.known(size));
+            out[k] = new Value.Run(o, Value.dtypeOf(v), os);
+        }
+        return out;
     }
 }
