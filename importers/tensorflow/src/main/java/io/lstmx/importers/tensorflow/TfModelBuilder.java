@@ -1,0 +1,116 @@
+package io.lstmx.importers.tensorflow;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.importers.kit.FoldBudget;
+import io.lstmx.importers.kit.SDim;
+import io.lstmx.importers.kit.Shapes;
+import io.lstmx.importers.kit.Value;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.passes.DeadLayerRemoval;
+import io.lstmx.util.SafeText;
+import org.tensorflow.proto.DataType;
+import org.tensorflow.proto.FunctionDef;
+import org.tensorflow.proto.GraphDef;
+import org.tensorflow.proto.TensorShapeProto;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/** Runs the interpreter on a graph for named inputs and outputs and assembles the IR model. */
+final class TfModelBuilder {
+    /** A graph input: the placeholder node it feeds, and its name, dtype and shape in the IR. */
+    record Input(String node, String name, DataType dtype, TensorShapeProto shape) {
+    }
+
+    /** A graph output: the tensor reference ("node:k") and its name in the IR. */
+    record Output(String ref, String name) {
+    }
+
+    private TfModelBuilder() {
+    }
+
+    static Model build(String file, String modelName, ModelInfo info, GraphDef graph, List<Input> inputs, List<Output> outputs,
+                       Function<String, Tensor> variables, long fileBytes) {
+        Map<String, FunctionDef> functions = new HashMap<>();
+        for (FunctionDef f : graph.getLibrary().getFunctionList()) {
+            functions.put(f.getSignature().getName(), f);
+        }
+        TfInterpreter in = new TfInterpreter(file, functions, variables, new FoldBudget(file, fileBytes));
+        for (Input i : inputs) {
+            in.names.reserve(i.name());
+        }
+        for (Output o : outputs) {
+            in.names.reserve(o.name());
+        }
+        Map<String, Object> bound = new LinkedHashMap<>();
+        List<ValueInfo> irInputs = new ArrayList<>();
+        for (Input i : inputs) {
+            DType t = TfTensors.irType(i.dtype());
+            if (t == null) {
+                throw LstmxException.unsupported(file + ": input '" + SafeText.name(i.name()) + "' has dtype " + i.dtype());
+            }
+            List<SDim> shape = null;
+            if (i.shape() != null && !i.shape().getUnknownRank()) {
+                shape = new ArrayList<>();
+                for (int k = 0; k < i.shape().getDimCount(); k++) {
+                    long d = i.shape().getDim(k).getSize();
+                    shape.add(d >= 0 ? SDim.known(d) : SDim.symbolic(k == 0 ? "batch" : i.name() + "_" + k));
+                }
+            }
+            bound.put(i.node(), new Value.Run(i.name(), t, shape));
+            irInputs.add(new ValueInfo(i.name(), t, Shapes.toIr(shape)));
+        }
+        List<Object> results = in.evaluate(graph.getNodeList(), Map.of(), false, outputs.stream().map(Output::ref).toList(), "", 0, bound);
+        if (!in.unknown.isEmpty()) {
+            throw unknown(file, in.unknown);
+        }
+        List<ValueInfo> irOutputs = new ArrayList<>();
+        for (int k = 0; k < outputs.size(); k++) {
+            Object r = results.get(k);
+            Output o = outputs.get(k);
+            if (!(r instanceof Value v)) {
+                throw LstmxException.unsupported(file + ": output '" + SafeText.name(o.name()) + "' is " + TfInterpreter.describe(r) + ", not a tensor");
+            }
+            TfNode at = new TfNode(in, org.tensorflow.proto.NodeDef.newBuilder().setName(o.name()).setOp("Output").build(), "", List.of(), 0);
+            String src = in.materialize(v, at);
+            in.add(new Layer.Identity(in.names.fresh(o.name() + "/output"), src, o.name()));
+            irOutputs.add(new ValueInfo(o.name(), Value.dtypeOf(v).computeType(), Shapes.toIr(Value.shapeOf(Value.simplify(v)))));
+        }
+        Model m = new Model(modelName, info, irInputs, irOutputs, in.layers);
+        return new DeadLayerRemoval().apply(m);
+    }
+
+    /** One UNSUPPORTED error naming every unknown op with the nodes that use it. */
+    static LstmxException unknown(String file, List<String> unknown) {
+        Map<String, List<String>> byOp = new LinkedHashMap<>();
+        for (String u : unknown) {
+            int p = u.indexOf(" (node ");
+            byOp.computeIfAbsent(u.substring(0, p), k -> new ArrayList<>()).add(u.substring(p + 7, u.length() - 1));
+        }
+        StringBuilder sb = new StringBuilder(file + ": unsupported TensorFlow ops: ");
+        int i = 0;
+        for (Map.Entry<String, List<String>> e : byOp.entrySet()) {
+            if (i++ > 0) {
+                sb.append("; ");
+            }
+            List<String> nodes = e.getValue();
+            sb.append(e.getKey()).append(nodes.size() == 1 ? " (node " : " (" + nodes.size() + " nodes: ")
+                    .append(String.join(", ", nodes.subList(0, Math.min(3, nodes.size()))))
+                    .append(nodes.size() > 3 ? ", ..." : "").append(")");
+            if (sb.length() > 1800) {
+                sb.append("; and more");
+                break;
+            }
+        }
+        return LstmxException.unsupported(sb.toString());
+    }
+}
