@@ -50,7 +50,8 @@ class FormatsCommandTest {
         assertEquals(OnnxExporter.MAX_OPSET, writer.get("maxOpset").getAsInt());
         assertEquals(OnnxExporter.DEFAULT_OPSET, writer.get("defaultOpset").getAsInt());
         JsonObject keras = byId.get("keras-h5");
-        assertFalse(keras.get("read").getAsBoolean() || keras.get("write").getAsBoolean());
+        assertTrue(keras.get("read").getAsBoolean());
+        assertFalse(keras.get("write").getAsBoolean());
         assertEquals("[\"h5\",\"hdf5\"]", keras.getAsJsonArray("extensions").toString());
         assertTrue(byId.get("savedmodel").get("directory").getAsBoolean());
         JsonObject ort = o.getAsJsonArray("referenceEngines").get(0).getAsJsonObject();

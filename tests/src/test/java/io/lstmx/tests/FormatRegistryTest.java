@@ -134,7 +134,7 @@ class FormatRegistryTest {
         assertEquals(Format.KNOWN, REGISTRY.formats());
         assertEquals(Format.KNOWN, REGISTRY.readers().stream().map(FormatReader::format).toList());
         assertEquals(Format.KNOWN, REGISTRY.writers().stream().map(w -> w.format()).toList());
-        assertEquals("onnx, torchscript, pytorch-state-dict", REGISTRY.readable(), "ONNX, TorchScript and torch.save files are read so far");
+        assertEquals("onnx, torchscript, pytorch-state-dict, keras, keras-h5, savedmodel, tf-graphdef", REGISTRY.readable(), "every known format is read");
         assertEquals("onnx, torchscript, pytorch-state-dict", REGISTRY.writable(), "ONNX and PyTorch files are written so far");
         assertEquals(Format.KNOWN, Lstmx.formats(), "the library lists the same formats");
     }
@@ -330,18 +330,20 @@ class FormatRegistryTest {
         });
     }
 
+    /** Files that only look like Keras or TensorFlow files are now checked by real readers: bad input, naming the file. */
     @Test
-    void readingAKnownFormatWhoseReaderIsAPlaceholderIsUnsupported() throws IOException {
+    void aFileThatOnlyLooksLikeAKerasOrTensorFlowModelIsBadInput() throws IOException {
         Map<Format, Path> files = Map.of(
                 Format.KERAS, kerasArchive("model.keras"),
                 Format.KERAS_H5, hdf5("model.h5"),
                 Format.SAVEDMODEL, savedModelFolder("export", "saved_model.pb"),
                 Format.TF_GRAPHDEF, graphDef("frozen.pb"));
         for (Map.Entry<Format, Path> f : files.entrySet()) {
-            assertFalse(REGISTRY.canRead(f.getKey()), f.getKey() + " became readable: give it real tests and drop it here");
-            LstmxException e = refused(ErrorCode.UNSUPPORTED, () -> Lstmx.read(f.getValue(), null));
-            assertTrue(e.getMessage().contains("reading " + f.getKey().id() + " is not available yet")
-                    && e.getMessage().contains(f.getValue().toString()) && e.getMessage().contains("onnx"), e.getMessage());
+            assertTrue(REGISTRY.canRead(f.getKey()), f.getKey().id());
+            LstmxException e = assertThrows(LstmxException.class, () -> Lstmx.read(f.getValue(), null));
+            assertTrue(e.code() == ErrorCode.BAD_INPUT || e.code() == ErrorCode.UNSUPPORTED, f.getKey() + ": " + e.code());
+            assertTrue(e.getMessage().contains(f.getValue().getFileName().toString()) && !e.getMessage().contains("not available yet"),
+                    e.getMessage());
         }
     }
 
