@@ -624,8 +624,28 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         throw unsupported("attribute '" + attr + "' of " + describe(base));
     }
 
+    /** Values of data.pkl or constants.pkl converted by one {@link #fromPickle} call, at most. */
+    static final int MAX_CONVERTED = 1 << 20;
+
     /** A value of data.pkl or constants.pkl as the interpreter's: tensors become constants, modules ModuleRefs. */
     Object fromPickle(Object o, String path) {
+        return fromPickle(o, path, 0, new int[1]);
+    }
+
+    /**
+     * Pickles may hold lists that hold themselves (memo references) and lists shared many times
+     * over (a DAG as wide as 2^depth): both are refused rather than recursed into forever.
+     */
+    /** Values fromPickle returns as they are (no path needed). */
+    private static boolean plain(Object o) {
+        return !(o instanceof TensorRef || o instanceof Py.Obj || o instanceof Py.PyList || o instanceof Py.Tuple);
+    }
+
+    private Object fromPickle(Object o, String path, int depth, int[] converted) {
+        if (depth > Py.MAX_DEPTH || ++converted[0] > MAX_CONVERTED) {
+            throw bad("'" + SafeText.name(path.length() > 200 ? path.substring(0, 200) + "..." : path) + "' holds lists or tuples nested"
+                    + " more than " + Py.MAX_DEPTH + " deep, or more than " + MAX_CONVERTED + " values (a list that holds itself?)");
+        }
         if (o instanceof TensorRef t) {
             STensor s = tensorCache.get(t);
             if (s == null) {
@@ -641,14 +661,18 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         if (o instanceof Py.PyList l) {
             Py.PyList out = new Py.PyList();
             for (int i = 0; i < l.items.size(); i++) {
-                out.add(fromPickle(l.items.get(i), path + "[" + i + "]"));
+                step(); // each access converts again: a long list read in a loop must count
+                Object item = l.items.get(i);
+                out.add(plain(item) ? item : fromPickle(item, path + "[" + i + "]", depth + 1, converted));
             }
             return out;
         }
         if (o instanceof Py.Tuple t) {
             List<Object> items = new ArrayList<>();
             for (int i = 0; i < t.size(); i++) {
-                items.add(fromPickle(t.get(i), path + "[" + i + "]"));
+                step();
+                Object item = t.get(i);
+                items.add(plain(item) ? item : fromPickle(item, path + "[" + i + "]", depth + 1, converted));
             }
             return new Py.Tuple(items);
         }
@@ -681,7 +705,9 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
                 throw unsupported("'" + SafeText.name(d.path()) + "' (a class or function of the model's code that lstmx does not read)");
             }
             if (args.contains(Poison.VALUE) || kw.containsValue(Poison.VALUE)) {
-                return Poison.VALUE;
+                // Applied to an unknown operator's result: unknown too unless lstmx reads it, so
+                // that one message names every unknown operator, not only the first of a chain.
+                return ops.knows(d.path()) ? Poison.VALUE : unknownOperator(d.path());
             }
             return ops.call(d.path(), args, kw);
         }
