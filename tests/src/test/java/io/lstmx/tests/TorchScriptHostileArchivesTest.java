@@ -163,6 +163,9 @@ class TorchScriptHostileArchivesTest {
     private static void buildCases() {
         // ---- code that would never end, or whose values grow without bound
         add("recursion", ErrorCode.BAD_INPUT, withTop("    return (self).forward(x, )\n", ""), "nested more than");
+        // Each of the 64 nested calls under an expression 190 deep: the Java stack holds both.
+        add("recursion under deep expressions", ErrorCode.BAD_INPUT, withTop("    return " + "- ".repeat(190) + "(self).forward(x, )\n", ""),
+                "nested more than");
         add("function recursion", ErrorCode.BAD_INPUT, withTop("    return __torch__.loop(x, )\n",
                 "def loop(x: Tensor) -> Tensor:\n  return __torch__.loop(x, )\n"), "nested more than");
         add("while True", ErrorCode.BAD_INPUT, withTop("    while True:\n      pass\n    return x\n", ""), "iterations");

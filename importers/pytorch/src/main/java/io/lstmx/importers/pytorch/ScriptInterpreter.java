@@ -43,6 +43,8 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     static final int MAX_CALL_DEPTH = 64;
     /** Iterations a loop with a known count may run, all loops together. */
     static final long MAX_ITERATIONS = 100_000;
+    /** Expressions, statements and calls nested inside one another, all together (see {@link #enter}). */
+    static final int MAX_NESTING = 500;
 
     /** A name the code refers to that is not a local: torch, ops.prim, __torch__.x.y, CONSTANTS, builtins. */
     record Dotted(String path) {
@@ -96,6 +98,7 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     private long steps;
     private long iterations;
     private int callDepth;
+    private int nesting;
     /** The frame running now (for messages and for value names). */
     Frame frame;
     /** Set while a loop over time steps is being read. */
@@ -305,6 +308,15 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     }
 
     private FlowResult exec(Stmt s, Frame f) {
+        enter();
+        try {
+            return execNode(s, f);
+        } finally {
+            nesting--;
+        }
+    }
+
+    private FlowResult execNode(Stmt s, Frame f) {
         if (s instanceof Assign a) {
             Object v = eval(a.value(), f);
             for (Expr t : a.targets()) {
@@ -506,6 +518,27 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     }
 
     Object eval(Expr e, Frame f) {
+        enter();
+        try {
+            return evalNode(e, f);
+        } finally {
+            nesting--;
+        }
+    }
+
+    /**
+     * Counts one more level of expressions, statements and calls being evaluated inside one
+     * another. Each is bounded on its own (expression height, block depth, call depth), but their
+     * product is not: 64 calls each under an expression 200 deep would overflow the Java stack.
+     */
+    private void enter() {
+        if (++nesting > MAX_NESTING) {
+            nesting--;
+            throw bad("expressions, blocks and calls nested more than " + MAX_NESTING + " deep, all together");
+        }
+    }
+
+    private Object evalNode(Expr e, Frame f) {
         if (e instanceof Num n) {
             return n.value();
         }
