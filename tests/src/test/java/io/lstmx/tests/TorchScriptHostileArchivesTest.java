@@ -192,9 +192,16 @@ class TorchScriptHostileArchivesTest {
                 withTop("    z = torch.zeros([32768, 32768], dtype=6, layout=None, device=None, pin_memory=False)\n"
                         + "    return torch.mul(x, z)\n", ""), "");
         // ---- code files
-        byte[] big = new byte[(8 << 20) + 1];
+        byte[] big = new byte[(4 << 20) + 1];
         Arrays.fill(big, (byte) '\n');
         add("code file over the size limit", ErrorCode.BAD_INPUT, with(m -> m.put(TOP, big)), TOP);
+        byte[] pad = new byte[7 << 19];
+        Arrays.fill(pad, (byte) '\n');
+        add("code files together over the size limit", ErrorCode.BAD_INPUT, with(m -> {
+            for (int k = 0; k < 5; k++) {
+                m.put("model/code/__torch__/pad" + k + ".py", pad);
+            }
+        }), "together exceed");
         add("code that is not UTF-8", ErrorCode.BAD_INPUT, with(m -> m.put(TOP, new byte[] {'x', ' ', '=', ' ', (byte) 0xc3, '\n'})),
                 "not UTF-8");
         add("code with NUL", ErrorCode.BAD_INPUT, with(m -> m.put(TOP, "class A(Module):\n  x : int\n\0\n".getBytes(StandardCharsets.UTF_8))),
