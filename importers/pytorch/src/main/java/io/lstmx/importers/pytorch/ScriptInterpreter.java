@@ -665,15 +665,17 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         return fromPickle(o, path, 0, new int[1]);
     }
 
-    /**
-     * Pickles may hold lists that hold themselves (memo references) and lists shared many times
-     * over (a DAG as wide as 2^depth): both are refused rather than recursed into forever.
-     */
     /** Values fromPickle returns as they are (no path needed). */
     private static boolean plain(Object o) {
         return !(o instanceof TensorRef || o instanceof Py.Obj || o instanceof Py.PyList || o instanceof Py.Tuple);
     }
 
+    /**
+     * Pickles may hold lists that hold themselves (memo references) and lists shared many times
+     * over (a DAG as wide as 2^depth): both are refused rather than recursed into forever. Every
+     * item converted is a step: each attribute access converts again, so a long list read in a
+     * loop costs what the steps allow.
+     */
     private Object fromPickle(Object o, String path, int depth, int[] converted) {
         if (depth > Py.MAX_DEPTH || ++converted[0] > MAX_CONVERTED) {
             throw bad("'" + SafeText.name(path.length() > 200 ? path.substring(0, 200) + "..." : path) + "' holds lists or tuples nested"
@@ -694,7 +696,7 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         if (o instanceof Py.PyList l) {
             Py.PyList out = new Py.PyList();
             for (int i = 0; i < l.items.size(); i++) {
-                step(); // each access converts again: a long list read in a loop must count
+                step();
                 Object item = l.items.get(i);
                 out.add(plain(item) ? item : fromPickle(item, path + "[" + i + "]", depth + 1, converted));
             }

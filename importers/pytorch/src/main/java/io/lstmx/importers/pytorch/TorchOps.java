@@ -172,12 +172,12 @@ final class TorchOps {
         };
     }
 
-    /** Calls operator {@code name}; an unknown one is recorded and a stand-in returned. */
     /** Whether {@code name} is an operator lstmx reads. */
     boolean knows(String name) {
         return table.containsKey(aliases.getOrDefault(name, name));
     }
 
+    /** Calls operator {@code name}; an unknown one is recorded and a stand-in returned. */
     Object call(String name, List<Object> args, Map<String, Object> kwargs) {
         Op op = table.get(aliases.getOrDefault(name, name));
         if (op == null) {
@@ -639,27 +639,27 @@ final class TorchOps {
     /** Python's int arithmetic within int64 (ArithmeticException on overflow). */
     private Object intBinary(String op, long x, long y) {
         return switch (op) {
-                case "+" -> Math.addExact(x, y);
-                case "-" -> Math.subtractExact(x, y);
-                case "*" -> Math.multiplyExact(x, y);
-                case "/" -> (double) x / y;
-                case "//" -> {
-                    if (y == 0) {
-                        throw in.bad("integer division by zero");
-                    }
-                    if (x == Long.MIN_VALUE && y == -1) {
-                        throw new ArithmeticException("long overflow");
-                    }
-                    yield Math.floorDiv(x, y);
+            case "+" -> Math.addExact(x, y);
+            case "-" -> Math.subtractExact(x, y);
+            case "*" -> Math.multiplyExact(x, y);
+            case "/" -> (double) x / y;
+            case "//" -> {
+                if (y == 0) {
+                    throw in.bad("integer division by zero");
                 }
-                case "%" -> {
-                    if (y == 0) {
-                        throw in.bad("integer modulo by zero");
-                    }
-                    yield Math.floorMod(x, y);
+                if (x == Long.MIN_VALUE && y == -1) {
+                    throw new ArithmeticException("long overflow");
                 }
-                default -> throw in.unsupported("int operator '" + op + "'");
-            };
+                yield Math.floorDiv(x, y);
+            }
+            case "%" -> {
+                if (y == 0) {
+                    throw in.bad("integer modulo by zero");
+                }
+                yield Math.floorMod(x, y);
+            }
+            default -> throw in.unsupported("int operator '" + op + "'");
+        };
     }
 
     /**
