@@ -5,7 +5,9 @@ import com.google.gson.JsonObject;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.ReadOptions;
+import io.lstmx.formats.FormatReader;
 import io.lstmx.importers.pytorch.StateDictReader;
+import io.lstmx.importers.pytorch.TorchScriptReader;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Model;
@@ -46,7 +48,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Damaged and hostile torch.save files, made from every file under fixtures/pytorch by seeded
  * mutations: of the pickle inside a zip (bit flips, bytes set to edge values, deletions, insertions,
  * duplications, truncation, small integers made huge), of a storage entry (cut short, grown), of the
- * raw zip bytes, and of legacy files (mostly in their pickles). Reading each mutant must either
+ * raw zip bytes, and of legacy files (mostly in their pickles). TorchScript archives
+ * (fixtures/pytorch/torchscript, traced and scripted, read by the TorchScript reader) get the same
+ * and more: their code/*.py files mutated byte-wise and line-wise (lines deleted, duplicated,
+ * swapped, names and numbers replaced), their constants.pkl mutated, zip entries dropped. Reading each mutant must either
  * succeed, and then the model must compile and run on small inputs, or fail with a one-line
  * BAD_INPUT or UNSUPPORTED {@link LstmxException} naming the file; within a time limit and without
  * large allocations. Nothing may be written beside the mutants.
@@ -58,6 +63,9 @@ class PytorchCorruptFilesTest {
     /** The seeds hold well under 1 MiB; a missed size check allocates far more. */
     private static final long ALLOCATION_BUDGET = 128L << 20;
     private static final StateDictReader READER = new StateDictReader();
+    private static final TorchScriptReader SCRIPT_READER = new TorchScriptReader();
+    /** TorchScript archives mutated (of the fixtures' 36, every third: traced and scripted, LSTM, GRU, RNN, cells, ops). */
+    private static final int SCRIPT_STRIDE = Integer.getInteger("lstmx.fuzz.scriptStride", 3);
 
     @TempDir
     static Path tmp;
@@ -65,7 +73,7 @@ class PytorchCorruptFilesTest {
     private static int loadedTotal;
     private static int refusedTotal;
 
-    record Seed(String id, Path file, ReadOptions options) {
+    record Seed(String id, Path file, ReadOptions options, boolean script) {
     }
 
     static List<Seed> seeds() throws IOException {
@@ -80,10 +88,15 @@ class PytorchCorruptFilesTest {
                 JsonObject file = f.getAsJsonObject();
                 String name = file.get("file").getAsString();
                 seeds.add(new Seed(dir.getFileName() + "/" + name, dir.resolve(name),
-                        PytorchStateDictFixturesTest.options(file.getAsJsonObject("hints"))));
+                        PytorchStateDictFixturesTest.options(file.getAsJsonObject("hints")), false));
             }
         }
         assertTrue(seeds.size() >= 20, "too few seeds: " + seeds.size());
+        List<Path> scripts = FixtureCase.list(root.resolve("torchscript"));
+        for (int i = 0; i < scripts.size(); i += SCRIPT_STRIDE) {
+            Path dir = scripts.get(i);
+            seeds.add(new Seed("torchscript/" + dir.getFileName(), dir.resolve("model.pt"), ReadOptions.DEFAULT, true));
+        }
         return seeds;
     }
 
@@ -104,7 +117,8 @@ class PytorchCorruptFilesTest {
         Random rnd = new Random(SEED ^ s.id().hashCode());
         byte[] original = Files.readAllBytes(s.file());
         boolean zip = original.length > 4 && original[0] == 'P' && original[1] == 'K';
-        List<byte[]> mutants = zip ? zipMutants(s.file(), original, rnd) : legacyMutants(original, rnd);
+        List<byte[]> mutants = s.script() ? scriptMutants(s.file(), original, rnd)
+                : zip ? zipMutants(s.file(), original, rnd) : legacyMutants(original, rnd);
         Path dir = Files.createDirectories(tmp.resolve(s.id().replaceAll("[^A-Za-z0-9_.-]", "_")));
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < mutants.size(); i++) {
@@ -112,7 +126,8 @@ class PytorchCorruptFilesTest {
             Files.write(f, mutants.get(i));
             String what = s.id() + " #" + i;
             try {
-                assertTimeoutPreemptively(TIME_LIMIT, () -> attempt(f, s.options(), what, failures), () -> "hangs: " + what);
+                assertTimeoutPreemptively(TIME_LIMIT, () -> attempt(s.script() ? SCRIPT_READER : READER, f, s.options(), what, failures),
+                        () -> "hangs: " + what);
             } catch (AssertionFailedError e) {
                 failures.add("timeout: " + e.getMessage());
             }
@@ -129,11 +144,11 @@ class PytorchCorruptFilesTest {
         }
     }
 
-    private static void attempt(Path f, ReadOptions options, String what, List<String> failures) {
+    private static void attempt(FormatReader reader, Path f, ReadOptions options, String what, List<String> failures) {
         long before = allocated();
         Model model;
         try {
-            model = READER.read(f, options);
+            model = reader.read(f, options);
         } catch (LstmxException e) {
             synchronized (PytorchCorruptFilesTest.class) {
                 refusedTotal++;
@@ -255,6 +270,80 @@ class PytorchCorruptFilesTest {
             out.add(zip(m));
         }
         return out;
+    }
+
+    /** TorchScript archives: the pickles, the code, constants.pkl, storages, entries, raw bytes. */
+    private static List<byte[]> scriptMutants(Path file, byte[] original, Random rnd) throws IOException {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (ZipFile z = new ZipFile(file.toFile())) {
+            var it = z.entries();
+            while (it.hasMoreElements()) {
+                ZipEntry e = it.nextElement();
+                try (InputStream in = z.getInputStream(e)) {
+                    entries.put(e.getName(), in.readAllBytes());
+                }
+            }
+        }
+        String pkl = entries.keySet().stream().filter(n -> n.endsWith("/data.pkl")).findFirst().orElseThrow();
+        String consts = entries.keySet().stream().filter(n -> n.endsWith("/constants.pkl")).findFirst().orElse(pkl);
+        List<String> code = entries.keySet().stream().filter(n -> n.contains("/code/") && n.endsWith(".py")).toList();
+        List<String> storages = entries.keySet().stream().filter(n -> n.contains("/data/") || n.contains("/constants/")).toList();
+        List<byte[]> out = new ArrayList<>();
+        for (int i = 0; i < MUTANTS; i++) {
+            Map<String, byte[]> m = new LinkedHashMap<>(entries);
+            int kind = i % 10;
+            String c = code.get(rnd.nextInt(code.size()));
+            switch (kind) {
+                case 0, 1 -> m.put(pkl, mutate(entries.get(pkl), rnd, 0, entries.get(pkl).length));
+                case 2, 3 -> m.put(c, mutate(entries.get(c), rnd, 0, entries.get(c).length));
+                case 4, 5, 6 -> m.put(c, mutateLines(entries.get(c), rnd));
+                case 7 -> m.put(consts, mutate(entries.get(consts), rnd, 0, entries.get(consts).length));
+                case 8 -> {
+                    if (rnd.nextBoolean() && !storages.isEmpty()) {
+                        String s = storages.get(rnd.nextInt(storages.size()));
+                        byte[] b = entries.get(s);
+                        m.put(s, rnd.nextBoolean() ? Arrays.copyOf(b, rnd.nextInt(b.length + 1)) : Arrays.copyOf(b, b.length + 1 + rnd.nextInt(64)));
+                    } else {
+                        List<String> names = new ArrayList<>(m.keySet());
+                        m.remove(names.get(rnd.nextInt(names.size())));
+                    }
+                }
+                default -> {
+                    out.add(mutate(original, rnd, 0, original.length));
+                    continue;
+                }
+            }
+            out.add(zip(m));
+        }
+        return out;
+    }
+
+    /** Structure-aware mutations of printed code: lines deleted, duplicated or swapped; a name, number or operator replaced. */
+    static byte[] mutateLines(byte[] code, Random rnd) {
+        List<String> lines = new ArrayList<>(Arrays.asList(new String(code, java.nio.charset.StandardCharsets.UTF_8).split("\n", -1)));
+        int n = lines.size();
+        int a = rnd.nextInt(n);
+        int b = rnd.nextInt(n);
+        switch (rnd.nextInt(7)) {
+            case 0 -> lines.remove(a);
+            case 1 -> lines.add(a, lines.get(b));
+            case 2 -> {
+                String t = lines.get(a);
+                lines.set(a, lines.get(b));
+                lines.set(b, t);
+            }
+            case 3 -> lines.set(a, lines.get(a).replaceFirst("[0-9]+", String.valueOf(
+                    new long[] {0, -1, 1 << 20, Long.MAX_VALUE, 1_000_000_000_000L, 46341}[rnd.nextInt(6)])));
+            case 4 -> {
+                // A name replaced by another name of the file (a method, an attribute, an operator).
+                String[] words = String.join("\n", lines).split("[^A-Za-z0-9_.]+");
+                String w = words[rnd.nextInt(words.length)];
+                lines.set(a, lines.get(a).replaceFirst("[A-Za-z_][A-Za-z0-9_.]*", java.util.regex.Matcher.quoteReplacement(w)));
+            }
+            case 5 -> lines.set(a, lines.get(a).replaceFirst("\\(", rnd.nextBoolean() ? "((" : "(self).forward("));
+            default -> lines.set(a, " ".repeat(rnd.nextInt(6)) + lines.get(a).stripLeading());
+        }
+        return String.join("\n", lines).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static List<byte[]> legacyMutants(byte[] original, Random rnd) {

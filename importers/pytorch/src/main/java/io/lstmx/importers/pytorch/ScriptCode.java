@@ -19,9 +19,14 @@ import java.util.Map;
  * {@link ScriptInterpreter} reads the trees.
  */
 final class ScriptCode {
-    /** Largest code file read, and all code files together. */
-    static final long MAX_FILE = 8L << 20;
-    static final long MAX_TOTAL = 64L << 20;
+    /**
+     * Largest code file read, and all code files together. Printed code is small (the 36 fixture
+     * archives hold 200 KB of it together); its syntax trees take about 11 times the text
+     * (8 MiB of printed code: 87 MiB of trees, and 2 million tokens on the way), so these bounds
+     * keep the code of any archive within ~200 MiB of heap.
+     */
+    static final long MAX_FILE = 4L << 20;
+    static final long MAX_TOTAL = 16L << 20;
 
     /** A class: its definition, its methods and its class-level constants ({@code name : Final[int] = 3}). */
     record ClassInfo(String qualified, String file, Ast.ClassDef def, Map<String, Ast.Def> methods, Map<String, Ast.Expr> constants) {

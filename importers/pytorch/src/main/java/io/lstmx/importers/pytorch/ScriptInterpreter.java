@@ -43,6 +43,8 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     static final int MAX_CALL_DEPTH = 64;
     /** Iterations a loop with a known count may run, all loops together. */
     static final long MAX_ITERATIONS = 100_000;
+    /** Expressions, statements and calls nested inside one another, all together (see {@link #enter}). */
+    static final int MAX_NESTING = 500;
 
     /** A name the code refers to that is not a local: torch, ops.prim, __torch__.x.y, CONSTANTS, builtins. */
     record Dotted(String path) {
@@ -96,6 +98,7 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     private long steps;
     private long iterations;
     private int callDepth;
+    private int nesting;
     /** The frame running now (for messages and for value names). */
     Frame frame;
     /** Set while a loop over time steps is being read. */
@@ -309,6 +312,15 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     }
 
     private FlowResult exec(Stmt s, Frame f) {
+        enter();
+        try {
+            return execNode(s, f);
+        } finally {
+            nesting--;
+        }
+    }
+
+    private FlowResult execNode(Stmt s, Frame f) {
         if (s instanceof Assign a) {
             Object v = eval(a.value(), f);
             for (Expr t : a.targets()) {
@@ -510,6 +522,27 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     }
 
     Object eval(Expr e, Frame f) {
+        enter();
+        try {
+            return evalNode(e, f);
+        } finally {
+            nesting--;
+        }
+    }
+
+    /**
+     * Counts one more level of expressions, statements and calls being evaluated inside one
+     * another. Each is bounded on its own (expression height, block depth, call depth), but their
+     * product is not: 64 calls each under an expression 200 deep would overflow the Java stack.
+     */
+    private void enter() {
+        if (++nesting > MAX_NESTING) {
+            nesting--;
+            throw bad("expressions, blocks and calls nested more than " + MAX_NESTING + " deep, all together");
+        }
+    }
+
+    private Object evalNode(Expr e, Frame f) {
         if (e instanceof Num n) {
             return n.value();
         }
@@ -651,8 +684,30 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         throw unsupported("attribute '" + attr + "' of " + describe(base));
     }
 
+    /** Values of data.pkl or constants.pkl converted by one {@link #fromPickle} call, at most. */
+    static final int MAX_CONVERTED = 1 << 20;
+
     /** A value of data.pkl or constants.pkl as the interpreter's: tensors become constants, modules ModuleRefs. */
     Object fromPickle(Object o, String path) {
+        return fromPickle(o, path, 0, new int[1]);
+    }
+
+    /** Values fromPickle returns as they are (no path needed). */
+    private static boolean plain(Object o) {
+        return !(o instanceof TensorRef || o instanceof Py.Obj || o instanceof Py.PyList || o instanceof Py.Tuple);
+    }
+
+    /**
+     * Pickles may hold lists that hold themselves (memo references) and lists shared many times
+     * over (a DAG as wide as 2^depth): both are refused rather than recursed into forever. Every
+     * item converted is a step: each attribute access converts again, so a long list read in a
+     * loop costs what the steps allow.
+     */
+    private Object fromPickle(Object o, String path, int depth, int[] converted) {
+        if (depth > Py.MAX_DEPTH || ++converted[0] > MAX_CONVERTED) {
+            throw bad("'" + SafeText.name(path.length() > 200 ? path.substring(0, 200) + "..." : path) + "' holds lists or tuples nested"
+                    + " more than " + Py.MAX_DEPTH + " deep, or more than " + MAX_CONVERTED + " values (a list that holds itself?)");
+        }
         if (o instanceof TensorRef t) {
             STensor s = tensorCache.get(t);
             if (s == null) {
@@ -668,14 +723,18 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         if (o instanceof Py.PyList l) {
             Py.PyList out = new Py.PyList();
             for (int i = 0; i < l.items.size(); i++) {
-                out.add(fromPickle(l.items.get(i), path + "[" + i + "]"));
+                step();
+                Object item = l.items.get(i);
+                out.add(plain(item) ? item : fromPickle(item, path + "[" + i + "]", depth + 1, converted));
             }
             return out;
         }
         if (o instanceof Py.Tuple t) {
             List<Object> items = new ArrayList<>();
             for (int i = 0; i < t.size(); i++) {
-                items.add(fromPickle(t.get(i), path + "[" + i + "]"));
+                step();
+                Object item = t.get(i);
+                items.add(plain(item) ? item : fromPickle(item, path + "[" + i + "]", depth + 1, converted));
             }
             return new Py.Tuple(items);
         }
@@ -708,7 +767,9 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
                 throw unsupported("'" + SafeText.name(d.path()) + "' (a class or function of the model's code that lstmx does not read)");
             }
             if (args.contains(Poison.VALUE) || kw.containsValue(Poison.VALUE)) {
-                return Poison.VALUE;
+                // Applied to an unknown operator's result: unknown too unless lstmx reads it, so
+                // that one message names every unknown operator, not only the first of a chain.
+                return ops.knows(d.path()) ? Poison.VALUE : unknownOperator(d.path());
             }
             return ops.call(d.path(), args, kw);
         }

@@ -179,6 +179,11 @@ final class TorchOps {
         };
     }
 
+    /** Whether {@code name} is an operator lstmx reads. */
+    boolean knows(String name) {
+        return table.containsKey(aliases.getOrDefault(name, name));
+    }
+
     /** Calls operator {@code name}; an unknown one is recorded and a stand-in returned. */
     Object call(String name, List<Object> args, Map<String, Object> kwargs) {
         Op op = table.get(aliases.getOrDefault(name, name));
@@ -601,6 +606,9 @@ final class TorchOps {
             }
             case "-" -> {
                 if (v instanceof Long l) {
+                    if (l == Long.MIN_VALUE) {
+                        throw in.bad("int -(" + l + ") overflows int64");
+                    }
                     return -l;
                 }
                 if (v instanceof Double d) {
@@ -629,25 +637,11 @@ final class TorchOps {
             return tensorBinary(op, a, b);
         }
         if (a instanceof Long x && b instanceof Long y) {
-            return switch (op) {
-                case "+" -> Math.addExact(x, y);
-                case "-" -> Math.subtractExact(x, y);
-                case "*" -> Math.multiplyExact(x, y);
-                case "/" -> (double) x / y;
-                case "//" -> {
-                    if (y == 0) {
-                        throw in.bad("integer division by zero");
-                    }
-                    yield Math.floorDiv(x, y);
-                }
-                case "%" -> {
-                    if (y == 0) {
-                        throw in.bad("integer modulo by zero");
-                    }
-                    yield Math.floorMod(x, y);
-                }
-                default -> throw in.unsupported("int operator '" + op + "'");
-            };
+            try {
+                return intBinary(op, x, y);
+            } catch (ArithmeticException e) {
+                throw in.bad("int " + x + " " + op + " " + y + " overflows int64");
+            }
         }
         if ((a instanceof Long || a instanceof Double) && (b instanceof Long || b instanceof Double)) {
             double x = ((Number) a).doubleValue();
@@ -662,15 +656,54 @@ final class TorchOps {
             };
         }
         if (op.equals("+") && ScriptInterpreter.items(a) != null && ScriptInterpreter.items(b) != null) {
+            long n = (long) ScriptInterpreter.items(a).size() + ScriptInterpreter.items(b).size();
+            if (n > MAX_SEQUENCE) {
+                throw in.bad("a list or tuple of more than " + MAX_SEQUENCE + " items");
+            }
             Py.PyList l = new Py.PyList();
             ScriptInterpreter.items(a).forEach(l::add);
             ScriptInterpreter.items(b).forEach(l::add);
             return a instanceof Py.Tuple ? new Py.Tuple(l.items) : l;
         }
         if (op.equals("+") && a instanceof String x && b instanceof String y) {
+            if ((long) x.length() + y.length() > MAX_SEQUENCE) {
+                throw in.bad("a string of more than " + MAX_SEQUENCE + " characters");
+            }
             return x + y;
         }
         throw in.unsupported("'" + op + "' of " + ScriptInterpreter.describe(a) + " and " + ScriptInterpreter.describe(b));
+    }
+
+    /** Most elements of constant zeros the code may make (they have no storage in the file). */
+    static final long MAX_ZEROS = 1 << 24;
+
+    /** Most items of a list or tuple, and characters of a string, the code may build by concatenation. */
+    static final int MAX_SEQUENCE = 1 << 20;
+
+    /** Python's int arithmetic within int64 (ArithmeticException on overflow). */
+    private Object intBinary(String op, long x, long y) {
+        return switch (op) {
+            case "+" -> Math.addExact(x, y);
+            case "-" -> Math.subtractExact(x, y);
+            case "*" -> Math.multiplyExact(x, y);
+            case "/" -> (double) x / y;
+            case "//" -> {
+                if (y == 0) {
+                    throw in.bad("integer division by zero");
+                }
+                if (x == Long.MIN_VALUE && y == -1) {
+                    throw new ArithmeticException("long overflow");
+                }
+                yield Math.floorDiv(x, y);
+            }
+            case "%" -> {
+                if (y == 0) {
+                    throw in.bad("integer modulo by zero");
+                }
+                yield Math.floorMod(x, y);
+            }
+            default -> throw in.unsupported("int operator '" + op + "'");
+        };
     }
 
     /**
@@ -735,6 +768,14 @@ final class TorchOps {
 
     /** Python equality; symbols are unified or bound (see {@link #compare}); null when undecidable. */
     private Boolean equal(Object a, Object b) {
+        return equal(a, b, 0);
+    }
+
+    private Boolean equal(Object a, Object b, int depth) {
+        if (depth > Py.MAX_DEPTH) {
+            // A list the code made hold itself (torch.append(l, l)) would recurse forever.
+            throw in.bad("comparing values nested more than " + Py.MAX_DEPTH + " deep");
+        }
         a = ScriptValues.resolve(a);
         b = ScriptValues.resolve(b);
         if (a instanceof Sym x && b instanceof Sym y) {
@@ -756,7 +797,7 @@ final class TorchOps {
                 return false;
             }
             for (int i = 0; i < la.size(); i++) {
-                Boolean e = equal(la.get(i), lb.get(i));
+                Boolean e = equal(la.get(i), lb.get(i), depth + 1);
                 if (e == null || !e) {
                     return e;
                 }
@@ -809,12 +850,19 @@ final class TorchOps {
         Tensor c = t.constant;
         if (t.zeros) {
             int[] shape = new int[t.rank()];
+            long n = 1;
             for (int i = 0; i < shape.length; i++) {
                 if (!(t.dim(i) instanceof Long l) || l > Integer.MAX_VALUE) {
                     throw in.unsupported("zeros of shape " + t.shape + ", known only when the model runs, used as a tensor"
                             + " (lstmx reads zeros as initial states)");
                 }
                 shape[i] = (int) (long) l;
+                n = l < 0 ? n : Math.min(n * Math.max(l, 1), Long.MAX_VALUE / Integer.MAX_VALUE);
+            }
+            if (n > MAX_ZEROS) {
+                // The file holds no data for them: a few bytes of code must not cost gigabytes.
+                throw in.unsupported("zeros of shape " + t.shape + " used as a constant tensor (lstmx makes constant zeros of at most "
+                        + MAX_ZEROS + " elements)");
             }
             c = Tensor.zeros(shape);
         }

@@ -33,6 +33,8 @@ final class Lexer {
 
     /** Most nested brackets and indentation levels accepted. */
     static final int MAX_NESTING = 100;
+    /** Longest number token read: Python's repr of a float is at most 24 characters, an int64 20. */
+    static final int MAX_NUMBER = 100;
 
     private static final String[] OPS = {"**=", "//=", ">>=", "<<=", "->", "**", "//", "==", "!=", "<=", ">=", "<<", ">>", "+=", "-=", "*=",
             "/=", "%=", "&=", "|=", "^=", "@=", "+", "-", "*", "/", "%", "@", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ":",
@@ -49,6 +51,7 @@ final class Lexer {
         int n = src.length();
         int line = 1;
         int depth = 0;
+        int openedOn = 0;
         boolean lineStart = true;
         while (i < n) {
             char ch = src.charAt(i);
@@ -141,10 +144,15 @@ final class Lexer {
             }
             if (Character.isDigit(ch) || (ch == '.' && i + 1 < n && Character.isDigit(src.charAt(i + 1)))) {
                 int j = i;
+                boolean hex = src.startsWith("0x", i) || src.startsWith("0X", i);
                 while (j < n && (Character.isLetterOrDigit(src.charAt(j)) || src.charAt(j) == '.' || src.charAt(j) == '_'
                         || ((src.charAt(j) == '-' || src.charAt(j) == '+') && (src.charAt(j - 1) == 'e' || src.charAt(j - 1) == 'E')
-                        && !src.substring(i, j).startsWith("0x")))) {
+                        && !hex))) {
                     j++;
+                    if (j - i > MAX_NUMBER) {
+                        // Parsing a longer one (a regex, BigInteger) could cost far more than its length.
+                        throw new ScriptSyntaxException(line, "a number of more than " + MAX_NUMBER + " characters");
+                    }
                 }
                 out.add(new Token(Kind.NUMBER, src.substring(i, j), line));
                 i = j;
@@ -170,6 +178,9 @@ final class Lexer {
                 throw new ScriptSyntaxException(line, "unexpected character '" + (ch < 32 || ch > 126 ? String.format("\\u%04x", (int) ch) : ch) + "'");
             }
             if (op.equals("(") || op.equals("[") || op.equals("{")) {
+                if (depth == 0) {
+                    openedOn = line;
+                }
                 if (++depth > MAX_NESTING) {
                     throw new ScriptSyntaxException(line, "brackets nested more than " + MAX_NESTING + " deep");
                 }
@@ -182,7 +193,7 @@ final class Lexer {
             i += op.length();
         }
         if (depth > 0) {
-            throw new ScriptSyntaxException(line, "a bracket is never closed");
+            throw new ScriptSyntaxException(openedOn, "a bracket opened on this line is never closed");
         }
         if (!out.isEmpty() && out.get(out.size() - 1).kind() != Kind.NEWLINE) {
             out.add(new Token(Kind.NEWLINE, "", line));

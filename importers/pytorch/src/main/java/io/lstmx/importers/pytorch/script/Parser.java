@@ -5,14 +5,18 @@ import io.lstmx.importers.pytorch.script.Lexer.Kind;
 import io.lstmx.importers.pytorch.script.Lexer.Token;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 
 /**
  * A recursive-descent parser for the Python subset TorchScript prints (classes with annotated
  * attributes and defs, assignments, if/else, for/while, return, calls, subscripts, literals).
- * Nesting is bounded by the lexer's bracket and block limits and by {@link #MAX_DEPTH} for
- * operator chains, so no input overflows the stack.
+ * Nesting is bounded by the lexer's bracket and block limits, by {@link #MAX_DEPTH} for the
+ * parser's own recursion (unary chains, parenthesised operands, elif chains) and for the height of
+ * every expression tree it builds (left-associative operator chains and trailers such as
+ * {@code a.b[0](c)} are built by loops, so their trees would otherwise grow as deep as the line is
+ * long, and whatever walks them would overflow the stack).
  */
 public final class Parser {
     /** Deepest expression nesting accepted (unary chains, parenthesised operands, ...). */
@@ -22,6 +26,8 @@ public final class Parser {
     private final List<Token> toks;
     private int pos;
     private int depth;
+    /** Heights of the composite expressions of the statement being read (leaves are 1). */
+    private final IdentityHashMap<Expr, Integer> heights = new IdentityHashMap<>();
 
     private Parser(List<Token> toks) {
         this.toks = toks;
@@ -136,6 +142,8 @@ public final class Parser {
     }
 
     private Stmt statement() {
+        // No expression spans statements: the heights of finished ones are no longer needed.
+        heights.clear();
         Token t = peek();
         int line = t.line();
         if (t.kind() == Kind.NAME) {
@@ -222,7 +230,12 @@ public final class Parser {
         List<Stmt> orelse = List.of();
         if (peek().is("elif")) {
             int l2 = next().line();
-            orelse = List.of(ifRest(l2));
+            enter();
+            try {
+                orelse = List.of(ifRest(l2));
+            } finally {
+                depth--;
+            }
         } else if (peek().is("else")) {
             next();
             orelse = block();
@@ -301,7 +314,7 @@ public final class Parser {
                 break;
             }
         }
-        return items.size() == 1 && !comma ? items.get(0) : new TupleExpr(line, items);
+        return items.size() == 1 && !comma ? items.get(0) : tree(new TupleExpr(line, items));
     }
 
     /** One expression, or several separated by commas (a tuple; a trailing comma makes one too). */
@@ -320,10 +333,63 @@ public final class Parser {
             }
             items.add(expr());
         }
-        return new TupleExpr(line, items);
+        return tree(new TupleExpr(line, items));
     }
 
     // ---- expressions
+
+    /** Records the height of a new composite expression, refusing one deeper than {@link #MAX_DEPTH}. */
+    private <E extends Expr> E tree(E e) {
+        int h;
+        if (e instanceof Attr a) {
+            h = height(a.value());
+        } else if (e instanceof Call c) {
+            h = Math.max(height(c.func()), height(c.args()));
+            for (Keyword k : c.keywords()) {
+                h = Math.max(h, height(k.value()));
+            }
+        } else if (e instanceof Index i) {
+            h = Math.max(height(i.value()), height(i.index()));
+        } else if (e instanceof Slice s) {
+            h = Math.max(height(s.lower()), Math.max(height(s.upper()), height(s.step())));
+        } else if (e instanceof TupleExpr t) {
+            h = height(t.items());
+        } else if (e instanceof ListExpr l) {
+            h = height(l.items());
+        } else if (e instanceof DictExpr d) {
+            h = Math.max(height(d.keys()), height(d.values()));
+        } else if (e instanceof Unary u) {
+            h = height(u.operand());
+        } else if (e instanceof BinOp b) {
+            h = Math.max(height(b.left()), height(b.right()));
+        } else if (e instanceof Compare c) {
+            h = Math.max(height(c.left()), height(c.right()));
+        } else if (e instanceof BoolOp b) {
+            h = Math.max(height(b.left()), height(b.right()));
+        } else if (e instanceof IfExp i) {
+            h = Math.max(height(i.cond()), Math.max(height(i.then()), height(i.otherwise())));
+        } else {
+            h = 0;
+        }
+        h++;
+        if (h > MAX_DEPTH) {
+            throw error("expression nested more than " + MAX_DEPTH + " deep");
+        }
+        heights.put(e, h);
+        return e;
+    }
+
+    private int height(Expr e) {
+        return e == null ? 0 : heights.getOrDefault(e, 1);
+    }
+
+    private int height(List<Expr> l) {
+        int h = 0;
+        for (Expr e : l) {
+            h = Math.max(h, height(e));
+        }
+        return h;
+    }
 
     private void enter() {
         if (++depth > MAX_DEPTH) {
@@ -343,7 +409,7 @@ public final class Parser {
                 if (!el.is("else")) {
                     throw new ScriptSyntaxException(el.line(), "expected 'else' in a conditional expression, found " + el);
                 }
-                return new IfExp(line, cond, e, expr());
+                return tree(new IfExp(line, cond, e, expr()));
             }
             return e;
         } finally {
@@ -355,7 +421,7 @@ public final class Parser {
         Expr e = and();
         while (peek().is("or")) {
             int line = next().line();
-            e = new BoolOp(line, "or", e, and());
+            e = tree(new BoolOp(line, "or", e, and()));
         }
         return e;
     }
@@ -364,7 +430,7 @@ public final class Parser {
         Expr e = not();
         while (peek().is("and")) {
             int line = next().line();
-            e = new BoolOp(line, "and", e, not());
+            e = tree(new BoolOp(line, "and", e, not()));
         }
         return e;
     }
@@ -374,7 +440,7 @@ public final class Parser {
             int line = next().line();
             enter();
             try {
-                return new Unary(line, "not", not());
+                return tree(new Unary(line, "not", not()));
             } finally {
                 depth--;
             }
@@ -405,8 +471,8 @@ public final class Parser {
                 break;
             }
             Expr right = bitOr();
-            Expr c = new Compare(t.line(), op, left, right);
-            result = result == null ? c : new BoolOp(t.line(), "and", result, c);
+            Expr c = tree(new Compare(t.line(), op, left, right));
+            result = result == null ? c : tree(new BoolOp(t.line(), "and", result, c));
             left = right;
         }
         return result == null ? left : result;
@@ -416,7 +482,7 @@ public final class Parser {
         Expr e = bitXor();
         while (peek().is("|")) {
             int line = next().line();
-            e = new BinOp(line, "|", e, bitXor());
+            e = tree(new BinOp(line, "|", e, bitXor()));
         }
         return e;
     }
@@ -425,7 +491,7 @@ public final class Parser {
         Expr e = bitAnd();
         while (peek().is("^")) {
             int line = next().line();
-            e = new BinOp(line, "^", e, bitAnd());
+            e = tree(new BinOp(line, "^", e, bitAnd()));
         }
         return e;
     }
@@ -434,7 +500,7 @@ public final class Parser {
         Expr e = shift();
         while (peek().is("&")) {
             int line = next().line();
-            e = new BinOp(line, "&", e, shift());
+            e = tree(new BinOp(line, "&", e, shift()));
         }
         return e;
     }
@@ -443,7 +509,7 @@ public final class Parser {
         Expr e = arith();
         while (peek().is("<<") || peek().is(">>")) {
             Token t = next();
-            e = new BinOp(t.line(), t.text(), e, arith());
+            e = tree(new BinOp(t.line(), t.text(), e, arith()));
         }
         return e;
     }
@@ -452,7 +518,7 @@ public final class Parser {
         Expr e = term();
         while (peek().is("+") || peek().is("-")) {
             Token t = next();
-            e = new BinOp(t.line(), t.text(), e, term());
+            e = tree(new BinOp(t.line(), t.text(), e, term()));
         }
         return e;
     }
@@ -461,13 +527,20 @@ public final class Parser {
         Expr e = factor();
         while (peek().is("*") || peek().is("/") || peek().is("//") || peek().is("%") || peek().is("@")) {
             Token t = next();
-            e = new BinOp(t.line(), t.text(), e, factor());
+            e = tree(new BinOp(t.line(), t.text(), e, factor()));
         }
         return e;
     }
 
     private Expr factor() {
         Token t = peek();
+        if (t.is("-") && toks.get(pos + 1).kind() == Kind.NUMBER && toks.get(pos + 1).text().equals("9223372036854775808")
+                && !toks.get(pos + 2).is("**")) {
+            // int64's least value, whose magnitude is no int64 (what the folding below cannot reach).
+            next();
+            next();
+            return new Num(t.line(), Long.MIN_VALUE);
+        }
         if (t.is("-") || t.is("+") || t.is("~")) {
             next();
             enter();
@@ -477,7 +550,7 @@ public final class Parser {
                     // Fold literals so that -9223372036854775808 and -1.5 stay numbers.
                     return new Num(t.line(), n.value() instanceof Long l ? (Number) (-l) : (Number) (-n.value().doubleValue()));
                 }
-                return new Unary(t.line(), t.text(), operand);
+                return tree(new Unary(t.line(), t.text(), operand));
             } finally {
                 depth--;
             }
@@ -491,7 +564,7 @@ public final class Parser {
             int line = next().line();
             enter();
             try {
-                return new BinOp(line, "**", e, factor());
+                return tree(new BinOp(line, "**", e, factor()));
             } finally {
                 depth--;
             }
@@ -529,7 +602,7 @@ public final class Parser {
                         expect(",");
                     }
                 }
-                e = new Call(t.line(), e, args, kws);
+                e = tree(new Call(t.line(), e, args, kws));
             } else if (t.is("[")) {
                 next();
                 Expr idx = subscript();
@@ -542,13 +615,13 @@ public final class Parser {
                         }
                         items.add(subscript());
                     }
-                    idx = new TupleExpr(t.line(), items);
+                    idx = tree(new TupleExpr(t.line(), items));
                 }
                 expect("]");
-                e = new Index(t.line(), e, idx);
+                e = tree(new Index(t.line(), e, idx));
             } else if (t.is(".")) {
                 next();
-                e = new Attr(t.line(), e, name());
+                e = tree(new Attr(t.line(), e, name()));
             } else {
                 return e;
             }
@@ -570,7 +643,7 @@ public final class Parser {
         if (accept(":")) {
             step = peek().is("]") || peek().is(",") ? null : expr();
         }
-        return new Slice(line, lower, upper, step);
+        return tree(new Slice(line, lower, upper, step));
     }
 
     private Expr atom() {
@@ -598,7 +671,7 @@ public final class Parser {
             case OP -> {
                 if (t.is("(")) {
                     if (accept(")")) {
-                        return new TupleExpr(line, List.of());
+                        return tree(new TupleExpr(line, List.of()));
                     }
                     enter();
                     try {
@@ -615,7 +688,7 @@ public final class Parser {
                             items.add(expr());
                         }
                         expect(")");
-                        return new TupleExpr(line, items);
+                        return tree(new TupleExpr(line, items));
                     } finally {
                         depth--;
                     }
@@ -631,7 +704,7 @@ public final class Parser {
                             expect(",");
                         }
                     }
-                    return new ListExpr(line, items);
+                    return tree(new ListExpr(line, items));
                 }
                 if (t.is("{")) {
                     List<Expr> keys = new ArrayList<>();
@@ -644,7 +717,7 @@ public final class Parser {
                             expect(",");
                         }
                     }
-                    return new DictExpr(line, keys, values);
+                    return tree(new DictExpr(line, keys, values));
                 }
                 throw new ScriptSyntaxException(line, "unexpected " + t);
             }

@@ -1,0 +1,21 @@
+class LSTM(Module):
+  __parameters__ = ["weight_ih_l0", "weight_hh_l0", "weight_ih_l1", "weight_hh_l1", ]
+  __buffers__ = []
+  weight_ih_l0 : Tensor
+  weight_hh_l0 : Tensor
+  weight_ih_l1 : Tensor
+  weight_hh_l1 : Tensor
+  training : bool
+  _is_full_backward_hook : Optional[bool]
+  def forward(self: __torch__.torch.nn.modules.rnn.___torch_mangle_43.LSTM,
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    weight_hh_l1 = self.weight_hh_l1
+    weight_ih_l1 = self.weight_ih_l1
+    weight_hh_l0 = self.weight_hh_l0
+    weight_ih_l0 = self.weight_ih_l0
+    _0 = [h0, c0]
+    _1 = [weight_ih_l0, weight_hh_l0, weight_ih_l1, weight_hh_l1]
+    _2, _3, _4 = torch.lstm(x, _0, _1, False, 2, 0., False, False, False)
+    return (_2, _3, _4)

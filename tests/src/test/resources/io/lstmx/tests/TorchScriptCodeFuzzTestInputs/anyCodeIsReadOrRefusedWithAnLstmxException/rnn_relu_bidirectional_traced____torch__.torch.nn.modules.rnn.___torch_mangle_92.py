@@ -1,0 +1,28 @@
+class RNN(Module):
+  __parameters__ = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse", ]
+  __buffers__ = []
+  weight_ih_l0 : Tensor
+  weight_hh_l0 : Tensor
+  bias_ih_l0 : Tensor
+  bias_hh_l0 : Tensor
+  weight_ih_l0_reverse : Tensor
+  weight_hh_l0_reverse : Tensor
+  bias_ih_l0_reverse : Tensor
+  bias_hh_l0_reverse : Tensor
+  training : bool
+  _is_full_backward_hook : Optional[bool]
+  def forward(self: __torch__.torch.nn.modules.rnn.___torch_mangle_92.RNN,
+    x: Tensor) -> Tuple[Tensor, Tensor]:
+    bias_hh_l0_reverse = self.bias_hh_l0_reverse
+    bias_ih_l0_reverse = self.bias_ih_l0_reverse
+    weight_hh_l0_reverse = self.weight_hh_l0_reverse
+    weight_ih_l0_reverse = self.weight_ih_l0_reverse
+    bias_hh_l0 = self.bias_hh_l0
+    bias_ih_l0 = self.bias_ih_l0
+    weight_hh_l0 = self.weight_hh_l0
+    weight_ih_l0 = self.weight_ih_l0
+    max_batch_size = ops.prim.NumToTensor(torch.size(x, 1))
+    hx = torch.zeros([2, int(max_batch_size), 12], dtype=6, layout=None, device=torch.device("cpu"), pin_memory=False)
+    _0 = [weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, weight_ih_l0_reverse, weight_hh_l0_reverse, bias_ih_l0_reverse, bias_hh_l0_reverse]
+    _1, _2 = torch.rnn_relu(x, hx, _0, True, 1, 0., False, True, False)
+    return (_1, _2)
