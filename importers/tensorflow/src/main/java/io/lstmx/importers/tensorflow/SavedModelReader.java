@@ -66,6 +66,7 @@ public final class SavedModelReader implements FormatReader {
             }
             throw LstmxException.badInput(path + ": no saved_model.pb");
         }
+        confined(dir);
         String file = pb.toString();
         SavedModel sm = parse(pb);
         if (sm.getMetaGraphsCount() == 0) {
@@ -135,6 +136,50 @@ public final class SavedModelReader implements FormatReader {
             throw LstmxException.badInput(pb + ": not a SavedModel protobuf (" + SafeText.oneLine(String.valueOf(e.getMessage())) + ")");
         } catch (IOException e) {
             throw LstmxException.badInput(pb + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Most entries of variables/ looked at for links. */
+    static final int MAX_VARIABLE_FILES = 10_000;
+
+    /**
+     * Refuses a SavedModel whose saved_model.pb, variables/ folder or files in it are symbolic links
+     * that lead out of the SavedModel's folder: reading a model must not read files elsewhere
+     * (a shared folder's model could otherwise make lstmx read, and report on, any file).
+     */
+    static void confined(Path dir) {
+        Path root;
+        try {
+            root = dir.toRealPath();
+        } catch (IOException e) {
+            throw LstmxException.badInput(dir + ": cannot resolve the folder: " + e.getMessage());
+        }
+        List<Path> check = new ArrayList<>(List.of(dir.resolve("saved_model.pb"), dir.resolve("variables")));
+        Path vars = dir.resolve("variables");
+        if (Files.isDirectory(vars)) {
+            try (var files = Files.list(vars)) {
+                files.limit(MAX_VARIABLE_FILES + 1L).forEach(check::add);
+            } catch (IOException e) {
+                throw LstmxException.badInput(vars + ": cannot list: " + e.getMessage());
+            }
+            if (check.size() > MAX_VARIABLE_FILES + 2) {
+                throw LstmxException.badInput(vars + ": more than " + MAX_VARIABLE_FILES + " entries");
+            }
+        }
+        for (Path p : check) {
+            if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            Path real;
+            try {
+                real = p.toRealPath();
+            } catch (IOException e) {
+                throw LstmxException.badInput(p + ": a link that leads nowhere (" + e.getMessage() + ")");
+            }
+            if (!real.startsWith(root)) {
+                throw LstmxException.badInput(p + ": a symbolic link leaving the SavedModel folder (to " + SafeText.oneLine(real.toString())
+                        + "); refused");
+            }
         }
     }
 
