@@ -51,6 +51,7 @@ public final class SavedModelWriter implements FormatWriter {
 
     @Override
     public Map<String, Object> details() {
+        TfLogging.quiet();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("signature", Signature.DEFAULT_KEY);
         m.put("tags", SavedModelBundle.DEFAULT_TAG);
@@ -60,6 +61,7 @@ public final class SavedModelWriter implements FormatWriter {
 
     @Override
     public void write(Model model, Path path, WriteOptions options) {
+        TfLogging.quiet();
         boolean existed = Files.exists(path);
         try (Graph g = new Graph()) {
             Signature sig = new TfGraphBuilder(Ops.create(g), model).build();

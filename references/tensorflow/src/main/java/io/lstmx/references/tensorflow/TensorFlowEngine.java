@@ -24,6 +24,7 @@ public final class TensorFlowEngine implements ReferenceEngine {
     /** TensorFlow's version, e.g. "2.18.0". */
     @Override
     public String version() {
+        TfLogging.quiet();
         try {
             return org.tensorflow.TensorFlow.version();
         } catch (RuntimeException | LinkageError e) {
@@ -38,6 +39,7 @@ public final class TensorFlowEngine implements ReferenceEngine {
 
     @Override
     public Session open(Path model, Format format) {
+        TfLogging.quiet();
         if (format == Format.TF_GRAPHDEF) {
             return TensorFlowSession.openGraphDef(model);
         }
@@ -47,6 +49,7 @@ public final class TensorFlowEngine implements ReferenceEngine {
     /** A GraphDef returns the named tensors ({@code op} or {@code op:k}) it has; a SavedModel's signature exposes none. */
     @Override
     public Session open(Path model, Format format, java.util.List<String> intermediates) {
+        TfLogging.quiet();
         if (format == Format.TF_GRAPHDEF) {
             return TensorFlowSession.openGraphDef(model, intermediates);
         }
