@@ -256,11 +256,29 @@ class ConvertCommandTest {
     @Test
     void targetsWithoutAnExporterExitThreeBeforeReadingTheSource() {
         Path missing = dir.resolve("missing.onnx");
-        for (String name : List.of("m.h5", "m.keras", "saved_model")) {
+        for (String name : List.of("m.h5", "m.keras")) {
             Cli.Result r = Cli.run("convert", missing, dir.resolve(name)).expect(3);
             assertTrue(r.err().contains("not available yet"), r.err());
         }
         assertEquals(List.of(), Cli.list(dir));
+    }
+
+    /** A SavedModel is a folder: written whole (staged, then moved), never over an existing one without --force. */
+    @Test
+    void anOnnxModelIsConvertedToASavedModelFolder() throws IOException {
+        Path onnx = Path.of(System.getProperty("lstmx.root", "../")).resolve("fixtures/onnx/pytorch/sample_classifier/model.onnx");
+        Path out = dir.resolve("out_dir");
+        Cli.run("convert", onnx, out, "--to", "savedmodel").expect(0);
+        assertTrue(Files.isRegularFile(out.resolve("saved_model.pb")), "saved_model.pb written");
+        assertTrue(Files.isDirectory(out.resolve("variables")), "variables/ written");
+        assertEquals(Format.SAVEDMODEL, FormatRegistry.standard().detect(out));
+        assertEquals(List.of("out_dir"), Cli.list(dir), "no staging folder left");
+        Cli.Result again = Cli.run("convert", onnx, out, "--to", "savedmodel").expect(2);
+        assertTrue(again.err().contains("already exists"), again.err());
+        Cli.run("convert", onnx, out, "--to", "savedmodel", "--force").expect(0);
+        Cli.run("convert", onnx, dir.resolve("saved_model")).expect(0);
+        assertTrue(Files.isRegularFile(dir.resolve("saved_model/saved_model.pb")));
+        assertEquals(List.of("out_dir", "saved_model"), Cli.list(dir));
     }
 
     @Test

@@ -30,6 +30,8 @@ class FormatsCommandTest {
         assertTrue(torch.contains("pytorch, torch, pt, jit") && torch.contains(".pt .pth .ptc") && torch.matches(".*\\.ptc +yes +yes .*"), torch);
         String saved = lines.stream().filter(l -> l.startsWith("  savedmodel ")).findFirst().orElseThrow();
         assertTrue(saved.contains("(a folder)"), saved);
+        assertTrue(saved.matches(".*\\(a folder\\) +yes +yes .*"), saved);
+        assertTrue(lines.stream().anyMatch(l -> l.matches("  tensorflow +2\\.\\d+\\.\\d+ +.*savedmodel.*")), r.out());
         assertTrue(r.out().contains("reference engines"), r.out());
         assertTrue(lines.stream().anyMatch(l -> l.matches("  onnxruntime +\\d+\\.\\d+\\.\\d+ +onnx")), r.out());
     }

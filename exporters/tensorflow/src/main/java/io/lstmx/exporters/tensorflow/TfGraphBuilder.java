@@ -1,0 +1,874 @@
+package io.lstmx.exporters.tensorflow;
+
+import io.lstmx.errors.LstmxException;
+import io.lstmx.ir.ActivationFn;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Direction;
+import io.lstmx.ir.GateOrder;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Layout;
+import io.lstmx.ir.LstmSpec;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.RecurrentWeights;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+import io.lstmx.util.SafeText;
+import org.tensorflow.ConcreteFunction;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.Signature;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Gather;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.ReduceMax;
+import org.tensorflow.op.core.ReduceSum;
+import org.tensorflow.op.core.ReverseSequence;
+import org.tensorflow.op.core.Squeeze;
+import org.tensorflow.op.core.Stack;
+import org.tensorflow.op.core.StridedSlice;
+import org.tensorflow.op.nn.LeakyRelu;
+import org.tensorflow.types.TBfloat16;
+import org.tensorflow.types.TFloat16;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TType;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds a TensorFlow graph from the IR with TensorFlow Java's ops API ({@link Ops}), one layer at a
+ * time, and returns the {@code serving_default} signature: the IR's inputs as placeholders (named as
+ * the inputs where TensorFlow allows the name; the signature's keys are the inputs' names exactly),
+ * the model's outputs as {@code output_0}, {@code output_1}, ... in model order.
+ *
+ * <p>Recurrent layers: an LSTM direction with sigmoid/tanh/tanh, no ONNX clip, no projection, no
+ * coupled input-forget gate and no sequence lengths is one {@code BlockLSTM} op (gate blocks i, c, f,
+ * o as {@link GateOrder#TF_BLOCK}; kernel [I+H, 4H] = [W; R] transposed; bias Wb + Rb with the forget
+ * bias folded in and the op's {@code forget_bias} 0; {@code cell_clip} from the IR's cell clip, -1 for
+ * none; {@code use_peephole} with the IR's peepholes). Every other LSTM, GRU and RNN direction is one
+ * functional {@code StatelessWhile} loop over time whose body computes one step (the IR's equations,
+ * with any activations, ONNX clip, peepholes, projection, coupled gates and sequence-length masks).
+ * The reverse direction reverses the time axis ({@code ReverseV2}, or {@code ReverseSequence} with
+ * sequence lengths) before and after. Nothing is unrolled: the graph's size does not depend on T.
+ */
+@SuppressWarnings({"rawtypes", "unchecked"})
+final class TfGraphBuilder implements Layer.Visitor<Void> {
+    private final Ops tf;
+    private final Model model;
+    private final Map<String, Operand> values = new HashMap<>();
+    private Layer current;
+
+    TfGraphBuilder(Ops tf, Model model) {
+        this.tf = tf;
+        this.model = model;
+    }
+
+    /** Builds the graph; returns the serving_default signature. */
+    Signature build() {
+        Set<String> used = new HashSet<>();
+        Signature.Builder sig = Signature.builder().key(Signature.DEFAULT_KEY);
+        for (ValueInfo v : model.inputs()) {
+            String op = opName(v.name(), used);
+            Placeholder p = tf.withName(op).placeholder(tfType(v.dtype(), "input '" + v.name() + "'"),
+                    Placeholder.shape(shapeOf(v.shape())));
+            values.put(v.name(), p);
+            sig.input(v.name(), p);
+        }
+        for (Layer l : model.layers()) {
+            current = l;
+            try {
+                l.accept(this);
+            } catch (LstmxException e) {
+                throw e;
+            } catch (IllegalArgumentException | IllegalStateException | org.tensorflow.exceptions.TensorFlowException e) {
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip().split("\\R")[0];
+                throw LstmxException.unsupported("layer '" + SafeText.name(l.name()) + "' (" + l.kind()
+                        + "): TensorFlow refuses the graph written for it: " + SafeText.message(why));
+            }
+        }
+        current = null;
+        int k = 0;
+        for (ValueInfo v : model.outputs()) {
+            sig.output("output_" + k, tf.withName(opName("output_" + k, used)).identity(values.get(v.name())));
+            k++;
+        }
+        return sig.build();
+    }
+
+    /** A valid, unused TensorFlow op name for {@code name}: characters TensorFlow refuses become '_'. */
+    private static String opName(String name, Set<String> used) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < name.length() && b.length() < 120; i++) {
+            char c = name.charAt(i);
+            boolean ok = c < 128 && (Character.isLetterOrDigit(c) || c == '.' || (i > 0 && (c == '_' || c == '-')));
+            b.append(ok ? c : '_');
+        }
+        if (b.length() == 0 || b.charAt(0) == '_') {
+            b.insert(0, 'v');
+        }
+        String base = b.toString();
+        String n = base;
+        for (int i = 1; !used.add(n.toLowerCase(java.util.Locale.ROOT)); i++) {
+            n = base + "_" + i;
+        }
+        return n;
+    }
+
+    private static Shape shapeOf(io.lstmx.ir.Shape s) {
+        if (!s.rankKnown()) {
+            return Shape.unknown();
+        }
+        long[] dims = new long[s.rank()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = s.dim(i) instanceof Dim.Fixed f ? f.size() : -1;
+        }
+        return Shape.of(dims);
+    }
+
+    private Class<? extends TType> tfType(DType t, String what) {
+        switch (t) {
+            case FLOAT32:
+                return TFloat32.class;
+            case INT32:
+                return TInt32.class;
+            case INT64:
+                return TInt64.class;
+            default:
+                throw LstmxException.unsupported(what + " is " + t + ", which lstmx's SavedModel writer does not write as a graph input");
+        }
+    }
+
+    private Operand v(String name) {
+        Operand o = values.get(name);
+        if (o == null) {
+            throw LstmxException.badInput("layer '" + current.name() + "' reads '" + name + "', which is not defined");
+        }
+        return o;
+    }
+
+    private void put(String name, Operand o) {
+        if (name != null) {
+            values.put(name, o);
+        }
+    }
+
+    private LstmxException refuse(String feature) {
+        return LstmxException.unsupported("layer '" + SafeText.name(current.name()) + "' (" + current.kind()
+                + "): " + feature + " cannot be written as a TensorFlow SavedModel");
+    }
+
+    // ---- constants ----
+
+    static Operand constant(Ops tf, Tensor t) {
+        Shape s = Shape.of(java.util.Arrays.stream(t.shape()).asLongStream().toArray());
+        if (t.dtype().isFloating()) {
+            return tf.constant(s, DataBuffers.of(t.toFloatArray(), true, false));
+        }
+        if (t.dtype() == DType.INT32) {
+            long[] l = t.toLongArray();
+            int[] v = new int[l.length];
+            for (int i = 0; i < l.length; i++) {
+                v[i] = (int) l[i];
+            }
+            return tf.constant(s, DataBuffers.of(v, true, false));
+        }
+        return tf.constant(s, DataBuffers.of(t.toLongArray(), true, false));
+    }
+
+    /** A [rows, cols] float constant holding {@code t} ([cols, rows]) transposed. */
+    static Operand transposed(Ops tf, Tensor t) {
+        int r = t.dim(0);
+        int c = t.dim(1);
+        float[] src = t.toFloatArray();
+        float[] dst = new float[src.length];
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < c; j++) {
+                dst[j * r + i] = src[i * c + j];
+            }
+        }
+        return tf.constant(Shape.of(c, r), DataBuffers.of(dst, true, false));
+    }
+
+    static Operand floats(Ops tf, float[] f) {
+        return tf.constant(Shape.of(f.length), DataBuffers.of(f, true, false));
+    }
+
+    private static boolean isFloat(Operand o) {
+        return o.type() == TFloat32.class;
+    }
+
+    // ---- activations ----
+
+    static Operand act(Ops tf, Operand x, ActivationFn fn) {
+        switch (fn.kind()) {
+            case SIGMOID:
+                return tf.math.sigmoid(x);
+            case TANH:
+                return tf.math.tanh(x);
+            case RELU:
+                return tf.nn.relu(x);
+            case IDENTITY:
+                return tf.identity(x);
+            case LEAKY_RELU:
+                return tf.nn.leakyRelu(x, LeakyRelu.alpha(fn.alpha()));
+            case THRESHOLDED_RELU:
+                return tf.math.mul(x, tf.dtypes.cast(tf.math.greater(x, tf.constant(fn.alpha())), TFloat32.class));
+            case ELU:
+                return tf.select(tf.math.greaterEqual(x, tf.zerosLike(x)), x, tf.math.mul(tf.constant(fn.alpha()), tf.math.expm1(x)));
+            case HARD_SIGMOID:
+                return tf.math.maximum(tf.constant(0f), tf.math.minimum(tf.constant(1f),
+                        tf.math.add(tf.math.mul(tf.constant(fn.alpha()), x), tf.constant(fn.beta()))));
+            case AFFINE:
+                return tf.math.add(tf.math.mul(tf.constant(fn.alpha()), x), tf.constant(fn.beta()));
+            case SCALED_TANH:
+                return tf.math.mul(tf.constant(fn.alpha()), tf.math.tanh(tf.math.mul(tf.constant(fn.beta()), x)));
+            case SOFTSIGN:
+                return tf.nn.softsign(x);
+            case SOFTPLUS:
+                return tf.math.softplus(x);
+            default:
+                throw new IllegalStateException(fn.toString());
+        }
+    }
+
+    // ---- simple layers ----
+
+    @Override
+    public Void visit(Layer.Constant l) {
+        put(l.output(), constant(tf, l.value()));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Dense l) {
+        Operand x = v(l.input());
+        int out = l.weight().dim(0);
+        int in = l.weight().dim(1);
+        Operand shape = tf.shape(x, TInt64.class);
+        Operand lead = tf.stridedSlice(shape, tf.constant(new long[] {0}), tf.constant(new long[] {-1}), tf.constant(new long[] {1}));
+        Operand flat = tf.reshape(x, tf.constant(new long[] {-1, in}));
+        Operand y = tf.linalg.matMul(flat, transposed(tf, l.weight()));
+        if (l.bias() != null) {
+            y = tf.math.add(y, floats(tf, l.bias().toFloatArray()));
+        }
+        put(l.output(), tf.reshape(y, tf.concat(List.of(lead, tf.constant(new long[] {out})), tf.constant(0))));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Embedding l) {
+        Operand idx = v(l.input());
+        if (isFloat(idx)) {
+            throw refuse("float indices");
+        }
+        idx = tf.dtypes.cast(idx, TInt64.class);
+        long vocab = l.table().dim(0);
+        // Negative indices count from V, as in the IR.
+        Operand neg = tf.dtypes.cast(tf.math.less(idx, tf.constant(0L)), TInt64.class);
+        idx = tf.math.add(idx, tf.math.mul(neg, tf.constant(vocab)));
+        put(l.output(), tf.gather(constant(tf, l.table()), idx, tf.constant(0)));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Activation l) {
+        put(l.output(), act(tf, v(l.input()), l.fn()));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Softmax l) {
+        Operand x = v(l.input());
+        Operand axis = tf.constant(new int[] {l.axis()});
+        Operand shifted = tf.math.sub(x, tf.reduceMax(x, axis, ReduceMax.keepDims(true)));
+        Operand sum = tf.reduceSum(tf.math.exp(shifted), axis, ReduceSum.keepDims(true));
+        put(l.output(), l.log() ? tf.math.sub(shifted, tf.math.log(sum)) : tf.math.div(tf.math.exp(shifted), sum));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Dropout l) {
+        put(l.output(), tf.identity(v(l.input())));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Identity l) {
+        put(l.output(), tf.identity(v(l.input())));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Binary l) {
+        Operand a = v(l.a());
+        Operand b = v(l.b());
+        if (a.type() != b.type()) {
+            throw refuse("operands of different types (" + a.type().getSimpleName() + ", " + b.type().getSimpleName() + ")");
+        }
+        Operand y;
+        switch (l.op()) {
+            case ADD:
+                y = tf.math.add(a, b);
+                break;
+            case SUB:
+                y = tf.math.sub(a, b);
+                break;
+            case MUL:
+                y = tf.math.mul(a, b);
+                break;
+            default:
+                y = isFloat(a) ? tf.math.div(a, b) : tf.math.truncateDiv(a, b);
+                break;
+        }
+        put(l.output(), y);
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.MatMul l) {
+        Operand a = v(l.a());
+        Operand b = v(l.b());
+        int ra = a.shape().isUnknown() ? -1 : a.shape().numDimensions();
+        int rb = b.shape().isUnknown() ? -1 : b.shape().numDimensions();
+        if (ra < 0 || rb < 0) {
+            throw refuse("a matrix product of operands of unknown rank");
+        }
+        if (ra == 0 || rb == 0) {
+            throw refuse("a matrix product of a scalar");
+        }
+        Operand a2 = ra == 1 ? tf.expandDims(a, tf.constant(0)) : a;
+        Operand b2 = rb == 1 ? tf.expandDims(b, tf.constant(-1)) : b;
+        Operand y = tf.train.batchMatMul(a2, b2, a.type());
+        if (rb == 1) {
+            y = tf.squeeze(y, Squeeze.axis(-1L));
+        }
+        if (ra == 1) {
+            y = tf.squeeze(y, Squeeze.axis(rb == 1 ? -1L : -2L));
+        }
+        put(l.output(), y);
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Concat l) {
+        List<Operand> parts = new ArrayList<>();
+        for (String s : l.inputs()) {
+            parts.add(v(s));
+        }
+        put(l.output(), tf.concat((List) parts, tf.constant(l.axis())));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Transpose l) {
+        put(l.output(), tf.linalg.transpose(v(l.input()), tf.constant(l.perm().stream().mapToInt(Integer::intValue).toArray())));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Reshape l) {
+        Operand x = v(l.input());
+        long[] target = l.shape().stream().mapToLong(Long::longValue).toArray();
+        boolean copies = false;
+        for (long d : target) {
+            copies |= d == 0;
+        }
+        Operand shape;
+        if (!copies) {
+            shape = tf.constant(target);
+        } else {
+            // ONNX: 0 copies the input's dimension at that position.
+            Operand in = tf.shape(x, TInt64.class);
+            List<Operand> parts = new ArrayList<>();
+            for (int i = 0; i < target.length; i++) {
+                parts.add(target[i] == 0
+                        ? tf.stridedSlice(in, tf.constant(new long[] {i}), tf.constant(new long[] {i + 1}), tf.constant(new long[] {1}))
+                        : tf.constant(new long[] {target[i]}));
+            }
+            shape = tf.concat((List) parts, tf.constant(0));
+        }
+        put(l.output(), tf.reshape(x, shape));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Flatten l) {
+        Operand x = v(l.input());
+        Operand shape = tf.shape(x, TInt64.class);
+        long axis = l.axis();
+        Operand one = tf.constant(new long[] {1});
+        Operand head = tf.stridedSlice(shape, tf.constant(new long[] {0}), tf.constant(new long[] {axis}), one);
+        Operand tail = tf.stridedSlice(shape, tf.constant(new long[] {axis}), tf.constant(new long[] {0}), one, StridedSlice.endMask(1L));
+        Operand a = tf.reduceProd(head, tf.constant(0), org.tensorflow.op.core.ReduceProd.keepDims(true));
+        Operand b = tf.reduceProd(tail, tf.constant(0), org.tensorflow.op.core.ReduceProd.keepDims(true));
+        put(l.output(), tf.reshape(x, tf.concat(List.of(a, b), tf.constant(0))));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Squeeze l) {
+        List<Long> axes = l.axes().stream().map(Integer::longValue).toList();
+        put(l.output(), tf.squeeze(v(l.input()), Squeeze.axis(axes)));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Unsqueeze l) {
+        Operand x = v(l.input());
+        int outRank = -1;
+        if (!x.shape().isUnknown()) {
+            outRank = x.shape().numDimensions() + l.axes().size();
+        }
+        List<Integer> axes = new ArrayList<>();
+        for (int a : l.axes()) {
+            if (a < 0) {
+                if (outRank < 0) {
+                    throw refuse("a negative axis on a value of unknown rank");
+                }
+                a += outRank;
+            }
+            axes.add(a);
+        }
+        axes.sort(null);
+        for (int a : axes) {
+            x = tf.expandDims(x, tf.constant(a));
+        }
+        put(l.output(), x);
+        return null;
+    }
+
+    /** {@code index} made non-negative against dimension {@code axis} of {@code x}, as an int64 tensor. */
+    private Operand normalizedIndex(Operand x, int axis, Operand index) {
+        Operand dim = tf.gather(tf.shape(x, TInt64.class), tf.constant((long) axis), tf.constant(0));
+        Operand neg = tf.dtypes.cast(tf.math.less(index, tf.zerosLike(index)), TInt64.class);
+        return tf.math.add(index, tf.math.mul(neg, dim));
+    }
+
+    @Override
+    public Void visit(Layer.Select l) {
+        Operand x = v(l.input());
+        Operand idx = normalizedIndex(x, l.axis(), tf.constant(l.index()));
+        put(l.output(), tf.gather(x, idx, tf.constant(l.axis())));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Take l) {
+        Operand x = v(l.input());
+        Operand idx = normalizedIndex(x, l.axis(), tf.dtypes.cast(constant(tf, l.indices()), TInt64.class));
+        put(l.output(), tf.gather(x, idx, tf.constant(l.axis())));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Slice l) {
+        Operand x = v(l.input());
+        int axis = l.axis();
+        // One sliced axis; the others are kept whole: "..., s:e:k, :, :" for a negative axis, ":, :, s:e:k" otherwise.
+        int n;
+        long ellipsis = 0;
+        int at;
+        if (axis < 0) {
+            n = 1 - axis;
+            ellipsis = 1;
+            at = 1;
+        } else {
+            n = axis + 1;
+            at = axis;
+        }
+        long[] begin = new long[n];
+        long[] end = new long[n];
+        long[] strides = new long[n];
+        long whole = 0;
+        for (int i = 0; i < n; i++) {
+            strides[i] = 1;
+            if (i != at && !(ellipsis == 1 && i == 0)) {
+                whole |= 1L << i;
+            }
+        }
+        begin[at] = l.start();
+        end[at] = l.end();
+        strides[at] = l.step();
+        put(l.output(), tf.stridedSlice(x, tf.constant(begin), tf.constant(end), tf.constant(strides),
+                StridedSlice.beginMask(whole), StridedSlice.endMask(whole), StridedSlice.ellipsisMask(ellipsis)));
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Cast l) {
+        Operand x = v(l.input());
+        Operand y;
+        switch (l.to()) {
+            case FLOAT32:
+                y = tf.dtypes.cast(x, TFloat32.class);
+                break;
+            case FLOAT16:
+                y = tf.dtypes.cast(tf.dtypes.cast(x, TFloat16.class), TFloat32.class);
+                break;
+            case BFLOAT16:
+                y = tf.dtypes.cast(tf.dtypes.cast(x, TBfloat16.class), TFloat32.class);
+                break;
+            case INT32:
+                y = tf.dtypes.cast(x, TInt32.class);
+                break;
+            default:
+                y = tf.dtypes.cast(x, TInt64.class);
+                break;
+        }
+        put(l.output(), y);
+        return null;
+    }
+
+    // ---- recurrent layers ----
+
+    @Override
+    public Void visit(Layer.Lstm l) {
+        recurrent(l);
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Gru l) {
+        recurrent(l);
+        return null;
+    }
+
+    @Override
+    public Void visit(Layer.Rnn l) {
+        recurrent(l);
+        return null;
+    }
+
+    /** Whether direction {@code d} of {@code l} is one BlockLSTM op. */
+    static boolean blockEligible(Layer.Lstm l, int d) {
+        LstmSpec s = l.spec();
+        return s.activations().subList(3 * d, 3 * d + 3).equals(LstmSpec.DEFAULT_ACTIVATIONS) && s.clip() == null
+                && s.projSize() == 0 && !s.inputForget() && l.sequenceLengths() == null;
+    }
+
+    private void recurrent(Layer.Recurrent l) {
+        Operand x = v(l.input());
+        if (!isFloat(x)) {
+            throw refuse("a non-float input sequence");
+        }
+        boolean bm = l.layout() == Layout.BATCH_MAJOR;
+        Operand swap = tf.constant(new int[] {1, 0, 2});
+        if (bm) {
+            x = tf.linalg.transpose(x, swap);
+        }
+        Operand lens = l.sequenceLengths() == null ? null : tf.dtypes.cast(v(l.sequenceLengths()), TInt32.class);
+        Operand h0 = l.initialH() == null ? null : v(l.initialH());
+        Operand c0 = l.initialC() == null ? null : v(l.initialC());
+        if (bm && h0 != null) {
+            h0 = tf.linalg.transpose(h0, swap);
+        }
+        if (bm && c0 != null) {
+            c0 = tf.linalg.transpose(c0, swap);
+        }
+        Operand batch = tf.gather(tf.shape(x, TInt32.class), tf.constant(1), tf.constant(0));
+        boolean lstm = l instanceof Layer.Lstm;
+        int dirs = l.direction().count();
+        List<Operand> ys = new ArrayList<>();
+        List<Operand> hs = new ArrayList<>();
+        List<Operand> cs = new ArrayList<>();
+        for (int d = 0; d < dirs; d++) {
+            Operand h = h0 == null ? zeros(batch, l.outputSize()) : tf.gather(h0, tf.constant(d), tf.constant(0));
+            Operand c = !lstm ? null : c0 == null ? zeros(batch, l.hiddenSize()) : tf.gather(c0, tf.constant(d), tf.constant(0));
+            boolean reverse = l.direction() == Direction.REVERSE || d == 1;
+            Operand xd = reverse ? reverseTime(x, lens) : x;
+            Operand[] r = lstm && blockEligible((Layer.Lstm) l, d)
+                    ? blockLstm((Layer.Lstm) l, d, xd, h, c)
+                    : loop(l, d, xd, h, c, lens);
+            ys.add(reverse ? reverseTime(r[0], lens) : r[0]);
+            hs.add(r[1]);
+            cs.add(r[2]);
+        }
+        Operand y = tf.stack((List) ys, Stack.axis(1L));
+        Operand yh = tf.stack((List) hs);
+        Operand yc = lstm ? tf.stack((List) cs) : null;
+        if (lens != null) {
+            // A row of length 0 runs no step: its Y_h and Y_c are zero.
+            Operand some = tf.reshape(tf.dtypes.cast(tf.math.greater(lens, tf.zerosLike(lens)), TFloat32.class), tf.constant(new int[] {1, -1, 1}));
+            yh = tf.math.mul(yh, some);
+            yc = yc == null ? null : tf.math.mul(yc, some);
+        }
+        if (bm) {
+            y = tf.linalg.transpose(y, tf.constant(new int[] {2, 0, 1, 3}));
+            yh = tf.linalg.transpose(yh, swap);
+            yc = yc == null ? null : tf.linalg.transpose(yc, swap);
+        }
+        put(l.outputSequence(), y);
+        put(l.outputH(), yh);
+        put(l.outputC(), yc);
+    }
+
+    private Operand zeros(Operand batch, int width) {
+        return tf.fill(tf.stack(List.of(batch, tf.constant(width))), tf.constant(0f));
+    }
+
+    private Operand reverseTime(Operand x, Operand lens) {
+        if (lens == null) {
+            return tf.reverse(x, tf.constant(new int[] {0}));
+        }
+        return tf.reverseSequence(x, lens, 0L, ReverseSequence.batchDim(1L));
+    }
+
+    /** One BlockLSTM op for direction d: returns Y [T, B, H], last h, last c. */
+    private Operand[] blockLstm(Layer.Lstm l, int d, Operand x, Operand h, Operand c) {
+        LstmWeights w = l.weights().get(d);
+        int hidden = l.hiddenSize();
+        int in = l.inputSize();
+        Tensor wt = GateOrder.TF_BLOCK.fromCanonical(w.w(), 0);
+        Tensor rt = GateOrder.TF_BLOCK.fromCanonical(w.r(), 0);
+        float[] kernel = new float[(in + hidden) * 4 * hidden];
+        float[] wf = wt.toFloatArray();
+        float[] rf = rt.toFloatArray();
+        int g4 = 4 * hidden;
+        for (int gRow = 0; gRow < g4; gRow++) {
+            for (int i = 0; i < in; i++) {
+                kernel[i * g4 + gRow] = wf[gRow * in + i];
+            }
+            for (int j = 0; j < hidden; j++) {
+                kernel[(in + j) * g4 + gRow] = rf[gRow * hidden + j];
+            }
+        }
+        float[] bias = new float[g4];
+        float[] wb = w.wb().toFloatArray();
+        float[] rb = w.rb().toFloatArray();
+        for (int i = 0; i < g4; i++) {
+            bias[i] = wb[i] + rb[i];
+        }
+        for (int i = hidden; i < 2 * hidden; i++) {
+            bias[i] += l.spec().forgetBias(); // canonical block 1 is f
+        }
+        float[] b = GateOrder.TF_BLOCK.fromCanonical(Tensor.ofFloats(new int[] {g4}, bias), 0).toFloatArray();
+        float[] p = w.peephole() == null ? new float[3 * hidden] : w.peephole().toFloatArray();
+        Operand wci = floats(tf, java.util.Arrays.copyOfRange(p, 0, hidden));
+        Operand wcf = floats(tf, java.util.Arrays.copyOfRange(p, hidden, 2 * hidden));
+        Operand wco = floats(tf, java.util.Arrays.copyOfRange(p, 2 * hidden, 3 * hidden));
+        Operand steps = tf.gather(tf.shape(x, TInt64.class), tf.constant(0), tf.constant(0));
+        org.tensorflow.Operation op = tf.scope().opBuilder("BlockLSTM", "BlockLSTM")
+                .addInput(steps.asOutput())
+                .addInput(x.asOutput())
+                .addInput(c.asOutput())
+                .addInput(h.asOutput())
+                .addInput(tf.constant(Shape.of(in + hidden, g4), DataBuffers.of(kernel, true, false)).asOutput())
+                .addInput(wci.asOutput())
+                .addInput(wcf.asOutput())
+                .addInput(wco.asOutput())
+                .addInput(floats(tf, b).asOutput())
+                .setAttr("forget_bias", 0f)
+                .setAttr("cell_clip", l.spec().cellClip() == null ? -1f : l.spec().cellClip())
+                .setAttr("use_peephole", w.peephole() != null)
+                .build();
+        Output ys = op.output(6);
+        Output cellStates = op.output(1);
+        Operand last = tf.math.sub(steps, tf.constant(1L));
+        return new Operand[] {ys, tf.gather(ys, last, tf.constant(0)), tf.gather(cellStates, last, tf.constant(0))};
+    }
+
+    /**
+     * One StatelessWhile loop over time for direction d. Loop variables: t, X [T, B, I], h, (c),
+     * Y [T, B, P|H], (sequence lengths). Returns Y, last h, last c (null for GRU and RNN).
+     */
+    private Operand[] loop(Layer.Recurrent l, int d, Operand x, Operand h, Operand c, Operand lens) {
+        boolean lstm = l instanceof Layer.Lstm;
+        Operand steps = tf.gather(tf.shape(x, TInt32.class), tf.constant(0), tf.constant(0));
+        Operand batch = tf.gather(tf.shape(x, TInt32.class), tf.constant(1), tf.constant(0));
+        Operand y0 = tf.fill(tf.stack(List.of(steps, batch, tf.constant(l.outputSize()))), tf.constant(0f));
+        List<Operand<?>> init = new ArrayList<>();
+        List<Class<? extends TType>> types = new ArrayList<>();
+        init.add(tf.constant(0));
+        types.add(TInt32.class);
+        init.add(x);
+        types.add(TFloat32.class);
+        init.add(h);
+        types.add(TFloat32.class);
+        if (lstm) {
+            init.add(c);
+            types.add(TFloat32.class);
+        }
+        init.add(y0);
+        types.add(TFloat32.class);
+        if (lens != null) {
+            init.add(lens);
+            types.add(TInt32.class);
+        }
+        ConcreteFunction cond = ConcreteFunction.create(ft -> {
+            List<Operand> a = args(ft, types);
+            Signature.Builder s = signature(a);
+            Operand t = ft.gather(ft.shape(a.get(1), TInt32.class), ft.constant(0), ft.constant(0));
+            return s.output("out", ft.math.less(a.get(0), t)).build();
+        });
+        ConcreteFunction body = ConcreteFunction.create(ft -> {
+            List<Operand> a = args(ft, types);
+            Signature.Builder s = signature(a);
+            int k = 0;
+            Operand t = a.get(k++);
+            Operand xs = a.get(k++);
+            Operand hp = a.get(k++);
+            Operand cp = lstm ? a.get(k++) : null;
+            Operand ys = a.get(k++);
+            Operand ln = lens != null ? a.get(k) : null;
+            Operand xt = ft.gather(xs, t, ft.constant(0));
+            Operand[] next = step(ft, l, d, xt, hp, cp);
+            Operand hn = next[0];
+            Operand cn = next[1];
+            Operand yt = hn;
+            if (ln != null) {
+                Operand m = ft.expandDims(ft.dtypes.cast(ft.math.less(t, ln), TFloat32.class), ft.constant(1));
+                Operand keep = ft.math.sub(ft.constant(1f), m);
+                yt = ft.math.mul(m, hn);
+                hn = ft.math.add(yt, ft.math.mul(keep, hp));
+                if (cn != null) {
+                    cn = ft.math.add(ft.math.mul(m, cn), ft.math.mul(keep, cp));
+                }
+            }
+            Operand yn = ft.tensorScatterNdUpdate(ys, ft.reshape(t, ft.constant(new int[] {1, 1})), ft.expandDims(yt, ft.constant(0)));
+            List<Operand> outs = new ArrayList<>();
+            outs.add(ft.math.add(t, ft.constant(1)));
+            outs.add(ft.identity(xs));
+            outs.add(hn);
+            if (lstm) {
+                outs.add(cn);
+            }
+            outs.add(yn);
+            if (ln != null) {
+                outs.add(ft.identity(ln));
+            }
+            for (int i = 0; i < outs.size(); i++) {
+                s.output(String.format("o%03d", i), outs.get(i));
+            }
+            return s.build();
+        });
+        List<Output<?>> out = tf.statelessWhile(init, cond, body).output();
+        int k = 2;
+        Operand hT = out.get(k++);
+        Operand cT = lstm ? out.get(k++) : null;
+        Operand y = out.get(k);
+        return new Operand[] {y, hT, cT};
+    }
+
+    private static List<Operand> args(Ops ft, List<Class<? extends TType>> types) {
+        List<Operand> a = new ArrayList<>();
+        for (Class<? extends TType> c : types) {
+            a.add(ft.placeholder(c));
+        }
+        return a;
+    }
+
+    private static Signature.Builder signature(List<Operand> a) {
+        Signature.Builder s = Signature.builder();
+        for (int i = 0; i < a.size(); i++) {
+            s.input(String.format("a%03d", i), a.get(i));
+        }
+        return s;
+    }
+
+    private static Operand clip(Ops ft, Operand x, Float clip) {
+        return clip == null ? x : ft.clipByValue(x, ft.constant(-clip), ft.constant(clip));
+    }
+
+    /** One step of direction d: the new h and (LSTM) c, from x_t [B, I], h and c. */
+    static Operand[] step(Ops ft, Layer.Recurrent l, int d, Operand xt, Operand h, Operand c) {
+        Float clip = l.clip();
+        int hidden = l.hiddenSize();
+        Operand one = ft.constant(1f);
+        if (l instanceof Layer.Lstm lstm) {
+            LstmSpec s = lstm.spec();
+            LstmWeights w = lstm.weights().get(d);
+            List<ActivationFn> acts = s.activations().subList(3 * d, 3 * d + 3);
+            float[] bias = sum(w.wb(), w.rb());
+            Operand gates = ft.math.add(ft.math.add(ft.linalg.matMul(xt, transposed(ft, w.w())),
+                    ft.linalg.matMul(h, transposed(ft, w.r()))), floats(ft, bias));
+            List<Output> g = ft.split(ft.constant(1), gates, 4L).output();
+            Operand pi = null;
+            Operand pf = null;
+            Operand po = null;
+            if (w.peephole() != null) {
+                float[] p = w.peephole().toFloatArray();
+                pi = floats(ft, java.util.Arrays.copyOfRange(p, 0, hidden));
+                pf = floats(ft, java.util.Arrays.copyOfRange(p, hidden, 2 * hidden));
+                po = floats(ft, java.util.Arrays.copyOfRange(p, 2 * hidden, 3 * hidden));
+            }
+            Operand gi = pi == null ? g.get(0) : ft.math.add(g.get(0), ft.math.mul(pi, c));
+            Operand i = act(ft, clip(ft, gi, clip), acts.get(0));
+            Operand f;
+            if (s.inputForget()) {
+                f = ft.math.sub(one, i);
+            } else {
+                Operand gf = g.get(1);
+                if (s.forgetBias() != 0) {
+                    gf = ft.math.add(gf, ft.constant(s.forgetBias()));
+                }
+                if (pf != null) {
+                    gf = ft.math.add(gf, ft.math.mul(pf, c));
+                }
+                f = act(ft, clip(ft, gf, clip), acts.get(0));
+            }
+            Operand cand = act(ft, clip(ft, g.get(2), clip), acts.get(1));
+            Operand cn = ft.math.add(ft.math.mul(f, c), ft.math.mul(i, cand));
+            if (s.cellClip() != null) {
+                cn = ft.clipByValue(cn, ft.constant(-s.cellClip()), ft.constant(s.cellClip()));
+            }
+            Operand go = po == null ? g.get(3) : ft.math.add(g.get(3), ft.math.mul(po, cn));
+            Operand o = act(ft, clip(ft, go, clip), acts.get(0));
+            Operand hn = ft.math.mul(o, act(ft, cn, acts.get(2)));
+            if (w.projection() != null) {
+                hn = ft.linalg.matMul(hn, transposed(ft, w.projection()));
+            }
+            return new Operand[] {hn, cn};
+        }
+        if (l instanceof Layer.Gru gru) {
+            RecurrentWeights w = gru.weights().get(d);
+            List<ActivationFn> acts = gru.spec().activations().subList(2 * d, 2 * d + 2);
+            Operand xw = ft.math.add(ft.linalg.matMul(xt, transposed(ft, w.w())), floats(ft, w.wb().toFloatArray()));
+            List<Output> xg = ft.split(ft.constant(1), xw, 3L).output();
+            float[] r = w.r().toFloatArray();
+            float[] rb = w.rb().toFloatArray();
+            int hh = hidden * hidden;
+            Tensor rrz = Tensor.ofFloats(new int[] {2 * hidden, hidden}, java.util.Arrays.copyOfRange(r, 0, 2 * hh));
+            Tensor rn = Tensor.ofFloats(new int[] {hidden, hidden}, java.util.Arrays.copyOfRange(r, 2 * hh, 3 * hh));
+            Operand hrz = ft.math.add(ft.linalg.matMul(h, transposed(ft, rrz)), floats(ft, java.util.Arrays.copyOfRange(rb, 0, 2 * hidden)));
+            List<Output> hg = ft.split(ft.constant(1), hrz, 2L).output();
+            Operand rg = act(ft, clip(ft, ft.math.add(xg.get(0), hg.get(0)), clip), acts.get(0));
+            Operand zg = act(ft, clip(ft, ft.math.add(xg.get(1), hg.get(1)), clip), acts.get(0));
+            Operand rbn = floats(ft, java.util.Arrays.copyOfRange(rb, 2 * hidden, 3 * hidden));
+            Operand pre;
+            if (gru.spec().linearBeforeReset()) {
+                pre = ft.math.add(xg.get(2), ft.math.mul(rg, ft.math.add(ft.linalg.matMul(h, transposed(ft, rn)), rbn)));
+            } else {
+                pre = ft.math.add(xg.get(2), ft.math.add(ft.linalg.matMul(ft.math.mul(rg, h), transposed(ft, rn)), rbn));
+            }
+            Operand n = act(ft, clip(ft, pre, clip), acts.get(1));
+            Operand hn = ft.math.add(ft.math.mul(ft.math.sub(one, zg), n), ft.math.mul(zg, h));
+            return new Operand[] {hn, null};
+        }
+        Layer.Rnn rnn = (Layer.Rnn) l;
+        RecurrentWeights w = rnn.weights().get(d);
+        ActivationFn f = rnn.spec().activations().get(d);
+        Operand pre = ft.math.add(ft.math.add(ft.linalg.matMul(xt, transposed(ft, w.w())), ft.linalg.matMul(h, transposed(ft, w.r()))),
+                floats(ft, sum(w.wb(), w.rb())));
+        return new Operand[] {act(ft, clip(ft, pre, clip), f), null};
+    }
+
+    private static float[] sum(Tensor a, Tensor b) {
+        float[] x = a.toFloatArray();
+        float[] y = b.toFloatArray();
+        float[] s = new float[x.length];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = x[i] + y[i];
+        }
+        return s;
+    }
+}

@@ -1,0 +1,169 @@
+package io.lstmx.exporters.tensorflow;
+
+import io.lstmx.ir.ActivationFn;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Direction;
+import io.lstmx.ir.GateOrder;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Layout;
+import io.lstmx.ir.LstmSpec;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.ModelInfo;
+import io.lstmx.ir.RecurrentPorts;
+import io.lstmx.ir.RecurrentSpec;
+import io.lstmx.ir.RecurrentWeights;
+import io.lstmx.ir.Shape;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/** Test models built directly in the IR, with inputs. */
+final class Samples {
+    private Samples() {
+    }
+
+    /** A model with inputs to run it on. */
+    record Sample(String description, Model model, Map<String, Tensor> inputs) {
+        @Override
+        public String toString() {
+            return description;
+        }
+    }
+
+    private static final Random RANDOM = new Random(42);
+
+    static Tensor random(int... shape) {
+        int n = Tensor.elementCount(shape);
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) (RANDOM.nextGaussian() * 0.5);
+        }
+        return Tensor.ofFloats(shape, f);
+    }
+
+    static ValueInfo f32(String name, int... shape) {
+        Object[] dims = new Object[shape.length];
+        for (int i = 0; i < shape.length; i++) {
+            dims[i] = shape[i];
+        }
+        return new ValueInfo(name, DType.FLOAT32, Shape.of(dims));
+    }
+
+    static Model model(String name, List<ValueInfo> inputs, List<String> outputs, Layer... layers) {
+        List<ValueInfo> outs = new ArrayList<>();
+        for (String o : outputs) {
+            outs.add(new ValueInfo(o, DType.FLOAT32, Shape.UNKNOWN));
+        }
+        return new Model(name, ModelInfo.NONE, inputs, outs, List.of(layers));
+    }
+
+    static LstmWeights lstmWeights(int in, int h, int proj, boolean peephole) {
+        int hr = proj > 0 ? proj : h;
+        return new LstmWeights(random(4 * h, in), random(4 * h, hr), random(4 * h), random(4 * h),
+                peephole ? random(3 * h) : null, proj > 0 ? random(proj, h) : null);
+    }
+
+    static RecurrentWeights recurrentWeights(int gates, int in, int h) {
+        return new RecurrentWeights(random(gates * h, in), random(gates * h, h), random(gates * h), random(gates * h));
+    }
+
+    /**
+     * An LSTM with every output in use, initial states when asked, then (on Y) nothing more: the
+     * outputs are Y, Y_h, Y_c. Inputs sized batch 2, time 5.
+     */
+    static Sample lstm(String description, LstmSpec spec, boolean states, boolean peephole) {
+        int d = spec.direction().count();
+        List<LstmWeights> w = new ArrayList<>();
+        for (int k = 0; k < d; k++) {
+            w.add(lstmWeights(spec.inputSize(), spec.hiddenSize(), spec.projSize(), peephole));
+        }
+        Layer.Lstm l = new Layer.Lstm("lstm", new RecurrentPorts("x", null, states ? "h0" : null, states ? "c0" : null, "y", "yh", "yc"),
+                spec, w, GateOrder.PYTORCH);
+        return recurrent(description, l, spec.layout(), d, spec.outputSize(), spec.hiddenSize(), spec.inputSize(), states, true);
+    }
+
+    static Sample gru(String description, RecurrentSpec spec, boolean states) {
+        List<RecurrentWeights> w = new ArrayList<>();
+        for (int k = 0; k < spec.direction().count(); k++) {
+            w.add(recurrentWeights(3, spec.inputSize(), spec.hiddenSize()));
+        }
+        Layer.Gru l = new Layer.Gru("gru", RecurrentPorts.withoutCell("x", null, states ? "h0" : null, "y", "yh"), spec, w, GateOrder.Gru.PYTORCH);
+        return recurrent(description, l, spec.layout(), spec.direction().count(), spec.hiddenSize(), 0, spec.inputSize(), states, false);
+    }
+
+    static Sample rnn(String description, RecurrentSpec spec, boolean states) {
+        List<RecurrentWeights> w = new ArrayList<>();
+        for (int k = 0; k < spec.direction().count(); k++) {
+            w.add(recurrentWeights(1, spec.inputSize(), spec.hiddenSize()));
+        }
+        Layer.Rnn l = new Layer.Rnn("rnn", RecurrentPorts.withoutCell("x", null, states ? "h0" : null, "y", "yh"), spec, w);
+        return recurrent(description, l, spec.layout(), spec.direction().count(), spec.hiddenSize(), 0, spec.inputSize(), states, false);
+    }
+
+    private static Sample recurrent(String description, Layer.Recurrent l, Layout layout, int d, int out, int cell, int in,
+                                    boolean states, boolean lstm) {
+        int b = 2;
+        int t = 5;
+        boolean bm = layout == Layout.BATCH_MAJOR;
+        List<ValueInfo> inputs = new ArrayList<>();
+        Map<String, Tensor> values = new LinkedHashMap<>();
+        int[] xs = bm ? new int[] {b, t, in} : new int[] {t, b, in};
+        inputs.add(f32("x", xs));
+        values.put("x", random(xs));
+        if (states) {
+            int[] hs = bm ? new int[] {b, d, out} : new int[] {d, b, out};
+            inputs.add(f32("h0", hs));
+            values.put("h0", random(hs));
+            if (lstm) {
+                int[] cs = bm ? new int[] {b, d, cell} : new int[] {d, b, cell};
+                inputs.add(f32("c0", cs));
+                values.put("c0", random(cs));
+            }
+        }
+        List<String> outs = lstm ? List.of("y", "yh", "yc") : List.of("y", "yh");
+        return new Sample(description, model(l.kind().toLowerCase() + "_model", inputs, outs, l), values);
+    }
+
+    /** LSTM (time-major, as PyTorch's default) → last step → Dense → softmax: a classifier. */
+    static Sample classifier(String description, Direction dir, Layout layout) {
+        int in = 3;
+        int h = 4;
+        int d = dir.count();
+        LstmSpec spec = LstmSpec.standard(in, h, dir, layout);
+        List<LstmWeights> w = new ArrayList<>();
+        for (int k = 0; k < d; k++) {
+            w.add(lstmWeights(in, h, 0, false));
+        }
+        boolean bm = layout == Layout.BATCH_MAJOR;
+        Layer.Lstm lstm = new Layer.Lstm("lstm", RecurrentPorts.of("x").withOutputs("y", null), spec, w, GateOrder.PYTORCH);
+        // Y [T, D, B, H] → [T, B, D*H] (PyTorch's output), or [B, T, D, H] → [B, T, D*H]
+        List<Layer> layers = new ArrayList<>();
+        layers.add(lstm);
+        String seq = "y";
+        if (!bm) {
+            layers.add(new Layer.Transpose("to_tbdh", "y", "y_t", List.of(0, 2, 1, 3)));
+            seq = "y_t";
+        }
+        layers.add(new Layer.Reshape("merge_directions", seq, "out", List.of(0L, 0L, (long) d * h)));
+        layers.add(new Layer.Select("last_step", "out", "last", bm ? 1 : 0, -1));
+        layers.add(new Layer.Dense("fc", "last", "logits", random(2, d * h), random(2)));
+        layers.add(new Layer.Softmax("probs", "logits", "p", -1, false));
+        int[] xs = bm ? new int[] {2, 5, in} : new int[] {5, 2, in};
+        return new Sample(description, model("classifier", List.of(f32("x", xs)), List.of("p"), layers.toArray(new Layer[0])),
+                Map.of("x", random(xs)));
+    }
+
+    static List<ActivationFn> acts(int d, ActivationFn... perDirection) {
+        List<ActivationFn> l = new ArrayList<>();
+        for (int k = 0; k < d; k++) {
+            l.addAll(List.of(perDirection));
+        }
+        return l;
+    }
+}

@@ -1,0 +1,54 @@
+package io.lstmx.exporters.tensorflow;
+
+import io.lstmx.api.ReferenceEngine;
+import io.lstmx.formats.Format;
+import io.lstmx.formats.WriteOptions;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.Tensor;
+import io.lstmx.references.tensorflow.TensorFlowEngine;
+import io.lstmx.runtime.NativeRuntime;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Writes IR models as SavedModels and runs them in TensorFlow (the reference engine) against the native runtime. */
+final class Tf {
+    private Tf() {
+    }
+
+    /** Writes {@code m} into a fresh folder under {@code dir}, returns the SavedModel folder. */
+    static Path write(Path dir, Model m) throws Exception {
+        Path sm = Files.createTempDirectory(dir, "sm").resolve("saved_model");
+        new SavedModelWriter().write(m, sm, WriteOptions.DEFAULT);
+        return sm;
+    }
+
+    /** Writes {@code m}, runs it in TensorFlow and in the native runtime on {@code inputs}, compares every output. */
+    static Path check(Path dir, Model m, Map<String, Tensor> inputs) throws Exception {
+        Path sm = write(dir, m);
+        Map<String, Tensor> expected = NativeRuntime.compile(m).run(inputs);
+        try (ReferenceEngine.Session s = new TensorFlowEngine().open(sm, Format.SAVEDMODEL)) {
+            List<String> names = new ArrayList<>();
+            for (int k = 0; k < m.outputs().size(); k++) {
+                names.add("output_" + k);
+            }
+            assertEquals(names, s.outputNames(), "the signature's outputs");
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            for (String n : m.inputNames()) {
+                in.put(n, inputs.get(n));
+            }
+            Map<String, Tensor> got = s.run(in);
+            for (int k = 0; k < names.size(); k++) {
+                String o = m.outputNames().get(k);
+                Check.close(expected.get(o), got.get(names.get(k)), "output " + o + " (TensorFlow vs native runtime)");
+            }
+        }
+        return sm;
+    }
+}
