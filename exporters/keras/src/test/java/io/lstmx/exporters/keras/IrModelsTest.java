@@ -289,4 +289,18 @@ class IrModelsTest {
         assertTrue(new KerasReader().read(a, ReadOptions.DEFAULT).info().detail().startsWith("Sequential"));
         assertTrue(new KerasReader().read(b, ReadOptions.DEFAULT).info().detail().startsWith("Functional"));
     }
+
+    /**
+     * Writes every case as .keras and .h5 into target/keras-samples, for the offline check with
+     * h5py (fixtures/keras/check_written.py, results in fixtures/keras/WRITTEN_CHECK.md).
+     */
+    @Test
+    void samplesForTheOfflineCheck() throws Exception {
+        Path d = Path.of("target/keras-samples");
+        Files.createDirectories(d);
+        for (var e : cases().entrySet()) {
+            new KerasWriter().write(e.getValue().get(), d.resolve(e.getKey() + ".keras"), WriteOptions.DEFAULT);
+            new KerasH5Writer().write(e.getValue().get(), d.resolve(e.getKey() + ".h5"), WriteOptions.DEFAULT);
+        }
+    }
 }
