@@ -160,6 +160,12 @@ class IrModelsTest {
         m.put("two_branches_concat_add", () -> model(List.of(out("s"), out("cat")),
                 new Layer.Dense("a", "x", "a", rand(3, I), rand(3)), new Layer.Dense("b", "x", "b", rand(3, I), rand(3)),
                 new Layer.Binary("add", Layer.Binary.Op.ADD, "a", "b", "s"), new Layer.Concat("cat", List.of("a", "b"), "cat", -1)));
+        m.put("unsqueeze_squeeze_views", () -> model(List.of(out("h")), lstm(Direction.FORWARD, null, "Y_h", null, 0),
+                new Layer.Squeeze("sq", "Y_h", "a", List.of(1)), new Layer.Unsqueeze("un", "a", "b", List.of(1)),
+                new Layer.Squeeze("sq2", "b", "h", List.of(1))));
+        m.put("cast_then_embedding", () -> new Model("m", new ModelInfo("test", "test", ""),
+                List.of(new ValueInfo("ids", DType.FLOAT32, Shape.of("batch", T))), List.of(out("e")), List.of(
+                new Layer.Cast("cast", "ids", "i", DType.INT64), new Layer.Embedding("emb", "i", "e", rand(11, I)))));
         m.put("permute_reshape_flatten", () -> model(List.of(out("f")), new Layer.Transpose("t", "x", "t", List.of(0, 2, 1)),
                 new Layer.Reshape("r", "t", "r", List.of(0L, 2L, -1L)), new Layer.Flatten("f", "r", "f", 1)));
         return m;
@@ -174,6 +180,12 @@ class IrModelsTest {
                     ids[i] = RNG.nextInt(11);
                 }
                 in.put(v.name(), Tensor.ofLongs(DType.INT64, new int[] {B, T}, ids));
+            } else if (v.shape().rank() == 2) {
+                float[] ids = new float[B * T];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = RNG.nextInt(11);
+                }
+                in.put(v.name(), Tensor.ofFloats(new int[] {B, T}, ids));
             } else {
                 in.put(v.name(), rand(B, T, I));
             }
@@ -276,6 +288,29 @@ class IrModelsTest {
             }
         }
         return tests.stream();
+    }
+
+    /** Every concrete IR layer kind appears in a case that is written or in one that is refused. */
+    @Test
+    void everyLayerKindIsWrittenOrRefused() {
+        java.util.Set<Class<?>> seen = new java.util.HashSet<>();
+        for (var c : cases().values()) {
+            c.get().layers().forEach(l -> seen.add(l.getClass()));
+        }
+        for (Object[] r : refusals().values()) {
+            ((Model) r[0]).layers().forEach(l -> seen.add(l.getClass()));
+        }
+        List<Class<?>> kinds = new ArrayList<>();
+        for (Class<?> c : Layer.class.getPermittedSubclasses()) {
+            if (c.isInterface()) {
+                kinds.addAll(List.of(c.getPermittedSubclasses()));
+            } else {
+                kinds.add(c);
+            }
+        }
+        for (Class<?> k : kinds) {
+            assertTrue(seen.contains(k), k.getSimpleName() + " is in no case");
+        }
     }
 
     @Test
