@@ -1,12 +1,37 @@
 package io.lstmx.exporters.keras;
 
 import io.lstmx.formats.Format;
-import io.lstmx.formats.PendingWriter;
+import io.lstmx.formats.FormatWriter;
+import io.lstmx.formats.WriteOptions;
+import io.lstmx.ir.Model;
+import io.lstmx.util.AtomicFiles;
 
-/** Writer plug-in for Keras HDF5 files (.h5). Known but not written yet: {@link #write} refuses with UNSUPPORTED until the exporter lands here. */
-public final class KerasH5Writer extends PendingWriter {
-    /** Names the format and its default file name. */
+import java.nio.file.Path;
+
+/**
+ * Writer plug-in for Keras HDF5 files (.h5) in the layout of Keras 3's legacy h5 writer
+ * ({@code model.save("x.h5")}): root attributes keras_version, backend and model_config,
+ * weights under /model_weights with weight_names (see {@link KerasFiles}). Same translation
+ * and refusals as {@link KerasWriter}.
+ */
+public final class KerasH5Writer implements FormatWriter {
+    /** Writes .h5 files. */
     public KerasH5Writer() {
-        super(Format.KERAS_H5, "model.h5");
+    }
+
+    @Override
+    public Format format() {
+        return Format.KERAS_H5;
+    }
+
+    @Override
+    public String defaultFileName() {
+        return "model.h5";
+    }
+
+    @Override
+    public void write(Model model, Path path, WriteOptions options) {
+        KerasModel m = KerasWriter.build(model, path);
+        AtomicFiles.write(path, os -> KerasFiles.writeH5(m, os));
     }
 }

@@ -1,0 +1,1075 @@
+package io.lstmx.exporters.keras;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.lstmx.errors.LstmxException;
+import io.lstmx.exporters.keras.KerasModel.KLayer;
+import io.lstmx.exporters.keras.KerasModel.KT;
+import io.lstmx.exporters.keras.KerasModel.Ref;
+import io.lstmx.ir.ActivationFn;
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Dim;
+import io.lstmx.ir.Direction;
+import io.lstmx.ir.GateOrder;
+import io.lstmx.ir.Layer;
+import io.lstmx.ir.Layout;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.Model;
+import io.lstmx.ir.RecurrentWeights;
+import io.lstmx.ir.ShapeInference;
+import io.lstmx.ir.Tensor;
+import io.lstmx.ir.ValueInfo;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Translates an IR model into Keras layers. Keras tensors always hold the batch on axis 0, and no
+ * built-in Keras layer moves it; the IR's glue around recurrent layers (time-major transposes, the
+ * direction axis of Y and Y_h, PyTorch's Squeeze / Reshape / Select of the last step) is therefore
+ * tracked symbolically: each IR value is a {@link Sym}, a view of a Keras tensor (its axes
+ * permuted, size-1 axes added, the last axis of a Bidirectional output seen as [2, H], a go_backwards
+ * sequence seen flipped), and Keras layers are emitted only where the IR computes something (a
+ * Permute or Reshape where a view must become a tensor). What Keras cannot express is refused
+ * (UNSUPPORTED naming the layer and the feature), nothing written.
+ * <p>
+ * Recurrent layers: which of Y, Y_h, Y_c are read decides return_sequences and return_state;
+ * a Select of the last step of a forward layer's Y (the first of a go_backwards one) is its last h
+ * (return_sequences=False). The translation runs twice: the first pass finds the layers whose
+ * sequence is read, so that a Bidirectional layer's Y_h is its output when it returns no sequence,
+ * else the concatenation of its returned states.
+ */
+final class KerasBuilder {
+    private static final int UNIT = -1;
+
+    /** An IR value in Keras terms (see the class comment). */
+    private record Sym(KT base, boolean split, int[] axes, int reversed, Ref[] dirs, String pairKind, List<Sym> stack, int stackAxis,
+                       Tensor constant, boolean cast) {
+        static Sym plain(KT t) {
+            int[] a = new int[t.rank()];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = i;
+            }
+            return new Sym(t, false, a, -1, null, null, null, -1, null, false);
+        }
+
+        int rank() {
+            return stack != null ? stack.get(0).rank() : constant != null ? constant.rank() : axes.length;
+        }
+
+        Sym withAxes(int[] a) {
+            return new Sym(base, split, a, reversed, dirs, pairKind, stack, stackAxis, constant, cast);
+        }
+
+        Sym withBase(KT b) {
+            return new Sym(b, split, axes, reversed, dirs, pairKind, stack, stackAxis, constant, cast);
+        }
+    }
+
+    private final Model model;
+    private final String file;
+    private final Set<String> seqRead;
+    private final boolean firstPass;
+    private final Map<String, Sym> syms = new HashMap<>();
+    private final Map<String, ValueInfo> infos;
+    private final KerasModel out;
+    private final Map<String, Integer> counters = new HashMap<>();
+    private final Map<String, KT> pairs = new HashMap<>();
+    /** Recurrent Keras layers by IR layer name (pass one: whose sequence is read). */
+    private final Map<KLayer, String> irNames = new HashMap<>();
+    final List<String> notes = new ArrayList<>();
+
+    private KerasBuilder(Model model, String file, Set<String> seqRead, boolean firstPass) {
+        this.model = model;
+        this.file = file;
+        this.seqRead = seqRead;
+        this.firstPass = firstPass;
+        this.infos = ShapeInference.infer(model);
+        this.out = new KerasModel(kerasName(model.name()));
+    }
+
+    /** The Keras model of {@code model}; {@code file} names the target in messages. */
+    static KerasModel build(Model model, String file, List<String> notes) {
+        KerasBuilder one = new KerasBuilder(model, file, Set.of(), true);
+        one.run();
+        Set<String> seq = new HashSet<>();
+        for (var e : one.irNames.entrySet()) {
+            if (e.getKey().recurrent.seq) {
+                seq.add(e.getValue());
+            }
+        }
+        KerasBuilder two = new KerasBuilder(model, file, seq, false);
+        two.run();
+        two.out.resolve();
+        notes.addAll(two.notes);
+        return two.out;
+    }
+
+    private static String kerasName(String n) {
+        String s = n == null ? "" : n.replaceAll("[^A-Za-z0-9_.-]", "_").replaceAll("^[_.-]+", "");
+        return s.isEmpty() ? "model" : s;
+    }
+
+    // ---- errors
+
+    private LstmxException refuse(Layer l, String what) {
+        return LstmxException.unsupported(file + ": layer '" + l.name() + "' (" + l.kind() + "): " + what);
+    }
+
+    private LstmxException refuse(String what) {
+        return LstmxException.unsupported(file + ": " + what);
+    }
+
+    // ---- the walk
+
+    private void run() {
+        for (ValueInfo v : model.inputs()) {
+            String dtype = switch (v.dtype()) {
+                case FLOAT32 -> "float32";
+                case INT64 -> "int64";
+                case INT32 -> "int32";
+                default -> throw refuse("input '" + v.name() + "' is " + v.dtype() + "; lstmx writes Keras inputs of float32, int32 and int64");
+            };
+            if (!v.shape().rankKnown() || v.shape().rank() == 0) {
+                throw refuse("input '" + v.name() + "' has " + (v.shape().rankKnown() ? "rank 0" : "an unknown rank")
+                        + "; a Keras input has a batch axis first");
+            }
+            long[] shape = dims(v);
+            JsonObject cfg = new JsonObject();
+            cfg.add("batch_shape", shapeJson(shape));
+            cfg.addProperty("dtype", dtype);
+            cfg.addProperty("sparse", false);
+            KLayer il = layer("InputLayer", cfg);
+            out.inputs.add(il);
+            syms.put(v.name(), Sym.plain(new KT(new Ref(il, null, 0), shape, dtype)));
+        }
+        for (Layer l : model.layers()) {
+            List<Sym> outs = l.accept(new Visit());
+            List<String> names = l.outputs();
+            if (l instanceof Layer.Recurrent r) {
+                // Y, Y_h, Y_c by port (absent ones skipped)
+                String[] ports = {r.outputSequence(), r.outputH(), r.outputC()};
+                for (int k = 0; k < 3; k++) {
+                    if (ports[k] != null && outs.get(k) != null) {
+                        syms.put(ports[k], outs.get(k));
+                    }
+                }
+            } else {
+                for (int k = 0; k < names.size(); k++) {
+                    syms.put(names.get(k), outs.get(k));
+                }
+            }
+        }
+        for (ValueInfo v : model.outputs()) {
+            KT t = materialize(sym(v.name()), "output '" + v.name() + "'");
+            use(t);
+            out.outputs.add(t);
+        }
+    }
+
+    private Sym sym(String value) {
+        Sym s = syms.get(value);
+        if (s == null) {
+            throw LstmxException.badInput(file + ": value '" + value + "' is read before it is written");
+        }
+        return s;
+    }
+
+    private long[] dims(ValueInfo v) {
+        long[] s = new long[v.shape().rank()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = v.shape().dim(i) instanceof Dim.Fixed f ? f.size() : -1;
+        }
+        return s;
+    }
+
+    private static JsonArray shapeJson(long[] shape) {
+        JsonArray a = new JsonArray();
+        for (long d : shape) {
+            if (d < 0) {
+                a.add((Number) null);
+            } else {
+                a.add(d);
+            }
+        }
+        return a;
+    }
+
+    private KLayer layer(String cls, JsonObject cfg) {
+        String base = KerasFiles.snake(cls);
+        int k = counters.merge(base, 1, Integer::sum) - 1;
+        String name = k == 0 ? base : base + "_" + k;
+        JsonObject c = new JsonObject();
+        c.addProperty("name", name);
+        if (!cls.equals("InputLayer")) {
+            c.addProperty("trainable", true);
+            c.add("dtype", KerasFiles.policy());
+        }
+        for (var e : cfg.entrySet()) {
+            c.add(e.getKey(), e.getValue());
+        }
+        KLayer l = new KLayer(cls, name, c);
+        out.layers.add(l);
+        return l;
+    }
+
+    /** Records that a Keras tensor is read (it decides the recurrent layers' flags). */
+    private void use(KT t) {
+        KerasModel.Recurrent r = t.ref().layer.recurrent;
+        if (r == null || t.ref().kind == null) {
+            return;
+        }
+        switch (t.ref().kind) {
+            case "seq" -> r.seq = true;
+            case "h" -> r.h = true;
+            case "c" -> r.c = true;
+            case "fh", "fc", "bh", "bc" -> r.states = true;
+            default -> {
+            }
+        }
+    }
+
+    /** Adds a layer called on {@code inputs}; returns its output (index 0) of the given shape. */
+    private KT call(String cls, JsonObject cfg, List<KT> inputs, long[] shape) {
+        KLayer l = layer(cls, cfg);
+        for (KT t : inputs) {
+            use(t);
+            l.inputs.add(t);
+        }
+        l.listInput = inputs.size() > 1;
+        return new KT(new Ref(l, null, 0), shape, inputs.isEmpty() ? "float32" : "float32");
+    }
+
+    // ---- views made tensors
+
+    /** The shape of the tensor a view sees: the base's, its last axis split in two when split. */
+    private static long[] virtualShape(Sym s) {
+        long[] b = s.base().shape();
+        if (!s.split()) {
+            return b;
+        }
+        long[] v = Arrays.copyOf(b, b.length + 1);
+        v[b.length - 1] = 2;
+        v[b.length] = b[b.length - 1] < 0 ? -1 : b[b.length - 1] / 2;
+        return v;
+    }
+
+    /** The base of a Bidirectional layer's Y_h or Y_c: its merged output, or the concatenation of its states. */
+    private Sym withPairBase(Sym s) {
+        if (s.base() != null || s.dirs() == null) {
+            return s;
+        }
+        Ref f = s.dirs()[0];
+        String key = f.layer.name + "/" + s.pairKind();
+        KT t = pairs.get(key);
+        long[] half = {f.layer.inputs.get(0).shape()[0], units(f.layer)};
+        if (t == null) {
+            boolean seqToo = firstPass ? false : seqRead.contains(irNames.get(f.layer));
+            if (s.pairKind().equals("h") && !seqToo) {
+                t = new KT(new Ref(f.layer, "merged", 0), new long[] {half[0], 2 * half[1]}, "float32");
+            } else {
+                JsonObject cfg = new JsonObject();
+                cfg.addProperty("axis", -1);
+                t = call("Concatenate", cfg, List.of(new KT(s.dirs()[0], half, "float32"), new KT(s.dirs()[1], half, "float32")),
+                        new long[] {half[0], 2 * half[1]});
+            }
+            pairs.put(key, t);
+        }
+        return s.withBase(t);
+    }
+
+    private static long units(KLayer l) {
+        JsonObject c = l.recurrent != null && l.recurrent.bidirectional ? l.config.getAsJsonObject("layer").getAsJsonObject("config") : l.config;
+        return c.get("units").getAsLong();
+    }
+
+    /** A Keras tensor holding exactly the IR value {@code s} (batch first), adding Reshape / Permute layers as needed. */
+    private KT materialize(Sym s, String what) {
+        if (s.constant() != null) {
+            throw refuse(what + " is a constant tensor; Keras models have no constant layer");
+        }
+        if (s.stack() != null) {
+            throw refuse(what + " stacks the outputs of several layers on a new axis (as PyTorch's h_n of a stacked or bidirectional"
+                    + " network); a Keras tensor cannot hold them so with the batch axis inside");
+        }
+        if (s.cast()) {
+            throw refuse(what + " is a Cast to integers; Keras only casts inside an Embedding");
+        }
+        s = withPairBase(s);
+        if (s.reversed() >= 0) {
+            throw refuse(what + " is the sequence of a go_backwards layer in input order; Keras returns it in reverse order and has no"
+                    + " layer to flip it back");
+        }
+        KT t = s.base();
+        int[] axes = s.axes().clone();
+        if (s.split()) {
+            long[] v = virtualShape(s);
+            t = reshape(t, v, what);
+        }
+        int batchAt = -1;
+        List<Integer> perm = new ArrayList<>();
+        for (int k = 0; k < axes.length; k++) {
+            if (axes[k] == 0) {
+                batchAt = k;
+            }
+            if (axes[k] != UNIT) {
+                perm.add(axes[k]);
+            }
+        }
+        if (batchAt != 0) {
+            throw refuse(what + " has the batch axis at position " + batchAt + " (shape " + irShape(s, t) + "); Keras tensors hold the batch"
+                    + " first and no built-in Keras layer moves it (a time-major model input or output, or PyTorch's h_n / c_n"
+                    + " [layers*directions, batch, hidden], cannot be written)");
+        }
+        boolean identity = true;
+        for (int i = 0; i < perm.size(); i++) {
+            identity &= perm.get(i) == i;
+        }
+        if (!identity) {
+            JsonObject cfg = new JsonObject();
+            JsonArray dims = new JsonArray();
+            long[] shape = new long[perm.size()];
+            shape[0] = t.shape()[0];
+            for (int i = 1; i < perm.size(); i++) {
+                dims.add(perm.get(i));
+                shape[i] = t.shape()[perm.get(i)];
+            }
+            cfg.add("dims", dims);
+            t = call("Permute", cfg, List.of(t), shape);
+        }
+        if (perm.size() != axes.length) {
+            long[] shape = new long[axes.length];
+            int j = 0;
+            for (int k = 0; k < axes.length; k++) {
+                shape[k] = axes[k] == UNIT ? 1 : t.shape()[j++];
+            }
+            t = reshape(t, shape, what);
+        }
+        return t;
+    }
+
+    private String irShape(Sym s, KT t) {
+        StringBuilder b = new StringBuilder("[");
+        long[] v = s.base() == null ? t.shape() : virtualShape(s);
+        for (int k = 0; k < s.axes().length; k++) {
+            int a = s.axes()[k];
+            b.append(k > 0 ? ", " : "").append(a == UNIT ? "1" : a == 0 ? "batch" : v[a] < 0 ? "?" : Long.toString(v[a]));
+        }
+        return b.append("]").toString();
+    }
+
+    private KT reshape(KT t, long[] shape, String what) {
+        if (shape.length == t.rank()) {
+            boolean same = true;
+            for (int i = 1; i < shape.length; i++) {
+                same &= shape[i] == t.shape()[i];
+            }
+            if (same) {
+                return t;
+            }
+        }
+        JsonArray target = new JsonArray();
+        int unknown = 0;
+        for (int i = 1; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                unknown++;
+            }
+            target.add(shape[i] < 0 ? -1 : shape[i]);
+        }
+        if (unknown > 1) {
+            throw refuse(what + " needs a Keras Reshape to " + Arrays.toString(shape).replace("-1", "None") + ", but more than one of its sizes is"
+                    + " unknown");
+        }
+        JsonObject cfg = new JsonObject();
+        cfg.add("target_shape", target);
+        long[] s = shape.clone();
+        s[0] = t.shape()[0];
+        return call("Reshape", cfg, List.of(t), s);
+    }
+
+    /** The view of {@code s} transposed by {@code perm} (IR Transpose semantics). */
+    private static Sym transpose(Sym s, List<Integer> perm) {
+        if (s.stack() != null) {
+            List<Sym> st = new ArrayList<>();
+            for (Sym e : s.stack()) {
+                st.add(transpose(e, perm));
+            }
+            return new Sym(null, false, null, -1, null, null, st, perm.indexOf(s.stackAxis()), null, false);
+        }
+        if (s.constant() != null) {
+            return null;
+        }
+        int[] a = new int[perm.size()];
+        for (int k = 0; k < a.length; k++) {
+            a[k] = s.axes()[perm.get(k)];
+        }
+        return s.withAxes(a);
+    }
+
+    private static int norm(int axis, int rank) {
+        return axis < 0 ? axis + rank : axis;
+    }
+
+    private static int[] remove(int[] a, int k) {
+        int[] r = new int[a.length - 1];
+        for (int i = 0, j = 0; i < a.length; i++) {
+            if (i != k) {
+                r[j++] = a[i];
+            }
+        }
+        return r;
+    }
+
+    // ---- layers
+
+    private final class Visit implements Layer.Visitor<List<Sym>> {
+        @Override
+        public List<Sym> visit(Layer.Constant l) {
+            return List.of(new Sym(null, false, null, -1, null, null, null, -1, l.value(), false));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Lstm l) {
+            var s = l.spec();
+            if (s.clip() != null) {
+                throw refuse(l, "clip " + s.clip() + ": Keras' LSTM has no clip of the gate pre-activations");
+            }
+            if (s.cellClip() != null) {
+                throw refuse(l, "cell clip " + s.cellClip() + ": Keras' LSTM has no cell clip");
+            }
+            if (s.projSize() > 0) {
+                throw refuse(l, "projection to " + s.projSize() + ": Keras' LSTM has no projection");
+            }
+            if (s.inputForget()) {
+                throw refuse(l, "coupled input and forget gates (input_forget): Keras' LSTM has none");
+            }
+            for (LstmWeights w : l.weights()) {
+                if (w.peephole() != null) {
+                    throw refuse(l, "peepholes: Keras' LSTM has none");
+                }
+            }
+            List<Object> ws = new ArrayList<>();
+            for (LstmWeights w : l.weights()) {
+                int h = s.hiddenSize();
+                Tensor b = LstmWeights.withForgetBias(sum(w.wb(), w.rb()), h, s.forgetBias());
+                ws.add(new Tensor[] {GateOrder.KERAS.fromCanonical(w.w(), 0), GateOrder.KERAS.fromCanonical(w.r(), 0),
+                        GateOrder.KERAS.fromCanonical(b, 0)});
+            }
+            if (s.forgetBias() != 0) {
+                notes.add("layer '" + l.name() + "': forget bias " + s.forgetBias() + " folded into the bias");
+            }
+            return recurrent(l, "LSTM", ws, false);
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Gru l) {
+            var s = l.spec();
+            if (s.clip() != null) {
+                throw refuse(l, "clip " + s.clip() + ": Keras' GRU has no clip of the gate pre-activations");
+            }
+            List<Object> ws = new ArrayList<>();
+            for (RecurrentWeights w : l.weights()) {
+                Tensor k = GateOrder.Gru.KERAS.fromCanonical(w.w(), 0);
+                Tensor r = GateOrder.Gru.KERAS.fromCanonical(w.r(), 0);
+                if (s.linearBeforeReset()) {
+                    float[] wb = GateOrder.Gru.KERAS.fromCanonical(w.wb(), 0).toFloatArray();
+                    float[] rb = GateOrder.Gru.KERAS.fromCanonical(w.rb(), 0).toFloatArray();
+                    float[] b = Arrays.copyOf(wb, wb.length * 2);
+                    System.arraycopy(rb, 0, b, wb.length, rb.length);
+                    ws.add(new Tensor[] {k, r, Tensor.ofFloats(new int[] {2, wb.length}, b)});
+                } else {
+                    // n = g(W_n x + Wb_n + R_n (r * h) + Rb_n): every recurrent bias is a constant term, summed into Keras' one bias
+                    ws.add(new Tensor[] {k, r, GateOrder.Gru.KERAS.fromCanonical(sum(w.wb(), w.rb()), 0)});
+                }
+            }
+            return recurrent(l, "GRU", ws, s.linearBeforeReset());
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Rnn l) {
+            if (l.spec().clip() != null) {
+                throw refuse(l, "clip " + l.spec().clip() + ": Keras' SimpleRNN has no clip");
+            }
+            List<Object> ws = new ArrayList<>();
+            for (RecurrentWeights w : l.weights()) {
+                ws.add(new Tensor[] {w.w(), w.r(), sum(w.wb(), w.rb())});
+            }
+            return recurrent(l, "SimpleRNN", ws, false);
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Dense l) {
+            Sym x = withPairBase(sym(l.input()));
+            int units = l.weight().dim(0);
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("units", units);
+            cfg.addProperty("activation", "linear");
+            cfg.addProperty("use_bias", l.bias() != null);
+            KT in = lastAxisBase(x, "the input of layer '" + l.name() + "'");
+            long[] shape = in.shape().clone();
+            shape[shape.length - 1] = units;
+            KT y = call("Dense", cfg, List.of(in), shape);
+            KLayer kl = y.ref().layer;
+            kl.weights.add(weight("kernel", "", kl.name + "/kernel", transpose2(l.weight())));
+            if (l.bias() != null) {
+                kl.weights.add(weight("bias", "", kl.name + "/bias", l.bias()));
+            }
+            return List.of(x.base() == in ? x.withBase(y) : Sym.plain(y));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Embedding l) {
+            Sym x = sym(l.input());
+            if (x.cast()) {
+                x = new Sym(x.base(), x.split(), x.axes(), x.reversed(), x.dirs(), x.pairKind(), x.stack(), x.stackAxis(), null, false);
+            }
+            KT in = materialize(x, "the input of layer '" + l.name() + "'");
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("input_dim", l.table().dim(0));
+            cfg.addProperty("output_dim", l.table().dim(1));
+            cfg.addProperty("mask_zero", false);
+            long[] shape = Arrays.copyOf(in.shape(), in.rank() + 1);
+            shape[in.rank()] = l.table().dim(1);
+            KT y = call("Embedding", cfg, List.of(in), shape);
+            KLayer kl = y.ref().layer;
+            kl.weights.add(weight("embeddings", "", kl.name + "/embeddings", l.table()));
+            notes.add("layer '" + l.name() + "': Keras' Embedding takes indices in [0, " + l.table().dim(0)
+                    + "); negative ones (counted from the end in the IR) are not looked up the same way");
+            return List.of(Sym.plain(y));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Activation l) {
+            String n = activation(l.fn());
+            if (n == null) {
+                throw refuse(l, "activation " + l.fn() + " has no Keras equivalent (Keras: linear, tanh, sigmoid, relu, softsign, softplus,"
+                        + " elu with alpha 1, leaky_relu with slope 0.2, hard_sigmoid as relu6(x + 3) / 6)");
+            }
+            return List.of(elementwise(l, "Activation", act(n), sym(l.input())));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Softmax l) {
+            Sym x = withPairBase(sym(l.input()));
+            int r = x.rank();
+            if (norm(l.axis(), r) != r - 1) {
+                throw refuse(l, "softmax on axis " + l.axis() + " of a rank-" + r + " value; Keras' Activation('softmax') takes the last axis");
+            }
+            String n = l.log() ? "log_softmax" : "softmax";
+            KT in = lastAxisBase(x, "the input of layer '" + l.name() + "'");
+            KT y = call("Activation", act(n), List.of(in), in.shape());
+            return List.of(x.base() == in ? x.withBase(y) : Sym.plain(y));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Dropout l) {
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("rate", l.rate());
+            cfg.add("seed", null);
+            cfg.add("noise_shape", null);
+            return List.of(elementwise(l, "Dropout", cfg, sym(l.input())));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Identity l) {
+            return List.of(sym(l.input()));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Binary l) {
+            Sym a = sym(l.a());
+            Sym b = sym(l.b());
+            if (a.constant() != null || b.constant() != null) {
+                throw refuse(l, l.op() + " with a constant operand; Keras' merge layers combine tensors only");
+            }
+            String cls = switch (l.op()) {
+                case ADD -> "Add";
+                case SUB -> "Subtract";
+                case MUL -> "Multiply";
+                case DIV -> throw refuse(l, "division; Keras has no layer dividing two tensors");
+            };
+            KT ta = materialize(a, "the first input of layer '" + l.name() + "'");
+            KT tb = materialize(b, "the second input of layer '" + l.name() + "'");
+            if (ta.rank() != tb.rank()) {
+                throw refuse(l, "broadcasts a rank-" + ta.rank() + " and a rank-" + tb.rank() + " value; Keras' " + cls + " takes equal ranks");
+            }
+            long[] shape = ta.shape().clone();
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = Math.max(shape[i], tb.shape()[i]);
+            }
+            return List.of(Sym.plain(call(cls, new JsonObject(), List.of(ta, tb), shape)));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.MatMul l) {
+            throw refuse(l, "a product of two run-time values; Keras has no such built-in layer (Dot is not written)");
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Concat l) {
+            List<Sym> ins = new ArrayList<>();
+            for (String v : l.inputs()) {
+                ins.add(sym(v));
+            }
+            int r = ins.get(0).rank();
+            int a = norm(l.axis(), r);
+            boolean units = ins.stream().allMatch(s -> s.stack() == null && s.constant() == null && s.axes()[a] == UNIT);
+            if (units) {
+                return List.of(new Sym(null, false, null, -1, null, null, ins, a, null, false));
+            }
+            if (a == 0) {
+                throw refuse(l, "concatenates along axis 0, the batch axis in Keras");
+            }
+            List<KT> ts = new ArrayList<>();
+            for (int i = 0; i < ins.size(); i++) {
+                ts.add(materialize(ins.get(i), "input " + i + " of layer '" + l.name() + "'"));
+            }
+            long[] shape = ts.get(0).shape().clone();
+            for (KT t : ts.subList(1, ts.size())) {
+                shape[a] = shape[a] < 0 || t.shape()[a] < 0 ? -1 : shape[a] + t.shape()[a];
+            }
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("axis", a);
+            return List.of(Sym.plain(call("Concatenate", cfg, ts, shape)));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Transpose l) {
+            Sym t = transpose(sym(l.input()), l.perm());
+            if (t == null) {
+                throw refuse(l, "transposes a constant");
+            }
+            return List.of(t);
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Reshape l) {
+            Sym x = sym(l.input());
+            int r = x.rank();
+            List<Long> shape = l.shape();
+            if (x.stack() == null && x.constant() == null && x.split() && shape.size() == r - 1 && r >= 2) {
+                Sym px = withPairBase(x);
+                int kr = px.base().rank();
+                int d = px.axes()[r - 2];
+                int h = px.axes()[r - 1];
+                boolean lead = true;
+                for (int i = 0; i < r - 2; i++) {
+                    lead &= shape.get(i) == 0;
+                }
+                long last = shape.get(r - 2);
+                long hs = px.base().shape()[kr - 1];
+                if (lead && d == kr - 1 && h == kr && (last == -1 || last == hs)) {
+                    int[] a = Arrays.copyOf(px.axes(), r - 1);
+                    a[r - 2] = kr - 1;
+                    return List.of(new Sym(px.base(), false, a, px.reversed(), null, null, null, -1, null, false));
+                }
+            }
+            KT in = materialize(x, "the input of layer '" + l.name() + "'");
+            if (shape.isEmpty() || !(shape.get(0) == 0 || (in.shape()[0] >= 0 && shape.get(0) == in.shape()[0]))) {
+                throw refuse(l, "reshapes to " + shape + ", which does not keep the batch axis first (Keras' Reshape keeps it)");
+            }
+            long[] s = new long[shape.size()];
+            s[0] = in.shape()[0];
+            for (int i = 1; i < s.length; i++) {
+                long d = shape.get(i);
+                if (d == 0) {
+                    if (i >= in.rank() || in.shape()[i] < 0) {
+                        throw refuse(l, "copies input axis " + i + " (0 in shape " + shape + "), whose size is unknown");
+                    }
+                    d = in.shape()[i];
+                }
+                s[i] = d;
+            }
+            return List.of(Sym.plain(reshape(in, s, "layer '" + l.name() + "'")));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Flatten l) {
+            KT in = materialize(sym(l.input()), "the input of layer '" + l.name() + "'");
+            if (norm(l.axis(), in.rank()) != 1) {
+                throw refuse(l, "flattens from axis " + l.axis() + "; Keras' Flatten keeps the batch axis and flattens the rest (axis 1)");
+            }
+            long n = 1;
+            for (int i = 1; i < in.rank(); i++) {
+                n = n < 0 || in.shape()[i] < 0 ? -1 : n * in.shape()[i];
+            }
+            if (in.rank() == 2) {
+                return List.of(Sym.plain(in));
+            }
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("data_format", "channels_last");
+            return List.of(Sym.plain(call("Flatten", cfg, List.of(in), new long[] {in.shape()[0], n})));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Squeeze l) {
+            Sym x = sym(l.input());
+            if (x.stack() != null || x.constant() != null) {
+                throw refuse(l, "squeezes a stack of layer outputs or a constant");
+            }
+            int r = x.rank();
+            List<Integer> axes = l.axes().stream().map(a -> norm(a, r)).sorted().toList();
+            boolean units = axes.stream().allMatch(a -> x.axes()[a] == UNIT);
+            if (units) {
+                int[] a = x.axes();
+                for (int i = axes.size() - 1; i >= 0; i--) {
+                    a = remove(a, axes.get(i));
+                }
+                return List.of(x.withAxes(a));
+            }
+            KT in = materialize(x, "the input of layer '" + l.name() + "'");
+            if (axes.contains(0)) {
+                throw refuse(l, "squeezes axis 0, the batch axis in Keras");
+            }
+            long[] s = new long[in.rank() - axes.size()];
+            for (int i = 0, j = 0; i < in.rank(); i++) {
+                if (!axes.contains(i)) {
+                    s[j++] = in.shape()[i];
+                }
+            }
+            return List.of(Sym.plain(reshape(in, s, "layer '" + l.name() + "'")));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Unsqueeze l) {
+            Sym x = sym(l.input());
+            if (x.stack() != null || x.constant() != null) {
+                throw refuse(l, "unsqueezes a stack of layer outputs or a constant");
+            }
+            int r = x.rank() + l.axes().size();
+            List<Integer> axes = l.axes().stream().map(a -> norm(a, r)).sorted().toList();
+            int[] a = new int[r];
+            for (int k = 0, j = 0; k < r; k++) {
+                a[k] = axes.contains(k) ? UNIT : x.axes()[j++];
+            }
+            return List.of(x.withAxes(a));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Select l) {
+            Sym x = sym(l.input());
+            int r = x.rank();
+            int a = norm(l.axis(), r);
+            if (x.stack() != null) {
+                if (a == x.stackAxis()) {
+                    int n = x.stack().size();
+                    long i = l.index() < 0 ? l.index() + n : l.index();
+                    Sym e = x.stack().get((int) i);
+                    return List.of(e.withAxes(remove(e.axes(), a)));
+                }
+                throw refuse(l, "selects along axis " + a + " of a stack of layer outputs");
+            }
+            if (x.constant() != null) {
+                throw refuse(l, "selects from a constant");
+            }
+            int v = x.axes()[a];
+            if (v == UNIT && (l.index() == 0 || l.index() == -1)) {
+                return List.of(x.withAxes(remove(x.axes(), a)));
+            }
+            if (x.dirs() != null && x.split() && v == (x.base() == null ? dirAxis(x) : x.base().rank() - 1)) {
+                int d = (int) (l.index() < 0 ? l.index() + 2 : l.index());
+                return List.of(direction(x, a, d, false));
+            }
+            KT b = x.base();
+            if (b != null && "seq".equals(b.ref().kind) && !x.split() && v == 1) {
+                long t = b.shape()[1];
+                boolean last = x.reversed() == 1 ? (l.index() == 0 || (t > 0 && l.index() == -t))
+                        : (l.index() == -1 || (t > 0 && l.index() == t - 1));
+                if (last) {
+                    KT h = new KT(new Ref(b.ref().layer, "h", 0), new long[] {b.shape()[0], b.shape()[2]}, "float32");
+                    int[] ax = remove(x.axes(), a);
+                    for (int k = 0; k < ax.length; k++) {
+                        ax[k] = ax[k] == 2 ? 1 : ax[k];
+                    }
+                    return List.of(new Sym(h, false, ax, -1, null, null, null, -1, null, false));
+                }
+                throw refuse(l, "selects step " + l.index() + " of the sequence of a " + (x.reversed() == 1 ? "reverse (go_backwards) " : "")
+                        + "recurrent layer; Keras gives only the last step computed (return_sequences=False)");
+            }
+            throw refuse(l, "selects index " + l.index() + " of axis " + a + "; Keras has no layer that selects one position of an axis");
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Take l) {
+            throw refuse(l, "gathers positions of an axis with constant indices; Keras has no such built-in layer");
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Slice l) {
+            Sym x = sym(l.input());
+            if (x.stack() != null || x.constant() != null) {
+                throw refuse(l, "slices a stack of layer outputs or a constant");
+            }
+            int a = norm(l.axis(), x.rank());
+            int v = x.axes()[a];
+            if (v == UNIT && l.step() == 1 && l.start() <= 0 && l.start() > -2 && (l.end() >= 1 || l.end() == Long.MAX_VALUE)) {
+                return List.of(x);
+            }
+            if (x.dirs() != null && x.split() && l.step() == 1 && v == (x.base() == null ? dirAxis(x) : x.base().rank() - 1)) {
+                long s = l.start() < 0 ? l.start() + 2 : l.start();
+                long e = l.end() < 0 ? l.end() + 2 : Math.min(l.end(), 2);
+                if (e == s + 1 && (s == 0 || s == 1)) {
+                    return List.of(direction(x, a, (int) s, true));
+                }
+            }
+            if (v != UNIT && x.base() != null && !(x.split() && v >= x.base().rank() - 1) && l.step() == -1 && l.start() == -1
+                    && (l.end() == Long.MIN_VALUE || (x.base() != null && virtualShape(x)[v] > 0 && l.end() <= -virtualShape(x)[v] - 1))) {
+                int rev = x.reversed() == v ? -1 : x.reversed() < 0 ? v : -2;
+                if (rev != -2) {
+                    return List.of(new Sym(x.base(), x.split(), x.axes(), rev, x.dirs(), x.pairKind(), null, -1, null, x.cast()));
+                }
+            }
+            throw refuse(l, "slices axis " + a + " [" + l.start() + ":" + l.end() + ":" + l.step() + "]; Keras has no slicing layer (only"
+                    + " the IR's own glue around recurrent layers is written)");
+        }
+
+        @Override
+        public List<Sym> visit(Layer.Cast l) {
+            Sym x = sym(l.input());
+            if (l.to() == DType.INT64 || l.to() == DType.INT32) {
+                return List.of(new Sym(x.base(), x.split(), x.axes(), x.reversed(), x.dirs(), x.pairKind(), x.stack(), x.stackAxis(),
+                        x.constant(), true));
+            }
+            if (l.to() == DType.FLOAT32 && !x.cast()) {
+                return List.of(x);
+            }
+            throw refuse(l, "a cast to " + l.to() + "; Keras has no cast layer");
+        }
+    }
+
+    /** Virtual axis index of the direction axis of a pair view (base [B, 2H] seen as [B, 2, H]). */
+    private static int dirAxis(Sym x) {
+        return 1;
+    }
+
+    /** One direction (0 forward, 1 backward) of a Bidirectional layer's Y_h or Y_c view. */
+    private Sym direction(Sym x, int irAxis, int d, boolean keepAxis) {
+        Ref ref = x.dirs()[d];
+        KT t = new KT(ref, new long[] {ref.layer.inputs.get(0).shape()[0], units(ref.layer)}, "float32");
+        int[] a = keepAxis ? x.axes().clone() : remove(x.axes(), irAxis);
+        if (keepAxis) {
+            a[irAxis] = UNIT;
+        }
+        // the view was of [B, 2, H]: batch stays 0, H (virtual 2) becomes 1
+        for (int k = 0; k < a.length; k++) {
+            a[k] = a[k] == 2 ? 1 : a[k];
+        }
+        return new Sym(t, false, a, -1, null, null, null, -1, null, false);
+    }
+
+    /** Applies an element-wise Keras layer to a view's base, keeping the view. */
+    private Sym elementwise(Layer l, String cls, JsonObject cfg, Sym x) {
+        if (x.constant() != null) {
+            throw refuse(l, "applied to a constant");
+        }
+        if (x.stack() != null) {
+            KT t = materialize(x, "the input of layer '" + l.name() + "'");
+            return Sym.plain(call(cls, cfg, List.of(t), t.shape()));
+        }
+        x = withPairBase(x);
+        KT y = call(cls, cfg, List.of(x.base()), x.base().shape());
+        return x.withBase(y);
+    }
+
+    /** A base on whose last axis a layer may act for the view: the view's own base when its last axis is the base's last, else the materialized value. */
+    private KT lastAxisBase(Sym x, String what) {
+        if (x.stack() == null && x.constant() == null && !x.cast() && !x.split() && x.base() != null
+                && x.axes()[x.axes().length - 1] == x.base().rank() - 1 && x.reversed() != x.base().rank() - 1) {
+            return x.base();
+        }
+        return materialize(x, what);
+    }
+
+    private static JsonObject act(String n) {
+        JsonObject c = new JsonObject();
+        c.addProperty("activation", n);
+        return c;
+    }
+
+    /** The Keras 3 name of an IR activation, or null when Keras has none. */
+    static String activation(ActivationFn f) {
+        return switch (f.kind()) {
+            case IDENTITY -> "linear";
+            case TANH -> "tanh";
+            case SIGMOID -> "sigmoid";
+            case RELU -> "relu";
+            case SOFTSIGN -> "softsign";
+            case SOFTPLUS -> "softplus";
+            case ELU -> f.alpha() == 1f ? "elu" : null;
+            case LEAKY_RELU -> f.alpha() == 0.2f ? "leaky_relu" : null;
+            case HARD_SIGMOID -> f.alpha() == 1f / 6f && f.beta() == 0.5f ? "hard_sigmoid" : null;
+            default -> null;
+        };
+    }
+
+    private static Tensor sum(Tensor a, Tensor b) {
+        float[] x = a.toFloatArray();
+        float[] y = b.toFloatArray();
+        float[] s = new float[x.length];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = x[i] + y[i];
+        }
+        return Tensor.ofFloats(a.shape(), s);
+    }
+
+    private static Tensor transpose2(Tensor t) {
+        int r = t.dim(0);
+        int c = t.dim(1);
+        float[] a = t.toFloatArray();
+        float[] b = new float[a.length];
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < c; j++) {
+                b[j * r + i] = a[i * c + j];
+            }
+        }
+        return Tensor.ofFloats(new int[] {c, r}, b);
+    }
+
+    private KerasModel.Weight weight(String name, String objectPath, String legacy, Tensor t) {
+        return new KerasModel.Weight(name, objectPath, out.name + "/" + legacy, t.shape(), t.toFloatArray());
+    }
+
+    /** A recurrent IR layer as one Keras LSTM / GRU / SimpleRNN, or a Bidirectional around one. */
+    private List<Sym> recurrent(Layer.Recurrent l, String cls, List<Object> ws, boolean resetAfter) {
+        if (l.sequenceLengths() != null) {
+            throw refuse(l, "sequence lengths (per-row lengths): Keras expresses them only as a mask, which lstmx does not write");
+        }
+        if (l.initialH() != null || l.initialC() != null) {
+            throw refuse(l, "initial states as inputs: Keras takes them only as the initial_state keyword of a Functional call, which"
+                    + " lstmx does not write");
+        }
+        int dirs = l.direction().count();
+        int per = l.activations().size() / dirs;
+        List<List<String>> acts = new ArrayList<>();
+        for (int d = 0; d < dirs; d++) {
+            List<ActivationFn> a = l.activations().subList(per * d, per * d + per);
+            List<String> names = new ArrayList<>();
+            for (ActivationFn f : a) {
+                String n = activation(f);
+                if (n == null) {
+                    throw refuse(l, "activation " + f + " has no Keras equivalent");
+                }
+                names.add(n);
+            }
+            if (cls.equals("LSTM") && !names.get(1).equals(names.get(2))) {
+                throw refuse(l, "cell activation " + names.get(1) + " differs from hidden activation " + names.get(2)
+                        + "; Keras' LSTM uses one activation for both");
+            }
+            acts.add(names);
+        }
+        Sym x = withPairBase(sym(l.input()));
+        Sym xs = l.layout() == Layout.TIME_MAJOR ? transpose(x, List.of(1, 0, 2)) : x;
+        if (xs == null) {
+            throw refuse(l, "reads a constant");
+        }
+        KT in = materialize(xs, "the input of layer '" + l.name() + "' (" + (l.layout() == Layout.TIME_MAJOR ? "time-major" : "batch-major") + ")");
+        long b = in.shape()[0];
+        long t = in.shape()[1];
+        int h = l.hiddenSize();
+        boolean bidi = l.direction() == Direction.BIDIRECTIONAL;
+        boolean lstm = cls.equals("LSTM");
+        JsonObject cfg;
+        KLayer kl;
+        String cell = KerasFiles.snake(cls) + "_cell";
+        if (!bidi) {
+            cfg = cellConfig(cls, h, acts.get(0), l.direction() == Direction.REVERSE, resetAfter);
+            KT y = call(cls, cfg, List.of(in), new long[] {b, t, h});
+            kl = y.ref().layer;
+            Tensor[] w = (Tensor[]) ws.get(0);
+            addWeights(kl, w, "cell", kl.name + "/" + cell);
+            kl.namedObjects.add(new String[] {"cell", cell});
+        } else {
+            String inner = innerName(cls);
+            JsonObject f = cellConfig(cls, h, acts.get(0), false, resetAfter);
+            f.addProperty("name", "forward_" + inner);
+            JsonObject bk = cellConfig(cls, h, acts.get(1), true, resetAfter);
+            bk.addProperty("name", "backward_" + inner);
+            cfg = new JsonObject();
+            cfg.addProperty("merge_mode", "concat");
+            cfg.add("layer", KerasFiles.wrap(cls, f));
+            cfg.add("backward_layer", KerasFiles.wrap(cls, bk));
+            KT y = call("Bidirectional", cfg, List.of(in), new long[] {b, t, 2L * h});
+            kl = y.ref().layer;
+            addWeights(kl, (Tensor[]) ws.get(0), "forward_layer/cell", kl.name + "/forward_" + inner + "/" + cell);
+            addWeights(kl, (Tensor[]) ws.get(1), "backward_layer/cell", kl.name + "/backward_" + inner + "/" + cell);
+            kl.namedObjects.add(new String[] {"forward_layer", "forward_" + inner});
+            kl.namedObjects.add(new String[] {"forward_layer/cell", cell});
+            kl.namedObjects.add(new String[] {"backward_layer", "backward_" + inner});
+            kl.namedObjects.add(new String[] {"backward_layer/cell", cell});
+        }
+        kl.recurrent = new KerasModel.Recurrent(bidi, lstm);
+        irNames.put(kl, l.name());
+        boolean tm = l.layout() == Layout.TIME_MAJOR;
+        List<Sym> outs = new ArrayList<>();
+        if (!bidi) {
+            KT seq = new KT(new Ref(kl, "seq", 0), new long[] {b, t, h}, "float32");
+            int rev = l.direction() == Direction.REVERSE ? 1 : -1;
+            outs.add(new Sym(seq, false, tm ? new int[] {1, UNIT, 0, 2} : new int[] {0, 1, UNIT, 2}, rev, null, null, null, -1, null, false));
+            int[] st = tm ? new int[] {UNIT, 0, 1} : new int[] {0, UNIT, 1};
+            outs.add(Sym.plain(new KT(new Ref(kl, "h", 0), new long[] {b, h}, "float32")).withAxes(st));
+            outs.add(lstm ? Sym.plain(new KT(new Ref(kl, "c", 0), new long[] {b, h}, "float32")).withAxes(st) : null);
+        } else {
+            KT seq = new KT(new Ref(kl, "seq", 0), new long[] {b, t, 2L * h}, "float32");
+            outs.add(new Sym(seq, true, tm ? new int[] {1, 2, 0, 3} : new int[] {0, 1, 2, 3}, -1, null, null, null, -1, null, false));
+            int[] st = tm ? new int[] {1, 0, 2} : new int[] {0, 1, 2};
+            outs.add(new Sym(null, true, st, -1, new Ref[] {new Ref(kl, "fh", 0), new Ref(kl, "bh", 0)}, "h", null, -1, null, false));
+            outs.add(lstm ? new Sym(null, true, st, -1, new Ref[] {new Ref(kl, "fc", 0), new Ref(kl, "bc", 0)}, "c", null, -1, null, false)
+                    : null);
+        }
+        return outs;
+    }
+
+    private String innerName(String cls) {
+        String base = KerasFiles.snake(cls);
+        int k = counters.merge(base, 1, Integer::sum) - 1;
+        return k == 0 ? base : base + "_" + k;
+    }
+
+    private void addWeights(KLayer kl, Tensor[] w, String path, String legacy) {
+        String[] names = {"kernel", "recurrent_kernel", "bias"};
+        for (int i = 0; i < 3; i++) {
+            Tensor t = i < 2 ? transpose2(w[i]) : w[i];
+            kl.weights.add(new KerasModel.Weight(names[i], path, out.name + "/" + legacy + "/" + names[i], t.shape(), t.toFloatArray()));
+        }
+    }
+
+    private static JsonObject cellConfig(String cls, int units, List<String> acts, boolean backwards, boolean resetAfter) {
+        JsonObject c = new JsonObject();
+        c.addProperty("trainable", true);
+        c.add("dtype", KerasFiles.policy());
+        c.addProperty("return_sequences", false);
+        c.addProperty("return_state", false);
+        c.addProperty("go_backwards", backwards);
+        c.addProperty("stateful", false);
+        c.addProperty("unroll", false);
+        c.addProperty("zero_output_for_mask", false);
+        c.addProperty("units", units);
+        if (cls.equals("SimpleRNN")) {
+            c.addProperty("activation", acts.get(0));
+        } else {
+            c.addProperty("activation", acts.get(1));
+            c.addProperty("recurrent_activation", acts.get(0));
+        }
+        c.addProperty("use_bias", true);
+        if (cls.equals("LSTM")) {
+            c.addProperty("unit_forget_bias", true);
+        }
+        c.addProperty("dropout", 0.0);
+        c.addProperty("recurrent_dropout", 0.0);
+        if (cls.equals("GRU")) {
+            c.addProperty("reset_after", resetAfter);
+        }
+        c.add("seed", null);
+        return c;
+    }
+
+    static String lower(String s) {
+        return s.toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,135 @@
+package io.lstmx.exporters.keras;
+
+import com.google.gson.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A Keras model as lstmx writes it: layers in call order (each called once), their configs and
+ * weights, the inputs and outputs. Built by {@link KerasBuilder}, written by {@link KerasFiles}.
+ */
+final class KerasModel {
+    /** A reference to one output of a layer; recurrent outputs are resolved once their flags are known. */
+    static final class Ref {
+        final KLayer layer;
+        final String kind;
+        int index;
+
+        Ref(KLayer layer, String kind, int index) {
+            this.layer = layer;
+            this.kind = kind;
+            this.index = index;
+        }
+    }
+
+    /** A Keras tensor: a layer output and its shape (batch first, -1 unknown). */
+    record KT(Ref ref, long[] shape, String dtype) {
+        int rank() {
+            return shape.length;
+        }
+    }
+
+    /**
+     * A weight: its Keras name (kernel, recurrent_kernel, bias, embeddings), the object path below
+     * the layer in a .keras file ("" for the layer itself, "cell", "forward_layer/cell" ...), the
+     * legacy .h5 name below the model ("lstm/lstm_cell/kernel"), its shape and values.
+     */
+    record Weight(String name, String objectPath, String legacyPath, int[] shape, float[] values) {
+    }
+
+    /** A layer and its one call. */
+    static final class KLayer {
+        final String className;
+        final String name;
+        final JsonObject config;
+        final List<KT> inputs = new ArrayList<>();
+        /** Whether the inputs are passed as one list (merge layers). */
+        boolean listInput;
+        final List<Weight> weights = new ArrayList<>();
+        /** Object paths below the layer (in .keras files) that hold nothing of their own but carry a name (cells, wrapped layers). */
+        final List<String[]> namedObjects = new ArrayList<>();
+        /** Set for recurrent layers: the outputs' order is fixed by {@link #resolve}. */
+        Recurrent recurrent;
+
+        KLayer(String className, String name, JsonObject config) {
+            this.className = className;
+            this.name = name;
+            this.config = config;
+        }
+    }
+
+    /** Which outputs of a recurrent layer are read; decides return_sequences and return_state. */
+    static final class Recurrent {
+        final boolean bidirectional;
+        final boolean lstm;
+        boolean seq;
+        boolean h;
+        boolean c;
+        boolean states;
+
+        Recurrent(boolean bidirectional, boolean lstm) {
+            this.bidirectional = bidirectional;
+            this.lstm = lstm;
+        }
+    }
+
+    final String name;
+    final List<KLayer> layers = new ArrayList<>();
+    final List<KLayer> inputs = new ArrayList<>();
+    final List<KT> outputs = new ArrayList<>();
+
+    KerasModel(String name) {
+        this.name = name;
+    }
+
+    /**
+     * Fixes each recurrent layer's return_sequences / return_state from the outputs read and the
+     * output index of every reference: outputs are [sequence or last h] then, with return_state,
+     * h and c (LSTM), or for Bidirectional the forward h, c then the backward h, c.
+     */
+    void resolve() {
+        for (KLayer l : layers) {
+            Recurrent r = l.recurrent;
+            if (r == null) {
+                continue;
+            }
+            boolean rs = r.seq;
+            boolean state = r.states || (!r.bidirectional && (r.c || (r.h && rs)));
+            JsonObject cfg = r.bidirectional ? l.config.getAsJsonObject("layer").getAsJsonObject("config") : l.config;
+            cfg.addProperty("return_sequences", rs);
+            cfg.addProperty("return_state", state);
+            if (r.bidirectional) {
+                JsonObject b = l.config.getAsJsonObject("backward_layer").getAsJsonObject("config");
+                b.addProperty("return_sequences", rs);
+                b.addProperty("return_state", state);
+            }
+        }
+        for (KLayer l : layers) {
+            for (KT t : l.inputs) {
+                index(t.ref());
+            }
+        }
+        for (KT t : outputs) {
+            index(t.ref());
+        }
+    }
+
+    private static void index(Ref ref) {
+        Recurrent r = ref.layer.recurrent;
+        if (r == null) {
+            return;
+        }
+        int per = r.lstm ? 2 : 1;
+        ref.index = switch (ref.kind) {
+            case "seq", "merged" -> 0;
+            case "h" -> r.seq ? 1 : 0;
+            case "c" -> 2;
+            case "fh" -> 1;
+            case "fc" -> 2;
+            case "bh" -> 1 + per;
+            case "bc" -> 2 + per;
+            default -> throw new IllegalStateException(ref.kind);
+        };
+    }
+}
