@@ -256,7 +256,7 @@ class ConvertCommandTest {
     @Test
     void targetsWithoutAnExporterExitThreeBeforeReadingTheSource() {
         Path missing = dir.resolve("missing.onnx");
-        for (String name : List.of("m.h5", "m.keras")) {
+        for (String name : List.of("m.pb")) {
             Cli.Result r = Cli.run("convert", missing, dir.resolve(name)).expect(3);
             assertTrue(r.err().contains("not available yet"), r.err());
         }

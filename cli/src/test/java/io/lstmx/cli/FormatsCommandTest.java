@@ -53,7 +53,7 @@ class FormatsCommandTest {
         assertEquals(OnnxExporter.DEFAULT_OPSET, writer.get("defaultOpset").getAsInt());
         JsonObject keras = byId.get("keras-h5");
         assertTrue(keras.get("read").getAsBoolean());
-        assertFalse(keras.get("write").getAsBoolean());
+        assertTrue(keras.get("write").getAsBoolean());
         assertEquals("[\"h5\",\"hdf5\"]", keras.getAsJsonArray("extensions").toString());
         assertTrue(byId.get("savedmodel").get("directory").getAsBoolean());
         JsonObject ort = o.getAsJsonArray("referenceEngines").get(0).getAsJsonObject();

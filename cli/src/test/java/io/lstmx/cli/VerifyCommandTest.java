@@ -68,7 +68,7 @@ class VerifyCommandTest {
     /** No exporter for the format: refused before any comparison, naming the option, not a temporary path. */
     @Test
     void roundTripWithoutAnExporterIsRefusedUpFront() {
-        for (String format : List.of("keras", "keras-h5")) {
+        for (String format : List.of("tf-graphdef")) {
             Cli.Result r = Cli.run("verify", Cli.fixture("uni_1layer").resolve("model.onnx"), "--roundtrip", format).expect(3);
             assertTrue(r.err().contains("--roundtrip ") && r.err().contains("not available yet"), r.err());
             assertTrue(!r.err().contains("lstmx-verify-"), "no temporary path: " + r.err());

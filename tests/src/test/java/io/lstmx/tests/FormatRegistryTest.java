@@ -135,7 +135,7 @@ class FormatRegistryTest {
         assertEquals(Format.KNOWN, REGISTRY.readers().stream().map(FormatReader::format).toList());
         assertEquals(Format.KNOWN, REGISTRY.writers().stream().map(w -> w.format()).toList());
         assertEquals("onnx, torchscript, pytorch-state-dict, keras, keras-h5, savedmodel, tf-graphdef", REGISTRY.readable(), "every known format is read");
-        assertEquals("onnx, torchscript, pytorch-state-dict, savedmodel", REGISTRY.writable(), "ONNX, PyTorch files and SavedModels are written so far");
+        assertEquals("onnx, torchscript, pytorch-state-dict, keras, keras-h5, savedmodel", REGISTRY.writable(), "every format but frozen GraphDefs is written");
         assertEquals(Format.KNOWN, Lstmx.formats(), "the library lists the same formats");
     }
 
