@@ -46,7 +46,13 @@ final class TfInterpreter {
     final UniqueNames names = new UniqueNames();
     /** "Op (node 'name')" for every node whose op has no converter. */
     final List<String> unknown = new ArrayList<>();
-    private final Map<Tensor, String> constants = new IdentityHashMap<>();
+    final Map<Tensor, String> constants = new IdentityHashMap<>();
+    /** Names of sequences a While loop being read iterates over (its body reads them at step t). */
+    final java.util.Set<String> loopSequences = new java.util.HashSet<>();
+    /** The x_t stand-in of the While loop body being read. */
+    String loopXt;
+    /** Per-step outputs of recurrent ops (by IR value name) and their last step (Gather at T - 1). */
+    final Map<String, Value> lastSteps = new HashMap<>();
     private long evaluated;
     int serial;
 
