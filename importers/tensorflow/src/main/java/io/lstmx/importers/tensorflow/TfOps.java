@@ -86,6 +86,7 @@ final class TfOps {
         OPS.put("Sub", binary(Layer.Binary.Op.SUB));
         OPS.put("Mul", binary(Layer.Binary.Op.MUL));
         OPS.put("RealDiv", binary(Layer.Binary.Op.DIV));
+        OPS.put("Div", binary(Layer.Binary.Op.DIV));
         OPS.put("Relu", activation(ActivationFn.RELU));
         OPS.put("Tanh", activation(ActivationFn.TANH));
         OPS.put("Sigmoid", activation(ActivationFn.SIGMOID));
@@ -358,7 +359,7 @@ final class TfOps {
     // ---- shapes
 
     private static Object[] shape(TfNode n) {
-        Value v = n.value(0);
+        Value v = n.input(0) instanceof TfSymbolic.Reversed r ? r.inner() : n.value(0);
         List<SDim> s = Value.shapeOf(v);
         if (s == null) {
             throw n.unsupported("reads the shape of a value of unknown rank");
@@ -688,6 +689,25 @@ final class TfOps {
             return one(new Value.Filled(f.element(), target));
         }
         List<SDim> in = Value.shapeOf(v);
+        if (v instanceof Value.Run r && in != null && in.size() > 2 && target.size() == 2 && target.get(0).is(-1) && target.get(1).isKnown()
+                && in.get(in.size() - 1).equals(target.get(1))) {
+            // [..., K] flattened to [-1, K] before a matrix product and unflattened after it (how TensorFlow spells a Dense
+            // layer on a sequence): the IR's layers act on the last axis, so the value keeps its rank and is marked
+            // "flattened" until the matching reshape; only matrix products and additions may read it in between.
+            SDim f = n.freshDim();
+            n.in.flattened.put(f, new ArrayList<>(in.subList(0, in.size() - 1)));
+            String o = n.out(0);
+            n.add(new Layer.Identity(n.name(), r.name(), o));
+            n.in.virtualFlat.add(o);
+            return run(n, o, r.dtype(), List.of(f, target.get(1)));
+        }
+        if (v instanceof Value.Run r && in != null && in.size() == 2 && n.in.virtualFlat.contains(r.name()) && n.in.flattened.containsKey(in.get(0))
+                && target.size() >= 2 && target.subList(0, target.size() - 1).equals(n.in.flattened.get(in.get(0)))
+                && target.get(target.size() - 1).equals(in.get(1))) {
+            String o = n.out(0);
+            n.add(new Layer.Identity(n.name(), r.name(), o));
+            return run(n, o, r.dtype(), target);
+        }
         List<Long> spec = new ArrayList<>();
         List<SDim> outShape = new ArrayList<>();
         int unknown = 0;
