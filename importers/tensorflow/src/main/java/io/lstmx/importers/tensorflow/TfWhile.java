@@ -104,9 +104,6 @@ final class TfWhile {
         SDim time = xs.shape().get(0);
         SDim batch = xs.shape().get(1);
         SDim inDim = xs.shape().get(2);
-        if (!inDim.isKnown()) {
-            throw n.unsupported("the loop's sequence has an unknown feature size");
-        }
         TfInterpreter in = n.in;
         // stand-ins
         List<Object> args = new ArrayList<>(init);
@@ -171,7 +168,8 @@ final class TfWhile {
             throw n.unsupported("the loop body does not read its sequence at step t");
         }
         Cell m = new Cell(n, cell, in.loopXt, stateNames, next, stateSizes.get(0));
-        Layer.Recurrent layer = m.match(ac.update(), (int) inDim.value(), stateSizes, reversed, base, xs, init, states);
+        int inSize = inDim.isKnown() ? (int) inDim.value() : m.inputSizeFromWeights();
+        Layer.Recurrent layer = m.match(ac.update(), inSize, stateSizes, reversed, base, xs, init, states);
         m.verify(layer);
         // add the layer and its outputs
         in.add(layer);
@@ -214,6 +212,7 @@ final class TfWhile {
         final List<String> next;
         final String x;
         final int hSize;
+        Tensor projection;
 
         Cell(TfNode n, List<Layer> layers, String x, List<String> stateNames, List<String> next, int hSize) {
             this.n = n;
@@ -313,6 +312,16 @@ final class TfWhile {
             return hSize;
         }
 
+        /** I from the first matrix product of x_t, when the sequence's feature size is not known. */
+        int inputSizeFromWeights() {
+            for (Layer l : layers) {
+                if (l instanceof Layer.Dense d && strip(d.input()).equals(x)) {
+                    return d.weight().dim(1);
+                }
+            }
+            throw refuse("the sequence's feature size is unknown and no matrix product of x_t gives it");
+        }
+
         Tensor rows(Tensor t, long st, long en) {
             return t == null ? null : Fold.slice(t, 0, st, en, 1, n);
         }
@@ -389,9 +398,16 @@ final class TfWhile {
             String yh = n.in.names.fresh(base + "/Y_h");
             if (sizes.size() == 2) {
                 int hc = sizes.get(1);
+                Tensor projection = null;
                 if (hc != h) {
-                    throw refuse("h has " + h + " units and c " + hc + " (projections are not read from loops)");
+                    // h = (o·act(c)) Pᵀ
+                    if (!(prod(hn) instanceof Layer.Dense pd) || pd.bias() != null || pd.weight().dim(0) != h || pd.weight().dim(1) != hc) {
+                        throw refuse("h has " + h + " units and c " + hc + ", but the new h is not a projection [" + h + ", " + hc + "] of o·act(c)");
+                    }
+                    projection = pd.weight();
+                    hn = strip(pd.input());
                 }
+                this.projection = projection;
                 String cn = strip(next.get(1));
                 String cPrev = stateNames.get(1);
                 String[][] sum = operands(cn, Layer.Binary.Op.ADD);
@@ -409,7 +425,7 @@ final class TfWhile {
                             continue;
                         }
                         for (String[] igs : ig) {
-                            Layer.Lstm l = lstm(fcs[0], igs[0], igs[1], hn, cn, in, h, dir, base, xsName, h0, init, states, y, yh);
+                            Layer.Lstm l = lstm(fcs[0], igs[0], igs[1], hn, cn, in, hc, dir, base, xsName, h0, init, states, y, yh);
                             if (l != null) {
                                 return l;
                             }
@@ -473,11 +489,12 @@ final class TfWhile {
                 }
                 Aff fa = coupled ? new Aff(null, null, null, null, null, h) : f.aff;
                 Tensor w = cat(List.of(full(i.aff, true, h, in), full(fa, true, h, in), full(g.aff, true, h, in), full(o.aff, true, h, in)));
-                Tensor r = cat(List.of(full(i.aff, false, h, h), full(fa, false, h, h), full(g.aff, false, h, h), full(o.aff, false, h, h)));
+                int pw = hSize;
+                Tensor r = cat(List.of(full(i.aff, false, h, pw), full(fa, false, h, pw), full(g.aff, false, h, pw), full(o.aff, false, h, pw)));
                 Tensor b = cat(List.of(bias(i.aff, h), bias(fa, h), bias(g.aff, h), bias(o.aff, h)));
                 List<ActivationFn> acts = List.of(i.fn, g.fn, ha.fn());
-                LstmSpec spec = new LstmSpec(in, h, 0, dir, Layout.TIME_MAJOR, null, coupled, acts);
-                LstmWeights lw = new LstmWeights(w, r, b, Tensor.zeros(4 * h), null, null);
+                LstmSpec spec = new LstmSpec(in, h, projection == null ? 0 : hSize, dir, Layout.TIME_MAJOR, null, coupled, acts);
+                LstmWeights lw = new LstmWeights(w, r, b, Tensor.zeros(4 * h), null, projection);
                 String c0 = KerasRecurrent.initial(init.get(states.get(1)), n, Layout.TIME_MAJOR, "c0");
                 String yc = n.in.names.fresh(base + "/Y_c");
                 return new Layer.Lstm(base, new RecurrentPorts(xsName, null, h0, c0, y, yh, yc), spec, List.of(lw), GateOrder.CANONICAL);
@@ -579,7 +596,8 @@ final class TfWhile {
             int h = layer.hiddenSize();
             boolean lstm = layer instanceof Layer.Lstm;
             Tensor xt = random(rnd, batch, in);
-            Tensor h0 = random(rnd, batch, h);
+            int ho = layer.outputSize();
+            Tensor h0 = random(rnd, batch, ho);
             Tensor c0 = lstm ? random(rnd, batch, h) : null;
             Map<String, Tensor> env = new HashMap<>();
             env.put(x, xt);
@@ -609,12 +627,12 @@ final class TfWhile {
             Layer.Recurrent probe = retarget(layer);
             Map<String, Tensor> pin = new HashMap<>();
             pin.put("x", xt.reshape(1, batch, in));
-            pin.put("h0", h0.reshape(1, batch, h));
+            pin.put("h0", h0.reshape(1, batch, ho));
             if (lstm) {
                 pin.put("c0", c0.reshape(1, batch, h));
             }
             Map<String, Tensor> got = NativeRuntime.evaluate(probe, pin);
-            compare(got.get("yh").reshape(batch, h), hExpect, "h");
+            compare(got.get("yh").reshape(batch, ho), hExpect, "h");
             if (lstm) {
                 compare(got.get("yc").reshape(batch, h), cExpect, "c");
             }
