@@ -116,12 +116,10 @@ final class TfWhile {
         for (int k = 0; k < states.size(); k++) {
             int i = states.get(k);
             List<SDim> s = Value.shapeOf((Value) init.get(i));
-            if (!s.get(1).isKnown()) {
-                throw n.unsupported("loop state " + i + " has an unknown size");
-            }
             String nm = in.names.fresh(base + (k == 0 ? "/h_prev" : "/c_prev"));
             stateNames.add(nm);
-            stateSizes.add((int) s.get(1).value());
+            // an unknown size is taken from the accumulator (h) or the body's weights (c), below
+            stateSizes.add(s.get(1).isKnown() ? (int) s.get(1).value() : -1);
             args.set(i, new Value.Run(nm, DType.FLOAT32, List.of(batch, s.get(1))));
         }
         int layersBefore = in.layers.size();
@@ -164,11 +162,21 @@ final class TfWhile {
             }
             next.add(r.name());
         }
+        if (stateSizes.get(0) < 0) {
+            SDim yw = Value.shapeOf((Value) init.get(acc)).get(2);
+            if (!yw.isKnown()) {
+                throw n.unsupported("the loop's state h and output accumulator have unknown sizes");
+            }
+            stateSizes.set(0, (int) yw.value());
+        }
         if (in.loopXt == null) {
             throw n.unsupported("the loop body does not read its sequence at step t");
         }
         Cell m = new Cell(n, cell, in.loopXt, stateNames, next, stateSizes.get(0));
         int inSize = inDim.isKnown() ? (int) inDim.value() : m.inputSizeFromWeights();
+        if (stateSizes.size() == 2 && stateSizes.get(1) < 0) {
+            stateSizes.set(1, m.gateRowsFromWeights() / 4);
+        }
         Layer.Recurrent layer = m.match(ac.update(), inSize, stateSizes, reversed, base, xs, init, states);
         m.verify(layer);
         // add the layer and its outputs
@@ -310,6 +318,16 @@ final class TfWhile {
 
         int stateSizeH() {
             return hSize;
+        }
+
+        /** Rows of the first matrix product of x_t (all gates), when the cell state's size is not known. */
+        int gateRowsFromWeights() {
+            for (Layer l : layers) {
+                if (l instanceof Layer.Dense d && strip(d.input()).equals(x)) {
+                    return d.weight().dim(0);
+                }
+            }
+            throw refuse("the cell state's size is unknown and no matrix product of x_t gives it");
         }
 
         /** I from the first matrix product of x_t, when the sequence's feature size is not known. */
