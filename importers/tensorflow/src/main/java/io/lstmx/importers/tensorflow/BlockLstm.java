@@ -30,7 +30,8 @@ final class BlockLstm {
 
     static Object[] convert(TfNode n, boolean v2) {
         n.needInputs(9);
-        Value x = n.value(1);
+        boolean reversed = n.input(1) instanceof TfSymbolic.Reversed rv && rv.last() == null;
+        Value x = reversed ? ((TfSymbolic.Reversed) n.input(1)).inner() : n.value(1);
         Tensor w = n.constant(4, "the weights w");
         Tensor b = n.constant(8, "the bias b");
         if (w.rank() != 2 || b.rank() != 1 || b.dim(0) % 4 != 0 || w.dim(1) != b.dim(0) || w.dim(0) <= b.dim(0) / 4) {
@@ -59,7 +60,7 @@ final class BlockLstm {
         }
         float forgetBias = v2 ? 0f : n.attrFloat("forget_bias", 1f);
         float clip = n.attrFloat("cell_clip", v2 ? 0f : 3f);
-        LstmSpec spec = LstmSpec.standard(in, h, Direction.FORWARD, Layout.TIME_MAJOR).withForgetBias(forgetBias)
+        LstmSpec spec = LstmSpec.standard(in, h, reversed ? Direction.REVERSE : Direction.FORWARD, Layout.TIME_MAJOR).withForgetBias(forgetBias)
                 .withCellClip(clip > 0 ? clip : null);
         LstmWeights lw = new LstmWeights(order.toCanonical(wx, 0), order.toCanonical(wh, 0), order.toCanonical(b, 0),
                 Tensor.zeros(4 * h), p, null);
@@ -80,7 +81,17 @@ final class BlockLstm {
             out[k] = new KerasRecurrent.Unavailable("BlockLSTM output '" + names[k] + "' (lstmx gives h of every step and the cell state"
                     + " of the last step only)");
         }
-        out[6] = new Value.Run(hs, DType.FLOAT32, List.of(time, batch, SDim.known(h)));
+        Value.Run seq = new Value.Run(hs, DType.FLOAT32, List.of(time, batch, SDim.known(h)));
+        Value.Run lastH = new Value.Run(KerasRecurrent.squeeze(n, yh, 0, n.name() + "/h_last"), DType.FLOAT32, List.of(batch, SDim.known(h)));
+        Value.Run lastC = new Value.Run(KerasRecurrent.squeeze(n, yc, 0, n.name() + "/c_last"), DType.FLOAT32, List.of(batch, SDim.known(h)));
+        // h of every step (in the order the op ran them: reversed for a reversed input), and the cell state of the last step
+        if (reversed) {
+            out[6] = new TfSymbolic.Reversed(seq, lastH);
+        } else {
+            n.in.lastSteps.put(hs, lastH);
+            out[6] = seq;
+        }
+        out[1] = new TfSymbolic.LastOnly(lastC, time, "BlockLSTM output 'cs'");
         return out;
     }
 }

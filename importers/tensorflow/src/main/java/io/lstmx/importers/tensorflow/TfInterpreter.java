@@ -46,7 +46,17 @@ final class TfInterpreter {
     final UniqueNames names = new UniqueNames();
     /** "Op (node 'name')" for every node whose op has no converter. */
     final List<String> unknown = new ArrayList<>();
-    private final Map<Tensor, String> constants = new IdentityHashMap<>();
+    final Map<Tensor, String> constants = new IdentityHashMap<>();
+    /** Names of sequences a While loop being read iterates over (its body reads them at step t). */
+    final java.util.Set<String> loopSequences = new java.util.HashSet<>();
+    /** The x_t stand-in of the While loop body being read. */
+    String loopXt;
+    /** Per-step outputs of recurrent ops (by IR value name) and their last step (Gather at T - 1). */
+    final Map<String, Value> lastSteps = new HashMap<>();
+    /** Values flattened to [-1, K] in TensorFlow but kept at their rank in the IR (see TfOps.reshape), and their leading dimensions. */
+    final java.util.Set<String> virtualFlat = new java.util.HashSet<>();
+    final Map<io.lstmx.importers.kit.SDim, List<io.lstmx.importers.kit.SDim>> flattened = new HashMap<>();
+    private static final java.util.Set<String> FLAT_READERS = java.util.Set.of("MatMul", "AddV2", "Add", "BiasAdd", "Reshape", "Identity");
     private long evaluated;
     int serial;
 
@@ -197,11 +207,26 @@ final class TfInterpreter {
                 outs = new Object[] {bound.get(d.getName())};
             } else {
                 TfOps.Op op = TfOps.find(d.getOp(), functions.containsKey(d.getOp()));
+                boolean flat = false;
+                for (Object i : ins) {
+                    flat |= i instanceof Value.Run r && virtualFlat.contains(r.name());
+                }
+                if (flat && !FLAT_READERS.contains(d.getOp())) {
+                    throw n.unsupported("reads a value flattened to [-1, K] for a matrix product; lstmx reads it only in matrix products,"
+                            + " additions and the reshape that restores its shape");
+                }
                 if (op == null) {
                     unknown.add(SafeText.name(d.getOp()) + " (node '" + SafeText.name(scope + d.getName()) + "')");
                     outs = new Object[] {new Value.Poisoned()};
                 } else {
                     outs = op.convert(n);
+                }
+                if (flat && !d.getOp().equals("Reshape")) {
+                    for (Object o : outs) {
+                        if (o instanceof Value.Run r && r.shape() != null && r.shape().size() == 2 && flattened.containsKey(r.shape().get(0))) {
+                            virtualFlat.add(r.name());
+                        }
+                    }
                 }
             }
             values.put(d.getName(), outs);

@@ -63,7 +63,9 @@ final class TfModelBuilder {
                 shape = new ArrayList<>();
                 for (int k = 0; k < i.shape().getDimCount(); k++) {
                     long d = i.shape().getDim(k).getSize();
-                    shape.add(d >= 0 ? SDim.known(d) : SDim.symbolic(k == 0 ? "batch" : i.name() + "_" + k));
+                    // "batch" only for the one input of a single-input model: with several inputs (x, h0, c0) dimension 0
+                    // is not the batch of each, and equal symbols would claim equal sizes
+                    shape.add(d >= 0 ? SDim.known(d) : SDim.symbolic(k == 0 && inputs.size() == 1 ? "batch" : i.name() + "_" + k));
                 }
             }
             bound.put(i.node(), new Value.Run(i.name(), t, shape));

@@ -86,6 +86,7 @@ final class TfOps {
         OPS.put("Sub", binary(Layer.Binary.Op.SUB));
         OPS.put("Mul", binary(Layer.Binary.Op.MUL));
         OPS.put("RealDiv", binary(Layer.Binary.Op.DIV));
+        OPS.put("Div", binary(Layer.Binary.Op.DIV));
         OPS.put("Relu", activation(ActivationFn.RELU));
         OPS.put("Tanh", activation(ActivationFn.TANH));
         OPS.put("Sigmoid", activation(ActivationFn.SIGMOID));
@@ -117,6 +118,23 @@ final class TfOps {
         OPS.put("Transpose", TfOps::transpose);
         OPS.put("Cast", TfOps::cast);
         OPS.put("Split", TfOps::split);
+        OPS.put("GatherV2", TfSymbolic::gather);
+        for (String c : List.of("Less", "LessEqual", "Greater", "GreaterEqual")) {
+            OPS.put(c, TfSymbolic.compare(c));
+        }
+        OPS.put("Max", TfSymbolic.reduce(true));
+        OPS.put("Sum", TfSymbolic.reduce(false));
+        OPS.put("Exp", TfSymbolic.expLog(true));
+        OPS.put("Log", TfSymbolic.expLog(false));
+        OPS.put("Prod", TfSymbolic::prod);
+        OPS.put("ReverseV2", TfSymbolic::reverse);
+        OPS.put("ReverseSequence", n -> {
+            throw n.unsupported("reverses sequences of run-time lengths; lstmx does not read masked recurrent loops yet");
+        });
+        OPS.put("TruncateDiv", binary(Layer.Binary.Op.DIV));
+        OPS.put("StatelessWhile", TfWhile::convert);
+        OPS.put("While", TfWhile::convert);
+        OPS.put("TensorScatterUpdate", TfWhile::scatter);
         OPS.put("BlockLSTM", n -> BlockLstm.convert(n, false));
         OPS.put("BlockLSTMV2", n -> BlockLstm.convert(n, true));
     }
@@ -171,6 +189,10 @@ final class TfOps {
 
     private static Op binary(Layer.Binary.Op op) {
         return n -> {
+            Object[] symbolic = TfSymbolic.binary(n, op);
+            if (symbolic != null) {
+                return symbolic;
+            }
             Value a = n.value(0);
             Value b = n.value(1);
             if (a instanceof Value.Const ca && b instanceof Value.Const cb) {
@@ -209,6 +231,12 @@ final class TfOps {
             r = SDim.known(v);
         } else if (op == Layer.Binary.Op.MUL && (x.is(1) || y.is(1))) {
             r = x.is(1) ? y : x;
+        } else if (op == Layer.Binary.Op.MUL && (x.is(0) || y.is(0))) {
+            r = SDim.known(0);
+        } else if (op == Layer.Binary.Op.ADD && (x.isKnown() || y.isKnown())) {
+            r = x.isKnown() ? TfSymbolic.offset(y, x.value()) : TfSymbolic.offset(x, y.value());
+        } else if (op == Layer.Binary.Op.SUB && y.isKnown()) {
+            r = TfSymbolic.offset(x, -y.value());
         } else {
             r = n.freshDim();
         }
@@ -235,6 +263,9 @@ final class TfOps {
     }
 
     private static Object[] cast(TfNode n) {
+        if (n.input(0) instanceof TfSymbolic.NegMask m) {
+            return one(m);
+        }
         Value v = n.value(0);
         DType to = TfTensors.irType(n.attrType("DstT", DataType.DT_FLOAT));
         if (to == null) {
@@ -328,7 +359,7 @@ final class TfOps {
     // ---- shapes
 
     private static Object[] shape(TfNode n) {
-        Value v = n.value(0);
+        Value v = n.input(0) instanceof TfSymbolic.Reversed r ? r.inner() : n.value(0);
         List<SDim> s = Value.shapeOf(v);
         if (s == null) {
             throw n.unsupported("reads the shape of a value of unknown rank");
@@ -462,12 +493,50 @@ final class TfOps {
         if (begin.length != end.length || begin.length != strides.length) {
             throw n.bad("begin, end and strides differ in length");
         }
-        if (n.attrInt("ellipsis_mask", 0) != 0 || n.attrInt("new_axis_mask", 0) != 0) {
-            throw n.unsupported("ellipsis_mask and new_axis_mask are not read");
+        if (n.attrInt("new_axis_mask", 0) != 0) {
+            throw n.unsupported("new_axis_mask is not read");
         }
         long bm = n.attrInt("begin_mask", 0);
         long em = n.attrInt("end_mask", 0);
         long sm = n.attrInt("shrink_axis_mask", 0);
+        long ell = n.attrInt("ellipsis_mask", 0);
+        if (ell != 0) {
+            // one ellipsis: expand it into whole axes, so that the specs name every axis from 0
+            int e = Long.numberOfTrailingZeros(ell);
+            List<SDim> vs = Value.shapeOf(v);
+            if (Long.bitCount(ell) != 1 || vs == null || v instanceof Value.ShapeVec || begin.length - 1 > vs.size()) {
+                throw n.unsupported("an ellipsis_mask on a value of unknown rank, or several ellipses, are not read");
+            }
+            int rank = vs.size();
+            int fill = rank - (begin.length - 1);
+            long[] nb = new long[rank];
+            long[] ne = new long[rank];
+            long[] ns = new long[rank];
+            long nbm = 0;
+            long nem = 0;
+            long nsm = 0;
+            for (int a = 0; a < rank; a++) {
+                int src = a < e ? a : a < e + fill ? -1 : a - fill + 1;
+                if (src < 0) {
+                    ns[a] = 1;
+                    nbm |= 1L << a;
+                    nem |= 1L << a;
+                    continue;
+                }
+                nb[a] = begin[src];
+                ne[a] = end[src];
+                ns[a] = strides[src];
+                nbm |= ((bm >> src) & 1) << a;
+                nem |= ((em >> src) & 1) << a;
+                nsm |= ((sm >> src) & 1) << a;
+            }
+            begin = nb;
+            end = ne;
+            strides = ns;
+            bm = nbm;
+            em = nem;
+            sm = nsm;
+        }
         if (v instanceof Value.ShapeVec sv && !sv.scalar() && begin.length == 1) {
             List<SDim> e = sv.entries();
             int len = e.size();
@@ -575,6 +644,9 @@ final class TfOps {
     }
 
     private static Object[] reshape(TfNode n) {
+        if (n.input(0) instanceof TfSymbolic.LoopIndex li) {
+            return one(li); // [[t]] for a TensorScatterUpdate at step t
+        }
         Value v = n.value(0);
         List<SDim> target = dims(n, 1);
         if (target.size() > 32) {
@@ -617,6 +689,25 @@ final class TfOps {
             return one(new Value.Filled(f.element(), target));
         }
         List<SDim> in = Value.shapeOf(v);
+        if (v instanceof Value.Run r && in != null && in.size() > 2 && target.size() == 2 && target.get(0).is(-1) && target.get(1).isKnown()
+                && in.get(in.size() - 1).equals(target.get(1))) {
+            // [..., K] flattened to [-1, K] before a matrix product and unflattened after it (how TensorFlow spells a Dense
+            // layer on a sequence): the IR's layers act on the last axis, so the value keeps its rank and is marked
+            // "flattened" until the matching reshape; only matrix products and additions may read it in between.
+            SDim f = n.freshDim();
+            n.in.flattened.put(f, new ArrayList<>(in.subList(0, in.size() - 1)));
+            String o = n.out(0);
+            n.add(new Layer.Identity(n.name(), r.name(), o));
+            n.in.virtualFlat.add(o);
+            return run(n, o, r.dtype(), List.of(f, target.get(1)));
+        }
+        if (v instanceof Value.Run r && in != null && in.size() == 2 && n.in.virtualFlat.contains(r.name()) && n.in.flattened.containsKey(in.get(0))
+                && target.size() >= 2 && target.subList(0, target.size() - 1).equals(n.in.flattened.get(in.get(0)))
+                && target.get(target.size() - 1).equals(in.get(1))) {
+            String o = n.out(0);
+            n.add(new Layer.Identity(n.name(), r.name(), o));
+            return run(n, o, r.dtype(), target);
+        }
         List<Long> spec = new ArrayList<>();
         List<SDim> outShape = new ArrayList<>();
         int unknown = 0;
