@@ -295,8 +295,7 @@ final class KerasBuilder {
             throw refuse(what + " is a constant tensor; Keras models have no constant layer");
         }
         if (s.stack() != null) {
-            throw refuse(what + " stacks the outputs of several layers on a new axis (as PyTorch's h_n of a stacked or bidirectional"
-                    + " network); a Keras tensor cannot hold them so with the batch axis inside");
+            return materializeStack(s, what);
         }
         if (s.cast()) {
             throw refuse(what + " is a Cast to integers; Keras only casts inside an Embedding");
@@ -352,6 +351,44 @@ final class KerasBuilder {
             t = reshape(t, shape, what);
         }
         return t;
+    }
+
+    /**
+     * A stack of layer outputs (PyTorch's h_n / c_n: the layers' and directions' last states joined on
+     * an axis) as one Keras Concatenate of its elements, each made a batch-first tensor, along the
+     * stack axis; refused when that axis is the batch's (Keras cannot concatenate along the batch).
+     */
+    private KT materializeStack(Sym s, String what) {
+        List<KT> ts = new ArrayList<>();
+        for (int i = 0; i < s.stack().size(); i++) {
+            Sym e = s.stack().get(i);
+            int batchAt = e.stack() == null && e.constant() == null ? indexOf(e.axes(), 0) : -1;
+            if (batchAt == s.stackAxis() || (batchAt < 0 && e.constant() == null && e.stack() == null)) {
+                throw refuse(what + " stacks the outputs of several layers on the batch axis (as PyTorch's h_n / c_n [layers*directions,"
+                        + " batch, hidden] before it is made batch-major); Keras cannot concatenate along the batch");
+            }
+            ts.add(materialize(e, what + " (part " + i + ")"));
+        }
+        if (ts.size() == 1) {
+            return ts.get(0);
+        }
+        long[] shape = ts.get(0).shape().clone();
+        int a = s.stackAxis();
+        for (KT t : ts.subList(1, ts.size())) {
+            shape[a] = shape[a] < 0 || t.shape()[a] < 0 ? -1 : shape[a] + t.shape()[a];
+        }
+        JsonObject cfg = new JsonObject();
+        cfg.addProperty("axis", a);
+        return call("Concatenate", cfg, ts, shape);
+    }
+
+    private static int indexOf(int[] a, int v) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private String irShape(Sym s, KT t) {
@@ -623,6 +660,19 @@ final class KerasBuilder {
             if (units) {
                 return List.of(new Sym(null, false, null, -1, null, null, ins, a, null, false));
             }
+            // the batch at the same place in every input, not first and not the concat axis: joined lazily, as a stack (PyTorch's
+            // h_n of bidirectional layers, [2, B, H] each), written once the batch is first (see materializeStack)
+            boolean plain = ins.stream().allMatch(s -> s.stack() == null && s.constant() == null && !s.cast() && s.reversed() < 0);
+            if (plain) {
+                int b = indexOf(ins.get(0).axes(), 0);
+                boolean lazy = b > 0 && b != a;
+                for (Sym s : ins) {
+                    lazy &= indexOf(s.axes(), 0) == b;
+                }
+                if (lazy) {
+                    return List.of(new Sym(null, false, null, -1, null, null, ins, a, null, false));
+                }
+            }
             if (a == 0) {
                 throw refuse(l, "concatenates along axis 0, the batch axis in Keras");
             }
@@ -757,7 +807,7 @@ final class KerasBuilder {
             int r = x.rank();
             int a = norm(l.axis(), r);
             if (x.stack() != null) {
-                if (a == x.stackAxis()) {
+                if (a == x.stackAxis() && x.stack().stream().allMatch(e -> e.stack() == null && e.constant() == null && e.axes()[a] == UNIT)) {
                     int n = x.stack().size();
                     long i = l.index() < 0 ? l.index() + n : l.index();
                     Sym e = x.stack().get((int) i);
