@@ -112,16 +112,18 @@ public final class BatchMajorInterface implements Pass {
         List<Layer> post = new ArrayList<>();
         for (ValueInfo v : model.outputs()) {
             Integer b = batch.get(v.name());
-            if (b == null || b == 0 || !v.shape().rankKnown()) {
+            // an output declared without a shape: the inferred one
+            Shape shape = v.shape().rankKnown() || infos.get(v.name()) == null ? v.shape() : infos.get(v.name()).shape();
+            if (b == null || b == 0 || !shape.rankKnown()) {
                 outputs.add(v);
                 continue;
             }
-            List<Integer> perm = front(b, v.shape().rank());
+            List<Integer> perm = front(b, shape.rank());
             String nn = names.fresh(v.name() + SUFFIX);
-            Shape to = permute(v.shape(), perm);
+            Shape to = permute(shape, perm);
             outputs.add(new ValueInfo(nn, v.dtype(), to));
             post.add(new Layer.Transpose(names.fresh(v.name() + "/to_batch_major"), v.name(), nn, perm));
-            relayouts.add(new Relayout(false, v.name(), nn, perm, v.shape(), to));
+            relayouts.add(new Relayout(false, v.name(), nn, perm, shape, to));
         }
         if (relayouts.isEmpty()) {
             return new Result(model, List.of());

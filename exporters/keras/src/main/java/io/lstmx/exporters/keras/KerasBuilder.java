@@ -548,7 +548,8 @@ final class KerasBuilder {
             cfg.addProperty("units", units);
             cfg.addProperty("activation", "linear");
             cfg.addProperty("use_bias", l.bias() != null);
-            KT in = lastAxisBase(x, "the input of layer '" + l.name() + "'");
+            Sym v = lastAxisView(x, "the input of layer '" + l.name() + "'");
+            KT in = v.base();
             long[] shape = in.shape().clone();
             shape[shape.length - 1] = units;
             KT y = call("Dense", cfg, List.of(in), shape);
@@ -557,7 +558,7 @@ final class KerasBuilder {
             if (l.bias() != null) {
                 kl.weights.add(weight("bias", "", kl.name + "/bias", l.bias()));
             }
-            return List.of(x.base() == in ? x.withBase(y) : Sym.plain(y));
+            return List.of(v.withBase(y));
         }
 
         @Override
@@ -599,9 +600,10 @@ final class KerasBuilder {
                 throw refuse(l, "softmax on axis " + l.axis() + " of a rank-" + r + " value; Keras' Activation('softmax') takes the last axis");
             }
             String n = l.log() ? "log_softmax" : "softmax";
-            KT in = lastAxisBase(x, "the input of layer '" + l.name() + "'");
+            Sym v = lastAxisView(x, "the input of layer '" + l.name() + "'");
+            KT in = v.base();
             KT y = call("Activation", act(n), List.of(in), in.shape());
-            return List.of(x.base() == in ? x.withBase(y) : Sym.plain(y));
+            return List.of(v.withBase(y));
         }
 
         @Override
@@ -729,10 +731,10 @@ final class KerasBuilder {
             for (int i = 1; i < s.length; i++) {
                 long d = shape.get(i);
                 if (d == 0) {
-                    if (i >= in.rank() || in.shape()[i] < 0) {
-                        throw refuse(l, "copies input axis " + i + " (0 in shape " + shape + "), whose size is unknown");
+                    if (i >= in.rank()) {
+                        throw refuse(l, "copies input axis " + i + " (0 in shape " + shape + "), which it does not have");
                     }
-                    d = in.shape()[i];
+                    d = in.shape()[i]; // -1 when unknown: Keras' Reshape infers it when it is the only unknown size
                 }
                 s[i] = d;
             }
@@ -927,13 +929,35 @@ final class KerasBuilder {
         return x.withBase(y);
     }
 
-    /** A base on whose last axis a layer may act for the view: the view's own base when its last axis is the base's last, else the materialized value. */
-    private KT lastAxisBase(Sym x, String what) {
+    /**
+     * A view whose base a layer acting on the last axis may be applied to, the result seen the same way: the view itself when its
+     * last axis is its base's last, else the value made a tensor (batch first).
+     */
+    private Sym lastAxisView(Sym x, String what) {
         if (x.stack() == null && x.constant() == null && !x.cast() && !x.split() && x.base() != null
                 && x.axes()[x.axes().length - 1] == x.base().rank() - 1 && x.reversed() != x.base().rank() - 1) {
-            return x.base();
+            return x;
         }
-        return materialize(x, what);
+        int r = x.rank();
+        int b = x.stack() == null && x.constant() == null ? indexOf(x.axes(), 0) : -1;
+        if (b > 0 && b < r - 1 && !x.cast() && !x.split() && x.base() != null && x.reversed() < 0) {
+            // the batch not first (a time-major value between an input and a time-major recurrent layer): the value made a tensor
+            // with the batch moved to the front, the other axes in order, and seen through the inverse permutation
+            List<Integer> q = new ArrayList<>();
+            q.add(b);
+            for (int k = 0; k < r; k++) {
+                if (k != b) {
+                    q.add(k);
+                }
+            }
+            KT t = materialize(transpose(x, q), what);
+            int[] a = new int[r];
+            for (int k = 0; k < r; k++) {
+                a[k] = q.indexOf(k);
+            }
+            return new Sym(t, false, a, -1, null, null, null, -1, null, false);
+        }
+        return Sym.plain(materialize(x, what));
     }
 
     private static JsonObject act(String n) {
