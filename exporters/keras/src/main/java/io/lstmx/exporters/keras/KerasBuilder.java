@@ -323,8 +323,8 @@ final class KerasBuilder {
         }
         if (batchAt != 0) {
             throw refuse(what + " has the batch axis at position " + batchAt + " (shape " + irShape(s, t) + "); Keras tensors hold the batch"
-                    + " first and no built-in Keras layer moves it (a time-major model input or output, or PyTorch's h_n / c_n"
-                    + " [layers*directions, batch, hidden], cannot be written)");
+                    + " first and no built-in Keras layer moves it (model inputs and outputs whose batch axis is traced to a recurrent"
+                    + " layer are written batch-major; this value is not one of them)");
         }
         boolean identity = true;
         for (int i = 0; i < perm.size(); i++) {

@@ -15,8 +15,10 @@ import java.util.List;
 /**
  * Writer plug-in for Keras 3 archives (.keras): config.json, metadata.json and model.weights.h5
  * as Keras 3.8 saves them (see {@link KerasFiles}), from the IR through {@link KerasBuilder}.
- * What Keras cannot express is refused with UNSUPPORTED naming the layer and the feature; nothing
- * is written then. The file goes to a temporary file beside the target, moved into place when complete.
+ * Inputs and outputs whose batch axis is not first (time-major sequences, PyTorch's h_n / c_n) are
+ * written batch-major (see {@link #build}); each such relayout is a note returned by
+ * {@link #writeWithNotes}. What Keras cannot express is refused with UNSUPPORTED naming the layer
+ * and the feature; nothing is written then. The file goes to a temporary file beside the target, moved into place when complete.
  */
 public final class KerasWriter implements FormatWriter {
     /** Writes .keras archives. */
