@@ -12,6 +12,7 @@ import io.lstmx.runtime.NativeRuntime;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
@@ -142,9 +143,10 @@ public final class Lstmx {
      * @param model  the model, e.g. {@link LoadedModel#model()}
      * @param path   the destination file (or folder, for a folder format)
      * @param format the format to write, e.g. {@link Format#ONNX}
+     * @return the writer's notes (see {@link FormatWriter#writeWithNotes}), empty for most
      */
-    public static void save(Model model, Path path, Format format) {
-        save(model, path, format, WriteOptions.DEFAULT, true);
+    public static List<String> save(Model model, Path path, Format format) {
+        return save(model, path, format, WriteOptions.DEFAULT, true);
     }
 
     /**
@@ -155,9 +157,10 @@ public final class Lstmx {
      * @param path    the destination file (or folder, for a folder format)
      * @param format  the format to write
      * @param options e.g. the ONNX opset
+     * @return the writer's notes (see {@link FormatWriter#writeWithNotes}), empty for most
      */
-    public static void save(Model model, Path path, Format format, WriteOptions options) {
-        save(model, path, format, options, true);
+    public static List<String> save(Model model, Path path, Format format, WriteOptions options) {
+        return save(model, path, format, options, true);
     }
 
     /**
@@ -173,10 +176,13 @@ public final class Lstmx {
      * @param format  the format to write
      * @param options e.g. the ONNX opset; null for the defaults
      * @param replace whether an existing destination may be replaced
+     * @return what the user of the written file must be told, one line each: how its interface
+     *         differs from the model's on purpose, such as a time-major input written batch-major for
+     *         Keras (see {@link FormatWriter#writeWithNotes}); empty for most writers and models
      * @throws LstmxException UNSUPPORTED when no available writer is present or the model has a
      *         feature the format cannot express; BAD_INPUT for a destination that may not be written
      */
-    public static void save(Model model, Path path, Format format, WriteOptions options, boolean replace) {
+    public static List<String> save(Model model, Path path, Format format, WriteOptions options, boolean replace) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(format, "format");
@@ -187,10 +193,12 @@ public final class Lstmx {
             return null;
         });
         SafeFiles.checkDestination(path, format, replace);
+        List<String> notes = new ArrayList<>();
         inFile(path, () -> {
-            SafeFiles.writeSafely(path, replace, staged -> writer.write(model, staged, o));
+            SafeFiles.writeSafely(path, replace, staged -> notes.addAll(writer.writeWithNotes(model, staged, o)));
             return null;
         });
+        return List.copyOf(notes);
     }
 
     /** Bytes of a file, or of every regular file under a folder (a SavedModel), best effort. */

@@ -94,13 +94,14 @@ final class ConvertCommand implements Callable<Integer> {
         SafeFiles.checkDestination(dst, target, force);
         registry.requireWriter(target, dst);
         Model model;
+        java.util.List<String> notes;
         try (Progress progress = main.progress(spec.commandLine().getErr())) {
             try (Progress.Step s = progress.begin("reading " + src)) {
                 model = Lstmx.read(src, from, hints.options());
                 s.done(Text.layerSummary(model));
             }
             try (Progress.Step s = progress.begin("writing " + dst)) {
-                Lstmx.save(model, dst, target, options, force);
+                notes = Lstmx.save(model, dst, target, options, force);
                 s.done(null);
             }
             progress.finish();
@@ -109,6 +110,9 @@ final class ConvertCommand implements Callable<Integer> {
         out.println("read  " + src + ": " + model.info().sourceFormat() + (producer.isEmpty() ? "" : " (" + SafeText.oneLine(producer) + ")"));
         out.println("wrote " + dst + ": " + target.id() + (opset == null ? "" : " opset " + opset) + ", "
                 + Text.layerSummary(model) + ", " + Text.count(model.parameterCount()) + " parameters");
+        for (String n : notes) { // what the written file does differently on purpose (e.g. a relayouted input)
+            out.println("note: " + SafeText.oneLine(n));
+        }
         out.flush();
         return 0;
     }

@@ -33,6 +33,18 @@ class ConvertCommandTest {
     Path dir;
 
     @Test
+    void aTimeMajorModelWrittenAsKerasNamesEveryRelayout() {
+        Path c = Cli.fixture("uni_1layer");
+        Path dst = dir.resolve("out.keras");
+        Cli.Result r = Cli.run("convert", c.resolve("model.onnx"), dst).expect(0);
+        assertTrue(r.out().contains("wrote " + dst), r.out());
+        assertTrue(r.out().contains("note: input 'x' [time, batch, 6] written batch-major as [batch, time, 6]"), r.out());
+        assertTrue(r.out().contains("note: output 'y' [time, batch, 16] written batch-major as [batch, time, 16]"), r.out());
+        assertTrue(r.out().contains("note: output 'h_n' [1, batch, 16] written batch-major as [batch, 1, 16]"), r.out());
+        assertTrue(r.out().contains("note: output 'c_n' [1, batch, 16] written batch-major as [batch, 1, 16]"), r.out());
+    }
+
+    @Test
     void onnxToOnnxKeepsTheNumbersAndLeavesNoTemporaryFiles() {
         Path c = Cli.fixture("stacked_2layer");
         Path dst = dir.resolve("out.onnx");

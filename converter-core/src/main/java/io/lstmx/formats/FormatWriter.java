@@ -3,6 +3,7 @@ package io.lstmx.formats;
 import io.lstmx.ir.Model;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -67,4 +68,22 @@ public interface FormatWriter {
      * @param options checked before by {@link #checkOptions}
      */
     void write(Model model, Path path, WriteOptions options);
+
+    /**
+     * Writes like {@link #write} and returns what the user of the written file must be told: each
+     * way the file's interface differs from the IR model's on purpose (such as an input or output
+     * written with its axes in another order because the format holds the batch first), one line
+     * each naming the value. {@code lstmx convert} prints them after its "wrote" line and
+     * {@code Lstmx.save} returns them; a writer that changes nothing visible returns none. The
+     * default writes and returns an empty list.
+     *
+     * @param model   the model to write
+     * @param path    where to write it (see {@link #write})
+     * @param options checked before by {@link #checkOptions}
+     * @return the notes, in order; empty when the file's interface is the model's
+     */
+    default List<String> writeWithNotes(Model model, Path path, WriteOptions options) {
+        write(model, path, options);
+        return List.of();
+    }
 }

@@ -295,8 +295,7 @@ final class KerasBuilder {
             throw refuse(what + " is a constant tensor; Keras models have no constant layer");
         }
         if (s.stack() != null) {
-            throw refuse(what + " stacks the outputs of several layers on a new axis (as PyTorch's h_n of a stacked or bidirectional"
-                    + " network); a Keras tensor cannot hold them so with the batch axis inside");
+            return materializeStack(s, what);
         }
         if (s.cast()) {
             throw refuse(what + " is a Cast to integers; Keras only casts inside an Embedding");
@@ -324,8 +323,8 @@ final class KerasBuilder {
         }
         if (batchAt != 0) {
             throw refuse(what + " has the batch axis at position " + batchAt + " (shape " + irShape(s, t) + "); Keras tensors hold the batch"
-                    + " first and no built-in Keras layer moves it (a time-major model input or output, or PyTorch's h_n / c_n"
-                    + " [layers*directions, batch, hidden], cannot be written)");
+                    + " first and no built-in Keras layer moves it (model inputs and outputs whose batch axis is traced to a recurrent"
+                    + " layer are written batch-major; this value is not one of them)");
         }
         boolean identity = true;
         for (int i = 0; i < perm.size(); i++) {
@@ -352,6 +351,44 @@ final class KerasBuilder {
             t = reshape(t, shape, what);
         }
         return t;
+    }
+
+    /**
+     * A stack of layer outputs (PyTorch's h_n / c_n: the layers' and directions' last states joined on
+     * an axis) as one Keras Concatenate of its elements, each made a batch-first tensor, along the
+     * stack axis; refused when that axis is the batch's (Keras cannot concatenate along the batch).
+     */
+    private KT materializeStack(Sym s, String what) {
+        List<KT> ts = new ArrayList<>();
+        for (int i = 0; i < s.stack().size(); i++) {
+            Sym e = s.stack().get(i);
+            int batchAt = e.stack() == null && e.constant() == null ? indexOf(e.axes(), 0) : -1;
+            if (batchAt == s.stackAxis() || (batchAt < 0 && e.constant() == null && e.stack() == null)) {
+                throw refuse(what + " stacks the outputs of several layers on the batch axis (as PyTorch's h_n / c_n [layers*directions,"
+                        + " batch, hidden] before it is made batch-major); Keras cannot concatenate along the batch");
+            }
+            ts.add(materialize(e, what + " (part " + i + ")"));
+        }
+        if (ts.size() == 1) {
+            return ts.get(0);
+        }
+        long[] shape = ts.get(0).shape().clone();
+        int a = s.stackAxis();
+        for (KT t : ts.subList(1, ts.size())) {
+            shape[a] = shape[a] < 0 || t.shape()[a] < 0 ? -1 : shape[a] + t.shape()[a];
+        }
+        JsonObject cfg = new JsonObject();
+        cfg.addProperty("axis", a);
+        return call("Concatenate", cfg, ts, shape);
+    }
+
+    private static int indexOf(int[] a, int v) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private String irShape(Sym s, KT t) {
@@ -511,7 +548,8 @@ final class KerasBuilder {
             cfg.addProperty("units", units);
             cfg.addProperty("activation", "linear");
             cfg.addProperty("use_bias", l.bias() != null);
-            KT in = lastAxisBase(x, "the input of layer '" + l.name() + "'");
+            Sym v = lastAxisView(x, "the input of layer '" + l.name() + "'");
+            KT in = v.base();
             long[] shape = in.shape().clone();
             shape[shape.length - 1] = units;
             KT y = call("Dense", cfg, List.of(in), shape);
@@ -520,7 +558,7 @@ final class KerasBuilder {
             if (l.bias() != null) {
                 kl.weights.add(weight("bias", "", kl.name + "/bias", l.bias()));
             }
-            return List.of(x.base() == in ? x.withBase(y) : Sym.plain(y));
+            return List.of(v.withBase(y));
         }
 
         @Override
@@ -562,9 +600,10 @@ final class KerasBuilder {
                 throw refuse(l, "softmax on axis " + l.axis() + " of a rank-" + r + " value; Keras' Activation('softmax') takes the last axis");
             }
             String n = l.log() ? "log_softmax" : "softmax";
-            KT in = lastAxisBase(x, "the input of layer '" + l.name() + "'");
+            Sym v = lastAxisView(x, "the input of layer '" + l.name() + "'");
+            KT in = v.base();
             KT y = call("Activation", act(n), List.of(in), in.shape());
-            return List.of(x.base() == in ? x.withBase(y) : Sym.plain(y));
+            return List.of(v.withBase(y));
         }
 
         @Override
@@ -623,6 +662,19 @@ final class KerasBuilder {
             if (units) {
                 return List.of(new Sym(null, false, null, -1, null, null, ins, a, null, false));
             }
+            // the batch at the same place in every input, not first and not the concat axis: joined lazily, as a stack (PyTorch's
+            // h_n of bidirectional layers, [2, B, H] each), written once the batch is first (see materializeStack)
+            boolean plain = ins.stream().allMatch(s -> s.stack() == null && s.constant() == null && !s.cast() && s.reversed() < 0);
+            if (plain) {
+                int b = indexOf(ins.get(0).axes(), 0);
+                boolean lazy = b > 0 && b != a;
+                for (Sym s : ins) {
+                    lazy &= indexOf(s.axes(), 0) == b;
+                }
+                if (lazy) {
+                    return List.of(new Sym(null, false, null, -1, null, null, ins, a, null, false));
+                }
+            }
             if (a == 0) {
                 throw refuse(l, "concatenates along axis 0, the batch axis in Keras");
             }
@@ -679,10 +731,10 @@ final class KerasBuilder {
             for (int i = 1; i < s.length; i++) {
                 long d = shape.get(i);
                 if (d == 0) {
-                    if (i >= in.rank() || in.shape()[i] < 0) {
-                        throw refuse(l, "copies input axis " + i + " (0 in shape " + shape + "), whose size is unknown");
+                    if (i >= in.rank()) {
+                        throw refuse(l, "copies input axis " + i + " (0 in shape " + shape + "), which it does not have");
                     }
-                    d = in.shape()[i];
+                    d = in.shape()[i]; // -1 when unknown: Keras' Reshape infers it when it is the only unknown size
                 }
                 s[i] = d;
             }
@@ -757,7 +809,7 @@ final class KerasBuilder {
             int r = x.rank();
             int a = norm(l.axis(), r);
             if (x.stack() != null) {
-                if (a == x.stackAxis()) {
+                if (a == x.stackAxis() && x.stack().stream().allMatch(e -> e.stack() == null && e.constant() == null && e.axes()[a] == UNIT)) {
                     int n = x.stack().size();
                     long i = l.index() < 0 ? l.index() + n : l.index();
                     Sym e = x.stack().get((int) i);
@@ -877,13 +929,35 @@ final class KerasBuilder {
         return x.withBase(y);
     }
 
-    /** A base on whose last axis a layer may act for the view: the view's own base when its last axis is the base's last, else the materialized value. */
-    private KT lastAxisBase(Sym x, String what) {
+    /**
+     * A view whose base a layer acting on the last axis may be applied to, the result seen the same way: the view itself when its
+     * last axis is its base's last, else the value made a tensor (batch first).
+     */
+    private Sym lastAxisView(Sym x, String what) {
         if (x.stack() == null && x.constant() == null && !x.cast() && !x.split() && x.base() != null
                 && x.axes()[x.axes().length - 1] == x.base().rank() - 1 && x.reversed() != x.base().rank() - 1) {
-            return x.base();
+            return x;
         }
-        return materialize(x, what);
+        int r = x.rank();
+        int b = x.stack() == null && x.constant() == null ? indexOf(x.axes(), 0) : -1;
+        if (b > 0 && b < r - 1 && !x.cast() && !x.split() && x.base() != null && x.reversed() < 0) {
+            // the batch not first (a time-major value between an input and a time-major recurrent layer): the value made a tensor
+            // with the batch moved to the front, the other axes in order, and seen through the inverse permutation
+            List<Integer> q = new ArrayList<>();
+            q.add(b);
+            for (int k = 0; k < r; k++) {
+                if (k != b) {
+                    q.add(k);
+                }
+            }
+            KT t = materialize(transpose(x, q), what);
+            int[] a = new int[r];
+            for (int k = 0; k < r; k++) {
+                a[k] = q.indexOf(k);
+            }
+            return new Sym(t, false, a, -1, null, null, null, -1, null, false);
+        }
+        return Sym.plain(materialize(x, what));
     }
 
     private static JsonObject act(String n) {

@@ -7,6 +7,8 @@ import io.lstmx.ir.Model;
 import io.lstmx.util.AtomicFiles;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Writer plug-in for Keras HDF5 files (.h5) in the layout of Keras 3's legacy h5 writer
@@ -31,7 +33,15 @@ public final class KerasH5Writer implements FormatWriter {
 
     @Override
     public void write(Model model, Path path, WriteOptions options) {
-        KerasModel m = KerasWriter.build(model, path);
+        writeWithNotes(model, path, options);
+    }
+
+    /** Writes and returns the notes, as {@link KerasWriter#writeWithNotes}. */
+    @Override
+    public List<String> writeWithNotes(Model model, Path path, WriteOptions options) {
+        List<String> notes = new ArrayList<>();
+        KerasModel m = KerasWriter.build(model, path, notes);
         AtomicFiles.write(path, os -> KerasFiles.writeH5(m, os));
+        return notes;
     }
 }

@@ -249,8 +249,10 @@ class IrModelsTest {
                 "differs from hidden activation"});
         m.put("activation_keras_lacks", new Object[] {model(List.of(out("a")), new Layer.Activation("act", "x", "a",
                 ActivationFn.of(ActivationFn.Kind.SCALED_TANH, 2f, 0.5f))), "'act' (SCALED_TANH): activation"});
-        m.put("time_major_input", new Object[] {model(List.of(out("Y_h")), new Layer.Lstm("lstm", p, LstmSpec.standard(I, H, Direction.FORWARD,
-                Layout.TIME_MAJOR), List.of(w), GateOrder.CANONICAL)), "batch axis at position 1"});
+        // time and batch merged into one axis: no batch-major layout exists (a time-major input alone is relayouted, see timeMajorIsRelayouted)
+        m.put("time_and_batch_merged", new Object[] {model(List.of(out("r")), new Layer.Lstm("lstm", new RecurrentPorts("x", null, null, null, "Y",
+                null, null), LstmSpec.standard(I, H, Direction.FORWARD, Layout.TIME_MAJOR), List.of(w), GateOrder.CANONICAL),
+                new Layer.Reshape("merge", "Y", "r", List.of(-1L, (long) H))), "batch axis at position 2"});
         m.put("select_other_step", new Object[] {model(List.of(out("s")), lstm(Direction.FORWARD, "Y", null, null, 0),
                 new Layer.Squeeze("sq", "Y", "y", List.of(2)), new Layer.Select("mid", "y", "s", 1, 2)), "'mid' (Select): selects step 2"});
         m.put("reverse_sequence_unflipped", new Object[] {model(List.of(out("y")), lstm(Direction.REVERSE, "Y", null, null, 0),
@@ -288,6 +290,40 @@ class IrModelsTest {
             }
         }
         return tests.stream();
+    }
+
+    /**
+     * A time-major bidirectional LSTM whose Y (as PyTorch's [T, B, 2H]), Y_h ([2, B, H]) and Y_c are read:
+     * written with a batch-major interface ([B, T, I] in; [B, T, 2H], [B, 2, H] out) as a Bidirectional layer on
+     * the batch-major tensors, each relayout in the writer's notes, the same values as the IR model's, relayouted.
+     */
+    @Test
+    void timeMajorIsRelayouted() {
+        List<LstmWeights> ws = new ArrayList<>();
+        for (int k = 0; k < 2; k++) {
+            ws.add(new LstmWeights(rand(4 * H, I), rand(4 * H, H), rand(4 * H), rand(4 * H), null, null));
+        }
+        Model src = new Model("m", new ModelInfo("test", "test", ""), List.of(new ValueInfo("x", DType.FLOAT32, Shape.of("time", "batch", I))),
+                List.of(out("y"), out("Y_h"), out("Y_c")), List.of(new Layer.Lstm("lstm", new RecurrentPorts("x", null, null, null, "Y", "Y_h", "Y_c"),
+                LstmSpec.standard(I, H, Direction.BIDIRECTIONAL, Layout.TIME_MAJOR), ws, GateOrder.CANONICAL),
+                new Layer.Transpose("tr", "Y", "Ytb", List.of(0, 2, 1, 3)), new Layer.Reshape("cat", "Ytb", "y", List.of(0L, 0L, -1L))));
+        Tensor x = rand(T, B, I);
+        Map<String, Tensor> expected = NativeRuntime.compile(src).run(Map.of("x", x));
+        for (String ext : new String[] {"keras", "h5"}) {
+            Path out = dir.resolve("tm." + ext);
+            List<String> notes = ext.equals("keras") ? new KerasWriter().writeWithNotes(src, out, WriteOptions.DEFAULT)
+                    : new KerasH5Writer().writeWithNotes(src, out, WriteOptions.DEFAULT);
+            assertEquals(4, notes.size(), notes.toString());
+            assertTrue(notes.get(0).startsWith("input 'x' [time, batch, 4] written batch-major as [batch, time, 4]"), notes.get(0));
+            assertTrue(notes.get(2).startsWith("output 'Y_h' [2, batch, 6] written batch-major as [batch, 2, 6]"), notes.get(2));
+            Model back = ext.equals("keras") ? new KerasReader().read(out, ReadOptions.DEFAULT) : new KerasH5Reader().read(out, ReadOptions.DEFAULT);
+            assertTrue(back.layers().stream().noneMatch(l -> l instanceof Layer.Recurrent r && r.layout() == Layout.TIME_MAJOR), "time-major in Keras");
+            Map<String, Tensor> got = NativeRuntime.compile(back).run(Map.of(back.inputs().get(0).name(), Fixtures.permute(x, List.of(1, 0, 2))));
+            for (int k = 0; k < 3; k++) {
+                Check.close(Fixtures.permute(expected.get(src.outputs().get(k).name()), List.of(1, 0, 2)), got.get(back.outputs().get(k).name()),
+                        ext + " output " + k);
+            }
+        }
     }
 
     /** Every concrete IR layer kind appears in a case that is written or in one that is refused. */
