@@ -475,7 +475,7 @@ public final class SideBySide {
         }
     }
 
-    /** TensorFlow Java: BlockLSTMV2 (gates i, c, f, o; W and R stacked as one [I + H, 4H] kernel), reversed copies for a backward direction. */
+    /** TensorFlow Java: BlockLSTMV2 (gates i, f, c, o; W and R stacked as one [I + H, 4H] kernel), reversed copies for a backward direction. */
     static final class TfEngine implements Engine {
         public String name() {
             return "tensorflow";
@@ -514,7 +514,7 @@ public final class SideBySide {
                 for (int k = 0; k < d; k++) {
                     float[] kernel = new float[(inSize + h) * 4 * h];
                     float[] bias = new float[4 * h];
-                    int[] canon = {0, 2, 1, 3}; // TF block i, c, f, o -> canonical i, f, g, o
+                    int[] canon = {0, 1, 2, 3}; // BlockLSTMV2 blocks are i, f, c, o (V1 BlockLSTM: i, c, f, o): the canonical order
                     for (int blk = 0; blk < 4; blk++) {
                         for (int u = 0; u < h; u++) {
                             int src = canon[blk] * h + u;
