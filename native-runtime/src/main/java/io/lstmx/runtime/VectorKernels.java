@@ -5,9 +5,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link PackedMatrix}'s products written with the JDK Vector API ({@code jdk.incubator.vector},
- * an incubator module in Java 17-25): used only when the JVM was started with
- * {@code --add-modules jdk.incubator.vector} (see {@link Vec}); otherwise this class is never
- * loaded and the C2-vectorised scalar kernels run.
+ * an incubator module in Java 17-25): used only with {@code -Dlstmx.vector=true} in a JVM started
+ * with {@code --add-modules jdk.incubator.vector} (see {@link Vec}, also for why it is off by
+ * default); otherwise this class is never loaded and the C2-vectorised scalar kernels run.
  * <p>
  * What they do differently: the accumulators stay in vector registers for the whole k loop
  * (register blocking), so each weight vector is loaded once per use and the accumulators are
