@@ -53,6 +53,15 @@ import io.lstmx.ir.LstmWeights;
  * reference to float rounding. A row's arithmetic is the same whichever rows it is grouped with.
  * Every piece allocates its buffers (projected inputs, gates, h, c, the unprojected h, the
  * active-row list) before its time loop; nothing is allocated inside it.
+ *
+ * <h2>Step team</h2>
+ * All of the above works on a {@link Slice}: the gate columns of a range of unit groups, with its
+ * own W^T and R^T. A plain piece uses the whole layer as one slice. A single piece with idle cores
+ * (see {@link RecurrentKernel#runTeam}) is run by a {@link StepTeam} whose participants each take
+ * one slice of direction 0 ({@link #teamParts}, packed on first use and kept), so that each core
+ * streams only its part of R per step. Without a projection a unit's gates, c and h depend only on
+ * the full previous h and its own columns, so one barrier per step suffices; layers with a
+ * projection are not split.
  */
 final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     /** Hidden units per column group: a group holds the gates of U consecutive units (4 U columns). */
