@@ -137,6 +137,11 @@ public final class Tensor {
     }
 
     /** A copy of the values as float32 (half precision widened exactly, integers converted). */
+    /** The float values without a copy when the tensor holds floats (callers in this package only read them), else {@link #toFloatArray}. */
+    float[] floatsShared() {
+        return floats != null ? floats : toFloatArray();
+    }
+
     public float[] toFloatArray() {
         if (floats != null) {
             return floats.clone();
