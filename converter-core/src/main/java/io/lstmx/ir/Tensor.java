@@ -103,6 +103,18 @@ public final class Tensor {
         return new Tensor(DType.FLOAT32, shape.clone(), new float[elementCount(shape)], null);
     }
 
+    /**
+     * A float tensor that takes {@code data} over without copying it: for readers that have just
+     * filled the array and never touch it again (a model's weights are then held once, not twice).
+     */
+    public static Tensor adoptFloats(int[] shape, float[] data) {
+        int n = elementCount(shape);
+        if (data.length != n) {
+            throw LstmxException.badInput("tensor of shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+        }
+        return new Tensor(DType.FLOAT32, shape.clone(), data, null);
+    }
+
     /** Wraps an array without copying: only for code that has just created it and drops it. */
     static Tensor wrapFloats(int[] shape, float[] data) {
         return new Tensor(DType.FLOAT32, shape, data, null);

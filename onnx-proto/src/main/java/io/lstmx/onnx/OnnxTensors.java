@@ -101,7 +101,7 @@ public final class OnnxTensors {
                     }
                 }
             }
-            return Tensor.ofFloats(shape, f);
+            return Tensor.adoptFloats(shape, f); // f is ours alone: no second copy of the weights
         }
         long[] l = new long[n];
         if (raw != null) {
