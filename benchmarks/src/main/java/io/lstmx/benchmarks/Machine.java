@@ -12,8 +12,7 @@ import java.util.function.IntToDoubleFunction;
 
 /**
  * What this machine can do, measured by the benchmark itself, for the roofline column: the FMA
- * rate of a C2-vectorised 4x4-register-block FMA kernel on L1-resident data (the shape of the
- * runtime's own GEMM kernel), and the rate at which a matrix-vector kernel (acc += a_k w_k, eight
+ * rate of a copy of the runtime's own 4-row GEMM kernel (C2-vectorised) on L1-resident data, and the rate at which a matrix-vector kernel (acc += a_k w_k, eight
  * rows at a time, as the batch-1 LSTM step reads R) streams a matrix of a given size, on 1 and on
  * all threads (each thread its own matrix). These are what Java code attains, not the vendor's
  * peak numbers.
@@ -123,33 +122,61 @@ final class Machine {
 
     static volatile float sink;
 
-    /** FLOPs of a 4x4 FMA block kernel over 4 rows of 512 on L1-resident arrays, about 0.2 s. */
+    /** FLOPs of the runtime's 4-row kernel shape (PackedMatrix.mul4Wide) over 32 L1-resident rows of 512, about 0.3 s. */
     private static double fmaProbe(int id) {
+        int kp = 32;
         float[] acc = new float[4 * W];
-        float[][] w = new float[4][W];
-        for (int k = 0; k < 4; k++) {
+        float[][] w = new float[kp][W];
+        float[] a = new float[4 * kp];
+        for (int k = 0; k < kp; k++) {
             for (int j = 0; j < W; j++) {
                 w[k][j] = 1e-3f * ((j + k) % 7);
             }
         }
-        int reps = id < 0 ? 20_000 : 200_000;
+        for (int i = 0; i < a.length; i++) {
+            a[i] = 1e-3f * (i % 5 - 2);
+        }
+        int reps = id < 0 ? 3_000 : 20_000;
         for (int r = 0; r < reps; r++) {
-            block(acc, w[0], w[1], w[2], w[3], 1e-3f, 2e-3f, -1e-3f, 5e-4f);
+            mul4(acc, w, kp, a, 0, kp, 2 * kp, 3 * kp);
         }
         sink = acc[17];
-        return 2.0 * 16 * W * reps;
+        return 2.0 * 4 * kp * W * reps;
     }
 
-    private static void block(float[] acc, float[] w0, float[] w1, float[] w2, float[] w3, float a0, float a1, float a2, float a3) {
-        for (int j = 0; j < W; j++) {
-            float b0 = w0[j];
-            float b1 = w1[j];
-            float b2 = w2[j];
-            float b3 = w3[j];
-            acc[j] = Math.fma(a3, b3, Math.fma(a2, b2, Math.fma(a1, b1, Math.fma(a0, b0, acc[j]))));
-            acc[j + W] = Math.fma(a0, b3, Math.fma(a3, b2, Math.fma(a2, b1, Math.fma(a1, b0, acc[j + W]))));
-            acc[j + 2 * W] = Math.fma(a1, b3, Math.fma(a0, b2, Math.fma(a3, b1, Math.fma(a2, b0, acc[j + 2 * W]))));
-            acc[j + 3 * W] = Math.fma(a2, b3, Math.fma(a1, b2, Math.fma(a0, b1, Math.fma(a3, b0, acc[j + 3 * W]))));
+    /** A copy of PackedMatrix.mul4Wide (package-private there). */
+    private static void mul4(float[] acc, float[][] w, int kp, float[] a, int o0, int o1, int o2, int o3) {
+        for (int k = 0; k < kp; k += 4) {
+            float[] w0 = w[k];
+            float[] w1 = w[k + 1];
+            float[] w2 = w[k + 2];
+            float[] w3 = w[k + 3];
+            float a00 = a[o0 + k];
+            float a01 = a[o0 + k + 1];
+            float a02 = a[o0 + k + 2];
+            float a03 = a[o0 + k + 3];
+            float a10 = a[o1 + k];
+            float a11 = a[o1 + k + 1];
+            float a12 = a[o1 + k + 2];
+            float a13 = a[o1 + k + 3];
+            float a20 = a[o2 + k];
+            float a21 = a[o2 + k + 1];
+            float a22 = a[o2 + k + 2];
+            float a23 = a[o2 + k + 3];
+            float a30 = a[o3 + k];
+            float a31 = a[o3 + k + 1];
+            float a32 = a[o3 + k + 2];
+            float a33 = a[o3 + k + 3];
+            for (int j = 0; j < W; j++) {
+                float b0 = w0[j];
+                float b1 = w1[j];
+                float b2 = w2[j];
+                float b3 = w3[j];
+                acc[j] = Math.fma(a03, b3, Math.fma(a02, b2, Math.fma(a01, b1, Math.fma(a00, b0, acc[j]))));
+                acc[j + W] = Math.fma(a13, b3, Math.fma(a12, b2, Math.fma(a11, b1, Math.fma(a10, b0, acc[j + W]))));
+                acc[j + 2 * W] = Math.fma(a23, b3, Math.fma(a22, b2, Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * W]))));
+                acc[j + 3 * W] = Math.fma(a33, b3, Math.fma(a32, b2, Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * W]))));
+            }
         }
     }
 

@@ -300,7 +300,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         if (threads > 1 && work >= PARALLEL_WORK) {
             blocks = Math.max(1, Math.min((threads + dirs - 1) / dirs, batch / 4));
         }
-        if (dirs * blocks == 1 && threads > 1 && work >= TEAM_WORK) {
+        if (dirs * blocks == 1 && threads > 1 && work >= TEAM_WORK && StepTeam.worthTrying()) {
             // One piece but idle cores: split the hidden units over a step team, if it is free.
             Part[] parts = teamParts(threads, batch);
             StepTeam team = parts == null ? null : StepTeam.tryAcquire(parts.length);

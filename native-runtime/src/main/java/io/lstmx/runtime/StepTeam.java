@@ -93,6 +93,8 @@ final class StepTeam {
      */
     void run(IntConsumer body) {
         CALLS.incrementAndGet();
+        long start = System.nanoTime();
+        callerWait = 0;
         failure = null;
         finished.set(0);
         arrived.set(0); // a failed call may have left arrivals behind
@@ -125,6 +127,10 @@ final class StepTeam {
             }
         }
         task = null;
+        long total = System.nanoTime() - start;
+        if (callerWait * 2 > total && total > 200_000L) {
+            backoffUntil = System.nanoTime() + BACKOFF_NANOS;
+        }
         Throwable e = failure;
         if (e != null) {
             failure = null;
@@ -137,8 +143,37 @@ final class StepTeam {
         }
     }
 
+    /** Nanoseconds participant 0 (the caller) spent waiting in {@link #await} during the current call. */
+    private long callerWait;
+
+    /**
+     * Until when (System.nanoTime) calls should not use a team: set after a call in which the caller
+     * spent most of its time waiting for the others (on a machine busy with other work a worker is
+     * often descheduled, and every step then waits for it), so that calls run alone for a while
+     * and try the team again later.
+     */
+    private static volatile long backoffUntil;
+    /** How long calls run alone after a call that mostly waited (property {@code lstmx.teamBackoffNanos}). */
+    private static final long BACKOFF_NANOS = Long.getLong("lstmx.teamBackoffNanos", 200_000_000L);
+
+    /** Whether teams are in use now (not backing off after a call that mostly waited). */
+    static boolean worthTrying() {
+        long until = backoffUntil;
+        return until == 0 || System.nanoTime() - until >= 0;
+    }
+
     /** The per-step barrier: returns once all participants have called it (for this generation). */
     void await(int p) {
+        if (p == 0) {
+            long t0 = System.nanoTime();
+            awaitInner(p);
+            callerWait += System.nanoTime() - t0;
+        } else {
+            awaitInner(p);
+        }
+    }
+
+    private void awaitInner(int p) {
         int gen = generation;
         if (arrived.incrementAndGet() == size) {
             arrived.set(0);
