@@ -130,9 +130,12 @@ public final class Lstmx {
         requireExists(path);
         Format f = format != null ? format : detect(path);
         ReadOptions o = options == null ? ReadOptions.DEFAULT : options;
-        // A model in memory takes about twice its file (the parsed file, then the IR's tensors).
+        // A model in memory takes about twice its file (the parsed file, then the IR's tensors);
+        // ONNX files are mapped, not read into the heap, so only the IR's tensors (and one
+        // tensor's transient copy) are on the heap.
         long size = sizeOf(path);
-        io.lstmx.util.Heap.require(2 * size, path + ": reading a " + (size >> 20) + " MiB model");
+        long need = f == Format.ONNX ? size + size / 4 : 2 * size;
+        io.lstmx.util.Heap.require(need, path + ": reading a " + (size >> 20) + " MiB model");
         return inFile(path, () -> FormatRegistry.standard().requireReader(f, path).read(path, o));
     }
 

@@ -82,7 +82,7 @@ public enum GateOrder {
             inner *= shape[i];
         }
         int block = shape[axis] / n * inner;
-        float[] src = t.toFloatArray();
+        float[] src = t.floatsShared(); // read only: no defensive copy
         float[] dst = new float[src.length];
         for (int o = 0; o < outer; o++) {
             int base = o * shape[axis] * inner;

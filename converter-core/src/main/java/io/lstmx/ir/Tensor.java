@@ -103,6 +103,18 @@ public final class Tensor {
         return new Tensor(DType.FLOAT32, shape.clone(), new float[elementCount(shape)], null);
     }
 
+    /**
+     * A float tensor that takes {@code data} over without copying it: for readers that have just
+     * filled the array and never touch it again (a model's weights are then held once, not twice).
+     */
+    public static Tensor adoptFloats(int[] shape, float[] data) {
+        int n = elementCount(shape);
+        if (data.length != n) {
+            throw LstmxException.badInput("tensor of shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+        }
+        return new Tensor(DType.FLOAT32, shape.clone(), data, null);
+    }
+
     /** Wraps an array without copying: only for code that has just created it and drops it. */
     static Tensor wrapFloats(int[] shape, float[] data) {
         return new Tensor(DType.FLOAT32, shape, data, null);
@@ -137,6 +149,11 @@ public final class Tensor {
     }
 
     /** A copy of the values as float32 (half precision widened exactly, integers converted). */
+    /** The float values without a copy when the tensor holds floats (callers in this package only read them), else {@link #toFloatArray}. */
+    float[] floatsShared() {
+        return floats != null ? floats : toFloatArray();
+    }
+
     public float[] toFloatArray() {
         if (floats != null) {
             return floats.clone();

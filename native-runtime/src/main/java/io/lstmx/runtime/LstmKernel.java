@@ -53,6 +53,15 @@ import io.lstmx.ir.LstmWeights;
  * reference to float rounding. A row's arithmetic is the same whichever rows it is grouped with.
  * Every piece allocates its buffers (projected inputs, gates, h, c, the unprojected h, the
  * active-row list) before its time loop; nothing is allocated inside it.
+ *
+ * <h2>Step team</h2>
+ * All of the above works on a {@link Slice}: the gate columns of a range of unit groups, with its
+ * own W^T and R^T. A plain piece uses the whole layer as one slice. A single piece with idle cores
+ * (see {@link RecurrentKernel#runTeam}) is run by a {@link StepTeam} whose participants each take
+ * one slice of direction 0 ({@link #teamParts}, packed on first use and kept), so that each core
+ * streams only its part of R per step. Without a projection a unit's gates, c and h depend only on
+ * the full previous h and its own columns, so one barrier per step suffices; layers with a
+ * projection are not split.
  */
 final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     /** Hidden units per column group: a group holds the gates of U consecutive units (4 U columns). */
@@ -69,9 +78,6 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     private final int hiddenPadded;
     /** Column groups of the gate matrices: hiddenPadded / U. */
     private final int groups;
-    /** Per group: the column tile holding it and its first column in that tile. */
-    private final int[] groupTile;
-    private final int[] groupOffset;
     /** Per direction: R^T [hOut, gates], gate columns grouped (see {@link #gateColumns}); W^T (in {@link #w}) likewise. */
     private final PackedMatrix[] r;
     /** Per direction: peepholes [3H] (i, f, o) or null. */
@@ -83,6 +89,51 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     private final ActivationFn[] fAct;
     private final ActivationFn[] gAct;
     private final ActivationFn[] hAct;
+    /** The layer (its weights are packed again, by slices, the first time a step team runs it). */
+    private final Layer.Lstm layer;
+    /** Per direction: Wb + Rb (+ forget bias), canonical order. */
+    private final float[][] biasSum;
+    /** Per direction: all columns as one slice. */
+    private final Slice[] full;
+    /** Per team size: the slices of direction 0, packed on first use. */
+    private final Slice[][] teamSlices = new Slice[65][];
+
+    /**
+     * Per-step multiply-adds of h R^T (rows x 4H x hOut) from which a single piece is split over a
+     * step team (property {@code lstmx.teamStepWork}): below it the barrier costs more than it saves.
+     */
+    static final long TEAM_STEP_WORK = Long.getLong("lstmx.teamStepWork", 1L << 16);
+
+    /**
+     * The gate columns of hidden-unit groups [g0, g1): W^T and R^T of those columns, the bias, and
+     * where each group sits in R^T's column tiles. The whole layer is one slice; a step team gives
+     * each participant one slice, with its own packed copy of its columns.
+     */
+    static final class Slice extends Part {
+        final PackedMatrix r;
+        final int g0;
+        final int g1;
+        /** Per local group (g - g0): the column tile holding it and its first column in that tile. */
+        final int[] groupTile;
+        final int[] groupOffset;
+
+        Slice(PackedMatrix w, float[] bias, PackedMatrix r, int g0, int g1, int u0, int u1, boolean whole) {
+            super(w, bias, (g1 - g0) * GROUP, u0, u1, whole);
+            this.r = r;
+            this.g0 = g0;
+            this.g1 = g1;
+            int n = g1 - g0;
+            groupTile = new int[n];
+            groupOffset = new int[n];
+            for (int g = 0, t = 0; g < n; g++) {
+                while (g * GROUP >= r.start(t) + r.width(t)) {
+                    t++;
+                }
+                groupTile[g] = t;
+                groupOffset[g] = g * GROUP - r.start(t);
+            }
+        }
+    }
 
     LstmKernel(Layer.Lstm layer) {
         super(layer.spec().inputSize(), layer.spec().outputSize(), layer.spec().direction(), layer.spec().layout(),
@@ -102,6 +153,9 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         fAct = new ActivationFn[dirs];
         gAct = new ActivationFn[dirs];
         hAct = new ActivationFn[dirs];
+        this.layer = layer;
+        biasSum = new float[dirs][];
+        full = new Slice[dirs];
         int g4 = 4 * hidden;
         int[] colMap = gateColumns(hidden, groups);
         for (int d = 0; d < dirs; d++) {
@@ -121,6 +175,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 sum[j] = wb[j] + rb[j];
             }
             xwBias[d] = w[d].pack(sum);
+            biasSum[d] = sum;
             peep[d] = lw.peephole() == null ? null : lw.peephole().toFloatArray();
             proj[d] = lw.projection() == null ? null : PackedMatrix.ofTransposed(lw.projection().toFloatArray(), hOut, hidden);
             fAct[d] = spec.activations().get(3 * d);
@@ -129,14 +184,46 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             fast[d] = fAct[d].kind() == ActivationFn.Kind.SIGMOID && gAct[d].kind() == ActivationFn.Kind.TANH
                     && hAct[d].kind() == ActivationFn.Kind.TANH && peep[d] == null && spec.clip() == null && !inputForget;
         }
-        groupTile = new int[groups];
-        groupOffset = new int[groups];
-        for (int g = 0, t = 0; g < groups; g++) {
-            while (g * GROUP >= r[0].start(t) + r[0].width(t)) {
-                t++;
+        for (int d = 0; d < dirs; d++) {
+            full[d] = new Slice(w[d], xwBias[d], r[d], 0, groups, 0, hOut, true);
+        }
+    }
+
+    @Override
+    Part fullPart(int d) {
+        return full[d];
+    }
+
+    /**
+     * Slices of direction 0 for a step team of up to {@code parts} participants: whole groups of
+     * U units, as even as they come; null with a projection (h would need a second exchange per
+     * step), fewer than two groups, or too little work per step.
+     */
+    @Override
+    Part[] teamParts(int parts, int rows) {
+        int n = Math.min(parts, groups);
+        if (proj[0] != null || n < 2 || (long) rows * 4 * hidden * hOut < TEAM_STEP_WORK) {
+            return null;
+        }
+        synchronized (teamSlices) {
+            Slice[] sl = teamSlices[n];
+            if (sl == null) {
+                sl = new Slice[n];
+                LstmWeights lw = layer.weights().get(0);
+                float[] wf = lw.w().toFloatArray();
+                float[] rf = lw.r().toFloatArray();
+                int[] colMap = gateColumns(hidden, groups);
+                for (int p = 0; p < n; p++) {
+                    int g0 = groups * p / n;
+                    int g1 = groups * (p + 1) / n;
+                    int[] sub = java.util.Arrays.copyOfRange(colMap, g0 * GROUP, g1 * GROUP);
+                    PackedMatrix ws = PackedMatrix.ofTransposed(wf, inputSize, sub);
+                    PackedMatrix rs = PackedMatrix.ofTransposed(rf, hOut, sub);
+                    sl[p] = new Slice(ws, ws.pack(biasSum[0]), rs, g0, g1, g0 * U, Math.min(g1 * U, hidden), false);
+                }
+                teamSlices[n] = sl;
             }
-            groupTile[g] = t;
-            groupOffset[g] = g * GROUP - r[0].start(t);
+            return sl;
         }
     }
 
@@ -175,20 +262,26 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         final double[] tg;
         final double[] tc;
 
-        LstmWork(LstmKernel k, int d, int b0, int rows, int batch, int steps, int[] len) {
-            super(k, d, b0, rows, batch, steps, len, k.r[0].tileCount());
+        LstmWork(LstmKernel k, Slice sl, int d, int b0, int rows, int batch, int steps, int[] len, float[] hA, float[] hB) {
+            super(k, sl, d, b0, rows, batch, steps, len, sl.r.tileCount(), hA, hB);
             int hp = k.hiddenPadded;
+            int hs = (sl.g1 - sl.g0) * U;
             c = new float[Math.multiplyExact(rows, hp)];
             hFull = k.proj[d] != null ? new float[Math.multiplyExact(rows, hp)] : null;
-            sg = new double[Math.multiplyExact(4 * 3, hp)];
-            tg = new double[4 * hp];
-            tc = new double[4 * hp];
+            sg = new double[Math.multiplyExact(4 * 3, hs)];
+            tg = new double[4 * hs];
+            tc = new double[4 * hs];
         }
     }
 
     @Override
     LstmWork newWork(int d, int b0, int rows, int batch, int steps, int[] len) {
-        return new LstmWork(this, d, b0, rows, batch, steps, len);
+        return new LstmWork(this, full[d], d, b0, rows, batch, steps, len, null, null);
+    }
+
+    @Override
+    LstmWork newPartWork(Part part, int d, int b0, int rows, int batch, int steps, int[] len, float[] hA, float[] hB) {
+        return new LstmWork(this, (Slice) part, d, b0, rows, batch, steps, len, hA, hB);
     }
 
     @Override
@@ -200,8 +293,11 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
 
     @Override
     void storeCell(LstmWork wk, float[] cLast, int base) {
+        // a team participant stores only its own units
+        int u0 = wk.part.whole ? 0 : wk.part.u0;
+        int nu = wk.part.whole ? hidden : wk.part.u1 - u0;
         for (int lb = 0; lb < wk.rows; lb++) {
-            System.arraycopy(wk.c, lb * hiddenPadded, cLast, (base + lb) * hidden, hidden);
+            System.arraycopy(wk.c, lb * hiddenPadded + u0, cLast, (base + lb) * hidden + u0, nu);
         }
     }
 
@@ -209,11 +305,12 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     @Override
     void recur(LstmWork wk, int na, float[] hCur, float[] hNext) {
         int d = wk.d;
-        int kp = r[d].kPadded;
+        Slice sl = (Slice) wk.part;
+        PackedMatrix rm = sl.r;
+        int kp = rm.kPadded;
         PackedMatrix pj = proj[d];
         float[] hDst = pj == null ? hNext : wk.hFull;
         int dstStride = pj == null ? kp : hiddenPadded;
-        PackedMatrix rm = r[d];
         int[] act = wk.act;
         // Rows in groups of four (each R^T value loaded serves four rows), the rest one by one;
         // for each group all gate tiles, then the element-wise maths over the whole group at once.
@@ -232,9 +329,9 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 }
             }
             if (fast[d]) {
-                cellFast(n, i, wk, hDst, dstStride);
+                cellFast(sl, n, i, wk, hDst, dstStride);
             } else {
-                cellGeneric(d, n, i, wk, hDst, dstStride);
+                cellGeneric(sl, d, n, i, wk, hDst, dstStride);
             }
             i += n;
         }
@@ -275,34 +372,38 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
      * stride {@code hStride}. Sigmoid / tanh / tanh without peephole, clip or coupling: activations
      * vectorised in double (GateMath), c' = f c + i g rounded to float once (then cell-clipped).
      */
-    private void cellFast(int n, int i, LstmWork wk, float[] hDst, int hStride) {
+    private void cellFast(Slice sl, int n, int i, LstmWork wk, float[] hDst, int hStride) {
         int hp = hiddenPadded;
+        int hs = (sl.g1 - sl.g0) * U; // the slice's units: the row stride of sg / tg / tc
+        int g0 = sl.g0;
+        int ng = sl.g1 - g0;
         float[] c = wk.c;
         double[] sg = wk.sg;
         double[] tg = wk.tg;
         double[] tc = wk.tc;
-        for (int g = 0; g < groups; g++) {
-            float[] acc = wk.acc[groupTile[g]];
+        for (int l = 0; l < ng; l++) {
+            float[] acc = wk.acc[sl.groupTile[l]];
             for (int m = 0; m < n; m++) {
-                int a = m * TILE + groupOffset[g];
-                int so = m * 3 * hp + g * 3 * U;
+                int a = m * TILE + sl.groupOffset[l];
+                int so = m * 3 * hs + l * 3 * U;
                 for (int j = 0; j < 3 * U; j++) {
                     sg[so + j] = acc[a + j];
                 }
-                int go = m * hp + g * U;
+                int go = m * hs + l * U;
                 for (int j = 0; j < U; j++) {
                     tg[go + j] = acc[a + 3 * U + j];
                 }
             }
         }
-        GateMath.sigmoid(sg, 0, n * 3 * hp);
-        GateMath.tanh(tg, 0, n * hp);
+        GateMath.sigmoid(sg, 0, n * 3 * hs);
+        GateMath.tanh(tg, 0, n * hs);
         for (int m = 0; m < n; m++) {
             int co = wk.act[i + m] * hp;
-            for (int g = 0; g < groups; g++) {
+            for (int l = 0; l < ng; l++) {
+                int g = g0 + l;
                 int nu = Math.min(U, hidden - g * U);
-                int so = m * 3 * hp + g * 3 * U;
-                int go = m * hp + g * U;
+                int so = m * 3 * hs + l * 3 * U;
+                int go = m * hs + l * U;
                 int ct = co + g * U;
                 if (cellClipped) {
                     // a separate loop, so that layers without a cell clip run exactly the code they ran before
@@ -322,13 +423,14 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 }
             }
         }
-        GateMath.tanh(tc, 0, n * hp);
+        GateMath.tanh(tc, 0, n * hs);
         for (int m = 0; m < n; m++) {
             int ho = wk.act[i + m] * hStride;
-            for (int g = 0; g < groups; g++) {
+            for (int l = 0; l < ng; l++) {
+                int g = g0 + l;
                 int nu = Math.min(U, hidden - g * U);
-                int so = m * 3 * hp + g * 3 * U + 2 * U;
-                int go = m * hp + g * U;
+                int so = m * 3 * hs + l * 3 * U + 2 * U;
+                int go = m * hs + l * U;
                 int ht = ho + g * U;
                 for (int u = 0; u < nu; u++) {
                     hDst[ht + u] = (float) (sg[so + u] * tc[go + u]);
@@ -338,17 +440,17 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     }
 
     /** As {@link #cellFast}, for any activations, peepholes, clip, coupled gates, cell clip: float maths, one unit at a time. */
-    private void cellGeneric(int d, int n, int i, LstmWork wk, float[] hDst, int hStride) {
+    private void cellGeneric(Slice sl, int d, int n, int i, LstmWork wk, float[] hDst, int hStride) {
         float[] c = wk.c;
         float[] p = peep[d];
         ActivationFn fa = fAct[d];
         ActivationFn ga = gAct[d];
         ActivationFn ha = hAct[d];
-        for (int g = 0; g < groups; g++) {
-            float[] acc = wk.acc[groupTile[g]];
+        for (int g = sl.g0; g < sl.g1; g++) {
+            float[] acc = wk.acc[sl.groupTile[g - sl.g0]];
             int nu = Math.min(U, hidden - g * U);
             for (int m = 0; m < n; m++) {
-                int a = m * TILE + groupOffset[g];
+                int a = m * TILE + sl.groupOffset[g - sl.g0];
                 int co = wk.act[i + m] * hiddenPadded + g * U;
                 int ho = wk.act[i + m] * hStride + g * U;
                 for (int u = 0; u < nu; u++) {

@@ -205,6 +205,15 @@ final class PackedMatrix {
      * multiple of 4), j &lt; width ({@link #TILE} or {@link #NARROW}).
      */
     static void mul4(float[] acc, float[][] w, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
+        if (Vec.ENABLED) {
+            VectorKernels.mul4(acc, w, kp, width, a, o0, o1, o2, o3);
+        } else {
+            mul4Scalar(acc, w, kp, width, a, o0, o1, o2, o3);
+        }
+    }
+
+    /** {@link #mul4} without the Vector API (C2 auto-vectorisation): the reference the Vector API kernels are tested against. */
+    static void mul4Scalar(float[] acc, float[][] w, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
         if (width == TILE) {
             mul4Wide(acc, w, kp, a, o0, o1, o2, o3);
         } else {
@@ -214,6 +223,15 @@ final class PackedMatrix {
 
     /** One row: {@code acc[j] += sum_k a[o + k] * w[k][j]} for k &lt; kp (a multiple of 8), j &lt; width. */
     static void mul1(float[] acc, float[][] w, int kp, int width, float[] a, int o) {
+        if (Vec.ENABLED) {
+            VectorKernels.mul1(acc, w, kp, width, a, o);
+        } else {
+            mul1Scalar(acc, w, kp, width, a, o);
+        }
+    }
+
+    /** {@link #mul1} without the Vector API (C2 auto-vectorisation). */
+    static void mul1Scalar(float[] acc, float[][] w, int kp, int width, float[] a, int o) {
         if (width == TILE) {
             mul1Wide(acc, w, kp, a, o);
         } else {

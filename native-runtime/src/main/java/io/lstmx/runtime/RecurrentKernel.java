@@ -57,6 +57,12 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     private static final int CHUNK_FLOATS = 1 << 18;
     /** Multiply-adds of a call (steps * batch * directions * gate rows * (I + hOut)) from which it is split over threads. */
     static final long PARALLEL_WORK = 1L << 22;
+    /**
+     * Multiply-adds of a call from which a single piece (one direction, fewer than eight rows) is
+     * split over a {@link StepTeam} by hidden units (property {@code lstmx.teamWork}); the kernel
+     * also requires enough work per step (see its {@link #teamParts}).
+     */
+    static final long TEAM_WORK = Long.getLong("lstmx.teamWork", 1L << 18);
 
     final int inputSize;
     /** Width of h (what Y and Y_h hold). */
@@ -130,9 +136,50 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     }
 
     /**
+     * The gate columns one piece of work computes: W^T (and the bias) of those columns, the number
+     * of columns (the row stride of {@link Work#xw}) and the hidden units [u0, u1) whose h it writes.
+     * A plain piece has every column ({@link #fullPart}); a participant of a {@link StepTeam} has
+     * the columns of its slice of the hidden units (see {@link #teamParts}).
+     */
+    static class Part {
+        final PackedMatrix w;
+        final float[] bias;
+        final int cols;
+        final int u0;
+        final int u1;
+        /** Whether this part is all of the layer's columns. */
+        final boolean whole;
+
+        Part(PackedMatrix w, float[] bias, int cols, int u0, int u1, boolean whole) {
+            this.w = w;
+            this.bias = bias;
+            this.cols = cols;
+            this.u0 = u0;
+            this.u1 = u1;
+            this.whole = whole;
+        }
+    }
+
+    /** All columns of direction d. */
+    Part fullPart(int d) {
+        return new Part(w[d], xwBias[d], xwCols, 0, hOut, true);
+    }
+
+    /**
+     * The hidden units split into {@code parts} (or fewer, at least 2) slices for a step team
+     * running a single piece of {@code rows} rows, or null when this kernel does not split (the
+     * default). See {@link #runTeam}.
+     */
+    Part[] teamParts(int parts, int rows) {
+        return null;
+    }
+
+    /**
      * Work buffers of one piece of a call: one direction and a block [b0, b0 + rows) of the batch
-     * rows, which evolve independently of all others. Allocated before the time loop, never shared.
-     * Internal buffers are indexed by the local row (b - b0). Subclasses add their own buffers.
+     * rows, which evolve independently of all others, for the gate columns of one {@link Part}.
+     * Allocated before the time loop, never shared, except the h buffers of a team's participants
+     * (each writes only its own units of them). Internal buffers are indexed by the local row
+     * (b - b0). Subclasses add their own buffers.
      */
     static class Work {
         final int d;
@@ -142,12 +189,14 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         final int batch;
         final int steps;
         final int[] len;
+        /** The columns this work computes. */
+        final Part part;
         /** Steps whose input projections are computed at once, and the piece's longest row. */
         final int chunk;
         final int maxLen;
         /** Gathered input rows of one chunk, [chunk, rows, I padded to 8], zero past I. */
         final float[] xin;
-        /** Their projections X W^T + bias, [chunk, rows, xwCols]. */
+        /** Their projections X W^T + bias, [chunk, rows, part.cols]. */
         final float[] xw;
         /** h before / after each step, alternating, [rows, hStride], zero past hOut. */
         final float[] h0;
@@ -163,23 +212,30 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         final int[] timeOf;
 
         Work(RecurrentKernel<?> k, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles) {
+            this(k, k.fullPart(d), d, b0, rows, batch, steps, len, accTiles, null, null);
+        }
+
+        /** hA, hB: the shared h buffers of a team, or null to allocate them. */
+        Work(RecurrentKernel<?> k, Part part, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles,
+                float[] hA, float[] hB) {
             this.d = d;
             this.b0 = b0;
             this.rows = rows;
             this.batch = batch;
             this.steps = steps;
             this.len = len;
+            this.part = part;
             int longest = 0;
             for (int b = b0; b < b0 + rows; b++) {
                 longest = Math.max(longest, len[b]);
             }
             maxLen = longest;
-            int perStep = Math.multiplyExact(rows, k.xwCols);
+            int perStep = Math.multiplyExact(rows, part.cols);
             chunk = Math.max(1, Math.min(maxLen, CHUNK_FLOATS / Math.max(1, perStep)));
-            xin = new float[Math.multiplyExact(Math.multiplyExact(chunk, rows), k.w[d].kPadded)];
+            xin = new float[Math.multiplyExact(Math.multiplyExact(chunk, rows), part.w.kPadded)];
             xw = new float[Math.multiplyExact(chunk, perStep)];
-            h0 = new float[Math.multiplyExact(rows, k.hStride)];
-            h1 = new float[Math.multiplyExact(rows, k.hStride)];
+            h0 = hA != null ? hA : new float[Math.multiplyExact(rows, k.hStride)];
+            h1 = hB != null ? hB : new float[Math.multiplyExact(rows, k.hStride)];
             acc = new float[Math.max(1, accTiles)][4 * TILE];
             act = new int[rows];
             xwRow = new int[rows];
@@ -189,6 +245,11 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
 
     /** The work buffers of one piece (see {@link Work}). */
     abstract W newWork(int d, int b0, int rows, int batch, int steps, int[] len);
+
+    /** The work buffers of one participant of a team (see {@link #teamParts}); hA, hB are the team's shared h buffers. */
+    W newPartWork(Part part, int d, int b0, int rows, int batch, int steps, int[] len, float[] hA, float[] hB) {
+        throw new UnsupportedOperationException();
+    }
 
     /**
      * One step of the {@code na} running rows {@code wk.act[0..na)}: their projected inputs are at
@@ -239,6 +300,19 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         if (threads > 1 && work >= PARALLEL_WORK) {
             blocks = Math.max(1, Math.min((threads + dirs - 1) / dirs, batch / 4));
         }
+        if (dirs * blocks == 1 && threads > 1 && work >= TEAM_WORK && StepTeam.worthTrying()) {
+            // One piece but idle cores: split the hidden units over a step team, if it is free.
+            Part[] parts = teamParts(threads, batch);
+            StepTeam team = parts == null ? null : StepTeam.tryAcquire(parts.length);
+            if (team != null) {
+                try {
+                    runTeam(team, parts, x, steps, batch, len, y, hLast, cLast);
+                } finally {
+                    team.release();
+                }
+                return new Result(y, hLast, cLast);
+            }
+        }
         List<Runnable> pieces = new ArrayList<>(dirs * blocks);
         for (int d = 0; d < dirs; d++) {
             for (int k = 0; k < blocks; k++) {
@@ -254,31 +328,74 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         return new Result(y, hLast, cLast);
     }
 
+    /**
+     * The single piece of a call (one direction, all rows) run by a {@link StepTeam}: participant p
+     * computes the gate columns and hidden units of parts[p] (its own W and R slices, projected
+     * inputs, cell state and scratch), all read and write the same two h buffers, and they meet
+     * once per step, after writing their units of the new h (and of Y), so that the next step
+     * reads a complete h. Each unit's arithmetic is what the single-threaded piece does.
+     */
+    private void runTeam(StepTeam team, Part[] parts, float[] x, int steps, int batch, int[] len, float[] y,
+            float[] hLast, float[] cLast) {
+        float[] hA = new float[Math.multiplyExact(batch, hStride)];
+        float[] hB = new float[hA.length];
+        List<W> works = new ArrayList<>(parts.length);
+        for (Part part : parts) {
+            works.add(newPartWork(part, 0, 0, batch, batch, steps, len, hA, hB));
+        }
+        W first = works.get(0);
+        loadStates(first, hLast);
+        if (cLast != null) {
+            for (W wk : works) {
+                loadCell(wk, cLast, 0);
+            }
+        }
+        team.run(p -> timeLoop(works.get(p), x, y, team, p));
+        storeStates(first, hLast);
+        if (cLast != null) {
+            for (W wk : works) {
+                storeCell(wk, cLast, 0);
+            }
+        }
+    }
+
     /** One direction over one block of rows: initial states in, time loop, last states out. */
     private void runPiece(W wk, float[] x, float[] y, float[] hLast, float[] cLast) {
+        int base = wk.d * wk.batch + wk.b0;
+        loadStates(wk, hLast);
+        if (cLast != null) {
+            loadCell(wk, cLast, base);
+        }
+        timeLoop(wk, x, y, null, 0);
+        storeStates(wk, hLast);
+        if (cLast != null) {
+            storeCell(wk, cLast, base);
+        }
+    }
+
+    private void loadStates(W wk, float[] hLast) {
         int base = wk.d * wk.batch + wk.b0;
         for (int lb = 0; lb < wk.rows; lb++) {
             System.arraycopy(hLast, (base + lb) * hOut, wk.h0, lb * hStride, hOut);
         }
-        if (cLast != null) {
-            loadCell(wk, cLast, base);
-        }
-        timeLoop(wk, x, y);
+    }
+
+    private void storeStates(W wk, float[] hLast) {
+        int base = wk.d * wk.batch + wk.b0;
         for (int lb = 0; lb < wk.rows; lb++) {
             // The row's last step (len - 1) wrote the h buffer of parity len (see timeLoop); a row
             // of length 0 keeps its initial state.
             float[] hb = (wk.len[wk.b0 + lb] & 1) == 0 ? wk.h0 : wk.h1;
             System.arraycopy(hb, lb * hStride, hLast, (base + lb) * hOut, hOut);
         }
-        if (cLast != null) {
-            storeCell(wk, cLast, base);
-        }
     }
 
-    private void timeLoop(W wk, float[] x, float[] y) {
+    /** The piece's steps; with a team, participant p meets the others after each step. */
+    private void timeLoop(W wk, float[] x, float[] y, StepTeam team, int p) {
         int d = wk.d;
         int rows = wk.rows;
-        int ip = w[d].kPadded;
+        PackedMatrix wm = wk.part.w;
+        int ip = wm.kPadded;
         boolean rev = reverse[d];
         for (int s0 = 0; s0 < wk.maxLen; s0 += wk.chunk) {
             int s1 = Math.min(wk.maxLen, s0 + wk.chunk);
@@ -294,7 +411,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                     }
                 }
             }
-            w[d].multiply(wk.xin, (s1 - s0) * rows, ip, xwBias[d], wk.xw, xwCols, wk.acc[0]);
+            wm.multiply(wk.xin, (s1 - s0) * rows, ip, wk.part.bias, wk.xw, wk.part.cols, wk.acc[0]);
             for (int s = s0; s < s1; s++) {
                 // Step s reads h from buffer (s & 1) and writes the other.
                 float[] hCur = (s & 1) == 0 ? wk.h0 : wk.h1;
@@ -303,6 +420,9 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 recur(wk, na, hCur, hNext);
                 if (y != null) {
                     writeY(wk, na, hNext, y);
+                }
+                if (team != null) {
+                    team.await(p);
                 }
             }
         }
@@ -316,7 +436,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             int len = wk.len[wk.b0 + lb];
             if (s < len) {
                 wk.act[na] = lb;
-                wk.xwRow[na] = ((s - s0) * wk.rows + lb) * xwCols;
+                wk.xwRow[na] = ((s - s0) * wk.rows + lb) * wk.part.cols;
                 wk.timeOf[na] = rev ? len - 1 - s : s;
                 na++;
             }
@@ -324,14 +444,16 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         return na;
     }
 
-    /** Copies the running rows' new h into Y at their layout positions. */
+    /** Copies the running rows' new h (the part's units) into Y at their layout positions. */
     private void writeY(W wk, int na, float[] hNext, float[] y) {
         int d = wk.d;
+        int u0 = wk.part.u0;
+        int nu = wk.part.u1 - u0;
         for (int a = 0; a < na; a++) {
             int b = wk.b0 + wk.act[a];
             int t = wk.timeOf[a];
             int yo = batchMajor ? ((b * wk.steps + t) * dirs + d) * hOut : ((t * dirs + d) * wk.batch + b) * hOut;
-            System.arraycopy(hNext, wk.act[a] * hStride, y, yo, hOut);
+            System.arraycopy(hNext, wk.act[a] * hStride + u0, y, yo + u0, nu);
         }
     }
 

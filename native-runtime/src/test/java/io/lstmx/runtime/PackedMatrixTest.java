@@ -277,4 +277,50 @@ class PackedMatrixTest {
             }
         }
     }
+
+    /**
+     * The Vector API kernels (when this JVM has jdk.incubator.vector; the build's tests add it)
+     * give the same bits as the C2-vectorised scalar kernels: one and four rows, wide and narrow
+     * tiles, depths around multiples of 8, accumulators starting non-zero, A read at offsets.
+     */
+    @Test
+    void vectorKernelsGiveTheScalarKernelsBits() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(),
+                "the JVM has no jdk.incubator.vector");
+        java.util.Random rnd = new java.util.Random(5);
+        for (int k : new int[] {1, 7, 8, 9, 64, 131}) {
+            for (int n : new int[] {100, 512, 700}) {
+                float[] w = new float[n * k];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = (float) rnd.nextGaussian();
+                }
+                PackedMatrix pm = PackedMatrix.ofTransposed(w, n, k);
+                int kp = pm.kPadded;
+                float[] a = new float[5 * kp + 3];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) rnd.nextGaussian();
+                }
+                for (int r = 0; r < 5; r++) {
+                    java.util.Arrays.fill(a, 3 + r * kp + k, 3 + (r + 1) * kp, 0f); // zero padding past K, as the kernels expect
+                }
+                for (int t = 0; t < pm.tileCount(); t++) {
+                    int width = pm.width(t);
+                    float[] init = new float[4 * PackedMatrix.TILE];
+                    for (int i = 0; i < init.length; i++) {
+                        init[i] = (float) rnd.nextGaussian();
+                    }
+                    float[] v = init.clone();
+                    float[] s = init.clone();
+                    VectorKernels.mul1(v, pm.tiles[t], kp, width, a, 3 + kp);
+                    PackedMatrix.mul1Scalar(s, pm.tiles[t], kp, width, a, 3 + kp);
+                    assertArrayEquals(s, v, "mul1 k=" + k + " n=" + n + " tile " + t);
+                    v = init.clone();
+                    s = init.clone();
+                    VectorKernels.mul4(v, pm.tiles[t], kp, width, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
+                    PackedMatrix.mul4Scalar(s, pm.tiles[t], kp, width, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
+                    assertArrayEquals(s, v, "mul4 k=" + k + " n=" + n + " tile " + t);
+                }
+            }
+        }
+    }
 }

@@ -80,7 +80,9 @@ public final class OnnxTensors {
         }
         if (dt == DataType.FLOAT_VALUE || dt == DataType.DOUBLE_VALUE || dt == DataType.FLOAT16_VALUE || dt == DataType.BFLOAT16_VALUE) {
             float[] f = new float[n];
-            if (raw != null) {
+            if (raw != null && dt == DataType.FLOAT_VALUE) {
+                raw.asFloatBuffer().get(f); // bulk, little-endian (raw's order)
+            } else if (raw != null) {
                 for (int i = 0; i < n; i++) {
                     switch (dt) {
                         case DataType.FLOAT_VALUE -> f[i] = raw.getFloat();
@@ -99,7 +101,7 @@ public final class OnnxTensors {
                     }
                 }
             }
-            return Tensor.ofFloats(shape, f);
+            return Tensor.adoptFloats(shape, f); // f is ours alone: no second copy of the weights
         }
         long[] l = new long[n];
         if (raw != null) {
@@ -161,9 +163,7 @@ public final class OnnxTensors {
         switch (t.dtype()) {
             case FLOAT32 -> {
                 b.setDataType(DataType.FLOAT_VALUE);
-                for (int i = 0; i < n; i++) {
-                    buf.putFloat(t.getFloat(i));
-                }
+                buf.asFloatBuffer().put(t.toFloatArray()); // bulk, little-endian
             }
             case INT32 -> {
                 b.setDataType(DataType.INT32_VALUE);
@@ -184,8 +184,8 @@ public final class OnnxTensors {
                 }
             }
         }
-        buf.flip();
-        return b.setRawData(ByteString.copyFrom(buf)).build();
+        // buf is ours alone and never written again: wrap it rather than copy it
+        return b.setRawData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(buf.array())).build();
     }
 
     /** ONNX element type for an IR dtype. */

@@ -9,7 +9,6 @@ import io.lstmx.ir.Tensor;
 import io.lstmx.onnx.proto.Onnx.ModelProto;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -63,8 +62,13 @@ public final class OnnxImporter {
             throw invalid(file, "the file has " + size + " bytes, more than a protobuf message can hold");
         }
         ModelProto model;
-        try (InputStream in = Files.newInputStream(file)) {
-            CodedInputStream cis = CodedInputStream.newInstance(in);
+        // The file is mapped, not read into the heap, and parsed with aliasing: raw_data fields are
+        // views of the mapping, so the only heap copy of the weights is the float arrays the
+        // importer makes from them (issue 9: converting costs little more than reading the bytes).
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            java.nio.MappedByteBuffer mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size);
+            CodedInputStream cis = CodedInputStream.newInstance(mapped);
+            cis.enableAliasing(true);
             cis.setSizeLimit(Integer.MAX_VALUE);
             model = ModelProto.parseFrom(cis);
             cis.checkLastTagWas(0);

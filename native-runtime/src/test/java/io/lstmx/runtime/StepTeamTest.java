@@ -1,0 +1,190 @@
+package io.lstmx.runtime;
+
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Direction;
+import io.lstmx.ir.Layout;
+import io.lstmx.ir.LstmSpec;
+import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static io.lstmx.runtime.TestSupport.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The step-team path of the LSTM kernel (a single piece, fewer than eight rows, its hidden units
+ * split over persistent threads that meet once per step) gives the same bits as the plain
+ * single-threaded path, for team sizes 2..5, batches 1..5 with ragged lengths (including 0),
+ * both layouts, forward and reverse, the default cell, the generic cell (clip, peepholes, other
+ * activations) and a cell clip, a hidden size that is not a multiple of the 32-unit groups; the
+ * single-threaded path itself agrees with the double-precision reference. Also: many callers at
+ * once (the team runs one call at a time, the others run alone), and the barrier itself.
+ */
+class StepTeamTest {
+    private static final int STEPS = 24;
+
+    private record Case(String name, LstmSpec spec, List<LstmWeights> weights, CompiledModel model) {
+        static Case of(String name, LstmSpec spec, boolean peephole, long seed) {
+            Random rnd = new Random(seed);
+            List<LstmWeights> w = new ArrayList<>();
+            for (LstmWeights d : TestSupport.weights(rnd, spec, peephole, spec.direction().count())) {
+                // keep the recurrence tame at this hidden size (R of scale 1/sqrt(H))
+                float[] r = d.r().toFloatArray();
+                for (int i = 0; i < r.length; i++) {
+                    r[i] *= (float) (1 / Math.sqrt(spec.hiddenSize()));
+                }
+                Tensor p = d.peephole();
+                if (p != null) {
+                    float[] f = p.toFloatArray();
+                    for (int i = 0; i < f.length; i++) {
+                        f[i] *= 0.3f;
+                    }
+                    p = Tensor.ofFloats(p.shape(), f);
+                }
+                w.add(new LstmWeights(d.w(), Tensor.ofFloats(d.r().shape(), r), d.wb(), d.rb(), p, d.projection()));
+            }
+            return new Case(name, spec, w, NativeRuntime.compile(TestSupport.lstmModel(spec, w, true, true)));
+        }
+
+        Map<String, Tensor> inputs(int batch, long seed) {
+            Random rnd = new Random(seed);
+            boolean bm = spec.layout() == Layout.BATCH_MAJOR;
+            long[] lens = new long[batch];
+            for (int b = 0; b < batch; b++) {
+                lens[b] = b == 0 ? STEPS : b == 2 ? 0 : 1 + rnd.nextInt(STEPS);
+            }
+            int i = spec.inputSize();
+            int h = spec.hiddenSize();
+            return Map.of(
+                    "X", Tensor.ofFloats(bm ? new int[] {batch, STEPS, i} : new int[] {STEPS, batch, i}, random(rnd, STEPS * batch * i, 1)),
+                    "L", Tensor.ofLongs(DType.INT32, new int[] {batch}, lens),
+                    "H0", Tensor.ofFloats(bm ? new int[] {batch, 1, h} : new int[] {1, batch, h}, random(rnd, batch * h, 0.5)),
+                    "C0", Tensor.ofFloats(bm ? new int[] {batch, 1, h} : new int[] {1, batch, h}, random(rnd, batch * h, 0.5)));
+        }
+
+        float[][] run(int threads, Map<String, Tensor> in) {
+            List<float[]> out = new ArrayList<>();
+            Parallel.withThreads(threads, () -> model.run(in).values().forEach(t -> out.add(t.toFloatArray())));
+            return out.toArray(new float[0][]);
+        }
+    }
+
+    private static List<Case> cases() {
+        // H = 130: five groups of 32 units, the last one of 2 units.
+        LstmSpec fwd = LstmSpec.standard(30, 130, Direction.FORWARD, Layout.TIME_MAJOR);
+        LstmSpec rev = LstmSpec.standard(17, 130, Direction.REVERSE, Layout.BATCH_MAJOR);
+        LstmSpec clipped = new LstmSpec(30, 130, 0, Direction.FORWARD, Layout.TIME_MAJOR, 2.5f, false, LstmSpec.DEFAULT_ACTIVATIONS);
+        LstmSpec cellClip = fwd.withCellClip(0.8f);
+        return List.of(Case.of("forward default cell", fwd, false, 1),
+                Case.of("reverse batch-major default cell", rev, false, 2),
+                Case.of("forward peephole+clip (generic cell)", clipped, true, 3),
+                Case.of("forward cell clip", cellClip, false, 4));
+    }
+
+    private static void assertSameBits(float[][] expected, float[][] actual, String what) {
+        assertEquals(expected.length, actual.length, what + ": output count");
+        for (int k = 0; k < expected.length; k++) {
+            assertArrayEquals(expected[k], actual[k], what + ": output " + k + " differs");
+        }
+    }
+
+    @Test
+    void teamRunsGiveTheSameBitsAsOneThread() {
+        for (Case c : cases()) {
+            for (int batch = 1; batch <= 5; batch++) {
+                Map<String, Tensor> in = c.inputs(batch, 40 + batch);
+                float[][] single = c.run(1, in);
+                int[] lens = Arrays.stream(in.get("L").toLongArray()).mapToInt(v -> (int) v).toArray();
+                LstmReference.Out ref = LstmReference.run(c.spec, c.weights, in.get("X").toFloatArray(), STEPS, batch, lens,
+                        in.get("H0").toFloatArray(), in.get("C0").toFloatArray());
+                double[][] refs = {ref.y(), ref.yh(), ref.yc()};
+                for (int k = 0; k < 3; k++) {
+                    TestSupport.assertClose(refs[k], Tensor.ofFloats(new int[] {single[k].length}, single[k]), 2e-5, 2e-4,
+                            c.name + ", batch " + batch + ": output " + k + " against LstmReference");
+                }
+                for (int threads = 2; threads <= 5; threads++) {
+                    long before = StepTeam.CALLS.get();
+                    float[][] team = c.run(threads, in);
+                    assertTrue(StepTeam.CALLS.get() > before, c.name + ", batch " + batch + ", " + threads + " threads: a team ran it");
+                    assertSameBits(single, team, c.name + ", batch " + batch + ", " + threads + " threads");
+                }
+            }
+        }
+    }
+
+    @Test
+    void manyCallersAtOnceGetTheirOwnResults() throws Exception {
+        Case c = cases().get(0);
+        int callers = 6;
+        List<Map<String, Tensor>> inputs = new ArrayList<>();
+        List<float[][]> expected = new ArrayList<>();
+        for (int i = 0; i < callers; i++) {
+            inputs.add(c.inputs(1 + i % 3, 200 + i));
+            expected.add(c.run(1, inputs.get(i)));
+        }
+        long before = StepTeam.CALLS.get();
+        List<List<float[][]>> results = TestSupport.runConcurrently(callers, i -> () -> {
+            List<float[][]> r = new ArrayList<>();
+            for (int rep = 0; rep < 20; rep++) {
+                r.add(c.run(2, inputs.get(i)));
+            }
+            return r;
+        });
+        assertTrue(StepTeam.CALLS.get() > before, "the team ran some of the calls");
+        for (int i = 0; i < callers; i++) {
+            for (int rep = 0; rep < results.get(i).size(); rep++) {
+                assertSameBits(expected.get(i), results.get(i).get(rep), "caller " + i + ", run " + rep);
+            }
+        }
+    }
+
+    @Test
+    void barrierOrdersStepsAndFailuresReachTheCaller() {
+        StepTeam team = StepTeam.tryAcquire(3);
+        assertTrue(team != null);
+        try {
+            int rounds = 2000;
+            int[][] seen = new int[3][rounds];
+            int[] slot = new int[3];
+            team.run(p -> {
+                for (int s = 0; s < rounds; s++) {
+                    slot[p] = s;
+                    team.await(p);
+                    // after the barrier of step s, everybody has written s
+                    seen[p][s] = slot[0] + slot[1] + slot[2];
+                    team.await(p);
+                }
+            });
+            for (int p = 0; p < 3; p++) {
+                for (int s = 0; s < rounds; s++) {
+                    assertEquals(3 * s, seen[p][s], "participant " + p + ", step " + s);
+                }
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> team.run(p -> {
+                if (p == 1) {
+                    throw new IllegalArgumentException("participant 1");
+                }
+                team.await(p); // would wait forever without the broken barrier
+            }));
+            assertEquals("participant 1", e.getMessage());
+            // still usable after a failure
+            int[] ran = new int[3];
+            team.run(p -> {
+                ran[p]++;
+                team.await(p);
+            });
+            assertArrayEquals(new int[] {1, 1, 1}, ran);
+        } finally {
+            team.release();
+        }
+    }
+}
