@@ -1,5 +1,6 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Samples;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.FormatWriter;
@@ -29,8 +30,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static io.lstmx.exporters.pytorch.Samples.f32;
-import static io.lstmx.exporters.pytorch.Samples.random;
+import static io.lstmx.ir.samples.Samples.f32;
+import static io.lstmx.ir.samples.Samples.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Samples;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.formats.WriteOptions;
 import io.lstmx.importers.pytorch.StateDictReader;

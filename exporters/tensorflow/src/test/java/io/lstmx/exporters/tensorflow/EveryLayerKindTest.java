@@ -1,5 +1,6 @@
 package io.lstmx.exporters.tensorflow;
 
+import io.lstmx.ir.samples.Samples;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.WriteOptions;
@@ -27,8 +28,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static io.lstmx.exporters.tensorflow.Samples.f32;
-import static io.lstmx.exporters.tensorflow.Samples.random;
+import static io.lstmx.ir.samples.Samples.f32;
+import static io.lstmx.ir.samples.Samples.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

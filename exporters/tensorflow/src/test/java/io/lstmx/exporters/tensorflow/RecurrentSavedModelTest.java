@@ -1,5 +1,6 @@
 package io.lstmx.exporters.tensorflow;
 
+import io.lstmx.ir.samples.Samples;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.importers.onnx.OnnxReader;
 import io.lstmx.ir.ActivationFn;
@@ -34,9 +35,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static io.lstmx.exporters.tensorflow.Samples.acts;
-import static io.lstmx.exporters.tensorflow.Samples.f32;
-import static io.lstmx.exporters.tensorflow.Samples.random;
+import static io.lstmx.ir.samples.Samples.acts;
+import static io.lstmx.ir.samples.Samples.f32;
+import static io.lstmx.ir.samples.Samples.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**

@@ -1,4 +1,4 @@
-package io.lstmx.exporters.tensorflow;
+package io.lstmx.ir.samples;
 
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
@@ -23,13 +23,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-/** Test models built directly in the IR, with inputs. */
-final class Samples {
+/**
+ * Test models built directly in the IR, with inputs: shared by the writers' tests (converter-core's
+ * test-jar), so that every exporter is tried on the same models.
+ */
+public final class Samples {
     private Samples() {
     }
 
     /** A model with inputs to run it on. */
-    record Sample(String description, Model model, Map<String, Tensor> inputs) {
+    public record Sample(String description, Model model, Map<String, Tensor> inputs) {
         @Override
         public String toString() {
             return description;
@@ -38,7 +41,7 @@ final class Samples {
 
     private static final Random RANDOM = new Random(42);
 
-    static Tensor random(int... shape) {
+    public static Tensor random(int... shape) {
         int n = Tensor.elementCount(shape);
         float[] f = new float[n];
         for (int i = 0; i < n; i++) {
@@ -47,7 +50,7 @@ final class Samples {
         return Tensor.ofFloats(shape, f);
     }
 
-    static ValueInfo f32(String name, int... shape) {
+    public static ValueInfo f32(String name, int... shape) {
         Object[] dims = new Object[shape.length];
         for (int i = 0; i < shape.length; i++) {
             dims[i] = shape[i];
@@ -55,7 +58,7 @@ final class Samples {
         return new ValueInfo(name, DType.FLOAT32, Shape.of(dims));
     }
 
-    static Model model(String name, List<ValueInfo> inputs, List<String> outputs, Layer... layers) {
+    public static Model model(String name, List<ValueInfo> inputs, List<String> outputs, Layer... layers) {
         List<ValueInfo> outs = new ArrayList<>();
         for (String o : outputs) {
             outs.add(new ValueInfo(o, DType.FLOAT32, Shape.UNKNOWN));
@@ -63,13 +66,13 @@ final class Samples {
         return new Model(name, ModelInfo.NONE, inputs, outs, List.of(layers));
     }
 
-    static LstmWeights lstmWeights(int in, int h, int proj, boolean peephole) {
+    public static LstmWeights lstmWeights(int in, int h, int proj, boolean peephole) {
         int hr = proj > 0 ? proj : h;
         return new LstmWeights(random(4 * h, in), random(4 * h, hr), random(4 * h), random(4 * h),
                 peephole ? random(3 * h) : null, proj > 0 ? random(proj, h) : null);
     }
 
-    static RecurrentWeights recurrentWeights(int gates, int in, int h) {
+    public static RecurrentWeights recurrentWeights(int gates, int in, int h) {
         return new RecurrentWeights(random(gates * h, in), random(gates * h, h), random(gates * h), random(gates * h));
     }
 
@@ -77,7 +80,7 @@ final class Samples {
      * An LSTM with every output in use, initial states when asked, then (on Y) nothing more: the
      * outputs are Y, Y_h, Y_c. Inputs sized batch 2, time 5.
      */
-    static Sample lstm(String description, LstmSpec spec, boolean states, boolean peephole) {
+    public static Sample lstm(String description, LstmSpec spec, boolean states, boolean peephole) {
         int d = spec.direction().count();
         List<LstmWeights> w = new ArrayList<>();
         for (int k = 0; k < d; k++) {
@@ -88,7 +91,7 @@ final class Samples {
         return recurrent(description, l, spec.layout(), d, spec.outputSize(), spec.hiddenSize(), spec.inputSize(), states, true);
     }
 
-    static Sample gru(String description, RecurrentSpec spec, boolean states) {
+    public static Sample gru(String description, RecurrentSpec spec, boolean states) {
         List<RecurrentWeights> w = new ArrayList<>();
         for (int k = 0; k < spec.direction().count(); k++) {
             w.add(recurrentWeights(3, spec.inputSize(), spec.hiddenSize()));
@@ -97,7 +100,7 @@ final class Samples {
         return recurrent(description, l, spec.layout(), spec.direction().count(), spec.hiddenSize(), 0, spec.inputSize(), states, false);
     }
 
-    static Sample rnn(String description, RecurrentSpec spec, boolean states) {
+    public static Sample rnn(String description, RecurrentSpec spec, boolean states) {
         List<RecurrentWeights> w = new ArrayList<>();
         for (int k = 0; k < spec.direction().count(); k++) {
             w.add(recurrentWeights(1, spec.inputSize(), spec.hiddenSize()));
@@ -131,7 +134,7 @@ final class Samples {
     }
 
     /** LSTM (time-major, as PyTorch's default) → last step → Dense → softmax: a classifier. */
-    static Sample classifier(String description, Direction dir, Layout layout) {
+    public static Sample classifier(String description, Direction dir, Layout layout) {
         int in = 3;
         int h = 4;
         int d = dir.count();
@@ -159,7 +162,7 @@ final class Samples {
                 Map.of("x", random(xs)));
     }
 
-    static List<ActivationFn> acts(int d, ActivationFn... perDirection) {
+    public static List<ActivationFn> acts(int d, ActivationFn... perDirection) {
         List<ActivationFn> l = new ArrayList<>();
         for (int k = 0; k < d; k++) {
             l.addAll(List.of(perDirection));
