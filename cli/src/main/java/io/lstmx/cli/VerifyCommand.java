@@ -172,6 +172,7 @@ final class VerifyCommand implements Callable<Integer> {
                     + ReferenceEngines.names()));
         }
         Tally tally = new Tally();
+        Path refModel = model;
         try (Progress progress = main.progress(spec.commandLine().getErr())) {
             LoadedModel loaded;
             try (Progress.Step s = progress.begin("loading " + model)) {
@@ -194,11 +195,14 @@ final class VerifyCommand implements Callable<Integer> {
             LoadedModel exposed = intermediates.isEmpty() ? loaded : loaded.exposing(new ArrayList<>(intermediates.keySet()));
             List<List<Tensor>> expected = new ArrayList<>();
             List<String> notExposed = new ArrayList<>(intermediates.keySet());
-            Path refModel = model;
             if (refFormat != format) {
                 // A file the engine cannot run (a state_dict for libtorch): it runs lstmx's conversion instead,
                 // which checks the network lstmx read as that framework computes it.
-                refModel = converted(loaded, refFormat, progress);
+                refModel = tempFileFor(refFormat, "the reference's " + refFormat.id() + " file");
+                try (Progress.Step s = progress.begin("writing the model as " + refFormat.id() + " for the reference")) {
+                    Lstmx.save(loaded.model(), refModel, refFormat);
+                    s.done(null);
+                }
                 String n = engine.name() + " runs lstmx's " + refFormat.id() + " conversion of the model (it does not run "
                         + format.id() + " files): this checks the network lstmx read, as " + engine.name() + " computes it";
                 notes.add(n);
@@ -256,6 +260,10 @@ final class VerifyCommand implements Callable<Integer> {
             out.flush();
             if (tally.failed == 0) {
                 progress.finish();
+            }
+        } finally {
+            if (refModel != model) {
+                deleteQuietly(refModel.getParent());
             }
         }
         if (tally.failed > 0) {
@@ -346,44 +354,31 @@ final class VerifyCommand implements Callable<Integer> {
         return l;
     }
 
-    /** Temporary folders of conversions made for the reference, removed when the JVM exits. */
-    private static Path converted(LoadedModel loaded, Format target, Progress progress) {
+    /** A file of {@code format} (its writer's default name) in a fresh temporary folder, for {@code purpose}. */
+    private static Path tempFileFor(Format format, String purpose) {
         Path dir;
         try {
             dir = Files.createTempDirectory("lstmx-verify-");
         } catch (IOException e) {
-            throw LstmxException.badInput("cannot create a temporary folder for the reference's " + target.id() + " file: " + e.getMessage());
+            throw LstmxException.badInput("cannot create a temporary folder for " + purpose + ": " + e.getMessage());
         }
-        Path file = dir.resolve(FormatRegistry.standard().requireWriter(target, dir).defaultFileName());
-        try (Progress.Step s = progress.begin("writing the model as " + target.id() + " for the reference")) {
-            Lstmx.save(loaded.model(), file, target);
-            s.done(null);
-        }
-        deleteOnExit(dir);
-        return file;
+        return dir.resolve(FormatRegistry.standard().requireWriter(format, dir).defaultFileName());
     }
 
-    private static void deleteOnExit(Path dir) {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (IOException ignored) {
-                // A temporary folder left behind costs nothing but space.
-            }
-        }));
+    /** Best effort: a leftover temporary folder does not change the verdict. */
+    private static void deleteQuietly(Path dir) {
+        try {
+            SafeFiles.deleteTree(dir);
+        } catch (LstmxException e) {
+            // Nothing to report: the comparison is what verify answers for.
+        }
     }
 
     private void roundTrip(LoadedModel loaded, List<RandomInputs.Case> cases, List<List<Tensor>> expected,
                            List<String> names, Tolerance tol, PrintWriter out, Tally tally, Progress progress) {
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("lstmx-verify-");
-        } catch (IOException e) {
-            throw LstmxException.badInput("cannot create a temporary folder for --roundtrip: " + e.getMessage());
-        }
+        Path file = tempFileFor(roundtrip, "--roundtrip");
         PrintWriter text = json ? null : out;
         try {
-            Path file = dir.resolve(FormatRegistry.standard().requireWriter(roundtrip, dir).defaultFileName());
             LoadedModel back;
             try (Progress.Step s = progress.begin("writing and reading back " + roundtrip.id())) {
                 Lstmx.save(loaded.model(), file, roundtrip);
@@ -417,11 +412,7 @@ final class VerifyCommand implements Callable<Integer> {
                 }
             }
         } finally {
-            try {
-                SafeFiles.deleteTree(dir);
-            } catch (LstmxException e) {
-                // Best effort: a leftover temporary folder does not change the verdict.
-            }
+            deleteQuietly(file.getParent());
         }
     }
 

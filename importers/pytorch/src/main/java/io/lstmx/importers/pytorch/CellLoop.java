@@ -273,7 +273,7 @@ final class CellLoop {
         // Everything else assigned in the body must not be carried: ints and other values are not unrolled.
         for (Map.Entry<String, Object> e : before.entrySet()) {
             if (!stateVars.contains(e.getKey()) && f.vars.get(e.getKey()) != e.getValue()
-                    && !(e.getValue() instanceof STensor bt && f.vars.get(e.getKey()) instanceof STensor at && carriedVar(at, e.getKey()))) {
+                    && !(e.getValue() instanceof STensor && f.vars.get(e.getKey()) instanceof STensor at && carriedVar(at, e.getKey()))) {
                 throw in.unsupported("the loop over time steps changes '" + e.getKey() + "' from one step to the next beside the cell's"
                         + " states (lstmx does not unroll loops)");
             }
@@ -310,7 +310,7 @@ final class CellLoop {
         TorchRecurrent.Outputs o = TorchRecurrent.emit(in, cell.kind, base, x.value, init.get(0), init.size() > 1 ? init.get(1) : null,
                 cell.weights, cell.bias, 1, false, batchMajor, wih.dim(1), in.where());
         Object batch = x.dim(1 - cell.axis);
-        long hidden = cell.weights.get(1).dim(1);
+        long hidden = o.hidden();
         List<Object> yShape = batchMajor ? List.of(batch, steps, hidden) : List.of(steps, batch, hidden);
         STensor y = STensor.runtime(o.y(), yShape, DType.FLOAT32);
         String[] last = {o.h(), o.c()};

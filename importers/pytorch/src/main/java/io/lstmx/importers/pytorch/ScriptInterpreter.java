@@ -1,7 +1,6 @@
 package io.lstmx.importers.pytorch;
 
 import io.lstmx.errors.LstmxException;
-import io.lstmx.importers.pytorch.ScriptValues.FunctionRef;
 import io.lstmx.importers.pytorch.ScriptValues.Method;
 import io.lstmx.importers.pytorch.ScriptValues.ModuleRef;
 import io.lstmx.importers.pytorch.ScriptValues.Opaque;
@@ -13,7 +12,6 @@ import io.lstmx.importers.pytorch.script.Ast.*;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
-import io.lstmx.ir.ValueInfo;
 import io.lstmx.util.SafeText;
 import io.lstmx.util.UniqueNames;
 
@@ -90,7 +88,6 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     final List<Layer> layers = new ArrayList<>();
     final UniqueNames layerNames = new UniqueNames();
     final UniqueNames valueNames = new UniqueNames();
-    final List<ValueInfo> inputs = new ArrayList<>();
     /** Unknown operators met, each with its place; reported together. */
     final Set<String> unknown = new LinkedHashSet<>();
     private final Map<TensorRef, STensor> tensorCache = new IdentityHashMap<>();
@@ -207,7 +204,6 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         }
         valueNames.reserve(name);
         STensor t = STensor.input(name, shape, g.dtype());
-        inputs.add(null); // placeholder, shapes are read at the end (symbols bind while running)
         inputTensors.add(t);
         return t;
     }
@@ -811,9 +807,6 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         }
         if (v instanceof Dotted d) {
             return "'" + SafeText.name(d.path()) + "'";
-        }
-        if (v instanceof FunctionRef fr) {
-            return "function " + fr.qualified();
         }
         if (v == Poison.VALUE) {
             return "the result of an unknown operator";

@@ -177,10 +177,6 @@ final class ScriptValues {
     record ModuleRef(Py.Obj obj, ScriptCode.ClassInfo cls, String path) {
     }
 
-    /** A function of the code (e.g. {@code __torch__.torch.nn.modules.rnn._apply_permutation}). */
-    record FunctionRef(String qualified) {
-    }
-
     /** A bound method {@code (module).name}. */
     record Method(ModuleRef self, String name) {
     }

@@ -68,6 +68,8 @@ final class TorchFile implements AutoCloseable {
     private static final Pattern KEY = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
 
     private final Path path;
+    /** The size of the file when it was opened: what entry reads are bounded against. */
+    private final long fileSize;
     /** The unpickled object: a state_dict, a module, or whatever else was saved. */
     final Object root;
     /** One line about the container, e.g. "torch.save zip archive 'archive' (version 3, little-endian)". */
@@ -83,9 +85,10 @@ final class TorchFile implements AutoCloseable {
     /** Storage bytes read so far, by key. */
     private final Map<String, ByteBuffer> cache = new HashMap<>();
 
-    private TorchFile(Path path, Object root, String container, ZipFile zip, String prefix, FileChannel channel, ByteOrder order,
-                      Map<String, StorageRef> storages, Map<String, Long> legacyOffsets) {
+    private TorchFile(Path path, long fileSize, Object root, String container, ZipFile zip, String prefix, FileChannel channel,
+                      ByteOrder order, Map<String, StorageRef> storages, Map<String, Long> legacyOffsets) {
         this.path = path;
+        this.fileSize = fileSize;
         this.root = root;
         this.container = container;
         this.zip = zip;
@@ -186,7 +189,7 @@ final class TorchFile implements AutoCloseable {
             String archive = prefix.isEmpty() ? "" : " '" + prefix.substring(0, prefix.length() - 1) + "'";
             String container = "torch.save zip archive" + archive + " (" + (version.isEmpty() ? "" : "version " + version + ", ")
                     + orderText + ")";
-            return new TorchFile(path, root, container, z, prefix, null, order, seen, Map.of());
+            return new TorchFile(path, fileSize, root, container, z, prefix, null, order, seen, Map.of());
         } catch (RuntimeException e) {
             closeQuietly(z);
             throw e;
@@ -351,7 +354,7 @@ final class TorchFile implements AutoCloseable {
             }
             String container = "legacy torch.save file (protocol " + LEGACY_PROTOCOL + ", "
                     + (order == ByteOrder.LITTLE_ENDIAN ? "little" : "big") + "-endian)";
-            return new TorchFile(path, root, container, null, "", ch, order, seen, offsets);
+            return new TorchFile(path, fileSize, root, container, null, "", ch, order, seen, offsets);
         } catch (RuntimeException e) {
             closeQuietly(ch);
             throw e;
@@ -419,12 +422,6 @@ final class TorchFile implements AutoCloseable {
                 throw LstmxException.badInput(path + ": zip entry '" + name + "' holds " + e.getSize() + " bytes, but storage '" + s.key()
                         + "' is " + root.numel() + " " + root.type().dtypeName() + " elements (" + n + " bytes)");
             }
-            long fileSize;
-            try {
-                fileSize = Files.size(path);
-            } catch (IOException ex) {
-                throw LstmxException.badInput(path + ": cannot read: " + IoErrors.describe(ex));
-            }
             data = readEntry(path, zip, e, Integer.MAX_VALUE - 16, fileSize);
         } else {
             long at = legacyOffsets.get(s.key());
@@ -472,12 +469,6 @@ final class TorchFile implements AutoCloseable {
         ZipEntry e = zip.getEntry(prefix + name);
         if (e == null) {
             return null;
-        }
-        long fileSize;
-        try {
-            fileSize = Files.size(path);
-        } catch (IOException ex) {
-            throw LstmxException.badInput(path + ": cannot read: " + IoErrors.describe(ex));
         }
         return readEntry(path, zip, e, max, fileSize);
     }

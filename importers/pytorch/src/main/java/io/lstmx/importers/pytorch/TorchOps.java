@@ -1062,7 +1062,7 @@ final class TorchOps {
         shape.add((long) w.constant.dim(1));
         String base = in.scope().equals("model") ? "embedding" : in.scope();
         String out = in.value(base + "/out");
-        in.add(new Layer.Embedding(in.layerName(base), r.value, out, w.constant.dtype() == DType.FLOAT32 ? w.constant : w.constant));
+        in.add(new Layer.Embedding(in.layerName(base), r.value, out, w.constant));
         return STensor.runtime(out, shape, DType.FLOAT32);
     }
 
@@ -1510,11 +1510,8 @@ final class TorchOps {
         String base = in.scope().equals("model") ? kind.op : in.scope();
         TorchRecurrent.Outputs o = TorchRecurrent.emit(in, kind, base, rx.value, h0, c0, params, bias, layers, bidi, batchFirst,
                 inputSize, in.where());
-        int width = TorchRecurrent.outputWidth(params, bias, layers, bidi, kind);
-        int hidden = params.get(1).dim(1);
-        if (params.size() / (layers * (bidi ? 2 : 1)) == (bias ? 5 : 3) && kind == TorchRecurrent.Kind.LSTM) {
-            hidden = params.get((bias ? 5 : 3) - 1).dim(1);
-        }
+        int width = o.width();
+        int hidden = o.hidden();
         int dirs = bidi ? 2 : 1;
         List<Object> yShape = batchFirst ? List.of(batch, time, (long) dirs * width) : List.of(time, batch, (long) dirs * width);
         STensor y = STensor.runtime(o.y(), yShape, DType.FLOAT32);

@@ -49,8 +49,12 @@ final class TorchRecurrent {
         void add(Layer l);
     }
 
-    /** The values written: the output sequence, the stacked last h and (LSTM) c; each may be unused later. */
-    record Outputs(String y, String h, String c) {
+    /**
+     * The values written: the output sequence, the stacked last h and (LSTM) c, each may be unused
+     * later; and the widths the weights gave: {@code hidden} (H, of c) and {@code width} (of h and of
+     * each direction's part of y: the projection's rows for a projected LSTM, else H).
+     */
+    record Outputs(String y, String h, String c, int hidden, int width) {
     }
 
     private TorchRecurrent() {
@@ -147,14 +151,7 @@ final class TorchRecurrent {
         }
         String h = stack(g, base + ".h_n", hs);
         String c = cs.isEmpty() ? null : stack(g, base + ".c_n", cs);
-        return new Outputs(cur, h, c);
-    }
-
-    /** Width of h the weights give (the projection's rows for a projected LSTM). */
-    static int outputWidth(List<Tensor> params, boolean hasBiases, int layers, boolean bidirectional, Kind kind) {
-        int perSet = params.size() / Math.max(1, layers * (bidirectional ? 2 : 1));
-        boolean proj = kind == Kind.LSTM && perSet == (hasBiases ? 5 : 3);
-        return proj ? params.get(perSet - 1).dim(0) : params.get(1).dim(1);
+        return new Outputs(cur, h, c, hidden, out);
     }
 
     /** Layer k's slice of an initial state [L*D, B, W], as the IR layer wants it ([D, B, W], or [B, D, W] batch-major). */
