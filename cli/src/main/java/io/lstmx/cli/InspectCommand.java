@@ -311,7 +311,7 @@ final class InspectCommand implements Callable<Integer> {
         public Detail visit(Layer.Gru gru) {
             String gates = gru.sourceGateOrder() == null ? "-"
                     : Text.lower(gru.sourceGateOrder()) + " (" + gru.sourceGateOrder().label() + ")";
-            List<String> notes = recurrentNotes(gru.spec(), GRU_DEFAULTS, gru.sequenceLengths(), gru.initialH());
+            List<String> notes = recurrentNotes(gru.spec(), GRU_DEFAULTS, gru.ports());
             Map<String, Object> o = new LinkedHashMap<>();
             recurrentJson(o, gru.spec());
             o.put("sourceGateOrder", gru.sourceGateOrder() == null ? null : Text.lower(gru.sourceGateOrder()));
@@ -323,7 +323,7 @@ final class InspectCommand implements Callable<Integer> {
 
         @Override
         public Detail visit(Layer.Rnn rnn) {
-            List<String> notes = recurrentNotes(rnn.spec(), RNN_DEFAULTS, rnn.sequenceLengths(), rnn.initialH());
+            List<String> notes = recurrentNotes(rnn.spec(), RNN_DEFAULTS, rnn.ports());
             Map<String, Object> o = new LinkedHashMap<>();
             recurrentJson(o, rnn.spec());
             o.put("notes", notes);
@@ -366,6 +366,15 @@ final class InspectCommand implements Callable<Integer> {
         @Override public Detail visit(Layer.Take l) { return PLAIN; }
         @Override public Detail visit(Layer.Slice l) { return PLAIN; }
         @Override public Detail visit(Layer.Cast l) { return PLAIN; }
+
+        @Override
+        public Detail visit(Layer.StepMask m) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("maskValue", m.value());
+            o.put("anyOverLastAxis", m.anyOverLastAxis());
+            return new Detail(new LayerRow("-", "-", "-", "-", (m.anyOverLastAxis() ? "steps whose features are all " : "steps equal to ")
+                    + m.value() + " masked"), o);
+        }
     };
 
     private static final List<ActivationFn> GRU_DEFAULTS = List.of(ActivationFn.SIGMOID, ActivationFn.TANH);
@@ -377,7 +386,9 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     /** Notes of a GRU or RNN layer; {@code defaults} are the activations of one direction by default. */
-    private static List<String> recurrentNotes(RecurrentSpec s, List<ActivationFn> defaults, String seqLens, String initialH) {
+    private static List<String> recurrentNotes(RecurrentSpec s, List<ActivationFn> defaults, io.lstmx.ir.RecurrentPorts ports) {
+        String seqLens = ports.sequenceLengths();
+        String initialH = ports.initialH();
         List<String> notes = new ArrayList<>();
         if (s.linearBeforeReset()) {
             notes.add("linear before reset");
@@ -398,7 +409,14 @@ final class InspectCommand implements Callable<Integer> {
         if (initialH != null) {
             notes.add("initial state");
         }
+        maskNote(ports, notes);
         return notes;
+    }
+
+    private static void maskNote(io.lstmx.ir.RecurrentPorts p, List<String> notes) {
+        if (p.hasMask()) {
+            notes.add("per-step mask" + (p.zeroMaskedOutput() ? " (masked steps output zeros)" : " (masked steps repeat the last output)"));
+        }
     }
 
     private static List<String> lstmNotes(Layer.Lstm l) {
@@ -423,6 +441,7 @@ final class InspectCommand implements Callable<Integer> {
         if (l.sequenceLengths() != null) {
             notes.add("sequence lengths");
         }
+        maskNote(l.ports(), notes);
         if (l.initialH() != null || l.initialC() != null) {
             notes.add("initial states");
         }

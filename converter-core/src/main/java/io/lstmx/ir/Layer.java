@@ -91,6 +91,8 @@ public sealed interface Layer {
         R visit(Slice l);
 
         R visit(Cast l);
+
+        R visit(StepMask l);
     }
 
     /**
@@ -503,6 +505,22 @@ public sealed interface Layer {
 
     /** Element type conversion. */
     record Cast(String name, String input, String output, DType to) implements Layer {
+        public List<String> inputs() { return List.of(input); }
+        public List<String> outputs() { return List.of(output); }
+        @Override public <R> R accept(Visitor<R> v) { return v.visit(this); }
+    }
+
+    /**
+     * A per-step mask (Keras's {@code Embedding(mask_zero=True)} and {@code Masking}) as FLOAT32
+     * 1 / 0, for a recurrent layer's mask port (see {@link RecurrentPorts#mask()}):
+     * <pre>
+     *   y[...]    = 1 if x[...] != value else 0                        (anyOverLastAxis false)
+     *   y[..., ]  = 1 if x[..., k] != value for some k else 0          (anyOverLastAxis true: the last axis is removed)
+     * </pre>
+     * Token ids masked with value 0 are Embedding's mask; a [B, T, F] sequence masked over its
+     * features is Masking's.
+     */
+    record StepMask(String name, String input, String output, float value, boolean anyOverLastAxis) implements Layer {
         public List<String> inputs() { return List.of(input); }
         public List<String> outputs() { return List.of(output); }
         @Override public <R> R accept(Visitor<R> v) { return v.visit(this); }

@@ -165,6 +165,19 @@ public final class ShapeInference {
         @Override public List<ValueInfo> visit(Layer.Slice s) { return List.of(slice(s)); }
 
         @Override
+        public List<ValueInfo> visit(Layer.StepMask m) {
+            ValueInfo x = get(m.input());
+            Shape s = x.shape();
+            if (m.anyOverLastAxis() && s.rankKnown()) {
+                if (s.rank() == 0) {
+                    throw fail(m, "input '" + m.input() + "' is a scalar, expected a last axis of features to test");
+                }
+                s = new Shape(s.dims().subList(0, s.rank() - 1));
+            }
+            return List.of(out(m.output(), DType.FLOAT32, s));
+        }
+
+        @Override
         public List<ValueInfo> visit(Layer.Cast c) {
             if (c.to().isHalf()) {
                 // values are float32 at run time; rounding them to half would need a half value type
@@ -185,6 +198,7 @@ public final class ShapeInference {
         long hOut = l.outputSize();
         boolean projected = l instanceof Layer.Lstm lstm && lstm.spec().projSize() > 0;
         Dim[] tb = sequence(l, l.input(), l.sequenceLengths(), bm, l.inputSize());
+        tb = stepMask(l, l.ports().mask(), bm, tb);
         Dim batch = initialState(l, bm, "initial h", l.initialH(), dirs, tb[1], hOut, projected ? "projection size" : "hidden size");
         batch = initialState(l, bm, "initial c", l.initialC(), dirs, batch, l.cellWidth(), "hidden size");
         List<ValueInfo> outs = recurrentOutputs(bm, dirs, tb[0], batch, hOut, l.outputSequence(), l.outputH());
@@ -232,6 +246,25 @@ public final class ShapeInference {
             }
         }
         return new Dim[] {time, batch};
+    }
+
+    /** Checks a per-step mask against [T, B] (time-major) or [B, T]; returns {time, batch}, refined. */
+    private Dim[] stepMask(Layer.Recurrent l, String mask, boolean bm, Dim[] tb) {
+        if (!present(mask)) {
+            return tb;
+        }
+        ValueInfo m = requireFloat(l, "mask", mask);
+        if (!m.shape().rankKnown()) {
+            return tb;
+        }
+        Shape ms = m.shape();
+        Dim t = ms.rank() == 2 ? merge(ms.dim(bm ? 1 : 0), tb[0]) : null;
+        Dim b = ms.rank() == 2 ? merge(ms.dim(bm ? 0 : 1), tb[1]) : null;
+        if (t == null || b == null) {
+            throw fail(l, "mask '" + mask + "' has shape " + ms + ", expected " + (bm ? shape(tb[1], tb[0]) + " [batch, time]"
+                    : shape(tb[0], tb[1]) + " [time, batch]") + " like its input '" + l.input() + "'");
+        }
+        return new Dim[] {t, b};
     }
 
     /** Y [T, D, B, size] / [B, T, D, size] and Y_h [D, B, size] / [B, D, size], those present. */

@@ -228,6 +228,11 @@ public final class BatchMajorInterface implements Pass {
                 set(r.outputSequence(), tm ? 2 : 0);
                 set(r.outputH(), tm ? 1 : 0);
                 set(r.outputC(), tm ? 1 : 0);
+                set(r.ports().mask(), tm ? 1 : 0);
+            } else if (l instanceof Layer.StepMask x) {
+                if (!x.anyOverLastAxis() || rank(x.input()) > 1) {
+                    same(x.input(), x.output());
+                }
             } else if (l instanceof Layer.Transpose t) {
                 Integer in = get(t.input());
                 if (in != null) {

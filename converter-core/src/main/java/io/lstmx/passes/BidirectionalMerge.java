@@ -22,7 +22,7 @@ import java.util.Set;
  * its own rewriter merges it), and what a hand-written PyTorch module running two LSTMs writes: two
  * LSTM (or two GRU, or two RNN) layers of equal sizes, layout, clip and gate options, one FORWARD
  * and one REVERSE, that read the same input with the same sequence lengths and either both or
- * neither an initial state; each Y [T, 1, B, S] ([B, T, 1, S] batch-major) squeezed on its
+ * neither an initial state and the same per-step mask (if any); each Y [T, 1, B, S] ([B, T, 1, S] batch-major) squeezed on its
  * direction axis to [T, B, S]; the two joined by a Concat on the last axis, forward first. The Ys
  * and the squeezed values must be read by that Squeeze and that Concat alone and be no model
  * outputs, since the rewrite removes them.
@@ -86,6 +86,7 @@ public final class BidirectionalMerge implements Pass {
         Recurrent.Ports pf = Recurrent.ports(fwd);
         Recurrent.Ports pr = Recurrent.ports(rev);
         if (!pf.input().equals(pr.input()) || !Objects.equals(pf.sequenceLengths(), pr.sequenceLengths())
+                || !Objects.equals(pf.mask(), pr.mask()) || pf.zeroMaskedOutput() != pr.zeroMaskedOutput()
                 || (pf.initialH() == null) != (pr.initialH() == null) || (pf.initialC() == null) != (pr.initialC() == null)) {
             return null;
         }
@@ -147,7 +148,7 @@ public final class BidirectionalMerge implements Pass {
         String yc = splitState(read(g, pf.yc()), read(g, pr.yc()), name + "/Y_c", stateAxis, tail, layerNames, valueNames);
         String y = valueNames.fresh(name + "/Y");
         Layer merged = Recurrent.bidirectional(name, c.fwd(), c.rev(),
-                new Recurrent.Ports(pf.input(), pf.sequenceLengths(), h0, c0, y, yh, yc));
+                new Recurrent.Ports(pf.input(), pf.sequenceLengths(), h0, c0, y, yh, yc, pf.mask(), pf.zeroMaskedOutput()));
         head.add(merged);
         head.addAll(tail);
 

@@ -23,8 +23,15 @@ final class Recurrent {
     private Recurrent() {
     }
 
-    /** The values a recurrent layer reads and writes; absent ports are null ({@code initialC}, {@code yc}: LSTM only). */
-    record Ports(String input, String sequenceLengths, String initialH, String initialC, String y, String yh, String yc) {
+    /**
+     * The values a recurrent layer reads and writes; absent ports are null ({@code initialC},
+     * {@code yc}: LSTM only); the per-step mask and its output rule (see {@link RecurrentPorts}).
+     */
+    record Ports(String input, String sequenceLengths, String initialH, String initialC, String y, String yh, String yc,
+                 String mask, boolean zeroMaskedOutput) {
+        RecurrentPorts ir() {
+            return new RecurrentPorts(input, sequenceLengths, initialH, initialC, y, yh, yc, mask, zeroMaskedOutput);
+        }
     }
 
     /** True for LSTM, GRU and RNN layers. */
@@ -34,14 +41,9 @@ final class Recurrent {
 
     /** The ports of recurrent layer {@code l}. */
     static Ports ports(Layer l) {
-        if (l instanceof Layer.Lstm x) {
-            return new Ports(x.input(), x.sequenceLengths(), x.initialH(), x.initialC(), x.outputSequence(), x.outputH(), x.outputC());
-        }
-        if (l instanceof Layer.Gru x) {
-            return new Ports(x.input(), x.sequenceLengths(), x.initialH(), null, x.outputSequence(), x.outputH(), null);
-        }
-        Layer.Rnn x = (Layer.Rnn) l;
-        return new Ports(x.input(), x.sequenceLengths(), x.initialH(), null, x.outputSequence(), x.outputH(), null);
+        RecurrentPorts p = ((Layer.Recurrent) l).ports();
+        return new Ports(p.input(), p.sequenceLengths(), p.initialH(), p.initialC(), p.outputSequence(), p.outputH(), p.outputC(),
+                p.mask(), p.zeroMaskedOutput());
     }
 
     static Direction direction(Layer l) {
@@ -111,17 +113,15 @@ final class Recurrent {
     // The only calls of the recurrent records' constructors in this package.
 
     private static Layer.Lstm lstm(String name, Ports p, LstmSpec spec, List<LstmWeights> weights, Layer.Lstm like) {
-        return new Layer.Lstm(name, new RecurrentPorts(p.input(), p.sequenceLengths(), p.initialH(), p.initialC(), p.y(), p.yh(), p.yc()),
-                spec, weights, like.sourceGateOrder());
+        return new Layer.Lstm(name, p.ir(), spec, weights, like.sourceGateOrder());
     }
 
     private static Layer.Gru gru(String name, Ports p, RecurrentSpec spec, List<RecurrentWeights> weights, Layer.Gru like) {
-        return new Layer.Gru(name, RecurrentPorts.withoutCell(p.input(), p.sequenceLengths(), p.initialH(), p.y(), p.yh()), spec, weights,
-                like.sourceGateOrder());
+        return new Layer.Gru(name, p.ir(), spec, weights, like.sourceGateOrder());
     }
 
     private static Layer.Rnn rnn(String name, Ports p, RecurrentSpec spec, List<RecurrentWeights> weights) {
-        return new Layer.Rnn(name, RecurrentPorts.withoutCell(p.input(), p.sequenceLengths(), p.initialH(), p.y(), p.yh()), spec, weights);
+        return new Layer.Rnn(name, p.ir(), spec, weights);
     }
 
     private static <T> List<T> concat(List<T> a, List<T> b) {

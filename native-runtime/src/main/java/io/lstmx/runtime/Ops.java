@@ -100,7 +100,34 @@ final class Ops {
             }
             return args -> new Val[] {cast(args[0], c.to())};
         }
+
+        @Override public Step visit(Layer.StepMask m) { return args -> new Val[] {stepMask(m, args[0])}; }
     };
+
+    /** 1 where x differs from the mask value (any element of the last axis, when so asked), else 0. */
+    static Val stepMask(Layer.StepMask m, Val x) {
+        int[] shape = x.shape;
+        int inner = 1;
+        if (m.anyOverLastAxis()) {
+            if (shape.length == 0) {
+                throw Step.bad(m, "input is a scalar, expected a last axis of features to test");
+            }
+            inner = shape[shape.length - 1];
+            shape = Arrays.copyOf(shape, shape.length - 1);
+        }
+        int n = Tensor.elementCount(shape);
+        float[] y = new float[n];
+        double value = m.value();
+        for (int i = 0; i < n; i++) {
+            boolean kept = false;
+            for (int k = i * inner; k < (i + 1) * inner && !kept; k++) {
+                double v = x.isFloat() ? x.f[k] : x.l[k];
+                kept = v != value;
+            }
+            y[i] = kept ? 1f : 0f;
+        }
+        return Val.floats(shape, y);
+    }
 
     // ---------------------------------------------------------------- helpers
 

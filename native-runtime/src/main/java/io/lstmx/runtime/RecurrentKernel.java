@@ -22,6 +22,10 @@ import java.util.List;
  *   <li>A row of length 0 runs no step: its carried state is its initial state (what streaming
  *       continues from); the layer's last-state outputs show zeros for it, as onnxruntime does
  *       (that zeroing is {@link RecurrentStep}'s).</li>
+ *   <li>With a per-step mask, a row's masked step is listed apart from the running rows: no
+ *       recurrence runs for it (its cell state is untouched), its h is copied on to the buffer the
+ *       next step reads, and its Y repeats the row's last Y (zero until it has counted a step, or
+ *       always zero when the layer says so). Running rows are computed exactly as without a mask.</li>
  *   <li>Initial states default to zero. Y is [T, D, B, hOut] time-major or [B, T, D, hOut]
  *       batch-major; states are handled here as [D, B, width].</li>
  * </ul>
@@ -210,6 +214,15 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         final int[] act;
         final int[] xwRow;
         final int[] timeOf;
+        /**
+         * With a per-step mask: the local rows the current step holds (masked: states kept, no
+         * recurrence), their count and time index, and per row whether it has counted a step yet
+         * (before that, a masked step's Y is zero).
+         */
+        final int[] held;
+        final int[] heldTime;
+        int heldCount;
+        final boolean[] emitted;
 
         Work(RecurrentKernel<?> k, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles) {
             this(k, k.fullPart(d), d, b0, rows, batch, steps, len, accTiles, null, null);
@@ -240,6 +253,9 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             act = new int[rows];
             xwRow = new int[rows];
             timeOf = new int[rows];
+            held = new int[rows];
+            heldTime = new int[rows];
+            emitted = new boolean[rows];
         }
     }
 
@@ -276,6 +292,19 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      * @param wantY whether to produce Y
      */
     final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY) {
+        return run(x, steps, batch, lens, h0, c0, wantY, null, false);
+    }
+
+    /**
+     * Runs the layer with a per-step mask (see {@link io.lstmx.ir.RecurrentPorts#mask()}): a row's
+     * masked step (mask 0) runs no recurrence, its states stay, and its Y there repeats the row's
+     * previous Y in the direction's order (zero before its first counted step), or is zero when
+     * {@code zeroMasked}.
+     *
+     * @param mask [T, B] time-major or [B, T] batch-major, nonzero where a step counts, or null
+     */
+    final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY, float[] mask,
+            boolean zeroMasked) {
         // Checked sizes: an overflow is BAD_INPUT, which the caller prefixes with the layer's name.
         float[] y = wantY ? new float[Tensor.elementCount(steps, dirs, batch, hOut)] : null;
         float[] hLast = new float[Tensor.elementCount(dirs, batch, hOut)];
@@ -306,7 +335,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             StepTeam team = parts == null ? null : StepTeam.tryAcquire(parts.length);
             if (team != null) {
                 try {
-                    runTeam(team, parts, x, steps, batch, len, y, hLast, cLast);
+                    runTeam(team, parts, x, steps, batch, len, y, hLast, cLast, mask, zeroMasked);
                 } finally {
                     team.release();
                 }
@@ -320,7 +349,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 int to = k == blocks - 1 ? batch : batch / 4 * (k + 1) / blocks * 4;
                 int dir = d;
                 if (to > from) {
-                    pieces.add(() -> runPiece(newWork(dir, from, to - from, batch, steps, len), x, y, hLast, cLast));
+                    pieces.add(() -> runPiece(newWork(dir, from, to - from, batch, steps, len), x, y, hLast, cLast, mask, zeroMasked));
                 }
             }
         }
@@ -336,7 +365,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      * reads a complete h. Each unit's arithmetic is what the single-threaded piece does.
      */
     private void runTeam(StepTeam team, Part[] parts, float[] x, int steps, int batch, int[] len, float[] y,
-            float[] hLast, float[] cLast) {
+            float[] hLast, float[] cLast, float[] mask, boolean zeroMasked) {
         float[] hA = new float[Math.multiplyExact(batch, hStride)];
         float[] hB = new float[hA.length];
         List<W> works = new ArrayList<>(parts.length);
@@ -350,7 +379,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 loadCell(wk, cLast, 0);
             }
         }
-        team.run(p -> timeLoop(works.get(p), x, y, team, p));
+        team.run(p -> timeLoop(works.get(p), x, y, mask, zeroMasked, team, p));
         storeStates(first, hLast);
         if (cLast != null) {
             for (W wk : works) {
@@ -360,13 +389,13 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     }
 
     /** One direction over one block of rows: initial states in, time loop, last states out. */
-    private void runPiece(W wk, float[] x, float[] y, float[] hLast, float[] cLast) {
+    private void runPiece(W wk, float[] x, float[] y, float[] hLast, float[] cLast, float[] mask, boolean zeroMasked) {
         int base = wk.d * wk.batch + wk.b0;
         loadStates(wk, hLast);
         if (cLast != null) {
             loadCell(wk, cLast, base);
         }
-        timeLoop(wk, x, y, null, 0);
+        timeLoop(wk, x, y, mask, zeroMasked, null, 0);
         storeStates(wk, hLast);
         if (cLast != null) {
             storeCell(wk, cLast, base);
@@ -391,7 +420,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     }
 
     /** The piece's steps; with a team, participant p meets the others after each step. */
-    private void timeLoop(W wk, float[] x, float[] y, StepTeam team, int p) {
+    private void timeLoop(W wk, float[] x, float[] y, float[] mask, boolean zeroMasked, StepTeam team, int p) {
         int d = wk.d;
         int rows = wk.rows;
         PackedMatrix wm = wk.part.w;
@@ -416,10 +445,15 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 // Step s reads h from buffer (s & 1) and writes the other.
                 float[] hCur = (s & 1) == 0 ? wk.h0 : wk.h1;
                 float[] hNext = (s & 1) == 0 ? wk.h1 : wk.h0;
-                int na = activeRows(wk, s, s0);
-                recur(wk, na, hCur, hNext);
-                if (y != null) {
-                    writeY(wk, na, hNext, y);
+                int na = activeRows(wk, s, s0, mask);
+                if (na > 0) {
+                    recur(wk, na, hCur, hNext);
+                    if (y != null) {
+                        writeY(wk, na, hNext, y);
+                    }
+                }
+                if (mask != null) {
+                    hold(wk, na, hCur, hNext, zeroMasked ? null : y);
                 }
                 if (team != null) {
                     team.await(p);
@@ -428,20 +462,56 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         }
     }
 
-    /** Lists the rows running at step s (of the chunk starting at s0); returns how many. */
-    private int activeRows(W wk, int s, int s0) {
+    /**
+     * Lists the rows running at step s (of the chunk starting at s0); returns how many. With a
+     * mask, the rows whose step is masked are listed in {@link Work#held} instead.
+     */
+    private int activeRows(W wk, int s, int s0, float[] mask) {
         boolean rev = reverse[wk.d];
         int na = 0;
+        int nh = 0;
         for (int lb = 0; lb < wk.rows; lb++) {
-            int len = wk.len[wk.b0 + lb];
+            int b = wk.b0 + lb;
+            int len = wk.len[b];
             if (s < len) {
+                int t = rev ? len - 1 - s : s;
+                if (mask != null && mask[batchMajor ? b * wk.steps + t : t * wk.batch + b] == 0f) {
+                    wk.held[nh] = lb;
+                    wk.heldTime[nh] = t;
+                    nh++;
+                    continue;
+                }
                 wk.act[na] = lb;
                 wk.xwRow[na] = ((s - s0) * wk.rows + lb) * wk.part.cols;
-                wk.timeOf[na] = rev ? len - 1 - s : s;
+                wk.timeOf[na] = t;
                 na++;
             }
         }
+        wk.heldCount = nh;
         return na;
+    }
+
+    /**
+     * The masked rows of a step keep their h (copied to the buffer the next step reads; their
+     * cell state was not touched) and, once they have counted a step, repeat it in Y (y null:
+     * masked steps stay zero). The running rows have now counted one.
+     */
+    private void hold(W wk, int na, float[] hCur, float[] hNext, float[] y) {
+        int u0 = wk.part.u0;
+        int nu = wk.part.u1 - u0;
+        for (int a = 0; a < na; a++) {
+            wk.emitted[wk.act[a]] = true;
+        }
+        for (int k = 0; k < wk.heldCount; k++) {
+            int lb = wk.held[k];
+            System.arraycopy(hCur, lb * hStride + u0, hNext, lb * hStride + u0, nu);
+            if (y != null && wk.emitted[lb]) {
+                int b = wk.b0 + lb;
+                int t = wk.heldTime[k];
+                int yo = batchMajor ? ((b * wk.steps + t) * dirs + wk.d) * hOut : ((t * dirs + wk.d) * wk.batch + b) * hOut;
+                System.arraycopy(hCur, lb * hStride + u0, y, yo + u0, nu);
+            }
+        }
     }
 
     /** Copies the running rows' new h (the part's units) into Y at their layout positions. */

@@ -26,6 +26,8 @@ final class RecurrentStep implements Step {
     private final int lensArg;
     private final int hArg;
     private final int cArg;
+    private final int maskArg;
+    private final boolean zeroMasked;
 
     private RecurrentStep(Layer.Recurrent layer, RecurrentKernel<?> kernel) {
         this.layer = layer;
@@ -37,7 +39,9 @@ final class RecurrentStep implements Step {
         int pos = 1; // the sequence input X is always the first argument (see RecurrentPorts#inputs)
         lensArg = present(layer.sequenceLengths()) ? pos++ : -1;
         hArg = present(layer.initialH()) ? pos++ : -1;
-        cArg = present(layer.initialC()) ? pos : -1;
+        cArg = present(layer.initialC()) ? pos++ : -1;
+        maskArg = present(layer.ports().mask()) ? pos : -1;
+        zeroMasked = layer.ports().zeroMaskedOutput();
     }
 
     static RecurrentStep of(Layer.Lstm l) {
@@ -58,6 +62,10 @@ final class RecurrentStep implements Step {
 
     /** Why this layer cannot continue across chunks, or null when it can. */
     String streamingObstacle() {
+        if (maskArg >= 0) {
+            return "layer '" + layer.name() + "' (" + layer.kind() + ") reads a per-step mask: what a masked step repeats"
+                    + " depends on earlier chunks, which streaming does not carry yet, so the model cannot be run chunk by chunk";
+        }
         return direction == Direction.FORWARD ? null
                 : "layer '" + layer.name() + "' (" + layer.kind() + ") is " + direction.toString().toLowerCase()
                 + ": a backward pass needs the whole sequence, so the model cannot be run chunk by chunk";
@@ -102,7 +110,8 @@ final class RecurrentStep implements Step {
             h0 = hArg < 0 ? null : initialState(args[hArg], "initial h", batch, hOut);
             c0 = cArg < 0 ? null : initialState(args[cArg], "initial c", batch, cell);
         }
-        RecurrentKernel.Result r = kernel.run(x.f, steps, batch, lens, h0, c0, present(outputSequence));
+        float[] mask = maskArg < 0 ? null : mask(args[maskArg], steps, batch);
+        RecurrentKernel.Result r = kernel.run(x.f, steps, batch, lens, h0, c0, present(outputSequence), mask, zeroMasked);
         if (next != null) {
             next.accept(new Carry(batch, r.hLast, r.cLast));
         }
@@ -137,6 +146,24 @@ final class RecurrentStep implements Step {
             lens[b] = (int) n;
         }
         return lens;
+    }
+
+    /** The per-step mask, [T, B] time-major or [B, T] batch-major (any numbers: nonzero counts). */
+    private float[] mask(Val v, int steps, int batch) {
+        boolean bm = kernel.batchMajor();
+        int[] expected = bm ? new int[] {batch, steps} : new int[] {steps, batch};
+        if (!Arrays.equals(v.shape, expected)) {
+            throw Step.bad(layer, "mask has shape " + v.shapeString() + ", expected " + Arrays.toString(expected)
+                    + (bm ? " ([batch, time])" : " ([time, batch])") + " like input X");
+        }
+        if (v.isFloat()) {
+            return v.f;
+        }
+        float[] m = new float[v.l.length];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = v.l[i] != 0 ? 1f : 0f;
+        }
+        return m;
     }
 
     /** An initial state input in the layer's layout, returned in [D, B, width] order. */

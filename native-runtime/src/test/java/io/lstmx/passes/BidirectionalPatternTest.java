@@ -54,7 +54,7 @@ class BidirectionalPatternTest {
         boolean tm = spec.layout() == Layout.TIME_MAJOR;
         Layer fwd = layer("fwd", spec.withDirection(Direction.FORWARD), Ports.of("x", "y_fwd"), rnd);
         Layer rev = layer("rev", spec.withDirection(Direction.REVERSE), Ports.of("x", "y_rev"), rnd);
-        Layer bi = Recurrent.bidirectional("bi", fwd, rev, new Recurrent.Ports("x", null, null, null, "y_bi", null, null));
+        Layer bi = Recurrent.bidirectional("bi", fwd, rev, new Recurrent.Ports("x", null, null, null, "y_bi", null, null, null, false));
         List<Layer> layers = new ArrayList<>(List.of(fwd, rev, bi));
         String last = "y_bi";
         if (perm != null) {

@@ -49,6 +49,18 @@ final class LstmReference {
      * @param c0   initial c likewise ([.., H]) or null
      */
     static Out run(LstmSpec spec, List<LstmWeights> ws, float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0) {
+        return run(spec, ws, x, steps, batch, lens, h0, c0, null, false);
+    }
+
+    /**
+     * With a per-step mask, as Keras's backend rnn defines it: at a masked step (mask 0) the states
+     * stay as they were and the output is the previous step's output (zeros before the first step),
+     * or zeros when {@code zeroMasked}.
+     *
+     * @param mask [T, B] time-major or [B, T] batch-major, or null
+     */
+    static Out run(LstmSpec spec, List<LstmWeights> ws, float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0,
+                   float[] mask, boolean zeroMasked) {
         int in = spec.inputSize();
         int hid = spec.hiddenSize();
         int hr = spec.outputSize();
@@ -82,8 +94,15 @@ final class LstmReference {
                     c[k] = c0 == null ? 0 : c0[bm ? (b * dirs + d) * hid + k : (d * batch + b) * hid + k];
                 }
                 int len = lens == null ? steps : lens[b];
+                double[] prevOut = new double[hr];
                 for (int s = 0; s < len; s++) {
                     int t = reverse ? len - 1 - s : s;
+                    if (mask != null && mask[bm ? b * steps + t : t * batch + b] == 0) {
+                        for (int k = 0; k < hr; k++) {
+                            y[bm ? ((b * steps + t) * dirs + d) * hr + k : ((t * dirs + d) * batch + b) * hr + k] = zeroMasked ? 0 : prevOut[k];
+                        }
+                        continue;
+                    }
                     double[] pre = new double[4 * hid];
                     for (int j = 0; j < 4 * hid; j++) {
                         double v = wb[j] + rb[j];
@@ -121,6 +140,7 @@ final class LstmReference {
                     } else {
                         h = hFull;
                     }
+                    prevOut = h;
                     for (int k = 0; k < hr; k++) {
                         y[bm ? ((b * steps + t) * dirs + d) * hr + k : ((t * dirs + d) * batch + b) * hr + k] = h[k];
                     }

@@ -37,16 +37,26 @@ final class RecurrentReference {
      * @param h0   initial h in the layout ([D, B, H] or [B, D, H]) or null
      */
     static Out gru(RecurrentSpec spec, List<RecurrentWeights> ws, float[] x, int steps, int batch, int[] lens, float[] h0) {
-        return run(spec, ws, x, steps, batch, lens, h0, true);
+        return run(spec, ws, x, steps, batch, lens, h0, true, null, false);
+    }
+
+    /** GRU with a per-step mask (Keras's rule, see {@link LstmReference#run(io.lstmx.ir.LstmSpec, List, float[], int, int, int[], float[], float[], float[], boolean)}). */
+    static Out gru(RecurrentSpec spec, List<RecurrentWeights> ws, float[] x, int steps, int batch, float[] h0, float[] mask, boolean zeroMasked) {
+        return run(spec, ws, x, steps, batch, null, h0, true, mask, zeroMasked);
+    }
+
+    /** Simple RNN with a per-step mask. */
+    static Out rnn(RecurrentSpec spec, List<RecurrentWeights> ws, float[] x, int steps, int batch, float[] h0, float[] mask, boolean zeroMasked) {
+        return run(spec, ws, x, steps, batch, null, h0, false, mask, zeroMasked);
     }
 
     /** Simple RNN: h' = f(clip(W x + R h + Wb + Rb)), W [H, I], R [H, H]. Arguments as for {@link #gru}. */
     static Out rnn(RecurrentSpec spec, List<RecurrentWeights> ws, float[] x, int steps, int batch, int[] lens, float[] h0) {
-        return run(spec, ws, x, steps, batch, lens, h0, false);
+        return run(spec, ws, x, steps, batch, lens, h0, false, null, false);
     }
 
     private static Out run(RecurrentSpec spec, List<RecurrentWeights> ws, float[] x, int steps, int batch, int[] lens, float[] h0,
-                           boolean gru) {
+                           boolean gru, float[] mask, boolean zeroMasked) {
         int in = spec.inputSize();
         int hid = spec.hiddenSize();
         int dirs = spec.direction().count();
@@ -70,8 +80,15 @@ final class RecurrentReference {
                     h[k] = h0 == null ? 0 : h0[bm ? (b * dirs + d) * hid + k : (d * batch + b) * hid + k];
                 }
                 int len = lens == null ? steps : lens[b];
+                double[] prevOut = new double[hid];
                 for (int s = 0; s < len; s++) {
                     int t = reverse ? len - 1 - s : s;
+                    if (mask != null && mask[bm ? b * steps + t : t * batch + b] == 0) {
+                        for (int k = 0; k < hid; k++) {
+                            y[bm ? ((b * steps + t) * dirs + d) * hid + k : ((t * dirs + d) * batch + b) * hid + k] = zeroMasked ? 0 : prevOut[k];
+                        }
+                        continue;
+                    }
                     double[] xt = new double[in];
                     for (int k = 0; k < in; k++) {
                         xt[k] = x[bm ? (b * steps + t) * in + k : (t * batch + b) * in + k];
@@ -103,6 +120,7 @@ final class RecurrentReference {
                         }
                     }
                     h = hNew;
+                    prevOut = h;
                     for (int k = 0; k < hid; k++) {
                         y[bm ? ((b * steps + t) * dirs + d) * hid + k : ((t * dirs + d) * batch + b) * hid + k] = h[k];
                     }

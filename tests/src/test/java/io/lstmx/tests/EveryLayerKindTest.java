@@ -110,6 +110,13 @@ class EveryLayerKindTest {
                 new Layer.Take("take", "x", "y", 1, Tensor.ofLongs(new int[] {2}, new long[] {2, 0})))));
         SAMPLES.put(Layer.Slice.class, () -> List.of(unary("a strided slice", shape(2, 3, 5),
                 new Layer.Slice("sl", "x", "y", 2, 1, 5, 2))));
+        SAMPLES.put(Layer.StepMask.class, () -> {
+            io.lstmx.ir.samples.Samples.Sample masked = io.lstmx.ir.samples.Samples.masked("masked", "lstm", Direction.BIDIRECTIONAL,
+                    Layout.BATCH_MAJOR, true, true);
+            return List.of(unary("a mask of steps whose features are all 0, as a model output", shape(2, 3, 4),
+                            new Layer.StepMask("mask", "x", "y", 0f, true)),
+                    new Sample("a token mask read by a bidirectional LSTM (ONNX has sequence lengths only)", masked.model(), masked.inputs(), false));
+        });
         SAMPLES.put(Layer.Cast.class, () -> {
             Model m = new Model("cast", ModelInfo.NONE, List.of(f32("x", 2, 3)), List.of(new ValueInfo("y", DType.INT64, Shape.UNKNOWN)),
                     List.of(new Layer.Cast("cast", "x", "y", DType.INT64)));

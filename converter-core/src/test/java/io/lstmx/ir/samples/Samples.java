@@ -169,4 +169,82 @@ public final class Samples {
         }
         return l;
     }
+
+    /**
+     * A recurrent layer reading a per-step mask: with {@code tokens}, ids [B, T] (time-major [T, B])
+     * masked where 0 (Keras's Embedding(mask_zero=True): StepMask, then Embedding); else a float
+     * sequence masked where every feature is 0 (Keras's Masking: StepMask over the features,
+     * Unsqueeze, Multiply). Batch 4, 5 steps: row 0 unmasked, row 1 pre-padded, row 2 post-padded,
+     * row 3 with holes. Outputs Y, Y_h (and Y_c).
+     *
+     * @param kind "lstm", "gru" or "rnn" (default activations; the GRU resets after the product)
+     */
+    public static Sample masked(String description, String kind, Direction dir, Layout layout, boolean tokens, boolean zeroMasked) {
+        int b = 4;
+        int t = 5;
+        int in = 3;
+        int h = 4;
+        int d = dir.count();
+        boolean bm = layout == Layout.BATCH_MAJOR;
+        List<Layer> layers = new ArrayList<>();
+        List<ValueInfo> inputs = new ArrayList<>();
+        Map<String, Tensor> values = new LinkedHashMap<>();
+        String x;
+        if (tokens) {
+            int[] is = bm ? new int[] {b, t} : new int[] {t, b};
+            inputs.add(new ValueInfo("ids", DType.INT64, Shape.of(is[0], is[1])));
+            long[] ids = new long[b * t];
+            for (int r = 0; r < b; r++) {
+                for (int s = 0; s < t; s++) {
+                    ids[bm ? r * t + s : s * b + r] = masked(r, s, t) ? 0 : 1 + RANDOM.nextInt(8);
+                }
+            }
+            values.put("ids", Tensor.ofLongs(DType.INT64, is, ids));
+            layers.add(new Layer.StepMask("mask", "ids", "m", 0f, false));
+            layers.add(new Layer.Embedding("embedding", "ids", "x", random(9, in)));
+            x = "x";
+        } else {
+            int[] xs = bm ? new int[] {b, t, in} : new int[] {t, b, in};
+            inputs.add(f32("seq", xs));
+            float[] v = random(xs).toFloatArray();
+            for (int r = 0; r < b; r++) {
+                for (int s = 0; s < t; s++) {
+                    if (masked(r, s, t)) {
+                        java.util.Arrays.fill(v, (bm ? r * t + s : s * b + r) * in, (bm ? r * t + s : s * b + r) * in + in, 0f);
+                    }
+                }
+            }
+            values.put("seq", Tensor.ofFloats(xs, v));
+            layers.add(new Layer.StepMask("masking.mask", "seq", "m", 0f, true));
+            layers.add(new Layer.Unsqueeze("masking.column", "m", "m_column", List.of(2)));
+            layers.add(new Layer.Binary("masking", Layer.Binary.Op.MUL, "seq", "m_column", "x"));
+            x = "x";
+        }
+        RecurrentPorts ports = new RecurrentPorts(x, null, null, null, "y", "yh", kind.equals("lstm") ? "yc" : null).withMask("m", zeroMasked);
+        Layer rec;
+        if (kind.equals("lstm")) {
+            List<LstmWeights> w = new ArrayList<>();
+            for (int k = 0; k < d; k++) {
+                w.add(lstmWeights(in, h, 0, false));
+            }
+            rec = new Layer.Lstm("lstm", ports, LstmSpec.standard(in, h, dir, layout), w, GateOrder.KERAS);
+        } else {
+            boolean gru = kind.equals("gru");
+            List<RecurrentWeights> w = new ArrayList<>();
+            for (int k = 0; k < d; k++) {
+                w.add(recurrentWeights(gru ? 3 : 1, in, h));
+            }
+            RecurrentSpec spec = new RecurrentSpec(in, h, dir, layout, null, gru,
+                    gru ? acts(d, ActivationFn.SIGMOID, ActivationFn.TANH) : acts(d, ActivationFn.TANH));
+            rec = gru ? new Layer.Gru("gru", ports, spec, w, GateOrder.Gru.KERAS) : new Layer.Rnn("rnn", ports, spec, w);
+        }
+        layers.add(rec);
+        List<String> outs = kind.equals("lstm") ? List.of("y", "yh", "yc") : List.of("y", "yh");
+        return new Sample(description, model("masked_" + kind, inputs, outs, layers.toArray(new Layer[0])), values);
+    }
+
+    /** The masked steps of {@link #masked}: row 1 pre-padded, row 2 post-padded, row 3 with holes. */
+    private static boolean masked(int row, int step, int steps) {
+        return row == 1 ? step < 2 : row == 2 ? step >= steps - 2 : row == 3 && step % 2 == 1;
+    }
 }

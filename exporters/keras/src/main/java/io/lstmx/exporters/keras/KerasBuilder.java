@@ -44,6 +44,18 @@ import java.util.Set;
  * (return_sequences=False). The translation runs twice: the first pass finds the layers whose
  * sequence is read, so that a Bidirectional layer's Y_h is its output when it returns no sequence,
  * else the concatenation of its returned states.
+ * <p>
+ * Per-step masks: Keras keeps a mask beside a tensor rather than as a value, makes it with
+ * {@code Embedding(mask_zero=True)} or {@code Masking}, carries it through the layers that support
+ * masking and applies it to every recurrent layer it reaches. So an IR StepMask is written only as
+ * one of those two: a token mask (value 0) of the ids an Embedding reads becomes that Embedding's
+ * mask_zero; a feature mask whose column multiplies the same sequence (the Keras reader's Masking)
+ * becomes Masking(mask_value). The mask then follows Keras's propagation (Dense, Activation,
+ * Dropout, BatchNormalization, TimeDistributed pass it; recurrent layers pass it on returned
+ * sequences; merges join equal masks; other layers drop it, as Keras 3 does) and every recurrent
+ * layer must meet exactly the mask the IR gives it, with Keras's output rule
+ * ({@code zero_output_for_mask}; Bidirectional forces it on returned sequences): anything else is
+ * refused naming the layer.
  */
 final class KerasBuilder {
     private static final int UNIT = -1;
@@ -84,6 +96,14 @@ final class KerasBuilder {
     /** Recurrent Keras layers by IR layer name (pass one: whose sequence is read). */
     private final Map<KLayer, String> irNames = new HashMap<>();
     final List<String> notes = new ArrayList<>();
+    /** IR StepMask layers by their output, the masks some recurrent layer reads, Unsqueezed mask columns (output -> mask). */
+    private final Map<String, Layer.StepMask> stepMasks = new HashMap<>();
+    private final Set<String> masksRead = new HashSet<>();
+    private final Map<String, String> maskColumns = new HashMap<>();
+    /** The IR input of each Cast (an Embedding of float ids reads a Cast of what the mask tests). */
+    private final Map<String, String> castSource = new HashMap<>();
+    /** The Keras mask a layer's output carries (an IR mask value; recurrent layers: their sequence only). */
+    private final Map<KLayer, String> kmask = new HashMap<>();
 
     private KerasBuilder(Model model, String file, Set<String> seqRead, boolean firstPass) {
         this.model = model;
@@ -150,6 +170,27 @@ final class KerasBuilder {
             syms.put(v.name(), Sym.plain(new KT(new Ref(il, null, 0), shape, dtype)));
         }
         for (Layer l : model.layers()) {
+            if (l instanceof Layer.StepMask m) {
+                stepMasks.put(m.output(), m);
+            } else if (l instanceof Layer.Cast c) {
+                castSource.put(c.output(), c.input());
+            } else if (l instanceof Layer.Recurrent r && r.ports().hasMask()) {
+                masksRead.add(r.ports().mask());
+            }
+        }
+        for (Layer l : model.layers()) {
+            if (l instanceof Layer.StepMask) {
+                continue; // written as mask_zero or Masking where it is used
+            }
+            if (l instanceof Layer.Unsqueeze u && stepMasks.containsKey(u.input())) {
+                maskColumns.put(u.output(), u.input());
+                continue;
+            }
+            if (!(l instanceof Layer.Recurrent) && !(l instanceof Layer.Binary)) {
+                for (String in : l.inputs()) {
+                    refuseMaskValue(l, in);
+                }
+            }
             List<Sym> outs = l.accept(new Visit());
             List<String> names = l.outputs();
             if (l instanceof Layer.Recurrent r) {
@@ -173,7 +214,27 @@ final class KerasBuilder {
         }
     }
 
+    /** A mask read as a value: Keras has no such tensor. */
+    private void refuseMaskValue(Layer l, String value) {
+        String m = stepMasks.containsKey(value) ? value : maskColumns.get(value);
+        if (m != null) {
+            throw refuse(l, "reads the per-step mask '" + m + "' as a value; Keras keeps masks beside tensors (made by"
+                    + " Embedding(mask_zero=True) or Masking), so only recurrent layers can read one");
+        }
+    }
+
+    /** The Keras mask {@code t} carries, or null. */
+    private String maskOf(KT t) {
+        String m = kmask.get(t.ref().layer);
+        String kind = t.ref().kind;
+        return m != null && (kind == null || kind.equals("seq")) ? m : null;
+    }
+
     private Sym sym(String value) {
+        if (stepMasks.containsKey(value) || maskColumns.containsKey(value)) {
+            throw refuse("value '" + value + "' is a per-step mask; Keras keeps masks beside tensors, so it cannot be read as a"
+                    + " value (a model output, an operand)");
+        }
         Sym s = syms.get(value);
         if (s == null) {
             throw LstmxException.badInput(file + ": value '" + value + "' is read before it is written");
@@ -230,6 +291,7 @@ final class KerasBuilder {
             case "h" -> r.h = true;
             case "c" -> r.c = true;
             case "fh", "fc", "bh", "bc" -> r.states = true;
+            case "last" -> r.last = true;
             default -> {
             }
         }
@@ -243,7 +305,42 @@ final class KerasBuilder {
             l.inputs.add(t);
         }
         l.listInput = inputs.size() > 1;
+        String m = propagatedMask(l, inputs);
+        if (m != null) {
+            kmask.put(l, m);
+        }
         return new KT(new Ref(l, null, 0), shape, inputs.isEmpty() ? "float32" : "float32");
+    }
+
+    private static final Set<String> MASK_PASSING = Set.of("Dense", "Activation", "Dropout", "SpatialDropout1D", "BatchNormalization",
+            "TimeDistributed");
+    private static final Set<String> MERGES = Set.of("Concatenate", "Add", "Subtract", "Multiply", "Average");
+
+    /**
+     * The mask Keras gives the output of {@code l} called on {@code inputs}: its input's for the
+     * layers that support masking, the (one) mask of a merge's inputs, none for the others (Keras 3
+     * drops it there). Recurrent, Embedding and Masking layers set theirs after the call.
+     */
+    private String propagatedMask(KLayer l, List<KT> inputs) {
+        if (inputs.isEmpty()) {
+            return null;
+        }
+        if (MASK_PASSING.contains(l.className)) {
+            return maskOf(inputs.get(0));
+        }
+        if (MERGES.contains(l.className)) {
+            String m = null;
+            for (KT t : inputs) {
+                String k = maskOf(t);
+                if (k != null && m != null && !k.equals(m)) {
+                    throw refuse("Keras layer '" + l.name + "' (" + l.className + ") would join two different masks ('" + m + "', '" + k
+                            + "') into their logical and, which lstmx does not write");
+                }
+                m = k != null ? k : m;
+            }
+            return m;
+        }
+        return null;
     }
 
     // ---- views made tensors
@@ -571,11 +668,15 @@ final class KerasBuilder {
             JsonObject cfg = new JsonObject();
             cfg.addProperty("input_dim", l.table().dim(0));
             cfg.addProperty("output_dim", l.table().dim(1));
-            cfg.addProperty("mask_zero", false);
+            Layer.StepMask mask = tokenMask(l.input());
+            cfg.addProperty("mask_zero", mask != null);
             long[] shape = Arrays.copyOf(in.shape(), in.rank() + 1);
             shape[in.rank()] = l.table().dim(1);
             KT y = call("Embedding", cfg, List.of(in), shape);
             KLayer kl = y.ref().layer;
+            if (mask != null) {
+                kmask.put(kl, mask.output());
+            }
             kl.weights.add(weight("embeddings", "", kl.name + "/embeddings", l.table()));
             notes.add("layer '" + l.name() + "': Keras' Embedding takes indices in [0, " + l.table().dim(0)
                     + "); negative ones (counted from the end in the IR) are not looked up the same way");
@@ -622,6 +723,12 @@ final class KerasBuilder {
 
         @Override
         public List<Sym> visit(Layer.Binary l) {
+            Sym masked = masking(l);
+            if (masked != null) {
+                return List.of(masked);
+            }
+            refuseMaskValue(l, l.a());
+            refuseMaskValue(l, l.b());
             Sym a = sym(l.a());
             Sym b = sym(l.b());
             if (a.constant() != null || b.constant() != null) {
@@ -643,6 +750,11 @@ final class KerasBuilder {
                 shape[i] = Math.max(shape[i], tb.shape()[i]);
             }
             return List.of(Sym.plain(call(cls, new JsonObject(), List.of(ta, tb), shape)));
+        }
+
+        @Override
+        public List<Sym> visit(Layer.StepMask l) {
+            throw new IllegalStateException("StepMask layers are skipped by the walk");
         }
 
         @Override
@@ -834,7 +946,11 @@ final class KerasBuilder {
                 boolean last = x.reversed() == 1 ? (l.index() == 0 || (t > 0 && l.index() == -t))
                         : (l.index() == -1 || (t > 0 && l.index() == t - 1));
                 if (last) {
-                    KT h = new KT(new Ref(b.ref().layer, "h", 0), new long[] {b.shape()[0], b.shape()[2]}, "float32");
+                    // Keras's last output is outputs[-1]; it is the carried h unless masked steps output zeros, when it is
+                    // the last step's output, which the layer gives as "last" (see KerasModel.resolve)
+                    KerasModel.Recurrent rec = b.ref().layer.recurrent;
+                    KT h = new KT(new Ref(b.ref().layer, rec != null && rec.zeroMasked ? "last" : "h", 0),
+                            new long[] {b.shape()[0], b.shape()[2]}, "float32");
                     int[] ax = remove(x.axes(), a);
                     for (int k = 0; k < ax.length; k++) {
                         ax[k] = ax[k] == 2 ? 1 : ax[k];
@@ -1043,6 +1159,20 @@ final class KerasBuilder {
             throw refuse(l, "reads a constant");
         }
         KT in = materialize(xs, "the input of layer '" + l.name() + "' (" + (l.layout() == Layout.TIME_MAJOR ? "time-major" : "batch-major") + ")");
+        String irMask = l.ports().mask();
+        String keras = maskOf(in);
+        if (!java.util.Objects.equals(irMask, keras)) {
+            throw refuse(l, irMask == null
+                    ? "its input carries the Keras mask '" + keras + "', which Keras would apply to this layer, but the model does not mask it"
+                    : "reads the per-step mask '" + irMask + "', which Keras cannot attach to its input: Keras makes masks with"
+                    + " Embedding(mask_zero=True) on the ids or Masking on the sequence, and carries them through Dense, Activation,"
+                    + " Dropout and recurrent layers");
+        }
+        boolean seqOut = seqRead.contains(l.name());
+        if (irMask != null && l.direction() == Direction.BIDIRECTIONAL && seqOut && !l.ports().zeroMaskedOutput()) {
+            throw refuse(l, "repeats the previous output at masked steps of its returned sequence, but Keras's Bidirectional outputs"
+                    + " zeros there (it sets zero_output_for_mask to return_sequences)");
+        }
         long b = in.shape()[0];
         long t = in.shape()[1];
         int h = l.hiddenSize();
@@ -1078,7 +1208,13 @@ final class KerasBuilder {
             kl.namedObjects.add(new String[] {"backward_layer/cell", cell});
         }
         kl.recurrent = new KerasModel.Recurrent(bidi, lstm);
+        kl.recurrent.zeroMasked = irMask != null && l.ports().zeroMaskedOutput();
         irNames.put(kl, l.name());
+        if (irMask != null) {
+            kmask.put(kl, irMask);
+        } else {
+            kmask.remove(kl);
+        }
         boolean tm = l.layout() == Layout.TIME_MAJOR;
         List<Sym> outs = new ArrayList<>();
         if (!bidi) {
@@ -1097,6 +1233,54 @@ final class KerasBuilder {
                     : null);
         }
         return outs;
+    }
+
+    /**
+     * The token mask (value 0, ids compared one by one) that a recurrent layer reads, of the ids
+     * {@code ids} or of the value they were cast from: Keras's Embedding(mask_zero=True) on them.
+     */
+    private Layer.StepMask tokenMask(String ids) {
+        for (Layer.StepMask m : stepMasks.values()) {
+            if (!m.anyOverLastAxis() && m.value() == 0f && masksRead.contains(m.output())
+                    && (m.input().equals(ids) || m.input().equals(castSource.get(ids)))) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * x * column of a feature mask of x (the Keras reader's Masking: StepMask over the last axis,
+     * Unsqueeze to [B, T, 1], Binary MUL) written as Keras's Masking(mask_value); null when
+     * {@code l} is not that.
+     */
+    private Sym masking(Layer.Binary l) {
+        if (l.op() != Layer.Binary.Op.MUL) {
+            return null;
+        }
+        String x = maskColumns.containsKey(l.b()) ? l.a() : maskColumns.containsKey(l.a()) ? l.b() : null;
+        if (x == null) {
+            return null;
+        }
+        Layer.StepMask m = stepMasks.get(maskColumns.get(x.equals(l.a()) ? l.b() : l.a()));
+        Layer.Unsqueeze col = null;
+        for (Layer k : model.layers()) {
+            if (k instanceof Layer.Unsqueeze u && u.output().equals(x.equals(l.a()) ? l.b() : l.a())) {
+                col = u;
+            }
+        }
+        if (!m.anyOverLastAxis() || !m.input().equals(x) || col == null || !(col.axes().equals(List.of(2)) || col.axes().equals(List.of(-1)))) {
+            throw refuse(l, "multiplies by the per-step mask '" + m.output() + "' in a way Keras's Masking does not (Masking: x * any(x != v, -1))");
+        }
+        KT in = materialize(sym(x), "the input of layer '" + l.name() + "'");
+        if (in.rank() != 3) {
+            throw refuse(l, "masks a rank-" + in.rank() + " value; Keras's Masking here takes [batch, time, features]");
+        }
+        JsonObject cfg = new JsonObject();
+        cfg.addProperty("mask_value", (double) m.value());
+        KT y = call("Masking", cfg, List.of(in), in.shape());
+        kmask.put(y.ref().layer, m.output());
+        return Sym.plain(y);
     }
 
     private String innerName(String cls) {

@@ -67,6 +67,10 @@ final class KerasModel {
         boolean h;
         boolean c;
         boolean states;
+        /** Whether the last step of the sequence is read as such (masked steps output zeros, so it is not the carried h). */
+        boolean last;
+        /** Whether the layer reads a mask and outputs zeros at masked steps (Keras's zero_output_for_mask). */
+        boolean zeroMasked;
 
         Recurrent(boolean bidirectional, boolean lstm) {
             this.bidirectional = bidirectional;
@@ -95,10 +99,19 @@ final class KerasModel {
                 continue;
             }
             boolean rs = r.seq;
-            boolean state = r.states || (!r.bidirectional && (r.c || (r.h && rs)));
+            if (rs && r.last) {
+                throw io.lstmx.errors.LstmxException.unsupported("Keras layer '" + l.name + "': both its sequence and, apart, the last"
+                        + " step of it are read; with zeros at masked steps Keras gives one or the other, which lstmx does not write");
+            }
+            // the carried h is output 0 only without return_sequences and when output 0 is not the zeroed last step
+            boolean state = r.states || (!r.bidirectional && (r.c || (r.h && (rs || r.last))));
             JsonObject cfg = r.bidirectional ? l.config.getAsJsonObject("layer").getAsJsonObject("config") : l.config;
             cfg.addProperty("return_sequences", rs);
             cfg.addProperty("return_state", state);
+            if (!r.bidirectional) {
+                // Keras's outputs[-1] and returned sequence are zero at masked steps only with this flag
+                cfg.addProperty("zero_output_for_mask", r.zeroMasked && (rs || r.last));
+            }
             if (r.bidirectional) {
                 JsonObject b = l.config.getAsJsonObject("backward_layer").getAsJsonObject("config");
                 b.addProperty("return_sequences", rs);
@@ -122,8 +135,8 @@ final class KerasModel {
         }
         int per = r.lstm ? 2 : 1;
         ref.index = switch (ref.kind) {
-            case "seq", "merged" -> 0;
-            case "h" -> r.seq ? 1 : 0;
+            case "seq", "merged", "last" -> 0;
+            case "h" -> r.seq || r.last ? 1 : 0;
             case "c" -> 2;
             case "fh" -> 1;
             case "fc" -> 2;

@@ -258,6 +258,8 @@ class IrModelsTest {
         m.put("reverse_sequence_unflipped", new Object[] {model(List.of(out("y")), lstm(Direction.REVERSE, "Y", null, null, 0),
                 new Layer.Squeeze("sq", "Y", "y", List.of(2))), "go_backwards"});
         m.put("softmax_not_last", new Object[] {model(List.of(out("s")), new Layer.Softmax("sm", "x", "s", 1, false)), "'sm' (Softmax): softmax on axis 1"});
+        m.put("mask_as_value", new Object[] {model(List.of(out("o")), new Layer.StepMask("sm", "x", "m", 0f, true),
+                new Layer.Identity("id", "m", "o")), "'id' (Identity): reads the per-step mask 'm' as a value"});
         m.put("matmul", new Object[] {model(List.of(out("m")), new Layer.MatMul("mm", "x", "x", "m")), "'mm' (MatMul)"});
         m.put("division", new Object[] {model(List.of(out("d")), new Layer.Binary("div", Layer.Binary.Op.DIV, "x", "x", "d")), "'div' (DIV): division"});
         m.put("constant_operand", new Object[] {model(List.of(out("d")), new Layer.Constant("k", "k", Tensor.scalar(2f)),

@@ -278,7 +278,58 @@ public final class OnnxExporter {
             g.apply("Cast", c.input()).named(c.name()).attr("to", (long) OnnxTensors.onnxType(c.to())).output(c.output());
             return null;
         }
+
+        @Override
+        public Void visit(Layer.StepMask m) {
+            stepMask(m);
+            return null;
+        }
     };
+
+    /**
+     * Cast(Not(Equal(x, value)), FLOAT), reduced by ReduceMax over the last axis for a mask over
+     * features: exactly the IR's 1 / 0. (No recurrent layer can read it in ONNX, see
+     * {@link #refuseMask}, but the value itself may be a model output.)
+     */
+    private void stepMask(Layer.StepMask m) {
+        DType t = dtype(m.input());
+        String n = m.name();
+        if (t.isFloating() && opset < 11) {
+            throw needsOpset(m, "Equal on " + t + " values", 11);
+        }
+        Tensor v = t.isFloating() ? Tensor.ofFloats(new int[0], new float[] {m.value()})
+                : Tensor.ofLongs(t, new int[0], new long[] {(long) m.value()});
+        if (t.isFloating() && t != DType.FLOAT32) {
+            throw LstmxException.unsupported("layer '" + n + "' (StepMask): a mask over " + t + " values is not written to ONNX");
+        }
+        String value = g.initializer(n + "_value", v);
+        String eq = g.apply("Equal", m.input(), value).named(n + "/Equal").freshOutput(n + "_equal");
+        String ne = g.apply("Not", eq).named(n + "/Not").freshOutput(n + "_kept");
+        if (!m.anyOverLastAxis()) {
+            g.apply("Cast", ne).named(n).attr("to", (long) OnnxTensors.onnxType(DType.FLOAT32)).output(m.output());
+            return;
+        }
+        String f = g.apply("Cast", ne).named(n + "/Cast").attr("to", (long) OnnxTensors.onnxType(DType.FLOAT32)).freshOutput(n + "_kept_float");
+        if (opset >= 18) {
+            String ax = g.int64s(n + "_axes", -1L);
+            g.apply("ReduceMax", f, ax).named(n).attr("keepdims", 0L).output(m.output());
+        } else {
+            g.apply("ReduceMax", f).named(n).ints("axes", List.of(axis(m, -1, rank(m.input())))).attr("keepdims", 0L).output(m.output());
+        }
+    }
+
+    /**
+     * ONNX's recurrent ops know sequence lengths only: a per-step mask may hold holes and leading
+     * masked steps, and a masked step's Y repeats the previous one, which no attribute or input
+     * says. Refused rather than approximated.
+     */
+    private static void refuseMask(Layer.Recurrent l) {
+        if (l.ports().hasMask()) {
+            throw LstmxException.unsupported("layer '" + l.name() + "' (" + l.kind() + ") reads the per-step mask '" + l.ports().mask()
+                    + "' (Keras mask_zero / Masking: a masked step keeps the state and repeats the previous output); ONNX's "
+                    + l.kind() + " has sequence lengths only, which cannot express a mask that may sit anywhere");
+        }
+    }
 
     // ---------------------------------------------------------------- helpers
 
@@ -343,6 +394,7 @@ public final class OnnxExporter {
     }
 
     private void lstm(Layer.Lstm l) {
+        refuseMask(l);
         LstmSpec s = l.spec();
         if (s.projSize() > 0) {
             throw LstmxException.unsupported("ONNX LSTM has no projection; layer '" + l.name() + "' has proj_size " + s.projSize());
@@ -388,6 +440,7 @@ public final class OnnxExporter {
 
     /** One ONNX GRU node; gate blocks in ONNX order z, r, h. */
     private void gru(Layer.Gru l) {
+        refuseMask(l);
         RecurrentSpec s = l.spec();
         List<ActivationFn> defaults = List.of(ActivationFn.SIGMOID, ActivationFn.TANH);
         RecurrentNode rn = new RecurrentNode("GRU", l.name(), s.layout(), s.direction(), s.hiddenSize(), s.clip(),
@@ -403,6 +456,7 @@ public final class OnnxExporter {
 
     /** One ONNX RNN node. */
     private void rnn(Layer.Rnn l) {
+        refuseMask(l);
         RecurrentSpec s = l.spec();
         RecurrentNode rn = new RecurrentNode("RNN", l.name(), s.layout(), s.direction(), s.hiddenSize(), s.clip(),
                 hasDefaults(s, List.of(ActivationFn.TANH)) ? null : s.activations(), l.input(), l.sequenceLengths(),

@@ -248,6 +248,9 @@ final class TorchCode {
      */
     static String lstmObstacle(Layer.Lstm l) {
         LstmSpec s = l.spec();
+        if (l.ports().hasMask()) {
+            return maskObstacle(l);
+        }
         for (LstmWeights w : l.weights()) {
             if (w.peephole() != null) {
                 return "peephole weights";
@@ -268,12 +271,18 @@ final class TorchCode {
         return null;
     }
 
+    /** A per-step mask, which torch's recurrent operators know nothing of. */
+    static String maskObstacle(Layer.Recurrent l) {
+        return "a per-step mask ('" + l.ports().mask() + "': a masked step keeps the state and "
+                + (l.ports().zeroMaskedOutput() ? "outputs zeros" : "repeats the previous output") + ")";
+    }
+
     /**
      * The torch operator that computes {@code l} as it is (torch.lstm, gru, rnn_tanh, rnn_relu), or
      * null when it needs more (a loop, or a refusal): only such layers are stacked.
      */
     static String torchOp(Layer.Recurrent l) {
-        if (l.sequenceLengths() != null || l.clip() != null) {
+        if (l.sequenceLengths() != null || l.clip() != null || l.ports().hasMask()) {
             return null;
         }
         int d = l.direction().count();
@@ -520,17 +529,17 @@ final class TorchCode {
 
         @Override
         public Void visit(Layer.Gru l) {
-            if (l.clip() != null) {
-                throw refuse(l, "a gate clip (" + l.clip() + ")");
-            }
-            if (!l.spec().linearBeforeReset()) {
-                throw refuse(l, "linear_before_reset=0 (nn.GRU applies the reset gate after the recurrent product, linear_before_reset=1)");
-            }
-            if (!activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.SIGMOID, ActivationFn.TANH))) {
-                throw refuse(l, "activations " + l.activations() + " (nn.GRU has sigmoid, tanh only)");
-            }
             if (l.sequenceLengths() != null) {
                 throw refuse(l, "a sequence lengths input");
+            }
+            String obstacle = l.ports().hasMask() ? maskObstacle(l) : l.clip() != null ? "a gate clip (" + l.clip() + ")"
+                    : !l.spec().linearBeforeReset() ? "linear_before_reset=0 (nn.GRU applies the reset gate after the recurrent product,"
+                    + " linear_before_reset=1)"
+                    : !activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.SIGMOID, ActivationFn.TANH))
+                    ? "activations " + l.activations() + " (nn.GRU has sigmoid, tanh only)" : null;
+            if (obstacle != null) {
+                loopOrRefuse(l, obstacle);
+                return null;
             }
             recurrent(List.of(l), "GRU", "gru", 0);
             return null;
@@ -538,22 +547,29 @@ final class TorchCode {
 
         @Override
         public Void visit(Layer.Rnn l) {
-            if (l.clip() != null) {
-                throw refuse(l, "a gate clip (" + l.clip() + ")");
-            }
-            String mode;
-            if (activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.TANH))) {
-                mode = "tanh";
-            } else if (activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.RELU))) {
-                mode = "relu";
-            } else {
-                throw refuse(l, "activations " + l.activations() + " (nn.RNN has tanh or relu, the same in both directions)");
-            }
             if (l.sequenceLengths() != null) {
                 throw refuse(l, "a sequence lengths input");
             }
+            String mode = activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.TANH)) ? "tanh"
+                    : activationsAre(l.activations(), l.direction().count(), List.of(ActivationFn.RELU)) ? "relu" : null;
+            String obstacle = l.ports().hasMask() ? maskObstacle(l) : l.clip() != null ? "a gate clip (" + l.clip() + ")"
+                    : mode == null ? "activations " + l.activations() + " (nn.RNN has tanh or relu, the same in both directions)" : null;
+            if (obstacle != null) {
+                loopOrRefuse(l, obstacle);
+                return null;
+            }
             recurrent(List.of(l), "RNN", "rnn_" + mode, 0);
             return null;
+        }
+
+        /** TorchScript writes a GRU or RNN beyond torch.gru / rnn_* as a loop over time steps; a state_dict refuses it. */
+        private void loopOrRefuse(Layer.Recurrent l, String obstacle) {
+            if (dialect != Dialect.TORCHSCRIPT) {
+                throw LstmxException.unsupported("layer '" + l.name() + "' (" + l.kind() + "): " + obstacle + " cannot be written as "
+                        + format + ", as nn." + l.kind() + " cannot express it (--to torchscript writes this " + l.kind()
+                        + " as a loop over time steps)");
+            }
+            loopGruRnn(l);
         }
 
         /** A stack found by {@link #findStacks}: one multi-layer torch.lstm / gru / rnn_* call (one nn.LSTM / GRU / RNN module). */
@@ -931,6 +947,31 @@ final class TorchCode {
             line(define(l.output()) + " = " + v(l.input()) + ".to(" + dtypeName(l.to(), l) + ")");
             return null;
         }
+
+        /** (x != value), any over the last axis when so asked, as float32 1 / 0. */
+        @Override
+        public Void visit(Layer.StepMask l) {
+            if (dialect != Dialect.TORCHSCRIPT) {
+                throw refuse(l, "a per-step mask (Keras mask_zero / Masking), which nn.LSTM, nn.GRU and nn.RNN cannot read"
+                        + " (--to torchscript writes masked recurrent layers as loops over time steps)");
+            }
+            float value = l.value();
+            String lit;
+            if (dtype(l.input()).isFloating()) {
+                lit = lit(value);
+            } else {
+                if (value != Math.rint(value) || Math.abs(value) > 1e15) {
+                    throw refuse(l, "a mask value " + value + " that is no integer, over integer input '" + l.input() + "'");
+                }
+                lit = Long.toString((long) value);
+            }
+            String ne = "torch.ne(" + v(l.input()) + ", " + lit + ")";
+            if (l.anyOverLastAxis()) {
+                ne = "torch.any(" + ne + ", -1)";
+            }
+            line(define(l.output()) + " = " + ne + ".to(" + dtypeName(DType.FLOAT32, l) + ")");
+            return null;
+        }
     }
 
     /** The expression applying {@code fn} to {@code x}. */
@@ -987,6 +1028,12 @@ final class TorchCode {
         List<String> ys = new ArrayList<>();
         List<String> hs = new ArrayList<>();
         List<String> cs = new ArrayList<>();
+        String mask = null;
+        if (l.ports().hasMask()) {
+            // time-major [T, B], like xt
+            mask = tmp();
+            line(mask + " = " + (bm ? "torch.transpose(" + v(l.ports().mask()) + ", 0, 1)" : v(l.ports().mask())));
+        }
         for (int k = 0; k < dirs; k++) {
             boolean reverse = s.direction() == Direction.REVERSE || k == 1;
             String sfx = "_l0" + (k == 1 ? "_reverse" : "");
@@ -1015,6 +1062,14 @@ final class TorchCode {
             }
             String steps = tmp();
             line(steps + " = annotate(List[Tensor], [])");
+            String mk = null;
+            String prev = null;
+            if (mask != null) {
+                mk = tmp();
+                line(mk + " = " + (reverse ? "torch.flip(" + mask + ", [0])" : mask));
+                prev = tmp();
+                line(prev + " = torch.zeros([" + batch + ", " + out + "], dtype=" + xt + ".dtype)");
+            }
             String t = tmp();
             line("for " + t + " in range(torch.size(" + xw + ", 0)):");
             String in = "  ";
@@ -1054,8 +1109,20 @@ final class TorchCode {
             if (hr != null) {
                 line(in + hn + " = torch.linear(" + hn + ", " + hr + ")");
             }
-            line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
-            line(in + cv + ", " + hv + " = " + cn + ", " + hn);
+            if (mk != null) {
+                // Keras's rule: a masked step keeps h and c, and outputs the previous output (zeros at first) or zeros
+                String m = tmp();
+                line(in + m + " = torch.ne(torch.unsqueeze(torch.select(" + mk + ", 0, " + t + "), 1), 0.0)");
+                String yo = tmp();
+                line(in + yo + " = torch.where(" + m + ", " + hn + ", "
+                        + (l.ports().zeroMaskedOutput() ? "torch.zeros_like(" + hn + ")" : prev) + ")");
+                line(in + prev + " = " + yo);
+                line(in + tmp() + " = torch.append(" + steps + ", " + yo + ")");
+                line(in + cv + ", " + hv + " = torch.where(" + m + ", " + cn + ", " + cv + "), torch.where(" + m + ", " + hn + ", " + hv + ")");
+            } else {
+                line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
+                line(in + cv + ", " + hv + " = " + cn + ", " + hn);
+            }
             String y = tmp();
             line(y + " = torch.stack(" + steps + ")");
             if (reverse) {
@@ -1075,6 +1142,138 @@ final class TorchCode {
         }
         if (l.outputC() != null) {
             line(define(l.outputC()) + " = torch.stack([" + String.join(", ", cs) + "], " + (bm ? 1 : 0) + ")");
+        }
+    }
+
+    /**
+     * A GRU or simple RNN beyond torch.gru / rnn_*, written as one loop over time steps per
+     * direction (TorchScript only), computing what the native runtime computes (ONNX semantics,
+     * GRU gates in the canonical order r, z, n, which is nn.GRU's):
+     * <pre>
+     *   GRU: r  = f(clip(W_r x_t + Wb_r + R_r h + Rb_r))
+     *        z  = f(clip(W_z x_t + Wb_z + R_z h + Rb_z))
+     *        n  = g(clip(W_n x_t + Wb_n + r * (R_n h + Rb_n)))      (linear_before_reset)
+     *        n  = g(clip(W_n x_t + Wb_n + R_n (r * h) + Rb_n))      (otherwise)
+     *        h' = (1 - z) * n + z * h
+     *   RNN: h' = f(clip(W x_t + Wb + R h + Rb))
+     * </pre>
+     * Parameters as nn.GRU / nn.RNN name them ({@code NAME_weight_ih_l0[_reverse]}, ...), a
+     * reverse direction over the input flipped in time, a per-step mask as in {@link #loopLstm}.
+     */
+    private void loopGruRnn(Layer.Recurrent l) {
+        boolean gru = l instanceof Layer.Gru;
+        boolean bm = l.layout() == Layout.BATCH_MAJOR;
+        int dirs = l.direction().count();
+        int h = l.hiddenSize();
+        String mod = fresh(identifier(l.name()));
+        String x = v(l.input());
+        String xt = tmp();
+        line(xt + " = " + (bm ? "torch.transpose(" + x + ", 0, 1)" : x));
+        String batch = "torch.size(" + xt + ", 1)";
+        String mask = null;
+        if (l.ports().hasMask()) {
+            mask = tmp();
+            line(mask + " = " + (bm ? "torch.transpose(" + v(l.ports().mask()) + ", 0, 1)" : v(l.ports().mask())));
+        }
+        List<String> ys = new ArrayList<>();
+        List<String> hs = new ArrayList<>();
+        for (int k = 0; k < dirs; k++) {
+            boolean reverse = l.direction() == Direction.REVERSE || k == 1;
+            String sfx = "_l0" + (k == 1 ? "_reverse" : "");
+            RecurrentWeights w = (RecurrentWeights) l.weights().get(k);
+            String wi = param(mod, "weight_ih" + sfx, w.w());
+            String wh = param(mod, "weight_hh" + sfx, w.r());
+            String bi = param(mod, "bias_ih" + sfx, w.wb());
+            String bh = param(mod, "bias_hh" + sfx, w.rb());
+            int per = gru ? 2 : 1;
+            ActivationFn fa = l.activations().get(per * k);
+            ActivationFn ga = gru ? l.activations().get(per * k + 1) : null;
+            String xw = tmp();
+            line(xw + " = torch.linear(" + (reverse ? "torch.flip(" + xt + ", [0])" : xt) + ", " + wi + ", " + bi + ")");
+            String hv = tmp();
+            line(hv + " = " + initialState(l.initialH(), k, bm, batch, h, xt));
+            String rn = null;
+            String rbn = null;
+            if (gru && !((Layer.Gru) l).spec().linearBeforeReset()) {
+                rn = tmp();
+                line(rn + " = torch.narrow(" + wh + ", 0, " + 2 * h + ", " + h + ")");
+                rbn = tmp();
+                line(rbn + " = torch.narrow(" + bh + ", 0, " + 2 * h + ", " + h + ")");
+            }
+            String steps = tmp();
+            line(steps + " = annotate(List[Tensor], [])");
+            String mk = null;
+            String prev = null;
+            if (mask != null) {
+                mk = tmp();
+                line(mk + " = " + (reverse ? "torch.flip(" + mask + ", [0])" : mask));
+                prev = tmp();
+                line(prev + " = torch.zeros([" + batch + ", " + h + "], dtype=" + xt + ".dtype)");
+            }
+            String t = tmp();
+            line("for " + t + " in range(torch.size(" + xw + ", 0)):");
+            String in = "  ";
+            String xs = tmp();
+            line(in + xs + " = torch.select(" + xw + ", 0, " + t + ")");
+            String hr = tmp();
+            line(in + hr + " = torch.linear(" + hv + ", " + wh + ", " + bh + ")");
+            String hn = tmp();
+            if (gru) {
+                String[] xg = new String[3];
+                String[] hg = new String[3];
+                for (int q = 0; q < 3; q++) {
+                    xg[q] = tmp();
+                    line(in + xg[q] + " = torch.narrow(" + xs + ", 1, " + q * h + ", " + h + ")");
+                    hg[q] = tmp();
+                    line(in + hg[q] + " = torch.narrow(" + hr + ", 1, " + q * h + ", " + h + ")");
+                }
+                String pr = tmp();
+                line(in + pr + " = torch.add(" + xg[0] + ", " + hg[0] + ")");
+                String r = gate(in, l, fa, pr, l.clip());
+                String pz = tmp();
+                line(in + pz + " = torch.add(" + xg[1] + ", " + hg[1] + ")");
+                String z = gate(in, l, fa, pz, l.clip());
+                String pn = tmp();
+                if (rn == null) {
+                    line(in + pn + " = torch.add(" + xg[2] + ", torch.mul(" + r + ", " + hg[2] + "))");
+                } else {
+                    line(in + pn + " = torch.add(" + xg[2] + ", torch.linear(torch.mul(" + r + ", " + hv + "), " + rn + ", " + rbn + "))");
+                }
+                String n = gate(in, l, ga, pn, l.clip());
+                line(in + hn + " = torch.add(torch.mul(torch.rsub(" + z + ", 1.0), " + n + "), torch.mul(" + z + ", " + hv + "))");
+            } else {
+                String pre = tmp();
+                line(in + pre + " = torch.add(" + xs + ", " + hr + ")");
+                String a = gate(in, l, fa, pre, l.clip());
+                line(in + hn + " = " + a);
+            }
+            if (mk != null) {
+                String m = tmp();
+                line(in + m + " = torch.ne(torch.unsqueeze(torch.select(" + mk + ", 0, " + t + "), 1), 0.0)");
+                String yo = tmp();
+                line(in + yo + " = torch.where(" + m + ", " + hn + ", "
+                        + (l.ports().zeroMaskedOutput() ? "torch.zeros_like(" + hn + ")" : prev) + ")");
+                line(in + prev + " = " + yo);
+                line(in + tmp() + " = torch.append(" + steps + ", " + yo + ")");
+                line(in + hv + " = torch.where(" + m + ", " + hn + ", " + hv + ")");
+            } else {
+                line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
+                line(in + hv + " = " + hn);
+            }
+            String y = tmp();
+            line(y + " = torch.stack(" + steps + ")");
+            if (reverse) {
+                line(y + " = torch.flip(" + y + ", [0])");
+            }
+            ys.add(y);
+            hs.add(hv);
+        }
+        if (l.outputSequence() != null) {
+            line(define(l.outputSequence()) + " = " + (bm ? "torch.transpose(torch.stack([" + String.join(", ", ys) + "], 2), 0, 1)"
+                    : "torch.stack([" + String.join(", ", ys) + "], 1)"));
+        }
+        if (l.outputH() != null) {
+            line(define(l.outputH()) + " = torch.stack([" + String.join(", ", hs) + "], " + (bm ? 1 : 0) + ")");
         }
     }
 

@@ -68,12 +68,19 @@ class EveryLayerKindTest {
                 new Case(Samples.gru("a reverse GRU", new RecurrentSpec(3, 4, Direction.REVERSE, Layout.TIME_MAJOR, null, true,
                         List.of(ActivationFn.SIGMOID, ActivationFn.TANH)), true), true, true),
                 new Case(Samples.gru("a GRU with linear_before_reset=0", new RecurrentSpec(3, 4, Direction.FORWARD, Layout.TIME_MAJOR, null, false,
-                        List.of(ActivationFn.SIGMOID, ActivationFn.TANH)), true), false, false)));
+                        List.of(ActivationFn.SIGMOID, ActivationFn.TANH)), true), false, true)));
         m.put(Layer.Rnn.class, List.of(
                 new Case(Samples.rnn("a relu RNN", new RecurrentSpec(3, 4, Direction.FORWARD, Layout.BATCH_MAJOR, null, false,
                         List.of(ActivationFn.RELU)), true), true, true),
                 new Case(Samples.rnn("an RNN with a sigmoid", new RecurrentSpec(3, 4, Direction.FORWARD, Layout.BATCH_MAJOR, null, false,
-                        List.of(ActivationFn.SIGMOID)), true), false, false)));
+                        List.of(ActivationFn.SIGMOID)), true), false, true)));
+        m.put(Layer.StepMask.class, List.of(
+                new Case(Samples.masked("a token mask read by a bidirectional LSTM", "lstm", Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR,
+                        true, false), false, true),
+                new Case(Samples.masked("a feature mask read by a time-major GRU, masked outputs zero", "gru", Direction.BIDIRECTIONAL,
+                        Layout.TIME_MAJOR, false, true), false, true),
+                new Case(Samples.masked("a token mask read by a reverse RNN", "rnn", Direction.REVERSE, Layout.BATCH_MAJOR, true, false),
+                        false, true)));
         m.put(Layer.Dense.class, List.of(both("a dense layer without bias", unary("d", f32("x", 2, 3), new Layer.Dense("fc", "x", "y", random(4, 3), null)), x23)));
         Model emb = Samples.model("e", List.of(new ValueInfo("ids", DType.INT64, Shape.of(2, 3))), List.of("y"),
                 new Layer.Embedding("emb", "ids", "y", random(5, 4)));

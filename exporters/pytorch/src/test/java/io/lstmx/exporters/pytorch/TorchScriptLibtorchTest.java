@@ -60,6 +60,25 @@ class TorchScriptLibtorchTest {
         return irSamples().stream().map(s -> DynamicTest.dynamicTest(s.description(), () -> check(dir, s.model(), s.inputs())));
     }
 
+    /**
+     * LSTMs, GRUs and RNNs reading a per-step mask (Keras's Embedding mask_zero and Masking), every
+     * direction and layout, masked steps repeating the previous output or zero: written as a
+     * TorchScript loop, run in libtorch as in the native runtime.
+     */
+    @TestFactory
+    Stream<DynamicTest> maskedRecurrentLayersWrittenAsTorchScriptRunInLibtorchAsInTheNativeRuntime() {
+        List<Samples.Sample> l = new ArrayList<>();
+        for (Direction d : Direction.values()) {
+            for (Layout lay : Layout.values()) {
+                l.add(Samples.masked("a token-masked LSTM, " + d + ", " + lay, "lstm", d, lay, true, false));
+                l.add(Samples.masked("a feature-masked LSTM, " + d + ", " + lay + ", masked outputs zero", "lstm", d, lay, false, true));
+                l.add(Samples.masked("a token-masked GRU, " + d + ", " + lay, "gru", d, lay, true, false));
+                l.add(Samples.masked("a feature-masked RNN, " + d + ", " + lay + ", masked outputs zero", "rnn", d, lay, false, true));
+            }
+        }
+        return l.stream().map(s -> DynamicTest.dynamicTest(s.description(), () -> check(dir, s.model(), s.inputs())));
+    }
+
     /** ONNX files exported by PyTorch 1.13 (fixtures/onnx/pytorch), read by the ONNX importer: ONNX → TorchScript. */
     @TestFactory
     Stream<DynamicTest> onnxFilesExportedByPytorchConvertedToTorchScriptRunInLibtorchAsInTheNativeRuntime() throws Exception {

@@ -57,7 +57,9 @@ import java.util.Set;
  * bias folded in and the op's {@code forget_bias} 0; {@code cell_clip} from the IR's cell clip, -1 for
  * none; {@code use_peephole} with the IR's peepholes). Every other LSTM, GRU and RNN direction is one
  * functional {@code StatelessWhile} loop over time whose body computes one step (the IR's equations,
- * with any activations, ONNX clip, peepholes, projection, coupled gates and sequence-length masks).
+ * with any activations, ONNX clip, peepholes, projection, coupled gates, sequence-length masks and
+ * per-step masks: a masked step keeps the states ({@code SelectV2}) and writes the previous output,
+ * zeros at first, or zeros when the layer says so).
  * The reverse direction reverses the time axis ({@code ReverseV2}, or {@code ReverseSequence} with
  * sequence lengths) before and after. Nothing is unrolled: the graph's size does not depend on T.
  */
@@ -537,6 +539,26 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         return null;
     }
 
+    /** NotEqual(x, value), Any over the last axis when so asked, cast to float32 1 / 0. */
+    @Override
+    public Void visit(Layer.StepMask l) {
+        Operand x = v(l.input());
+        Operand value;
+        if (isFloat(x)) {
+            value = tf.constant(l.value());
+        } else if (x.type() == TInt32.class) {
+            value = tf.constant((int) l.value());
+        } else {
+            value = tf.constant((long) l.value());
+        }
+        Operand ne = tf.math.notEqual(x, value);
+        if (l.anyOverLastAxis()) {
+            ne = tf.any(ne, tf.constant(-1));
+        }
+        put(l.output(), tf.dtypes.cast(ne, TFloat32.class));
+        return null;
+    }
+
     @Override
     public Void visit(Layer.Gru l) {
         recurrent(l);
@@ -553,7 +575,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
     static boolean blockEligible(Layer.Lstm l, int d) {
         LstmSpec s = l.spec();
         return s.activations().subList(3 * d, 3 * d + 3).equals(LstmSpec.DEFAULT_ACTIVATIONS) && s.clip() == null
-                && s.projSize() == 0 && !s.inputForget() && l.sequenceLengths() == null;
+                && s.projSize() == 0 && !s.inputForget() && l.sequenceLengths() == null && !l.ports().hasMask();
     }
 
     private void recurrent(Layer.Recurrent l) {
@@ -576,6 +598,14 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             c0 = tf.linalg.transpose(c0, swap);
         }
         Operand batch = tf.gather(tf.shape(x, TInt32.class), tf.constant(1), tf.constant(0));
+        Operand mask = null;
+        if (l.ports().hasMask()) {
+            // [T, B] float, like x
+            mask = v(l.ports().mask());
+            if (bm) {
+                mask = tf.linalg.transpose(mask, tf.constant(new int[] {1, 0}));
+            }
+        }
         boolean lstm = l instanceof Layer.Lstm;
         int dirs = l.direction().count();
         List<Operand> ys = new ArrayList<>();
@@ -588,7 +618,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             Operand xd = reverse ? reverseTime(x, lens) : x;
             Operand[] r = lstm && blockEligible((Layer.Lstm) l, d)
                     ? blockLstm((Layer.Lstm) l, d, xd, h, c)
-                    : loop(l, d, xd, h, c, lens);
+                    : loop(l, d, xd, h, c, lens, mask == null ? null : reverse ? tf.reverse(mask, tf.constant(new int[] {0})) : mask);
             ys.add(reverse ? reverseTime(r[0], lens) : r[0]);
             hs.add(r[1]);
             cs.add(r[2]);
@@ -679,9 +709,10 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
 
     /**
      * One StatelessWhile loop over time for direction d. Loop variables: t, X [T, B, I], h, (c),
-     * Y [T, B, P|H], (sequence lengths). Returns Y, last h, last c (null for GRU and RNN).
+     * Y [T, B, P|H], (sequence lengths), (mask [T, B] in the direction's order, the previous
+     * output [B, P|H]). Returns Y, last h, last c (null for GRU and RNN).
      */
-    private Operand[] loop(Layer.Recurrent l, int d, Operand x, Operand h, Operand c, Operand lens) {
+    private Operand[] loop(Layer.Recurrent l, int d, Operand x, Operand h, Operand c, Operand lens, Operand mask) {
         boolean lstm = l instanceof Layer.Lstm;
         Operand steps = tf.gather(tf.shape(x, TInt32.class), tf.constant(0), tf.constant(0));
         Operand batch = tf.gather(tf.shape(x, TInt32.class), tf.constant(1), tf.constant(0));
@@ -704,6 +735,13 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             init.add(lens);
             types.add(TInt32.class);
         }
+        if (mask != null) {
+            init.add(mask);
+            types.add(TFloat32.class);
+            init.add(zeros(batch, l.outputSize()));
+            types.add(TFloat32.class);
+        }
+        boolean zeroMasked = l.ports().zeroMaskedOutput();
         ConcreteFunction cond = ConcreteFunction.create(ft -> {
             List<Operand> a = args(ft, types);
             Signature.Builder s = signature(a);
@@ -719,7 +757,9 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             Operand hp = a.get(k++);
             Operand cp = lstm ? a.get(k++) : null;
             Operand ys = a.get(k++);
-            Operand ln = lens != null ? a.get(k) : null;
+            Operand ln = lens != null ? a.get(k++) : null;
+            Operand mk = mask != null ? a.get(k++) : null;
+            Operand prev = mask != null ? a.get(k) : null;
             Operand xt = ft.gather(xs, t, ft.constant(0));
             Operand[] next = step(ft, l, d, xt, hp, cp);
             Operand hn = next[0];
@@ -734,6 +774,15 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
                     cn = ft.math.add(ft.math.mul(m, cn), ft.math.mul(keep, cp));
                 }
             }
+            if (mk != null) {
+                // Keras's rule: a masked step keeps h and c and outputs the previous output (zeros at first) or zeros
+                Operand counts = ft.expandDims(ft.math.notEqual(ft.gather(mk, t, ft.constant(0)), ft.constant(0f)), ft.constant(1));
+                yt = ft.select(counts, hn, zeroMasked ? ft.zerosLike(hn) : prev);
+                hn = ft.select(counts, hn, hp);
+                if (cn != null) {
+                    cn = ft.select(counts, cn, cp);
+                }
+            }
             Operand yn = ft.tensorScatterNdUpdate(ys, ft.reshape(t, ft.constant(new int[] {1, 1})), ft.expandDims(yt, ft.constant(0)));
             List<Operand> outs = new ArrayList<>();
             outs.add(ft.math.add(t, ft.constant(1)));
@@ -745,6 +794,10 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             outs.add(yn);
             if (ln != null) {
                 outs.add(ft.identity(ln));
+            }
+            if (mk != null) {
+                outs.add(ft.identity(mk));
+                outs.add(yt);
             }
             for (int i = 0; i < outs.size(); i++) {
                 s.output(String.format("o%03d", i), outs.get(i));

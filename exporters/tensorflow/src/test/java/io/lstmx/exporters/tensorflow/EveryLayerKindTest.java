@@ -109,6 +109,15 @@ class EveryLayerKindTest {
                         Map.of("x", random(2, 3, 5))), false, false)));
         m.put(Layer.Cast.class, List.of(both("a cast of token ids to float", Samples.model("c", List.of(new ValueInfo("ids", DType.INT64, Shape.of(2, 3))),
                 List.of("y"), new Layer.Cast("cast", "ids", "y", DType.FLOAT32)), Tensor.ofLongs(DType.INT64, new int[] {2, 3}, new long[] {1, 2, 3, 4, 5, 6}), "ids")));
+        m.put(Layer.StepMask.class, List.of(
+                new Case(Samples.masked("a token mask read by a forward batch-major LSTM", "lstm", Direction.FORWARD, Layout.BATCH_MAJOR,
+                        true, false), false, true),
+                new Case(Samples.masked("a token mask read by a bidirectional time-major LSTM, masked outputs zero", "lstm",
+                        Direction.BIDIRECTIONAL, Layout.TIME_MAJOR, true, true), false, true),
+                new Case(Samples.masked("a feature mask read by a bidirectional GRU, masked outputs zero", "gru", Direction.BIDIRECTIONAL,
+                        Layout.BATCH_MAJOR, false, true), false, false),
+                new Case(Samples.masked("a feature mask read by a reverse RNN", "rnn", Direction.REVERSE, Layout.BATCH_MAJOR, false, false),
+                        false, false)));
         return m;
     }
 

@@ -18,7 +18,10 @@ import java.util.List;
  * {@code concat} [forward, backward] on the last axis; {@code sum}, {@code mul}, {@code ave} the
  * two element-wise (ave as (f + b) * 0.5); {@code None} two outputs. With {@code return_state}
  * the states follow: forward h (and c), then backward h (and c). A backward_layer given apart
- * must match the forward one's kind, units and use_bias (its activations may differ).
+ * must match the forward one's kind, units and use_bias (its activations may differ). A masked
+ * input is the layer's per-step mask, masked outputs zero when sequences are returned (Keras's
+ * Bidirectional sets zero_output_for_mask to return_sequences), and the returned sequence carries
+ * the mask on.
  */
 final class BidirectionalLayer implements LayerConverter {
     @Override
@@ -52,7 +55,9 @@ final class BidirectionalLayer implements LayerConverter {
         Object bw = RecurrentLayer.weights(g, l, bc, in, vars.subList(per, 2 * per));
         List<ActivationFn> acts = new ArrayList<>(fc.activations());
         acts.addAll(bc.activations());
-        RecurrentLayer.Emitted e = RecurrentLayer.emit(g, l, l.name(), x, fc, in, Direction.BIDIRECTIONAL, List.of(fw, bw), acts);
+        // Bidirectional forces zero_output_for_mask = return_sequences on both layers
+        RecurrentLayer.Emitted e = RecurrentLayer.emit(g, l, l.name(), x, fc, in, Direction.BIDIRECTIONAL, List.of(fw, bw), acts,
+                fc.returnSequences());
         String base = l.name();
         long b = x.shape()[0];
         int h = fc.units();
@@ -61,7 +66,10 @@ final class BidirectionalLayer implements LayerConverter {
             // Y [B, T, 2, H]
             long t = x.shape()[1];
             KValue y = new KValue(e.y(), new long[] {b, t, 2, h}, x.dtype(), null);
-            outs.addAll(merge(g, base, y, 2, mode, new long[] {b, t}));
+            // Keras carries the input's mask on to the returned sequence(s)
+            for (KValue v : merge(g, base, y, 2, mode, new long[] {b, t})) {
+                outs.add(new KValue(v.name(), v.shape(), v.dtype(), x.mask()));
+            }
         } else {
             KValue yh = new KValue(e.yh(), new long[] {b, 2, h}, x.dtype(), null);
             outs.addAll(merge(g, base, yh, 1, mode, new long[] {b}));

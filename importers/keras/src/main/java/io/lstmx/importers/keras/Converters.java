@@ -34,7 +34,7 @@ final class Converters {
         }
         TABLE.put("LayerNormalization", new Refused("LayerNormalization normalises by statistics of each run-time row, and the IR has no"
                 + " reduction or square root of run-time values to express it"));
-        TABLE.put("Masking", new Refused("Masking makes a per-step mask: masks are not supported yet"));
+        TABLE.put("Masking", new MaskingLayer());
         TABLE.put("Lambda", new Refused("a Lambda layer holds Python code, which lstmx does not run"));
     }
 

@@ -46,7 +46,7 @@ final class DenseLayer implements LayerConverter {
         g.add(new Layer.Dense(g.layerName(owner.name()), x.name(), out, KerasGraph.transpose(k), b));
         long[] s = x.shape();
         s[s.length - 1] = units;
-        KValue y = new KValue(out, s, x.dtype(), x.maskFrom());
+        KValue y = new KValue(out, s, x.dtype(), x.mask());
         return act.equals("linear") ? y : g.applyActivation(cfg, y, g.value(owner.name()));
     }
 }

@@ -9,9 +9,9 @@ import java.util.List;
 /**
  * Keras Embedding: y[..., :] = embeddings[x[...], :], embeddings [input_dim, output_dim]. A
  * floating-point input (Keras' default dtype) is cast to integers first, as Keras does. With
- * {@code mask_zero=True} the output carries a mask: a recurrent layer that would consume it is
- * refused (the IR has no per-step mask yet); when no layer consumes it the model reads it as
- * written, with a note.
+ * {@code mask_zero=True} the output carries Keras's mask {@code x != 0} (computed on the raw input,
+ * as Keras does, before any cast): an IR StepMask, which the recurrent layers after it read.
+ * When none does, the model says so in a note.
  */
 final class EmbeddingLayer implements LayerConverter {
     @Override
@@ -30,10 +30,12 @@ final class EmbeddingLayer implements LayerConverter {
         g.add(new Layer.Embedding(g.layerName(l.name()), ids, out, table));
         long[] s = java.util.Arrays.copyOf(x.shape(), x.rank() + 1);
         s[x.rank()] = dim;
-        boolean mask = Json.bool(l.config(), "mask_zero", false, g.where(l));
-        if (mask) {
-            g.maskFrom.add(l.name());
+        String mask = null;
+        if (Json.bool(l.config(), "mask_zero", false, g.where(l))) {
+            mask = g.value(l.name() + "/mask");
+            g.add(new Layer.StepMask(g.layerName(l.name() + ".mask"), x.name(), mask, 0f, false));
+            g.masksMade.put(mask, l.name());
         }
-        return List.of(new KValue(out, s, DType.FLOAT32, mask ? l.name() : null));
+        return List.of(new KValue(out, s, DType.FLOAT32, mask));
     }
 }

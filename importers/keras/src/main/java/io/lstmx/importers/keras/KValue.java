@@ -10,9 +10,10 @@ import java.util.Arrays;
  * @param name     the IR value
  * @param shape    Keras' shape, batch axis first, -1 where unknown
  * @param dtype    element type
- * @param maskFrom the layer whose mask (Embedding mask_zero=True) this tensor carries, or null
+ * @param mask     the Keras mask this tensor carries (made by Embedding mask_zero=True or Masking, kept by
+ *                 the layers that support masking): the IR value of a float [batch, time] mask, or null
  */
-record KValue(String name, long[] shape, DType dtype, String maskFrom) {
+record KValue(String name, long[] shape, DType dtype, String mask) {
     KValue {
         shape = shape.clone();
     }
@@ -27,11 +28,11 @@ record KValue(String name, long[] shape, DType dtype, String maskFrom) {
     }
 
     KValue withName(String n) {
-        return new KValue(n, shape, dtype, maskFrom);
+        return new KValue(n, shape, dtype, mask);
     }
 
     KValue withShape(long... s) {
-        return new KValue(name, s, dtype, maskFrom);
+        return new KValue(name, s, dtype, mask);
     }
 
     KValue withoutMask() {

@@ -38,8 +38,9 @@ final class KerasGraph {
     private final List<Layer> layers = new ArrayList<>();
     private final UniqueNames layerNames = new UniqueNames();
     private final UniqueNames valueNames = new UniqueNames();
-    /** Embeddings with mask_zero=True whose mask some layer consumed (so that the others can be noted). */
-    final Set<String> maskProducers = new LinkedHashSet<>();
+    /** Masks made (IR value -> the Keras layer that made it), and those a recurrent layer read (the others are noted). */
+    final Map<String, String> masksMade = new java.util.LinkedHashMap<>();
+    final Set<String> masksRead = new LinkedHashSet<>();
 
     KerasGraph(String file, KerasConfig config, WeightSource weights, boolean keras3) {
         this.file = file;
@@ -274,9 +275,10 @@ final class KerasGraph {
                 outputs.add(valueInfo(v));
             }
         }
-        for (String m : maskFrom) {
-            if (!maskProducers.contains(m)) {
-                notes.add("Embedding '" + m + "' has mask_zero=True, but no layer after it consumes the mask; it is ignored");
+        for (var m : masksMade.entrySet()) {
+            if (!masksRead.contains(m.getKey())) {
+                notes.add("layer '" + m.getValue() + "' makes a mask (Embedding mask_zero=True or Masking), but no recurrent layer reads it:"
+                        + " it changes no output");
             }
         }
         String detail = String.join("; ", notes);
@@ -284,8 +286,16 @@ final class KerasGraph {
                 info.detail().isEmpty() ? detail : detail.isEmpty() ? info.detail() : info.detail() + "; " + detail), inputs, outputs, layers);
     }
 
-    /** Embeddings with mask_zero=True (filled by the Embedding converter). */
-    final Set<String> maskFrom = new LinkedHashSet<>();
+    /** The logical and of 1 / 0 masks (their product), for a layer joining masked tensors; one mask is itself. */
+    String andMasks(String base, List<String> masks) {
+        String cur = masks.get(0);
+        for (int k = 1; k < masks.size(); k++) {
+            String next = value(base + "/mask");
+            add(new Layer.Binary(layerName(base + ".and_masks"), Layer.Binary.Op.MUL, cur, masks.get(k), next));
+            cur = next;
+        }
+        return cur;
+    }
 
     private KValue output(Map<CallId, List<KValue>> produced, CallId id, KerasConfig.Ref r, KerasConfig.LayerSpec reader) {
         List<KValue> outs = produced.get(id);

@@ -10,13 +10,26 @@ final class MergeLayers {
     private MergeLayers() {
     }
 
-    private static String mask(List<KValue> ins) {
+    /**
+     * The mask of a merge, as Keras's merge layers compute it: the logical and of the inputs'
+     * masks (inputs without one count as unmasked), which on 1 / 0 masks is their product. Keras's
+     * Concatenate joins masks on the concatenation axis; along any axis but the features that is no
+     * per-step mask the IR keeps, and is refused.
+     */
+    private static String mask(KerasGraph g, KerasConfig.LayerSpec l, List<KValue> ins, boolean featureAxis) {
+        List<String> masks = new java.util.ArrayList<>();
         for (KValue v : ins) {
-            if (v.maskFrom() != null) {
-                return v.maskFrom();
+            if (v.mask() != null && !masks.contains(v.mask())) {
+                masks.add(v.mask());
             }
         }
-        return null;
+        if (masks.isEmpty()) {
+            return null;
+        }
+        if (!featureAxis) {
+            throw g.unsupported(l, "joins masked tensors along an axis other than the last (Keras joins their masks on it)");
+        }
+        return g.andMasks(l.name(), masks);
     }
 
     /** Concatenate along {@code axis} (default -1). */
@@ -41,7 +54,7 @@ final class MergeLayers {
             }
             String out = g.value(l.name());
             g.add(new Layer.Concat(g.layerName(l.name()), inputs.stream().map(KValue::name).toList(), out, a));
-            return List.of(new KValue(out, s, x.dtype(), mask(inputs)));
+            return List.of(new KValue(out, s, x.dtype(), mask(g, l, inputs, a == x.rank() - 1)));
         }
     }
 
@@ -79,7 +92,7 @@ final class MergeLayers {
                     s[i] = Math.max(s[i], v.shape()[i]);
                 }
             }
-            return List.of(new KValue(cur, s, inputs.get(0).dtype(), mask(inputs)));
+            return List.of(new KValue(cur, s, inputs.get(0).dtype(), mask(g, l, inputs, true)));
         }
     }
 }

@@ -35,8 +35,14 @@ import java.util.List;
  *       direction, whose sequence output is aligned with the input, so it is flipped along time to
  *       Keras' order (Keras returns the steps in the order they were computed);</li>
  *   <li>{@code stateful=True} is converted as stateless (each run starts from zero states, as the
- *       Keras layer after reset_states()), with a note; an input that carries an Embedding's mask
- *       is refused: the IR has no per-step mask yet.</li>
+ *       Keras layer after reset_states()), with a note;</li>
+ *   <li>an input that carries a mask (Embedding mask_zero=True, Masking) is the IR layer's
+ *       per-step mask: a masked step keeps the states and outputs the previous output (zeros
+ *       before the first), or zeros with {@code zero_output_for_mask=True} (Keras 3 configs say
+ *       it; Bidirectional sets it to return_sequences). The returned sequence carries the same
+ *       mask on (not reversed for go_backwards, as in Keras); the last output, outputs[-1] in
+ *       Keras, is the carried h, except with zero_output_for_mask, where it is the last step
+ *       computed of the sequence, zero when that step is masked.</li>
  * </ul>
  */
 final class RecurrentLayer implements LayerConverter {
@@ -60,7 +66,7 @@ final class RecurrentLayer implements LayerConverter {
 
     /** One direction's settings and weights, as read from a layer config. */
     record Cell(Kind kind, int units, boolean useBias, boolean resetAfter, List<ActivationFn> activations, boolean returnSequences,
-                boolean returnState, boolean goBackwards, boolean timeMajor, boolean resetAfterGiven) {
+                boolean returnState, boolean goBackwards, boolean timeMajor, boolean resetAfterGiven, boolean zeroOutputForMask) {
         /**
          * A GRU config without reset_after (Keras before 2.1 had no such option and computed
          * reset_after=False; later versions always write it): the bias's shape tells, [2, 3H] or [3H].
@@ -70,7 +76,8 @@ final class RecurrentLayer implements LayerConverter {
                 return this;
             }
             boolean after = vars.get(2).shape().length == 2;
-            return new Cell(kind, units, useBias, after, activations, returnSequences, returnState, goBackwards, timeMajor, true);
+            return new Cell(kind, units, useBias, after, activations, returnSequences, returnState, goBackwards, timeMajor, true,
+                    zeroOutputForMask);
         }
     }
 
@@ -83,9 +90,17 @@ final class RecurrentLayer implements LayerConverter {
         cell = cell.resolved(vars);
         Object w = weights(g, l, cell, in, vars);
         Direction dir = cell.goBackwards() ? Direction.REVERSE : Direction.FORWARD;
-        Emitted e = emit(g, l, l.name(), x, cell, in, dir, List.of(w), cell.activations());
+        Emitted e = emit(g, l, l.name(), x, cell, in, dir, List.of(w), cell.activations(), cell.zeroOutputForMask());
         List<KValue> outs = new ArrayList<>();
         String base = l.name();
+        if (x.mask() != null && cell.zeroOutputForMask() && !cell.returnSequences()) {
+            // Keras's last output is outputs[-1], zeros when that step is masked: the last step computed of Y
+            String last = g.value(base + "/last_step");
+            int timeAxis = cell.timeMajor() ? 0 : 1;
+            g.add(new Layer.Select(g.layerName(base + ".last_step"), e.y, last, timeAxis, cell.goBackwards() ? 0 : -1));
+            String out = squeeze(g, base + ".squeeze_last_step", last, cell.timeMajor() ? 0 : 1, g.value(base));
+            outs.add(new KValue(out, new long[] {batch(x, cell.timeMajor()), cell.units()}, x.dtype(), null));
+        }
         if (cell.returnSequences()) {
             String seq = squeeze(g, base + ".squeeze_directions", e.y, cell.timeMajor() ? 1 : 2, g.value(base));
             if (cell.goBackwards()) {
@@ -95,9 +110,9 @@ final class RecurrentLayer implements LayerConverter {
             }
             outs.add(seqValue(x, seq, cell.units()));
         }
-        String h = squeeze(g, base + ".squeeze_h", e.yh, cell.timeMajor() ? 0 : 1, g.value(cell.returnSequences() ? base + "/h" : base));
+        String h = squeeze(g, base + ".squeeze_h", e.yh, cell.timeMajor() ? 0 : 1, g.value(outs.isEmpty() ? base : base + "/h"));
         KValue hv = new KValue(h, new long[] {batch(x, cell.timeMajor()), cell.units()}, x.dtype(), null);
-        if (!cell.returnSequences()) {
+        if (outs.isEmpty()) {
             outs.add(hv);
         }
         if (cell.returnState()) {
@@ -115,8 +130,8 @@ final class RecurrentLayer implements LayerConverter {
             throw g.unsupported(l, "called with " + inputs.size() + " tensors (initial states as inputs are not supported)");
         }
         KValue x = inputs.get(0);
-        if (x.maskFrom() != null) {
-            throw g.unsupported(l, "consumes the mask of Embedding '" + x.maskFrom() + "' (mask_zero=True): masks are not supported yet");
+        if (x.mask() != null) {
+            g.masksRead.add(x.mask());
         }
         return x;
     }
@@ -125,9 +140,10 @@ final class RecurrentLayer implements LayerConverter {
         return x.shape()[timeMajor ? 1 : 0];
     }
 
+    /** The returned sequence: Keras carries the input's mask on to it. */
     private static KValue seqValue(KValue x, String name, long width) {
         long[] s = x.shape();
-        return new KValue(name, new long[] {s[0], s[1], width}, x.dtype(), null);
+        return new KValue(name, new long[] {s[0], s[1], width}, x.dtype(), x.mask());
     }
 
     static int inputSize(KerasGraph g, KerasConfig.LayerSpec l, KValue x) {
@@ -171,7 +187,8 @@ final class RecurrentLayer implements LayerConverter {
         }
         return new Cell(kind, units, Json.bool(l.config(), "use_bias", true, w), resetAfter, acts,
                 Json.bool(l.config(), "return_sequences", false, w), Json.bool(l.config(), "return_state", false, w),
-                Json.bool(l.config(), "go_backwards", false, w), timeMajor, kind != Kind.GRU || l.config().has("reset_after"));
+                Json.bool(l.config(), "go_backwards", false, w), timeMajor, kind != Kind.GRU || l.config().has("reset_after"),
+                Json.bool(l.config(), "zero_output_for_mask", false, w));
     }
 
     static List<String> names(Cell c) {
@@ -214,13 +231,13 @@ final class RecurrentLayer implements LayerConverter {
 
     @SuppressWarnings("unchecked")
     static Emitted emit(KerasGraph g, KerasConfig.LayerSpec l, String base, KValue x, Cell c, int in, Direction dir, List<Object> ws,
-                        List<ActivationFn> acts) {
+                        List<ActivationFn> acts, boolean zeroMasked) {
         Layout layout = c.timeMajor() ? Layout.TIME_MAJOR : Layout.BATCH_MAJOR;
         String name = g.layerName(base);
         String y = g.value(base + "/Y");
         String yh = g.value(base + "/Y_h");
         String yc = c.kind() == Kind.LSTM ? g.value(base + "/Y_c") : null;
-        RecurrentPorts ports = new RecurrentPorts(x.name(), null, null, null, y, yh, yc);
+        RecurrentPorts ports = new RecurrentPorts(x.name(), null, null, null, y, yh, yc).withMask(x.mask(), zeroMasked);
         switch (c.kind()) {
             case LSTM -> g.add(new Layer.Lstm(name, ports, new LstmSpec(in, c.units(), 0, dir, layout, null, false, acts),
                     (List<LstmWeights>) (List<?>) ws, GateOrder.KERAS));

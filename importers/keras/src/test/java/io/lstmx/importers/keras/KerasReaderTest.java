@@ -55,12 +55,12 @@ class KerasReaderTest {
         }
         for (String n : List.of("lstm_dense", "gru_reset_after", "gru_reset_before", "simple_rnn", "bidi_lstm_concat", "bidi_lstm_sum",
                 "bidi_lstm_mul", "bidi_lstm_ave", "bidi_gru_last", "go_backwards", "hard_sigmoid", "time_distributed", "embedding",
-                "no_bias_batchnorm_seq")) {
+                "no_bias_batchnorm_seq", "mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output")) {
             all.add(FIX.resolve(n + ".h5"));
             all.add(FIX.resolve(n + ".keras"));
         }
         all.add(FIX.resolve("functional_return_state.keras"));
-        for (String n : List.of("gru_without_reset_after_key", "mask_zero_unused", "stateful", "repeat_permute", "functional_return_state")) {
+        for (String n : List.of("gru_without_reset_after_key", "mask_zero_single", "mask_zero_unused", "stateful", "repeat_permute", "functional_return_state")) {
             all.add(FIX.resolve(n + ".h5"));
         }
         return all.stream();
@@ -88,7 +88,12 @@ class KerasReaderTest {
         return new KerasReference(c, new WeightSource.Legacy(keep[0]), v.startsWith("3"));
     }
 
-    /** Random inputs of the model's declared shapes (batch 3, time 5 where open); integer ids for embeddings. */
+    /**
+     * Random inputs of the model's declared shapes (batch 4, time 5 where open); integer ids for
+     * embeddings. A model that makes a mask gets masked steps in every row but the first: row 1
+     * pre-padded (Keras's default), row 2 post-padded, row 3 with holes (token 0, or every feature
+     * equal to Masking's value).
+     */
     static Map<String, Tensor> inputs(Model m, long seed) {
         Random r = new Random(seed);
         boolean ids = m.layers().stream().anyMatch(l -> l instanceof Layer.Embedding);
@@ -96,11 +101,24 @@ class KerasReaderTest {
         for (ValueInfo v : m.inputs()) {
             int[] s = new int[v.shape().rank()];
             for (int i = 0; i < s.length; i++) {
-                s[i] = v.shape().dim(i) instanceof Dim.Fixed f ? (int) f.size() : i == 0 ? 3 : 5;
+                s[i] = v.shape().dim(i) instanceof Dim.Fixed f ? (int) f.size() : i == 0 ? 4 : 5;
             }
             float[] d = new float[Tensor.elementCount(s)];
             for (int i = 0; i < d.length; i++) {
-                d[i] = ids ? r.nextInt(9) : (float) (r.nextDouble() * 2 - 1);
+                d[i] = ids ? 1 + r.nextInt(8) : (float) (r.nextDouble() * 2 - 1);
+            }
+            Layer.StepMask mask = (Layer.StepMask) m.layers().stream().filter(l -> l instanceof Layer.StepMask).findFirst().orElse(null);
+            if (mask != null && s.length >= 2) {
+                int steps = s[1];
+                int f = s.length == 3 ? s[2] : 1;
+                for (int b = 1; b < s[0]; b++) {
+                    for (int t = 0; t < steps; t++) {
+                        boolean masked = b % 3 == 1 ? t < 2 : b % 3 == 2 ? t >= steps - 2 : t % 2 == 1;
+                        if (masked) {
+                            java.util.Arrays.fill(d, (b * steps + t) * f, (b * steps + t + 1) * f, mask.value());
+                        }
+                    }
+                }
             }
             in.put(v.name(), Tensor.ofFloats(s, d));
         }
@@ -206,7 +224,6 @@ class KerasReaderTest {
 
     @Test
     void refusals() {
-        fails(FIX.resolve("mask_zero_refused.h5"), ErrorCode.UNSUPPORTED, "'lstm'", "masks are not supported yet");
         fails(FIX.resolve("lambda_refused.h5"), ErrorCode.UNSUPPORTED, "'lambda'", "Lambda");
         fails(FIX.resolve("layernorm_refused.h5"), ErrorCode.UNSUPPORTED, "LayerNormalization");
         fails(FIX.resolve("custom_layer.keras"), ErrorCode.UNSUPPORTED, "my_attention", "my_package>MyAttention");

@@ -16,8 +16,16 @@ import java.util.Map;
  * expected outputs of the tests.
  */
 final class KerasReference {
-    /** A dense float64 array. */
-    record Arr(int[] shape, double[] d) {
+    /** A dense float64 array, and the Keras mask [batch, time] it carries (true: the step counts), or null. */
+    record Arr(int[] shape, double[] d, boolean[] mask) {
+        Arr(int[] shape, double[] d) {
+            this(shape, d, null);
+        }
+
+        Arr withMask(boolean[] m) {
+            return new Arr(shape, d, m);
+        }
+
         int size(int axis) {
             return shape[axis];
         }
@@ -68,7 +76,7 @@ final class KerasReference {
             for (KerasConfig.Ref i : l.calls().get(r.node()).inputs()) {
                 ins.add(eval(i));
             }
-            outs = layer(l.className(), l.config(), w(l), ins);
+            outs = masks(l.className(), l.config(), ins, layer(l.className(), l.config(), w(l), ins));
             memo.put(key, outs);
         }
         return outs.get(r.index());
@@ -82,18 +90,97 @@ final class KerasReference {
         return out;
     }
 
+    /**
+     * The masks of a layer's outputs, as Keras propagates them: Embedding(mask_zero) makes
+     * x != 0; the layers that support masking pass their input's on (recurrent layers and
+     * Bidirectional only on returned sequences); merges take the logical and of their inputs'
+     * masks; every other layer drops it. Masking set its own in {@link #layer}.
+     */
+    private static List<Arr> masks(String cls, JsonObject c, List<Arr> in, List<Arr> outs) {
+        Arr x = in.get(0);
+        List<Arr> r = new ArrayList<>(outs);
+        switch (cls) {
+            case "Masking":
+                return r;
+            case "Embedding":
+                if (bool(c, "mask_zero")) {
+                    boolean[] m = new boolean[x.d().length];
+                    for (int i = 0; i < m.length; i++) {
+                        m[i] = x.d()[i] != 0;
+                    }
+                    r.set(0, r.get(0).withMask(m));
+                }
+                return r;
+            case "Dense", "TimeDistributed", "Dropout", "SpatialDropout1D", "Activation", "BatchNormalization":
+                r.set(0, r.get(0).withMask(x.mask()));
+                return r;
+            case "LSTM", "GRU", "SimpleRNN":
+                r.set(0, r.get(0).withMask(bool(c, "return_sequences") ? x.mask() : null));
+                return r;
+            case "Bidirectional": {
+                boolean seq = bool(c.getAsJsonObject("layer").getAsJsonObject("config"), "return_sequences");
+                boolean two = c.get("merge_mode").isJsonNull();
+                for (int k = 0; k < (two ? 2 : 1); k++) {
+                    r.set(k, r.get(k).withMask(seq ? x.mask() : null));
+                }
+                return r;
+            }
+            case "Add", "Concatenate": {
+                boolean[] m = null;
+                for (Arr a : in) {
+                    if (a.mask() != null) {
+                        if (m == null) {
+                            m = a.mask().clone();
+                        } else {
+                            for (int i = 0; i < m.length; i++) {
+                                m[i] &= a.mask()[i];
+                            }
+                        }
+                    }
+                }
+                r.set(0, r.get(0).withMask(m));
+                return r;
+            }
+            default:
+                for (int k = 0; k < r.size(); k++) {
+                    r.set(k, r.get(k).withMask(null));
+                }
+                return r;
+        }
+    }
+
     private List<Arr> layer(String cls, JsonObject c, List<Arr> w, List<Arr> in) {
         Arr x = in.get(0);
         switch (cls) {
             case "LSTM", "GRU", "SimpleRNN":
-                return recurrent(cls, c, w, x, bool(c, "go_backwards"));
+                return recurrent(cls, c, w, x, bool(c, "go_backwards"), bool(c, "zero_output_for_mask"));
+            case "Masking": {
+                // Keras: keep = any(x != mask_value, axis=-1); y = x * keep
+                double v = c.has("mask_value") ? c.get("mask_value").getAsDouble() : 0.0;
+                float mv = (float) v;
+                int f = x.size(2);
+                int steps = x.d().length / f;
+                boolean[] m = new boolean[steps];
+                Arr y = Arr.zeros(x.shape());
+                for (int st = 0; st < steps; st++) {
+                    for (int k = 0; k < f; k++) {
+                        m[st] |= (float) x.d()[st * f + k] != mv;
+                    }
+                    for (int k = 0; k < f; k++) {
+                        y.d()[st * f + k] = m[st] ? x.d()[st * f + k] : 0;
+                    }
+                }
+                return List.of(y.withMask(m));
+            }
             case "Bidirectional": {
                 JsonObject inner = c.getAsJsonObject("layer");
                 String ic = inner.get("class_name").getAsString();
                 JsonObject icfg = inner.getAsJsonObject("config");
                 int per = w.size() / 2;
-                List<Arr> f = recurrent(ic, icfg, w.subList(0, per), x, false);
-                List<Arr> b = recurrent(ic, icfg, w.subList(per, 2 * per), x, true);
+                // Bidirectional sets zero_output_for_mask = return_sequences on both layers
+                boolean zero = bool(icfg, "return_sequences");
+                List<Arr> f = recurrent(ic, icfg, w.subList(0, per), x, false, zero);
+                List<Arr> b = recurrent(ic, icfg, w.subList(per, 2 * per), x, true, zero);
                 Arr fo = f.get(0);
                 Arr bo = b.get(0);
                 if (bool(icfg, "return_sequences")) {
@@ -303,8 +390,13 @@ final class KerasReference {
         };
     }
 
-    /** Keras' recurrent layers, step by step: outputs [output, states...]. */
-    private List<Arr> recurrent(String cls, JsonObject c, List<Arr> w, Arr x, boolean backwards) {
+    /**
+     * Keras' recurrent layers, step by step: outputs [output, states...]. With a mask on x (Keras's
+     * backend rnn): a masked step leaves the states as they are and outputs the previous step's
+     * output (zeros before the first), or zeros with zero_output_for_mask; the last output is the
+     * last step's output.
+     */
+    private List<Arr> recurrent(String cls, JsonObject c, List<Arr> w, Arr x, boolean backwards, boolean zeroOutputForMask) {
         String act = c.get("activation").getAsString();
         String rec = c.has("recurrent_activation") ? c.get("recurrent_activation").getAsString() : null;
         int units = c.get("units").getAsInt();
@@ -322,6 +414,12 @@ final class KerasReference {
         for (int step = 0; step < t; step++) {
             int ts = backwards ? t - 1 - step : step;
             for (int n = 0; n < b; n++) {
+                if (x.mask() != null && !x.mask()[n * t + ts]) {
+                    if (!zeroOutputForMask && step > 0) {
+                        System.arraycopy(ys.d(), (n * t + step - 1) * units, ys.d(), (n * t + step) * units, units);
+                    }
+                    continue;
+                }
                 double[] mx = new double[g];
                 double[] mh = new double[g];
                 for (int j = 0; j < g; j++) {
@@ -399,8 +497,12 @@ final class KerasReference {
             System.arraycopy(h[n], 0, last.d(), n * units, units);
             System.arraycopy(cs[n], 0, cl.d(), n * units, units);
         }
+        Arr lastOut = Arr.zeros(b, units);
+        for (int n = 0; n < b; n++) {
+            System.arraycopy(ys.d(), (n * t + t - 1) * units, lastOut.d(), n * units, units);
+        }
         List<Arr> out = new ArrayList<>();
-        out.add(seq ? ys : last);
+        out.add(seq ? ys : lastOut);
         if (state) {
             out.add(last);
             if (cls.equals("LSTM")) {
