@@ -941,6 +941,10 @@ final class KerasBuilder {
                 return List.of(direction(x, a, d, false));
             }
             KT b = x.base();
+            if (b != null && "seq".equals(b.ref().kind) && x.split() && v == 1) {
+                throw refuse(l, "selects one step of a Bidirectional layer's sequence (as the last outputs of a masked Bidirectional"
+                        + " called with initial states read); Keras gives them only merged, which lstmx does not write");
+            }
             if (b != null && "seq".equals(b.ref().kind) && !x.split() && v == 1) {
                 long t = b.shape()[1];
                 boolean last = x.reversed() == 1 ? (l.index() == 0 || (t > 0 && l.index() == -t))
@@ -949,7 +953,7 @@ final class KerasBuilder {
                     // Keras's last output is outputs[-1]; it is the carried h unless masked steps output zeros, when it is
                     // the last step's output, which the layer gives as "last" (see KerasModel.resolve)
                     KerasModel.Recurrent rec = b.ref().layer.recurrent;
-                    KT h = new KT(new Ref(b.ref().layer, rec != null && rec.zeroMasked ? "last" : "h", 0),
+                    KT h = new KT(new Ref(b.ref().layer, rec != null && rec.lastDiffers ? "last" : "h", 0),
                             new long[] {b.shape()[0], b.shape()[2]}, "float32");
                     int[] ax = remove(x.axes(), a);
                     for (int k = 0; k < ax.length; k++) {
@@ -977,6 +981,11 @@ final class KerasBuilder {
             int a = norm(l.axis(), x.rank());
             int v = x.axes()[a];
             if (v == UNIT && l.step() == 1 && l.start() <= 0 && l.start() > -2 && (l.end() >= 1 || l.end() == Long.MAX_VALUE)) {
+                return List.of(x);
+            }
+            // the whole of an axis of known size (PyTorch's h0[0:1] of a one-layer, one-direction module) is no slice at all
+            long size = sizeOf(l.input(), a);
+            if (size > 0 && l.step() == 1 && (l.start() == 0 || l.start() <= -size) && (l.end() >= size || l.end() == Long.MAX_VALUE)) {
                 return List.of(x);
             }
             if (x.dirs() != null && x.split() && l.step() == 1 && v == (x.base() == null ? dirAxis(x) : x.base().rank() - 1)) {
@@ -1029,6 +1038,15 @@ final class KerasBuilder {
             a[k] = a[k] == 2 ? 1 : a[k];
         }
         return new Sym(t, false, a, -1, null, null, null, -1, null, false);
+    }
+
+    /** The static size of axis {@code axis} of an IR value, -1 when unknown. */
+    private long sizeOf(String value, int axis) {
+        ValueInfo v = infos.get(value);
+        if (v == null || !v.shape().rankKnown() || axis >= v.shape().rank()) {
+            return -1;
+        }
+        return v.shape().dim(axis) instanceof Dim.Fixed f ? f.size() : -1;
     }
 
     /** Applies an element-wise Keras layer to a view's base, keeping the view. */
@@ -1130,9 +1148,9 @@ final class KerasBuilder {
         if (l.sequenceLengths() != null) {
             throw refuse(l, "sequence lengths (per-row lengths): Keras expresses them only as a mask, which lstmx does not write");
         }
-        if (l.initialH() != null || l.initialC() != null) {
-            throw refuse(l, "initial states as inputs: Keras takes them only as the initial_state keyword of a Functional call, which"
-                    + " lstmx does not write");
+        if (l instanceof Layer.Lstm && (l.initialH() == null) != (l.initialC() == null)) {
+            throw refuse(l, "an initial " + (l.initialH() == null ? "c without an initial h" : "h without an initial c")
+                    + "; Keras's initial_state of an LSTM gives both");
         }
         int dirs = l.direction().count();
         int per = l.activations().size() / dirs;
@@ -1177,6 +1195,16 @@ final class KerasBuilder {
         long t = in.shape()[1];
         int h = l.hiddenSize();
         boolean bidi = l.direction() == Direction.BIDIRECTIONAL;
+        // initial_state: h (and c) of each direction in turn, each a [batch, units] tensor
+        List<KT> states = new ArrayList<>();
+        if (l.initialH() != null) {
+            for (int d = 0; d < l.direction().count(); d++) {
+                states.add(stateTensor(l, l.initialH(), d, "the initial h"));
+                if (l.initialC() != null) {
+                    states.add(stateTensor(l, l.initialC(), d, "the initial c"));
+                }
+            }
+        }
         boolean lstm = cls.equals("LSTM");
         JsonObject cfg;
         KLayer kl;
@@ -1209,6 +1237,13 @@ final class KerasBuilder {
         }
         kl.recurrent = new KerasModel.Recurrent(bidi, lstm);
         kl.recurrent.zeroMasked = irMask != null && l.ports().zeroMaskedOutput();
+        // Keras's last output (outputs[-1]) is the carried h unless masked steps output zeros, or a row masked throughout
+        // keeps its initial state while its outputs stay zero
+        kl.recurrent.lastDiffers = irMask != null && (l.ports().zeroMaskedOutput() || !states.isEmpty());
+        for (KT st : states) {
+            use(st);
+            kl.initialState.add(st);
+        }
         irNames.put(kl, l.name());
         if (irMask != null) {
             kmask.put(kl, irMask);
@@ -1281,6 +1316,41 @@ final class KerasBuilder {
         KT y = call("Masking", cfg, List.of(in), in.shape());
         kmask.put(y.ref().layer, m.output());
         return Sym.plain(y);
+    }
+
+    /**
+     * Direction d of a recurrent layer's initial state value ([D, B, W] time-major, [B, D, W]
+     * batch-major) as a [batch, W] Keras tensor: an element of a stack of per-direction values, a
+     * Bidirectional layer's returned state, or (one direction) the value without its direction axis.
+     */
+    private KT stateTensor(Layer.Recurrent l, String value, int d, String what) {
+        boolean tm = l.layout() == Layout.TIME_MAJOR;
+        int dirAxis = tm ? 0 : 1;
+        int dirs = l.direction().count();
+        String full = what + " of layer '" + l.name() + "'";
+        Sym s = sym(value);
+        if (s.constant() != null) {
+            throw refuse(l, what + " is a constant; Keras's initial_state takes tensors");
+        }
+        Sym e = null;
+        if (s.stack() != null) {
+            if (s.stackAxis() == dirAxis && s.stack().size() == dirs && s.stack().get(d).axes() != null
+                    && s.stack().get(d).axes()[dirAxis] == UNIT) {
+                e = s.stack().get(d);
+            }
+        } else if (s.dirs() != null && s.split()) {
+            return materialize(direction(s, dirAxis, d, false), full);
+        } else if (dirs == 1 && s.axes()[dirAxis] == UNIT) {
+            e = s;
+        } else if (dirs == 1) {
+            KT t = materialize(tm ? transpose(s, List.of(1, 0, 2)) : s, full);
+            return reshape(t, new long[] {t.shape()[0], t.shape()[2]}, full);
+        }
+        if (e == null) {
+            throw refuse(l, what + " is one [" + (tm ? "directions, batch" : "batch, directions") + ", size] value of both directions;"
+                    + " Keras's Bidirectional takes each direction's as a tensor of its own, and lstmx writes no layer cutting them apart");
+        }
+        return materialize(e.withAxes(remove(e.axes(), dirAxis)), full);
     }
 
     private String innerName(String cls) {

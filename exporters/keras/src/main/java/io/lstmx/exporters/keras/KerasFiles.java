@@ -92,7 +92,7 @@ final class KerasFiles {
             if (l == m.inputs.get(0)) {
                 continue;
             }
-            if (l.inputs.size() != 1 || l.inputs.get(0).ref().layer != prev || l.inputs.get(0).ref().index != 0) {
+            if (l.inputs.size() != 1 || l.inputs.get(0).ref().layer != prev || l.inputs.get(0).ref().index != 0 || !l.initialState.isEmpty()) {
                 return false;
             }
             if (l.recurrent != null && outputCount(l) > 1) {
@@ -156,7 +156,15 @@ final class KerasFiles {
                         args.add(tensor(l.inputs.get(0)));
                     }
                     node.add("args", args);
-                    node.add("kwargs", new JsonObject());
+                    JsonObject kwargs = new JsonObject();
+                    if (!l.initialState.isEmpty()) {
+                        JsonArray st = new JsonArray();
+                        for (KT t : l.initialState) {
+                            st.add(tensor(t));
+                        }
+                        kwargs.add("initial_state", st);
+                    }
+                    node.add("kwargs", kwargs);
                     nodes.add(node);
                 }
                 o.add("inbound_nodes", nodes);

@@ -46,6 +46,8 @@ final class KerasModel {
         final List<KT> inputs = new ArrayList<>();
         /** Whether the inputs are passed as one list (merge layers). */
         boolean listInput;
+        /** A recurrent layer's initial_state tensors (h, c of each direction in turn), passed by keyword. */
+        final List<KT> initialState = new ArrayList<>();
         final List<Weight> weights = new ArrayList<>();
         /** Object paths below the layer (in .keras files) that hold nothing of their own but carry a name (cells, wrapped layers). */
         final List<String[]> namedObjects = new ArrayList<>();
@@ -71,6 +73,8 @@ final class KerasModel {
         boolean last;
         /** Whether the layer reads a mask and outputs zeros at masked steps (Keras's zero_output_for_mask). */
         boolean zeroMasked;
+        /** Whether Keras's last output (outputs[-1]) may differ from the carried h, so that the two are separate outputs. */
+        boolean lastDiffers;
 
         Recurrent(boolean bidirectional, boolean lstm) {
             this.bidirectional = bidirectional;
@@ -104,7 +108,7 @@ final class KerasModel {
                         + " step of it are read; with zeros at masked steps Keras gives one or the other, which lstmx does not write");
             }
             // the carried h is output 0 only without return_sequences and when output 0 is not the zeroed last step
-            boolean state = r.states || (!r.bidirectional && (r.c || (r.h && (rs || r.last))));
+            boolean state = r.states || (!r.bidirectional && (r.c || (r.h && (rs || r.last || r.lastDiffers))));
             JsonObject cfg = r.bidirectional ? l.config.getAsJsonObject("layer").getAsJsonObject("config") : l.config;
             cfg.addProperty("return_sequences", rs);
             cfg.addProperty("return_state", state);
@@ -122,6 +126,9 @@ final class KerasModel {
             for (KT t : l.inputs) {
                 index(t.ref());
             }
+            for (KT t : l.initialState) {
+                index(t.ref());
+            }
         }
         for (KT t : outputs) {
             index(t.ref());
@@ -136,7 +143,7 @@ final class KerasModel {
         int per = r.lstm ? 2 : 1;
         ref.index = switch (ref.kind) {
             case "seq", "merged", "last" -> 0;
-            case "h" -> r.seq || r.last ? 1 : 0;
+            case "h" -> r.seq || r.last || r.lastDiffers ? 1 : 0;
             case "c" -> 2;
             case "fh" -> 1;
             case "fc" -> 2;

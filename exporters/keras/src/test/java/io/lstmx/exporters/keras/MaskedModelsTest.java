@@ -45,27 +45,42 @@ class MaskedModelsTest {
     @TempDir
     Path dir;
 
-    private static final List<String> FIXTURES = List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output");
+    private static final List<String> FIXTURES = List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output",
+            "initial_state_gru");
 
     static Model read(Path p) {
         return p.toString().endsWith(".keras") ? new KerasReader().read(p, ReadOptions.DEFAULT) : new KerasH5Reader().read(p, ReadOptions.DEFAULT);
     }
 
-    /** Ids 1..8 or values in [-1, 1), with row 1 pre-padded, row 2 post-padded, row 3 with holes (0 is the mask value). */
+    /**
+     * Ids 1..8 or values in [-1, 1) for the first input, with row 1 pre-padded, row 2 post-padded,
+     * row 3 with holes, row 4 masked throughout (0 is the mask value); random initial states for the others.
+     */
     static Map<String, Tensor> maskedInputs(Model m) {
         java.util.Random r = new java.util.Random(5);
         Map<String, Tensor> in = new LinkedHashMap<>();
         for (var v : m.inputs()) {
-            int b = 4;
+            boolean first = v == m.inputs().get(0);
+            int b = 5;
             int t = 5;
             int f = v.shape().rank() == 3 ? (int) ((io.lstmx.ir.Dim.Fixed) v.shape().dim(2)).size() : 1;
             float[] d = new float[b * t * f];
             for (int i = 0; i < d.length; i++) {
-                d[i] = f == 1 ? 1 + r.nextInt(8) : (float) (r.nextDouble() * 2 - 1);
+                d[i] = f == 1 && first ? 1 + r.nextInt(8) : (float) (r.nextDouble() * 2 - 1);
+            }
+            if (!first) {
+                // an initial state [batch, units]
+                int units = (int) ((io.lstmx.ir.Dim.Fixed) v.shape().dim(1)).size();
+                float[] st = new float[b * units];
+                for (int i = 0; i < st.length; i++) {
+                    st[i] = (float) (r.nextDouble() * 2 - 1);
+                }
+                in.put(v.name(), Tensor.ofFloats(new int[] {b, units}, st));
+                continue;
             }
             for (int row = 1; row < b; row++) {
                 for (int s = 0; s < t; s++) {
-                    boolean masked = row == 1 ? s < 2 : row == 2 ? s >= t - 2 : s % 2 == 1;
+                    boolean masked = row == 4 || (row == 1 ? s < 2 : row == 2 ? s >= t - 2 : s % 2 == 1);
                     if (masked) {
                         java.util.Arrays.fill(d, (row * t + s) * f, (row * t + s + 1) * f, 0f);
                     }
@@ -111,6 +126,21 @@ class MaskedModelsTest {
             }
         }
         return tests.stream();
+    }
+
+    /**
+     * A masked Bidirectional called with initial states and returning no sequence: Keras's last
+     * outputs are zero for a row masked throughout while its states are the initial ones, so the
+     * reader takes them from the sequence, which no Keras layer written by lstmx can do: refused.
+     */
+    @Test
+    void theLastOutputsOfAMaskedBidirectionalWithInitialStatesAreRefused() {
+        Model src = read(Check.root().resolve("fixtures/keras/initial_state_bidi_masked.keras"));
+        Path out = dir.resolve("bidi.keras");
+        LstmxException e = assertThrows(LstmxException.class, () -> new KerasWriter().write(src, out, WriteOptions.DEFAULT));
+        assertEquals(ErrorCode.UNSUPPORTED, e.code());
+        assertTrue(e.getMessage().contains("Bidirectional layer's sequence"), e.getMessage());
+        assertFalse(Files.exists(out));
     }
 
     @Test

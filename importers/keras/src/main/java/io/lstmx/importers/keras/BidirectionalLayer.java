@@ -56,8 +56,9 @@ final class BidirectionalLayer implements LayerConverter {
         List<ActivationFn> acts = new ArrayList<>(fc.activations());
         acts.addAll(bc.activations());
         // Bidirectional forces zero_output_for_mask = return_sequences on both layers
+        String[] states = RecurrentLayer.initialStates(g, l, fc, inputs, 2);
         RecurrentLayer.Emitted e = RecurrentLayer.emit(g, l, l.name(), x, fc, in, Direction.BIDIRECTIONAL, List.of(fw, bw), acts,
-                fc.returnSequences());
+                fc.returnSequences(), states);
         String base = l.name();
         long b = x.shape()[0];
         int h = fc.units();
@@ -71,7 +72,13 @@ final class BidirectionalLayer implements LayerConverter {
                 outs.add(new KValue(v.name(), v.shape(), v.dtype(), x.mask()));
             }
         } else {
-            KValue yh = new KValue(e.yh(), new long[] {b, 2, h}, x.dtype(), null);
+            String last = e.yh();
+            if (x.mask() != null && states[0] != null) {
+                // Keras's last outputs are outputs[-1] of each direction: zeros for a row with every step masked, where the
+                // carried state is the initial one. The forward's is Y at the last step, the backward's Y at the first.
+                last = lastOutputs(g, base, e.y());
+            }
+            KValue yh = new KValue(last, new long[] {b, 2, h}, x.dtype(), null);
             outs.addAll(merge(g, base, yh, 1, mode, new long[] {b}));
         }
         if (fc.returnState()) {
@@ -88,6 +95,20 @@ final class BidirectionalLayer implements LayerConverter {
             }
         }
         return outs;
+    }
+
+    /** [B, 2, H]: Y [B, T, 2, H] of the forward direction at the last step, of the backward direction at the first. */
+    private static String lastOutputs(KerasGraph g, String base, String y) {
+        String[] at = new String[2];
+        for (int d = 0; d < 2; d++) {
+            String step = g.value(base + "/last_output_step" + d);
+            g.add(new Layer.Select(g.layerName(base + ".last_output_step" + d), y, step, 1, d == 0 ? -1 : 0));
+            at[d] = g.value(base + "/last_output" + d);
+            g.add(new Layer.Slice(g.layerName(base + ".last_output" + d), step, at[d], 1, d, d + 1, 1));
+        }
+        String out = g.value(base + "/last_outputs");
+        g.add(new Layer.Concat(g.layerName(base + ".last_outputs"), List.of(at[0], at[1]), out, 1));
+        return out;
     }
 
     private static KerasConfig.LayerSpec inner(KerasGraph g, KerasConfig.LayerSpec l, String key) {

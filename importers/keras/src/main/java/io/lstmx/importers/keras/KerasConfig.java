@@ -37,7 +37,11 @@ final class KerasConfig {
         }
     }
 
-    /** One call of a layer: the tensors it reads, and whether its keyword arguments pass tensors (initial_state, mask ...). */
+    /**
+     * One call of a layer: the tensors it reads (a recurrent layer's initial_state after its
+     * sequence, as Keras 2 lists them and Keras 3 passes them by keyword), and the other keyword
+     * arguments that pass tensors (mask, constants ...).
+     */
     record Call(List<Ref> inputs, List<String> tensorKwargs) {
     }
 
@@ -258,7 +262,10 @@ final class KerasConfig {
                 for (var en : kwargs.getAsJsonObject().entrySet()) {
                     List<Ref> t = new ArrayList<>();
                     collect(en.getValue(), t, where, 0);
-                    if (!t.isEmpty()) {
+                    if (en.getKey().equals("initial_state")) {
+                        // a recurrent layer's initial states follow its sequence, as Keras 2 lists them
+                        ins.addAll(t);
+                    } else if (!t.isEmpty()) {
                         kw.add(en.getKey());
                     }
                 }

@@ -313,7 +313,7 @@ final class KerasGraph {
         }
         if (!call.tensorKwargs().isEmpty()) {
             throw unsupported(l, "is called with tensors as keyword argument(s) " + call.tensorKwargs()
-                    + " (initial_state, constants or an explicit mask); not supported");
+                    + " (constants or an explicit mask); not supported");
         }
         LayerConverter c = Converters.get(l.className());
         if (c == null) {

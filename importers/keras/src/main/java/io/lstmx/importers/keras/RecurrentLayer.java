@@ -90,11 +90,13 @@ final class RecurrentLayer implements LayerConverter {
         cell = cell.resolved(vars);
         Object w = weights(g, l, cell, in, vars);
         Direction dir = cell.goBackwards() ? Direction.REVERSE : Direction.FORWARD;
-        Emitted e = emit(g, l, l.name(), x, cell, in, dir, List.of(w), cell.activations(), cell.zeroOutputForMask());
+        String[] states = initialStates(g, l, cell, inputs, 1);
+        Emitted e = emit(g, l, l.name(), x, cell, in, dir, List.of(w), cell.activations(), cell.zeroOutputForMask(), states);
         List<KValue> outs = new ArrayList<>();
         String base = l.name();
-        if (x.mask() != null && cell.zeroOutputForMask() && !cell.returnSequences()) {
-            // Keras's last output is outputs[-1], zeros when that step is masked: the last step computed of Y
+        if (x.mask() != null && (cell.zeroOutputForMask() || states[0] != null) && !cell.returnSequences()) {
+            // Keras's last output is outputs[-1]: zeros when that step is masked (zero_output_for_mask), and zeros for a row
+            // with every step masked (its initial state is not an output): the last step computed of Y
             String last = g.value(base + "/last_step");
             int timeAxis = cell.timeMajor() ? 0 : 1;
             g.add(new Layer.Select(g.layerName(base + ".last_step"), e.y, last, timeAxis, cell.goBackwards() ? 0 : -1));
@@ -125,9 +127,10 @@ final class RecurrentLayer implements LayerConverter {
         return outs;
     }
 
+    /** The sequence a recurrent layer reads (its initial states, if any, follow it). */
     static KValue single(KerasGraph g, KerasConfig.LayerSpec l, List<KValue> inputs) {
-        if (inputs.size() != 1) {
-            throw g.unsupported(l, "called with " + inputs.size() + " tensors (initial states as inputs are not supported)");
+        if (inputs.isEmpty()) {
+            throw g.bad(l, "is called on no tensor");
         }
         KValue x = inputs.get(0);
         if (x.mask() != null) {
@@ -225,19 +228,63 @@ final class RecurrentLayer implements LayerConverter {
         };
     }
 
+    /**
+     * The IR initial states {h, c} ([B, D, H], or [D, B, H] time-major; null when none) of a call
+     * with {@code initial_state}: Keras's tensors after the sequence, h (and c for an LSTM) of each
+     * direction in turn, each [batch, units], stacked on the direction axis.
+     */
+    static String[] initialStates(KerasGraph g, KerasConfig.LayerSpec l, Cell c, List<KValue> inputs, int dirs) {
+        List<KValue> given = inputs.subList(1, inputs.size());
+        if (given.isEmpty()) {
+            return new String[] {null, null};
+        }
+        int per = c.kind() == Kind.LSTM ? 2 : 1;
+        if (given.size() != per * dirs) {
+            throw g.bad(l, "is called with " + given.size() + " initial state tensor(s); " + (dirs == 2 ? "a Bidirectional " : "a ")
+                    + c.kind() + " takes " + per * dirs + " (" + (per == 2 ? "h and c" : "h") + (dirs == 2 ? " of each direction)" : ")"));
+        }
+        int axis = c.timeMajor() ? 0 : 1;
+        String[] out = new String[2];
+        for (int k = 0; k < per; k++) {
+            List<String> parts = new ArrayList<>();
+            for (int d = 0; d < dirs; d++) {
+                KValue s = given.get(d * per + k);
+                long batch = batch(inputs.get(0), c.timeMajor());
+                if (s.rank() != 2 || (s.last() >= 0 && s.last() != c.units()) || (s.shape()[0] >= 0 && batch >= 0 && s.shape()[0] != batch)) {
+                    throw g.bad(l, "initial state " + s.shapeText() + " is not [batch, " + c.units() + "]");
+                }
+                if (!s.dtype().isFloating()) {
+                    throw g.bad(l, "initial state '" + s.name() + "' is " + s.dtype() + ", expected floats");
+                }
+                String u = g.value(l.name() + (k == 0 ? "/initial_h" : "/initial_c") + (dirs == 2 ? d : ""));
+                g.add(new Layer.Unsqueeze(g.layerName(l.name() + (k == 0 ? ".initial_h" : ".initial_c") + (dirs == 2 ? d : "")), s.name(), u,
+                        List.of(axis)));
+                parts.add(u);
+            }
+            if (parts.size() == 1) {
+                out[k] = parts.get(0);
+            } else {
+                out[k] = g.value(l.name() + (k == 0 ? "/initial_h" : "/initial_c"));
+                g.add(new Layer.Concat(g.layerName(l.name() + (k == 0 ? ".initial_h" : ".initial_c")), parts, out[k], axis));
+            }
+        }
+        return out;
+    }
+
     /** The IR layer's outputs: Y, Y_h and (LSTM) Y_c. */
     record Emitted(String y, String yh, String yc) {
     }
 
     @SuppressWarnings("unchecked")
     static Emitted emit(KerasGraph g, KerasConfig.LayerSpec l, String base, KValue x, Cell c, int in, Direction dir, List<Object> ws,
-                        List<ActivationFn> acts, boolean zeroMasked) {
+                        List<ActivationFn> acts, boolean zeroMasked, String[] states) {
         Layout layout = c.timeMajor() ? Layout.TIME_MAJOR : Layout.BATCH_MAJOR;
         String name = g.layerName(base);
         String y = g.value(base + "/Y");
         String yh = g.value(base + "/Y_h");
         String yc = c.kind() == Kind.LSTM ? g.value(base + "/Y_c") : null;
-        RecurrentPorts ports = new RecurrentPorts(x.name(), null, null, null, y, yh, yc).withMask(x.mask(), zeroMasked);
+        RecurrentPorts ports = new RecurrentPorts(x.name(), null, states[0], c.kind() == Kind.LSTM ? states[1] : null, y, yh, yc)
+                .withMask(x.mask(), zeroMasked);
         switch (c.kind()) {
             case LSTM -> g.add(new Layer.Lstm(name, ports, new LstmSpec(in, c.units(), 0, dir, layout, null, false, acts),
                     (List<LstmWeights>) (List<?>) ws, GateOrder.KERAS));

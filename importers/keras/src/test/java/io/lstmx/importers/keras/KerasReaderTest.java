@@ -55,7 +55,8 @@ class KerasReaderTest {
         }
         for (String n : List.of("lstm_dense", "gru_reset_after", "gru_reset_before", "simple_rnn", "bidi_lstm_concat", "bidi_lstm_sum",
                 "bidi_lstm_mul", "bidi_lstm_ave", "bidi_gru_last", "go_backwards", "hard_sigmoid", "time_distributed", "embedding",
-                "no_bias_batchnorm_seq", "mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output")) {
+                "no_bias_batchnorm_seq", "mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output",
+                "initial_state_lstm", "initial_state_seq2seq", "initial_state_bidi_masked", "initial_state_gru")) {
             all.add(FIX.resolve(n + ".h5"));
             all.add(FIX.resolve(n + ".keras"));
         }
@@ -89,31 +90,33 @@ class KerasReaderTest {
     }
 
     /**
-     * Random inputs of the model's declared shapes (batch 4, time 5 where open); integer ids for
-     * embeddings. A model that makes a mask gets masked steps in every row but the first: row 1
-     * pre-padded (Keras's default), row 2 post-padded, row 3 with holes (token 0, or every feature
-     * equal to Masking's value).
+     * Random inputs of the model's declared shapes (batch 5, time 5 where open); integer ids for
+     * embeddings (the first input; any other, such as initial states, floats). A model that makes a
+     * mask gets masked steps in every row of its first input but the first row: row 1
+     * pre-padded (Keras's default), row 2 post-padded, row 3 with holes, row 4 masked throughout
+     * (token 0, or every feature equal to Masking's value).
      */
     static Map<String, Tensor> inputs(Model m, long seed) {
         Random r = new Random(seed);
         boolean ids = m.layers().stream().anyMatch(l -> l instanceof Layer.Embedding);
         Map<String, Tensor> in = new LinkedHashMap<>();
         for (ValueInfo v : m.inputs()) {
+            boolean first = v == m.inputs().get(0);
             int[] s = new int[v.shape().rank()];
             for (int i = 0; i < s.length; i++) {
-                s[i] = v.shape().dim(i) instanceof Dim.Fixed f ? (int) f.size() : i == 0 ? 4 : 5;
+                s[i] = v.shape().dim(i) instanceof Dim.Fixed f ? (int) f.size() : i == 0 ? 5 : 5;
             }
             float[] d = new float[Tensor.elementCount(s)];
             for (int i = 0; i < d.length; i++) {
-                d[i] = ids ? 1 + r.nextInt(8) : (float) (r.nextDouble() * 2 - 1);
+                d[i] = ids && first ? 1 + r.nextInt(8) : (float) (r.nextDouble() * 2 - 1);
             }
             Layer.StepMask mask = (Layer.StepMask) m.layers().stream().filter(l -> l instanceof Layer.StepMask).findFirst().orElse(null);
-            if (mask != null && s.length >= 2) {
+            if (mask != null && first && s.length >= 2) {
                 int steps = s[1];
                 int f = s.length == 3 ? s[2] : 1;
                 for (int b = 1; b < s[0]; b++) {
                     for (int t = 0; t < steps; t++) {
-                        boolean masked = b % 3 == 1 ? t < 2 : b % 3 == 2 ? t >= steps - 2 : t % 2 == 1;
+                        boolean masked = b == 4 || (b % 3 == 1 ? t < 2 : b % 3 == 2 ? t >= steps - 2 : t % 2 == 1);
                         if (masked) {
                             java.util.Arrays.fill(d, (b * steps + t) * f, (b * steps + t + 1) * f, mask.value());
                         }

@@ -153,7 +153,7 @@ final class KerasReference {
         Arr x = in.get(0);
         switch (cls) {
             case "LSTM", "GRU", "SimpleRNN":
-                return recurrent(cls, c, w, x, bool(c, "go_backwards"), bool(c, "zero_output_for_mask"));
+                return recurrent(cls, c, w, x, bool(c, "go_backwards"), bool(c, "zero_output_for_mask"), in.subList(1, in.size()));
             case "Masking": {
                 // Keras: keep = any(x != mask_value, axis=-1); y = x * keep
                 double v = c.has("mask_value") ? c.get("mask_value").getAsDouble() : 0.0;
@@ -179,8 +179,10 @@ final class KerasReference {
                 int per = w.size() / 2;
                 // Bidirectional sets zero_output_for_mask = return_sequences on both layers
                 boolean zero = bool(icfg, "return_sequences");
-                List<Arr> f = recurrent(ic, icfg, w.subList(0, per), x, false, zero);
-                List<Arr> b = recurrent(ic, icfg, w.subList(per, 2 * per), x, true, zero);
+                // initial_state: the forward layer's states, then the backward layer's
+                List<Arr> st = in.subList(1, in.size());
+                List<Arr> f = recurrent(ic, icfg, w.subList(0, per), x, false, zero, st.subList(0, st.size() / 2));
+                List<Arr> b = recurrent(ic, icfg, w.subList(per, 2 * per), x, true, zero, st.subList(st.size() / 2, st.size()));
                 Arr fo = f.get(0);
                 Arr bo = b.get(0);
                 if (bool(icfg, "return_sequences")) {
@@ -396,7 +398,8 @@ final class KerasReference {
      * output (zeros before the first), or zeros with zero_output_for_mask; the last output is the
      * last step's output.
      */
-    private List<Arr> recurrent(String cls, JsonObject c, List<Arr> w, Arr x, boolean backwards, boolean zeroOutputForMask) {
+    private List<Arr> recurrent(String cls, JsonObject c, List<Arr> w, Arr x, boolean backwards, boolean zeroOutputForMask,
+                                List<Arr> initialState) {
         String act = c.get("activation").getAsString();
         String rec = c.has("recurrent_activation") ? c.get("recurrent_activation").getAsString() : null;
         int units = c.get("units").getAsInt();
@@ -410,6 +413,13 @@ final class KerasReference {
         int b = x.size(0), t = x.size(1), in = x.size(2), g = k.size(1);
         double[][] h = new double[b][units];
         double[][] cs = new double[b][units];
+        // initial_state: h (and c), each [batch, units]
+        for (int n = 0; n < b; n++) {
+            for (int u = 0; u < units; u++) {
+                h[n][u] = initialState.isEmpty() ? 0 : initialState.get(0).d()[n * units + u];
+                cs[n][u] = initialState.size() < 2 ? 0 : initialState.get(1).d()[n * units + u];
+            }
+        }
         Arr ys = Arr.zeros(b, t, units);
         for (int step = 0; step < t; step++) {
             int ts = backwards ? t - 1 - step : step;
