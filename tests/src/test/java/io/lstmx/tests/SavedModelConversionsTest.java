@@ -186,6 +186,64 @@ class SavedModelConversionsTest {
         return tests.stream();
     }
 
+    /**
+     * Keras files whose recurrent layers read per-step masks (Embedding mask_zero, Masking,
+     * Bidirectional, go_backwards, zero_output_for_mask) or start from initial_state tensors, as
+     * SavedModels (masked layers are StatelessWhile loops): TensorFlow gives lstmx's outputs of the
+     * Keras file (which the Keras reader's tests hold to a float64 implementation of Keras), on inputs
+     * with masked steps: rows pre-padded, post-padded, with holes, masked throughout.
+     */
+    @TestFactory
+    Stream<DynamicTest> maskedAndInitialStateKerasFilesAsSavedModelsRunInTensorFlow() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String f : List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output", "initial_state_lstm",
+                "initial_state_seq2seq", "initial_state_bidi_masked", "initial_state_gru")) {
+            for (String ext : List.of(".h5", ".keras")) {
+                Path p = TestFiles.fixtures().resolve("keras/" + f + ext);
+                tests.add(DynamicTest.dynamicTest(f + ext, () -> {
+                    LoadedModel m = Lstmx.load(p);
+                    Map<String, Tensor> in = maskedInputs(m.model());
+                    List<Tensor> expected = values(m.run(in), m.model().outputNames());
+                    Path sm = tmp.resolve(f + ext + ".savedmodel");
+                    Lstmx.save(m.model(), sm, Format.SAVEDMODEL);
+                    assertSame(expected, new ArrayList<>(run(TF, sm, Format.SAVEDMODEL, in).values()), p + " as a SavedModel in TensorFlow");
+                }));
+            }
+        }
+        return tests.stream();
+    }
+
+    /** Batch 5, 5 steps; the first input's rows 1-4 masked (pre, post, holes, throughout) with 0, the mask value of the fixtures. */
+    static Map<String, Tensor> maskedInputs(Model m) {
+        Random rnd = new Random(3);
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        for (ValueInfo v : m.inputs()) {
+            boolean first = v == m.inputs().get(0);
+            int[] shape = new int[v.shape().rank()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = v.shape().dim(i) instanceof Dim.Fixed f ? (int) f.size() : i == 0 ? 5 : 5;
+            }
+            boolean ids = first && shape.length == 2;
+            float[] d = new float[Tensor.elementCount(shape)];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = ids ? 1 + rnd.nextInt(8) : (float) rnd.nextGaussian();
+            }
+            if (first) {
+                int steps = shape[1];
+                int feat = shape.length == 3 ? shape[2] : 1;
+                for (int b = 1; b < shape[0]; b++) {
+                    for (int t = 0; t < steps; t++) {
+                        if (b == 4 || (b == 1 ? t < 2 : b == 2 ? t >= steps - 2 : t % 2 == 1)) {
+                            java.util.Arrays.fill(d, (b * steps + t) * feat, (b * steps + t + 1) * feat, 0f);
+                        }
+                    }
+                }
+            }
+            in.put(v.name(), Tensor.ofFloats(shape, d));
+        }
+        return in;
+    }
+
     @TestFactory
     Stream<DynamicTest> realKerasFilesAsSavedModelsRunInTensorFlow() throws IOException {
         List<DynamicTest> tests = new ArrayList<>();
