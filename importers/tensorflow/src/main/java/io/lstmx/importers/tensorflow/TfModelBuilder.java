@@ -87,7 +87,10 @@ final class TfModelBuilder {
             in.add(new Layer.Identity(in.names.fresh(o.name() + "/output"), src, o.name()));
             irOutputs.add(new ValueInfo(o.name(), Value.dtypeOf(v).computeType(), Shapes.toIr(Value.shapeOf(Value.simplify(v)))));
         }
-        Model m = new Model(modelName, info, irInputs, irOutputs, in.layers);
+        // cells unrolled over every step (chains of LSTMBlockCell) become one layer each
+        List<Layer> layers = TfUnrolled.fold(in.layers, new java.util.HashSet<>(irInputs.stream().map(ValueInfo::name).toList()),
+                new java.util.HashSet<>(irOutputs.stream().map(ValueInfo::name).toList()), in.names);
+        Model m = new Model(modelName, info, irInputs, irOutputs, layers);
         return new DeadLayerRemoval().apply(m);
     }
 
