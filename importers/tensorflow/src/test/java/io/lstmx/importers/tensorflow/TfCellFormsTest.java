@@ -1,5 +1,7 @@
 package io.lstmx.importers.tensorflow;
 
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
@@ -15,7 +17,12 @@ import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.nn.LSTMBlockCell;
+import org.tensorflow.proto.AttrValue;
 import org.tensorflow.proto.DataType;
+import org.tensorflow.proto.GraphDef;
+import org.tensorflow.proto.NodeDef;
+import org.tensorflow.proto.TensorProto;
+import org.tensorflow.proto.TensorShapeProto;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -34,6 +41,7 @@ import static io.lstmx.importers.tensorflow.TfMadeGraphsTest.T;
 import static io.lstmx.importers.tensorflow.TfMadeGraphsTest.c;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -148,10 +156,11 @@ class TfCellFormsTest {
     /**
      * A StatelessWhile over the time steps of x [T, B, I] with loop variables t, x, h, c and the zero
      * output accumulator y [T, B, H] written by TensorScatterUpdate (tf.nn.dynamic_rnn's loop, with a
-     * tensor for its TensorArray); returns y.
+     * tensor for its TensorArray); the states c, h in that order when {@code cFirst} (TF1's
+     * LSTMStateTuple); returns y.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    static Output<TFloat32> scatterLoop(Ops tf, Operand<TFloat32> x, Step step) {
+    static Output<TFloat32> scatterLoop(Ops tf, Operand<TFloat32> x, boolean cFirst, Step step) {
         Operand<TFloat32> zeros = tf.zeros(tf.constant(new int[] {B, H}), TFloat32.class);
         Operand<TFloat32> y0 = tf.zeros(tf.constant(new int[] {T, B, H}), TFloat32.class);
         List<Operand<?>> init = List.of(tf.constant(0), x, zeros, zeros, y0);
@@ -165,9 +174,11 @@ class TfCellFormsTest {
             List<Operand> a = args(ft, types);
             Operand<TInt32> t = a.get(0);
             Operand<TFloat32> xt = ft.gather(a.get(1), t, ft.constant(0));
-            Operand<TFloat32>[] next = step.step(ft, xt, a.get(2), a.get(3));
+            int hi = cFirst ? 3 : 2;
+            int ci = cFirst ? 2 : 3;
+            Operand<TFloat32>[] next = step.step(ft, xt, a.get(hi), a.get(ci));
             Operand y = ft.tensorScatterNdUpdate(a.get(4), ft.reshape(t, ft.constant(new int[] {1, 1})), ft.expandDims(next[0], ft.constant(0)));
-            List<Operand> outs = List.of(ft.math.add(t, ft.constant(1)), ft.identity(a.get(1)), next[0], next[1], y);
+            List<Operand> outs = List.of(ft.math.add(t, ft.constant(1)), ft.identity(a.get(1)), next[cFirst ? 1 : 0], next[cFirst ? 0 : 1], y);
             Signature.Builder s = signature(a);
             for (int i = 0; i < outs.size(); i++) {
                 s.output(String.format("o%03d", i), outs.get(i));
@@ -180,7 +191,7 @@ class TfCellFormsTest {
 
     @SuppressWarnings("unchecked")
     static Output<TFloat32> blockCellLoop(Ops tf, Operand<TFloat32> x) {
-        return scatterLoop(tf, x, (ft, xt, h, cs) -> {
+        return scatterLoop(tf, x, false, (ft, xt, h, cs) -> {
             LSTMBlockCell<TFloat32> cell = blockCell(ft, xt, cs, h);
             return new Operand[] {cell.h(), cell.cs()};
         });
@@ -213,7 +224,8 @@ class TfCellFormsTest {
     }
 
     static Output<TFloat32> tf1CellLoop(Ops tf, Operand<TFloat32> x, boolean peepholeClip) {
-        return scatterLoop(tf, x, (ft, xt, h, cs) -> tf1Step(ft, xt, h, cs, peepholeClip));
+        // plain: the state tuple (c, h) as TF1's LSTMStateTuple orders it; with peepholes and clip: (h, c)
+        return scatterLoop(tf, x, !peepholeClip, (ft, xt, h, cs) -> tf1Step(ft, xt, h, cs, peepholeClip));
     }
 
     /**
@@ -308,5 +320,126 @@ class TfCellFormsTest {
         // an unrolled reading would leave per-step arithmetic: a few layers around the LSTM at most
         long activations = m.layers().stream().filter(x -> x instanceof Layer.Activation).count();
         assertEquals(0, activations, k.name() + ": activations outside the LSTM layer");
+    }
+
+    // ---- what is refused, and what stays unrolled
+
+    private Model read(Graph g, String name) throws IOException {
+        Path pb = tmp.resolve(name + ".pb");
+        Files.write(pb, g.toGraphDef().toByteArray());
+        return new GraphDefReader().read(pb, ReadOptions.DEFAULT);
+    }
+
+    private static Placeholder<TFloat32> input(Ops tf) {
+        return tf.withName("x").placeholder(TFloat32.class, Placeholder.shape(Shape.of(T, B, I)));
+    }
+
+    @Test
+    void aCellClipThatIsNotSymmetricIsRefusedNamingTheLoop() throws IOException {
+        try (Graph g = new Graph()) {
+            Ops tf = Ops.create(g);
+            scatterLoop(tf, input(tf), false, (ft, xt, h, cs) -> {
+                Operand<TFloat32>[] next = tf1Step(ft, xt, h, cs, false);
+                next[1] = ft.math.maximum(ft.math.minimum(next[1], ft.constant(0.5f)), ft.constant(-0.3f));
+                return next;
+            });
+            LstmxException e = assertThrows(LstmxException.class, () -> read(g, "asymmetric"));
+            assertEquals(ErrorCode.UNSUPPORTED, e.code());
+            assertTrue(e.getMessage().contains("node 'StatelessWhile'") && e.getMessage().contains("[-0.3, 0.5]")
+                    && e.getMessage().contains("symmetric"), e.getMessage());
+        }
+    }
+
+    @Test
+    void clipByValueOutsideALoopIsRefusedBecauseTheIrHasNoClipLayer() throws IOException {
+        try (Graph g = new Graph()) {
+            Ops tf = Ops.create(g);
+            Operand<TFloat32> x = input(tf);
+            tf.withName("out").math.maximum(tf.withName("upper").math.minimum(x, tf.constant(1f)), tf.constant(-1f));
+            LstmxException e = assertThrows(LstmxException.class, () -> read(g, "clip"));
+            assertEquals(ErrorCode.UNSUPPORTED, e.code());
+            assertTrue(e.getMessage().contains("node 'out' (Maximum)") && e.getMessage().contains("cell clip"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aGateOutputOfLstmBlockCellIsRefusedByName() throws IOException {
+        try (Graph g = new Graph()) {
+            Ops tf = Ops.create(g);
+            Placeholder<TFloat32> x = tf.withName("x").placeholder(TFloat32.class, Placeholder.shape(Shape.of(B, I)));
+            Operand<TFloat32> zeros = tf.zeros(tf.constant(new int[] {B, H}), TFloat32.class);
+            LSTMBlockCell<TFloat32> cell = blockCell(tf, x, zeros, zeros);
+            tf.withName("out").math.tanh(cell.i());
+            LstmxException e = assertThrows(LstmxException.class, () -> read(g, "gate"));
+            assertEquals(ErrorCode.UNSUPPORTED, e.code());
+            assertTrue(e.getMessage().contains("node 'out'") && e.getMessage().contains("LSTMBlockCell output 'i'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void oneLstmBlockCellStepFromGivenStatesMatchesTensorFlow() throws IOException {
+        // a single step (streaming): a one-step LSTM layer from the states fed in
+        try (Graph g = new Graph(); Session s = new Session(g)) {
+            Ops tf = Ops.create(g);
+            Placeholder<TFloat32> x = tf.withName("x").placeholder(TFloat32.class, Placeholder.shape(Shape.of(B, I)));
+            Operand<TFloat32> state = tf.math.tanh(tf.linalg.matMul(x, c(tf, 51, I, H)));
+            LSTMBlockCell<TFloat32> cell = blockCell(tf, x, state, tf.math.sigmoid(state));
+            tf.withName("out").math.add(cell.h(), cell.cs());
+            float[] in = TfReference.random(5, B * I);
+            float[] expected = TfReference.run(s, "x", "out", new int[] {B, I}, in, new int[] {B, H});
+            Model m = read(g, "one_step");
+            TfReference.close(expected, TfReference.lstmx(m, "x", new int[] {B, I}, in));
+        }
+    }
+
+    @Test
+    void anUnrolledChainWhoseIntermediateCellStateIsReadStaysUnrolledAndStillMatchesTensorFlow() throws IOException {
+        try (Graph g = new Graph(); Session s = new Session(g)) {
+            Ops tf = Ops.create(g);
+            Placeholder<TFloat32> x = input(tf);
+            List<Output<TFloat32>> xs = tf.unstack(x, (long) T).output();
+            Operand<TFloat32> h = tf.zeros(tf.constant(new int[] {B, H}), TFloat32.class);
+            Operand<TFloat32> cs = h;
+            Operand<TFloat32> cs1 = null;
+            for (int t = 0; t < T; t++) {
+                LSTMBlockCell<TFloat32> cell = blockCell(tf, xs.get(t), cs, h);
+                h = cell.h();
+                cs = cell.cs();
+                if (t == 1) {
+                    cs1 = cs;
+                }
+            }
+            // the cell state of step 1 is not in a folded layer's outputs: folding would lose it
+            tf.withName("out").math.add(h, cs1);
+            float[] in = TfReference.random(9, T * B * I);
+            float[] expected = TfReference.run(s, "x", "out", new int[] {T, B, I}, in, new int[] {B, H});
+            Model m = read(g, "cs_read");
+            assertEquals(T, m.layers().stream().filter(l -> l instanceof Layer.Lstm).count());
+            TfReference.close(expected, TfReference.lstmx(m, "x", new int[] {T, B, I}, in));
+        }
+    }
+
+    @Test
+    void lstmBlockCellWeightsOfTheWrongShapeAreBadInputNamingTheNode() throws IOException {
+        Path src = Path.of("../../fixtures/tensorflow/lstm_block_cell_unrolled/model.pb");
+        GraphDef gd = GraphDef.parseFrom(Files.readAllBytes(src));
+        GraphDef.Builder b = gd.toBuilder();
+        // the first cell's bias b (input 7) becomes a [3] constant: not [4H]
+        NodeDef cell = gd.getNodeList().stream().filter(d -> d.getOp().equals("LSTMBlockCell")).findFirst().orElseThrow();
+        String biasNode = cell.getInput(7).split(":")[0];
+        for (int i = 0; i < b.getNodeCount(); i++) {
+            if (b.getNode(i).getName().equals(biasNode)) {
+                TensorProto t = TensorProto.newBuilder().setDtype(org.tensorflow.proto.DataType.DT_FLOAT)
+                        .setTensorShape(TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dim.newBuilder().setSize(3)))
+                        .addFloatVal(1f).addFloatVal(2f).addFloatVal(3f).build();
+                b.setNode(i, b.getNode(i).toBuilder().putAttr("value", AttrValue.newBuilder().setTensor(t).build()));
+            }
+        }
+        Path pb = tmp.resolve("bad_bias.pb");
+        Files.write(pb, b.build().toByteArray());
+        LstmxException e = assertThrows(LstmxException.class, () -> new GraphDefReader().read(pb, ReadOptions.DEFAULT));
+        assertEquals(ErrorCode.BAD_INPUT, e.code());
+        assertTrue(e.getMessage().contains("bad_bias.pb") && e.getMessage().contains("node '" + cell.getName() + "' (LSTMBlockCell)")
+                && e.getMessage().contains("[I + H, 4H] and [4H]"), e.getMessage());
     }
 }
