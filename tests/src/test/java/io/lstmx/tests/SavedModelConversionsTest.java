@@ -188,7 +188,7 @@ class SavedModelConversionsTest {
 
     /**
      * The LSTM cell forms TensorFlow made (fixtures/tensorflow: LSTMBlockCell unrolled and in a loop,
-     * TF1 cells in loops, a TensorList loop), read as one LSTM layer each, written as ONNX (run in
+     * TF1 cells in loops and unrolled, a TensorList loop), read as one LSTM layer each, written as ONNX (run in
      * onnxruntime) and as TorchScript (run in libtorch), against TensorFlow's stored outputs. ONNX has
      * no cell clip: forms with TensorFlow's cell_clip are refused (UNSUPPORTED, naming it) rather
      * than written without it.
@@ -197,7 +197,7 @@ class SavedModelConversionsTest {
     Stream<DynamicTest> tensorFlowCellFormsAsOnnxAndTorchScript() {
         List<DynamicTest> tests = new ArrayList<>();
         for (String name : List.of("lstm_block_cell_unrolled", "lstm_block_cell_while", "tf1_cell_while", "tf1_cell_peephole_clip_while",
-                "tensorlist_while")) {
+                "tf1_cell_peephole_clip_unrolled", "tf1_cell_unrolled", "tensorlist_while")) {
             tests.add(DynamicTest.dynamicTest(name, () -> {
                 Path dir = TestFiles.fixtures().resolve("tensorflow").resolve(name);
                 LoadedModel m = Lstmx.load(dir.resolve("model.pb"));

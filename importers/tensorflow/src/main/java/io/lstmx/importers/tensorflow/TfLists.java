@@ -115,9 +115,10 @@ final class TfLists {
 
     /**
      * Minimum (hi), Maximum (lo) or ClipByValue (both) of a run-time value and scalar constants. A
-     * full clip [lo, hi] is read only inside a While loop body, where the cell matcher takes it as an
-     * LSTM's cell clip: the IR has no clip layer outside an LSTM. In the body it is evaluated (for the
-     * matcher's numerical check of one step) as lo + (hi - lo) · hard_sigmoid((x - lo) / (hi - lo)).
+     * full clip [lo, hi] is read only as an LSTM's cell clip (the cell matchers of While loop bodies
+     * and of unrolled cells take it so): the IR has no clip layer, and a clip left in the model after
+     * matching is refused ({@link TfModelBuilder}). Until then it is evaluated (for the matchers'
+     * numerical checks) as lo + (hi - lo) · hard_sigmoid((x - lo) / (hi - lo)).
      */
     static Object[] clip(TfNode n, boolean lo, boolean hi) {
         Object x = n.input(0);
@@ -146,16 +147,12 @@ final class TfLists {
         if (!(l < h)) {
             throw n.unsupported("clips to [" + l + ", " + h + "], an empty or single-point range");
         }
-        if (n.in.loopSequences.isEmpty()) {
-            throw n.unsupported("clips a value to [" + l + ", " + h + "]; lstmx reads clip_by_value only as the cell clip of an LSTM cell"
-                    + " in a While loop body (the IR has no clip layer)");
-        }
         float range = h - l;
         String s = n.in.names.fresh(n.name() + "/unit");
         n.add(new Layer.Activation(s, run.name(), s, ActivationFn.of(ActivationFn.Kind.HARD_SIGMOID, 1f / range, -l / range)));
         String o = n.out(0);
         n.add(new Layer.Activation(o, s, o, ActivationFn.of(ActivationFn.Kind.AFFINE, range, l)));
-        n.in.clips.put(o, new TfSymbolic.ClipOf(run.name(), l, h));
+        n.in.clips.put(o, new TfSymbolic.ClipOf(run.name(), l, h, n.where()));
         return TfOps.run(n, o, run.dtype(), run.shape());
     }
 

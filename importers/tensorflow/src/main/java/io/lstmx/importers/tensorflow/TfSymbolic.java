@@ -124,8 +124,8 @@ final class TfSymbolic {
         }
     }
 
-    /** A value clipped to [lo, hi] (clip_by_value) inside a While loop body: {@code input} is the unclipped value. */
-    record ClipOf(String input, float lo, float hi) {
+    /** A value clipped to [lo, hi] (clip_by_value): {@code input} is the unclipped value, {@code where} names the node. */
+    record ClipOf(String input, float lo, float hi, String where) {
     }
 
     /** The symbol of a dimension {@code d + k} (equal symbols mean equal sizes, so this stays exact). */

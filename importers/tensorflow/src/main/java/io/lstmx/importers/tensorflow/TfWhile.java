@@ -33,18 +33,24 @@ import java.util.Random;
  * A TF2 functional loop ({@code While}, {@code StatelessWhile}) over the time steps of a sequence
  * whose body computes one recurrent cell, read as ONE IR LSTM, GRU or RNN layer (never unrolled).
  *
- * <p>The loop variables are classified by what they are: the step counter (an int scalar 0), the
- * sequence (a float [T, B, I] value, possibly time-reversed), the state(s) (float [B, H]: h, then
- * c for an LSTM) and the output accumulator (a zero-filled float [T, B, H]). The condition must be
- * {@code t < T}. The body is interpreted once, symbolically, with stand-ins: reading the sequence
- * at t gives x_t, the states h_prev and c_prev, and writing the accumulator at t (TensorScatterUpdate)
- * records the step's output, which must be the new h. The body's layers (constants captured in it
- * hold the weights) are then matched against the gate algebra of an LSTM (gates from one affine map
- * of x_t and h_prev, split; c = f·c + i·g; h = o·act(c); coupled gates f = 1 - i), a GRU (reset
- * before or after the recurrent product) or an RNN (h = f(W x + R h + b)), with any of the IR's
- * activations, and the result is checked numerically against the body on random inputs. Anything
- * else (sequence lengths, clips, peepholes, projections, other loop shapes) is refused with the
- * reason.
+ * <p>The loop variables are classified by what they are: step counters (int scalars from 0: the
+ * loop's time, and tf.while_loop's own loop counter beside it), the sequence (a float [T, B, I]
+ * value, possibly time-reversed, or a TensorList made from one), the state(s) (float [B, H]: h and,
+ * for an LSTM, c, in either order, as TF1's LSTMStateTuple holds (c, h)), the output accumulator
+ * (a zero-filled float [T, B, H], or a reserved TensorList) and loop invariants (variables the body
+ * returns unchanged: captured weights, maximum_iterations). The condition must be {@code t < T}
+ * (several such joined by LogicalAnd). The body is interpreted once, symbolically, with stand-ins:
+ * reading the sequence at t (GatherV2, TensorListGetItem) gives x_t, the states h_prev and c_prev,
+ * and writing the accumulator at t (TensorScatterUpdate of [h], TensorListSetItem of h) records
+ * the step's output, which must be the new h. The body's layers (constants captured in it hold the
+ * weights) are then matched: one LSTMBlockCell from x_t, h_prev and c_prev is the loop's LSTM
+ * outright; otherwise the gate algebra of an LSTM (gates from one affine map of x_t and h_prev,
+ * split; c' = f·c + i·g, h = o·act(c'); coupled gates f = 1 - i; TF1 LSTMCell's peepholes
+ * i, f += w ⊙ c and o += w_o ⊙ c'; its cell clip c' = clip_by_value(c', -k, k), the IR's cell clip;
+ * a forget_bias added at run time folds into the bias), a GRU (reset before or after the recurrent
+ * product) or an RNN (h = f(W x + R h + b)), with any of the IR's activations, and the result is
+ * checked numerically against the body on random inputs. Anything else (sequence lengths, a clip
+ * that is not symmetric, projections of other shapes, other loop shapes) is refused with the reason.
  */
 final class TfWhile {
     private TfWhile() {
@@ -309,7 +315,7 @@ final class TfWhile {
     }
 
     /** The matcher of one body's layers. */
-    private static final class Cell {
+    static final class Cell {
         final TfNode n;
         final List<Layer> layers;
         final Map<String, Layer> producer = new HashMap<>();

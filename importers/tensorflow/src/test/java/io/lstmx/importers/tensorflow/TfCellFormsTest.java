@@ -50,7 +50,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against TensorFlow's own output for the same input: the LSTMBlockCell op unrolled over every
  * step and inside a StatelessWhile loop; a TF1 LSTMCell (i, j, f, o on concat(x, h), forget_bias
  * added at run time) inside a loop as tf.nn.dynamic_rnn builds it, plain and with peepholes and a
- * cell clip (clip_by_value's Minimum and Maximum); and a loop whose sequence and outputs are
+ * cell clip (clip_by_value's Minimum and Maximum), and unrolled with both; and a loop whose sequence and outputs are
  * TensorLists with tf.while_loop's extra loop counter and maximum_iterations, as Keras 3's
  * TensorFlow backend writes it. With {@code -Dlstmx.tf.fixtures=DIR} the graphs, inputs and
  * TensorFlow's outputs are written under DIR (fixtures/tensorflow is made so).
@@ -79,6 +79,8 @@ class TfCellFormsTest {
             new Form("lstm_block_cell_while", new int[] {T, B, I}, new int[] {T, B, H}, (g, tf, x) -> blockCellLoop(tf, x), FORGET_BIAS, CLIP, true),
             new Form("tf1_cell_while", new int[] {T, B, I}, new int[] {T, B, H}, (g, tf, x) -> tf1CellLoop(tf, x, false), 0f, null, false),
             new Form("tf1_cell_peephole_clip_while", new int[] {T, B, I}, new int[] {T, B, H}, (g, tf, x) -> tf1CellLoop(tf, x, true),
+                    0f, CLIP, true),
+            new Form("tf1_cell_peephole_clip_unrolled", new int[] {B, T, I}, new int[] {B, T, H}, (g, tf, x) -> tf1CellUnrolled(tf, x),
                     0f, CLIP, true),
             new Form("tensorlist_while", new int[] {B, T, I}, new int[] {B, T, H}, (g, tf, x) -> tensorListLoop(tf, x), 0f, null, false));
 
@@ -223,6 +225,21 @@ class TfCellFormsTest {
         return new Operand[] {hn, cn};
     }
 
+    /** tf.unstack(x, axis=1) of a batch-major x [B, T, I] and the TF1 LSTMCell(use_peepholes, cell_clip) step per step, as static_rnn builds it; h packed on axis 1. */
+    static Output<TFloat32> tf1CellUnrolled(Ops tf, Operand<TFloat32> x) {
+        List<Output<TFloat32>> xs = tf.unstack(x, (long) T, org.tensorflow.op.core.Unstack.axis(1L)).output();
+        Operand<TFloat32> h = tf.zeros(tf.constant(new int[] {B, H}), TFloat32.class);
+        Operand<TFloat32> cs = h;
+        List<Operand<TFloat32>> hs = new ArrayList<>();
+        for (int t = 0; t < T; t++) {
+            Operand<TFloat32>[] next = tf1Step(tf, xs.get(t), h, cs, true);
+            h = next[0];
+            cs = next[1];
+            hs.add(h);
+        }
+        return tf.withName("out").stack(hs, org.tensorflow.op.core.Stack.axis(1L)).asOutput();
+    }
+
     static Output<TFloat32> tf1CellLoop(Ops tf, Operand<TFloat32> x, boolean peepholeClip) {
         // plain: the state tuple (c, h) as TF1's LSTMStateTuple orders it; with peepholes and clip: (h, c)
         return scatterLoop(tf, x, !peepholeClip, (ft, xt, h, cs) -> tf1Step(ft, xt, h, cs, peepholeClip));
@@ -358,7 +375,8 @@ class TfCellFormsTest {
             tf.withName("out").math.maximum(tf.withName("upper").math.minimum(x, tf.constant(1f)), tf.constant(-1f));
             LstmxException e = assertThrows(LstmxException.class, () -> read(g, "clip"));
             assertEquals(ErrorCode.UNSUPPORTED, e.code());
-            assertTrue(e.getMessage().contains("node 'out' (Maximum)") && e.getMessage().contains("cell clip"), e.getMessage());
+            assertTrue(e.getMessage().contains("node 'out' (Maximum)") && e.getMessage().contains("cell clip")
+                    && e.getMessage().contains("[-1.0, 1.0]"), e.getMessage());
         }
     }
 
