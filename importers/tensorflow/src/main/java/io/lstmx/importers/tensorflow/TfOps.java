@@ -844,8 +844,11 @@ final class TfOps {
         }
         int a = axis(n, n.attrInt("axis", 0), s.size());
         long num = n.attrInt("num", -1);
-        if (!s.get(a).isKnown() || s.get(a).value() != num || num < 1 || num > 100_000) {
-            throw n.unsupported("unstacks axis " + a + " of size " + s.get(a) + " into " + num + " values (lstmx needs the size known and equal)");
+        if (s.get(a).isKnown() && s.get(a).value() != num) {
+            throw n.bad("unstacks axis " + a + " of size " + s.get(a) + " into num = " + num + " values; they must be equal");
+        }
+        if (!s.get(a).isKnown() || num < 1 || num > 100_000) {
+            throw n.unsupported("unstacks axis " + a + " of size " + s.get(a) + " into " + num + " values (lstmx needs the size known, 1 to 100000)");
         }
         Object[] out = new Object[(int) num];
         List<SDim> os = new ArrayList<>(s);

@@ -460,4 +460,47 @@ class TfCellFormsTest {
         assertTrue(e.getMessage().contains("bad_bias.pb") && e.getMessage().contains("node '" + cell.getName() + "' (LSTMBlockCell)")
                 && e.getMessage().contains("[I + H, 4H] and [4H]"), e.getMessage());
     }
+
+    @Test
+    void aBidirectionalStaticRnnOfLstmBlockCellsIsTwoLstmLayersOneReversedThatMatchTensorFlow() throws IOException {
+        // static_bidirectional_rnn: the backward cell runs over the reversed list of steps, its outputs reversed back
+        try (Graph g = new Graph(); Session s = new Session(g)) {
+            Ops tf = Ops.create(g);
+            Placeholder<TFloat32> x = input(tf);
+            List<Output<TFloat32>> xs = tf.unstack(x, (long) T).output();
+            Operand<TFloat32> zeros = tf.zeros(tf.constant(new int[] {B, H}), TFloat32.class);
+            Operand<TFloat32>[] fw = new Operand[T];
+            Operand<TFloat32>[] bw = new Operand[T];
+            Operand<TFloat32> h = zeros;
+            Operand<TFloat32> cs = zeros;
+            for (int t = 0; t < T; t++) {
+                LSTMBlockCell<TFloat32> cell = blockCell(tf, xs.get(t), cs, h);
+                h = cell.h();
+                cs = cell.cs();
+                fw[t] = h;
+            }
+            h = zeros;
+            cs = zeros;
+            for (int t = T - 1; t >= 0; t--) {
+                LSTMBlockCell<TFloat32> cell = tf.nn.lSTMBlockCell(xs.get(t), cs, h, c(tf, 61, I + H, 4 * H), c(tf, 62, H), c(tf, 63, H), c(tf, 64, H),
+                        c(tf, 65, 4 * H), LSTMBlockCell.forgetBias(1f), LSTMBlockCell.cellClip(-1f), LSTMBlockCell.usePeephole(false));
+                h = cell.h();
+                cs = cell.cs();
+                bw[t] = h;
+            }
+            List<Operand<TFloat32>> steps = new ArrayList<>();
+            for (int t = 0; t < T; t++) {
+                steps.add(tf.concat(List.of(fw[t], bw[t]), tf.constant(1)));
+            }
+            tf.withName("out").stack(steps);
+            float[] in = TfReference.random(13, T * B * I);
+            float[] expected = TfReference.run(s, "x", "out", new int[] {T, B, I}, in, new int[] {T, B, 2 * H});
+            Model m = read(g, "bidirectional");
+            List<Layer.Lstm> lstms = m.layers().stream().filter(l -> l instanceof Layer.Lstm).map(l -> (Layer.Lstm) l).toList();
+            assertEquals(2, lstms.size(), m.layers().toString());
+            assertEquals(java.util.Set.of(io.lstmx.ir.Direction.FORWARD, io.lstmx.ir.Direction.REVERSE),
+                    java.util.Set.of(lstms.get(0).spec().direction(), lstms.get(1).spec().direction()));
+            TfReference.close(expected, TfReference.lstmx(m, "x", new int[] {T, B, I}, in));
+        }
+    }
 }
