@@ -213,6 +213,43 @@ class SavedModelConversionsTest {
         return tests.stream();
     }
 
+    /**
+     * The LSTM cell forms TensorFlow made (fixtures/tensorflow: LSTMBlockCell unrolled and in a loop,
+     * TF1 cells in loops and unrolled, a TensorList loop), read as one LSTM layer each, written as ONNX (run in
+     * onnxruntime) and as TorchScript (run in libtorch), against TensorFlow's stored outputs. ONNX has
+     * no cell clip: forms with TensorFlow's cell_clip are refused (UNSUPPORTED, naming it) rather
+     * than written without it.
+     */
+    @TestFactory
+    Stream<DynamicTest> tensorFlowCellFormsAsOnnxAndTorchScript() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String name : List.of("lstm_block_cell_unrolled", "lstm_block_cell_while", "tf1_cell_while", "tf1_cell_peephole_clip_while",
+                "tf1_cell_peephole_clip_unrolled", "tf1_cell_unrolled", "tensorlist_while")) {
+            tests.add(DynamicTest.dynamicTest(name, () -> {
+                Path dir = TestFiles.fixtures().resolve("tensorflow").resolve(name);
+                LoadedModel m = Lstmx.load(dir.resolve("model.pb"));
+                assertEquals(1, m.model().layers().stream().filter(l -> l instanceof Layer.Recurrent).count(), name + ": one recurrent layer");
+                Layer.Lstm lstm = (Layer.Lstm) m.model().layers().stream().filter(l -> l instanceof Layer.Lstm).findFirst().orElseThrow();
+                Map<String, Tensor> in = Map.of(m.model().inputs().get(0).name(), io.lstmx.api.Npy.read(dir.resolve("input.npy")));
+                List<Tensor> expected = List.of(io.lstmx.api.Npy.read(dir.resolve("expected.npy")));
+                Path onnx = tmp.resolve(name + ".onnx");
+                if (lstm.spec().cellClip() != null) {
+                    io.lstmx.errors.LstmxException e = org.junit.jupiter.api.Assertions.assertThrows(io.lstmx.errors.LstmxException.class,
+                            () -> Lstmx.save(m.model(), onnx, Format.ONNX));
+                    assertEquals(io.lstmx.errors.ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
+                    assertTrue(e.getMessage().contains("cell clip"), e.getMessage());
+                } else {
+                    Lstmx.save(m.model(), onnx, Format.ONNX);
+                    assertSame(expected, new ArrayList<>(run(new OnnxRuntimeEngine(), onnx, Format.ONNX, in).values()), name + " as ONNX in onnxruntime");
+                }
+                Path pt = tmp.resolve(name + ".pt");
+                Lstmx.save(m.model(), pt, Format.TORCHSCRIPT);
+                assertSame(expected, new ArrayList<>(run(new LibtorchEngine(), pt, Format.TORCHSCRIPT, in).values()), name + " as TorchScript in libtorch");
+            }));
+        }
+        return tests.stream();
+    }
+
     /** Batch 5, 5 steps; the first input's rows 1-4 masked (pre, post, holes, throughout) with 0, the mask value of the fixtures. */
     static Map<String, Tensor> maskedInputs(Model m) {
         Random rnd = new Random(3);

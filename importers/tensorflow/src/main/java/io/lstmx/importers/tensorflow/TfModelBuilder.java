@@ -87,8 +87,78 @@ final class TfModelBuilder {
             in.add(new Layer.Identity(in.names.fresh(o.name() + "/output"), src, o.name()));
             irOutputs.add(new ValueInfo(o.name(), Value.dtypeOf(v).computeType(), Shapes.toIr(Value.shapeOf(Value.simplify(v)))));
         }
-        Model m = new Model(modelName, info, irInputs, irOutputs, in.layers);
-        return new DeadLayerRemoval().apply(m);
+        // cells unrolled over every step become one layer each: chains of LSTMBlockCell, then cells spelt out in arithmetic
+        java.util.Set<String> inNames = new java.util.HashSet<>(irInputs.stream().map(ValueInfo::name).toList());
+        java.util.Set<String> outNames = new java.util.HashSet<>(irOutputs.stream().map(ValueInfo::name).toList());
+        List<Layer> layers = TfUnrolled.fold(in.layers, inNames, outNames, in.names);
+        TfNode at = new TfNode(in, org.tensorflow.proto.NodeDef.newBuilder().setName("unrolled cell").setOp("(unrolled)").build(), "", List.of(), 0);
+        for (int guard = 0; guard < 64; guard++) {
+            List<Layer> folded = TfUnrolled.foldCells(layers, inNames, outNames, at);
+            if (folded == null || !sameFunction(modelName, info, irInputs, irOutputs, layers, folded)) {
+                break;
+            }
+            layers = folded;
+        }
+        Model m = new DeadLayerRemoval().apply(new Model(modelName, info, irInputs, irOutputs, layers));
+        for (Layer l : m.layers()) {
+            for (String o : l.outputs()) {
+                TfSymbolic.ClipOf clip = in.clips.get(o);
+                if (clip != null) {
+                    throw LstmxException.unsupported(clip.where() + ": clips a value to [" + clip.lo() + ", " + clip.hi() + "]; lstmx reads"
+                            + " clip_by_value only as the cell clip of an LSTM cell (in a While loop body or a cell unrolled over every step)"
+                            + ": the IR has no clip layer");
+                }
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Whether two layer lists compute the same outputs (within 1e-4 + 1e-4·|v|) on random inputs of
+     * the declared shapes (unknown sizes taken as 2): the check that keeps a fold of an unrolled cell.
+     */
+    static boolean sameFunction(String name, ModelInfo info, List<ValueInfo> inputs, List<ValueInfo> outputs, List<Layer> a, List<Layer> b) {
+        java.util.Random rnd = new java.util.Random(20261207L);
+        Map<String, Tensor> feed = new HashMap<>();
+        for (ValueInfo v : inputs) {
+            if (!v.dtype().isFloating() || !v.shape().rankKnown()) {
+                return false;
+            }
+            int[] shape = new int[v.shape().rank()];
+            int size = 1;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = v.shape().dim(i) instanceof io.lstmx.ir.Dim.Fixed f ? (int) f.size() : 2;
+                size *= shape[i];
+            }
+            if (size > 1 << 16) {
+                return false; // large declared inputs: not worth a test run, the steps stay unrolled
+            }
+            float[] d = new float[size];
+            for (int i = 0; i < size; i++) {
+                d[i] = (float) rnd.nextGaussian();
+            }
+            feed.put(v.name(), Tensor.ofFloats(shape, d));
+        }
+        try {
+            Map<String, Tensor> x = io.lstmx.runtime.NativeRuntime.compile(new Model(name, info, inputs, outputs, a)).run(feed);
+            Map<String, Tensor> y = io.lstmx.runtime.NativeRuntime.compile(new Model(name, info, inputs, outputs, b)).run(feed);
+            for (ValueInfo o : outputs) {
+                float[] p = x.get(o.name()).toFloatArray();
+                float[] q = y.get(o.name()).toFloatArray();
+                if (p.length != q.length) {
+                    return false;
+                }
+                for (int i = 0; i < p.length; i++) {
+                    if (!(Math.abs(p[i] - q[i]) <= 1e-4f + 1e-4f * Math.abs(p[i]))) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        } catch (RuntimeException e) {
+            // a fold that cannot even be run on test inputs is not kept; the unfolded layers compute the model as read
+            return false;
+        }
     }
 
     /** One UNSUPPORTED error naming every unknown op with the nodes that use it. */

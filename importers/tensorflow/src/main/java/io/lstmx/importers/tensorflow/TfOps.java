@@ -135,6 +135,17 @@ final class TfOps {
         OPS.put("StatelessWhile", TfWhile::convert);
         OPS.put("While", TfWhile::convert);
         OPS.put("TensorScatterUpdate", TfWhile::scatter);
+        OPS.put("LSTMBlockCell", BlockLstm::cell);
+        OPS.put("Unpack", TfOps::unpack);
+        OPS.put("TensorListFromTensor", TfLists::fromTensor);
+        OPS.put("TensorListReserve", TfLists::reserve);
+        OPS.put("TensorListGetItem", TfLists::getItem);
+        OPS.put("TensorListSetItem", TfLists::setItem);
+        OPS.put("TensorListStack", TfLists::stack);
+        OPS.put("LogicalAnd", TfLists::logicalAnd);
+        OPS.put("Minimum", n -> TfLists.clip(n, false, true));
+        OPS.put("Maximum", n -> TfLists.clip(n, true, false));
+        OPS.put("ClipByValue", n -> TfLists.clip(n, true, true));
         OPS.put("BlockLSTM", n -> BlockLstm.convert(n, false));
         OPS.put("BlockLSTMV2", n -> BlockLstm.convert(n, true));
     }
@@ -822,6 +833,44 @@ final class TfOps {
         String o = n.out(0);
         n.add(new Layer.Transpose(n.name(), n.run(0), o, Arrays.stream(perm).boxed().toList()));
         return run(n, o, Value.dtypeOf(v), permute(s, perm));
+    }
+
+    /** Unpack (tf.unstack): one Select per entry of the axis, whose size must be known. */
+    private static Object[] unpack(TfNode n) {
+        Value v = n.value(0);
+        List<SDim> s = Value.shapeOf(v);
+        if (s == null) {
+            throw n.unsupported("unstacks a value of unknown rank");
+        }
+        int a = axis(n, n.attrInt("axis", 0), s.size());
+        long num = n.attrInt("num", -1);
+        if (s.get(a).isKnown() && s.get(a).value() != num) {
+            throw n.bad("unstacks axis " + a + " of size " + s.get(a) + " into num = " + num + " values; they must be equal");
+        }
+        if (!s.get(a).isKnown() || num < 1 || num > 100_000) {
+            throw n.unsupported("unstacks axis " + a + " of size " + s.get(a) + " into " + num + " values (lstmx needs the size known, 1 to 100000)");
+        }
+        Object[] out = new Object[(int) num];
+        List<SDim> os = new ArrayList<>(s);
+        os.remove(a);
+        for (int k = 0; k < num; k++) {
+            if (v instanceof Value.Const c) {
+                Tensor t = Fold.slice(c.tensor(), a, k, k + 1, 1, n);
+                int[] shape = t.shape();
+                int[] ns = new int[shape.length - 1];
+                for (int i = 0, j = 0; i < shape.length; i++) {
+                    if (i != a) {
+                        ns[j++] = shape[i];
+                    }
+                }
+                out[k] = new Value.Const(t.reshape(ns));
+                continue;
+            }
+            String o = n.out(k);
+            n.add(new Layer.Select(o, n.run(0), o, a, k));
+            out[k] = new Value.Run(o, Value.dtypeOf(v), os);
+        }
+        return out;
     }
 
     private static Object[] split(TfNode n) {

@@ -96,12 +96,36 @@ final class TfSymbolic {
         }
     }
 
-    /** The output accumulator of a While loop; {@code update} is the value written at step t (null before). */
-    record Accum(String update) {
+    /**
+     * The output accumulator of a While loop; {@code update} is the value written at step t (null
+     * before): the step's output itself ({@code element}, TensorListSetItem) or it unsqueezed to
+     * [1, B, H] (TensorScatterUpdate).
+     */
+    record Accum(String update, boolean element) {
         @Override
         public String toString() {
             return "the output accumulator of a While loop";
         }
+    }
+
+    /** An empty TensorList of {@code count} elements of {@code element} shape (TensorListReserve), before a loop fills it. */
+    record ListReserve(SDim count, List<SDim> element, DType dtype) {
+        @Override
+        public String toString() {
+            return "an empty TensorList (TensorListReserve), read only as the output accumulator of a While loop";
+        }
+    }
+
+    /** One side of a clip_by_value (Minimum or Maximum of a run-time value and a scalar constant); null for the open side. */
+    record HalfClip(Value.Run x, Float lo, Float hi) {
+        @Override
+        public String toString() {
+            return "a Minimum or Maximum with a constant, read only as half of a clip_by_value";
+        }
+    }
+
+    /** A value clipped to [lo, hi] (clip_by_value): {@code input} is the unclipped value, {@code where} names the node. */
+    record ClipOf(String input, float lo, float hi, String where) {
     }
 
     /** The symbol of a dimension {@code d + k} (equal symbols mean equal sizes, so this stays exact). */
@@ -150,9 +174,13 @@ final class TfSymbolic {
         if (n.attrInt("batch_dims", 0) != 0) {
             throw n.unsupported("batch_dims " + n.attrInt("batch_dims", 0) + " is not read");
         }
+        return gather(n, n.constLongs(2, "the axis")[0]);
+    }
+
+    /** Gathers input 0 at the indices of input 1 along {@code axisAttr} (GatherV2; TensorListGetItem on axis 0). */
+    static Object[] gather(TfNode n, long axisAttr) {
         Object p = n.input(0);
         Object idx = n.input(1);
-        long axisAttr = n.constLongs(2, "the axis")[0];
         if (idx instanceof TfSymbolic.LoopIndex li && !li.next() && p instanceof Value.Run run && n.in.loopSequences.contains(run.name())) {
             if (axisAttr != 0) {
                 throw n.unsupported("a While loop reads its sequence along axis " + axisAttr + "; lstmx reads loops over axis 0 (time)");

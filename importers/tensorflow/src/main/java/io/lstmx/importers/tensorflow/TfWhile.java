@@ -19,6 +19,8 @@ import io.lstmx.ir.Tensor;
 import io.lstmx.runtime.NativeRuntime;
 import io.lstmx.util.SafeText;
 import org.tensorflow.proto.AttrValue;
+import org.tensorflow.proto.FunctionDef;
+import org.tensorflow.proto.NodeDef;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,18 +33,24 @@ import java.util.Random;
  * A TF2 functional loop ({@code While}, {@code StatelessWhile}) over the time steps of a sequence
  * whose body computes one recurrent cell, read as ONE IR LSTM, GRU or RNN layer (never unrolled).
  *
- * <p>The loop variables are classified by what they are: the step counter (an int scalar 0), the
- * sequence (a float [T, B, I] value, possibly time-reversed), the state(s) (float [B, H]: h, then
- * c for an LSTM) and the output accumulator (a zero-filled float [T, B, H]). The condition must be
- * {@code t < T}. The body is interpreted once, symbolically, with stand-ins: reading the sequence
- * at t gives x_t, the states h_prev and c_prev, and writing the accumulator at t (TensorScatterUpdate)
- * records the step's output, which must be the new h. The body's layers (constants captured in it
- * hold the weights) are then matched against the gate algebra of an LSTM (gates from one affine map
- * of x_t and h_prev, split; c = f·c + i·g; h = o·act(c); coupled gates f = 1 - i), a GRU (reset
- * before or after the recurrent product) or an RNN (h = f(W x + R h + b)), with any of the IR's
- * activations, and the result is checked numerically against the body on random inputs. Anything
- * else (sequence lengths, clips, peepholes, projections, other loop shapes) is refused with the
- * reason.
+ * <p>The loop variables are classified by what they are: step counters (int scalars from 0: the
+ * loop's time, and tf.while_loop's own loop counter beside it), the sequence (a float [T, B, I]
+ * value, possibly time-reversed, or a TensorList made from one), the state(s) (float [B, H]: h and,
+ * for an LSTM, c, in either order, as TF1's LSTMStateTuple holds (c, h)), the output accumulator
+ * (a zero-filled float [T, B, H], or a reserved TensorList) and loop invariants (variables the body
+ * returns unchanged: captured weights, maximum_iterations). The condition must be {@code t < T}
+ * (several such joined by LogicalAnd). The body is interpreted once, symbolically, with stand-ins:
+ * reading the sequence at t (GatherV2, TensorListGetItem) gives x_t, the states h_prev and c_prev,
+ * and writing the accumulator at t (TensorScatterUpdate of [h], TensorListSetItem of h) records
+ * the step's output, which must be the new h. The body's layers (constants captured in it hold the
+ * weights) are then matched: one LSTMBlockCell from x_t, h_prev and c_prev is the loop's LSTM
+ * outright; otherwise the gate algebra of an LSTM (gates from one affine map of x_t and h_prev,
+ * split; c' = f·c + i·g, h = o·act(c'); coupled gates f = 1 - i; TF1 LSTMCell's peepholes
+ * i, f += w ⊙ c and o += w_o ⊙ c'; its cell clip c' = clip_by_value(c', -k, k), the IR's cell clip;
+ * a forget_bias added at run time folds into the bias), a GRU (reset before or after the recurrent
+ * product) or an RNN (h = f(W x + R h + b)), with any of the IR's activations, and the result is
+ * checked numerically against the body on random inputs. Anything else (sequence lengths, a clip
+ * that is not symmetric, projections of other shapes, other loop shapes) is refused with the reason.
  */
 final class TfWhile {
     private TfWhile() {
@@ -56,11 +64,45 @@ final class TfWhile {
         return a.getFunc().getName();
     }
 
+    /**
+     * Whether the loop body returns its argument {@code i} unchanged (directly or through Identity
+     * nodes): a loop invariant, as while_v2 makes of captured weights and of maximum_iterations.
+     */
+    static boolean passThrough(FunctionDef body, int i) {
+        if (body == null) {
+            return false;
+        }
+        var sig = body.getSignature();
+        if (i >= sig.getInputArgCount() || i >= sig.getOutputArgCount()) {
+            return false;
+        }
+        String want = sig.getInputArg(i).getName();
+        String r = body.getRetMap().get(sig.getOutputArg(i).getName());
+        Map<String, NodeDef> byName = new HashMap<>();
+        for (NodeDef d : body.getNodeDefList()) {
+            byName.put(d.getName(), d);
+        }
+        for (int guard = 0; r != null && guard < 64; guard++) {
+            if (r.equals(want)) {
+                return true;
+            }
+            int c = r.indexOf(':');
+            NodeDef d = c < 0 ? null : byName.get(r.substring(0, c));
+            if (d == null || !d.getOp().equals("Identity") || d.getInputCount() == 0) {
+                return false;
+            }
+            r = d.getInput(0);
+        }
+        return false;
+    }
+
     static Object[] convert(TfNode n) {
         String condName = func(n, "cond");
         String bodyName = func(n, "body");
+        FunctionDef bodyDef = n.in.functions.get(bodyName);
         List<Object> init = n.inputs;
-        int counter = -1;
+        List<Integer> counters = new ArrayList<>();
+        List<Integer> invariants = new ArrayList<>();
         int seq = -1;
         int acc = -1;
         List<Integer> states = new ArrayList<>();
@@ -68,6 +110,16 @@ final class TfWhile {
             Object o = init.get(i);
             if (o instanceof TfSymbolic.Reversed r && r.last() == null && seq < 0) {
                 seq = i;
+                continue;
+            }
+            if (o instanceof TfSymbolic.ListReserve && acc < 0) {
+                acc = i;
+                continue;
+            }
+            boolean invariant = passThrough(bodyDef, i) && !(o instanceof Value v1 && Value.simplify(v1) instanceof Value.Run);
+            if (invariant && (o instanceof TfInterpreter.Resource || o instanceof Value)) {
+                // weights captured by the loop, tf.while_loop's maximum_iterations: the body reads them as they are
+                invariants.add(i);
                 continue;
             }
             if (!(o instanceof Value v0)) {
@@ -79,8 +131,9 @@ final class TfWhile {
             if (s == null) {
                 throw n.unsupported("loop variable " + i + " has unknown rank; lstmx reads loops over time whose variables have known ranks");
             }
-            if (!t.isFloating() && s.isEmpty() && v instanceof Value.Const c && c.tensor().toLongArray()[0] == 0 && counter < 0) {
-                counter = i;
+            if (!t.isFloating() && s.isEmpty() && v instanceof Value.Const c && c.tensor().toLongArray()[0] == 0) {
+                // the step counter; tf.while_loop adds its own loop counter beside the loop's time
+                counters.add(i);
             } else if (t.isFloating() && s.size() == 3 && v instanceof Value.Filled f && f.element().getFloat(0) == 0f && acc < 0) {
                 acc = i;
             } else if (t.isFloating() && s.size() == 3 && v instanceof Value.Run && seq < 0) {
@@ -91,32 +144,37 @@ final class TfWhile {
                 throw n.unsupported("loop variable " + i + " looks like sequence lengths; lstmx does not read masked While loops yet");
             } else {
                 throw n.unsupported("loop variable " + i + " (" + Value.describe(v) + ") is none of step counter, [T, B, I] sequence,"
-                        + " [B, H] state or zero [T, B, H] output accumulator");
+                        + " [B, H] state, zero [T, B, H] output accumulator (or TensorList) or loop invariant");
             }
         }
-        if (counter < 0 || seq < 0 || acc < 0 || states.isEmpty() || states.size() > 2) {
+        if (counters.isEmpty() || seq < 0 || acc < 0 || states.isEmpty() || states.size() > 2) {
             throw n.unsupported("is not a loop over time steps lstmx reads (it needs a step counter from 0, a [T, B, I] sequence,"
-                    + " one or two [B, H] states and a zero [T, B, H] output accumulator; found "
+                    + " one or two [B, H] states and a zero [T, B, H] output accumulator or TensorList; found "
                     + init.size() + " loop variables)");
         }
         boolean reversed = init.get(seq) instanceof TfSymbolic.Reversed;
         Value.Run xs = reversed ? ((TfSymbolic.Reversed) init.get(seq)).inner() : (Value.Run) Value.simplify((Value) init.get(seq));
+        if (xs.shape() == null || xs.shape().size() != 3) {
+            throw n.unsupported("the loop's sequence is " + Value.describe(xs) + ", not [T, B, I]");
+        }
         SDim time = xs.shape().get(0);
         SDim batch = xs.shape().get(1);
         SDim inDim = xs.shape().get(2);
         TfInterpreter in = n.in;
         // stand-ins
         List<Object> args = new ArrayList<>(init);
-        args.set(counter, new TfSymbolic.LoopIndex(false));
+        for (int c : counters) {
+            args.set(c, new TfSymbolic.LoopIndex(false));
+        }
         args.set(seq, xs);
-        args.set(acc, new TfSymbolic.Accum(null));
+        args.set(acc, new TfSymbolic.Accum(null, false));
         String base = n.name();
         List<String> stateNames = new ArrayList<>();
         List<Integer> stateSizes = new ArrayList<>();
         for (int k = 0; k < states.size(); k++) {
             int i = states.get(k);
             List<SDim> s = Value.shapeOf((Value) init.get(i));
-            String nm = in.names.fresh(base + (k == 0 ? "/h_prev" : "/c_prev"));
+            String nm = in.names.fresh(base + "/state" + k + "_prev");
             stateNames.add(nm);
             // an unknown size is taken from the accumulator (h) or the body's weights (c), below
             stateSizes.add(s.get(1).isKnown() ? (int) s.get(1).value() : -1);
@@ -146,8 +204,10 @@ final class TfWhile {
         if (bodyOut.size() != init.size()) {
             throw n.bad("the loop body returns " + bodyOut.size() + " values for " + init.size() + " loop variables");
         }
-        if (!(bodyOut.get(counter) instanceof TfSymbolic.LoopIndex li) || !li.next()) {
-            throw n.unsupported("the loop body does not advance the step counter by one");
+        for (int c : counters) {
+            if (!(bodyOut.get(c) instanceof TfSymbolic.LoopIndex li) || !li.next()) {
+                throw n.unsupported("the loop body does not advance its step counter (loop variable " + c + ") by one");
+            }
         }
         if (!(bodyOut.get(seq) instanceof Value.Run sr) || !sr.name().equals(xs.name())) {
             throw n.unsupported("the loop body changes the sequence it reads");
@@ -162,36 +222,46 @@ final class TfWhile {
             }
             next.add(r.name());
         }
-        if (stateSizes.get(0) < 0) {
-            SDim yw = Value.shapeOf((Value) init.get(acc)).get(2);
-            if (!yw.isKnown()) {
-                throw n.unsupported("the loop's state h and output accumulator have unknown sizes");
-            }
-            stateSizes.set(0, (int) yw.value());
-        }
         if (in.loopXt == null) {
             throw n.unsupported("the loop body does not read its sequence at step t");
         }
-        Cell m = new Cell(n, cell, in.loopXt, stateNames, next, stateSizes.get(0));
-        int inSize = inDim.isKnown() ? (int) inDim.value() : m.inputSizeFromWeights();
-        if (stateSizes.size() == 2 && stateSizes.get(1) < 0) {
-            stateSizes.set(1, m.gateRowsFromWeights() / 4);
+        SDim accWidth = accumulatorWidth(init.get(acc), n);
+        Match found;
+        try {
+            found = matchCell(n, cell, in.loopXt, stateNames, next, stateSizes, states, accWidth, inDim, ac, reversed, base, xs, init);
+        } catch (LstmxException first) {
+            if (states.size() != 2) {
+                throw first;
+            }
+            // TF1's LSTMStateTuple holds (c, h): try the two states the other way round before giving up
+            try {
+                found = matchCell(n, cell, in.loopXt, List.of(stateNames.get(1), stateNames.get(0)), List.of(next.get(1), next.get(0)),
+                        List.of(stateSizes.get(1), stateSizes.get(0)), List.of(states.get(1), states.get(0)), accWidth, inDim, ac, reversed,
+                        base, xs, init);
+            } catch (LstmxException second) {
+                throw first;
+            }
         }
-        Layer.Recurrent layer = m.match(ac.update(), inSize, stateSizes, reversed, base, xs, init, states);
-        m.verify(layer);
+        Layer.Recurrent layer = found.layer();
+        states = found.states();
         // add the layer and its outputs
         in.add(layer);
-        int h = stateSizes.get(0);
+        int h = found.sizes().get(0);
         String y = KerasRecurrent.squeeze(n, layer.outputSequence(), 1, base + "/outputs");
         Value.Run yv = new Value.Run(y, DType.FLOAT32, List.of(time, batch, SDim.known(h)));
         Value.Run hT = new Value.Run(KerasRecurrent.squeeze(n, layer.outputH(), 0, base + "/h_last"), DType.FLOAT32, List.of(batch, SDim.known(h)));
         Object[] out = new Object[init.size()];
-        out[counter] = Value.simplify(new Value.ShapeVec(List.of(time), true));
+        for (int c : counters) {
+            out[c] = Value.simplify(new Value.ShapeVec(List.of(time), true));
+        }
+        for (int i : invariants) {
+            out[i] = init.get(i);
+        }
         out[seq] = init.get(seq);
         out[states.get(0)] = hT;
         if (states.size() == 2) {
             out[states.get(1)] = new Value.Run(KerasRecurrent.squeeze(n, layer.outputC(), 0, base + "/c_last"), DType.FLOAT32,
-                    List.of(batch, SDim.known(stateSizes.get(1))));
+                    List.of(batch, SDim.known(found.sizes().get(1))));
         }
         if (reversed) {
             out[acc] = new TfSymbolic.Reversed(yv, hT);
@@ -202,17 +272,50 @@ final class TfWhile {
         return out;
     }
 
+    /** The layer matched to a loop body, with the loop variables of h and c (in that order) and their sizes. */
+    private record Match(Layer.Recurrent layer, List<Integer> states, List<Integer> sizes) {
+    }
+
+    /** The output accumulator's width (H), or an unknown dimension. */
+    private static SDim accumulatorWidth(Object acc, TfNode n) {
+        if (acc instanceof TfSymbolic.ListReserve r) {
+            return r.element() != null && r.element().size() == 2 ? r.element().get(1) : n.freshDim();
+        }
+        return Value.shapeOf((Value) acc).get(2);
+    }
+
+    /** Matches the body's layers with the states taken as h (first) and c (second), then checks one step numerically. */
+    private static Match matchCell(TfNode n, List<Layer> cell, String xt, List<String> stateNames, List<String> next, List<Integer> sizes0,
+                                   List<Integer> states, SDim accWidth, SDim inDim, TfSymbolic.Accum ac, boolean reversed, String base,
+                                   Value.Run xs, List<Object> init) {
+        List<Integer> sizes = new ArrayList<>(sizes0);
+        if (sizes.get(0) < 0) {
+            if (!accWidth.isKnown()) {
+                throw n.unsupported("the loop's state h and output accumulator have unknown sizes");
+            }
+            sizes.set(0, (int) accWidth.value());
+        }
+        Cell m = new Cell(n, cell, xt, stateNames, next, sizes.get(0));
+        int inSize = inDim.isKnown() ? (int) inDim.value() : m.inputSizeFromWeights();
+        if (sizes.size() == 2 && sizes.get(1) < 0) {
+            sizes.set(1, m.gateRowsFromWeights() / 4);
+        }
+        Layer.Recurrent layer = m.match(ac.update(), ac.element(), inSize, sizes, reversed, base, xs, init, states);
+        m.verify(layer);
+        return new Match(layer, states, sizes);
+    }
+
     /** TensorScatterUpdate(accumulator, [[t]], update): records the step's output. */
     static Object[] scatter(TfNode n) {
         if (n.input(0) instanceof TfSymbolic.Accum a && a.update() == null && n.input(1) instanceof TfSymbolic.LoopIndex li && !li.next()
                 && n.input(2) instanceof Value.Run u) {
-            return TfOps.one(new TfSymbolic.Accum(u.name()));
+            return TfOps.one(new TfSymbolic.Accum(u.name(), false));
         }
         throw n.unsupported("lstmx reads TensorScatterUpdate only as a While loop writing its output at step t");
     }
 
     /** The matcher of one body's layers. */
-    private static final class Cell {
+    static final class Cell {
         final TfNode n;
         final List<Layer> layers;
         final Map<String, Layer> producer = new HashMap<>();
@@ -254,8 +357,26 @@ final class TfWhile {
             return producer.get(strip(v));
         }
 
-        /** W x + R h + b over rows, with R possibly applied to r ⊙ h (gated). */
-        record Aff(Tensor w, Tensor r, Tensor rGated, String gate, Tensor b, int rows) {
+        /**
+         * W x + R h + b over rows, with R possibly applied to r ⊙ h (gated), plus p ⊙ c for a peephole
+         * vector p on the cell state named pOn (the previous or the new c). rows is -1 for a scalar
+         * constant b, which broadcasts over the rows of whatever it is added to.
+         */
+        record Aff(Tensor w, Tensor r, Tensor rGated, String gate, Tensor b, int rows, Tensor p, String pOn) {
+            Aff(Tensor w, Tensor r, Tensor rGated, String gate, Tensor b, int rows) {
+                this(w, r, rGated, gate, b, rows, null, null);
+            }
+        }
+
+        /** The new cell state (after its clip, if any), which the output gate's peephole reads; null before matching an LSTM. */
+        String cNew;
+
+        /** v as a constant float vector, or null. */
+        Tensor vector(String v) {
+            if (prod(v) instanceof Layer.Constant c && c.value().dtype().isFloating() && c.value().rank() == 1) {
+                return c.value();
+            }
+            return null;
         }
 
         Aff affine(String v) {
@@ -268,6 +389,9 @@ final class TfWhile {
                 }
                 if (t.rank() == 2 && t.dim(0) == 1) {
                     t = t.reshape(t.dim(1));
+                }
+                if (t.rank() == 0) {
+                    return new Aff(null, null, null, null, t, -1);
                 }
                 return t.rank() == 1 ? new Aff(null, null, null, null, t, t.dim(0)) : null;
             }
@@ -296,6 +420,19 @@ final class TfWhile {
                 }
                 return a;
             }
+            if (l instanceof Layer.Binary b && b.op() == Layer.Binary.Op.MUL && stateNames.size() == 2) {
+                // p ⊙ c: a peephole of TF1's LSTMCell(use_peepholes) on the previous or the new cell state
+                Tensor k = vector(b.a());
+                String other = strip(b.b());
+                if (k == null) {
+                    k = vector(b.b());
+                    other = strip(b.a());
+                }
+                if (k != null && (other.equals(stateNames.get(1)) || other.equals(cNew))) {
+                    return new Aff(null, null, null, null, null, k.dim(0), k, other);
+                }
+                return null;
+            }
             if (l instanceof Layer.Binary b && b.op() == Layer.Binary.Op.ADD) {
                 Aff p = affine(b.a());
                 Aff q = p == null ? null : affine(b.b());
@@ -303,15 +440,16 @@ final class TfWhile {
             }
             if (l instanceof Layer.Slice s && s.step() == 1 && (s.axis() == 1 || s.axis() == -1)) {
                 Aff a = affine(s.input());
-                if (a == null) {
-                    return null;
+                if (a == null || a.rows < 0) {
+                    return a;
                 }
                 long st = Math.max(0, s.start() < 0 ? s.start() + a.rows : s.start());
                 long en = Math.min(a.rows, s.end() < 0 ? s.end() + a.rows : s.end());
                 if (en <= st) {
                     return null;
                 }
-                return new Aff(rows(a.w, st, en), rows(a.r, st, en), rows(a.rGated, st, en), a.gate, rows(a.b, st, en), (int) (en - st));
+                return new Aff(rows(a.w, st, en), rows(a.r, st, en), rows(a.rGated, st, en), a.gate, rows(a.b, st, en), (int) (en - st),
+                        rows(a.p, st, en), a.pOn);
             }
             return null;
         }
@@ -349,10 +487,20 @@ final class TfWhile {
         }
 
         Aff sum(Aff p, Aff q) {
-            if (p.rows != q.rows || (p.gate != null && q.gate != null && !p.gate.equals(q.gate))) {
+            if (p.rows < 0 && q.rows >= 0) {
+                return sum(q, p);
+            }
+            if (q.rows < 0 && p.rows >= 0) {
+                // a scalar (TF1's forget_bias added at run time) over every row
+                float[] f = new float[p.rows];
+                java.util.Arrays.fill(f, q.b.getFloat(0));
+                q = new Aff(null, null, null, null, Tensor.ofFloats(new int[] {p.rows}, f), p.rows);
+            }
+            if (p.rows != q.rows || (p.gate != null && q.gate != null && !p.gate.equals(q.gate)) || (p.p != null && q.p != null)) {
                 return null;
             }
-            return new Aff(add(p.w, q.w), add(p.r, q.r), add(p.rGated, q.rGated), p.gate != null ? p.gate : q.gate, add(p.b, q.b), p.rows);
+            return new Aff(add(p.w, q.w), add(p.r, q.r), add(p.rGated, q.rGated), p.gate != null ? p.gate : q.gate, add(p.b, q.b), p.rows,
+                    p.p != null ? p.p : q.p, p.p != null ? p.pOn : q.pOn);
         }
 
         /** An activation of an affine map: fn and the map; null if v is not one. */
@@ -401,12 +549,13 @@ final class TfWhile {
             return Fold.concat(parts, 0, n);
         }
 
-        Layer.Recurrent match(String update, int in, List<Integer> sizes, boolean reversed, String base, Value.Run xs,
+        Layer.Recurrent match(String update, boolean element, int in, List<Integer> sizes, boolean reversed, String base, Value.Run xs,
                               List<Object> init, List<Integer> states) {
             int h = sizes.get(0);
             String hn = strip(next.get(0));
             Layer up = prod(update);
-            if (!(up instanceof Layer.Unsqueeze u && u.axes().equals(List.of(0)) && strip(u.input()).equals(hn))) {
+            boolean writesH = element ? strip(update).equals(hn) : up instanceof Layer.Unsqueeze u && u.axes().equals(List.of(0)) && strip(u.input()).equals(hn);
+            if (!writesH) {
                 throw refuse("the output written at step t is not the new h");
             }
             Direction dir = reversed ? Direction.REVERSE : Direction.FORWARD;
@@ -428,7 +577,23 @@ final class TfWhile {
                 this.projection = projection;
                 String cn = strip(next.get(1));
                 String cPrev = stateNames.get(1);
-                String[][] sum = operands(cn, Layer.Binary.Op.ADD);
+                Layer.Lstm blockCell = blockCell(hn, cn, dir, base, xsName, h0, init, states, y, yh);
+                if (blockCell != null) {
+                    return blockCell;
+                }
+                // TF1's LSTMCell(cell_clip): c' = clip_by_value(f·c + i·g, -clip, clip), the IR's cell clip
+                Float cellClip = null;
+                String cSum = cn;
+                TfSymbolic.ClipOf clip = n.in.clips.get(cn);
+                if (clip != null) {
+                    if (clip.lo() != -clip.hi()) {
+                        throw refuse("it clips the cell state to [" + clip.lo() + ", " + clip.hi() + "]; the IR's cell clip is symmetric, [-clip, clip]");
+                    }
+                    cellClip = clip.hi();
+                    cSum = strip(clip.input());
+                }
+                cNew = cn;
+                String[][] sum = operands(cSum, Layer.Binary.Op.ADD);
                 if (sum == null) {
                     throw refuse("the new c is not a sum f·c + i·g");
                 }
@@ -443,7 +608,7 @@ final class TfWhile {
                             continue;
                         }
                         for (String[] igs : ig) {
-                            Layer.Lstm l = lstm(fcs[0], igs[0], igs[1], hn, cn, in, hc, dir, base, xsName, h0, init, states, y, yh);
+                            Layer.Lstm l = lstm(fcs[0], igs[0], igs[1], hn, cn, cellClip, in, hc, dir, base, xsName, h0, init, states, y, yh);
                             if (l != null) {
                                 return l;
                             }
@@ -470,7 +635,36 @@ final class TfWhile {
             return new Layer.Rnn(base, RecurrentPorts.withoutCell(xsName, null, h0, y, yh), spec, List.of(w));
         }
 
-        private Layer.Lstm lstm(String fName, String iName, String gName, String hn, String cn, int in, int h, Direction dir, String base,
+        /**
+         * The body's cell is one LSTMBlockCell (read as a one-step LSTM layer on x_t unsqueezed, from
+         * h_prev and c_prev unsqueezed, whose squeezed Y_h and Y_c are the new h and c): the loop is
+         * that layer over the whole sequence. Null when the body is not that.
+         */
+        private Layer.Lstm blockCell(String hn, String cn, Direction dir, String base, String xsName, String h0, List<Object> init,
+                                     List<Integer> states, String y, String yh) {
+            if (!(prod(hn) instanceof Layer.Squeeze sh) || !sh.axes().equals(List.of(0)) || !(prod(cn) instanceof Layer.Squeeze sc)
+                    || !sc.axes().equals(List.of(0)) || !(prod(sh.input()) instanceof Layer.Lstm p) || prod(sc.input()) != p
+                    || !strip(sh.input()).equals(p.outputH()) || !strip(sc.input()).equals(p.outputC())) {
+                return null;
+            }
+            if (!unsqueezed(p.input(), x) || !unsqueezed(p.initialH(), stateNames.get(0)) || !unsqueezed(p.initialC(), stateNames.get(1))
+                    || p.weights().size() != 1 || p.spec().direction() != Direction.FORWARD) {
+                throw refuse("its LSTMBlockCell does not read x_t, h_prev and c_prev and give the new h and c");
+            }
+            LstmSpec sp = p.spec();
+            LstmSpec spec = new LstmSpec(sp.inputSize(), sp.hiddenSize(), sp.projSize(), dir, Layout.TIME_MAJOR, sp.clip(), sp.inputForget(),
+                    sp.activations(), sp.cellClip(), sp.forgetBias());
+            String c0 = KerasRecurrent.initial(init.get(states.get(1)), n, Layout.TIME_MAJOR, "c0");
+            String yc = n.in.names.fresh(base + "/Y_c");
+            return new Layer.Lstm(base, new RecurrentPorts(xsName, null, h0, c0, y, yh, yc), spec, p.weights(), p.sourceGateOrder());
+        }
+
+        /** Whether {@code v} is {@code of} unsqueezed on axis 0. */
+        private boolean unsqueezed(String v, String of) {
+            return v != null && prod(v) instanceof Layer.Unsqueeze u && u.axes().equals(List.of(0)) && strip(u.input()).equals(of);
+        }
+
+        private Layer.Lstm lstm(String fName, String iName, String gName, String hn, String cn, Float cellClip, int in, int h, Direction dir, String base,
                                 String xsName, String h0, List<Object> init, List<Integer> states, String y, String yh) {
             Act i = act(iName);
             Act g = act(gName);
@@ -505,14 +699,25 @@ final class TfWhile {
                 if (!coupled && (f.aff.rGated != null || f.aff.rows != h)) {
                     return null;
                 }
+                // peepholes: i and f read the previous c, o the new one; the candidate g none
+                String cPrev = stateNames.get(1);
+                if (g.aff.p != null || (i.aff.p != null && !i.aff.pOn.equals(cPrev)) || (o.aff.p != null && !o.aff.pOn.equals(cn))
+                        || (!coupled && f.aff.p != null && !f.aff.pOn.equals(cPrev))) {
+                    return null;
+                }
+                Tensor peephole = null;
+                if (i.aff.p != null || o.aff.p != null || (!coupled && f.aff.p != null)) {
+                    Tensor z = Tensor.zeros(h);
+                    peephole = cat(List.of(i.aff.p != null ? i.aff.p : z, !coupled && f.aff.p != null ? f.aff.p : z, o.aff.p != null ? o.aff.p : z));
+                }
                 Aff fa = coupled ? new Aff(null, null, null, null, null, h) : f.aff;
                 Tensor w = cat(List.of(full(i.aff, true, h, in), full(fa, true, h, in), full(g.aff, true, h, in), full(o.aff, true, h, in)));
                 int pw = hSize;
                 Tensor r = cat(List.of(full(i.aff, false, h, pw), full(fa, false, h, pw), full(g.aff, false, h, pw), full(o.aff, false, h, pw)));
                 Tensor b = cat(List.of(bias(i.aff, h), bias(fa, h), bias(g.aff, h), bias(o.aff, h)));
                 List<ActivationFn> acts = List.of(i.fn, g.fn, ha.fn());
-                LstmSpec spec = new LstmSpec(in, h, projection == null ? 0 : hSize, dir, Layout.TIME_MAJOR, null, coupled, acts);
-                LstmWeights lw = new LstmWeights(w, r, b, Tensor.zeros(4 * h), null, projection);
+                LstmSpec spec = new LstmSpec(in, h, projection == null ? 0 : hSize, dir, Layout.TIME_MAJOR, null, coupled, acts, cellClip, 0f);
+                LstmWeights lw = new LstmWeights(w, r, b, Tensor.zeros(4 * h), peephole, projection);
                 String c0 = KerasRecurrent.initial(init.get(states.get(1)), n, Layout.TIME_MAJOR, "c0");
                 String yc = n.in.names.fresh(base + "/Y_c");
                 return new Layer.Lstm(base, new RecurrentPorts(xsName, null, h0, c0, y, yh, yc), spec, List.of(lw), GateOrder.CANONICAL);

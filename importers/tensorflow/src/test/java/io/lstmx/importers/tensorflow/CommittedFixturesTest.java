@@ -13,14 +13,16 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The graphs TensorFlow made (fixtures/tensorflow, written by {@link TfMadeGraphsTest} with
+ * The graphs TensorFlow made (fixtures/tensorflow, written by {@link TfMadeGraphsTest} and {@link TfCellFormsTest} with
  * -Dlstmx.tf.fixtures) against the outputs TensorFlow gave, stored beside them: no TensorFlow needed.
  */
 class CommittedFixturesTest {
     static final Path ROOT = Path.of("../../fixtures/tensorflow");
 
     @ParameterizedTest
-    @ValueSource(strings = {"block_lstm/model.pb", "block_lstm_v2/model.pb", "tf1_cell_unrolled/model.pb", "block_lstm_savedmodel/saved_model"})
+    @ValueSource(strings = {"block_lstm/model.pb", "block_lstm_v2/model.pb", "tf1_cell_unrolled/model.pb", "block_lstm_savedmodel/saved_model",
+            "lstm_block_cell_unrolled/model.pb", "lstm_block_cell_while/model.pb", "tf1_cell_while/model.pb", "tf1_cell_peephole_clip_while/model.pb",
+            "tf1_cell_peephole_clip_unrolled/model.pb", "tensorlist_while/model.pb"})
     void matchesStoredTensorFlowOutputs(String rel) throws IOException {
         Path model = ROOT.resolve(rel);
         Path dir = model.getParent();

@@ -72,6 +72,29 @@ class HostileFilesTest {
         }
     }
 
+    /** The cell forms (LSTMBlockCell chains and loops, TF1 cells in loops and unrolled, TensorList loops) damaged byte-wise. */
+    @Test
+    void mutatedCellFormGraphs() throws IOException {
+        Random rnd = new Random(2);
+        for (String name : new String[] {"lstm_block_cell_unrolled", "lstm_block_cell_while", "tf1_cell_while", "tf1_cell_peephole_clip_while",
+                "tf1_cell_peephole_clip_unrolled", "tf1_cell_unrolled", "tensorlist_while"}) {
+            byte[] g = Files.readAllBytes(CommittedFixturesTest.ROOT.resolve(name).resolve("model.pb"));
+            for (int k = 0; k < 60; k++) {
+                byte[] b = g.clone();
+                if (k % 4 == 0) {
+                    b = java.util.Arrays.copyOf(b, rnd.nextInt(b.length));
+                } else {
+                    for (int j = 0; j < 1 + k % 3; j++) {
+                        b[rnd.nextInt(b.length)] = (byte) rnd.nextInt(256);
+                    }
+                }
+                Path p = tmp.resolve(name + k + ".pb");
+                Files.write(p, b);
+                onlyLstmxErrors(() -> new GraphDefReader().read(p, ReadOptions.DEFAULT));
+            }
+        }
+    }
+
     @Test
     void snappyBlocksAreRefusedPrecisely() throws IOException {
         Path d = copy();
