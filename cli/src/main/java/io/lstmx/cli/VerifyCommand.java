@@ -157,8 +157,10 @@ final class VerifyCommand implements Callable<Integer> {
         FormatRegistry registry = FormatRegistry.standard();
         if (engine == null) {
             // The engine that runs the file itself, else the first that runs a format lstmx writes it as.
-            // A state_dict is checked in libtorch (as TorchScript) before any other framework.
-            Format sibling = format == Format.PYTORCH_STATE_DICT ? Format.TORCHSCRIPT : format;
+            // A state_dict is checked in libtorch (as TorchScript), a Keras file in TensorFlow (as a SavedModel,
+            // which also says what ONNX cannot, such as Keras's masks), before any other framework.
+            Format sibling = format == Format.PYTORCH_STATE_DICT ? Format.TORCHSCRIPT
+                    : format == Format.KERAS || format == Format.KERAS_H5 ? Format.SAVEDMODEL : format;
             engine = ReferenceEngines.forFormat(format).or(() -> ReferenceEngines.forFormat(sibling)).or(() -> ReferenceEngines.all().stream()
                     .filter(e -> e.formats().stream().anyMatch(registry::canWrite)).findFirst())
                     .orElseThrow(() -> LstmxException.unsupported(model + ": no reference engine present runs " + format.id()
