@@ -102,6 +102,8 @@ final class KerasBuilder {
     private final Map<String, String> maskColumns = new HashMap<>();
     /** The IR input of each Cast (an Embedding of float ids reads a Cast of what the mask tests). */
     private final Map<String, String> castSource = new HashMap<>();
+    /** Layers written as part of an earlier Keras layer (the addition of a BatchNormalization), with their result. */
+    private final Map<String, Sym> absorbed = new HashMap<>();
     /** The Keras mask a layer's output carries (an IR mask value; recurrent layers: their sequence only). */
     private final Map<KLayer, String> kmask = new HashMap<>();
 
@@ -191,7 +193,7 @@ final class KerasBuilder {
                     refuseMaskValue(l, in);
                 }
             }
-            List<Sym> outs = l.accept(new Visit());
+            List<Sym> outs = absorbed.containsKey(l.name()) ? List.of(absorbed.get(l.name())) : l.accept(new Visit());
             List<String> names = l.outputs();
             if (l instanceof Layer.Recurrent r) {
                 // Y, Y_h, Y_c by port (absent ones skipped)
@@ -292,6 +294,7 @@ final class KerasBuilder {
             case "c" -> r.c = true;
             case "fh", "fc", "bh", "bc" -> r.states = true;
             case "last" -> r.last = true;
+            case "fseq", "bseq" -> r.perDirection = true;
             default -> {
             }
         }
@@ -731,6 +734,15 @@ final class KerasBuilder {
             refuseMaskValue(l, l.b());
             Sym a = sym(l.a());
             Sym b = sym(l.b());
+            Sym affine = affine(l, a, b);
+            if (affine != null) {
+                return List.of(affine);
+            }
+            Sym repeated = repeatVector(l, a, b);
+            if (repeated != null) {
+                return List.of(repeated);
+            }
+            Layer.Binary half = l.op() == Layer.Binary.Op.ADD ? halving(l) : null;
             if (a.constant() != null || b.constant() != null) {
                 throw refuse(l, l.op() + " with a constant operand; Keras' merge layers combine tensors only");
             }
@@ -748,6 +760,12 @@ final class KerasBuilder {
             long[] shape = ta.shape().clone();
             for (int i = 0; i < shape.length; i++) {
                 shape[i] = Math.max(shape[i], tb.shape()[i]);
+            }
+            if (half != null) {
+                // (a + b) * 0.5 is Keras's Average of two tensors, (a + b) / 2, the same in float32
+                Sym avg = Sym.plain(call("Average", new JsonObject(), List.of(ta, tb), shape));
+                absorbed.put(half.name(), avg);
+                return List.of(avg);
             }
             return List.of(Sym.plain(call(cls, new JsonObject(), List.of(ta, tb), shape)));
         }
@@ -988,6 +1006,22 @@ final class KerasBuilder {
             if (size > 0 && l.step() == 1 && (l.start() == 0 || l.start() <= -size) && (l.end() >= size || l.end() == Long.MAX_VALUE)) {
                 return List.of(x);
             }
+            KT sb = x.base();
+            if (sb != null && "seq".equals(sb.ref().kind) && x.split() && l.step() == 1 && v == sb.rank() - 1) {
+                // one direction of a Bidirectional layer's sequence: Keras gives both apart with merge_mode=None
+                long s0 = l.start() < 0 ? l.start() + 2 : l.start();
+                long e0 = l.end() < 0 ? l.end() + 2 : Math.min(l.end(), 2);
+                if (e0 == s0 + 1 && (s0 == 0 || s0 == 1)) {
+                    long[] bs = sb.shape();
+                    KT one = new KT(new Ref(sb.ref().layer, s0 == 0 ? "fseq" : "bseq", 0),
+                            new long[] {bs[0], bs[1], bs[2] < 0 ? -1 : bs[2] / 2}, "float32");
+                    int[] ax = x.axes().clone();
+                    for (int k = 0; k < ax.length; k++) {
+                        ax[k] = k == a ? UNIT : ax[k] == sb.rank() ? sb.rank() - 1 : ax[k];
+                    }
+                    return List.of(new Sym(one, false, ax, -1, null, null, null, -1, null, false));
+                }
+            }
             if (x.dirs() != null && x.split() && l.step() == 1 && v == (x.base() == null ? dirAxis(x) : x.base().rank() - 1)) {
                 long s = l.start() < 0 ? l.start() + 2 : l.start();
                 long e = l.end() < 0 ? l.end() + 2 : Math.min(l.end(), 2);
@@ -1161,7 +1195,8 @@ final class KerasBuilder {
             for (ActivationFn f : a) {
                 String n = activation(f);
                 if (n == null) {
-                    throw refuse(l, "activation " + f + " has no Keras equivalent");
+                    throw refuse(l, "activation " + f + " has no Keras equivalent" + (f.kind() == ActivationFn.Kind.HARD_SIGMOID
+                            ? " (Keras 2's hard_sigmoid is clip(0.2x + 0.5, 0, 1); Keras 3's, which lstmx writes, is relu6(x + 3) / 6)" : ""));
                 }
                 names.add(n);
             }
@@ -1268,6 +1303,142 @@ final class KerasBuilder {
                     : null);
         }
         return outs;
+    }
+
+    /** Whether {@code s} is a constant vector of {@code n} floats. */
+    private static boolean constantVector(Sym s, long n) {
+        return s.constant() != null && s.constant().rank() == 1 && s.constant().dim(0) == n && s.constant().dtype().isFloating();
+    }
+
+    /**
+     * x * c or x + c (x - c) with c a constant vector over x's last axis — what the Keras reader makes
+     * of BatchNormalization, y = x * s + t — as Keras's BatchNormalization at inference with
+     * gamma = s (or 1), beta = t (or 0), moving_mean 0, and moving_variance 1 - epsilon, chosen so
+     * that variance + epsilon is exactly 1 in float32 (Keras computes (x - mean) * gamma /
+     * sqrt(variance + epsilon) + beta). A multiplication whose only reader adds a constant vector
+     * takes the addition in as beta. Null when {@code l} is not that.
+     */
+    private Sym affine(Layer.Binary l, Sym a, Sym b) {
+        if (l.op() == Layer.Binary.Op.DIV || a.constant() != null || b.constant() == null || a.stack() != null) {
+            return null;
+        }
+        long n = sizeOf(l.a(), infos.get(l.a()) == null || !infos.get(l.a()).shape().rankKnown() ? 0
+                : infos.get(l.a()).shape().rank() - 1);
+        if (n <= 0 || !constantVector(b, n) || a.rank() < 2) {
+            return null;
+        }
+        float[] c = b.constant().toFloatArray();
+        float[] gamma = new float[(int) n];
+        float[] beta = new float[(int) n];
+        java.util.Arrays.fill(gamma, 1f);
+        Layer.Binary add = null;
+        if (l.op() == Layer.Binary.Op.MUL) {
+            gamma = c;
+            add = followingAddition(l, n);
+            if (add != null) {
+                beta = (add.a().equals(l.output()) ? syms.get(add.b()) : syms.get(add.a())).constant().toFloatArray().clone();
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                beta[i] = l.op() == Layer.Binary.Op.ADD ? c[i] : -c[i];
+            }
+        }
+        float eps = 1e-3f;
+        float var = 1f - eps;
+        if (var + eps != 1f) {
+            return null;
+        }
+        float[] variance = new float[(int) n];
+        java.util.Arrays.fill(variance, var);
+        Sym x = withPairBase(a);
+        Sym v = lastAxisView(x, "the input of layer '" + l.name() + "'");
+        KT in = v.base();
+        JsonObject cfg = new JsonObject();
+        cfg.addProperty("axis", -1);
+        cfg.addProperty("momentum", 0.99);
+        cfg.addProperty("epsilon", (double) eps);
+        cfg.addProperty("center", true);
+        cfg.addProperty("scale", true);
+        KT y = call("BatchNormalization", cfg, List.of(in), in.shape().clone());
+        KLayer kl = y.ref().layer;
+        int[] shape = {(int) n};
+        kl.weights.add(weight("gamma", "", kl.name + "/gamma", Tensor.ofFloats(shape, gamma)));
+        kl.weights.add(weight("beta", "", kl.name + "/beta", Tensor.ofFloats(shape, beta)));
+        kl.weights.add(weight("moving_mean", "", kl.name + "/moving_mean", Tensor.ofFloats(shape, new float[(int) n])));
+        kl.weights.add(weight("moving_variance", "", kl.name + "/moving_variance", Tensor.ofFloats(shape, variance)));
+        Sym out = v.withBase(y);
+        if (add != null) {
+            absorbed.put(add.name(), out);
+        }
+        return out;
+    }
+
+    /**
+     * x [B, 1, F] + zeros [n, 1] (the Keras reader's RepeatVector: the row broadcast over n steps)
+     * as Keras's RepeatVector(n) of x [B, F]; null when {@code l} is not that.
+     */
+    private Sym repeatVector(Layer.Binary l, Sym a, Sym b) {
+        Sym x = a.constant() == null ? a : b;
+        Sym z = a.constant() == null ? b : a;
+        if (l.op() != Layer.Binary.Op.ADD || z.constant() == null || x.constant() != null || x.stack() != null || z.constant().rank() != 2
+                || z.constant().dim(1) != 1 || x.rank() != 3 || x.axes()[1] != UNIT) {
+            return null;
+        }
+        for (float f : z.constant().toFloatArray()) {
+            if (f != 0f) {
+                return null;
+            }
+        }
+        long n = z.constant().dim(0);
+        KT row = materialize(x.withAxes(remove(x.axes(), 1)), "the input of layer '" + l.name() + "'");
+        if (row.rank() != 2) {
+            return null;
+        }
+        JsonObject cfg = new JsonObject();
+        cfg.addProperty("n", n);
+        return Sym.plain(call("RepeatVector", cfg, List.of(row), new long[] {row.shape()[0], n, row.shape()[1]}));
+    }
+
+    /** The multiplication by the scalar constant 0.5 that alone reads {@code add}'s output, or null. */
+    private Layer.Binary halving(Layer.Binary add) {
+        Layer.Binary found = null;
+        int readers = 0;
+        for (Layer k : model.layers()) {
+            if (k.inputs().contains(add.output())) {
+                readers++;
+                if (k instanceof Layer.Binary mul && mul.op() == Layer.Binary.Op.MUL) {
+                    String other = mul.a().equals(add.output()) ? mul.b() : mul.a();
+                    // the constant may come later in the model than the addition
+                    for (Layer c : model.layers()) {
+                        if (c instanceof Layer.Constant kc && kc.output().equals(other) && kc.value().size() == 1
+                                && kc.value().dtype().isFloating() && kc.value().toFloatArray()[0] == 0.5f) {
+                            found = mul;
+                        }
+                    }
+                }
+            }
+        }
+        return readers == 1 && !model.outputNames().contains(add.output()) ? found : null;
+    }
+
+    /** The addition of a constant vector that alone reads {@code mul}'s output, or null. */
+    private Layer.Binary followingAddition(Layer.Binary mul, long n) {
+        Layer.Binary found = null;
+        int readers = 0;
+        for (Layer k : model.layers()) {
+            if (k.inputs().contains(mul.output())) {
+                readers++;
+                if (k instanceof Layer.Binary add && add.op() == Layer.Binary.Op.ADD) {
+                    String other = add.a().equals(mul.output()) ? add.b() : add.a();
+                    Sym o = syms.get(other);
+                    if (o != null && constantVector(o, n)) {
+                        found = add;
+                    }
+                }
+            }
+        }
+        boolean output = model.outputNames().contains(mul.output());
+        return readers == 1 && !output ? found : null;
     }
 
     /**

@@ -75,6 +75,8 @@ final class KerasModel {
         boolean zeroMasked;
         /** Whether Keras's last output (outputs[-1]) may differ from the carried h, so that the two are separate outputs. */
         boolean lastDiffers;
+        /** Whether a Bidirectional's two sequences are read apart (merge_mode None: outputs forward, backward, then states). */
+        boolean perDirection;
 
         Recurrent(boolean bidirectional, boolean lstm) {
             this.bidirectional = bidirectional;
@@ -102,7 +104,14 @@ final class KerasModel {
             if (r == null) {
                 continue;
             }
-            boolean rs = r.seq;
+            if (r.perDirection && r.seq) {
+                throw io.lstmx.errors.LstmxException.unsupported("Keras layer '" + l.name + "': its two directions' sequences are read"
+                        + " both apart and concatenated; a Bidirectional gives one or the other (merge_mode), which lstmx does not write");
+            }
+            if (r.perDirection) {
+                l.config.add("merge_mode", com.google.gson.JsonNull.INSTANCE);
+            }
+            boolean rs = r.seq || r.perDirection;
             if (rs && r.last) {
                 throw io.lstmx.errors.LstmxException.unsupported("Keras layer '" + l.name + "': both its sequence and, apart, the last"
                         + " step of it are read; with zeros at masked steps Keras gives one or the other, which lstmx does not write");
@@ -141,14 +150,16 @@ final class KerasModel {
             return;
         }
         int per = r.lstm ? 2 : 1;
+        int seqs = r.perDirection ? 2 : 1;
         ref.index = switch (ref.kind) {
-            case "seq", "merged", "last" -> 0;
+            case "seq", "merged", "last", "fseq" -> 0;
+            case "bseq" -> 1;
             case "h" -> r.seq || r.last || r.lastDiffers ? 1 : 0;
             case "c" -> 2;
-            case "fh" -> 1;
-            case "fc" -> 2;
-            case "bh" -> 1 + per;
-            case "bc" -> 2 + per;
+            case "fh" -> seqs;
+            case "fc" -> seqs + 1;
+            case "bh" -> seqs + per;
+            case "bc" -> seqs + 1 + per;
             default -> throw new IllegalStateException(ref.kind);
         };
     }
