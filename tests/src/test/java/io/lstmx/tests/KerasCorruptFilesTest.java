@@ -412,6 +412,92 @@ class KerasCorruptFilesTest {
                     l.add(new Mutant(label + "dataspace at " + ds[0] + " rank set to " + nr, c));
                 }
             }
+            // Datatypes: the element size, or the class (a float read as a string, a compound, a vlen ...).
+            int[] dt = pick(h.messagesOfType(3), r);
+            if (dt != null) {
+                c = b.clone();
+                int p = dt[0] + 8;
+                if (r.nextBoolean()) {
+                    long size = new long[] {0, 1, 2, 3, 16, 0xffff, 0x7fffffff, 0xffffffffL}[r.nextInt(8)];
+                    put(c, p + 4, size, 4);
+                    l.add(new Mutant(label + "datatype at " + dt[0] + " size set to " + size, c));
+                } else {
+                    int cls = new int[] {0, 1, 3, 4, 5, 6, 7, 9, 10, 15}[r.nextInt(10)];
+                    c[p] = (byte) ((c[p] & 0xf0) | cls);
+                    l.add(new Mutant(label + "datatype at " + dt[0] + " class set to " + cls, c));
+                }
+            }
+            // Data layouts: a contiguous dataset's size or address, its class, or a made-up chunked layout with huge chunks.
+            int[] lay = pick(h.messagesOfType(8), r);
+            if (lay != null && (b[lay[0] + 8] & 0xff) == 3 && b[lay[0] + 9] == 1 && lay[2] >= 24) {
+                c = b.clone();
+                int p = lay[0] + 8;
+                switch (r.nextInt(4)) {
+                    case 0 -> {
+                        long size = new long[] {0, 1, 1L << 31, 1L << 40, Long.MAX_VALUE, -1}[r.nextInt(6)];
+                        put(c, p + 10, size, 8);
+                        l.add(new Mutant(label + "contiguous layout at " + lay[0] + " size set to " + size, c));
+                    }
+                    case 1 -> {
+                        long idx = oddAddress(h, r);
+                        put(c, p + 2, idx, 8);
+                        l.add(new Mutant(label + "contiguous layout at " + lay[0] + " address set to " + idx, c));
+                    }
+                    case 2 -> {
+                        int cls = new int[] {0, 2, 3, 7}[r.nextInt(4)];
+                        c[p + 1] = (byte) cls;
+                        l.add(new Mutant(label + "layout at " + lay[0] + " class set to " + cls, c));
+                    }
+                    default -> {
+                        // Chunked (version 3): dimensionality, the chunk index address, chunk dimensions (4 bytes each, the last
+                        // the element size). Two chunk dimensions fit the 24 bytes a contiguous layout took.
+                        c[p + 1] = 2;
+                        c[p + 2] = 3;
+                        long idx = r.nextBoolean() && !h.trees.isEmpty() ? pick(h.trees, r) : oddAddress(h, r);
+                        put(c, p + 3, idx, 8);
+                        long chunk = new long[] {0x7fffffff, 0xffffffffL, 1 << 20, 0}[r.nextInt(4)];
+                        put(c, p + 11, chunk, 4);
+                        put(c, p + 15, chunk, 4);
+                        put(c, p + 19, 4, 4);
+                        l.add(new Mutant(label + "layout at " + lay[0] + " made chunked, chunks of " + chunk + " x " + chunk
+                                + ", index at " + idx, c));
+                    }
+                }
+            }
+            // Attributes (version 1: name, datatype and dataspace sizes, each part padded to 8 bytes): the sizes, a
+            // string's length, the dataspace's dimensions (weight_names lists) or rank (model_config is a scalar).
+            int[] at1 = pick(h.messagesOfType(0x0c).stream().filter(x -> b[x[0] + 8] == 1).toList(), r);
+            if (at1 != null) {
+                c = b.clone();
+                int p = at1[0] + 8;
+                int nameSize = h.u16(p + 2);
+                int dtAt = p + 8 + (nameSize + 7) / 8 * 8;
+                int dsAt = dtAt + (h.u16(p + 4) + 7) / 8 * 8;
+                switch (r.nextInt(4)) {
+                    case 0 -> {
+                        int field = p + 2 + 2 * r.nextInt(3);
+                        int v2 = new int[] {0, 0xffff, 0x7fff, 1}[r.nextInt(4)];
+                        put(c, field, v2, 2);
+                        l.add(new Mutant(label + "attribute at " + at1[0] + " size field " + (field - p) + " set to " + v2, c));
+                    }
+                    case 1 -> {
+                        long size = new long[] {0, 0xffff, 0x7fffffff, 0xffffffffL, 1 << 28}[r.nextInt(5)];
+                        put(c, dtAt + 4, size, 4);
+                        l.add(new Mutant(label + "attribute at " + at1[0] + " element size set to " + size, c));
+                    }
+                    default -> {
+                        int rank = c[dsAt + 1] & 0xff;
+                        if (rank == 0 || r.nextInt(3) == 0) {
+                            c[dsAt + 1] = (byte) (rank == 0 ? 1 : 0);
+                            l.add(new Mutant(label + "attribute at " + at1[0] + " dataspace rank " + rank + " -> " + (c[dsAt + 1] & 0xff), c));
+                        } else {
+                            long d = new long[] {Integer.MAX_VALUE, 1L << 32, 1L << 40, Long.MAX_VALUE, -1, 1L << 61}[r.nextInt(6)];
+                            put(c, dsAt + 8, d, 8);
+                            l.add(new Mutant(label + "attribute at " + at1[0] + " dataspace dimension set to " + d, c));
+                        }
+                    }
+                }
+            }
             // B-trees: entry count, level, a child or sibling pointing back at the node (a cycle) or nowhere.
             Integer t = pick(h.trees, r);
             if (t != null && t + 40 <= b.length) {
@@ -691,6 +777,13 @@ class KerasCorruptFilesTest {
     private static final byte[] SPACES = filled(80 << 20, ' ');
     private static final byte[] ZEROS = filled(40 << 20, 0);
 
+    /** The config followed by spaces up to 60 MiB: valid JSON, a few tens of KiB deflated. */
+    private static byte[] withConfig(byte[] cfg) {
+        byte[] b = filled(60 << 20, ' ');
+        System.arraycopy(cfg, 0, b, 0, cfg.length);
+        return b;
+    }
+
     private static byte[] filled(int n, int v) {
         byte[] b = new byte[n];
         Arrays.fill(b, (byte) v);
@@ -773,6 +866,9 @@ class KerasCorruptFilesTest {
         byte[] cfg = entries.get("config.json");
         l.add(new Mutant("config.json of 80 MiB of spaces (deflated)", MutantHarness.zip(
                 List.of(new ZipPart("config.json", SPACES, true), new ZipPart("model.weights.h5", weights, false)), null, 0)));
+        // Under every declared limit, at deflate's best ratio: what it costs is what a small file may cost.
+        l.add(new Mutant("config.json followed by 60 MiB of spaces (deflated)", MutantHarness.zip(
+                List.of(new ZipPart("config.json", withConfig(cfg), true), new ZipPart("model.weights.h5", weights, false)), null, 0)));
         for (String lie : List.of("config.json", "model.weights.h5")) {
             List<ZipPart> p = new ArrayList<>(List.of(new ZipPart("config.json", cfg, true),
                     new ZipPart("model.weights.h5", lie.equals("model.weights.h5") ? ZEROS : weights, true)));
