@@ -130,8 +130,19 @@ final class MutantHarness {
         return true;
     }
 
+    /** -Dlstmx.fuzz.log=FILE appends every refusal (stage, mutant, message) to FILE, to read them for clarity. */
+    private static final String LOG = System.getProperty("lstmx.fuzz.log");
+
     private static void checkRefusal(LstmxException e, String file, String stage, String what, Stats stats) {
         String m = e.getMessage() == null ? "" : e.getMessage();
+        if (LOG != null) {
+            try {
+                Files.writeString(Path.of(LOG), stage + "\t" + e.code() + "\t" + what + "\t" + m + "\n", java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+        }
         if (e.code() != ErrorCode.BAD_INPUT && e.code() != ErrorCode.UNSUPPORTED) {
             stats.fail(stage + " refused with " + e.code() + " " + signature(e), what + ": " + describe(e));
         } else if (m.contains("\n") || m.contains("\r")) {

@@ -72,7 +72,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TensorflowCorruptFilesTest {
     private static final long SEED = Long.getLong("lstmx.fuzz.seed", 0x7F_C0_44L);
     /** Mutants of each structure-aware kind per seed; the byte-level ones scale with it. */
-    private static final int VARIANTS = Integer.getInteger("lstmx.fuzz.variants", 2);
+    private static final int VARIANTS = Integer.getInteger("lstmx.fuzz.variants", 4);
 
     @TempDir
     static Path tmp;
@@ -385,6 +385,64 @@ class TensorflowCorruptFilesTest {
             }
             n.putAttr("value", AttrValue.newBuilder().setTensor(t).build());
             return names(n) + " " + what;
+        });
+        ms.put("splat constant huge", (g, r) -> {
+            // TensorFlow repeats a constant's last listed value over its shape: a few bytes may declare any size.
+            NodeDef.Builder n = pick(allNodes(g).stream().filter(x -> x.getAttrMap().containsKey("value")
+                    && x.getAttrMap().get("value").hasTensor()).toList(), r);
+            if (n == null) {
+                return null;
+            }
+            TensorProto t = n.getAttrMap().get("value").getTensor();
+            long[] dims = pick(List.of(new long[] {1 << 14, 1 << 14}, new long[] {1 << 26}, new long[] {1L << 30}, new long[] {46341, 46341},
+                    new long[] {1 << 10, 1 << 10, 1 << 10}), r);
+            TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
+            for (long d : dims) {
+                s.addDim(TensorShapeProto.Dim.newBuilder().setSize(d));
+            }
+            TensorProto.Builder b = TensorProto.newBuilder().setDtype(t.getDtype()).setTensorShape(s);
+            switch (t.getDtype()) {
+                case DT_FLOAT -> b.addFloatVal(1f);
+                case DT_INT64 -> b.addInt64Val(1);
+                case DT_DOUBLE -> b.addDoubleVal(1);
+                default -> b.addIntVal(1);
+            }
+            n.putAttr("value", AttrValue.newBuilder().setTensor(b).build());
+            return names(n) + " value a splat of shape " + java.util.Arrays.toString(dims);
+        });
+        ms.put("fill of a huge shape", (g, r) -> {
+            // Fill(dims, value) read by a node of the graph or of a function, for folding to expand.
+            boolean inFunction = r.nextBoolean() && g.getLibraryBuilder().getFunctionCount() > 0;
+            FunctionDef.Builder f = inFunction ? pick(g.getLibraryBuilder().getFunctionBuilderList(), r) : null;
+            List<NodeDef.Builder> scope = inFunction ? f.getNodeDefBuilderList() : g.getNodeBuilderList();
+            NodeDef.Builder n = pick(scope.stream().filter(x -> x.getInputCount() > 0).toList(), r);
+            if (n == null) {
+                return null;
+            }
+            int side = pick(List.of(1 << 14, 46341, 1 << 16), r);
+            ByteBuffer dims = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(side).putInt(side);
+            NodeDef dimsNode = NodeDef.newBuilder().setName("huge_dims").setOp("Const")
+                    .putAttr("dtype", AttrValue.newBuilder().setType(DataType.DT_INT32).build())
+                    .putAttr("value", AttrValue.newBuilder().setTensor(TensorProto.newBuilder().setDtype(DataType.DT_INT32)
+                            .setTensorShape(TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dim.newBuilder().setSize(2)))
+                            .setTensorContent(ByteString.copyFrom(dims.array()))).build()).build();
+            NodeDef valueNode = NodeDef.newBuilder().setName("huge_value").setOp("Const")
+                    .putAttr("dtype", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build())
+                    .putAttr("value", AttrValue.newBuilder().setTensor(TensorProto.newBuilder().setDtype(DataType.DT_FLOAT).addFloatVal(0.5f))
+                            .build()).build();
+            String out = inFunction ? ":output:0" : "";
+            NodeDef fill = NodeDef.newBuilder().setName("huge_fill").setOp("Fill").addInput("huge_dims" + out).addInput("huge_value" + out)
+                    .putAttr("T", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build())
+                    .putAttr("index_type", AttrValue.newBuilder().setType(DataType.DT_INT32).build()).build();
+            int i = r.nextInt(n.getInputCount());
+            String was = n.getInput(i);
+            n.setInput(i, "huge_fill" + out);
+            if (inFunction) {
+                f.addNodeDef(dimsNode).addNodeDef(valueNode).addNodeDef(fill);
+            } else {
+                g.addNode(dimsNode).addNode(valueNode).addNode(fill);
+            }
+            return names(n) + " input " + i + " '" + was + "' -> Fill of [" + side + ", " + side + "]";
         });
         ms.put("shape attribute odd", (g, r) -> {
             List<Object[]> shapes = new ArrayList<>();
