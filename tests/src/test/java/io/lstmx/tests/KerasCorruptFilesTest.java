@@ -264,6 +264,8 @@ class KerasCorruptFilesTest {
         final List<Long> headers = new ArrayList<>();
         /** Object header messages: {position of the message header, type, data size}. */
         final List<int[]> messages = new ArrayList<>();
+        /** Symbol table node → the object header of the group it belongs to (through the group's B-tree). */
+        final Map<Integer, Long> owner = new LinkedHashMap<>();
         long rootHeader = -1;
 
         H5Layout(byte[] b) {
@@ -308,6 +310,16 @@ class KerasCorruptFilesTest {
                     int type = u16(p);
                     int len = u16(p + 2);
                     messages.add(new int[] {p, type, len});
+                    if (type == 0x11) {
+                        // A symbol table message: the group's B-tree; a leaf (level 0, type 0) points at its symbol table nodes.
+                        long tree = u64(p + 8);
+                        if (tree > 0 && tree + 24 <= b.length && b[(int) tree + 4] == 0 && b[(int) tree + 5] == 0) {
+                            int n = u16((int) tree + 6);
+                            for (int c = 0; c < n && tree + 32 + 16L * c + 8 <= b.length; c++) {
+                                owner.put((int) u64((int) tree + 32 + 16 * c), h);
+                            }
+                        }
+                    }
                     p += 8 + len;
                 }
             }
@@ -537,8 +549,9 @@ class KerasCorruptFilesTest {
             if (e != null) {
                 c = b.clone();
                 int snod = h.snods.stream().filter(s -> s < e).max(Integer::compare).orElse(0);
-                long to = switch (r.nextInt(4)) {
+                long to = switch (r.nextInt(5)) {
                     case 0 -> h.rootHeader;
+                    case 4 -> h.owner.getOrDefault(snod, h.rootHeader); // the group holding the entry: a group in itself
                     case 1 -> h.u64(e); // duplicate the neighbour's link below
                     case 2 -> pick(h.trees, r) == null ? 0 : pick(h.trees, r);
                     default -> oddAddress(h, r);
@@ -777,13 +790,6 @@ class KerasCorruptFilesTest {
     private static final byte[] SPACES = filled(80 << 20, ' ');
     private static final byte[] ZEROS = filled(40 << 20, 0);
 
-    /** The config followed by spaces up to 60 MiB: valid JSON, a few tens of KiB deflated. */
-    private static byte[] withConfig(byte[] cfg) {
-        byte[] b = filled(60 << 20, ' ');
-        System.arraycopy(cfg, 0, b, 0, cfg.length);
-        return b;
-    }
-
     private static byte[] filled(int n, int v) {
         byte[] b = new byte[n];
         Arrays.fill(b, (byte) v);
@@ -868,7 +874,8 @@ class KerasCorruptFilesTest {
                 List.of(new ZipPart("config.json", SPACES, true), new ZipPart("model.weights.h5", weights, false)), null, 0)));
         // Under every declared limit, at deflate's best ratio: what it costs is what a small file may cost.
         l.add(new Mutant("config.json followed by 60 MiB of spaces (deflated)", MutantHarness.zip(
-                List.of(new ZipPart("config.json", withConfig(cfg), true), new ZipPart("model.weights.h5", weights, false)), null, 0)));
+                List.of(ZipPart.padded("config.json", cfg, (60 << 20) - cfg.length, (byte) ' '), new ZipPart("model.weights.h5", weights, false)),
+                null, 0)));
         for (String lie : List.of("config.json", "model.weights.h5")) {
             List<ZipPart> p = new ArrayList<>(List.of(new ZipPart("config.json", cfg, true),
                     new ZipPart("model.weights.h5", lie.equals("model.weights.h5") ? ZEROS : weights, true)));

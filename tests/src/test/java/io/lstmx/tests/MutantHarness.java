@@ -255,8 +255,45 @@ final class MutantHarness {
 
     // ---- zip archives written byte by byte, so that they may hold what java.util.zip refuses to write
 
-    /** One zip entry as written: its name, its content, and whether it is deflated. */
-    record ZipPart(String name, byte[] data, boolean deflate) {
+    /**
+     * One zip entry as written: its name, its content, and whether it is deflated; or, when
+     * {@code deflated} is not null, content given already deflated with its CRC and size.
+     */
+    record ZipPart(String name, byte[] data, boolean deflate, byte[] deflated, long crc, long size) {
+        ZipPart(String name, byte[] data, boolean deflate) {
+            this(name, data, deflate, null, 0, data.length);
+        }
+
+        /** {@code head} followed by {@code padding} bytes {@code pad}, deflated as it streams (never held whole). */
+        static ZipPart padded(String name, byte[] head, long padding, byte pad) {
+            Deflater d = new Deflater(Deflater.BEST_COMPRESSION, true);
+            CRC32 crc = new CRC32();
+            ByteArrayOutputStream o = new ByteArrayOutputStream();
+            byte[] buf = new byte[1 << 16];
+            byte[] chunk = new byte[1 << 20];
+            Arrays.fill(chunk, pad);
+            long left = padding;
+            d.setInput(head);
+            crc.update(head);
+            while (!d.needsInput()) {
+                o.write(buf, 0, d.deflate(buf));
+            }
+            while (left > 0) {
+                int n = (int) Math.min(chunk.length, left);
+                d.setInput(chunk, 0, n);
+                crc.update(chunk, 0, n);
+                left -= n;
+                while (!d.needsInput()) {
+                    o.write(buf, 0, d.deflate(buf));
+                }
+            }
+            d.finish();
+            while (!d.finished()) {
+                o.write(buf, 0, d.deflate(buf));
+            }
+            d.end();
+            return new ZipPart(name, null, true, o.toByteArray(), crc.getValue(), head.length + padding);
+        }
     }
 
     /**
@@ -268,17 +305,20 @@ final class MutantHarness {
         ByteArrayOutputStream central = new ByteArrayOutputStream();
         for (ZipPart p : parts) {
             byte[] name = p.name().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            byte[] stored = p.deflate() ? deflate(p.data()) : p.data();
+            byte[] stored = p.deflated() != null ? p.deflated() : p.deflate() ? deflate(p.data()) : p.data();
             CRC32 crc = new CRC32();
-            crc.update(p.data());
-            long size = p.name().equals(lieAbout) ? statedSize : p.data().length;
+            if (p.deflated() == null) {
+                crc.update(p.data());
+            }
+            long crcValue = p.deflated() != null ? p.crc() : crc.getValue();
+            long size = p.name().equals(lieAbout) ? statedSize : p.size();
             int offset = out.size();
             writeInt(out, 0x04034b50);
             writeShort(out, 20);
             writeShort(out, 0x800);
             writeShort(out, p.deflate() ? 8 : 0);
             writeInt(out, 0);
-            writeInt(out, (int) crc.getValue());
+            writeInt(out, (int) crcValue);
             writeInt(out, stored.length);
             writeInt(out, (int) size);
             writeShort(out, name.length);
@@ -291,7 +331,7 @@ final class MutantHarness {
             writeShort(central, 0x800);
             writeShort(central, p.deflate() ? 8 : 0);
             writeInt(central, 0);
-            writeInt(central, (int) crc.getValue());
+            writeInt(central, (int) crcValue);
             writeInt(central, stored.length);
             writeInt(central, (int) size);
             writeShort(central, name.length);
