@@ -86,7 +86,10 @@ class TensorflowCorruptFilesTest {
     }
 
     /** A mutant: the files of the folder (relative path to bytes; a null value is left out) or one .pb. */
-    record FolderMutant(String what, Map<String, byte[]> files, Map<String, Path> links) {
+    record FolderMutant(String what, Map<String, byte[]> files, Map<String, Path> links, String fifo) {
+        FolderMutant(String what, Map<String, byte[]> files, Map<String, Path> links) {
+            this(what, files, links, null);
+        }
     }
 
     static List<Seed> seeds() {
@@ -189,6 +192,18 @@ class TensorflowCorruptFilesTest {
             Path p = target.resolve(e.getKey());
             Files.createDirectories(p.getParent());
             Files.write(p, e.getValue());
+        }
+        if (m.fifo() != null) {
+            Path p = target.resolve(m.fifo());
+            Files.deleteIfExists(p);
+            try {
+                if (new ProcessBuilder("mkfifo", p.toString()).inheritIO().start().waitFor() != 0) {
+                    throw new IOException("mkfifo failed");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
         }
         for (Map.Entry<String, Path> l : m.links().entrySet()) {
             Path p = target.resolve(l.getKey());
@@ -704,6 +719,8 @@ class TensorflowCorruptFilesTest {
         Map<String, byte[]> noVars = new LinkedHashMap<>(files);
         noVars.keySet().removeIf(k -> k.startsWith("variables/"));
         l.add(new FolderMutant("variables/ a link to a copy outside the folder", noVars, Map.of("variables", outside.resolve("variables"))));
+        // A FIFO in place of the data shard: opening it for reading would wait for a writer forever.
+        l.add(new FolderMutant("the data shard a FIFO", files, Map.of(), data));
         Map<String, byte[]> inside = new LinkedHashMap<>(files);
         inside.put("elsewhere/shard", files.get(data));
         l.add(new FolderMutant("must load: the data shard a link within the folder", inside, Map.of(data, Path.of("elsewhere/shard"))));

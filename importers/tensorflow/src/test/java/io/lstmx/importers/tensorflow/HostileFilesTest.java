@@ -129,4 +129,17 @@ class HostileFilesTest {
         long used = mx.getCurrentThreadAllocatedBytes() - before;
         assertTrue(used < 64L << 20, "allocated " + (used >> 20) + " MiB");
     }
+
+    @Test
+    void aDataShardThatIsAFifoIsRefusedWithoutWaitingForAWriter() throws Exception {
+        // Found by tests/TensorflowCorruptFilesTest: opening a FIFO for reading blocks until some
+        // process writes to it, so a SavedModel whose shard was one hung the read for ever.
+        Path d = copy();
+        Path shard = d.resolve("variables/variables.data-00000-of-00001");
+        Files.delete(shard);
+        assertTrue(new ProcessBuilder("mkfifo", shard.toString()).start().waitFor() == 0, "mkfifo");
+        LstmxException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> org.junit.jupiter.api.Assertions.assertThrows(LstmxException.class, () -> new SavedModelReader().read(d, ReadOptions.DEFAULT)));
+        assertTrue(e.getMessage().contains(shard.toString()) && e.getMessage().contains("not a regular file"), e.getMessage());
+    }
 }
