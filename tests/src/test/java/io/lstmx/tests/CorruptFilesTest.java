@@ -331,6 +331,15 @@ class CorruptFilesTest {
                     v[i] = (float) rnd.nextGaussian();
                 }
                 inputs.put(vi.name(), Tensor.ofFloats(shape, v));
+            } else if (vi.dtype().isHalf()) {
+                // A float16 or bfloat16 input (a TensorFlow placeholder may declare one): small values, as bits.
+                short[] bits = new short[(int) n];
+                for (int i = 0; i < bits.length; i++) {
+                    float x = (float) rnd.nextGaussian();
+                    bits[i] = vi.dtype() == DType.BFLOAT16 ? (short) (Float.floatToIntBits(x) >>> 16)
+                            : new short[] {0x3c00, (short) 0xbc00, 0x3800, 0, (short) 0xb800}[rnd.nextInt(5)];
+                }
+                inputs.put(vi.name(), Tensor.ofHalfBits(vi.dtype(), shape, bits));
             } else {
                 // Mostly valid small indices and lengths; sometimes ones out of any range, which the
                 // runtime must refuse as cleanly as a damaged file.

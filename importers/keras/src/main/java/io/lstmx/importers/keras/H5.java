@@ -8,8 +8,14 @@ import io.jhdf.api.Node;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.Tensor;
 import io.lstmx.util.Heap;
+import io.lstmx.util.IoErrors;
 
+import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.function.Supplier;
 
@@ -32,9 +38,31 @@ final class H5 implements AutoCloseable {
         this.hdf = hdf;
     }
 
+    /**
+     * Opens an HDF5 file mapped into memory. jHDF reading through a file channel allocates a buffer
+     * of whatever size an object header, heap or B-tree node declares before it reads a byte, so a
+     * header claiming 2 GiB in a 20 KiB file cost an OutOfMemoryError; over a mapped buffer it
+     * takes slices, and a size past the end of the file is an exception (BAD_INPUT here). Files
+     * over 2 GiB, which one buffer cannot map, are read through the channel.
+     */
     static H5 open(Path path) {
         String f = path.toString();
-        return new H5(f, call(f, "the HDF5 superblock", () -> new HdfFile(path)));
+        long size;
+        try {
+            size = Files.size(path);
+        } catch (IOException e) {
+            throw LstmxException.badInput(f + ": cannot read: " + IoErrors.describe(e));
+        }
+        if (size > Integer.MAX_VALUE) {
+            return new H5(f, call(f, "the HDF5 superblock", () -> new HdfFile(path)));
+        }
+        MappedByteBuffer map;
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+        } catch (IOException e) {
+            throw LstmxException.badInput(f + ": cannot read: " + IoErrors.describe(e));
+        }
+        return new H5(f, call(f, "the HDF5 superblock", () -> HdfFile.fromByteBuffer(map)));
     }
 
     /** An HDF5 file held in memory ({@code name} says where it came from, e.g. "x.keras!model.weights.h5"). */

@@ -39,6 +39,13 @@ final class KerasImporter {
     static final long MAX_WEIGHTS_BYTES = Integer.MAX_VALUE - 16L;
     /** Deflate cannot compress more than about 1032:1; a larger ratio is a bomb. */
     static final long MAX_DEFLATE_RATIO = 1100;
+    /**
+     * Keras's JSON deflates about 3-5:1 (every fixture and real archive here), a config of
+     * thousands of repeated layers perhaps 50:1; only padding reaches deflate's 1000:1, and a
+     * .keras of 60 KiB then held a config.json of 60 MiB (180 MiB allocated to read it). Weights
+     * keep the general bound: a model of zeros is legitimate.
+     */
+    static final long MAX_JSON_RATIO = 200;
     static final int MAX_ENTRIES = 10_000;
 
     private KerasImporter() {
@@ -90,10 +97,10 @@ final class KerasImporter {
             if (!names.contains("config.json")) {
                 throw LstmxException.badInput(file + ": a zip without config.json, so no .keras archive");
             }
-            String text = new String(entry(file, z, "config.json", MAX_JSON_BYTES, fileSize), StandardCharsets.UTF_8);
+            String text = new String(entry(file, z, "config.json", MAX_JSON_BYTES, MAX_JSON_RATIO, fileSize), StandardCharsets.UTF_8);
             String version = null;
             if (names.contains("metadata.json")) {
-                JsonObject meta = Json.parseObject(new String(entry(file, z, "metadata.json", MAX_JSON_BYTES, fileSize), StandardCharsets.UTF_8),
+                JsonObject meta = Json.parseObject(new String(entry(file, z, "metadata.json", MAX_JSON_BYTES, MAX_JSON_RATIO, fileSize), StandardCharsets.UTF_8),
                         file + ": metadata.json");
                 version = Json.str(meta, "keras_version", null, file + ": metadata.json");
             }
@@ -102,7 +109,7 @@ final class KerasImporter {
                 throw LstmxException.badInput(file + ": no model.weights.h5 in the archive" + (names.contains("model.weights.npz")
                         ? " (weights in .npz are not supported)" : ""));
             }
-            byte[] weights = entry(file, z, "model.weights.h5", MAX_WEIGHTS_BYTES, fileSize);
+            byte[] weights = entry(file, z, "model.weights.h5", MAX_WEIGHTS_BYTES, MAX_DEFLATE_RATIO, fileSize);
             boolean k3 = version == null || !version.startsWith("2");
             try (H5 h5 = H5.fromBytes(file + "!model.weights.h5", weights)) {
                 WeightSource ws = new WeightSource.ByObjectPath(h5, config);
@@ -140,8 +147,8 @@ final class KerasImporter {
         }
     }
 
-    /** An entry's bytes, its declared size checked before anything is inflated. */
-    private static byte[] entry(String file, ZipFile z, String name, long max, long fileSize) {
+    /** An entry's bytes, its declared size (at most {@code max}, at most {@code ratio} times its stored size) checked before anything is inflated. */
+    private static byte[] entry(String file, ZipFile z, String name, long max, long ratio, long fileSize) {
         ZipEntry e = z.getEntry(name);
         long size = e.getSize();
         long stored = e.getCompressedSize();
@@ -152,7 +159,7 @@ final class KerasImporter {
             throw LstmxException.badInput(file + ": zip entry '" + name + "' declares " + size + " bytes, more than the " + max
                     + " lstmx reads for it");
         }
-        if (e.getMethod() == ZipEntry.STORED ? size != stored || size > fileSize : size > stored * MAX_DEFLATE_RATIO + 1024) {
+        if (e.getMethod() == ZipEntry.STORED ? size != stored || size > fileSize : stored > fileSize || size > stored * ratio + 1024) {
             throw LstmxException.badInput(file + ": zip entry '" + name + "' declares " + size + " bytes from " + stored
                     + " stored in a file of " + fileSize + " (a decompression bomb?)");
         }

@@ -138,6 +138,11 @@ final class TensorBundle {
             throw LstmxException.badInput(index + ": key '" + key + "' names shard " + e.getShardId() + " of " + shards);
         }
         Path shard = prefix.resolveSibling(prefix.getFileName() + String.format(".data-%05d-of-%05d", e.getShardId(), shards));
+        if (!Files.isRegularFile(shard)) {
+            // Opening a FIFO for reading waits for a writer: a shard that is one would hang the read.
+            throw LstmxException.badInput(shard + ": " + (Files.exists(shard) ? "not a regular file (a FIFO, device or folder is never opened)"
+                    : "missing") + "; key '" + key + "' is stored there");
+        }
         try (RandomAccessFile f = new RandomAccessFile(shard.toFile(), "r")) {
             long length = f.length();
             if (e.getOffset() < 0 || e.getSize() < 0 || e.getOffset() > length || e.getSize() > length - e.getOffset()) {

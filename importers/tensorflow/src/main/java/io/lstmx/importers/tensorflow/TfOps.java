@@ -47,7 +47,7 @@ final class TfOps {
             if (a == null) {
                 throw n.bad("has no value");
             }
-            Tensor t = TfTensors.fromProto(a.getTensor(), n.where());
+            Tensor t = TfTensors.fromProto(a.getTensor(), n.where(), n.in.budget.room());
             n.in.budget.hold(t, "constant '" + n.name() + "'");
             return one(new Value.Const(t));
         });

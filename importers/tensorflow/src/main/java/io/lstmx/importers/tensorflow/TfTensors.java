@@ -109,8 +109,23 @@ final class TfTensors {
      * elements repeat the last one (TensorFlow's rule for splat constants) and none means zeros.
      */
     static Tensor fromProto(TensorProto p, String where) {
+        return fromProto(p, where, Tensor.MAX_ELEMENTS);
+    }
+
+    /**
+     * As {@link #fromProto(TensorProto, String)}, refusing (before allocating) a constant that its
+     * value lists expand past {@code maxExpanded} elements: those bytes are not in the file, so a
+     * Const of shape [16384, 16384] with one float_val, a hundred bytes, would otherwise allocate
+     * 1 GiB. Raw {@code tensor_content} is as large as the file that holds it and is not limited.
+     */
+    static Tensor fromProto(TensorProto p, String where, long maxExpanded) {
         int[] shape = shape(p.getTensorShape(), where);
         int n = Tensor.elementCount(shape);
+        if (p.getTensorContent().isEmpty() && n > maxExpanded) {
+            throw LstmxException.unsupported(where + ": a constant of shape " + java.util.Arrays.toString(shape) + " (" + n
+                    + " elements) given by a few repeated values; lstmx expands at most " + maxExpanded
+                    + " elements for a file of this size");
+        }
         DataType t = p.getDtype();
         if (irType(t) == null) {
             throw LstmxException.unsupported(where + ": constant of dtype " + t + " is not read");

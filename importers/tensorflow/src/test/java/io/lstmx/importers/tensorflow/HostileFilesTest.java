@@ -119,4 +119,50 @@ class HostileFilesTest {
             assertTrue(e.getMessage().contains("Snappy-compressed"), e.getMessage());
         }
     }
+
+    @Test
+    void aSplatConstantOfAGibibyteIsRefusedBeforeItIsExpanded() throws IOException {
+        // Found by tests/TensorflowCorruptFilesTest: TensorFlow repeats a constant's last value over
+        // its shape, so a hundred bytes could declare 2^28 floats, allocated before the fold budget
+        // refused them.
+        org.tensorflow.proto.TensorProto big = org.tensorflow.proto.TensorProto.newBuilder()
+                .setDtype(org.tensorflow.proto.DataType.DT_FLOAT).addFloatVal(1f)
+                .setTensorShape(org.tensorflow.proto.TensorShapeProto.newBuilder()
+                        .addDim(org.tensorflow.proto.TensorShapeProto.Dim.newBuilder().setSize(1 << 14))
+                        .addDim(org.tensorflow.proto.TensorShapeProto.Dim.newBuilder().setSize(1 << 14)))
+                .build();
+        org.tensorflow.proto.GraphDef g = org.tensorflow.proto.GraphDef.newBuilder()
+                .addNode(org.tensorflow.proto.NodeDef.newBuilder().setName("big").setOp("Const")
+                        .putAttr("value", org.tensorflow.proto.AttrValue.newBuilder().setTensor(big).build())
+                        .putAttr("dtype", org.tensorflow.proto.AttrValue.newBuilder().setType(org.tensorflow.proto.DataType.DT_FLOAT).build()))
+                .addNode(org.tensorflow.proto.NodeDef.newBuilder().setName("out").setOp("Identity").addInput("big"))
+                .build();
+        Path p = tmp.resolve("splat.pb");
+        Files.write(p, g.toByteArray());
+        assertTrue(Files.size(p) < 200, "the file is " + Files.size(p) + " bytes");
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = mx.getCurrentThreadAllocatedBytes();
+        try {
+            new GraphDefReader().read(p, ReadOptions.DEFAULT);
+            fail("read a constant of 2^28 elements from " + Files.size(p) + " bytes");
+        } catch (LstmxException e) {
+            assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("'big'") && !e.getMessage().contains("\n"),
+                    e.getMessage());
+        }
+        long used = mx.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(used < 64L << 20, "allocated " + (used >> 20) + " MiB");
+    }
+
+    @Test
+    void aDataShardThatIsAFifoIsRefusedWithoutWaitingForAWriter() throws Exception {
+        // Found by tests/TensorflowCorruptFilesTest: opening a FIFO for reading blocks until some
+        // process writes to it, so a SavedModel whose shard was one hung the read for ever.
+        Path d = copy();
+        Path shard = d.resolve("variables/variables.data-00000-of-00001");
+        Files.delete(shard);
+        assertTrue(new ProcessBuilder("mkfifo", shard.toString()).start().waitFor() == 0, "mkfifo");
+        LstmxException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> org.junit.jupiter.api.Assertions.assertThrows(LstmxException.class, () -> new SavedModelReader().read(d, ReadOptions.DEFAULT)));
+        assertTrue(e.getMessage().contains(shard.toString()) && e.getMessage().contains("not a regular file"), e.getMessage());
+    }
 }
