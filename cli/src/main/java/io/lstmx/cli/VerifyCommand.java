@@ -169,7 +169,8 @@ final class VerifyCommand implements Callable<Integer> {
         Format refFormat = format;
         if (!engine.formats().contains(format)) {
             ReferenceEngine e = engine;
-            refFormat = e.formats().stream().filter(registry::canWrite).findFirst().orElseThrow(() -> LstmxException.unsupported(model
+            // in Format.KNOWN's order (a SavedModel before a frozen GraphDef), not the engine's set's
+            refFormat = Format.KNOWN.stream().filter(f -> e.formats().contains(f) && registry.canWrite(f)).findFirst().orElseThrow(() -> LstmxException.unsupported(model
                     + ": reference engine " + e.name() + " does not run " + format.id() + " models, nor a format lstmx writes; engines present: "
                     + ReferenceEngines.names()));
         }

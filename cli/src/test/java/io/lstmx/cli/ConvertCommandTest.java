@@ -265,14 +265,15 @@ class ConvertCommandTest {
         assertEquals(List.of("sm"), Cli.list(dir));
     }
 
+    /** A .pb destination is a frozen GraphDef: lstmx reads it back with the model's inputs and outputs. */
     @Test
-    void targetsWithoutAnExporterExitThreeBeforeReadingTheSource() {
-        Path missing = dir.resolve("missing.onnx");
-        for (String name : List.of("m.pb")) {
-            Cli.Result r = Cli.run("convert", missing, dir.resolve(name)).expect(3);
-            assertTrue(r.err().contains("not available yet"), r.err());
-        }
-        assertEquals(List.of(), Cli.list(dir));
+    void anOnnxModelIsConvertedToAFrozenGraphDef() {
+        Path pb = dir.resolve("m.pb");
+        Cli.Result r = Cli.run("convert", Cli.fixture("uni_1layer").resolve("model.onnx"), pb).expect(0);
+        assertTrue(r.out().contains("tf-graphdef"), r.out());
+        Cli.Result i = Cli.run("inspect", pb).expect(0);
+        assertTrue(i.out().contains("output_0") && i.out().contains("LSTM"), i.out());
+        assertEquals(List.of("m.pb"), Cli.list(dir));
     }
 
     /** A SavedModel is a folder: written whole (staged, then moved), never over an existing one without --force. */

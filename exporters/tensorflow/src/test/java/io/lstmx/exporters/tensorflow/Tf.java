@@ -49,6 +49,33 @@ final class Tf {
                 Check.close(expected.get(o), got.get(names.get(k)), "output " + o + " (TensorFlow vs native runtime)");
             }
         }
+        checkGraphDef(dir, m, inputs, expected);
         return sm;
+    }
+
+    /**
+     * The same model as a frozen GraphDef: TensorFlow runs it (inputs by their Placeholder names,
+     * outputs output_0, ...) with the native runtime's outputs, and nothing but those outputs is a
+     * terminal node.
+     */
+    static void checkGraphDef(Path dir, Model m, Map<String, Tensor> inputs, Map<String, Tensor> expected) throws Exception {
+        Path pb = Files.createTempDirectory(dir, "gd").resolve("model.pb");
+        new GraphDefWriter().write(m, pb, WriteOptions.DEFAULT);
+        try (ReferenceEngine.Session s = new TensorFlowEngine().open(pb, Format.TF_GRAPHDEF)) {
+            List<String> names = new ArrayList<>();
+            for (int k = 0; k < m.outputs().size(); k++) {
+                names.add("output_" + k);
+            }
+            assertEquals(names, s.outputNames(), "the frozen graph's terminal nodes are its outputs, in order");
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            for (String n : m.inputNames()) {
+                in.put(n, inputs.get(n));
+            }
+            Map<String, Tensor> got = s.run(in);
+            for (int k = 0; k < names.size(); k++) {
+                String o = m.outputNames().get(k);
+                Check.close(expected.get(o), got.get(names.get(k)), "output " + o + " (TensorFlow on the GraphDef vs native runtime)");
+            }
+        }
     }
 }
