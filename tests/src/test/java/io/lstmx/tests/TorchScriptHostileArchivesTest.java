@@ -52,8 +52,13 @@ import static org.junit.jupiter.api.Assertions.fail;
  * written, nothing run.
  */
 class TorchScriptHostileArchivesTest {
-    /** Per archive; most take milliseconds (measured times are printed). */
-    private static final Duration TIME_LIMIT = Duration.ofSeconds(5);
+    /**
+     * Per archive; most take milliseconds (measured times are printed). The exponential call tree
+     * runs all of the interpreter's 2,000,000 steps (about a second on a quiet machine); the limit
+     * leaves room for a 2-core machine shared with other builds, and the bound that matters, the
+     * step count, is what its message names.
+     */
+    private static final Duration TIME_LIMIT = Duration.ofSeconds(15);
     /**
      * Allocated by one read, garbage included: the interpreter's 2,000,000 steps (an exponential
      * call tree runs them all) allocate about 1 GiB of short-lived frames; a missed bound allocates

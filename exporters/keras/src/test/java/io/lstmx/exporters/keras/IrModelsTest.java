@@ -375,5 +375,16 @@ class IrModelsTest {
             new KerasWriter().write(e.getValue().get(), d.resolve(e.getKey() + ".keras"), WriteOptions.DEFAULT);
             new KerasH5Writer().write(e.getValue().get(), d.resolve(e.getKey() + ".h5"), WriteOptions.DEFAULT);
         }
+        // Keras fixtures lstmx rewrites: masks (mask_zero, Masking), initial_state keywords, BatchNormalization,
+        // Bidirectional merge modes, RepeatVector
+        for (String f : List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output", "initial_state_lstm",
+                "initial_state_seq2seq", "initial_state_gru", "embedding", "bidi_lstm_ave", "bidi_lstm_mul", "bidi_lstm_sum")) {
+            Model m = MaskedModelsTest.read(Check.root().resolve("fixtures/keras/" + f + ".h5"));
+            new KerasWriter().write(m, d.resolve("fixture_" + f + ".keras"), WriteOptions.DEFAULT);
+            new KerasH5Writer().write(m, d.resolve("fixture_" + f + ".h5"), WriteOptions.DEFAULT);
+        }
+        Model rp = MaskedModelsTest.read(Check.root().resolve("fixtures/keras/repeat_permute.h5"));
+        new KerasWriter().write(rp, d.resolve("fixture_repeat_permute.keras"), WriteOptions.DEFAULT);
+        new KerasH5Writer().write(rp, d.resolve("fixture_repeat_permute.h5"), WriteOptions.DEFAULT);
     }
 }

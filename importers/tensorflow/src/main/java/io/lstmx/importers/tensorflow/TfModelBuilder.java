@@ -125,16 +125,21 @@ final class TfModelBuilder {
                 return false;
             }
             int[] shape = new int[v.shape().rank()];
-            int size = 1;
+            long size = 1;
             for (int i = 0; i < shape.length; i++) {
-                shape[i] = v.shape().dim(i) instanceof io.lstmx.ir.Dim.Fixed f ? (int) f.size() : 2;
-                size *= shape[i];
+                long dim = v.shape().dim(i) instanceof io.lstmx.ir.Dim.Fixed f ? f.size() : 2;
+                // declared sizes come from the file: a huge one ends the check before any product can overflow
+                if (dim < 0 || dim > 1 << 16) {
+                    return false;
+                }
+                shape[i] = (int) dim;
+                size *= dim;
+                if (size > 1 << 16) {
+                    return false; // large declared inputs: not worth a test run, the steps stay unrolled
+                }
             }
-            if (size > 1 << 16) {
-                return false; // large declared inputs: not worth a test run, the steps stay unrolled
-            }
-            float[] d = new float[size];
-            for (int i = 0; i < size; i++) {
+            float[] d = new float[(int) size];
+            for (int i = 0; i < d.length; i++) {
                 d[i] = (float) rnd.nextGaussian();
             }
             feed.put(v.name(), Tensor.ofFloats(shape, d));
