@@ -368,6 +368,14 @@ final class InspectCommand implements Callable<Integer> {
         @Override public Detail visit(Layer.Cast l) { return PLAIN; }
 
         @Override
+        public Detail visit(Layer.LayerNorm n) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("epsilon", n.epsilon());
+            o.put("features", n.features());
+            return new Detail(new LayerRow(n.features() < 0 ? "-" : "F=" + n.features(), "-", "-", "-", "last axis, epsilon " + n.epsilon()), o);
+        }
+
+        @Override
         public Detail visit(Layer.StepMask m) {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("maskValue", m.value());

@@ -307,6 +307,8 @@ final class RandomInputs {
         @Override public Void visit(Layer.Slice l) { return same(l.output()); }
         @Override public Void visit(Layer.Binary l) { return same(l.output()); }
 
+        @Override public Void visit(Layer.LayerNorm l) { return same(l.output()); }
+
         @Override
         public Void visit(Layer.StepMask m) {
             trace(input, m.output(), m.anyOverLastAxis() && axes.length > 0 ? Arrays.copyOf(axes, axes.length - 1) : axes, seen);

@@ -62,4 +62,5 @@ final class HeldTensors implements Layer.Visitor<List<Tensor>> {
     @Override public List<Tensor> visit(Layer.Slice l) { return List.of(); }
     @Override public List<Tensor> visit(Layer.Cast l) { return List.of(); }
     @Override public List<Tensor> visit(Layer.StepMask l) { return List.of(); }
+    @Override public List<Tensor> visit(Layer.LayerNorm l) { return of(l.gamma(), l.beta()); }
 }

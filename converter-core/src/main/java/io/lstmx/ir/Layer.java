@@ -93,6 +93,8 @@ public sealed interface Layer {
         R visit(Cast l);
 
         R visit(StepMask l);
+
+        R visit(LayerNorm l);
     }
 
     /**
@@ -523,6 +525,39 @@ public sealed interface Layer {
     record StepMask(String name, String input, String output, float value, boolean anyOverLastAxis) implements Layer {
         public List<String> inputs() { return List.of(input); }
         public List<String> outputs() { return List.of(output); }
+        @Override public <R> R accept(Visitor<R> v) { return v.visit(this); }
+    }
+
+    /**
+     * Layer normalisation over the last axis (Keras's LayerNormalization, ONNX's
+     * LayerNormalization with axis -1, torch's layer_norm), with its statistics computed per row
+     * at run time:
+     * <pre>
+     *   mean = (1/F) sum_k x[..., k]
+     *   var  = (1/F) sum_k (x[..., k] - mean)^2
+     *   y[..., k] = (x[..., k] - mean) / sqrt(var + epsilon) * gamma[k] + beta[k]
+     * </pre>
+     * gamma [F] (null: 1) and beta [F] (null: 0).
+     */
+    record LayerNorm(String name, String input, String output, float epsilon, Tensor gamma, Tensor beta) implements Layer {
+        public LayerNorm {
+            if (!(epsilon >= 0) || Float.isInfinite(epsilon)) {
+                throw io.lstmx.errors.LstmxException.badInput("layer '" + name + "': epsilon " + epsilon + " is not a finite non-negative number");
+            }
+            if (gamma != null && beta != null && (gamma.rank() != 1 || beta.rank() != 1 || gamma.dim(0) != beta.dim(0))) {
+                throw io.lstmx.errors.LstmxException.badInput("layer '" + name + "': gamma " + java.util.Arrays.toString(gamma.shape())
+                        + " and beta " + java.util.Arrays.toString(beta.shape()) + " are not two vectors of one size");
+            }
+        }
+
+        /** F, the normalised axis's size, or -1 when neither gamma nor beta says it. */
+        public int features() {
+            return gamma != null ? gamma.dim(0) : beta != null ? beta.dim(0) : -1;
+        }
+
+        public List<String> inputs() { return List.of(input); }
+        public List<String> outputs() { return List.of(output); }
+        @Override public long parameterCount() { return (gamma == null ? 0 : gamma.size()) + (beta == null ? 0 : beta.size()); }
         @Override public <R> R accept(Visitor<R> v) { return v.visit(this); }
     }
 }

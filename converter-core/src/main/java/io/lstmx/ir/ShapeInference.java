@@ -165,6 +165,23 @@ public final class ShapeInference {
         @Override public List<ValueInfo> visit(Layer.Slice s) { return List.of(slice(s)); }
 
         @Override
+        public List<ValueInfo> visit(Layer.LayerNorm n) {
+            ValueInfo x = requireFloat(n, "input", n.input());
+            Shape s = x.shape();
+            if (s.rankKnown()) {
+                if (s.rank() == 0) {
+                    throw fail(n, "input '" + n.input() + "' is a scalar, expected a last axis to normalise");
+                }
+                Dim last = s.dim(s.rank() - 1);
+                if (n.features() >= 0 && size(last) >= 0 && size(last) != n.features()) {
+                    throw fail(n, "input '" + n.input() + "' " + s + " has last dimension " + last + ", expected " + n.features()
+                            + " (gamma and beta)");
+                }
+            }
+            return List.of(out(n.output(), DType.FLOAT32, s));
+        }
+
+        @Override
         public List<ValueInfo> visit(Layer.StepMask m) {
             ValueInfo x = get(m.input());
             Shape s = x.shape();

@@ -102,7 +102,47 @@ final class Ops {
         }
 
         @Override public Step visit(Layer.StepMask m) { return args -> new Val[] {stepMask(m, args[0])}; }
+
+        @Override
+        public Step visit(Layer.LayerNorm n) {
+            float[] gamma = n.gamma() == null ? null : n.gamma().toFloatArray();
+            float[] beta = n.beta() == null ? null : n.beta().toFloatArray();
+            return args -> new Val[] {layerNorm(n, requireFloat(n, args[0], "input"), gamma, beta)};
+        }
     };
+
+    /** Layer normalisation over the last axis (see {@link Layer.LayerNorm}); statistics in double. */
+    static Val layerNorm(Layer.LayerNorm n, Val x, float[] gamma, float[] beta) {
+        if (x.shape.length == 0) {
+            throw Step.bad(n, "input is a scalar, expected a last axis to normalise");
+        }
+        int f = x.shape[x.shape.length - 1];
+        if (n.features() >= 0 && f != n.features()) {
+            throw Step.bad(n, "input " + x.shapeString() + " has last dimension " + f + ", expected " + n.features());
+        }
+        float[] y = new float[x.f.length];
+        int rows = f == 0 ? 0 : x.f.length / f;
+        for (int r = 0; r < rows; r++) {
+            int o = r * f;
+            double mean = 0;
+            for (int k = 0; k < f; k++) {
+                mean += x.f[o + k];
+            }
+            mean /= f;
+            double var = 0;
+            for (int k = 0; k < f; k++) {
+                double d = x.f[o + k] - mean;
+                var += d * d;
+            }
+            var /= f;
+            double inv = 1 / Math.sqrt(var + n.epsilon());
+            for (int k = 0; k < f; k++) {
+                double v = (x.f[o + k] - mean) * inv;
+                y[o + k] = (float) (v * (gamma == null ? 1 : gamma[k]) + (beta == null ? 0 : beta[k]));
+            }
+        }
+        return Val.floats(x.shape.clone(), y);
+    }
 
     /** 1 where x differs from the mask value (any element of the last axis, when so asked), else 0. */
     static Val stepMask(Layer.StepMask m, Val x) {

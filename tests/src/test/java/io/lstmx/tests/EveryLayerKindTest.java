@@ -110,6 +110,9 @@ class EveryLayerKindTest {
                 new Layer.Take("take", "x", "y", 1, Tensor.ofLongs(new int[] {2}, new long[] {2, 0})))));
         SAMPLES.put(Layer.Slice.class, () -> List.of(unary("a strided slice", shape(2, 3, 5),
                 new Layer.Slice("sl", "x", "y", 2, 1, 5, 2))));
+        SAMPLES.put(Layer.LayerNorm.class, () -> List.of(
+                unary("a layer norm over the last axis", shape(2, 3, 4), new Layer.LayerNorm("ln", "x", "y", 1e-3f, random(4), random(4))),
+                unary("a layer norm with beta only", shape(2, 5), new Layer.LayerNorm("ln", "x", "y", 1e-5f, null, random(5)))));
         SAMPLES.put(Layer.StepMask.class, () -> {
             io.lstmx.ir.samples.Samples.Sample masked = io.lstmx.ir.samples.Samples.masked("masked", "lstm", Direction.BIDIRECTIONAL,
                     Layout.BATCH_MAJOR, true, true);

@@ -316,7 +316,7 @@ final class KerasBuilder {
     }
 
     private static final Set<String> MASK_PASSING = Set.of("Dense", "Activation", "Dropout", "SpatialDropout1D", "BatchNormalization",
-            "TimeDistributed");
+            "LayerNormalization", "TimeDistributed");
     private static final Set<String> MERGES = Set.of("Concatenate", "Add", "Subtract", "Multiply", "Average");
 
     /**
@@ -768,6 +768,32 @@ final class KerasBuilder {
                 return List.of(avg);
             }
             return List.of(Sym.plain(call(cls, new JsonObject(), List.of(ta, tb), shape)));
+        }
+
+        /** Keras's LayerNormalization over the last axis (gamma and beta as its weights, epsilon kept). */
+        @Override
+        public List<Sym> visit(Layer.LayerNorm l) {
+            int f = l.features();
+            if (f < 0) {
+                throw refuse(l, "a layer norm without gamma or beta (its size is unknown)");
+            }
+            Sym x = withPairBase(sym(l.input()));
+            Sym v = lastAxisView(x, "the input of layer '" + l.name() + "'");
+            KT in = v.base();
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("axis", -1);
+            cfg.addProperty("epsilon", (double) l.epsilon());
+            cfg.addProperty("center", l.beta() != null);
+            cfg.addProperty("scale", l.gamma() != null);
+            KT y = call("LayerNormalization", cfg, List.of(in), in.shape().clone());
+            KLayer kl = y.ref().layer;
+            if (l.gamma() != null) {
+                kl.weights.add(weight("gamma", "", kl.name + "/gamma", l.gamma()));
+            }
+            if (l.beta() != null) {
+                kl.weights.add(weight("beta", "", kl.name + "/beta", l.beta()));
+            }
+            return List.of(v.withBase(y));
         }
 
         @Override

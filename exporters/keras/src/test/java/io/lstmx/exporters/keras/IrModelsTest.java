@@ -119,6 +119,8 @@ class IrModelsTest {
         Map<String, Supplier<Model>> m = new LinkedHashMap<>();
         m.put("lstm_sequence_and_states", () -> model(List.of(out("y"), out("h"), out("c")), lstm(Direction.FORWARD, "Y", "Y_h", "Y_c", 0),
                 new Layer.Squeeze("sq", "Y", "y", List.of(2)), new Layer.Identity("h", "Y_h", "h"), new Layer.Identity("c", "Y_c", "c")));
+        m.put("lstm_layer_norm_sequence", () -> model(List.of(out("n")), lstm(Direction.FORWARD, "Y", null, null, 0),
+                new Layer.Squeeze("sq", "Y", "y", List.of(2)), new Layer.LayerNorm("ln", "y", "n", 1e-3f, rand(H), rand(H))));
         m.put("lstm_forget_bias_last_h", () -> model(List.of(out("h")), lstm(Direction.FORWARD, null, "Y_h", null, 1f),
                 new Layer.Squeeze("sq", "Y_h", "h", List.of(1))));
         m.put("lstm_last_step_select", () -> model(List.of(out("p")), lstm(Direction.FORWARD, "Y", null, null, 0),

@@ -284,7 +284,58 @@ public final class OnnxExporter {
             stepMask(m);
             return null;
         }
+
+        @Override
+        public Void visit(Layer.LayerNorm n) {
+            layerNorm(n);
+            return null;
+        }
     };
+
+    /**
+     * LayerNormalization (opset 17 on, axis -1), else its equations in ops every opset has:
+     * mean = ReduceMean(x), d = x - mean, var = ReduceMean(d * d), y = d / Sqrt(var + eps) * gamma + beta.
+     */
+    private void layerNorm(Layer.LayerNorm n) {
+        String nm = n.name();
+        int r = rank(n.input());
+        int f = n.features();
+        if (opset >= 17) {
+            if (f < 0) {
+                throw LstmxException.unsupported("layer '" + nm + "' (LayerNorm): without gamma or beta its size is unknown; ONNX's"
+                        + " LayerNormalization needs a scale");
+            }
+            float[] ones = new float[f];
+            java.util.Arrays.fill(ones, 1f);
+            String scale = g.initializer(nm + "_scale", n.gamma() != null ? n.gamma().withDType(DType.FLOAT32) : Tensor.ofFloats(new int[] {f}, ones));
+            OnnxGraphBuilder.Node node = n.beta() == null ? g.apply("LayerNormalization", n.input(), scale)
+                    : g.apply("LayerNormalization", n.input(), scale, g.initializer(nm + "_bias", n.beta().withDType(DType.FLOAT32)));
+            node.named(nm).attr("axis", -1L).attr("epsilon", n.epsilon()).output(n.output());
+            return;
+        }
+        long ax = axis(n, -1, r);
+        String mean = g.apply("ReduceMean", n.input()).named(nm + "/mean").ints("axes", ax).attr("keepdims", 1L).freshOutput(nm + "_mean");
+        String d = g.apply("Sub", n.input(), mean).named(nm + "/centre").freshOutput(nm + "_centred");
+        String sq = g.apply("Mul", d, d).named(nm + "/square").freshOutput(nm + "_squared");
+        String var = g.apply("ReduceMean", sq).named(nm + "/variance").ints("axes", ax).attr("keepdims", 1L).freshOutput(nm + "_variance");
+        String eps = g.initializer(nm + "_epsilon", Tensor.ofFloats(new int[0], new float[] {n.epsilon()}));
+        String ve = g.apply("Add", var, eps).named(nm + "/add_epsilon").freshOutput(nm + "_variance_eps");
+        String sd = g.apply("Sqrt", ve).named(nm + "/sqrt").freshOutput(nm + "_std");
+        String y = n.gamma() == null && n.beta() == null ? null : g.apply("Div", d, sd).named(nm + "/normalise").freshOutput(nm + "_normalised");
+        if (y == null) {
+            g.apply("Div", d, sd).named(nm).output(n.output());
+            return;
+        }
+        if (n.gamma() != null) {
+            String gm = g.initializer(nm + "_gamma", n.gamma().withDType(DType.FLOAT32));
+            if (n.beta() == null) {
+                g.apply("Mul", y, gm).named(nm).output(n.output());
+                return;
+            }
+            y = g.apply("Mul", y, gm).named(nm + "/scale").freshOutput(nm + "_scaled");
+        }
+        g.apply("Add", y, g.initializer(nm + "_beta", n.beta().withDType(DType.FLOAT32))).named(nm).output(n.output());
+    }
 
     /**
      * Cast(Not(Equal(x, value)), FLOAT), reduced by ReduceMax over the last axis for a mask over

@@ -948,6 +948,31 @@ final class TorchCode {
             return null;
         }
 
+        /** torch.layer_norm over the last axis (nn.LayerNorm's weight and bias: gamma, beta). */
+        @Override
+        public Void visit(Layer.LayerNorm l) {
+            int f = l.features();
+            if (f < 0) {
+                throw refuse(l, "a layer norm without gamma or beta (its size is unknown)");
+            }
+            String mod = fresh(identifier(l.name()));
+            if (dialect == Dialect.PYTHON) {
+                // nn.LayerNorm holds both: a missing gamma is ones, a missing beta zeros (x * 1 + 0 is x)
+                float[] ones = new float[f];
+                java.util.Arrays.fill(ones, 1f);
+                param(mod, "weight", l.gamma() != null ? l.gamma() : Tensor.ofFloats(new int[] {f}, ones));
+                param(mod, "bias", l.beta() != null ? l.beta() : Tensor.ofFloats(new int[] {f}, new float[f]));
+                submodules.add(new Submodule(mod, "nn.LayerNorm(" + f + ", eps=" + lit(l.epsilon()) + ")"));
+                line(define(l.output()) + " = self." + mod + "(" + v(l.input()) + ")");
+                return null;
+            }
+            String w = l.gamma() == null ? "None" : param(mod, "weight", l.gamma());
+            String b = l.beta() == null ? "None" : param(mod, "bias", l.beta());
+            line(define(l.output()) + " = torch.layer_norm(" + v(l.input()) + ", [" + f + "], " + w + ", " + b + ", " + lit(l.epsilon())
+                    + ", True)");
+            return null;
+        }
+
         /** (x != value), any over the last axis when so asked, as float32 1 / 0. */
         @Override
         public Void visit(Layer.StepMask l) {

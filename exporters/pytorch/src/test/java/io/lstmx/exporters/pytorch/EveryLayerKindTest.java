@@ -74,6 +74,11 @@ class EveryLayerKindTest {
                         List.of(ActivationFn.RELU)), true), true, true),
                 new Case(Samples.rnn("an RNN with a sigmoid", new RecurrentSpec(3, 4, Direction.FORWARD, Layout.BATCH_MAJOR, null, false,
                         List.of(ActivationFn.SIGMOID)), true), false, true)));
+        m.put(Layer.LayerNorm.class, List.of(
+                both("a layer norm over the last axis", unary("ln", f32("x", 2, 3, 4), new Layer.LayerNorm("ln", "x", "y", 1e-3f, random(4),
+                        random(4))), x234),
+                both("a layer norm with gamma only", unary("ln", f32("x", 2, 3, 4), new Layer.LayerNorm("ln", "x", "y", 0.01f, random(4),
+                        null)), x234)));
         m.put(Layer.StepMask.class, List.of(
                 new Case(Samples.masked("a token mask read by a bidirectional LSTM", "lstm", Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR,
                         true, false), false, true),

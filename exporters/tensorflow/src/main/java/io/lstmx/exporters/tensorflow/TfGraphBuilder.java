@@ -539,6 +539,28 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         return null;
     }
 
+    /** Layer normalisation over the last axis: d = x - Mean(x), y = d * Rsqrt(Mean(d * d) + eps) * gamma + beta. */
+    @Override
+    public Void visit(Layer.LayerNorm l) {
+        Operand x = v(l.input());
+        if (!isFloat(x)) {
+            throw refuse("layer '" + l.name() + "' (LayerNorm) of a non-float value");
+        }
+        Operand last = tf.constant(new int[] {-1});
+        Operand mean = tf.math.mean(x, last, org.tensorflow.op.math.Mean.keepDims(true));
+        Operand d = tf.math.sub(x, mean);
+        Operand var = tf.math.mean(tf.math.mul(d, d), last, org.tensorflow.op.math.Mean.keepDims(true));
+        Operand y = tf.math.mul(d, tf.math.rsqrt(tf.math.add(var, tf.constant(l.epsilon()))));
+        if (l.gamma() != null) {
+            y = tf.math.mul(y, floats(tf, l.gamma().toFloatArray()));
+        }
+        if (l.beta() != null) {
+            y = tf.math.add(y, floats(tf, l.beta().toFloatArray()));
+        }
+        put(l.output(), y);
+        return null;
+    }
+
     /** NotEqual(x, value), Any over the last axis when so asked, cast to float32 1 / 0. */
     @Override
     public Void visit(Layer.StepMask l) {

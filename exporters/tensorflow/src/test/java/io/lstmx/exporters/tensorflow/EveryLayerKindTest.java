@@ -109,6 +109,11 @@ class EveryLayerKindTest {
                         Map.of("x", random(2, 3, 5))), false, false)));
         m.put(Layer.Cast.class, List.of(both("a cast of token ids to float", Samples.model("c", List.of(new ValueInfo("ids", DType.INT64, Shape.of(2, 3))),
                 List.of("y"), new Layer.Cast("cast", "ids", "y", DType.FLOAT32)), Tensor.ofLongs(DType.INT64, new int[] {2, 3}, new long[] {1, 2, 3, 4, 5, 6}), "ids")));
+        m.put(Layer.LayerNorm.class, List.of(
+                both("a layer norm over the last axis", unary("ln", f32("x", 2, 3, 4), new Layer.LayerNorm("ln", "x", "y", 1e-3f, random(4),
+                        random(4))), x234),
+                both("a layer norm with gamma only", unary("ln", f32("x", 2, 3, 4), new Layer.LayerNorm("ln", "x", "y", 0.01f, random(4),
+                        null)), x234)));
         m.put(Layer.StepMask.class, List.of(
                 new Case(Samples.masked("a token mask read by a forward batch-major LSTM", "lstm", Direction.FORWARD, Layout.BATCH_MAJOR,
                         true, false), false, true),

@@ -32,8 +32,7 @@ final class Converters {
         for (String c : new String[] {"Add", "Subtract", "Multiply", "Average"}) {
             TABLE.put(c, arithmetic);
         }
-        TABLE.put("LayerNormalization", new Refused("LayerNormalization normalises by statistics of each run-time row, and the IR has no"
-                + " reduction or square root of run-time values to express it"));
+        TABLE.put("LayerNormalization", new LayerNormalizationLayer());
         TABLE.put("Masking", new MaskingLayer());
         TABLE.put("Lambda", new Refused("a Lambda layer holds Python code, which lstmx does not run"));
     }

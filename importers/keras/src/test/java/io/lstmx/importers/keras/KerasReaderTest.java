@@ -56,7 +56,8 @@ class KerasReaderTest {
         for (String n : List.of("lstm_dense", "gru_reset_after", "gru_reset_before", "simple_rnn", "bidi_lstm_concat", "bidi_lstm_sum",
                 "bidi_lstm_mul", "bidi_lstm_ave", "bidi_gru_last", "go_backwards", "hard_sigmoid", "time_distributed", "embedding",
                 "no_bias_batchnorm_seq", "mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output",
-                "initial_state_lstm", "initial_state_seq2seq", "initial_state_bidi_masked", "initial_state_gru")) {
+                "initial_state_lstm", "initial_state_seq2seq", "initial_state_bidi_masked", "initial_state_gru", "layer_norm",
+                "layer_norm_no_center")) {
             all.add(FIX.resolve(n + ".h5"));
             all.add(FIX.resolve(n + ".keras"));
         }
@@ -228,7 +229,7 @@ class KerasReaderTest {
     @Test
     void refusals() {
         fails(FIX.resolve("lambda_refused.h5"), ErrorCode.UNSUPPORTED, "'lambda'", "Lambda");
-        fails(FIX.resolve("layernorm_refused.h5"), ErrorCode.UNSUPPORTED, "LayerNormalization");
+        fails(FIX.resolve("layernorm_without_weights.h5"), ErrorCode.BAD_INPUT, "'layer_normalization' (LayerNormalization)", "missing variables");
         fails(FIX.resolve("custom_layer.keras"), ErrorCode.UNSUPPORTED, "my_attention", "my_package>MyAttention");
     }
 

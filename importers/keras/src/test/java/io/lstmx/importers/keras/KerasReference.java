@@ -111,7 +111,7 @@ final class KerasReference {
                     r.set(0, r.get(0).withMask(m));
                 }
                 return r;
-            case "Dense", "TimeDistributed", "Dropout", "SpatialDropout1D", "Activation", "BatchNormalization":
+            case "Dense", "TimeDistributed", "Dropout", "SpatialDropout1D", "Activation", "BatchNormalization", "LayerNormalization":
                 r.set(0, r.get(0).withMask(x.mask()));
                 return r;
             case "LSTM", "GRU", "SimpleRNN":
@@ -228,6 +228,31 @@ final class KerasReference {
             }
             case "Dropout", "SpatialDropout1D":
                 return List.of(x);
+            case "LayerNormalization": {
+                // Keras: mean and variance over the last axis; (x - mean) / sqrt(variance + epsilon) * gamma + beta
+                double eps = c.has("epsilon") ? c.get("epsilon").getAsDouble() : 1e-3;
+                boolean scale = !c.has("scale") || c.get("scale").getAsBoolean();
+                boolean center = !c.has("center") || c.get("center").getAsBoolean();
+                int f = x.shape()[x.shape().length - 1];
+                Arr y = Arr.zeros(x.shape());
+                for (int r = 0; r < x.d().length / f; r++) {
+                    double mean = 0;
+                    for (int k = 0; k < f; k++) {
+                        mean += x.d()[r * f + k];
+                    }
+                    mean /= f;
+                    double var = 0;
+                    for (int k = 0; k < f; k++) {
+                        var += (x.d()[r * f + k] - mean) * (x.d()[r * f + k] - mean);
+                    }
+                    var /= f;
+                    for (int k = 0; k < f; k++) {
+                        double v = (x.d()[r * f + k] - mean) / Math.sqrt(var + eps);
+                        y.d()[r * f + k] = v * (scale ? w.get(0).d()[k] : 1) + (center ? w.get(scale ? 1 : 0).d()[k] : 0);
+                    }
+                }
+                return List.of(y);
+            }
             case "Activation":
                 return List.of(activate(c.get("activation").getAsString(), x));
             case "Flatten":
