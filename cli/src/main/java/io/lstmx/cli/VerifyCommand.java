@@ -179,6 +179,39 @@ final class VerifyCommand implements Callable<Integer> {
                 loaded = Lstmx.load(model, format, hints.options());
                 s.done(Text.layerSummary(loaded.model()));
             }
+            if (refFormat != format) {
+                // A file the engine cannot run (a state_dict for libtorch): it runs lstmx's conversion instead,
+                // which checks the network lstmx read as that framework computes it. When the engine was not
+                // asked for and its format cannot hold the model (a Keras mask in ONNX), the next engine is tried.
+                List<ReferenceEngine> others = new ArrayList<>();
+                if (reference == null) {
+                    for (ReferenceEngine e : ReferenceEngines.all()) {
+                        if (e != engine && !e.formats().contains(format) && e.formats().stream().anyMatch(registry::canWrite)) {
+                            others.add(e);
+                        }
+                    }
+                }
+                while (true) {
+                    refModel = tempFileFor(refFormat, "the reference's " + refFormat.id() + " file");
+                    try (Progress.Step s = progress.begin("writing the model as " + refFormat.id() + " for the reference")) {
+                        Lstmx.save(loaded.model(), refModel, refFormat);
+                        s.done(null);
+                        break;
+                    } catch (LstmxException e) {
+                        deleteQuietly(refModel.getParent());
+                        if (e.code() != ErrorCode.UNSUPPORTED || others.isEmpty()) {
+                            throw e;
+                        }
+                        ReferenceEngine next = others.remove(0);
+                        notes.add(engine.name() + " not used: " + refFormat.id() + " cannot hold this model (" + SafeText.oneLine(e.getMessage())
+                                + "); " + next.name() + " is the reference instead");
+                        engine = next;
+                        refFormat = next.formats().stream().filter(registry::canWrite).findFirst().orElseThrow();
+                    }
+                }
+                notes.add(engine.name() + " runs lstmx's " + refFormat.id() + " conversion of the model (it does not run "
+                        + format.id() + " files): this checks the network lstmx read, as " + engine.name() + " computes it");
+            }
             String engineVersion;
             try (Progress.Step s = progress.begin("starting " + engine.name())) {
                 engineVersion = engine.version(); // loads the engine's native code, which takes a moment
@@ -195,21 +228,6 @@ final class VerifyCommand implements Callable<Integer> {
             LoadedModel exposed = intermediates.isEmpty() ? loaded : loaded.exposing(new ArrayList<>(intermediates.keySet()));
             List<List<Tensor>> expected = new ArrayList<>();
             List<String> notExposed = new ArrayList<>(intermediates.keySet());
-            if (refFormat != format) {
-                // A file the engine cannot run (a state_dict for libtorch): it runs lstmx's conversion instead,
-                // which checks the network lstmx read as that framework computes it.
-                refModel = tempFileFor(refFormat, "the reference's " + refFormat.id() + " file");
-                try (Progress.Step s = progress.begin("writing the model as " + refFormat.id() + " for the reference")) {
-                    Lstmx.save(loaded.model(), refModel, refFormat);
-                    s.done(null);
-                }
-                String n = engine.name() + " runs lstmx's " + refFormat.id() + " conversion of the model (it does not run "
-                        + format.id() + " files): this checks the network lstmx read, as " + engine.name() + " computes it";
-                notes.add(n);
-                if (!json) {
-                    out.println("note: " + n);
-                }
-            }
             ReferenceEngine.Session ref;
             try (Progress.Step s = progress.begin("opening " + refModel + " in " + engine.name())) {
                 ref = engine.open(refModel, refFormat, new ArrayList<>(intermediates.keySet()));
