@@ -409,7 +409,7 @@ final class VerifyCommand implements Callable<Integer> {
             String engine = "roundtrip-" + roundtrip.id();
             try (Progress.Step s = progress.begin("comparing the " + roundtrip.id() + " round trip")) {
                 for (int i = 0; i < cases.size(); i++) {
-                    Map<String, Tensor> in = rename(cases.get(i).inputs(), back.model().inputNames(), engine);
+                    Map<String, Tensor> in = asDeclared(back.model(), rename(cases.get(i).inputs(), back.model().inputNames(), engine));
                     List<Tensor> act = ordered(back.run(in), back.model().outputNames(), "the " + roundtrip.id() + " round trip in lstmx");
                     compare(engine, cases.get(i), items(names, act, expected.get(i)), tol, text, tally);
                 }
@@ -432,6 +432,32 @@ final class VerifyCommand implements Callable<Integer> {
         } finally {
             deleteQuietly(file.getParent());
         }
+    }
+
+    /**
+     * Float inputs of whole numbers given as the integers a written copy declares: a Keras model
+     * takes token ids as floats, its TorchScript code casts them (ids.to(int64)), so the copy read
+     * back declares int64 ids. Anything else is passed as it is.
+     */
+    private static Map<String, Tensor> asDeclared(io.lstmx.ir.Model m, Map<String, Tensor> inputs) {
+        Map<String, Tensor> out = new LinkedHashMap<>(inputs);
+        for (io.lstmx.ir.ValueInfo v : m.inputs()) {
+            Tensor t = inputs.get(v.name());
+            if (t == null || v.dtype().isFloating() || !t.dtype().isFloating()) {
+                continue;
+            }
+            float[] f = t.toFloatArray();
+            long[] l = new long[f.length];
+            boolean whole = true;
+            for (int i = 0; i < f.length && whole; i++) {
+                whole = f[i] == Math.rint(f[i]) && Math.abs(f[i]) < 1e15f;
+                l[i] = (long) f[i];
+            }
+            if (whole) {
+                out.put(v.name(), Tensor.ofLongs(v.dtype(), t.shape(), l));
+            }
+        }
+        return out;
     }
 
     private static List<Item> items(List<String> names, List<Tensor> actual, List<Tensor> expected) {

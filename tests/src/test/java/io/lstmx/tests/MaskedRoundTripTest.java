@@ -113,6 +113,28 @@ class MaskedRoundTripTest {
         return out;
     }
 
+    /**
+     * The inputs as the read-back model declares them: Keras feeds token ids as floats, which the
+     * TorchScript code casts (ids.to(int64)), so its reader declares them int64; the values are whole numbers.
+     */
+    static Map<String, Tensor> asDeclared(Model m, Map<String, Tensor> in) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (io.lstmx.ir.ValueInfo v : m.inputs()) {
+            Tensor t = in.get(v.name());
+            if (t != null && !v.dtype().isFloating() && t.dtype().isFloating()) {
+                float[] f = t.toFloatArray();
+                long[] l = new long[f.length];
+                for (int i = 0; i < f.length; i++) {
+                    assertEquals(Math.rint(f[i]), f[i], "token ids are whole numbers");
+                    l[i] = (long) f[i];
+                }
+                t = Tensor.ofLongs(v.dtype(), t.shape(), l);
+            }
+            out.put(v.name(), t);
+        }
+        return out;
+    }
+
     static long stepMasks(Model m) {
         return m.layers().stream().filter(l -> l instanceof Layer.StepMask).count();
     }
@@ -159,6 +181,57 @@ class MaskedRoundTripTest {
                     LoadedModel back = Lstmx.load(sm, Format.SAVEDMODEL);
                     assertEquals(maskedDirections(m.model()), maskedDirections(back.model()), p + ": masked directions read back");
                     assertClose(expected, ordered(back.run(in), back.model().outputNames()), p + " as a SavedModel read back by lstmx");
+                }));
+            }
+        }
+        return tests.stream();
+    }
+
+    static List<Tensor> inLibtorch(Path pt, Map<String, Tensor> in) throws Exception {
+        try (ReferenceEngine.Session s = new io.lstmx.references.libtorch.LibtorchEngine().open(pt, Format.TORCHSCRIPT)) {
+            return ordered(s.run(in), s.outputNames());
+        }
+    }
+
+    /**
+     * Masked IR models as TorchScript (a loop over time steps with torch.where per direction):
+     * libtorch runs them as the native runtime runs the source, and lstmx reads each loop back as
+     * one recurrent direction reading the mask with the same masked-output rule (its arithmetic
+     * checked against the layer numerically), and (x != v).to(float) / torch.any as a StepMask.
+     */
+    @TestFactory
+    Stream<DynamicTest> maskedIrModelsWrittenAsTorchScriptAreReadBackAsMaskedLayersComputingTheSame() {
+        return samples().stream().map(s -> DynamicTest.dynamicTest(s.description(), () -> {
+            Model m = s.model();
+            List<Tensor> expected = ordered(io.lstmx.runtime.NativeRuntime.compile(m).run(s.inputs()), m.outputNames());
+            Path pt = tmp.resolve("ts-" + Integer.toHexString(s.description().hashCode()) + ".pt");
+            Lstmx.save(m, pt, Format.TORCHSCRIPT);
+            assertClose(expected, inLibtorch(pt, s.inputs()), s + " in libtorch");
+            LoadedModel back = Lstmx.load(pt, Format.TORCHSCRIPT);
+            assertEquals(maskedDirections(m), maskedDirections(back.model()), s + ": masked directions read back");
+            assertEquals(1, stepMasks(back.model()), s + ": the StepMask read back");
+            assertClose(expected, ordered(back.run(s.inputs()), back.model().outputNames()), s + " read back by lstmx");
+        }));
+    }
+
+    /** The masked Keras fixtures as TorchScript, read back by lstmx with the masks, on inputs with masked steps, in lstmx and libtorch. */
+    @TestFactory
+    Stream<DynamicTest> maskedKerasFixturesWrittenAsTorchScriptAreReadBackComputingTheSame() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String f : List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output", "initial_state_bidi_masked")) {
+            for (String ext : List.of(".h5", ".keras")) {
+                Path p = TestFiles.fixtures().resolve("keras/" + f + ext);
+                tests.add(DynamicTest.dynamicTest(f + ext, () -> {
+                    LoadedModel m = Lstmx.load(p);
+                    Map<String, Tensor> in = SavedModelConversionsTest.maskedInputs(m.model());
+                    List<Tensor> expected = ordered(m.run(in), m.model().outputNames());
+                    Path pt = tmp.resolve(f + ext + ".pt");
+                    Lstmx.save(m.model(), pt, Format.TORCHSCRIPT);
+                    assertClose(expected, inLibtorch(pt, in), p + " as TorchScript in libtorch");
+                    LoadedModel back = Lstmx.load(pt, Format.TORCHSCRIPT);
+                    assertEquals(maskedDirections(m.model()), maskedDirections(back.model()), p + ": masked directions read back");
+                    assertClose(expected, ordered(back.run(asDeclared(back.model(), in)), back.model().outputNames()),
+                            p + " as TorchScript read back by lstmx");
                 }));
             }
         }
