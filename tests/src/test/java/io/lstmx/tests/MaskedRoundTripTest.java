@@ -300,4 +300,101 @@ class MaskedRoundTripTest {
         LstmxException e = refused(sm);
         assertTrue(e.getMessage().contains("masked"), e.getMessage());
     }
+
+    // ---- TorchScript: damaged masked loops, and loops whose arithmetic is not the IR's plain cell
+
+    /** Rewrites the code of a TorchScript archive's forward (every code/*.py entry) through {@code edit}. */
+    static void rewriteCode(Path pt, UnaryOperator<String> edit) throws Exception {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (java.util.zip.ZipInputStream z = new java.util.zip.ZipInputStream(Files.newInputStream(pt))) {
+            for (java.util.zip.ZipEntry e; (e = z.getNextEntry()) != null; ) {
+                entries.put(e.getName(), z.readAllBytes());
+            }
+        }
+        boolean changed = false;
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(Files.newOutputStream(pt))) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                byte[] b = e.getValue();
+                if (e.getKey().contains("/code/") && e.getKey().endsWith(".py")) {
+                    String before = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+                    String after = edit.apply(before);
+                    changed |= !after.equals(before);
+                    b = after.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                }
+                z.putNextEntry(new java.util.zip.ZipEntry(e.getKey()));
+                z.write(b);
+                z.closeEntry();
+            }
+        }
+        assertTrue(changed, "the edit changed the code");
+    }
+
+    private Path maskedLstmScript(String name) {
+        Samples.Sample s = Samples.masked("a token-masked LSTM", "lstm", Direction.FORWARD, Layout.BATCH_MAJOR, true, false);
+        Path pt = tmp.resolve(name + ".pt");
+        Lstmx.save(s.model(), pt, Format.TORCHSCRIPT);
+        return pt;
+    }
+
+    private static LstmxException refusedScript(Path pt) {
+        LstmxException e = assertThrows(LstmxException.class, () -> Lstmx.load(pt, Format.TORCHSCRIPT));
+        assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
+        assertTrue(e.getMessage().contains(pt.getFileName().toString()) && e.getMessage().contains(" line "),
+                "names the file and line: " + e.getMessage());
+        return e;
+    }
+
+    /** The archive rewritten without a change in meaning (the same code) still reads, so the refusals below are the edits' doing. */
+    @Test
+    void aRezippedMaskedTorchScriptLoopIsRead() throws Exception {
+        Path pt = maskedLstmScript("rezipped");
+        rewriteCode(pt, c -> c + "\n");
+        assertEquals(List.of("LSTM:mask"), maskedDirections(Lstmx.load(pt, Format.TORCHSCRIPT).model()));
+    }
+
+    /** torch.ne(mask[t], 0.5) is not Keras's "nonzero counts": refused naming torch.where and what lstmx reads. */
+    @Test
+    void aTorchScriptLoopComparingItsMaskWithAnotherValueIsRefused() throws Exception {
+        Path pt = maskedLstmScript("ne-half");
+        rewriteCode(pt, c -> c.replace(", 1), 0.0)", ", 1), 0.5)"));
+        LstmxException e = refusedScript(pt);
+        assertTrue(e.getMessage().contains("torch.where") && e.getMessage().contains("!= 0"), e.getMessage());
+    }
+
+    /** torch.where(m, old, new) takes the new state at masked steps: refused, naming the masked-step rule. */
+    @Test
+    void aTorchScriptLoopSelectingTheNewStateAtMaskedStepsIsRefused() throws Exception {
+        Path pt = maskedLstmScript("swapped");
+        rewriteCode(pt, c -> c.replaceAll("torch\\.where\\((t\\d+), (t\\d+), (t\\d+)\\)", "torch.where($1, $3, $2)"));
+        LstmxException e = refusedScript(pt);
+        assertTrue(e.getMessage().contains("masked"), e.getMessage());
+    }
+
+    /**
+     * A peephole LSTM, which torch.lstm lacks, is written as a loop over time steps; its arithmetic
+     * is not the plain cell its weights make, which the numerical check finds: refused, saying so,
+     * rather than read without the peepholes.
+     */
+    @Test
+    void aTorchScriptLoopWithPeepholesIsRefusedByTheNumericalCheck() {
+        Samples.Sample s = Samples.lstm("a peephole LSTM", io.lstmx.ir.LstmSpec.standard(3, 4, Direction.FORWARD, Layout.TIME_MAJOR), false, true);
+        Path pt = tmp.resolve("peephole.pt");
+        Lstmx.save(s.model(), pt, Format.TORCHSCRIPT);
+        LstmxException e = refusedScript(pt);
+        assertTrue(e.getMessage().contains("is not the LSTM cell its weights make") && e.getMessage().contains("peepholes"), e.getMessage());
+    }
+
+    /**
+     * A GRU with a gate clip (no torch.gru has one) is written as a loop whose body clamps the
+     * gates; torch.clamp is not an operator lstmx reads: refused naming it, not what followed.
+     */
+    @Test
+    void aTorchScriptGruLoopWithAClipIsRefusedNamingTorchClamp() {
+        Samples.Sample s = Samples.gru("a clipped GRU", new io.lstmx.ir.RecurrentSpec(3, 4, Direction.FORWARD, Layout.TIME_MAJOR, 0.5f, true,
+                List.of(io.lstmx.ir.ActivationFn.SIGMOID, io.lstmx.ir.ActivationFn.TANH)), false);
+        Path pt = tmp.resolve("clipped.pt");
+        Lstmx.save(s.model(), pt, Format.TORCHSCRIPT);
+        LstmxException e = refusedScript(pt);
+        assertTrue(e.getMessage().contains("torch.clamp"), e.getMessage());
+    }
 }

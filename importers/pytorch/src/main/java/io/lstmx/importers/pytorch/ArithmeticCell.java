@@ -50,6 +50,9 @@ final class ArithmeticCell {
     }
 
     static void finish(ScriptInterpreter in, CellLoop loop, ScriptInterpreter.Frame f, Map<String, Object> before) {
+        if (!in.unknown.isEmpty()) {
+            throw in.reportUnknown(); // an operator lstmx does not know left its values unknown: say which, not what followed
+        }
         // the step's input xw[t] and, for a masked loop, mask[t]
         STensor xw = null;
         STensor xStand = null;
