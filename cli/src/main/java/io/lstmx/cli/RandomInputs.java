@@ -26,7 +26,7 @@ import java.util.Set;
  * by following the input through the graph to the LSTM layer that reads it (its layout says which
  * axis is which), else by its name ("batch", "seq", "time", ...); dimensions sharing a name share
  * a size. Feature axes reaching an LSTM or Dense get its size. Integer inputs get valid values:
- * sequence lengths in [1, T], embedding indices in [0, vocab).
+ * sequence lengths in [1, T], embedding indices in [0, vocab) (whole floats for float inputs that index an embedding).
  */
 final class RandomInputs {
     static final int[] BATCH_SIZES = {1, 3};
@@ -196,7 +196,8 @@ final class RandomInputs {
         if (v.dtype().isFloating()) {
             float[] f = new float[n];
             for (int i = 0; i < n; i++) {
-                f[i] = rnd.nextFloat() * 2f - 1f;
+                // float token ids (Keras feeds them so): whole numbers in [0, vocab), 0 included, which a mask_zero masks
+                f[i] = vocab.containsKey(v.name()) ? rnd.nextInt(vocab.get(v.name())) : rnd.nextFloat() * 2f - 1f;
             }
             return Tensor.ofFloats(shape, f);
         }

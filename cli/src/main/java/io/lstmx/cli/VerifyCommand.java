@@ -182,6 +182,39 @@ final class VerifyCommand implements Callable<Integer> {
                 loaded = Lstmx.load(model, format, hints.options());
                 s.done(Text.layerSummary(loaded.model()));
             }
+            if (refFormat != format) {
+                // A file the engine cannot run (a state_dict for libtorch): it runs lstmx's conversion instead,
+                // which checks the network lstmx read as that framework computes it. When the engine was not
+                // asked for and its format cannot hold the model (a Keras mask in ONNX), the next engine is tried.
+                List<ReferenceEngine> others = new ArrayList<>();
+                if (reference == null) {
+                    for (ReferenceEngine e : ReferenceEngines.all()) {
+                        if (e != engine && !e.formats().contains(format) && e.formats().stream().anyMatch(registry::canWrite)) {
+                            others.add(e);
+                        }
+                    }
+                }
+                while (true) {
+                    refModel = tempFileFor(refFormat, "the reference's " + refFormat.id() + " file");
+                    try (Progress.Step s = progress.begin("writing the model as " + refFormat.id() + " for the reference")) {
+                        Lstmx.save(loaded.model(), refModel, refFormat);
+                        s.done(null);
+                        break;
+                    } catch (LstmxException e) {
+                        deleteQuietly(refModel.getParent());
+                        if (e.code() != ErrorCode.UNSUPPORTED || others.isEmpty()) {
+                            throw e;
+                        }
+                        ReferenceEngine next = others.remove(0);
+                        notes.add(engine.name() + " not used: " + refFormat.id() + " cannot hold this model (" + SafeText.oneLine(e.getMessage())
+                                + "); " + next.name() + " is the reference instead");
+                        engine = next;
+                        refFormat = next.formats().stream().filter(registry::canWrite).findFirst().orElseThrow();
+                    }
+                }
+                notes.add(engine.name() + " runs lstmx's " + refFormat.id() + " conversion of the model (it does not run "
+                        + format.id() + " files): this checks the network lstmx read, as " + engine.name() + " computes it");
+            }
             String engineVersion;
             try (Progress.Step s = progress.begin("starting " + engine.name())) {
                 engineVersion = engine.version(); // loads the engine's native code, which takes a moment
@@ -198,21 +231,6 @@ final class VerifyCommand implements Callable<Integer> {
             LoadedModel exposed = intermediates.isEmpty() ? loaded : loaded.exposing(new ArrayList<>(intermediates.keySet()));
             List<List<Tensor>> expected = new ArrayList<>();
             List<String> notExposed = new ArrayList<>(intermediates.keySet());
-            if (refFormat != format) {
-                // A file the engine cannot run (a state_dict for libtorch): it runs lstmx's conversion instead,
-                // which checks the network lstmx read as that framework computes it.
-                refModel = tempFileFor(refFormat, "the reference's " + refFormat.id() + " file");
-                try (Progress.Step s = progress.begin("writing the model as " + refFormat.id() + " for the reference")) {
-                    Lstmx.save(loaded.model(), refModel, refFormat);
-                    s.done(null);
-                }
-                String n = engine.name() + " runs lstmx's " + refFormat.id() + " conversion of the model (it does not run "
-                        + format.id() + " files): this checks the network lstmx read, as " + engine.name() + " computes it";
-                notes.add(n);
-                if (!json) {
-                    out.println("note: " + n);
-                }
-            }
             ReferenceEngine.Session ref;
             try (Progress.Step s = progress.begin("opening " + refModel + " in " + engine.name())) {
                 ref = engine.open(refModel, refFormat, new ArrayList<>(intermediates.keySet()));
@@ -394,7 +412,7 @@ final class VerifyCommand implements Callable<Integer> {
             String engine = "roundtrip-" + roundtrip.id();
             try (Progress.Step s = progress.begin("comparing the " + roundtrip.id() + " round trip")) {
                 for (int i = 0; i < cases.size(); i++) {
-                    Map<String, Tensor> in = rename(cases.get(i).inputs(), back.model().inputNames(), engine);
+                    Map<String, Tensor> in = asDeclared(back.model(), rename(cases.get(i).inputs(), back.model().inputNames(), engine));
                     List<Tensor> act = ordered(back.run(in), back.model().outputNames(), "the " + roundtrip.id() + " round trip in lstmx");
                     compare(engine, cases.get(i), items(names, act, expected.get(i)), tol, text, tally);
                 }
@@ -417,6 +435,32 @@ final class VerifyCommand implements Callable<Integer> {
         } finally {
             deleteQuietly(file.getParent());
         }
+    }
+
+    /**
+     * Float inputs of whole numbers given as the integers a written copy declares: a Keras model
+     * takes token ids as floats, its TorchScript code casts them (ids.to(int64)), so the copy read
+     * back declares int64 ids. Anything else is passed as it is.
+     */
+    private static Map<String, Tensor> asDeclared(io.lstmx.ir.Model m, Map<String, Tensor> inputs) {
+        Map<String, Tensor> out = new LinkedHashMap<>(inputs);
+        for (io.lstmx.ir.ValueInfo v : m.inputs()) {
+            Tensor t = inputs.get(v.name());
+            if (t == null || v.dtype().isFloating() || !t.dtype().isFloating()) {
+                continue;
+            }
+            float[] f = t.toFloatArray();
+            long[] l = new long[f.length];
+            boolean whole = true;
+            for (int i = 0; i < f.length && whole; i++) {
+                whole = f[i] == Math.rint(f[i]) && Math.abs(f[i]) < 1e15f;
+                l[i] = (long) f[i];
+            }
+            if (whole) {
+                out.put(v.name(), Tensor.ofLongs(v.dtype(), t.shape(), l));
+            }
+        }
+        return out;
     }
 
     private static List<Item> items(List<String> names, List<Tensor> actual, List<Tensor> expected) {

@@ -138,6 +138,26 @@ class RandomInputsTest {
         assertTrue(seen.size() > 1, "indices vary");
     }
 
+    /** Keras feeds token ids as floats (cast before its Embedding): they are whole numbers in [0, vocab), 0 (a mask_zero's mask) among them. */
+    @Test
+    void floatTokenIdsAreWholeNumbersWithinTheVocabulary() {
+        int vocab = 6;
+        Model m = model(List.of(in("tokens", DType.FLOAT32, Dim.of("b"), Dim.of("t"))),
+                new Layer.Cast("ids", "tokens", "ids", DType.INT64),
+                new Layer.Embedding("emb", "ids", "e", Tensor.zeros(vocab, I)),
+                new Layer.Transpose("tr", "e", "et", List.of(1, 0, 2)),
+                lstm("et", null, null, Layout.TIME_MAJOR, I));
+        Set<Float> seen = new HashSet<>();
+        for (RandomInputs.Case c : RandomInputs.cases(m, 3)) {
+            assertEquals(DType.FLOAT32, c.inputs().get("tokens").dtype());
+            for (float v : c.inputs().get("tokens").toFloatArray()) {
+                assertTrue(v >= 0 && v < vocab && v == Math.rint(v), "index " + v);
+                seen.add(v);
+            }
+        }
+        assertTrue(seen.size() > 1 && seen.contains(0f), "indices vary and include 0: " + seen);
+    }
+
     @Test
     void initialStatesShareTheBatchSize() {
         Model m = model(List.of(in("x", DType.FLOAT32, Dim.of("t"), Dim.of("b"), I), in("h0", DType.FLOAT32, 1, Dim.of(""), H)),

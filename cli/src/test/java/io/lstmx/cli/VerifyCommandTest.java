@@ -65,6 +65,26 @@ class VerifyCommandTest {
         assertTrue(!r.out().contains("FAIL"), r.out());
     }
 
+    /**
+     * A masked Keras model (Embedding mask_zero into two LSTMs): checked in TensorFlow, its
+     * framework (ONNX cannot hold its mask); its SavedModel and TorchScript
+     * copies are read back by lstmx as masked LSTM layers and run in TensorFlow and libtorch, on
+     * whole-number token ids that include the masked 0.
+     */
+    @Test
+    void aMaskedKerasModelRoundTripsThroughSavedModelAndTorchScript() {
+        Path h5 = Cli.root().resolve("fixtures/keras/mask_zero_lstm.h5");
+        for (String f : List.of("savedmodel", "torchscript")) {
+            Cli.Result r = Cli.run("verify", h5, "--roundtrip", f).expect(0);
+            assertTrue(r.out().contains("lstmx vs tensorflow"), r.out());
+            assertTrue(r.out().contains("read it back") && r.out().contains("1 StepMask") && r.out().contains("2 LSTM"),
+                    "read back as a StepMask and two LSTM layers: " + r.out());
+            assertTrue(r.out().contains("roundtrip-" + f + " "), r.out());
+            assertTrue(r.out().contains("roundtrip-" + f + "/" + (f.equals("savedmodel") ? "tensorflow" : "libtorch")), r.out());
+            assertTrue(r.out().contains("PASS") && !r.out().contains("FAIL"), r.out());
+        }
+    }
+
     /** A round trip through a frozen GraphDef: lstmx writes it, reads it back, and runs both the same. */
     @Test
     void roundTripThroughAFrozenGraphDefGivesTheSameOutputs() {

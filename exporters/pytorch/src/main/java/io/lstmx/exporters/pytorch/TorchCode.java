@@ -927,6 +927,12 @@ final class TorchCode {
 
         @Override
         public Void visit(Layer.Slice l) {
+            if (l.step() == -1 && l.start() == -1 && l.end() <= Long.MIN_VALUE / 2) {
+                // the whole axis backwards (Keras's go_backwards, a reverse direction's flip)
+                int r = rank(l.input(), l);
+                line(define(l.output()) + " = torch.flip(" + v(l.input()) + ", [" + (l.axis() < 0 ? l.axis() + r : l.axis()) + "])");
+                return null;
+            }
             if (l.step() <= 0) {
                 throw refuse(l, "a slice with step " + l.step() + " (PyTorch slices with positive steps only)");
             }

@@ -35,8 +35,31 @@ final class CellLoop {
     record StepIndex(Sym steps) {
     }
 
-    /** A list the loop appended each step's output to: the whole output sequence. */
-    record Sequence(STensor y, boolean batchMajor) {
+    /** A list the loop appended each step's output to: the whole output sequence ({@code reversed}: in the reverse direction's order). */
+    record Sequence(STensor y, boolean batchMajor, boolean reversed) {
+        Sequence(STensor y, boolean batchMajor) {
+            this(y, batchMajor, false);
+        }
+    }
+
+    /** The outputs of a loop over the time-flipped input, stacked in loop order: torch.flip on axis 0 gives {@code y}, in order. */
+    record FlippedSequence(STensor y) {
+        @Override
+        public String toString() {
+            return "a reverse loop's outputs in loop order (read only flipped back with torch.flip on axis 0)";
+        }
+    }
+
+    /** A value the IR does not give after the loop (a masked loop's previous output). */
+    record Unavailable(String what) {
+        @Override
+        public String toString() {
+            return what;
+        }
+    }
+
+    /** {@code torch.where(mask[t] != 0, kept, otherwise)} in a masked loop (otherwise null: zeros). */
+    private record Sel(STensor kept, STensor otherwise, STensor maskStep) {
     }
 
     private record Cell(TorchRecurrent.Kind kind, STensor x, int axis, List<STensor> states, List<Tensor> weights, boolean bias,
@@ -53,6 +76,11 @@ final class CellLoop {
     private final Map<STensor, Object[]> stepInputs = new IdentityHashMap<>();
     private final Map<Py.PyList, Object> appends = new IdentityHashMap<>();
     private Cell cell;
+    /** Layers made while the body ran, in order; those reading the step's values are the body (not in the model). */
+    private final List<Layer> seen = new ArrayList<>();
+    private final List<Layer> body = new ArrayList<>();
+    private final Set<String> tainted = new java.util.HashSet<>();
+    private final Map<STensor, Sel> selects = new IdentityHashMap<>();
 
     private CellLoop(ScriptInterpreter in, Sym steps, int line) {
         this.in = in;
@@ -124,9 +152,102 @@ final class CellLoop {
         }
     }
 
-    /** Whether a value is one of the loop's stand-ins (used only by the cell). */
+    /** Whether a value is one of the loop's stand-ins or computed from them (used only by the cell or the body). */
     boolean isStep(STensor t) {
-        return t.value != null && t.value.startsWith(MARK);
+        return t.value != null && (t.value.startsWith(MARK) || tainted.contains(t.value));
+    }
+
+    /**
+     * A layer made while the body runs: true (and kept out of the model) when it reads the step's
+     * values, which makes it part of the body that {@link #finish} matches as one cell.
+     */
+    boolean record(Layer l) {
+        seen.add(l);
+        boolean step = false;
+        for (String v : l.inputs()) {
+            step |= v.startsWith(MARK) || tainted.contains(v);
+        }
+        if (step) {
+            tainted.addAll(l.outputs());
+            body.add(l);
+        }
+        return step;
+    }
+
+    /**
+     * A loop's states are [B, H]: a carried state of another rank computed from inputs whose rank
+     * was guessed (TorchScript declares none) has the input it comes from guessed again, that
+     * many ranks lower.
+     */
+    void demandStateRanks() {
+        Map<String, Layer> producer = new HashMap<>();
+        for (Layer l : in.layers) {
+            for (String o : l.outputs()) {
+                producer.put(o, l);
+            }
+        }
+        for (STensor t : original.values()) {
+            if (!t.isRuntime() || t.rank() == 2) {
+                continue;
+            }
+            Set<String> seenValues = new java.util.HashSet<>();
+            java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(t.value));
+            while (!todo.isEmpty() && seenValues.size() < 100_000) {
+                String v = todo.pop();
+                if (!seenValues.add(v)) {
+                    continue;
+                }
+                for (STensor i : in.inputTensors) {
+                    if (i.value.equals(v) && i.rank() - (t.rank() - 2) >= 1) {
+                        throw new ScriptInterpreter.Retry(i.value, new ScriptInterpreter.Guess(i.rank() - (t.rank() - 2), i.dtype));
+                    }
+                }
+                Layer l = producer.get(v);
+                if (l != null) {
+                    todo.addAll(l.inputs());
+                }
+            }
+        }
+    }
+
+    /** torch.where(mask[t] != 0 as a [B, 1] column, kept, otherwise) in the body: a masked loop's step. */
+    Object where(TorchOps.NotEqualOf cond, Object x, Object y) {
+        STensor col = cond.x();
+        Layer u = null;
+        for (Layer l : body) {
+            if (l.outputs().contains(col.value)) {
+                u = l;
+            }
+        }
+        STensor maskStep = null;
+        if (u instanceof Layer.Unsqueeze un && un.axes().equals(List.of(1)) && !cond.any()) {
+            for (STensor st : stepInputs.keySet()) {
+                if (st.value.equals(un.input()) && ((STensor) stepInputs.get(st)[0]).rank() == 2) {
+                    maskStep = st;
+                }
+            }
+        }
+        if (maskStep == null || cond.value() != 0f) {
+            throw in.unsupported("torch.where inside the loop over time steps by " + cond.x() + " != " + cond.value()
+                    + "; lstmx reads torch.where(torch.unsqueeze(mask[t], 1) != 0, new, old) of a masked loop");
+        }
+        if (x instanceof STensor k0 && k0.isRuntime() && k0.rank() != 2) {
+            demandStateRanks();
+        }
+        if (!(x instanceof STensor k) || !k.isRuntime() || k.rank() != 2) {
+            throw in.unsupported("a masked loop's torch.where keeps " + ScriptInterpreter.describe(x) + " at counted steps; lstmx reads a [B, H] step value");
+        }
+        STensor other;
+        if (y instanceof STensor o && o.zeros) {
+            other = null;
+        } else if (y instanceof STensor o && o.isRuntime() && o.rank() == 2) {
+            other = o;
+        } else {
+            throw in.unsupported("a masked loop's torch.where gives " + ScriptInterpreter.describe(y) + " at masked steps; lstmx reads a carried [B, H] value or zeros");
+        }
+        STensor stand = STensor.runtime(MARK + "where:" + selects.size(), k.shape, k.dtype);
+        selects.put(stand, new Sel(k, other, maskStep));
+        return stand;
     }
 
     static boolean isLoopValue(String value) {
@@ -243,6 +364,12 @@ final class CellLoop {
         Sequence s = (Sequence) items.get(0);
         int time = s.batchMajor() ? 1 : 0;
         long d = dim < 0 ? dim + 3 : dim;
+        if (s.reversed()) {
+            if (d != 0 || s.batchMajor()) {
+                throw in.unsupported("torch.stack of a reverse loop's outputs along axis " + dim + " (lstmx reads axis 0, then torch.flip on axis 0)");
+            }
+            return new FlippedSequence(s.y());
+        }
         if (d == time) {
             return s.y();
         }
@@ -257,8 +384,16 @@ final class CellLoop {
 
     private void finish(ScriptInterpreter.Frame f, Map<String, Object> before) {
         if (cell == null) {
-            throw in.unsupported("a loop over " + steps + " steps (known only when the model runs) without a recurrent cell;"
-                    + " lstmx reads loops over time steps whose body is one lstm_cell, gru_cell or rnn_*_cell");
+            if (body.isEmpty()) {
+                throw in.unsupported("a loop over " + steps + " steps (known only when the model runs) without a recurrent cell;"
+                        + " lstmx reads loops over time steps whose body is one lstm_cell, gru_cell or rnn_*_cell, or a cell's arithmetic");
+            }
+            ArithmeticCell.finish(in, this, f, before);
+            return;
+        }
+        if (!body.isEmpty() || !selects.isEmpty()) {
+            throw in.unsupported(body.isEmpty() ? "torch.where" : body.get(0).kind() + " of a step's values beside torch." + cell.kind.op
+                    + "_cell inside the loop over time steps; lstmx reads loops whose body is one recurrent cell (it does not unroll loops)");
         }
         // Each carried state must be replaced by the cell's matching output.
         List<String> stateVars = new ArrayList<>();
@@ -334,5 +469,41 @@ final class CellLoop {
 
     private boolean carriedVar(STensor t, String name) {
         return name.equals(carried.get(t));
+    }
+
+    // ---- for ArithmeticCell
+
+    Sym steps() {
+        return steps;
+    }
+
+    Map<STensor, String> carried() {
+        return carried;
+    }
+
+    Map<STensor, Object[]> stepInputs() {
+        return stepInputs;
+    }
+
+    Map<Py.PyList, Object> appends() {
+        return appends;
+    }
+
+    List<Layer> seen() {
+        return seen;
+    }
+
+    List<Layer> body() {
+        return body;
+    }
+
+    /** The select {@code v} is (kept, otherwise, mask step), or null. */
+    STensor[] select(STensor v) {
+        Sel s = selects.get(v);
+        return s == null ? null : new STensor[] {s.kept(), s.otherwise(), s.maskStep()};
+    }
+
+    boolean masked() {
+        return !selects.isEmpty();
     }
 }

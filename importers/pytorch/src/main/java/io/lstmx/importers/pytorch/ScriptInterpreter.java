@@ -120,15 +120,13 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         return layerNames.fresh(base);
     }
 
+    /** Values made by torch.flip on axis 0 (by IR value name), and what they flip. */
+    final Map<String, ScriptValues.STensor> flipped = new HashMap<>();
+
     @Override
     public void add(Layer l) {
-        if (loop != null) {
-            for (String v : l.inputs()) {
-                if (CellLoop.isLoopValue(v)) {
-                    throw unsupported(l.kind() + " of a step's values inside the loop over time steps; lstmx reads loops whose body is"
-                            + " one recurrent cell (it does not unroll loops)");
-                }
-            }
+        if (loop != null && loop.record(l)) {
+            return; // a layer of the step's values: part of the loop's body, matched as a cell when the loop ends
         }
         layers.add(l);
     }
@@ -621,7 +619,7 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
     }
 
     /** {@code tensor.name}, called: {@code torch.name(tensor, ...)}. */
-    record TensorMethod(STensor self, String name) {
+    record TensorMethod(Object self, String name) {
     }
 
     /** A slice written in a subscript. */
@@ -657,6 +655,9 @@ final class ScriptInterpreter implements TorchRecurrent.Graph {
         }
         if (base == Poison.VALUE) {
             return Poison.VALUE;
+        }
+        if (base instanceof TorchOps.NotEqualOf && attr.equals("to")) {
+            return new TensorMethod(base, attr); // (x != v).to(float): a step mask
         }
         if (base instanceof STensor t) {
             // Source-style code (x.size(0), x.to(...)): a method is the torch function of the same name.

@@ -280,8 +280,23 @@ final class TorchOps {
             if (a.get("condition") instanceof NegativeIds n && a.get("y") == n.ids()) {
                 return n.ids();
             }
+            if (in.loop != null && a.get("condition") instanceof NotEqualOf ne) {
+                // where(mask[t] != 0, new, old): a masked loop keeping its states at masked steps
+                return in.loop.where(ne, a.get("x"), a.get("y"));
+            }
             throw in.unsupported("torch.where, which depends on the input's values");
         });
+        def("torch.any", "x, dim, keepdim=False", a -> {
+            if (a.get("x") instanceof NotEqualOf ne && !ne.any() && !a.flag("keepdim")) {
+                long d = a.integer("dim");
+                if (d == -1 || d == ne.x().rank() - 1) {
+                    return new NotEqualOf(ne.x(), ne.value(), true);
+                }
+            }
+            throw in.unsupported("torch.any of " + ScriptInterpreter.describe(a.get("x")) + " (lstmx reads torch.any(x != value, -1),"
+                    + " a step mask over the last axis)");
+        });
+        def("torch.flip", "x, dims", a -> flip(a.get("x"), a.list("dims")));
         def("torch.dim", "x", a -> (long) a.tensor("x").rank());
         def("torch.size", "x, dim=None", a -> {
             STensor t = a.tensor("x");
@@ -583,6 +598,20 @@ final class TorchOps {
     record NegativeIds(STensor ids) {
     }
 
+    /**
+     * {@code x != value} of a run-time tensor and a number, reduced over the last axis by
+     * {@code torch.any} when {@code any}: a boolean that {@code .to(float32)} makes the IR's
+     * StepMask (1 where x differs from value, or some element of its last axis does; 0 elsewhere),
+     * and the condition of a masked loop's {@code torch.where}.
+     */
+    record NotEqualOf(STensor x, float value, boolean any) {
+        @Override
+        public String toString() {
+            return "a comparison (x != " + value + ") of run-time values, read only as a step mask (.to(float32), torch.any over the last axis)"
+                    + " or a masked loop's torch.where condition";
+        }
+    }
+
     /** None in a subscript: a new axis of size 1. */
     private static final Object NEW_AXIS = new Object();
 
@@ -739,6 +768,14 @@ final class TorchOps {
         }
         if (a instanceof STensor t && !t.dtype.isFloating() && op.equals("<") && Long.valueOf(0).equals(b)) {
             return new NegativeIds(t);
+        }
+        if (op.equals("!=") && a instanceof STensor t && t.isRuntime() && (b instanceof Long || b instanceof Double)) {
+            // x != value: a step mask once cast to float (or reduced by torch.any first); the where of a masked loop
+            double v = ((Number) b).doubleValue();
+            if ((float) v != v) {
+                throw in.unsupported("comparing a tensor with " + b + ", which a step mask's float value cannot hold exactly");
+            }
+            return new NotEqualOf(t, (float) v, false);
         }
         if (a instanceof STensor || b instanceof STensor) {
             throw in.unsupported("comparing tensors ('" + op + "'), which depends on the input's values");
@@ -1394,6 +1431,23 @@ final class TorchOps {
     }
 
     private Object to(Args a) {
+        if (a.get("x") instanceof NotEqualOf ne) {
+            for (String p : List.of("a", "b")) {
+                if (a.get(p) instanceof Long code) {
+                    DType to = dtype(code);
+                    if (to != DType.FLOAT32 || code != 6) {
+                        throw in.unsupported("a step mask (x != value) cast to " + to + " (code " + code + "); lstmx reads it cast to float32");
+                    }
+                    STensor x = ne.x();
+                    List<Object> shape = new ArrayList<>(x.shape);
+                    if (ne.any()) {
+                        shape.remove(shape.size() - 1);
+                    }
+                    return emit("mask", shape, DType.FLOAT32, (n, o) -> new Layer.StepMask(n, x.value, o, ne.value(), ne.any()));
+                }
+            }
+            throw in.unsupported("a step mask (x != value) used as a tensor without .to(float32)");
+        }
         STensor t = a.tensor("x");
         for (String p : List.of("a", "b")) {
             if (a.get(p) instanceof Long code) {
@@ -1401,6 +1455,36 @@ final class TorchOps {
             }
         }
         return t;
+    }
+
+    /**
+     * torch.flip on axis 0 of a run-time tensor (a reverse direction's sequence, or its mask): the
+     * IR's Slice(start -1, step -1), remembered so that a loop over the flipped steps is read as a
+     * reverse recurrent layer over the original; flipping a loop's reversed outputs gives them back
+     * in order.
+     */
+    private Object flip(Object x, List<Object> dims) {
+        if (x instanceof CellLoop.FlippedSequence fs) {
+            if (dims.size() != 1 || !Long.valueOf(0).equals(dims.get(0))) {
+                throw in.unsupported("torch.flip of a reverse loop's outputs on dims " + dims + " (lstmx reads a flip of the time axis, 0)");
+            }
+            return fs.y();
+        }
+        if (!(x instanceof STensor t) || !t.isRuntime()) {
+            throw in.unsupported("torch.flip of " + ScriptInterpreter.describe(x) + " (lstmx reads a flip of a run-time tensor's axis 0)");
+        }
+        if (dims.size() != 1 || !(dims.get(0) instanceof Long d)) {
+            throw in.unsupported("torch.flip on dims " + dims + " (lstmx reads a flip of one axis)");
+        }
+        int ax = axis(d, t.rank());
+        if (in.loop != null && in.loop.isStep(t)) {
+            throw in.unsupported("torch.flip of a step's values inside the loop over time steps");
+        }
+        STensor out = emit("flip", t.shape, t.dtype, (n, o) -> new Layer.Slice(n, t.value, o, ax, -1, Long.MIN_VALUE, -1));
+        if (ax == 0) {
+            in.flipped.put(out.value, t);
+        }
+        return out;
     }
 
     private STensor cast(STensor t, DType to) {

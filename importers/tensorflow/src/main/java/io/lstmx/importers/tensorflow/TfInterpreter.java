@@ -51,6 +51,8 @@ final class TfInterpreter {
     final java.util.Set<String> loopSequences = new java.util.HashSet<>();
     /** Values clipped by clip_by_value inside While loop bodies (by IR value name), for the loop's cell matcher. */
     final Map<String, TfSymbolic.ClipOf> clips = new HashMap<>();
+    /** SelectV2 outputs in masked While loop bodies (by IR value name), for the loop reader. */
+    final Map<String, TfSymbolic.MaskSelect> loopSelects = new HashMap<>();
     /** The x_t stand-in of the While loop body being read. */
     String loopXt;
     /** Per-step outputs of recurrent ops (by IR value name) and their last step (Gather at T - 1). */

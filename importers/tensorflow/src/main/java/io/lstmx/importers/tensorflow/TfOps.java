@@ -132,6 +132,10 @@ final class TfOps {
             throw n.unsupported("reverses sequences of run-time lengths; lstmx does not read masked recurrent loops yet");
         });
         OPS.put("TruncateDiv", binary(Layer.Binary.Op.DIV));
+        OPS.put("NotEqual", TfSymbolic::notEqual);
+        OPS.put("Any", TfSymbolic::any);
+        OPS.put("SelectV2", TfSymbolic::select);
+        OPS.put("Select", TfSymbolic::select);
         OPS.put("StatelessWhile", TfWhile::convert);
         OPS.put("While", TfWhile::convert);
         OPS.put("TensorScatterUpdate", TfWhile::scatter);
@@ -277,11 +281,15 @@ final class TfOps {
         if (n.input(0) instanceof TfSymbolic.NegMask m) {
             return one(m);
         }
-        Value v = n.value(0);
         DType to = TfTensors.irType(n.attrType("DstT", DataType.DT_FLOAT));
         if (to == null) {
             throw n.unsupported("casts to " + n.attrType("DstT", DataType.DT_FLOAT));
         }
+        Object[] mask = TfSymbolic.castMask(n, to);
+        if (mask != null) {
+            return mask;
+        }
+        Value v = n.value(0);
         if (v instanceof Value.Const c) {
             return one(new Value.Const(Fold.cast(c.tensor(), to, n)));
         }
@@ -790,6 +798,10 @@ final class TfOps {
     }
 
     private static Object[] expandDims(TfNode n) {
+        Object[] mask = TfSymbolic.expandMask(n);
+        if (mask != null) {
+            return mask;
+        }
         Value v = n.value(0);
         long d = n.constLongs(1, "the axis")[0];
         if (v instanceof Value.ShapeVec sv && sv.scalar()) {

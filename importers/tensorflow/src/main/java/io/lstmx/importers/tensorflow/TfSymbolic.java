@@ -128,6 +128,50 @@ final class TfSymbolic {
     record ClipOf(String input, float lo, float hi, String where) {
     }
 
+    /**
+     * {@code x != value} for a run-time x and a scalar constant, reduced by Any over the last axis
+     * when {@code any}: a boolean that a Cast to float32 turns into the IR's {@link Layer.StepMask}
+     * (1 where x differs from value, 0 elsewhere; with any, 1 where some element of the last axis does).
+     */
+    record NotEqualOf(Value.Run x, float value, boolean any) {
+        @Override
+        public String toString() {
+            return "a comparison (NotEqual) of run-time values, read only as a step mask (a Cast to float32 of it, or Any over its last axis)";
+        }
+    }
+
+    /** The stand-in of a While loop's per-step mask [T, B] (lstmx's masked loops): the body reads it at step t only. */
+    record LoopMask(String name) {
+        @Override
+        public String toString() {
+            return "the per-step mask of a While loop, read only at step t";
+        }
+    }
+
+    /** The mask at step t, [B]: read only as {@code mask[t] != 0}. */
+    record MaskStep(String name) {
+        @Override
+        public String toString() {
+            return "the per-step mask of a While loop at step t, read only as NotEqual(mask[t], 0)";
+        }
+    }
+
+    /** {@code mask[t] != 0}, [B], or [B, 1] when {@code column} (ExpandDims on axis 1): read only as a SelectV2 condition. */
+    record MaskCounts(String name, boolean column) {
+        @Override
+        public String toString() {
+            return "whether each row's step t counts (NotEqual(mask[t], 0)), read only as the condition of a SelectV2 over [B, H] values";
+        }
+    }
+
+    /**
+     * {@code SelectV2(mask[t] != 0, kept, otherwise)} in a masked loop's body: at a counted step
+     * the row takes {@code kept}, at a masked one {@code otherwise} (a value's name, or null for
+     * zeros). The loop reader checks which loop variable each select feeds.
+     */
+    record MaskSelect(String kept, String otherwise, String mask) {
+    }
+
     /** The symbol of a dimension {@code d + k} (equal symbols mean equal sizes, so this stays exact). */
     static SDim offset(SDim d, long k) {
         if (d.isKnown()) {
@@ -181,6 +225,12 @@ final class TfSymbolic {
     static Object[] gather(TfNode n, long axisAttr) {
         Object p = n.input(0);
         Object idx = n.input(1);
+        if (p instanceof LoopMask m) {
+            if (!(idx instanceof LoopIndex li0) || li0.next() || axisAttr != 0) {
+                throw n.unsupported("a masked While loop reads its mask other than at step t on axis 0");
+            }
+            return TfOps.one(new MaskStep(m.name()));
+        }
         if (idx instanceof TfSymbolic.LoopIndex li && !li.next() && p instanceof Value.Run run && n.in.loopSequences.contains(run.name())) {
             if (axisAttr != 0) {
                 throw n.unsupported("a While loop reads its sequence along axis " + axisAttr + "; lstmx reads loops over axis 0 (time)");
@@ -464,9 +514,120 @@ final class TfSymbolic {
             return TfOps.one(r.inner());
         }
         Value v = n.value(0);
-        if (v instanceof Value.Run r && r.shape() != null && r.shape().size() == 3) {
+        if (v instanceof Value.Run r && r.shape() != null && (r.shape().size() == 3 || r.shape().size() == 2 && r.dtype().isFloating())) {
+            // [T, B, I] a sequence, [T, B] a per-step mask that a masked While loop reads in the same order
             return TfOps.one(new Reversed(r, null));
         }
         throw n.unsupported("reverses " + Value.describe(v) + " (lstmx reads a reversal of the time axis of a [T, B, I] sequence around a recurrent layer)");
+    }
+
+    /**
+     * NotEqual: {@code mask[t] != 0} in a masked While loop's body; {@code x != value} of a run-time
+     * x and a scalar constant (a step mask, see {@link NotEqualOf}); constants fold.
+     */
+    static Object[] notEqual(TfNode n) {
+        Object a = n.input(0);
+        if (a instanceof MaskStep m) {
+            Tensor z = constOf(n.value(1), n);
+            if (z == null || z.size() != 1 || z.getFloat(0) != 0f) {
+                throw n.unsupported("a masked While loop compares its mask at step t with " + Value.describe(n.value(1))
+                        + "; lstmx reads mask[t] != 0 (nonzero: the step counts)");
+            }
+            return TfOps.one(new MaskCounts(m.name(), false));
+        }
+        Value va = n.value(0);
+        Value vb = n.value(1);
+        Tensor ca = constOf(va, n);
+        Tensor cb = constOf(vb, n);
+        if (ca != null && cb != null) {
+            Tensor diff = Fold.binary(Layer.Binary.Op.SUB, widen(ca, n), widen(cb, n), n);
+            float[] d = diff.toFloatArray();
+            long[] r = new long[d.length];
+            for (int i = 0; i < d.length; i++) {
+                r[i] = d[i] != 0 ? 1 : 0;
+            }
+            return TfOps.one(new Value.Const(Tensor.ofLongs(DType.INT32, diff.shape(), r)));
+        }
+        if (va instanceof Value.Run x && cb != null && cb.size() == 1) {
+            float v = cb.dtype().isFloating() ? cb.getFloat(0) : (float) cb.toLongArray()[0];
+            if (!cb.dtype().isFloating() && (double) v != (double) cb.toLongArray()[0]) {
+                throw n.unsupported("compares with " + cb.toLongArray()[0] + ", which a step mask's float value cannot hold exactly");
+            }
+            return TfOps.one(new NotEqualOf(x, v, false));
+        }
+        throw n.unsupported("compares " + Value.describe(va) + " with " + Value.describe(vb)
+                + " (lstmx reads NotEqual of a run-time value and a scalar constant as a step mask, or of a masked loop's mask at step t and 0)");
+    }
+
+    /** Any over the last axis (keep_dims false) of a step mask's comparison: Masking's "some feature differs". */
+    static Object[] any(TfNode n) {
+        Object a = n.input(0);
+        long[] axes = n.constLongs(1, "the reduction axes");
+        if (a instanceof NotEqualOf ne && !ne.any() && axes.length == 1 && !n.attrBool("keep_dims", false) && ne.x().shape() != null) {
+            int rank = ne.x().shape().size();
+            if (axes[0] == -1 || axes[0] == rank - 1) {
+                return TfOps.one(new NotEqualOf(ne.x(), ne.value(), true));
+            }
+        }
+        throw n.unsupported("reduces " + TfInterpreter.describe(a) + " over axes " + java.util.Arrays.toString(axes)
+                + " (lstmx reads Any only over the last axis of NotEqual(x, value), without keep_dims: a step mask)");
+    }
+
+    /** Cast to float32 of a step mask's comparison: the IR's StepMask. Null when the input is none. */
+    static Object[] castMask(TfNode n, DType to) {
+        if (!(n.input(0) instanceof NotEqualOf ne)) {
+            return null;
+        }
+        if (to != DType.FLOAT32) {
+            throw n.unsupported("casts a step mask (NotEqual) to " + to + "; lstmx reads it cast to float32");
+        }
+        String o = n.out(0);
+        n.add(new Layer.StepMask(n.name(), ne.x().name(), o, ne.value(), ne.any()));
+        List<SDim> s = ne.x().shape() == null ? null : new ArrayList<>(ne.x().shape());
+        if (s != null && ne.any()) {
+            s.remove(s.size() - 1);
+        }
+        return TfOps.run(n, o, DType.FLOAT32, s);
+    }
+
+    /** ExpandDims of {@code mask[t] != 0} on axis 1 (or -1): [B] to [B, 1]. Null when the input is none. */
+    static Object[] expandMask(TfNode n) {
+        if (!(n.input(0) instanceof MaskCounts m)) {
+            return null;
+        }
+        long d = n.constLongs(1, "the axis")[0];
+        if (m.column() || (d != 1 && d != -1)) {
+            throw n.unsupported("expands a masked loop's mask[t] != 0 on axis " + d + "; lstmx reads it as a column [B, 1]");
+        }
+        return TfOps.one(new MaskCounts(m.name(), true));
+    }
+
+    /**
+     * SelectV2 (and Select) in a masked While loop's body: {@code where(mask[t] != 0, kept, otherwise)}
+     * over [B, H] values, with otherwise a value or zeros. Recorded for the loop reader as a
+     * {@link MaskSelect}; anything else is refused.
+     */
+    static Object[] select(TfNode n) {
+        if (!(n.input(0) instanceof MaskCounts m) || !m.column()) {
+            throw n.unsupported("selects by " + TfInterpreter.describe(n.input(0)) + " (lstmx reads " + n.op()
+                    + " only in a masked While loop's body: where(mask[t] != 0 as a [B, 1] column, new value, previous value or zeros))");
+        }
+        Value kept = n.value(1);
+        Value other = n.value(2);
+        if (!(kept instanceof Value.Run k) || k.shape() == null || k.shape().size() != 2) {
+            throw n.unsupported("a masked loop's select keeps " + Value.describe(kept) + " at counted steps; lstmx reads a run-time [B, H] value there");
+        }
+        String otherwise;
+        if (other instanceof Value.Run r) {
+            otherwise = r.name();
+        } else if (other instanceof Value.Filled f && f.element().dtype().isFloating() && f.element().getFloat(0) == 0f
+                || other instanceof Value.Const c && c.tensor().dtype().isFloating() && Fold.allZero(c.tensor())) {
+            otherwise = null;
+        } else {
+            throw n.unsupported("a masked loop's select gives " + Value.describe(other) + " at masked steps; lstmx reads a loop variable or zeros there");
+        }
+        String o = n.out(0);
+        n.in.loopSelects.put(o, new MaskSelect(k.name(), otherwise, m.name()));
+        return TfOps.run(n, o, k.dtype(), k.shape());
     }
 }

@@ -106,10 +106,16 @@ final class TfWhile {
         int seq = -1;
         int acc = -1;
         List<Integer> states = new ArrayList<>();
+        int mask = -1;
         for (int i = 0; i < init.size(); i++) {
             Object o = init.get(i);
-            if (o instanceof TfSymbolic.Reversed r && r.last() == null && seq < 0) {
+            if (o instanceof TfSymbolic.Reversed r && r.last() == null && seq < 0 && r.inner().shape().size() == 3) {
                 seq = i;
+                continue;
+            }
+            if (mask < 0 && passThrough(bodyDef, i) && isMask(o)) {
+                // lstmx's masked loops carry the per-step mask [T, B] unchanged and read it at step t
+                mask = i;
                 continue;
             }
             if (o instanceof TfSymbolic.ListReserve && acc < 0) {
@@ -147,7 +153,7 @@ final class TfWhile {
                         + " [B, H] state, zero [T, B, H] output accumulator (or TensorList) or loop invariant");
             }
         }
-        if (counters.isEmpty() || seq < 0 || acc < 0 || states.isEmpty() || states.size() > 2) {
+        if (counters.isEmpty() || seq < 0 || acc < 0 || states.isEmpty() || states.size() > (mask >= 0 ? 3 : 2)) {
             throw n.unsupported("is not a loop over time steps lstmx reads (it needs a step counter from 0, a [T, B, I] sequence,"
                     + " one or two [B, H] states and a zero [T, B, H] output accumulator or TensorList; found "
                     + init.size() + " loop variables)");
@@ -168,6 +174,22 @@ final class TfWhile {
         }
         args.set(seq, xs);
         args.set(acc, new TfSymbolic.Accum(null, false));
+        String maskName = null;
+        if (mask >= 0) {
+            boolean maskReversed = init.get(mask) instanceof TfSymbolic.Reversed;
+            if (maskReversed != reversed) {
+                throw n.unsupported("the loop reads its sequence " + (reversed ? "reversed" : "in order") + " but its per-step mask (loop variable "
+                        + mask + ") " + (maskReversed ? "reversed" : "in order") + "; lstmx reads a mask in the sequence's order");
+            }
+            Value.Run mr = maskReversed ? ((TfSymbolic.Reversed) init.get(mask)).inner() : (Value.Run) Value.simplify((Value) init.get(mask));
+            List<SDim> ms = mr.shape();
+            if (!sameOrUnknown(ms.get(0), time) || !sameOrUnknown(ms.get(1), batch)) {
+                throw n.unsupported("the loop's per-step mask (loop variable " + mask + ") is " + Value.describe(mr) + ", not [T, B] of its sequence "
+                        + Value.describe(xs));
+            }
+            maskName = mr.name();
+            args.set(mask, new TfSymbolic.LoopMask(maskName));
+        }
         String base = n.name();
         List<String> stateNames = new ArrayList<>();
         List<Integer> stateSizes = new ArrayList<>();
@@ -182,6 +204,9 @@ final class TfWhile {
         }
         int layersBefore = in.layers.size();
         in.loopXt = null;
+        if (!in.loopSelects.isEmpty()) {
+            throw n.unsupported("a While loop inside a masked loop's body");
+        }
         Map<Tensor, String> constantsBefore = new IdentityHashMap<>(in.constants);
         in.loopSequences.add(xs.name());
         List<Object> condOut;
@@ -215,6 +240,22 @@ final class TfWhile {
         if (!(bodyOut.get(acc) instanceof TfSymbolic.Accum ac) || ac.update() == null) {
             throw n.unsupported("the loop body does not write its output accumulator at step t");
         }
+        int prevOut = -1;
+        boolean zeroMasked = false;
+        if (mask >= 0) {
+            MaskedLoop ml = masked(n, init, args, bodyOut, states, mask, cell, ac);
+            prevOut = ml.prevOut();
+            zeroMasked = ml.zeroMasked();
+            states = new ArrayList<>(states);
+            states.remove(Integer.valueOf(prevOut));
+            stateNames.remove(ml.prevIndex());
+            stateSizes.remove(ml.prevIndex());
+            if (states.isEmpty() || states.size() > 2) {
+                throw n.unsupported("the masked loop carries " + states.size() + " states beside its previous output; lstmx reads h, or h and c");
+            }
+        } else if (!in.loopSelects.isEmpty()) {
+            throw n.unsupported("the loop body selects by a mask it does not carry");
+        }
         List<String> next = new ArrayList<>();
         for (int i : states) {
             if (!(bodyOut.get(i) instanceof Value.Run r)) {
@@ -226,6 +267,54 @@ final class TfWhile {
             throw n.unsupported("the loop body does not read its sequence at step t");
         }
         SDim accWidth = accumulatorWidth(init.get(acc), n);
+        Match found;
+        try {
+            found = matchEitherOrder(n, cell, stateNames, next, stateSizes, states, accWidth, inDim, ac, reversed, base, xs, init);
+        } finally {
+            in.loopSelects.clear();
+        }
+        Layer.Recurrent layer = found.layer();
+        if (maskName != null) {
+            layer = layer.withPorts(layer.ports().withMask(maskName, zeroMasked));
+        }
+        states = found.states();
+        // add the layer and its outputs
+        in.add(layer);
+        int h = found.sizes().get(0);
+        String y = KerasRecurrent.squeeze(n, layer.outputSequence(), 1, base + "/outputs");
+        Value.Run yv = new Value.Run(y, DType.FLOAT32, List.of(time, batch, SDim.known(h)));
+        Value.Run hT = new Value.Run(KerasRecurrent.squeeze(n, layer.outputH(), 0, base + "/h_last"), DType.FLOAT32, List.of(batch, SDim.known(h)));
+        Object[] out = new Object[init.size()];
+        for (int c : counters) {
+            out[c] = Value.simplify(new Value.ShapeVec(List.of(time), true));
+        }
+        for (int i : invariants) {
+            out[i] = init.get(i);
+        }
+        out[seq] = init.get(seq);
+        if (mask >= 0) {
+            out[mask] = init.get(mask);
+            out[prevOut] = new KerasRecurrent.Unavailable("the previous-output loop variable of the masked While loop '" + SafeText.name(base)
+                    + "' (lstmx reads the loop's outputs and states)");
+        }
+        out[states.get(0)] = hT;
+        if (states.size() == 2) {
+            out[states.get(1)] = new Value.Run(KerasRecurrent.squeeze(n, layer.outputC(), 0, base + "/c_last"), DType.FLOAT32,
+                    List.of(batch, SDim.known(found.sizes().get(1))));
+        }
+        if (reversed) {
+            out[acc] = new TfSymbolic.Reversed(yv, hT);
+        } else {
+            in.lastSteps.put(y, hT);
+            out[acc] = yv;
+        }
+        return out;
+    }
+
+    private static Match matchEitherOrder(TfNode n, List<Layer> cell, List<String> stateNames, List<String> next, List<Integer> stateSizes,
+                                          List<Integer> states, SDim accWidth, SDim inDim, TfSymbolic.Accum ac, boolean reversed, String base,
+                                          Value.Run xs, List<Object> init) {
+        TfInterpreter in = n.in;
         Match found;
         try {
             found = matchCell(n, cell, in.loopXt, stateNames, next, stateSizes, states, accWidth, inDim, ac, reversed, base, xs, init);
@@ -242,34 +331,108 @@ final class TfWhile {
                 throw first;
             }
         }
-        Layer.Recurrent layer = found.layer();
-        states = found.states();
-        // add the layer and its outputs
-        in.add(layer);
-        int h = found.sizes().get(0);
-        String y = KerasRecurrent.squeeze(n, layer.outputSequence(), 1, base + "/outputs");
-        Value.Run yv = new Value.Run(y, DType.FLOAT32, List.of(time, batch, SDim.known(h)));
-        Value.Run hT = new Value.Run(KerasRecurrent.squeeze(n, layer.outputH(), 0, base + "/h_last"), DType.FLOAT32, List.of(batch, SDim.known(h)));
-        Object[] out = new Object[init.size()];
-        for (int c : counters) {
-            out[c] = Value.simplify(new Value.ShapeVec(List.of(time), true));
+        return found;
+    }
+
+    /** Whether a loop variable may be a per-step mask: a float [T, B] run-time value, possibly time-reversed. */
+    private static boolean isMask(Object o) {
+        Value.Run r = o instanceof TfSymbolic.Reversed rv && rv.last() == null ? rv.inner()
+                : o instanceof Value v && Value.simplify(v) instanceof Value.Run run ? run : null;
+        return r != null && r.dtype().isFloating() && r.shape() != null && r.shape().size() == 2;
+    }
+
+    private static boolean sameOrUnknown(SDim a, SDim b) {
+        return !a.isKnown() || !b.isKnown() || a.value() == b.value();
+    }
+
+    /** What {@link #masked} found: the previous-output loop variable, its place among the states, and whether masked steps output zeros. */
+    private record MaskedLoop(int prevOut, int prevIndex, boolean zeroMasked) {
+    }
+
+    /**
+     * Checks the masked loop's body against Keras's rule as lstmx's SavedModel writer spells it:
+     * <pre>
+     *   counts = mask[t] != 0                         ([B, 1])
+     *   y_t    = where(counts, h', prev)  or  where(counts, h', 0)     (zeroMaskedOutput)
+     *   h, c   = where(counts, h', h), where(counts, c', c)
+     *   Y[t]   = y_t,  prev = y_t                     (prev starts at zeros)
+     * </pre>
+     * so that a masked step keeps the states and repeats the previous output (zeros before the
+     * first counted step) or outputs zeros: the IR's mask port. The cell (h', c') is matched and
+     * checked numerically afterwards, through the selects.
+     */
+    private static MaskedLoop masked(TfNode n, List<Object> init, List<Object> args, List<Object> bodyOut, List<Integer> states, int mask,
+                                     List<Layer> cell, TfSymbolic.Accum ac) {
+        Map<String, TfSymbolic.MaskSelect> sel = n.in.loopSelects;
+        String maskName = ((TfSymbolic.LoopMask) args.get(mask)).name();
+        if (!(bodyOut.get(mask) instanceof TfSymbolic.LoopMask m) || !m.name().equals(maskName)) {
+            throw n.unsupported("the masked loop's body changes its per-step mask (loop variable " + mask + ")");
         }
-        for (int i : invariants) {
-            out[i] = init.get(i);
+        Map<String, Layer> producer = new HashMap<>();
+        for (Layer l : cell) {
+            for (String o : l.outputs()) {
+                producer.put(o, l);
+            }
         }
-        out[seq] = init.get(seq);
-        out[states.get(0)] = hT;
-        if (states.size() == 2) {
-            out[states.get(1)] = new Value.Run(KerasRecurrent.squeeze(n, layer.outputC(), 0, base + "/c_last"), DType.FLOAT32,
-                    List.of(batch, SDim.known(found.sizes().get(1))));
+        String written = ac.update();
+        while (producer.get(written) instanceof Layer.Identity id) {
+            written = id.input();
         }
-        if (reversed) {
-            out[acc] = new TfSymbolic.Reversed(yv, hT);
+        if (!ac.element()) {
+            if (!(producer.get(written) instanceof Layer.Unsqueeze u) || !u.axes().equals(List.of(0))) {
+                throw n.unsupported("the masked loop writes " + SafeText.name(written) + " at step t, not a step's output unsqueezed to [1, B, H]");
+            }
+            written = u.input();
+            while (producer.get(written) instanceof Layer.Identity id) {
+                written = id.input();
+            }
+        }
+        TfSymbolic.MaskSelect y = sel.get(written);
+        if (y == null) {
+            throw n.unsupported("the masked loop's output at step t is not where(mask[t] != 0, new h, previous output or zeros)");
+        }
+        int prevOut = -1;
+        for (int i : states) {
+            if (bodyOut.get(i) instanceof Value.Run r && r.name().equals(written)) {
+                if (prevOut >= 0) {
+                    throw n.unsupported("loop variables " + prevOut + " and " + i + " both carry the masked loop's output");
+                }
+                prevOut = i;
+            }
+        }
+        if (prevOut < 0) {
+            throw n.unsupported("the masked loop does not carry its output to the next step (Keras's masked step repeats the previous output)");
+        }
+        String prevName = ((Value.Run) args.get(prevOut)).name();
+        boolean zeroMasked;
+        if (y.otherwise() == null) {
+            zeroMasked = true;
+        } else if (y.otherwise().equals(prevName)) {
+            zeroMasked = false;
         } else {
-            in.lastSteps.put(y, hT);
-            out[acc] = yv;
+            throw n.unsupported("the masked loop's output at a masked step is " + SafeText.name(y.otherwise())
+                    + ", neither the previous output (loop variable " + prevOut + ") nor zeros");
         }
-        return out;
+        Value p0 = Value.simplify((Value) init.get(prevOut));
+        if (!(p0 instanceof Value.Filled f && f.element().getFloat(0) == 0f) && !(p0 instanceof Value.Const c && Fold.allZero(c.tensor()))) {
+            throw n.unsupported("the masked loop's previous output (loop variable " + prevOut + ") starts at " + Value.describe(p0)
+                    + "; Keras's rule repeats zeros before a row's first counted step");
+        }
+        for (int i : states) {
+            if (i == prevOut) {
+                continue;
+            }
+            String stand = ((Value.Run) args.get(i)).name();
+            TfSymbolic.MaskSelect s = bodyOut.get(i) instanceof Value.Run r ? sel.get(r.name()) : null;
+            if (s == null || !stand.equals(s.otherwise()) || !s.mask().equals(maskName)) {
+                throw n.unsupported("the masked loop's state (loop variable " + i + ") is not where(mask[t] != 0, new state, previous state):"
+                        + " a masked step must keep it");
+            }
+        }
+        if (!y.mask().equals(maskName)) {
+            throw n.unsupported("the masked loop's output selects by another mask");
+        }
+        return new MaskedLoop(prevOut, states.indexOf(prevOut), zeroMasked);
     }
 
     /** The layer matched to a loop body, with the loop variables of h and c (in that order) and their sizes. */
@@ -343,14 +506,21 @@ final class TfWhile {
             return n.unsupported("the While loop's body is not a recurrent cell lstmx reads: " + why);
         }
 
-        /** Skips Identity layers. */
+        /** Skips Identity layers, and a masked loop's selects (their value at counted steps; the loop reader checks the rest). */
         String strip(String v) {
-            Layer l = producer.get(v);
-            while (l instanceof Layer.Identity id) {
-                v = id.input();
-                l = producer.get(v);
+            for (int guard = 0; guard < 10_000; guard++) {
+                Layer l = producer.get(v);
+                if (l instanceof Layer.Identity id) {
+                    v = id.input();
+                    continue;
+                }
+                TfSymbolic.MaskSelect s = n.in.loopSelects.get(v);
+                if (s == null) {
+                    return v;
+                }
+                v = s.kept();
             }
-            return v;
+            throw refuse("its values are chained through more than 10000 Identity and select nodes");
         }
 
         Layer prod(String v) {
