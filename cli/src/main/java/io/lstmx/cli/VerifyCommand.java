@@ -209,7 +209,7 @@ final class VerifyCommand implements Callable<Integer> {
                         notes.add(engine.name() + " not used: " + refFormat.id() + " cannot hold this model (" + SafeText.oneLine(e.getMessage())
                                 + "); " + next.name() + " is the reference instead");
                         engine = next;
-                        refFormat = next.formats().stream().filter(registry::canWrite).findFirst().orElseThrow();
+                        refFormat = Format.KNOWN.stream().filter(f -> next.formats().contains(f) && registry.canWrite(f)).findFirst().orElseThrow();
                     }
                 }
                 notes.add(engine.name() + " runs lstmx's " + refFormat.id() + " conversion of the model (it does not run "
