@@ -49,6 +49,16 @@ final class PackedMatrix {
     final float[][][] tiles;
     /** First packed column of each tile. */
     private final int[] start;
+    /**
+     * Per tile, its rows in blocks of {@link #kBlockRows} (the last one shorter, padded rows
+     * included): views of {@link #tiles} for {@link #multiplyBlocked}.
+     */
+    private final float[][][][] kBlocks;
+    /**
+     * Bytes of a tile's weights per k-block of a many-row product (property {@code lstmx.kBlockBytes}):
+     * small enough to stay in L2 beside the partial sums while every row of A uses them.
+     */
+    static final int K_BLOCK_BYTES = Integer.getInteger("lstmx.kBlockBytes", 128 << 10);
     /** Source row/column of each packed column (or -1). */
     private final int[] colMap;
 
@@ -86,6 +96,15 @@ final class PackedMatrix {
                     }
                 }
                 tiles[t][kk] = row;
+            }
+        }
+        kBlocks = new float[nt][][][];
+        for (int t = 0; t < nt; t++) {
+            int kb = kBlockRows(t);
+            int n = (kPadded + kb - 1) / kb;
+            kBlocks[t] = new float[n][][];
+            for (int b = 0; b < n; b++) {
+                kBlocks[t][b] = Arrays.copyOfRange(tiles[t], b * kb, Math.min(kPadded, (b + 1) * kb));
             }
         }
     }
@@ -174,6 +193,10 @@ final class PackedMatrix {
             if (outWidth <= 0) {
                 break;
             }
+            if (rows > 4 && kBlocks[t].length > 1 && outWidth == width) {
+                multiplyBlocked(t, src, rows, ld, bias, out, ldo, acc);
+                continue;
+            }
             int r = 0;
             for (; r + 4 <= rows; r += 4) {
                 for (int m = 0; m < 4; m++) {
@@ -190,6 +213,52 @@ final class PackedMatrix {
                 System.arraycopy(acc, 0, out, r * ldo + c0, outWidth);
             }
         }
+    }
+
+    /**
+     * Tile t of the product for many rows, k-blocked: for each block of {@link #kBlockRows} rows
+     * of the tile, every row of A in turn (four at a time, then one at a time) adds that block's
+     * terms to its partial sums, kept in {@code out} between blocks. Without blocking, every four
+     * rows of A would stream the whole tile (up to K x 2 KiB) through the caches again; with it,
+     * each block is loaded once and stays in L2 while all rows use it. Each sum still takes its
+     * terms in order of k, so the result is the same, bit for bit, as the unblocked loop.
+     */
+    private void multiplyBlocked(int t, float[] src, int rows, int ld, float[] bias, float[] out, int ldo, float[] acc) {
+        int c0 = start[t];
+        int width = width(t);
+        float[][][] blocks = kBlocks[t];
+        for (int kb = 0; kb < blocks.length; kb++) {
+            float[][] w = blocks[kb];
+            int k0 = kb * kBlockRows(t);
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) {
+                for (int m = 0; m < 4; m++) {
+                    if (kb == 0) {
+                        initRow(acc, m, bias, c0, width);
+                    } else {
+                        System.arraycopy(out, (r + m) * ldo + c0, acc, m * TILE, width);
+                    }
+                }
+                mul4(acc, w, w.length, width, src, r * ld + k0, (r + 1) * ld + k0, (r + 2) * ld + k0, (r + 3) * ld + k0);
+                for (int m = 0; m < 4; m++) {
+                    System.arraycopy(acc, m * TILE, out, (r + m) * ldo + c0, width);
+                }
+            }
+            for (; r < rows; r++) {
+                if (kb == 0) {
+                    initRow(acc, 0, bias, c0, width);
+                } else {
+                    System.arraycopy(out, r * ldo + c0, acc, 0, width);
+                }
+                mul1(acc, w, w.length, width, src, r * ld + k0);
+                System.arraycopy(acc, 0, out, r * ldo + c0, width);
+            }
+        }
+    }
+
+    /** Rows of tile t per k-block of {@link #multiplyBlocked}: {@link #K_BLOCK_BYTES} of weights, a multiple of 8. */
+    private int kBlockRows(int t) {
+        return Math.max(8, K_BLOCK_BYTES / 4 / width(t) / 8 * 8);
     }
 
     private static void initRow(float[] acc, int m, float[] bias, int c0, int width) {
