@@ -45,8 +45,7 @@ import java.util.List;
  * </ol>
  * Directions and batch rows never interact, so a call with enough work (see
  * {@link #PARALLEL_WORK}) is split into pieces, one per direction and block of whole groups of four
- * rows, run by a {@link StepTeam} of persistent workers ({@link StepTeam#runPieces}; by
- * {@link Parallel} when that team is busy with another call); pieces write disjoint parts of the outputs, and since a row's
+ * rows, run by {@link Parallel}; pieces write disjoint parts of the outputs, and since a row's
  * arithmetic is the same whichever rows it is grouped with (the subclasses' step products take rows
  * four at a time, then one at a time, with the same per-row sums either way), the results are the
  * same bit for bit as on one thread. Every piece allocates its buffers before its time loop;
@@ -352,19 +351,6 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 if (to > from) {
                     pieces.add(() -> runPiece(newWork(dir, from, to - from, batch, steps, len), x, y, hLast, cLast, mask, zeroMasked));
                 }
-            }
-        }
-        if (pieces.size() > 1 && pieces.size() <= threads && !Boolean.getBoolean("lstmx.tmpNoPieceTeam")) {
-            // Persistent workers that spin a while after each call pick the pieces up without the
-            // executor's queue and wake-up (what a 0.3 ms bidirectional call would mostly wait for).
-            StepTeam team = StepTeam.tryAcquire(pieces.size());
-            if (team != null) {
-                try {
-                    team.runPieces(pieces);
-                } finally {
-                    team.release();
-                }
-                return new Result(y, hLast, cLast);
             }
         }
         Parallel.runAll(pieces);

@@ -1,6 +1,5 @@
 package io.lstmx.runtime;
 
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -15,10 +14,6 @@ import java.util.function.IntConsumer;
  * spins for a few microseconds ({@link Thread#onSpinWait}) and then parks. Dispatching a call
  * publishes the task and wakes the workers (again spin, then park, on their side); nothing is
  * allocated per call or per step here.
- * <p>
- * A team also runs the independent pieces of a split call ({@link #runPieces}: a bidirectional
- * layer's directions, blocks of batch rows) without a barrier, in place of {@link Parallel}'s
- * executor, whose queue and wake-up cost more than a small call's pieces.
  * <p>
  * A team runs one call at a time: {@link #tryAcquire} hands it to a caller only when it is idle,
  * and a caller that does not get it runs the call alone (the kernels give the same bits either
@@ -158,23 +153,6 @@ final class StepTeam {
             }
             throw new IllegalStateException(e);
         }
-    }
-
-    /**
-     * Runs independent pieces of one call (for example the two directions of a layer), each once,
-     * on the participants (no barrier): every participant claims the next unclaimed piece until
-     * none is left, so a worker that is slow to start leaves its share to the others. Returns when
-     * all have finished; rethrows the first failure.
-     */
-    void runPieces(List<Runnable> pieces) {
-        AtomicInteger next = new AtomicInteger();
-        int n = pieces.size();
-        run(p -> {
-            int i;
-            while ((i = next.getAndIncrement()) < n) {
-                pieces.get(i).run();
-            }
-        });
     }
 
     /** Calls this team has run, and consecutive calls that mostly waited (see {@link #run}). */
