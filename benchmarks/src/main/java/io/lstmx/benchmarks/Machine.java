@@ -144,38 +144,26 @@ final class Machine {
         return 2.0 * 4 * kp * W * reps;
     }
 
-    /** A copy of PackedMatrix.mul4Wide (package-private there). */
+    /** A copy of PackedMatrix.mul4Wide (package-private there): four rows, two k per pass over the columns. */
     private static void mul4(float[] acc, float[][] w, int kp, float[] a, int o0, int o1, int o2, int o3) {
-        for (int k = 0; k < kp; k += 4) {
+        for (int k = 0; k < kp; k += 2) {
             float[] w0 = w[k];
             float[] w1 = w[k + 1];
-            float[] w2 = w[k + 2];
-            float[] w3 = w[k + 3];
             float a00 = a[o0 + k];
             float a01 = a[o0 + k + 1];
-            float a02 = a[o0 + k + 2];
-            float a03 = a[o0 + k + 3];
             float a10 = a[o1 + k];
             float a11 = a[o1 + k + 1];
-            float a12 = a[o1 + k + 2];
-            float a13 = a[o1 + k + 3];
             float a20 = a[o2 + k];
             float a21 = a[o2 + k + 1];
-            float a22 = a[o2 + k + 2];
-            float a23 = a[o2 + k + 3];
             float a30 = a[o3 + k];
             float a31 = a[o3 + k + 1];
-            float a32 = a[o3 + k + 2];
-            float a33 = a[o3 + k + 3];
             for (int j = 0; j < W; j++) {
                 float b0 = w0[j];
                 float b1 = w1[j];
-                float b2 = w2[j];
-                float b3 = w3[j];
-                acc[j] = Math.fma(a03, b3, Math.fma(a02, b2, Math.fma(a01, b1, Math.fma(a00, b0, acc[j]))));
-                acc[j + W] = Math.fma(a13, b3, Math.fma(a12, b2, Math.fma(a11, b1, Math.fma(a10, b0, acc[j + W]))));
-                acc[j + 2 * W] = Math.fma(a23, b3, Math.fma(a22, b2, Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * W]))));
-                acc[j + 3 * W] = Math.fma(a33, b3, Math.fma(a32, b2, Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * W]))));
+                acc[j] = Math.fma(a01, b1, Math.fma(a00, b0, acc[j]));
+                acc[j + W] = Math.fma(a11, b1, Math.fma(a10, b0, acc[j + W]));
+                acc[j + 2 * W] = Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * W]));
+                acc[j + 3 * W] = Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * W]));
             }
         }
     }

@@ -50,6 +50,16 @@ import java.util.Arrays;
  * Sums are float32 fused multiply-adds in order of k, as in a sequential float sum up to rounding,
  * so results agree with the double-precision reference to float rounding. A row's arithmetic is
  * the same whichever rows it is grouped with, so a split over threads gives the same bits.
+ *
+ * <h2>Step team</h2>
+ * All of the above works on a {@link Slice}: the columns of a range of unit groups (their r and z
+ * columns, then their n columns), with its own W^T, R_rz^T and R_n^T. A plain piece uses the whole
+ * layer as one slice. With linear_before_reset (PyTorch's GRU, Keras's reset_after) a unit's r, z,
+ * n and h' depend only on the full previous h and its own columns, so a single piece with idle
+ * cores is run by a {@link StepTeam} whose participants each take one slice of direction 0
+ * ({@link #teamParts}, packed on first use and kept) and meet once per step, as the LSTM's do.
+ * Without linear_before_reset n needs r * h of every unit first (a second exchange per step): such
+ * layers are not split.
  */
 final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     /** Hidden units per column group of R_rz: a group holds r and z of U consecutive units (2 U columns). */
@@ -62,81 +72,113 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     private final int groups;
     private final boolean linearBeforeReset;
     private final float clip;
-    /** Per direction: R_rz^T [H, 2 hiddenPadded], columns grouped as W's first 2 hiddenPadded. */
-    private final PackedMatrix[] rz;
-    /** Per direction: R_n^T [H, H], columns in unit order. */
-    private final PackedMatrix[] rn;
-    /** Per direction with linear_before_reset: Rb_n in R_n's packed order (the start of R_n h + Rb_n); else null. */
-    private final float[][] rbn;
-    /** Per group of U units: the tile of R_rz holding its columns and its first column there; the same in R_n. */
-    private final int[] rzTile;
-    private final int[] rzOffset;
-    private final int[] nTile;
-    private final int[] nOffset;
     /** Per direction: whether the vectorised path applies (sigmoid, tanh, no clip). */
     private final boolean[] fast;
     private final ActivationFn[] fAct;
     private final ActivationFn[] gAct;
+    /** The layer (its weights are packed again, by slices, the first time a step team runs it). */
+    private final Layer.Gru layer;
+    /** Per direction: all columns as one slice. */
+    private final Slice[] full;
+    /** Per team size: the slices of direction 0, packed on first use. */
+    private final Slice[][] teamSlices = new Slice[65][];
+
+    /**
+     * The columns of hidden-unit groups [g0, g1): W^T of their r and z columns (grouped) followed by
+     * their n columns, R_rz^T and R_n^T of those columns, Rb_n of them (linear_before_reset), and
+     * where each group sits in the column tiles. xw rows of a slice hold 3 hs values (hs = its units,
+     * padded): r and z of its groups, then n. The whole layer is one slice; a step team gives each
+     * participant one slice, with its own packed copy of its columns.
+     */
+    static final class Slice extends Part {
+        final PackedMatrix rz;
+        final PackedMatrix rn;
+        final float[] rbn;
+        final int g0;
+        final int g1;
+        /** Units of the slice, padded: (g1 - g0) U. */
+        final int hs;
+        /** Per local group (g - g0): the tile of R_rz holding its columns and its first column there; the same in R_n. */
+        final int[] rzTile;
+        final int[] rzOffset;
+        final int[] nTile;
+        final int[] nOffset;
+
+        Slice(PackedMatrix w, float[] bias, PackedMatrix rz, PackedMatrix rn, float[] rbn, int g0, int g1, int hidden, boolean whole) {
+            super(w, bias, 3 * (g1 - g0) * U, g0 * U, Math.min(g1 * U, hidden), whole);
+            this.rz = rz;
+            this.rn = rn;
+            this.rbn = rbn;
+            this.g0 = g0;
+            this.g1 = g1;
+            hs = (g1 - g0) * U;
+            int n = g1 - g0;
+            rzTile = new int[n];
+            rzOffset = new int[n];
+            nTile = new int[n];
+            nOffset = new int[n];
+            for (int l = 0; l < n; l++) {
+                // Tiles are 128 or 512 columns wide and start at multiples of 128: a group (64 or 32
+                // columns, starting at a multiple of its size) never straddles two.
+                rzTile[l] = tileOf(rz, l * GROUP);
+                rzOffset[l] = l * GROUP - rz.start(rzTile[l]);
+                nTile[l] = tileOf(rn, l * U);
+                nOffset[l] = l * U - rn.start(nTile[l]);
+            }
+        }
+    }
 
     GruKernel(Layer.Gru layer) {
         super(layer.spec().inputSize(), layer.spec().hiddenSize(), layer.spec().direction(), layer.spec().layout(),
                 3 * PackedMatrix.roundUp(layer.spec().hiddenSize(), U), 3L * layer.spec().hiddenSize());
         RecurrentSpec spec = layer.spec();
+        this.layer = layer;
         hidden = spec.hiddenSize();
         hiddenPadded = PackedMatrix.roundUp(hidden, U);
         groups = hiddenPadded / U;
         linearBeforeReset = spec.linearBeforeReset();
         clip = spec.clip() == null ? Float.POSITIVE_INFINITY : spec.clip();
-        int hp = hiddenPadded;
-        int[] wMap = new int[3 * hp];
-        for (int c = 0; c < 2 * hp; c++) {
-            int unit = c / GROUP * U + c % U;
-            wMap[c] = unit < hidden ? (c % GROUP / U) * hidden + unit : -1; // gate 0 = r, 1 = z
-        }
-        for (int u = 0; u < hp; u++) {
-            wMap[2 * hp + u] = u < hidden ? 2 * hidden + u : -1;
-        }
-        int[] rzMap = Arrays.copyOf(wMap, 2 * hp);
-        int[] nMap = new int[hidden];
-        for (int u = 0; u < hidden; u++) {
-            nMap[u] = 2 * hidden + u;
-        }
-        rz = new PackedMatrix[dirs];
-        rn = new PackedMatrix[dirs];
-        rbn = new float[dirs][];
         fast = new boolean[dirs];
         fAct = new ActivationFn[dirs];
         gAct = new ActivationFn[dirs];
+        full = new Slice[dirs];
         for (int d = 0; d < dirs; d++) {
-            RecurrentWeights rw = layer.weights().get(d);
-            float[] rm = rw.r().toFloatArray();
-            w[d] = PackedMatrix.ofTransposed(rw.w().toFloatArray(), inputSize, wMap);
-            rz[d] = PackedMatrix.ofTransposed(rm, hidden, rzMap);
-            rn[d] = PackedMatrix.ofTransposed(rm, hidden, nMap);
-            float[] wb = rw.wb().toFloatArray();
-            float[] rb = rw.rb().toFloatArray();
-            float[] sum = new float[3 * hidden];
-            for (int j = 0; j < 3 * hidden; j++) {
-                sum[j] = j < 2 * hidden || !linearBeforeReset ? wb[j] + rb[j] : wb[j];
-            }
-            xwBias[d] = w[d].pack(sum);
-            rbn[d] = linearBeforeReset ? rn[d].pack(rb) : null;
+            full[d] = slice(d, 0, groups, true);
+            w[d] = full[d].w;
+            xwBias[d] = full[d].bias;
             fAct[d] = spec.activations().get(2 * d);
             gAct[d] = spec.activations().get(2 * d + 1);
             fast[d] = fAct[d].kind() == ActivationFn.Kind.SIGMOID && gAct[d].kind() == ActivationFn.Kind.TANH && spec.clip() == null;
         }
-        rzTile = new int[groups];
-        rzOffset = new int[groups];
-        nTile = new int[groups];
-        nOffset = new int[groups];
-        for (int g = 0; g < groups; g++) {
-            // Tiles are 128 or 512 columns wide and start at multiples of 128: a group (64 or 32
-            // columns, starting at a multiple of its size) never straddles two.
-            rzTile[g] = tileOf(rz[0], g * GROUP);
-            rzOffset[g] = g * GROUP - rz[0].start(rzTile[g]);
-            nTile[g] = tileOf(rn[0], g * U);
-            nOffset[g] = g * U - rn[0].start(nTile[g]);
+    }
+
+    /** Packs the columns of groups [g0, g1) of direction d (see {@link Slice}). */
+    private Slice slice(int d, int g0, int g1, boolean whole) {
+        int hs = (g1 - g0) * U;
+        int[] wMap = new int[3 * hs];
+        for (int c = 0; c < 2 * hs; c++) {
+            int unit = g0 * U + c / GROUP * U + c % U;
+            wMap[c] = unit < hidden ? (c % GROUP / U) * hidden + unit : -1; // gate 0 = r, 1 = z
         }
+        int[] nMap = new int[hs];
+        for (int u = 0; u < hs; u++) {
+            int unit = g0 * U + u;
+            nMap[u] = unit < hidden ? 2 * hidden + unit : -1;
+            wMap[2 * hs + u] = nMap[u];
+        }
+        int[] rzMap = Arrays.copyOf(wMap, 2 * hs);
+        RecurrentWeights rw = layer.weights().get(d);
+        float[] rm = rw.r().toFloatArray();
+        PackedMatrix wm = PackedMatrix.ofTransposed(rw.w().toFloatArray(), inputSize, wMap);
+        PackedMatrix rz = PackedMatrix.ofTransposed(rm, hidden, rzMap);
+        PackedMatrix rn = PackedMatrix.ofTransposed(rm, hidden, nMap);
+        float[] wb = rw.wb().toFloatArray();
+        float[] rb = rw.rb().toFloatArray();
+        float[] sum = new float[3 * hidden];
+        for (int j = 0; j < 3 * hidden; j++) {
+            sum[j] = j < 2 * hidden || !linearBeforeReset ? wb[j] + rb[j] : wb[j];
+        }
+        return new Slice(wm, wm.pack(sum), rz, rn, linearBeforeReset ? rn.pack(rb) : null, g0, g1, hidden, whole);
     }
 
     private static int tileOf(PackedMatrix m, int column) {
@@ -147,29 +189,63 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
         return t;
     }
 
+    @Override
+    Part fullPart(int d) {
+        return full[d];
+    }
+
+    /**
+     * Slices of direction 0 for a step team of up to {@code parts} participants: whole groups of
+     * U units, as even as they come; null without linear_before_reset (see the class comment),
+     * fewer than two groups, or too little work per step ({@link LstmKernel#TEAM_STEP_WORK}).
+     */
+    @Override
+    Part[] teamParts(int parts, int rows) {
+        int n = Math.min(parts, groups);
+        if (!linearBeforeReset || n < 2 || (long) rows * 3 * hidden * hidden < LstmKernel.TEAM_STEP_WORK) {
+            return null;
+        }
+        synchronized (teamSlices) {
+            Slice[] sl = teamSlices[n];
+            if (sl == null) {
+                sl = new Slice[n];
+                for (int p = 0; p < n; p++) {
+                    sl[p] = slice(0, groups * p / n, groups * (p + 1) / n, false);
+                }
+                teamSlices[n] = sl;
+            }
+            return sl;
+        }
+    }
+
     /** The GRU's own buffers beside {@link RecurrentKernel.Work}'s (acc: the tiles of R_rz^T). */
     static final class GruWork extends Work {
         /** n's accumulators of up to four rows, per tile of R_n^T [4, TILE]. */
         final float[][] accN;
         /** r * h of up to four rows [4, hStride], zero past H (without linear_before_reset), else null. */
         final float[] rh;
-        /** Those rows' activated r and z (per group: r of U units, then z) [4, 2 hiddenPadded], in double. */
+        /** Those rows' activated r and z (per group: r of U units, then z) [4, 2 hs], in double. */
         final double[] sg;
-        /** Their candidate pre-activations, then n, [4, hiddenPadded], in double (vectorised path). */
+        /** Their candidate pre-activations, then n, [4, hs], in double (vectorised path). */
         final double[] tn;
 
-        GruWork(GruKernel k, int d, int b0, int rows, int batch, int steps, int[] len) {
-            super(k, d, b0, rows, batch, steps, len, k.rz[0].tileCount());
-            accN = new float[k.rn[0].tileCount()][4 * TILE];
+        GruWork(GruKernel k, Slice sl, int d, int b0, int rows, int batch, int steps, int[] len, float[] hA, float[] hB) {
+            super(k, sl, d, b0, rows, batch, steps, len, sl.rz.tileCount(), hA, hB);
+            accN = new float[sl.rn.tileCount()][4 * TILE];
             rh = k.linearBeforeReset ? null : new float[4 * k.hStride];
-            sg = new double[4 * 2 * k.hiddenPadded];
-            tn = new double[4 * k.hiddenPadded];
+            sg = new double[4 * 2 * sl.hs];
+            tn = new double[4 * sl.hs];
         }
     }
 
     @Override
     GruWork newWork(int d, int b0, int rows, int batch, int steps, int[] len) {
-        return new GruWork(this, d, b0, rows, batch, steps, len);
+        return new GruWork(this, full[d], d, b0, rows, batch, steps, len, null, null);
+    }
+
+    @Override
+    GruWork newPartWork(Part part, int d, int b0, int rows, int batch, int steps, int[] len, float[] hA, float[] hB) {
+        return new GruWork(this, (Slice) part, d, b0, rows, batch, steps, len, hA, hB);
     }
 
     /** One time step of the running rows (see {@link RecurrentKernel#recur}). */
@@ -177,9 +253,10 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     void recur(GruWork wk, int na, float[] hCur, float[] hNext) {
         int d = wk.d;
         int kp = hStride;
-        int hp = hiddenPadded;
-        PackedMatrix mrz = rz[d];
-        PackedMatrix mn = rn[d];
+        Slice sl = (Slice) wk.part;
+        int hs = sl.hs;
+        PackedMatrix mrz = sl.rz;
+        PackedMatrix mn = sl.rn;
         int[] act = wk.act;
         for (int i = 0; i < na; ) {
             int n = na - i >= 4 ? 4 : 1;
@@ -188,7 +265,7 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                 float[] acc = wk.acc[t];
                 int width = mrz.width(t);
                 int c0 = mrz.start(t);
-                int copy = Math.min(width, 2 * hp - c0);
+                int copy = Math.min(width, 2 * hs - c0);
                 for (int m = 0; m < n; m++) {
                     System.arraycopy(wk.xw, wk.xwRow[i + m] + c0, acc, m * TILE, copy);
                 }
@@ -200,26 +277,26 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                     float[] acc = wk.accN[t];
                     int width = mn.width(t);
                     for (int m = 0; m < n; m++) {
-                        System.arraycopy(rbn[d], mn.start(t), acc, m * TILE, width);
+                        System.arraycopy(sl.rbn, mn.start(t), acc, m * TILE, width);
                     }
                     multiply(acc, mn, t, n, hCur, act, i, kp);
                 }
             }
             if (fast[d]) {
-                gatesFast(n, wk);
+                gatesFast(sl, n, wk);
             } else {
-                gatesGeneric(d, n, wk);
+                gatesGeneric(sl, d, n, wk);
             }
             if (!linearBeforeReset) {
                 // n's input projection (Rb_n included) + (r * h) R_n^T.
-                resetHidden(n, i, wk, hCur);
+                resetHidden(sl, n, i, wk, hCur);
                 for (int t = 0; t < mn.tileCount(); t++) {
                     float[] acc = wk.accN[t];
                     int width = mn.width(t);
                     int c0 = mn.start(t);
-                    int copy = Math.min(width, hp - c0);
+                    int copy = Math.min(width, hs - c0);
                     for (int m = 0; m < n; m++) {
-                        System.arraycopy(wk.xw, wk.xwRow[i + m] + 2 * hp + c0, acc, m * TILE, copy);
+                        System.arraycopy(wk.xw, wk.xwRow[i + m] + 2 * hs + c0, acc, m * TILE, copy);
                     }
                     if (n == 4) {
                         PackedMatrix.mul4(acc, mn.tiles[t], kp, width, wk.rh, 0, kp, 2 * kp, 3 * kp);
@@ -229,9 +306,9 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                 }
             }
             if (fast[d]) {
-                updateFast(n, i, wk, hCur, hNext);
+                updateFast(sl, n, i, wk, hCur, hNext);
             } else {
-                updateGeneric(d, n, i, wk, hCur, hNext);
+                updateGeneric(sl, d, n, i, wk, hCur, hNext);
             }
             i += n;
         }
@@ -247,31 +324,33 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     }
 
     /** r and z of the n rows from their pre-activations in {@code wk.acc}: sigmoid in double, vectorised. */
-    private void gatesFast(int n, GruWork wk) {
+    private void gatesFast(Slice sl, int n, GruWork wk) {
         double[] sg = wk.sg;
-        for (int g = 0; g < groups; g++) {
-            float[] acc = wk.acc[rzTile[g]];
+        int hs = sl.hs;
+        for (int l = 0; l < sl.g1 - sl.g0; l++) {
+            float[] acc = wk.acc[sl.rzTile[l]];
             for (int m = 0; m < n; m++) {
-                int a = m * TILE + rzOffset[g];
-                int so = m * 2 * hiddenPadded + g * GROUP;
+                int a = m * TILE + sl.rzOffset[l];
+                int so = m * 2 * hs + l * GROUP;
                 for (int j = 0; j < GROUP; j++) {
                     sg[so + j] = acc[a + j];
                 }
             }
         }
-        GateMath.sigmoid(sg, 0, n * 2 * hiddenPadded);
+        GateMath.sigmoid(sg, 0, n * 2 * hs);
     }
 
     /** As {@link #gatesFast}, for any gate function and clip: float, one value at a time. */
-    private void gatesGeneric(int d, int n, GruWork wk) {
+    private void gatesGeneric(Slice sl, int d, int n, GruWork wk) {
         double[] sg = wk.sg;
+        int hs = sl.hs;
         ActivationFn fa = fAct[d];
-        for (int g = 0; g < groups; g++) {
-            float[] acc = wk.acc[rzTile[g]];
-            int nu = Math.min(U, hidden - g * U);
+        for (int l = 0; l < sl.g1 - sl.g0; l++) {
+            float[] acc = wk.acc[sl.rzTile[l]];
+            int nu = Math.min(U, hidden - (sl.g0 + l) * U);
             for (int m = 0; m < n; m++) {
-                int a = m * TILE + rzOffset[g];
-                int so = m * 2 * hiddenPadded + g * GROUP;
+                int a = m * TILE + sl.rzOffset[l];
+                int so = m * 2 * hs + l * GROUP;
                 for (int u = 0; u < nu; u++) {
                     sg[so + u] = fa.apply(clip(acc[a + u], clip));
                     sg[so + U + u] = fa.apply(clip(acc[a + U + u], clip));
@@ -281,13 +360,15 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     }
 
     /** {@code wk.rh} = r * h of the n rows, rounded to float (the input of their R_n product). */
-    private void resetHidden(int n, int i, GruWork wk, float[] hCur) {
+    private void resetHidden(Slice sl, int n, int i, GruWork wk, float[] hCur) {
         int kp = hStride;
+        int hs = sl.hs;
         for (int m = 0; m < n; m++) {
             int ho = wk.act[i + m] * kp;
-            for (int g = 0; g < groups; g++) {
+            for (int l = 0; l < sl.g1 - sl.g0; l++) {
+                int g = sl.g0 + l;
                 int nu = Math.min(U, hidden - g * U);
-                int so = m * 2 * hiddenPadded + g * GROUP;
+                int so = m * 2 * hs + l * GROUP;
                 int o = g * U;
                 for (int u = 0; u < nu; u++) {
                     wk.rh[m * kp + o + u] = (float) (wk.sg[so + u] * hCur[ho + o + u]);
@@ -297,22 +378,23 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     }
 
     /** n = tanh(...) and h' = (1 - z) n + z h of the n rows in double (GateMath), h' rounded to float once. */
-    private void updateFast(int n, int i, GruWork wk, float[] hCur, float[] hNext) {
-        int hp = hiddenPadded;
+    private void updateFast(Slice sl, int n, int i, GruWork wk, float[] hCur, float[] hNext) {
+        int hs = sl.hs;
         int kp = hStride;
+        int ng = sl.g1 - sl.g0;
         double[] sg = wk.sg;
         double[] tn = wk.tn;
         for (int m = 0; m < n; m++) {
-            int xo = wk.xwRow[i + m] + 2 * hp;
-            for (int g = 0; g < groups; g++) {
-                float[] an = wk.accN[nTile[g]];
-                int ao = m * TILE + nOffset[g];
-                int nu = Math.min(U, hidden - g * U);
-                int so = m * 2 * hp + g * GROUP;
-                int to = m * hp + g * U;
+            int xo = wk.xwRow[i + m] + 2 * hs;
+            for (int l = 0; l < ng; l++) {
+                float[] an = wk.accN[sl.nTile[l]];
+                int ao = m * TILE + sl.nOffset[l];
+                int nu = Math.min(U, hidden - (sl.g0 + l) * U);
+                int so = m * 2 * hs + l * GROUP;
+                int to = m * hs + l * U;
                 if (linearBeforeReset) {
                     for (int u = 0; u < nu; u++) {
-                        tn[to + u] = wk.xw[xo + g * U + u] + sg[so + u] * an[ao + u];
+                        tn[to + u] = wk.xw[xo + l * U + u] + sg[so + u] * an[ao + u];
                     }
                 } else {
                     for (int u = 0; u < nu; u++) {
@@ -321,13 +403,14 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                 }
             }
         }
-        GateMath.tanh(tn, 0, n * hp);
+        GateMath.tanh(tn, 0, n * hs);
         for (int m = 0; m < n; m++) {
             int ho = wk.act[i + m] * kp;
-            for (int g = 0; g < groups; g++) {
+            for (int l = 0; l < ng; l++) {
+                int g = sl.g0 + l;
                 int nu = Math.min(U, hidden - g * U);
-                int so = m * 2 * hp + g * GROUP + U;
-                int to = m * hp + g * U;
+                int so = m * 2 * hs + l * GROUP + U;
+                int to = m * hs + l * U;
                 int o = ho + g * U;
                 for (int u = 0; u < nu; u++) {
                     double z = sg[so + u];
@@ -338,23 +421,24 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     }
 
     /** As {@link #updateFast}, for any candidate function and clip: the float equations, one unit at a time. */
-    private void updateGeneric(int d, int n, int i, GruWork wk, float[] hCur, float[] hNext) {
-        int hp = hiddenPadded;
+    private void updateGeneric(Slice sl, int d, int n, int i, GruWork wk, float[] hCur, float[] hNext) {
+        int hs = sl.hs;
         int kp = hStride;
         ActivationFn ga = gAct[d];
         for (int m = 0; m < n; m++) {
-            int xo = wk.xwRow[i + m] + 2 * hp;
+            int xo = wk.xwRow[i + m] + 2 * hs;
             int ho = wk.act[i + m] * kp;
-            for (int g = 0; g < groups; g++) {
-                float[] an = wk.accN[nTile[g]];
-                int ao = m * TILE + nOffset[g];
+            for (int l = 0; l < sl.g1 - sl.g0; l++) {
+                float[] an = wk.accN[sl.nTile[l]];
+                int ao = m * TILE + sl.nOffset[l];
+                int g = sl.g0 + l;
                 int nu = Math.min(U, hidden - g * U);
-                int so = m * 2 * hp + g * GROUP;
+                int so = m * 2 * hs + l * GROUP;
                 for (int u = 0; u < nu; u++) {
                     int unit = g * U + u;
                     float r = (float) wk.sg[so + u];
                     float z = (float) wk.sg[so + U + u];
-                    float pre = linearBeforeReset ? wk.xw[xo + unit] + r * an[ao + u] : an[ao + u];
+                    float pre = linearBeforeReset ? wk.xw[xo + l * U + u] + r * an[ao + u] : an[ao + u];
                     float cand = ga.apply(clip(pre, clip));
                     hNext[ho + unit] = (1 - z) * cand + z * hCur[ho + unit];
                 }

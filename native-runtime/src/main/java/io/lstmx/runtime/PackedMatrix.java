@@ -28,7 +28,7 @@ import java.util.Arrays;
  * </ul>
  * <p>
  * Each B value loaded by the 4-row kernel is used for four rows of A, and each accumulator value is
- * loaded and stored once per four k. Products are fused multiply-adds ({@link Math#fma}), so sums
+ * loaded and stored once per two k (see the comment above the kernels for why not more). Products are fused multiply-adds ({@link Math#fma}), so sums
  * differ from sequential float sums only by float rounding.
  * <p>
  * Instances are immutable after construction and may be shared by threads.
@@ -49,6 +49,16 @@ final class PackedMatrix {
     final float[][][] tiles;
     /** First packed column of each tile. */
     private final int[] start;
+    /**
+     * Per tile, its rows in blocks of {@link #kBlockRows} (the last one shorter, padded rows
+     * included): views of {@link #tiles} for {@link #multiplyBlocked}.
+     */
+    private final float[][][][] kBlocks;
+    /**
+     * Bytes of a tile's weights per k-block of a many-row product (property {@code lstmx.kBlockBytes}):
+     * small enough to stay in L2 beside the partial sums while every row of A uses them.
+     */
+    static final int K_BLOCK_BYTES = Integer.getInteger("lstmx.kBlockBytes", 128 << 10);
     /** Source row/column of each packed column (or -1). */
     private final int[] colMap;
 
@@ -86,6 +96,15 @@ final class PackedMatrix {
                     }
                 }
                 tiles[t][kk] = row;
+            }
+        }
+        kBlocks = new float[nt][][][];
+        for (int t = 0; t < nt; t++) {
+            int kb = kBlockRows(t);
+            int n = (kPadded + kb - 1) / kb;
+            kBlocks[t] = new float[n][][];
+            for (int b = 0; b < n; b++) {
+                kBlocks[t][b] = Arrays.copyOfRange(tiles[t], b * kb, Math.min(kPadded, (b + 1) * kb));
             }
         }
     }
@@ -174,6 +193,10 @@ final class PackedMatrix {
             if (outWidth <= 0) {
                 break;
             }
+            if (rows > 4 && kBlocks[t].length > 1 && outWidth == width) {
+                multiplyBlocked(t, src, rows, ld, bias, out, ldo, acc);
+                continue;
+            }
             int r = 0;
             for (; r + 4 <= rows; r += 4) {
                 for (int m = 0; m < 4; m++) {
@@ -192,6 +215,52 @@ final class PackedMatrix {
         }
     }
 
+    /**
+     * Tile t of the product for many rows, k-blocked: for each block of {@link #kBlockRows} rows
+     * of the tile, every row of A in turn (four at a time, then one at a time) adds that block's
+     * terms to its partial sums, kept in {@code out} between blocks. Without blocking, every four
+     * rows of A would stream the whole tile (up to K x 2 KiB) through the caches again; with it,
+     * each block is loaded once and stays in L2 while all rows use it. Each sum still takes its
+     * terms in order of k, so the result is the same, bit for bit, as the unblocked loop.
+     */
+    private void multiplyBlocked(int t, float[] src, int rows, int ld, float[] bias, float[] out, int ldo, float[] acc) {
+        int c0 = start[t];
+        int width = width(t);
+        float[][][] blocks = kBlocks[t];
+        for (int kb = 0; kb < blocks.length; kb++) {
+            float[][] w = blocks[kb];
+            int k0 = kb * kBlockRows(t);
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) {
+                for (int m = 0; m < 4; m++) {
+                    if (kb == 0) {
+                        initRow(acc, m, bias, c0, width);
+                    } else {
+                        System.arraycopy(out, (r + m) * ldo + c0, acc, m * TILE, width);
+                    }
+                }
+                mul4(acc, w, w.length, width, src, r * ld + k0, (r + 1) * ld + k0, (r + 2) * ld + k0, (r + 3) * ld + k0);
+                for (int m = 0; m < 4; m++) {
+                    System.arraycopy(acc, m * TILE, out, (r + m) * ldo + c0, width);
+                }
+            }
+            for (; r < rows; r++) {
+                if (kb == 0) {
+                    initRow(acc, 0, bias, c0, width);
+                } else {
+                    System.arraycopy(out, r * ldo + c0, acc, 0, width);
+                }
+                mul1(acc, w, w.length, width, src, r * ld + k0);
+                System.arraycopy(acc, 0, out, r * ldo + c0, width);
+            }
+        }
+    }
+
+    /** Rows of tile t per k-block of {@link #multiplyBlocked}: {@link #K_BLOCK_BYTES} of weights, a multiple of 8. */
+    private int kBlockRows(int t) {
+        return Math.max(8, K_BLOCK_BYTES / 4 / width(t) / 8 * 8);
+    }
+
     private static void initRow(float[] acc, int m, float[] bias, int c0, int width) {
         if (bias == null) {
             Arrays.fill(acc, m * TILE, m * TILE + width, 0f);
@@ -202,7 +271,7 @@ final class PackedMatrix {
 
     /**
      * Four rows: {@code acc[m*TILE + j] += sum_k a[o_m + k] * w[k][j]} for m = 0..3, k &lt; kp (a
-     * multiple of 4), j &lt; width ({@link #TILE} or {@link #NARROW}).
+     * multiple of 4; the kernels step by 2), j &lt; width ({@link #TILE} or {@link #NARROW}).
      */
     static void mul4(float[] acc, float[][] w, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
         if (Vec.ENABLED) {
@@ -239,75 +308,56 @@ final class PackedMatrix {
         }
     }
 
-    // The a values of four (eight) k are held in locals while one pass over j applies them; the
-    // Wide and Narrow copies differ only in their constant trip count (see the class comment).
+    // The a values of two (four-row kernel) or eight (one-row kernel) k are held in locals while one
+    // pass over j applies them; the Wide and Narrow copies differ only in their constant trip count
+    // (see the class comment). Two k, not four, in the four-row kernel: its eight a values then stay
+    // in vector registers as broadcasts beside the weights and accumulators (AVX2 has 16), where
+    // sixteen made C2 reload them inside the j loop; measured 10-15% faster on this machine despite
+    // loading and storing the accumulators twice as often. Sums are the same fused multiply-adds in
+    // the same order of k either way, so the results are the same bits.
 
     private static void mul4Wide(float[] acc, float[][] w, int kp, float[] a, int o0, int o1, int o2, int o3) {
-        for (int k = 0; k < kp; k += 4) {
+        for (int k = 0; k < kp; k += 2) {
             float[] w0 = w[k];
             float[] w1 = w[k + 1];
-            float[] w2 = w[k + 2];
-            float[] w3 = w[k + 3];
             float a00 = a[o0 + k];
             float a01 = a[o0 + k + 1];
-            float a02 = a[o0 + k + 2];
-            float a03 = a[o0 + k + 3];
             float a10 = a[o1 + k];
             float a11 = a[o1 + k + 1];
-            float a12 = a[o1 + k + 2];
-            float a13 = a[o1 + k + 3];
             float a20 = a[o2 + k];
             float a21 = a[o2 + k + 1];
-            float a22 = a[o2 + k + 2];
-            float a23 = a[o2 + k + 3];
             float a30 = a[o3 + k];
             float a31 = a[o3 + k + 1];
-            float a32 = a[o3 + k + 2];
-            float a33 = a[o3 + k + 3];
             for (int j = 0; j < TILE; j++) {
                 float b0 = w0[j];
                 float b1 = w1[j];
-                float b2 = w2[j];
-                float b3 = w3[j];
-                acc[j] = Math.fma(a03, b3, Math.fma(a02, b2, Math.fma(a01, b1, Math.fma(a00, b0, acc[j]))));
-                acc[j + TILE] = Math.fma(a13, b3, Math.fma(a12, b2, Math.fma(a11, b1, Math.fma(a10, b0, acc[j + TILE]))));
-                acc[j + 2 * TILE] = Math.fma(a23, b3, Math.fma(a22, b2, Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * TILE]))));
-                acc[j + 3 * TILE] = Math.fma(a33, b3, Math.fma(a32, b2, Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * TILE]))));
+                acc[j] = Math.fma(a01, b1, Math.fma(a00, b0, acc[j]));
+                acc[j + TILE] = Math.fma(a11, b1, Math.fma(a10, b0, acc[j + TILE]));
+                acc[j + 2 * TILE] = Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * TILE]));
+                acc[j + 3 * TILE] = Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * TILE]));
             }
         }
     }
 
     private static void mul4Narrow(float[] acc, float[][] w, int kp, float[] a, int o0, int o1, int o2, int o3) {
-        for (int k = 0; k < kp; k += 4) {
+        for (int k = 0; k < kp; k += 2) {
             float[] w0 = w[k];
             float[] w1 = w[k + 1];
-            float[] w2 = w[k + 2];
-            float[] w3 = w[k + 3];
             float a00 = a[o0 + k];
             float a01 = a[o0 + k + 1];
-            float a02 = a[o0 + k + 2];
-            float a03 = a[o0 + k + 3];
             float a10 = a[o1 + k];
             float a11 = a[o1 + k + 1];
-            float a12 = a[o1 + k + 2];
-            float a13 = a[o1 + k + 3];
             float a20 = a[o2 + k];
             float a21 = a[o2 + k + 1];
-            float a22 = a[o2 + k + 2];
-            float a23 = a[o2 + k + 3];
             float a30 = a[o3 + k];
             float a31 = a[o3 + k + 1];
-            float a32 = a[o3 + k + 2];
-            float a33 = a[o3 + k + 3];
             for (int j = 0; j < NARROW; j++) {
                 float b0 = w0[j];
                 float b1 = w1[j];
-                float b2 = w2[j];
-                float b3 = w3[j];
-                acc[j] = Math.fma(a03, b3, Math.fma(a02, b2, Math.fma(a01, b1, Math.fma(a00, b0, acc[j]))));
-                acc[j + TILE] = Math.fma(a13, b3, Math.fma(a12, b2, Math.fma(a11, b1, Math.fma(a10, b0, acc[j + TILE]))));
-                acc[j + 2 * TILE] = Math.fma(a23, b3, Math.fma(a22, b2, Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * TILE]))));
-                acc[j + 3 * TILE] = Math.fma(a33, b3, Math.fma(a32, b2, Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * TILE]))));
+                acc[j] = Math.fma(a01, b1, Math.fma(a00, b0, acc[j]));
+                acc[j + TILE] = Math.fma(a11, b1, Math.fma(a10, b0, acc[j + TILE]));
+                acc[j + 2 * TILE] = Math.fma(a21, b1, Math.fma(a20, b0, acc[j + 2 * TILE]));
+                acc[j + 3 * TILE] = Math.fma(a31, b1, Math.fma(a30, b0, acc[j + 3 * TILE]));
             }
         }
     }

@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>
  * What they do differently: the accumulators stay in vector registers for the whole k loop
  * (register blocking), so each weight vector is loaded once per use and the accumulators are
- * loaded and stored once per call instead of once per four (or eight) k. The four-row kernel
+ * loaded and stored once per call instead of once per two (one-row kernel: eight) k. The four-row kernel
  * holds 4 rows x 4 vectors of columns (16 accumulators) and per k loads 4 weight vectors and
  * broadcasts 4 values of A for 16 FMAs; the one-row kernel holds 4 vectors of columns.
  * <p>

@@ -323,4 +323,32 @@ class PackedMatrixTest {
             }
         }
     }
+
+    @Test
+    void aManyRowProductIsTheSameBitForBitAsEachRowAlone() {
+        // Depths past one k-block of either tile width, so that the k-blocked path runs (rows > 4).
+        Random rnd = new Random(91);
+        for (int depth : new int[] {8, 64, 72, 130, 257, 600}) {
+            for (int cols : new int[] {128, 512, 640, 1100}) {
+                for (int rows : new int[] {5, 8, 13}) {
+                    float[] w = random(rnd, cols * depth, 1f);
+                    PackedMatrix b = PackedMatrix.ofTransposed(w, cols, depth);
+                    float[] bias = b.pack(random(rnd, cols, 1f));
+                    float[] a = random(rnd, rows * b.kPadded, 1f);
+                    for (int r = 0; r < rows; r++) {
+                        Arrays.fill(a, r * b.kPadded + depth, (r + 1) * b.kPadded, 0f);
+                    }
+                    float[] all = new float[rows * b.cols];
+                    b.multiply(a, rows, b.kPadded, bias, all, b.cols);
+                    float[] one = new float[rows * b.cols];
+                    for (int r = 0; r < rows; r++) {
+                        float[] out = new float[b.cols];
+                        b.multiply(Arrays.copyOfRange(a, r * b.kPadded, (r + 1) * b.kPadded), 1, b.kPadded, bias, out, b.cols);
+                        System.arraycopy(out, 0, one, r * b.cols, b.cols);
+                    }
+                    assertArrayEquals(one, all, "depth " + depth + ", cols " + cols + ", rows " + rows);
+                }
+            }
+        }
+    }
 }

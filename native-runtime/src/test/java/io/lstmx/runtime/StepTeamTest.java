@@ -5,6 +5,8 @@ import io.lstmx.ir.Direction;
 import io.lstmx.ir.Layout;
 import io.lstmx.ir.LstmSpec;
 import io.lstmx.ir.LstmWeights;
+import io.lstmx.ir.RecurrentSpec;
+import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * both layouts, forward and reverse, the default cell, the generic cell (clip, peepholes, other
  * activations) and a cell clip, a hidden size that is not a multiple of the 32-unit groups; the
  * single-threaded path itself agrees with the double-precision reference. Also: many callers at
- * once (the team runs one call at a time, the others run alone), and the barrier itself.
+ * once (the team runs one call at a time, the others run alone), and the barrier itself. The same
+ * for the GRU's team (linear_before_reset; without it the layer is not split), and for the
+ * directions of a bidirectional LSTM and GRU split over two threads.
  */
 class StepTeamTest {
     private static final int STEPS = 24;
@@ -119,6 +123,99 @@ class StepTeamTest {
                 }
             }
         }
+    }
+
+    /** A GRU case: the layer, its compiled model (X, L, H0 in; Y, Y_h out) and its weights. */
+    private record GruCase(String name, RecurrentSpec spec, List<RecurrentWeights> weights, CompiledModel model) {
+        static GruCase of(String name, RecurrentSpec spec, long seed) {
+            List<RecurrentWeights> w = TestSupport.recurrentWeights(new Random(seed), spec, 3);
+            return new GruCase(name, spec, w, NativeRuntime.compile(TestSupport.singleLayerModel(TestSupport.gru(spec, w, true, true, "Y", "Y_h"), true, true)));
+        }
+
+        Map<String, Tensor> inputs(int batch, long seed) {
+            Random rnd = new Random(seed);
+            boolean bm = spec.layout() == Layout.BATCH_MAJOR;
+            int dirs = spec.direction().count();
+            long[] lens = new long[batch];
+            for (int b = 0; b < batch; b++) {
+                lens[b] = b == 0 ? STEPS : b == 2 ? 0 : 1 + rnd.nextInt(STEPS);
+            }
+            int i = spec.inputSize();
+            int h = spec.hiddenSize();
+            return Map.of(
+                    "X", Tensor.ofFloats(bm ? new int[] {batch, STEPS, i} : new int[] {STEPS, batch, i}, random(rnd, STEPS * batch * i, 1)),
+                    "L", Tensor.ofLongs(DType.INT32, new int[] {batch}, lens),
+                    "H0", Tensor.ofFloats(bm ? new int[] {batch, dirs, h} : new int[] {dirs, batch, h}, random(rnd, dirs * batch * h, 0.5)));
+        }
+
+        float[][] run(int threads, Map<String, Tensor> in) {
+            List<float[]> out = new ArrayList<>();
+            Parallel.withThreads(threads, () -> model.run(in).values().forEach(t -> out.add(t.toFloatArray())));
+            return out.toArray(new float[0][]);
+        }
+    }
+
+    @Test
+    void gruTeamRunsGiveTheSameBitsAsOneThread() {
+        // H = 150: five groups of 32 units, the last one of 22. Only linear_before_reset layers are split.
+        List<GruCase> cases = List.of(
+                GruCase.of("GRU linear_before_reset, forward", TestSupport.gruSpec(30, 150, Direction.FORWARD, Layout.TIME_MAJOR, null, true), 11),
+                GruCase.of("GRU linear_before_reset, reverse batch-major", TestSupport.gruSpec(17, 150, Direction.REVERSE, Layout.BATCH_MAJOR, null, true), 12),
+                GruCase.of("GRU linear_before_reset, clip (generic path)", TestSupport.gruSpec(30, 150, Direction.FORWARD, Layout.TIME_MAJOR, 1.5f, true), 13),
+                GruCase.of("GRU without linear_before_reset (not split)", TestSupport.gruSpec(30, 150, Direction.FORWARD, Layout.TIME_MAJOR, null, false), 14));
+        for (GruCase c : cases) {
+            for (int batch = 1; batch <= 5; batch++) {
+                Map<String, Tensor> in = c.inputs(batch, 60 + batch);
+                float[][] single = c.run(1, in);
+                int[] lens = Arrays.stream(in.get("L").toLongArray()).mapToInt(v -> (int) v).toArray();
+                RecurrentReference.Out ref = RecurrentReference.gru(c.spec, c.weights, in.get("X").toFloatArray(), STEPS, batch, lens,
+                        in.get("H0").toFloatArray());
+                TestSupport.assertClose(ref.y(), Tensor.ofFloats(new int[] {single[0].length}, single[0]), 2e-5, 2e-4, c.name + ", batch " + batch + ": Y");
+                TestSupport.assertClose(ref.yh(), Tensor.ofFloats(new int[] {single[1].length}, single[1]), 2e-5, 2e-4, c.name + ", batch " + batch + ": Y_h");
+                for (int threads = 2; threads <= 5; threads++) {
+                    long before = StepTeam.CALLS.get();
+                    float[][] team = c.run(threads, in);
+                    if (c.spec.linearBeforeReset()) {
+                        assertTrue(StepTeam.CALLS.get() > before, c.name + ", batch " + batch + ", " + threads + " threads: a team ran it");
+                    }
+                    assertSameBits(single, team, c.name + ", batch " + batch + ", " + threads + " threads");
+                }
+            }
+        }
+    }
+
+    @Test
+    void bidirectionalDirectionsOnTwoThreadsGiveTheSameBitsAsOneThread() {
+        // Enough work to split into one piece per direction (PARALLEL_WORK), run by the caller and a pool thread.
+        LstmSpec bidi = LstmSpec.standard(40, 64, Direction.BIDIRECTIONAL, Layout.TIME_MAJOR);
+        Case lstm = Case.of("bidirectional LSTM", bidi, false, 21);
+        GruCase gru = GruCase.of("bidirectional GRU", TestSupport.gruSpec(40, 64, Direction.BIDIRECTIONAL, Layout.BATCH_MAJOR, null, true), 22);
+        for (int batch = 1; batch <= 3; batch++) {
+            int steps = (int) (RecurrentKernel.PARALLEL_WORK / (2L * 4 * 64 * (40 + 64) * batch)) + 1;
+            Map<String, Tensor> in = longInputs(lstm.inputs(batch, 70 + batch), steps, batch, 40, false, 64, true);
+            assertSameBits(lstm.run(1, in), lstm.run(2, in), "bidirectional LSTM, batch " + batch);
+            Map<String, Tensor> gin = longInputs(gru.inputs(batch, 80 + batch), steps, batch, 40, true, 64, false);
+            assertSameBits(gru.run(1, gin), gru.run(2, gin), "bidirectional GRU, batch " + batch);
+        }
+    }
+
+    /** The given inputs with X of {@code steps} steps (random), all lengths {@code steps}, initial states of two directions. */
+    private static Map<String, Tensor> longInputs(Map<String, Tensor> base, int steps, int batch, int features, boolean batchMajor,
+            int hidden, boolean cell) {
+        Random rnd = new Random(steps * 31L + batch);
+        Map<String, Tensor> in = new java.util.HashMap<>();
+        in.put("X", Tensor.ofFloats(batchMajor ? new int[] {batch, steps, features} : new int[] {steps, batch, features},
+                random(rnd, steps * batch * features, 1)));
+        long[] lens = new long[batch];
+        Arrays.fill(lens, steps);
+        lens[batch - 1] = steps / 2;
+        in.put("L", Tensor.ofLongs(DType.INT32, new int[] {batch}, lens));
+        int[] stateShape = batchMajor ? new int[] {batch, 2, hidden} : new int[] {2, batch, hidden};
+        in.put("H0", Tensor.ofFloats(stateShape, random(rnd, 2 * batch * hidden, 0.5)));
+        if (cell) {
+            in.put("C0", Tensor.ofFloats(stateShape, random(rnd, 2 * batch * hidden, 0.5)));
+        }
+        return in;
     }
 
     @Test

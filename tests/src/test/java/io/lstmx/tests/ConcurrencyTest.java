@@ -38,7 +38,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 24 million multiply-adds per call) for the runtime to split each call over its shared
  * worker pool, so the pool is in use by several callers at once; at batch 1 and 4 a call takes
  * the runtime's step team (persistent threads splitting the hidden units, one barrier per step)
- * when it is free and runs alone otherwise, so team and solo runs are mixed and must agree.
+ * when it is free and runs alone otherwise, so team and solo runs are mixed and must agree. The
+ * same for GRU models (linear_before_reset) on the step team and, split into pieces (row blocks,
+ * the two directions), on the worker pool.
  */
 class ConcurrencyTest {
     static final int T = 20, B = 4, I = 32, H = 256, CASES = 12, THREADS = 8, ROUNDS = 3;
@@ -173,6 +175,80 @@ class ConcurrencyTest {
                     failures.add("thread " + id + ": " + e);
                 }
             }, "concurrency-" + t);
+            th.start();
+            threads.add(th);
+        }
+        start.countDown();
+        for (Thread th : threads) {
+            th.join(TimeUnit.MINUTES.toMillis(4));
+        }
+        assertEquals(List.of(), new ArrayList<>(failures), "results that differ from the single-threaded ones");
+    }
+
+    /** An ONNX file with one GRU node (linear_before_reset, PyTorch's form) of the given direction and seeded random weights. */
+    static Path gru(Path dir, String direction, int hidden) throws IOException {
+        Random r = new Random(direction.hashCode());
+        int d = direction.equals("bidirectional") ? 2 : 1;
+        NodeProto gru = NodeProto.newBuilder().setOpType("GRU").setName("gru")
+                .addInput("x").addInput("W").addInput("R").addInput("B")
+                .addOutput("y").addOutput("y_h")
+                .addAttribute(AttributeProto.newBuilder().setName("hidden_size").setType(AttributeProto.AttributeType.INT).setI(hidden))
+                .addAttribute(AttributeProto.newBuilder().setName("linear_before_reset").setType(AttributeProto.AttributeType.INT).setI(1))
+                .addAttribute(AttributeProto.newBuilder().setName("direction").setType(AttributeProto.AttributeType.STRING)
+                        .setS(com.google.protobuf.ByteString.copyFromUtf8(direction)))
+                .build();
+        GraphProto.Builder g = GraphProto.newBuilder().setName("gru").addNode(gru)
+                .addInitializer(OnnxTensors.fromTensor("W", random(r, 0.15f, d, 3 * hidden, I)))
+                .addInitializer(OnnxTensors.fromTensor("R", random(r, 0.08f, d, 3 * hidden, hidden)))
+                .addInitializer(OnnxTensors.fromTensor("B", random(r, 0.1f, d, 6 * hidden)))
+                .addInput(value("x", List.of(-1L, -1L, (long) I)));
+        for (String out : List.of("y", "y_h")) {
+            g.addOutput(ValueInfoProto.newBuilder().setName(out).setType(TypeProto.newBuilder()
+                    .setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+        }
+        ModelProto m = ModelProto.newBuilder().setIrVersion(8).setProducerName("ConcurrencyTest")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(14)).setGraph(g).build();
+        Path file = dir.resolve("gru-" + direction + ".onnx");
+        Files.write(file, m.toByteArray());
+        return file;
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void gruModelsOnTheStepTeamAndTheWorkerPoolFromEightThreadsGiveTheSingleThreadedResultsBitForBit() throws Exception {
+        // A forward GRU at batch 1 and 4 takes the step team when it is free; at batch 8, and a
+        // bidirectional GRU at any batch, is split into pieces (row blocks, directions) run on the
+        // worker pool by several callers at once.
+        List<LoadedModel> models = List.of(Lstmx.load(gru(dir, "forward", 256)), Lstmx.load(gru(dir, "bidirectional", 128)));
+        Random r = new Random(12);
+        int[] batches = {1, 4, 8};
+        List<Tensor> inputs = new ArrayList<>();
+        List<List<float[]>> expected = new ArrayList<>();
+        for (int c = 0; c < CASES; c++) {
+            Tensor x = random(r, 1f, 3 * T, batches[c % 3], I);
+            inputs.add(x);
+            expected.add(flat(models.get(c % 2).run(Map.of("x", x))));
+        }
+        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < THREADS; t++) {
+            final int id = t;
+            Thread th = new Thread(() -> {
+                try {
+                    start.await();
+                    for (int round = 0; round < ROUNDS; round++) {
+                        for (int k = 0; k < CASES; k++) {
+                            int c = (k * (id + 1) + round) % CASES;
+                            if (!same(flat(models.get(c % 2).run(Map.of("x", inputs.get(c)))), expected.get(c))) {
+                                failures.add("thread " + id + " run of case " + c);
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures.add("thread " + id + ": " + e);
+                }
+            }, "concurrency-gru-" + t);
             th.start();
             threads.add(th);
         }
