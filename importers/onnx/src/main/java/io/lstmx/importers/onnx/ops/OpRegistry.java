@@ -43,6 +43,7 @@ final class OpRegistry {
         r.register("Softsign", new ActivationOp(Kind.SOFTSIGN, 0f, 0f), 1, 22);
         r.register("Softplus", new ActivationOp(Kind.SOFTPLUS, 0f, 0f), 1, 22);
         // Before opset 13 Softmax flattens the input at axis to 2-D; from 13 it works along one axis.
+        r.register("LayerNormalization", new LayerNormalizationOp(), 17);
         r.register("Softmax", new SoftmaxOp(false, true), 1, 11);
         r.register("Softmax", new SoftmaxOp(false, false), 13);
         r.register("LogSoftmax", new SoftmaxOp(true, true), 1, 11);
