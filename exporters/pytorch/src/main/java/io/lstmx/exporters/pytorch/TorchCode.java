@@ -1059,12 +1059,7 @@ final class TorchCode {
         List<String> ys = new ArrayList<>();
         List<String> hs = new ArrayList<>();
         List<String> cs = new ArrayList<>();
-        String mask = null;
-        if (l.ports().hasMask()) {
-            // time-major [T, B], like xt
-            mask = tmp();
-            line(mask + " = " + (bm ? "torch.transpose(" + v(l.ports().mask()) + ", 0, 1)" : v(l.ports().mask())));
-        }
+        String mask = timeMajorMask(l, bm);
         for (int k = 0; k < dirs; k++) {
             boolean reverse = s.direction() == Direction.REVERSE || k == 1;
             String sfx = "_l0" + (k == 1 ? "_reverse" : "");
@@ -1093,14 +1088,7 @@ final class TorchCode {
             }
             String steps = tmp();
             line(steps + " = annotate(List[Tensor], [])");
-            String mk = null;
-            String prev = null;
-            if (mask != null) {
-                mk = tmp();
-                line(mk + " = " + (reverse ? "torch.flip(" + mask + ", [0])" : mask));
-                prev = tmp();
-                line(prev + " = torch.zeros([" + batch + ", " + out + "], dtype=" + xt + ".dtype)");
-            }
+            String[] masked = mask == null ? null : directionMask(mask, reverse, batch, out, xt);
             String t = tmp();
             line("for " + t + " in range(torch.size(" + xw + ", 0)):");
             String in = "  ";
@@ -1140,37 +1128,17 @@ final class TorchCode {
             if (hr != null) {
                 line(in + hn + " = torch.linear(" + hn + ", " + hr + ")");
             }
-            if (mk != null) {
-                // Keras's rule: a masked step keeps h and c, and outputs the previous output (zeros at first) or zeros
-                String m = tmp();
-                line(in + m + " = torch.ne(torch.unsqueeze(torch.select(" + mk + ", 0, " + t + "), 1), 0.0)");
-                String yo = tmp();
-                line(in + yo + " = torch.where(" + m + ", " + hn + ", "
-                        + (l.ports().zeroMaskedOutput() ? "torch.zeros_like(" + hn + ")" : prev) + ")");
-                line(in + prev + " = " + yo);
-                line(in + tmp() + " = torch.append(" + steps + ", " + yo + ")");
+            String m = stepOutput(in, l, masked, t, steps, hn);
+            if (m != null) {
                 line(in + cv + ", " + hv + " = torch.where(" + m + ", " + cn + ", " + cv + "), torch.where(" + m + ", " + hn + ", " + hv + ")");
             } else {
-                line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
                 line(in + cv + ", " + hv + " = " + cn + ", " + hn);
             }
-            String y = tmp();
-            line(y + " = torch.stack(" + steps + ")");
-            if (reverse) {
-                line(y + " = torch.flip(" + y + ", [0])");
-            }
-            ys.add(y);
+            ys.add(stackSteps(steps, reverse));
             hs.add(hv);
             cs.add(cv);
         }
-        if (l.outputSequence() != null) {
-            // [T, D, B, P] time-major; [B, T, D, P] batch-major
-            line(define(l.outputSequence()) + " = " + (bm ? "torch.transpose(torch.stack([" + String.join(", ", ys) + "], 2), 0, 1)"
-                    : "torch.stack([" + String.join(", ", ys) + "], 1)"));
-        }
-        if (l.outputH() != null) {
-            line(define(l.outputH()) + " = torch.stack([" + String.join(", ", hs) + "], " + (bm ? 1 : 0) + ")");
-        }
+        loopOutputs(l, bm, ys, hs);
         if (l.outputC() != null) {
             line(define(l.outputC()) + " = torch.stack([" + String.join(", ", cs) + "], " + (bm ? 1 : 0) + ")");
         }
@@ -1201,11 +1169,7 @@ final class TorchCode {
         String xt = tmp();
         line(xt + " = " + (bm ? "torch.transpose(" + x + ", 0, 1)" : x));
         String batch = "torch.size(" + xt + ", 1)";
-        String mask = null;
-        if (l.ports().hasMask()) {
-            mask = tmp();
-            line(mask + " = " + (bm ? "torch.transpose(" + v(l.ports().mask()) + ", 0, 1)" : v(l.ports().mask())));
-        }
+        String mask = timeMajorMask(l, bm);
         List<String> ys = new ArrayList<>();
         List<String> hs = new ArrayList<>();
         for (int k = 0; k < dirs; k++) {
@@ -1233,14 +1197,7 @@ final class TorchCode {
             }
             String steps = tmp();
             line(steps + " = annotate(List[Tensor], [])");
-            String mk = null;
-            String prev = null;
-            if (mask != null) {
-                mk = tmp();
-                line(mk + " = " + (reverse ? "torch.flip(" + mask + ", [0])" : mask));
-                prev = tmp();
-                line(prev + " = torch.zeros([" + batch + ", " + h + "], dtype=" + xt + ".dtype)");
-            }
+            String[] masked = mask == null ? null : directionMask(mask, reverse, batch, h, xt);
             String t = tmp();
             line("for " + t + " in range(torch.size(" + xw + ", 0)):");
             String in = "  ";
@@ -1278,27 +1235,66 @@ final class TorchCode {
                 String a = gate(in, l, fa, pre, l.clip());
                 line(in + hn + " = " + a);
             }
-            if (mk != null) {
-                String m = tmp();
-                line(in + m + " = torch.ne(torch.unsqueeze(torch.select(" + mk + ", 0, " + t + "), 1), 0.0)");
-                String yo = tmp();
-                line(in + yo + " = torch.where(" + m + ", " + hn + ", "
-                        + (l.ports().zeroMaskedOutput() ? "torch.zeros_like(" + hn + ")" : prev) + ")");
-                line(in + prev + " = " + yo);
-                line(in + tmp() + " = torch.append(" + steps + ", " + yo + ")");
-                line(in + hv + " = torch.where(" + m + ", " + hn + ", " + hv + ")");
-            } else {
-                line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
-                line(in + hv + " = " + hn);
-            }
-            String y = tmp();
-            line(y + " = torch.stack(" + steps + ")");
-            if (reverse) {
-                line(y + " = torch.flip(" + y + ", [0])");
-            }
-            ys.add(y);
+            String m = stepOutput(in, l, masked, t, steps, hn);
+            line(in + hv + " = " + (m != null ? "torch.where(" + m + ", " + hn + ", " + hv + ")" : hn));
+            ys.add(stackSteps(steps, reverse));
             hs.add(hv);
         }
+        loopOutputs(l, bm, ys, hs);
+    }
+
+    /** The layer's per-step mask made time-major [T, B] like the loop's sequence, or null without one. */
+    private String timeMajorMask(Layer.Recurrent l, boolean bm) {
+        if (!l.ports().hasMask()) {
+            return null;
+        }
+        String mask = tmp();
+        line(mask + " = " + (bm ? "torch.transpose(" + v(l.ports().mask()) + ", 0, 1)" : v(l.ports().mask())));
+        return mask;
+    }
+
+    /** One direction's mask (flipped for a reverse direction) and its previous output, zeros [B, width]: {mask, previous}. */
+    private String[] directionMask(String mask, boolean reverse, String batch, int width, String like) {
+        String mk = tmp();
+        line(mk + " = " + (reverse ? "torch.flip(" + mask + ", [0])" : mask));
+        String prev = tmp();
+        line(prev + " = torch.zeros([" + batch + ", " + width + "], dtype=" + like + ".dtype)");
+        return new String[] {mk, prev};
+    }
+
+    /**
+     * Appends step t's output to {@code steps}: the new h, or with a mask ({mask, previous} from
+     * {@link #directionMask}) Keras's rule — a masked step outputs the previous output (zeros at
+     * first) or zeros. Returns the step's "counts" condition [B, 1] for the state updates, or null
+     * without a mask.
+     */
+    private String stepOutput(String in, Layer.Recurrent l, String[] masked, String t, String steps, String hn) {
+        if (masked == null) {
+            line(in + tmp() + " = torch.append(" + steps + ", " + hn + ")");
+            return null;
+        }
+        String m = tmp();
+        line(in + m + " = torch.ne(torch.unsqueeze(torch.select(" + masked[0] + ", 0, " + t + "), 1), 0.0)");
+        String yo = tmp();
+        line(in + yo + " = torch.where(" + m + ", " + hn + ", "
+                + (l.ports().zeroMaskedOutput() ? "torch.zeros_like(" + hn + ")" : masked[1]) + ")");
+        line(in + masked[1] + " = " + yo);
+        line(in + tmp() + " = torch.append(" + steps + ", " + yo + ")");
+        return m;
+    }
+
+    /** The steps' outputs stacked [T, B, width], flipped back into input order for a reverse direction. */
+    private String stackSteps(String steps, boolean reverse) {
+        String y = tmp();
+        line(y + " = torch.stack(" + steps + ")");
+        if (reverse) {
+            line(y + " = torch.flip(" + y + ", [0])");
+        }
+        return y;
+    }
+
+    /** Y ([T, D, B, W] time-major, [B, T, D, W] batch-major) and Y_h from the directions' sequences and last h. */
+    private void loopOutputs(Layer.Recurrent l, boolean bm, List<String> ys, List<String> hs) {
         if (l.outputSequence() != null) {
             line(define(l.outputSequence()) + " = " + (bm ? "torch.transpose(torch.stack([" + String.join(", ", ys) + "], 2), 0, 1)"
                     : "torch.stack([" + String.join(", ", ys) + "], 1)"));
