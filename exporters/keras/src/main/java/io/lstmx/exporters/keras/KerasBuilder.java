@@ -1425,46 +1425,42 @@ final class KerasBuilder {
         return Sym.plain(call("RepeatVector", cfg, List.of(row), new long[] {row.shape()[0], n, row.shape()[1]}));
     }
 
-    /** The multiplication by the scalar constant 0.5 that alone reads {@code add}'s output, or null. */
-    private Layer.Binary halving(Layer.Binary add) {
-        Layer.Binary found = null;
+    /** The one layer reading {@code value}, or null when none or several do, or it is a model output. */
+    private Layer soleReader(String value) {
+        Layer found = null;
         int readers = 0;
         for (Layer k : model.layers()) {
-            if (k.inputs().contains(add.output())) {
+            if (k.inputs().contains(value)) {
                 readers++;
-                if (k instanceof Layer.Binary mul && mul.op() == Layer.Binary.Op.MUL) {
-                    String other = mul.a().equals(add.output()) ? mul.b() : mul.a();
-                    // the constant may come later in the model than the addition
-                    for (Layer c : model.layers()) {
-                        if (c instanceof Layer.Constant kc && kc.output().equals(other) && kc.value().size() == 1
-                                && kc.value().dtype().isFloating() && kc.value().toFloatArray()[0] == 0.5f) {
-                            found = mul;
-                        }
-                    }
-                }
+                found = k;
             }
         }
-        return readers == 1 && !model.outputNames().contains(add.output()) ? found : null;
+        return readers == 1 && !model.outputNames().contains(value) ? found : null;
+    }
+
+    /** The multiplication by the scalar constant 0.5 that alone reads {@code add}'s output, or null. */
+    private Layer.Binary halving(Layer.Binary add) {
+        if (!(soleReader(add.output()) instanceof Layer.Binary mul) || mul.op() != Layer.Binary.Op.MUL) {
+            return null;
+        }
+        String other = mul.a().equals(add.output()) ? mul.b() : mul.a();
+        // the constant may come later in the model than the addition
+        for (Layer c : model.layers()) {
+            if (c instanceof Layer.Constant kc && kc.output().equals(other) && kc.value().size() == 1
+                    && kc.value().dtype().isFloating() && kc.value().toFloatArray()[0] == 0.5f) {
+                return mul;
+            }
+        }
+        return null;
     }
 
     /** The addition of a constant vector that alone reads {@code mul}'s output, or null. */
     private Layer.Binary followingAddition(Layer.Binary mul, long n) {
-        Layer.Binary found = null;
-        int readers = 0;
-        for (Layer k : model.layers()) {
-            if (k.inputs().contains(mul.output())) {
-                readers++;
-                if (k instanceof Layer.Binary add && add.op() == Layer.Binary.Op.ADD) {
-                    String other = add.a().equals(mul.output()) ? add.b() : add.a();
-                    Sym o = syms.get(other);
-                    if (o != null && constantVector(o, n)) {
-                        found = add;
-                    }
-                }
-            }
+        if (!(soleReader(mul.output()) instanceof Layer.Binary add) || add.op() != Layer.Binary.Op.ADD) {
+            return null;
         }
-        boolean output = model.outputNames().contains(mul.output());
-        return readers == 1 && !output ? found : null;
+        Sym o = syms.get(add.a().equals(mul.output()) ? add.b() : add.a());
+        return o != null && constantVector(o, n) ? add : null;
     }
 
     /**
