@@ -299,9 +299,9 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                         System.arraycopy(wk.xw, wk.xwRow[i + m] + 2 * hs + c0, acc, m * TILE, copy);
                     }
                     if (n == 4) {
-                        PackedMatrix.mul4(acc, mn.tiles[t], kp, width, wk.rh, 0, kp, 2 * kp, 3 * kp);
+                        mn.mul4(t, acc, wk.rh, 0, kp, 2 * kp, 3 * kp);
                     } else {
-                        PackedMatrix.mul1(acc, mn.tiles[t], kp, width, wk.rh, 0);
+                        mn.mul1(t, acc, wk.rh, 0);
                     }
                 }
             }
@@ -317,9 +317,9 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
     /** acc += h B for tile t of B, rows act[i..i+n) of h (n = 4 or 1). */
     private static void multiply(float[] acc, PackedMatrix b, int t, int n, float[] h, int[] act, int i, int kp) {
         if (n == 4) {
-            PackedMatrix.mul4(acc, b.tiles[t], kp, b.width(t), h, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+            b.mul4(t, acc, h, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
         } else {
-            PackedMatrix.mul1(acc, b.tiles[t], kp, b.width(t), h, act[i] * kp);
+            b.mul1(t, acc, h, act[i] * kp);
         }
     }
 

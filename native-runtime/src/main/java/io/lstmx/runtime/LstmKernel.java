@@ -323,9 +323,9 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     System.arraycopy(wk.xw, wk.xwRow[i + m] + rm.start(t), acc, m * TILE, width);
                 }
                 if (n == 4) {
-                    PackedMatrix.mul4(acc, rm.tiles[t], kp, width, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+                    rm.mul4(t, acc, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
                 } else {
-                    PackedMatrix.mul1(acc, rm.tiles[t], kp, width, hCur, act[i] * kp);
+                    rm.mul1(t, acc, hCur, act[i] * kp);
                 }
             }
             if (fast[d]) {
@@ -352,14 +352,14 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             int i = 0;
             for (; i + 4 <= na; i += 4) {
                 java.util.Arrays.fill(acc, 0f);
-                PackedMatrix.mul4(acc, pj.tiles[t], pj.kPadded, width, wk.hFull, act[i] * hp, act[i + 1] * hp, act[i + 2] * hp, act[i + 3] * hp);
+                pj.mul4(t, acc, wk.hFull, act[i] * hp, act[i + 1] * hp, act[i + 2] * hp, act[i + 3] * hp);
                 for (int m = 0; m < 4; m++) {
                     System.arraycopy(acc, m * TILE, hNext, act[i + m] * kp + c0, outWidth);
                 }
             }
             for (; i < na; i++) {
                 java.util.Arrays.fill(acc, 0, TILE, 0f);
-                PackedMatrix.mul1(acc, pj.tiles[t], pj.kPadded, width, wk.hFull, act[i] * hp);
+                pj.mul1(t, acc, wk.hFull, act[i] * hp);
                 System.arraycopy(acc, 0, hNext, act[i] * kp + c0, outWidth);
             }
         }

@@ -45,8 +45,14 @@ final class PackedMatrix {
     final int cols;
     /** K rounded up to a multiple of 8: the length of A rows the kernels read. */
     final int kPadded;
-    /** [tile][kPadded][width of the tile]. */
+    /** [tile][kPadded][width of the tile], or null when {@link #panels} holds the matrix. */
     final float[][][] tiles;
+    /**
+     * The Vector API layout ({@link VectorKernels}), or null: per tile, its columns in panels of
+     * {@link VectorKernels#PANEL} each stored k-major and contiguous ([width / PANEL][kPadded][PANEL]
+     * flattened), so that a register-blocked kernel reads one sequential stream per panel.
+     */
+    final float[][] panels;
     /** First packed column of each tile. */
     private final int[] start;
     /**
@@ -69,7 +75,7 @@ final class PackedMatrix {
      *             {@code colMap[c]} (src [K, N])
      * @param map  for every packed column, its source row/column, or -1 for a zero column
      */
-    private PackedMatrix(int k, float[] src, int off, int ld, boolean transposed, int[] map) {
+    private PackedMatrix(int k, float[] src, int off, int ld, boolean transposed, int[] map, boolean panelled) {
         this.k = k;
         this.cols = roundUp(map.length, NARROW);
         this.colMap = Arrays.copyOf(map, cols);
@@ -78,10 +84,36 @@ final class PackedMatrix {
         int wide = cols / TILE;
         int nt = wide + (cols - wide * TILE) / NARROW;
         start = new int[nt];
+        for (int t = 0; t < nt; t++) {
+            start[t] = t <= wide ? t * TILE : wide * TILE + (t - wide) * NARROW;
+        }
+        if (panelled) {
+            // one layout only: the weights are the largest thing a model holds
+            tiles = null;
+            kBlocks = null;
+            panels = new float[nt][];
+            int pw = VectorKernels.PANEL;
+            for (int t = 0; t < nt; t++) {
+                int width = t < wide ? TILE : NARROW;
+                float[] pt = new float[Math.multiplyExact(width, kPadded)];
+                for (int j = 0; j < width; j++) {
+                    int s = colMap[start[t] + j];
+                    if (s < 0) {
+                        continue;
+                    }
+                    int base = j / pw * kPadded * pw + j % pw;
+                    for (int kk = 0; kk < k; kk++) {
+                        pt[base + kk * pw] = transposed ? src[off + s * ld + kk] : src[off + kk * ld + s];
+                    }
+                }
+                panels[t] = pt;
+            }
+            return;
+        }
+        panels = null;
         float[] zero = new float[TILE];
         tiles = new float[nt][kPadded][];
         for (int t = 0; t < nt; t++) {
-            start[t] = t <= wide ? t * TILE : wide * TILE + (t - wide) * NARROW;
             int width = t < wide ? TILE : NARROW;
             for (int kk = 0; kk < kPadded; kk++) {
                 if (kk >= k) {
@@ -111,17 +143,22 @@ final class PackedMatrix {
 
     /** B = w^T for a weight w [N, K] (row-major), with packed column c holding w's row {@code colMap[c]} (-1: zeros). */
     static PackedMatrix ofTransposed(float[] w, int k, int[] colMap) {
-        return new PackedMatrix(k, w, 0, k, true, colMap);
+        return new PackedMatrix(k, w, 0, k, true, colMap, Vec.ENABLED);
     }
 
     /** B = w^T for a weight w [N, K] (row-major), columns in their natural order. */
     static PackedMatrix ofTransposed(float[] w, int n, int k) {
-        return new PackedMatrix(k, w, 0, k, true, identity(n));
+        return ofTransposed(w, n, k, Vec.ENABLED);
+    }
+
+    /** As above, in the layout of the Vector API kernels (panelled) or of the C2 kernels (for tests of one against the other). */
+    static PackedMatrix ofTransposed(float[] w, int n, int k, boolean panelled) {
+        return new PackedMatrix(k, w, 0, k, true, identity(n), panelled);
     }
 
     /** B itself, [K, N] row-major starting at {@code off} in {@code b}, columns in their natural order. */
     static PackedMatrix of(float[] b, int off, int k, int n) {
-        return new PackedMatrix(k, b, off, n, false, identity(n));
+        return new PackedMatrix(k, b, off, n, false, identity(n), Vec.ENABLED);
     }
 
     static int roundUp(int v, int m) {
@@ -137,7 +174,7 @@ final class PackedMatrix {
     }
 
     int tileCount() {
-        return tiles.length;
+        return start.length;
     }
 
     /** First packed column of tile t. */
@@ -185,16 +222,19 @@ final class PackedMatrix {
             }
             ld = kPadded;
         }
-        for (int t = 0; t < tiles.length; t++) {
-            float[][] w = tiles[t];
+        for (int t = 0; t < start.length; t++) {
             int c0 = start[t];
             int width = width(t);
             int outWidth = Math.min(width, ldo - c0);
             if (outWidth <= 0) {
                 break;
             }
-            if (rows > 4 && kBlocks[t].length > 1 && outWidth == width) {
-                multiplyBlocked(t, src, rows, ld, bias, out, ldo, acc);
+            if (rows > 4 && kPadded > kBlockRows(t) && outWidth == width) {
+                if (panels != null) {
+                    multiplyPanelBlocked(t, src, rows, ld, bias, out, ldo, acc);
+                } else {
+                    multiplyBlocked(t, src, rows, ld, bias, out, ldo, acc);
+                }
                 continue;
             }
             int r = 0;
@@ -202,15 +242,48 @@ final class PackedMatrix {
                 for (int m = 0; m < 4; m++) {
                     initRow(acc, m, bias, c0, width);
                 }
-                mul4(acc, w, kPadded, width, src, r * ld, (r + 1) * ld, (r + 2) * ld, (r + 3) * ld);
+                mul4(t, acc, src, r * ld, (r + 1) * ld, (r + 2) * ld, (r + 3) * ld);
                 for (int m = 0; m < 4; m++) {
                     System.arraycopy(acc, m * TILE, out, (r + m) * ldo + c0, outWidth);
                 }
             }
             for (; r < rows; r++) {
                 initRow(acc, 0, bias, c0, width);
-                mul1(acc, w, kPadded, width, src, r * ld);
+                mul1(t, acc, src, r * ld);
                 System.arraycopy(acc, 0, out, r * ldo + c0, outWidth);
+            }
+        }
+    }
+
+    /** {@link #multiplyBlocked} on the panel layout: the same blocks of k, the same sums in the same order. */
+    private void multiplyPanelBlocked(int t, float[] src, int rows, int ld, float[] bias, float[] out, int ldo, float[] acc) {
+        int c0 = start[t];
+        int width = width(t);
+        int kb = kBlockRows(t);
+        for (int k0 = 0; k0 < kPadded; k0 += kb) {
+            int k1 = Math.min(kPadded, k0 + kb);
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) {
+                for (int m = 0; m < 4; m++) {
+                    if (k0 == 0) {
+                        initRow(acc, m, bias, c0, width);
+                    } else {
+                        System.arraycopy(out, (r + m) * ldo + c0, acc, m * TILE, width);
+                    }
+                }
+                VectorKernels.panelMul4(acc, panels[t], kPadded, width, k0, k1, src, r * ld, (r + 1) * ld, (r + 2) * ld, (r + 3) * ld);
+                for (int m = 0; m < 4; m++) {
+                    System.arraycopy(acc, m * TILE, out, (r + m) * ldo + c0, width);
+                }
+            }
+            for (; r < rows; r++) {
+                if (k0 == 0) {
+                    initRow(acc, 0, bias, c0, width);
+                } else {
+                    System.arraycopy(out, r * ldo + c0, acc, 0, width);
+                }
+                VectorKernels.panelMul1(acc, panels[t], kPadded, width, k0, k1, src, r * ld);
+                System.arraycopy(acc, 0, out, r * ldo + c0, width);
             }
         }
     }
@@ -239,7 +312,7 @@ final class PackedMatrix {
                         System.arraycopy(out, (r + m) * ldo + c0, acc, m * TILE, width);
                     }
                 }
-                mul4(acc, w, w.length, width, src, r * ld + k0, (r + 1) * ld + k0, (r + 2) * ld + k0, (r + 3) * ld + k0);
+                mul4Scalar(acc, w, w.length, width, src, r * ld + k0, (r + 1) * ld + k0, (r + 2) * ld + k0, (r + 3) * ld + k0);
                 for (int m = 0; m < 4; m++) {
                     System.arraycopy(acc, m * TILE, out, (r + m) * ldo + c0, width);
                 }
@@ -250,7 +323,7 @@ final class PackedMatrix {
                 } else {
                     System.arraycopy(out, r * ldo + c0, acc, 0, width);
                 }
-                mul1(acc, w, w.length, width, src, r * ld + k0);
+                mul1Scalar(acc, w, w.length, width, src, r * ld + k0);
                 System.arraycopy(acc, 0, out, r * ldo + c0, width);
             }
         }
@@ -270,18 +343,31 @@ final class PackedMatrix {
     }
 
     /**
-     * Four rows: {@code acc[m*TILE + j] += sum_k a[o_m + k] * w[k][j]} for m = 0..3, k &lt; kp (a
-     * multiple of 4; the kernels step by 2), j &lt; width ({@link #TILE} or {@link #NARROW}).
+     * Four rows of A times tile t: {@code acc[m*TILE + j] += sum_k a[o_m + k] * B[k, start(t) + j]}
+     * for m = 0..3, k &lt; kPadded, j &lt; width(t), on whichever layout this matrix has.
      */
-    static void mul4(float[] acc, float[][] w, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
-        if (Vec.ENABLED) {
-            VectorKernels.mul4(acc, w, kp, width, a, o0, o1, o2, o3);
+    void mul4(int t, float[] acc, float[] a, int o0, int o1, int o2, int o3) {
+        if (panels != null) {
+            VectorKernels.panelMul4(acc, panels[t], kPadded, width(t), 0, kPadded, a, o0, o1, o2, o3);
         } else {
-            mul4Scalar(acc, w, kp, width, a, o0, o1, o2, o3);
+            mul4Scalar(acc, tiles[t], kPadded, width(t), a, o0, o1, o2, o3);
         }
     }
 
-    /** {@link #mul4} without the Vector API (C2 auto-vectorisation): the reference the Vector API kernels are tested against. */
+    /** One row of A times tile t: {@code acc[j] += sum_k a[o + k] * B[k, start(t) + j]}, on whichever layout this matrix has. */
+    void mul1(int t, float[] acc, float[] a, int o) {
+        if (panels != null) {
+            VectorKernels.panelMul1(acc, panels[t], kPadded, width(t), 0, kPadded, a, o);
+        } else {
+            mul1Scalar(acc, tiles[t], kPadded, width(t), a, o);
+        }
+    }
+
+    /**
+     * The C2 kernel of {@link #mul4} on the row layout (one tile's rows {@code w}):
+     * {@code acc[m*TILE + j] += sum_k a[o_m + k] * w[k][j]} for m = 0..3, k &lt; kp (even), j &lt;
+     * width ({@link #TILE} or {@link #NARROW}); the reference the Vector API kernels are tested against.
+     */
     static void mul4Scalar(float[] acc, float[][] w, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
         if (width == TILE) {
             mul4Wide(acc, w, kp, a, o0, o1, o2, o3);
@@ -290,16 +376,7 @@ final class PackedMatrix {
         }
     }
 
-    /** One row: {@code acc[j] += sum_k a[o + k] * w[k][j]} for k &lt; kp (a multiple of 8), j &lt; width. */
-    static void mul1(float[] acc, float[][] w, int kp, int width, float[] a, int o) {
-        if (Vec.ENABLED) {
-            VectorKernels.mul1(acc, w, kp, width, a, o);
-        } else {
-            mul1Scalar(acc, w, kp, width, a, o);
-        }
-    }
-
-    /** {@link #mul1} without the Vector API (C2 auto-vectorisation). */
+    /** The C2 kernel of {@link #mul1}: {@code acc[j] += sum_k a[o + k] * w[k][j]} for k &lt; kp (a multiple of 8), j &lt; width. */
     static void mul1Scalar(float[] acc, float[][] w, int kp, int width, float[] a, int o) {
         if (width == TILE) {
             mul1Wide(acc, w, kp, a, o);

@@ -95,9 +95,9 @@ final class RnnKernel extends RecurrentKernel<RnnKernel.RnnWork> {
                     System.arraycopy(wk.xw, wk.xwRow[i + m] + c0, acc, m * TILE, copy);
                 }
                 if (n == 4) {
-                    PackedMatrix.mul4(acc, rm.tiles[t], kp, width, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+                    rm.mul4(t, acc, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
                 } else {
-                    PackedMatrix.mul1(acc, rm.tiles[t], kp, width, hCur, act[i] * kp);
+                    rm.mul1(t, acc, hCur, act[i] * kp);
                 }
                 if (fast[d]) {
                     for (int m = 0; m < n; m++) {

@@ -1,18 +1,16 @@
 package io.lstmx.runtime;
 
 /**
- * Whether {@link PackedMatrix} uses the Vector API kernels ({@link VectorKernels}): only when the
- * system property {@code lstmx.vector} is {@code true}, the JVM resolved the incubator module
- * {@code jdk.incubator.vector} (started with {@code --add-modules jdk.incubator.vector}) and the
- * species fits the tiles. Otherwise, or if loading the kernels fails for any reason, the plain
- * C2-vectorised kernels run; both give the same bits.
+ * Whether {@link PackedMatrix} lays weights out in panels for the Vector API kernels
+ * ({@link VectorKernels}): when the JVM resolved the incubator module {@code jdk.incubator.vector}
+ * (started with {@code --add-modules jdk.incubator.vector}, which Java 17 to 25 need for it), the
+ * species fits the tiles and the system property {@code lstmx.vector} is not {@code false}.
+ * Otherwise, or if loading the kernels fails for any reason, the C2-vectorised kernels run on the
+ * row layout; both give the same bits.
  * <p>
- * Off by default because it measured slower: on JDK 17 (this machine, one thread) 7.4 ms against
- * 3.4 ms at H = 256, T = 150, batch 1 and 46 against 42 ms at H = 512, T = 25, batch 32; on
- * Temurin 25 level at batch 1 and faster at batch 32 (44 against 57 ms), but JDK 17's C2 kernels
- * were faster still. The register-blocked kernels walk all K rows of the weights for each block
- * of columns, and with one array per row (the layout the C2 kernels need) that is K concurrent
- * streams; a packed panel layout (K x 64 contiguous per column block) would be their next step.
+ * Why not always: the module is not resolved by default, and a library cannot add it. With it,
+ * the register-blocked panel kernels measured about twice as fast as the C2 kernels for four or
+ * more rows and a third faster for one row (see {@link VectorKernels}).
  */
 final class Vec {
     static final boolean ENABLED = detect();
@@ -21,7 +19,7 @@ final class Vec {
     }
 
     private static boolean detect() {
-        if (!Boolean.getBoolean("lstmx.vector")) {
+        if ("false".equalsIgnoreCase(System.getProperty("lstmx.vector"))) {
             return false;
         }
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {

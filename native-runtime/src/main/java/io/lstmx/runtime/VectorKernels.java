@@ -5,17 +5,23 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link PackedMatrix}'s products written with the JDK Vector API ({@code jdk.incubator.vector},
- * an incubator module in Java 17-25): used only with {@code -Dlstmx.vector=true} in a JVM started
- * with {@code --add-modules jdk.incubator.vector} (see {@link Vec}, also for why it is off by
- * default); otherwise this class is never loaded and the C2-vectorised scalar kernels run.
+ * an incubator module in Java 17-25), on its panel layout: used when the JVM was started with
+ * {@code --add-modules jdk.incubator.vector} (see {@link Vec}); otherwise this class is never
+ * loaded and the C2-vectorised kernels run on the row layout.
+ *
+ * <h2>Why panels and register blocks</h2>
+ * C2 (JDK 17) auto-vectorises only an innermost loop over arrays, so its kernels load and store
+ * the accumulators once per pass over k (two k in the four-row kernel); with 512-bit vectors the
+ * stores, not the multiply-adds, bound them (measured on this machine, one thread: 57-67 GFLOP/s
+ * for four rows whatever the cache level). Here the accumulators of a block of {@link #PANEL}
+ * columns (four vectors) stay in registers for the whole range of k, for four rows 16 of them,
+ * and each k costs four weight loads, four broadcasts and 16 multiply-adds. The weights of a
+ * block are one contiguous k-major panel, so the kernel reads one sequential stream that the
+ * hardware prefetcher follows (with one array per row of k, as the C2 kernels need, the same
+ * kernel walks K separate streams and measured slower than C2). Measured, one thread, H = 512
+ * (R^T 512 x 2048, 4 MiB, from L3): four rows 74 us (C2: 147), one row 45 us (C2: 60).
  * <p>
- * What they do differently: the accumulators stay in vector registers for the whole k loop
- * (register blocking), so each weight vector is loaded once per use and the accumulators are
- * loaded and stored once per call instead of once per two (one-row kernel: eight) k. The four-row kernel
- * holds 4 rows x 4 vectors of columns (16 accumulators) and per k loads 4 weight vectors and
- * broadcasts 4 values of A for 16 FMAs; the one-row kernel holds 4 vectors of columns.
- * <p>
- * Every output value is the same fused multiply-add chain as in the scalar kernels
+ * Every output value is the same fused multiply-add chain as in the C2 kernels
  * ({@code acc = fma(a_k, w_k, acc)} for k = 0, 1, ... in order), so the results are the same
  * bits (checked by PackedMatrixTest).
  */
@@ -28,31 +34,34 @@ final class VectorKernels {
         default -> FloatVector.SPECIES_PREFERRED;
     };
     static final int L = S.length();
-    /** Columns of one register block: 4 vectors. */
-    static final int BLOCK = 4 * L;
+    /** Columns of one panel (one register block): four vectors. */
+    static final int PANEL = 4 * L;
 
     private VectorKernels() {
     }
 
-    /** Whether the kernels can run here: the module is present and a tile width is a multiple of a block. */
+    /** Whether the kernels can run here: vectors of at least 4 floats and tile widths that are multiples of a panel. */
     static boolean usable() {
-        return L >= 4 && PackedMatrix.NARROW % BLOCK == 0 && PackedMatrix.TILE % BLOCK == 0;
+        return L >= 4 && PackedMatrix.NARROW % PANEL == 0 && PackedMatrix.TILE % PANEL == 0;
     }
 
-    /** One row: {@code acc[j] += sum_k a[o + k] * w[k][j]}, k &lt; kp, j &lt; width. */
-    static void mul1(float[] acc, float[][] w, int kp, int width, float[] a, int o) {
-        for (int j = 0; j < width; j += BLOCK) {
+    /**
+     * One row: {@code acc[j] += sum_{k0 <= k < k1} a[o + k] * B[k][j]} for j &lt; width, B one
+     * tile's panels {@code p} ([width / PANEL][kp][PANEL]).
+     */
+    static void panelMul1(float[] acc, float[] p, int kp, int width, int k0, int k1, float[] a, int o) {
+        int stride = kp * PANEL;
+        for (int j = 0, base = 0; j < width; j += PANEL, base += stride) {
             FloatVector c0 = FloatVector.fromArray(S, acc, j);
             FloatVector c1 = FloatVector.fromArray(S, acc, j + L);
             FloatVector c2 = FloatVector.fromArray(S, acc, j + 2 * L);
             FloatVector c3 = FloatVector.fromArray(S, acc, j + 3 * L);
-            for (int k = 0; k < kp; k++) {
-                float[] wk = w[k];
+            for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
                 FloatVector ak = FloatVector.broadcast(S, a[o + k]);
-                c0 = ak.fma(FloatVector.fromArray(S, wk, j), c0);
-                c1 = ak.fma(FloatVector.fromArray(S, wk, j + L), c1);
-                c2 = ak.fma(FloatVector.fromArray(S, wk, j + 2 * L), c2);
-                c3 = ak.fma(FloatVector.fromArray(S, wk, j + 3 * L), c3);
+                c0 = ak.fma(FloatVector.fromArray(S, p, q), c0);
+                c1 = ak.fma(FloatVector.fromArray(S, p, q + L), c1);
+                c2 = ak.fma(FloatVector.fromArray(S, p, q + 2 * L), c2);
+                c3 = ak.fma(FloatVector.fromArray(S, p, q + 3 * L), c3);
             }
             c0.intoArray(acc, j);
             c1.intoArray(acc, j + L);
@@ -61,10 +70,11 @@ final class VectorKernels {
         }
     }
 
-    /** Four rows (accumulator rows at offsets 0, TILE, 2 TILE, 3 TILE of acc): as {@link PackedMatrix#mul4}. */
-    static void mul4(float[] acc, float[][] w, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
+    /** Four rows (accumulator rows at offsets 0, TILE, 2 TILE, 3 TILE of acc, A rows at o0..o3): as {@link #panelMul1}. */
+    static void panelMul4(float[] acc, float[] p, int kp, int width, int k0, int k1, float[] a, int o0, int o1, int o2, int o3) {
         final int t = PackedMatrix.TILE;
-        for (int j = 0; j < width; j += BLOCK) {
+        int stride = kp * PANEL;
+        for (int j = 0, base = 0; j < width; j += PANEL, base += stride) {
             FloatVector c00 = FloatVector.fromArray(S, acc, j);
             FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
             FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
@@ -81,12 +91,11 @@ final class VectorKernels {
             FloatVector c31 = FloatVector.fromArray(S, acc, 3 * t + j + L);
             FloatVector c32 = FloatVector.fromArray(S, acc, 3 * t + j + 2 * L);
             FloatVector c33 = FloatVector.fromArray(S, acc, 3 * t + j + 3 * L);
-            for (int k = 0; k < kp; k++) {
-                float[] wk = w[k];
-                FloatVector w0 = FloatVector.fromArray(S, wk, j);
-                FloatVector w1 = FloatVector.fromArray(S, wk, j + L);
-                FloatVector w2 = FloatVector.fromArray(S, wk, j + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wk, j + 3 * L);
+            for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
+                FloatVector w0 = FloatVector.fromArray(S, p, q);
+                FloatVector w1 = FloatVector.fromArray(S, p, q + L);
+                FloatVector w2 = FloatVector.fromArray(S, p, q + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, p, q + 3 * L);
                 FloatVector a0 = FloatVector.broadcast(S, a[o0 + k]);
                 c00 = a0.fma(w0, c00);
                 c01 = a0.fma(w1, c01);

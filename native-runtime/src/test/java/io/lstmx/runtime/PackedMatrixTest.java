@@ -279,46 +279,59 @@ class PackedMatrixTest {
     }
 
     /**
-     * The Vector API kernels (when this JVM has jdk.incubator.vector; the build's tests add it)
-     * give the same bits as the C2-vectorised scalar kernels: one and four rows, wide and narrow
-     * tiles, depths around multiples of 8, accumulators starting non-zero, A read at offsets.
+     * The Vector API kernels on the panel layout (when this JVM has jdk.incubator.vector; the
+     * build's tests add it) give the same bits as the C2-vectorised kernels on the row layout: one
+     * and four rows, wide and narrow tiles, depths around multiples of 8 and past one k-block,
+     * accumulators starting non-zero, A read at offsets, and whole products of 1 to 9 rows.
      */
     @Test
     void vectorKernelsGiveTheScalarKernelsBits() {
         org.junit.jupiter.api.Assumptions.assumeTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(),
                 "the JVM has no jdk.incubator.vector");
         java.util.Random rnd = new java.util.Random(5);
-        for (int k : new int[] {1, 7, 8, 9, 64, 131}) {
+        for (int k : new int[] {1, 7, 8, 9, 64, 131, 300}) {
             for (int n : new int[] {100, 512, 700}) {
                 float[] w = new float[n * k];
                 for (int i = 0; i < w.length; i++) {
                     w[i] = (float) rnd.nextGaussian();
                 }
-                PackedMatrix pm = PackedMatrix.ofTransposed(w, n, k);
-                int kp = pm.kPadded;
-                float[] a = new float[5 * kp + 3];
+                PackedMatrix rows = PackedMatrix.ofTransposed(w, n, k, false);
+                PackedMatrix panels = PackedMatrix.ofTransposed(w, n, k, true);
+                assertEquals(rows.tileCount(), panels.tileCount());
+                int kp = rows.kPadded;
+                float[] a = new float[9 * kp + 3];
                 for (int i = 0; i < a.length; i++) {
                     a[i] = (float) rnd.nextGaussian();
                 }
-                for (int r = 0; r < 5; r++) {
+                for (int r = 0; r < 9; r++) {
                     java.util.Arrays.fill(a, 3 + r * kp + k, 3 + (r + 1) * kp, 0f); // zero padding past K, as the kernels expect
                 }
-                for (int t = 0; t < pm.tileCount(); t++) {
-                    int width = pm.width(t);
+                for (int t = 0; t < rows.tileCount(); t++) {
                     float[] init = new float[4 * PackedMatrix.TILE];
                     for (int i = 0; i < init.length; i++) {
                         init[i] = (float) rnd.nextGaussian();
                     }
                     float[] v = init.clone();
                     float[] s = init.clone();
-                    VectorKernels.mul1(v, pm.tiles[t], kp, width, a, 3 + kp);
-                    PackedMatrix.mul1Scalar(s, pm.tiles[t], kp, width, a, 3 + kp);
+                    panels.mul1(t, v, a, 3 + kp);
+                    rows.mul1(t, s, a, 3 + kp);
                     assertArrayEquals(s, v, "mul1 k=" + k + " n=" + n + " tile " + t);
                     v = init.clone();
                     s = init.clone();
-                    VectorKernels.mul4(v, pm.tiles[t], kp, width, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
-                    PackedMatrix.mul4Scalar(s, pm.tiles[t], kp, width, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
+                    panels.mul4(t, v, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
+                    rows.mul4(t, s, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
                     assertArrayEquals(s, v, "mul4 k=" + k + " n=" + n + " tile " + t);
+                }
+                float[] bias = new float[rows.cols];
+                for (int i = 0; i < bias.length; i++) {
+                    bias[i] = (float) rnd.nextGaussian();
+                }
+                for (int m = 1; m <= 9; m++) {
+                    float[] s = new float[m * n];
+                    float[] v = new float[m * n];
+                    rows.multiply(a, m, kp, rows.pack(bias), s, n);
+                    panels.multiply(a, m, kp, panels.pack(bias), v, n);
+                    assertArrayEquals(s, v, "multiply rows=" + m + " k=" + k + " n=" + n);
                 }
             }
         }
