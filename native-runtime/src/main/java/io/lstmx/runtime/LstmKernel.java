@@ -374,6 +374,18 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
      */
     private void cellFast(Slice sl, int n, int i, LstmWork wk, float[] hDst, int hStride) {
         int hp = hiddenPadded;
+        if (Vec.ENABLED) {
+            for (int m = 0; m < n; m++) {
+                int co = wk.act[i + m] * hp;
+                int ho = wk.act[i + m] * hStride;
+                for (int l = 0; l < sl.g1 - sl.g0; l++) {
+                    int g = sl.g0 + l;
+                    VectorKernels.lstmCell(wk.acc[sl.groupTile[l]], m * TILE + sl.groupOffset[l], U, Math.min(U, hidden - g * U),
+                            wk.c, co + g * U, hDst, ho + g * U, cellClipped, cellClip);
+                }
+            }
+            return;
+        }
         int hs = (sl.g1 - sl.g0) * U; // the slice's units: the row stride of sg / tg / tc
         int g0 = sl.g0;
         int ng = sl.g1 - g0;

@@ -132,11 +132,11 @@ final class StepTeam {
         if (DEBUG) {
             System.err.printf("team call %.3f ms, caller waited %.3f ms%n", total / 1e6, callerWait / 1e6);
         }
-        // Back off after two calls in a row that waited more than 2/3 of their time, once the team
+        // Back off after STRIKES calls in a row that waited more than 2/3 of their time, once the team
         // is warm (its first calls run partly interpreted, unevenly between the threads).
         runs++;
         if (callerWait * 3 > total * 2 && total > 200_000L && runs > WARM_RUNS) {
-            if (++strikes >= 2) {
+            if (++strikes >= STRIKES) {
                 strikes = 0;
                 backoffUntil = System.nanoTime() + BACKOFF_NANOS;
             }
@@ -159,6 +159,13 @@ final class StepTeam {
     private long runs;
     private int strikes;
     private static final int WARM_RUNS = 50;
+    /**
+     * Consecutive calls that mostly waited before calls run alone for a while (property
+     * {@code lstmx.teamStrikes}). Two in a row happen now and then on a quiet machine too (a JIT
+     * compiler thread or another process takes the worker's core for a few milliseconds) and
+     * then cost 200 ms of single-threaded calls; on a busy machine nearly every call waits.
+     */
+    private static final int STRIKES = Integer.getInteger("lstmx.teamStrikes", 4);
 
     /** Nanoseconds participant 0 (the caller) spent waiting in {@link #await} during the current call. */
     private long callerWait;

@@ -1,6 +1,9 @@
 package io.lstmx.runtime;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -47,11 +50,22 @@ final class VectorKernels {
 
     /**
      * One row: {@code acc[j] += sum_{k0 <= k < k1} a[o + k] * B[k][j]} for j &lt; width, B one
-     * tile's panels {@code p} ([width / PANEL][kp][PANEL]).
+     * tile's panels {@code p} ([width / PANEL][kp][PANEL]). Four panels at a time where the tile
+     * has them: sixteen independent accumulators hide the multiply-add latency, which bounds a
+     * single panel's four chains when the weights are small enough to sit in L1 or L2 (a
+     * bidirectional H = 64 layer's R measured 3x faster); from L3 or memory either is bandwidth-bound.
      */
     static void panelMul1(float[] acc, float[] p, int kp, int width, int k0, int k1, float[] a, int o) {
         int stride = kp * PANEL;
-        for (int j = 0, base = 0; j < width; j += PANEL, base += stride) {
+        int j = 0;
+        int base = 0;
+        for (; j + 4 * PANEL <= width; j += 4 * PANEL, base += 4 * stride) {
+            panelMul1Four(acc, p, stride, j, base, k0, k1, a, o);
+        }
+        for (; j + 2 * PANEL <= width; j += 2 * PANEL, base += 2 * stride) {
+            panelMul1Two(acc, p, stride, j, base, k0, k1, a, o);
+        }
+        for (; j < width; j += PANEL, base += stride) {
             FloatVector c0 = FloatVector.fromArray(S, acc, j);
             FloatVector c1 = FloatVector.fromArray(S, acc, j + L);
             FloatVector c2 = FloatVector.fromArray(S, acc, j + 2 * L);
@@ -68,6 +82,96 @@ final class VectorKernels {
             c2.intoArray(acc, j + 2 * L);
             c3.intoArray(acc, j + 3 * L);
         }
+    }
+
+    /** Two consecutive panels of {@link #panelMul1} (a narrow tile): eight accumulators. */
+    private static void panelMul1Two(float[] acc, float[] p, int stride, int j, int base, int k0, int k1, float[] a, int o) {
+        FloatVector c00 = FloatVector.fromArray(S, acc, j);
+        FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
+        FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(S, acc, j + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, acc, j + PANEL);
+        FloatVector c11 = FloatVector.fromArray(S, acc, j + PANEL + L);
+        FloatVector c12 = FloatVector.fromArray(S, acc, j + PANEL + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(S, acc, j + PANEL + 3 * L);
+        for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
+            FloatVector ak = FloatVector.broadcast(S, a[o + k]);
+            c00 = ak.fma(FloatVector.fromArray(S, p, q), c00);
+            c01 = ak.fma(FloatVector.fromArray(S, p, q + L), c01);
+            c02 = ak.fma(FloatVector.fromArray(S, p, q + 2 * L), c02);
+            c03 = ak.fma(FloatVector.fromArray(S, p, q + 3 * L), c03);
+            int q1 = q + stride;
+            c10 = ak.fma(FloatVector.fromArray(S, p, q1), c10);
+            c11 = ak.fma(FloatVector.fromArray(S, p, q1 + L), c11);
+            c12 = ak.fma(FloatVector.fromArray(S, p, q1 + 2 * L), c12);
+            c13 = ak.fma(FloatVector.fromArray(S, p, q1 + 3 * L), c13);
+        }
+        c00.intoArray(acc, j);
+        c01.intoArray(acc, j + L);
+        c02.intoArray(acc, j + 2 * L);
+        c03.intoArray(acc, j + 3 * L);
+        c10.intoArray(acc, j + PANEL);
+        c11.intoArray(acc, j + PANEL + L);
+        c12.intoArray(acc, j + PANEL + 2 * L);
+        c13.intoArray(acc, j + PANEL + 3 * L);
+    }
+
+    /** Four consecutive panels (columns j .. j + 4 PANEL, the first at {@code base} in p) of {@link #panelMul1}. */
+    private static void panelMul1Four(float[] acc, float[] p, int stride, int j, int base, int k0, int k1, float[] a, int o) {
+        FloatVector c00 = FloatVector.fromArray(S, acc, j);
+        FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
+        FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(S, acc, j + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, acc, j + PANEL);
+        FloatVector c11 = FloatVector.fromArray(S, acc, j + PANEL + L);
+        FloatVector c12 = FloatVector.fromArray(S, acc, j + PANEL + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(S, acc, j + PANEL + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, acc, j + 2 * PANEL);
+        FloatVector c21 = FloatVector.fromArray(S, acc, j + 2 * PANEL + L);
+        FloatVector c22 = FloatVector.fromArray(S, acc, j + 2 * PANEL + 2 * L);
+        FloatVector c23 = FloatVector.fromArray(S, acc, j + 2 * PANEL + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, acc, j + 3 * PANEL);
+        FloatVector c31 = FloatVector.fromArray(S, acc, j + 3 * PANEL + L);
+        FloatVector c32 = FloatVector.fromArray(S, acc, j + 3 * PANEL + 2 * L);
+        FloatVector c33 = FloatVector.fromArray(S, acc, j + 3 * PANEL + 3 * L);
+        for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
+            FloatVector ak = FloatVector.broadcast(S, a[o + k]);
+            c00 = ak.fma(FloatVector.fromArray(S, p, q), c00);
+            c01 = ak.fma(FloatVector.fromArray(S, p, q + L), c01);
+            c02 = ak.fma(FloatVector.fromArray(S, p, q + 2 * L), c02);
+            c03 = ak.fma(FloatVector.fromArray(S, p, q + 3 * L), c03);
+            int q1 = q + stride;
+            c10 = ak.fma(FloatVector.fromArray(S, p, q1), c10);
+            c11 = ak.fma(FloatVector.fromArray(S, p, q1 + L), c11);
+            c12 = ak.fma(FloatVector.fromArray(S, p, q1 + 2 * L), c12);
+            c13 = ak.fma(FloatVector.fromArray(S, p, q1 + 3 * L), c13);
+            int q2 = q1 + stride;
+            c20 = ak.fma(FloatVector.fromArray(S, p, q2), c20);
+            c21 = ak.fma(FloatVector.fromArray(S, p, q2 + L), c21);
+            c22 = ak.fma(FloatVector.fromArray(S, p, q2 + 2 * L), c22);
+            c23 = ak.fma(FloatVector.fromArray(S, p, q2 + 3 * L), c23);
+            int q3 = q2 + stride;
+            c30 = ak.fma(FloatVector.fromArray(S, p, q3), c30);
+            c31 = ak.fma(FloatVector.fromArray(S, p, q3 + L), c31);
+            c32 = ak.fma(FloatVector.fromArray(S, p, q3 + 2 * L), c32);
+            c33 = ak.fma(FloatVector.fromArray(S, p, q3 + 3 * L), c33);
+        }
+        c00.intoArray(acc, j);
+        c01.intoArray(acc, j + L);
+        c02.intoArray(acc, j + 2 * L);
+        c03.intoArray(acc, j + 3 * L);
+        c10.intoArray(acc, j + PANEL);
+        c11.intoArray(acc, j + PANEL + L);
+        c12.intoArray(acc, j + PANEL + 2 * L);
+        c13.intoArray(acc, j + PANEL + 3 * L);
+        c20.intoArray(acc, j + 2 * PANEL);
+        c21.intoArray(acc, j + 2 * PANEL + L);
+        c22.intoArray(acc, j + 2 * PANEL + 2 * L);
+        c23.intoArray(acc, j + 2 * PANEL + 3 * L);
+        c30.intoArray(acc, j + 3 * PANEL);
+        c31.intoArray(acc, j + 3 * PANEL + L);
+        c32.intoArray(acc, j + 3 * PANEL + 2 * L);
+        c33.intoArray(acc, j + 3 * PANEL + 3 * L);
     }
 
     /** Four rows (accumulator rows at offsets 0, TILE, 2 TILE, 3 TILE of acc, A rows at o0..o3): as {@link #panelMul1}. */
@@ -134,5 +238,112 @@ final class VectorKernels {
             c32.intoArray(acc, 3 * t + j + 2 * L);
             c33.intoArray(acc, 3 * t + j + 3 * L);
         }
+    }
+
+    /**
+     * The element-wise part of an LSTM step with sigmoid / tanh / tanh and no peephole, clip or
+     * coupled gates (what {@code LstmKernel.cellFast} computes in double), in float vectors:
+     * <pre>
+     *   c' = cellClip(fma(sigmoid(f), c, sigmoid(i) * tanh(g)))      h' = sigmoid(o) * tanh(c')
+     * </pre>
+     * for {@code nu} units whose pre-activations are runs of {@code u} floats in gate order i, f, o,
+     * g from {@code acc[a]}; c at {@code c[co..]} (all u units written: units past nu are padding,
+     * whose pre-activations are 0 and whose c therefore stays 0), h' to {@code h[ho..]} (only nu
+     * units: h's row stride may end there). See {@link #sigmoid} and {@link #tanh} for accuracy.
+     */
+    static void lstmCell(float[] acc, int a, int u, int nu, float[] c, int co, float[] h, int ho, boolean cellClipped,
+            float cellClip) {
+        for (int j = 0; j < u; j += L) {
+            FloatVector gi = sigmoid(FloatVector.fromArray(S, acc, a + j));
+            FloatVector gf = sigmoid(FloatVector.fromArray(S, acc, a + u + j));
+            FloatVector go = sigmoid(FloatVector.fromArray(S, acc, a + 2 * u + j));
+            FloatVector gg = tanh(FloatVector.fromArray(S, acc, a + 3 * u + j));
+            FloatVector cn = gf.fma(FloatVector.fromArray(S, c, co + j), gi.mul(gg));
+            if (cellClipped) {
+                cn = cn.min(cellClip).max(-cellClip);
+            }
+            cn.intoArray(c, co + j);
+            FloatVector hn = go.mul(tanh(cn));
+            if (j + L <= nu) {
+                hn.intoArray(h, ho + j);
+            } else if (j < nu) {
+                hn.intoArray(h, ho + j, VectorMask.fromLong(S, (1L << (nu - j)) - 1));
+            }
+        }
+    }
+
+    // Activations from IEEE operations only (add, multiply, fused multiply-add, divide, min, max and
+    // bit moves), not the Vector API's EXP/TANH: those are intrinsics (Intel's SVML) once compiled
+    // but per-lane StrictMath calls before, so a result would depend on whether the JIT had compiled
+    // the caller yet, and two threads of one call could disagree. These give the same bits either way.
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split in two, the first with few significant bits so that n * LN2_HI is exact. */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer (in its low mantissa bits). */
+    private static final float ROUND = 12582912f;
+
+    /**
+     * e^x for x clamped to [-104, 88.7] (beyond, the float result is 0 or overflows anyway): x =
+     * n ln 2 + r with |r| &le; ln 2 / 2, e^r by the minimax polynomial of Cephes' expf (degree 7),
+     * times 2^n applied as two powers of two made from their bits (2^n alone leaves float's
+     * exponent range below n = -126, where e^x is subnormal; the second product rounds it once).
+     * Within 2 ulp of the exact value; NaN gives NaN.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(-104f).min(88.7f);
+        FloatVector t = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUND));
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f)
+                .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
+                .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
+                .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
+                .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
+                .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        p = p.fma(r.mul(r), r).add(1f);
+        // n sits in t's low mantissa bits (t = 1.5 * 2^23 + n); 2^n = 2^n1 * 2^n2 with n1 = n >> 1,
+        // both exponents within [-76, 64]
+        IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
+        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+        IntVector n2 = ni.sub(n1);
+        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(s1).mul(s2);
+    }
+
+    /**
+     * 1 / (1 + e^-x), as 1 / (1 + e) for x &ge; 0 and e / (1 + e) for x &lt; 0 with e = e^-|x| (never
+     * overflows, and far below 0 it is e^x itself, subnormal results included): within 3 ulp of the
+     * exact value (the exp's and the division's roundings); NaN gives NaN.
+     */
+    static FloatVector sigmoid(FloatVector x) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector e = exp(x.abs().neg());
+        FloatVector q = one.div(e.add(one));
+        return q.blend(e.mul(q), x.compare(VectorOperators.LT, 0f));
+    }
+
+    /**
+     * tanh x: for |x| &lt; 0.625 the odd minimax polynomial of Cephes' tanhf (no cancellation near
+     * 0, where tanh x ~ x), otherwise 1 - 2 / (e^2|x| + 1) with |x| clamped to 10 (where the float
+     * result is 1); x's sign put back last (tanh(-0) = -0); within 3 ulp; NaN gives NaN.
+     */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector ax = x.abs();
+        FloatVector z = x.mul(x);
+        FloatVector poly = FloatVector.broadcast(S, -5.70498872745e-3f)
+                .fma(z, FloatVector.broadcast(S, 2.06390887954e-2f))
+                .fma(z, FloatVector.broadcast(S, -5.37397155531e-2f))
+                .fma(z, FloatVector.broadcast(S, 1.33314422036e-1f))
+                .fma(z, FloatVector.broadcast(S, -3.33332819422e-1f));
+        FloatVector small = ax.fma(z.mul(poly), ax);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector e = exp(ax.min(10f).mul(2f));
+        FloatVector large = one.sub(FloatVector.broadcast(S, 2f).div(e.add(one)));
+        FloatVector v = large.blend(small, ax.compare(VectorOperators.LT, 0.625f));
+        return v.reinterpretAsInts().or(x.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
     }
 }
