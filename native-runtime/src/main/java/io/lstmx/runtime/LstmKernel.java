@@ -261,6 +261,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         final double[] sg;
         final double[] tg;
         final double[] tc;
+        /** Scratch of the Vector API cell (5 U floats). */
+        final float[] vtmp = new float[5 * U];
 
         LstmWork(LstmKernel k, Slice sl, int d, int b0, int rows, int batch, int steps, int[] len, float[] hA, float[] hB) {
             super(k, sl, d, b0, rows, batch, steps, len, sl.r.tileCount(), hA, hB);
@@ -381,7 +383,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 for (int l = 0; l < sl.g1 - sl.g0; l++) {
                     int g = sl.g0 + l;
                     VectorKernels.lstmCell(wk.acc[sl.groupTile[l]], m * TILE + sl.groupOffset[l], U, Math.min(U, hidden - g * U),
-                            wk.c, co + g * U, hDst, ho + g * U, cellClipped, cellClip);
+                            wk.c, co + g * U, hDst, ho + g * U, cellClipped, cellClip, wk.vtmp);
                 }
             }
             return;
