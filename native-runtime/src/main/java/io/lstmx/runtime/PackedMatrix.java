@@ -314,7 +314,7 @@ final class PackedMatrix {
      */
     void mul4(int t, float[] acc, float[] a, int o0, int o1, int o2, int o3) {
         if (panels != null) {
-            VectorKernels.panelMul4(acc, panels[t], kPadded, width(t), 0, kPadded, a, o0, o1, o2, o3);
+            VectorKernels.panelMul4(acc, panels[t], kPadded, width(t), a, o0, o1, o2, o3);
         } else {
             mul4Scalar(acc, tiles[t], kPadded, width(t), a, o0, o1, o2, o3);
         }
@@ -323,7 +323,7 @@ final class PackedMatrix {
     /** One row of A times tile t: {@code acc[j] += sum_k a[o + k] * B[k, start(t) + j]}, on whichever layout this matrix has. */
     void mul1(int t, float[] acc, float[] a, int o) {
         if (panels != null) {
-            VectorKernels.panelMul1(acc, panels[t], kPadded, width(t), 0, kPadded, a, o);
+            VectorKernels.panelMul1(acc, panels[t], kPadded, width(t), a, o);
         } else {
             mul1Scalar(acc, tiles[t], kPadded, width(t), a, o);
         }

@@ -48,28 +48,28 @@ final class VectorKernels {
     }
 
     /**
-     * One row: {@code acc[j] += sum_{k0 <= k < k1} a[o + k] * B[k][j]} for j &lt; width, B one
+     * One row: {@code acc[j] += sum_{k < kp} a[o + k] * B[k][j]} for j &lt; width, B one
      * tile's panels {@code p} ([width / PANEL][kp][PANEL]). Four panels at a time where the tile
      * has them: sixteen independent accumulators hide the multiply-add latency, which bounds a
      * single panel's four chains when the weights are small enough to sit in L1 or L2 (a
      * bidirectional H = 64 layer's R measured 3x faster); from L3 or memory either is bandwidth-bound.
      */
-    static void panelMul1(float[] acc, float[] p, int kp, int width, int k0, int k1, float[] a, int o) {
+    static void panelMul1(float[] acc, float[] p, int kp, int width, float[] a, int o) {
         int stride = kp * PANEL;
         int j = 0;
         int base = 0;
         for (; j + 4 * PANEL <= width; j += 4 * PANEL, base += 4 * stride) {
-            panelMul1Four(acc, p, stride, j, base, k0, k1, a, o);
+            panelMul1Four(acc, p, kp, stride, j, base, a, o);
         }
         for (; j + 2 * PANEL <= width; j += 2 * PANEL, base += 2 * stride) {
-            panelMul1Two(acc, p, stride, j, base, k0, k1, a, o);
+            panelMul1Two(acc, p, kp, stride, j, base, a, o);
         }
         for (; j < width; j += PANEL, base += stride) {
             FloatVector c0 = FloatVector.fromArray(S, acc, j);
             FloatVector c1 = FloatVector.fromArray(S, acc, j + L);
             FloatVector c2 = FloatVector.fromArray(S, acc, j + 2 * L);
             FloatVector c3 = FloatVector.fromArray(S, acc, j + 3 * L);
-            for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
+            for (int k = 0, q = base; k < kp; k++, q += PANEL) {
                 FloatVector ak = FloatVector.broadcast(S, a[o + k]);
                 c0 = ak.fma(FloatVector.fromArray(S, p, q), c0);
                 c1 = ak.fma(FloatVector.fromArray(S, p, q + L), c1);
@@ -84,7 +84,7 @@ final class VectorKernels {
     }
 
     /** Two consecutive panels of {@link #panelMul1} (a narrow tile): eight accumulators. */
-    private static void panelMul1Two(float[] acc, float[] p, int stride, int j, int base, int k0, int k1, float[] a, int o) {
+    private static void panelMul1Two(float[] acc, float[] p, int kp, int stride, int j, int base, float[] a, int o) {
         FloatVector c00 = FloatVector.fromArray(S, acc, j);
         FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
         FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
@@ -93,7 +93,7 @@ final class VectorKernels {
         FloatVector c11 = FloatVector.fromArray(S, acc, j + PANEL + L);
         FloatVector c12 = FloatVector.fromArray(S, acc, j + PANEL + 2 * L);
         FloatVector c13 = FloatVector.fromArray(S, acc, j + PANEL + 3 * L);
-        for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
+        for (int k = 0, q = base; k < kp; k++, q += PANEL) {
             FloatVector ak = FloatVector.broadcast(S, a[o + k]);
             c00 = ak.fma(FloatVector.fromArray(S, p, q), c00);
             c01 = ak.fma(FloatVector.fromArray(S, p, q + L), c01);
@@ -116,7 +116,7 @@ final class VectorKernels {
     }
 
     /** Four consecutive panels (columns j .. j + 4 PANEL, the first at {@code base} in p) of {@link #panelMul1}. */
-    private static void panelMul1Four(float[] acc, float[] p, int stride, int j, int base, int k0, int k1, float[] a, int o) {
+    private static void panelMul1Four(float[] acc, float[] p, int kp, int stride, int j, int base, float[] a, int o) {
         FloatVector c00 = FloatVector.fromArray(S, acc, j);
         FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
         FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
@@ -133,7 +133,7 @@ final class VectorKernels {
         FloatVector c31 = FloatVector.fromArray(S, acc, j + 3 * PANEL + L);
         FloatVector c32 = FloatVector.fromArray(S, acc, j + 3 * PANEL + 2 * L);
         FloatVector c33 = FloatVector.fromArray(S, acc, j + 3 * PANEL + 3 * L);
-        for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
+        for (int k = 0, q = base; k < kp; k++, q += PANEL) {
             FloatVector ak = FloatVector.broadcast(S, a[o + k]);
             c00 = ak.fma(FloatVector.fromArray(S, p, q), c00);
             c01 = ak.fma(FloatVector.fromArray(S, p, q + L), c01);
@@ -174,7 +174,7 @@ final class VectorKernels {
     }
 
     /** Four rows (accumulator rows at offsets 0, TILE, 2 TILE, 3 TILE of acc, A rows at o0..o3): as {@link #panelMul1}. */
-    static void panelMul4(float[] acc, float[] p, int kp, int width, int k0, int k1, float[] a, int o0, int o1, int o2, int o3) {
+    static void panelMul4(float[] acc, float[] p, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
         final int t = PackedMatrix.TILE;
         int stride = kp * PANEL;
         for (int j = 0, base = 0; j < width; j += PANEL, base += stride) {
@@ -194,7 +194,7 @@ final class VectorKernels {
             FloatVector c31 = FloatVector.fromArray(S, acc, 3 * t + j + L);
             FloatVector c32 = FloatVector.fromArray(S, acc, 3 * t + j + 2 * L);
             FloatVector c33 = FloatVector.fromArray(S, acc, 3 * t + j + 3 * L);
-            for (int k = k0, q = base + k0 * PANEL; k < k1; k++, q += PANEL) {
+            for (int k = 0, q = base; k < kp; k++, q += PANEL) {
                 FloatVector w0 = FloatVector.fromArray(S, p, q);
                 FloatVector w1 = FloatVector.fromArray(S, p, q + L);
                 FloatVector w2 = FloatVector.fromArray(S, p, q + 2 * L);
