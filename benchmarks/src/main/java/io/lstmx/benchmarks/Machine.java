@@ -12,10 +12,12 @@ import java.util.function.IntToDoubleFunction;
 
 /**
  * What this machine can do, measured by the benchmark itself, for the roofline column: the FMA
- * rate of a copy of the runtime's own 4-row GEMM kernel (C2-vectorised) on L1-resident data, and the rate at which a matrix-vector kernel (acc += a_k w_k, eight
- * rows at a time, as the batch-1 LSTM step reads R) streams a matrix of a given size, on 1 and on
- * all threads (each thread its own matrix). These are what Java code attains, not the vendor's
- * peak numbers.
+ * rate of a copy of the runtime's own 4-row GEMM kernel on L1-resident data, and the rate at which
+ * its matrix-vector kernel (acc += a_k w_k, as the batch-1 LSTM step reads R) streams a matrix of a
+ * given size, on 1 and on all threads (each thread its own matrix). The kernels copied are the
+ * ones the runtime runs in this JVM: the Vector API kernels ({@link VectorProbes}) when it has
+ * jdk.incubator.vector, else the C2-vectorised ones below. These are what Java code attains, not
+ * the vendor's peak numbers.
  */
 final class Machine {
     static final int W = 512;
@@ -55,21 +57,30 @@ final class Machine {
         return System.getProperty("os.arch");
     }
 
+    /** Which kernels the probes copy: the runtime's Vector API kernels when this JVM has the module. */
+    static final boolean VECTOR = VectorProbes.available() && !"false".equals(System.getProperty("lstmx.vector"));
+
+    static String kernels() {
+        return VECTOR ? VectorProbes.describe() : "C2-vectorised";
+    }
+
     static Machine measure(PrintStream o) throws Exception {
         int threads = Runtime.getRuntime().availableProcessors();
         String jvm = System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version");
-        double f1 = rate(1, Machine::fmaProbe);
-        double fa = rate(threads, Machine::fmaProbe);
+        IntToDoubleFunction fma = VECTOR ? VectorProbes::fmaProbe : Machine::fmaProbe;
+        double f1 = rate(1, fma);
+        double fa = rate(threads, fma);
         double[] b1 = new double[SIZES.length];
         double[] ba = new double[SIZES.length];
         for (int i = 0; i < SIZES.length; i++) {
             long size = SIZES[i];
-            b1[i] = rate(1, t -> streamProbe(size));
-            ba[i] = rate(threads, t -> streamProbe(size));
+            IntToDoubleFunction stream = VECTOR ? t -> VectorProbes.streamProbe(size) : t -> streamProbe(size);
+            b1[i] = rate(1, stream);
+            ba[i] = rate(threads, stream);
         }
         Machine m = new Machine(cpuName(), jvm, threads, f1 / 1e9, fa / 1e9, scale(b1), scale(ba));
-        o.printf(Locale.ROOT, "# machine: %s, %d threads, %s; FMA kernel %.1f / %.1f GFLOP/s (1 / %d threads)%n",
-                m.cpu, threads, jvm, m.fma1, m.fmaAll, threads);
+        o.printf(Locale.ROOT, "# machine: %s, %d threads, %s; FMA kernel (%s) %.1f / %.1f GFLOP/s (1 / %d threads)%n",
+                m.cpu, threads, jvm, kernels(), m.fma1, m.fmaAll, threads);
         for (int i = 0; i < SIZES.length; i++) {
             o.printf(Locale.ROOT, "#   stream %6d KiB per thread: %.1f / %.1f GB/s%n", SIZES[i] >> 10, m.bw1[i], m.bwAll[i]);
         }

@@ -88,7 +88,8 @@ final class Report {
         b.append("- load averages (1, 5, 15 min) before and after each row are in the last column: the machine is shared;\n")
                 .append("  rows measured under load are slower for every engine, but not equally.\n\n");
         b.append("## Machine, as measured by the tool\n\n");
-        b.append(String.format(Locale.ROOT, "- FMA rate (a copy of the runtime's 4-row GEMM kernel, C2-vectorised, L1-resident): %.1f GFLOP/s on 1 thread, %.1f on %d%n",
+        b.append(String.format(Locale.ROOT, "- lstmx's kernels in this JVM: %s%n", Machine.kernels()));
+        b.append(String.format(Locale.ROOT, "- FMA rate (a copy of the runtime's 4-row GEMM kernel, L1-resident): %.1f GFLOP/s on 1 thread, %.1f on %d%n",
                 m.fma1, m.fmaAll, m.threads));
         b.append("- streaming a matrix through acc += a_k w_k (the batch-1 step's access to R), GB/s:\n\n");
         b.append("| matrix per thread | 1 thread | ").append(m.threads).append(" threads (total) |\n|---:|---:|---:|\n");

@@ -155,6 +155,23 @@ final class StepTeam {
         }
     }
 
+    /**
+     * Runs independent pieces of one call (for example the two directions of a layer), each once,
+     * on the participants (no barrier): every participant claims the next unclaimed piece until
+     * none is left, so a worker that is slow to start leaves its share to the others. Returns when
+     * all have finished; rethrows the first failure.
+     */
+    void runPieces(java.util.List<Runnable> pieces) {
+        AtomicInteger next = new AtomicInteger();
+        int n = pieces.size();
+        run(p -> {
+            int i;
+            while ((i = next.getAndIncrement()) < n) {
+                pieces.get(i).run();
+            }
+        });
+    }
+
     /** Calls this team has run, and consecutive calls that mostly waited (see {@link #run}). */
     private long runs;
     private int strikes;
