@@ -49,18 +49,15 @@ final class VectorKernels {
 
     /**
      * One row: {@code acc[j] += sum_{k < kp} a[o + k] * B[k][j]} for j &lt; width, B one
-     * tile's panels {@code p} ([width / PANEL][kp][PANEL]). Four panels at a time where the tile
-     * has them: sixteen independent accumulators hide the multiply-add latency, which bounds a
-     * single panel's four chains when the weights are small enough to sit in L1 or L2 (a
-     * bidirectional H = 64 layer's R measured 3x faster); from L3 or memory either is bandwidth-bound.
+     * tile's panels {@code p} ([width / PANEL][kp][PANEL]). Two panels at a time: eight independent
+     * accumulators hide the multiply-add latency, which bounds a single panel's four chains when
+     * the weights sit in L1 or L2 (four panels at a time measured no faster); from L3 or memory
+     * the kernel is bandwidth-bound either way.
      */
     static void panelMul1(float[] acc, float[] p, int kp, int width, float[] a, int o) {
         int stride = kp * PANEL;
         int j = 0;
         int base = 0;
-        for (; j + 4 * PANEL <= width; j += 4 * PANEL, base += 4 * stride) {
-            panelMul1Four(acc, p, kp, stride, j, base, a, o);
-        }
         for (; j + 2 * PANEL <= width; j += 2 * PANEL, base += 2 * stride) {
             panelMul1Two(acc, p, kp, stride, j, base, a, o);
         }
@@ -83,7 +80,7 @@ final class VectorKernels {
         }
     }
 
-    /** Two consecutive panels of {@link #panelMul1} (a narrow tile): eight accumulators. */
+    /** Two consecutive panels of {@link #panelMul1}: eight accumulators. */
     private static void panelMul1Two(float[] acc, float[] p, int kp, int stride, int j, int base, float[] a, int o) {
         FloatVector c00 = FloatVector.fromArray(S, acc, j);
         FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
@@ -113,64 +110,6 @@ final class VectorKernels {
         c11.intoArray(acc, j + PANEL + L);
         c12.intoArray(acc, j + PANEL + 2 * L);
         c13.intoArray(acc, j + PANEL + 3 * L);
-    }
-
-    /** Four consecutive panels (columns j .. j + 4 PANEL, the first at {@code base} in p) of {@link #panelMul1}. */
-    private static void panelMul1Four(float[] acc, float[] p, int kp, int stride, int j, int base, float[] a, int o) {
-        FloatVector c00 = FloatVector.fromArray(S, acc, j);
-        FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
-        FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
-        FloatVector c03 = FloatVector.fromArray(S, acc, j + 3 * L);
-        FloatVector c10 = FloatVector.fromArray(S, acc, j + PANEL);
-        FloatVector c11 = FloatVector.fromArray(S, acc, j + PANEL + L);
-        FloatVector c12 = FloatVector.fromArray(S, acc, j + PANEL + 2 * L);
-        FloatVector c13 = FloatVector.fromArray(S, acc, j + PANEL + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, acc, j + 2 * PANEL);
-        FloatVector c21 = FloatVector.fromArray(S, acc, j + 2 * PANEL + L);
-        FloatVector c22 = FloatVector.fromArray(S, acc, j + 2 * PANEL + 2 * L);
-        FloatVector c23 = FloatVector.fromArray(S, acc, j + 2 * PANEL + 3 * L);
-        FloatVector c30 = FloatVector.fromArray(S, acc, j + 3 * PANEL);
-        FloatVector c31 = FloatVector.fromArray(S, acc, j + 3 * PANEL + L);
-        FloatVector c32 = FloatVector.fromArray(S, acc, j + 3 * PANEL + 2 * L);
-        FloatVector c33 = FloatVector.fromArray(S, acc, j + 3 * PANEL + 3 * L);
-        for (int k = 0, q = base; k < kp; k++, q += PANEL) {
-            FloatVector ak = FloatVector.broadcast(S, a[o + k]);
-            c00 = ak.fma(FloatVector.fromArray(S, p, q), c00);
-            c01 = ak.fma(FloatVector.fromArray(S, p, q + L), c01);
-            c02 = ak.fma(FloatVector.fromArray(S, p, q + 2 * L), c02);
-            c03 = ak.fma(FloatVector.fromArray(S, p, q + 3 * L), c03);
-            int q1 = q + stride;
-            c10 = ak.fma(FloatVector.fromArray(S, p, q1), c10);
-            c11 = ak.fma(FloatVector.fromArray(S, p, q1 + L), c11);
-            c12 = ak.fma(FloatVector.fromArray(S, p, q1 + 2 * L), c12);
-            c13 = ak.fma(FloatVector.fromArray(S, p, q1 + 3 * L), c13);
-            int q2 = q1 + stride;
-            c20 = ak.fma(FloatVector.fromArray(S, p, q2), c20);
-            c21 = ak.fma(FloatVector.fromArray(S, p, q2 + L), c21);
-            c22 = ak.fma(FloatVector.fromArray(S, p, q2 + 2 * L), c22);
-            c23 = ak.fma(FloatVector.fromArray(S, p, q2 + 3 * L), c23);
-            int q3 = q2 + stride;
-            c30 = ak.fma(FloatVector.fromArray(S, p, q3), c30);
-            c31 = ak.fma(FloatVector.fromArray(S, p, q3 + L), c31);
-            c32 = ak.fma(FloatVector.fromArray(S, p, q3 + 2 * L), c32);
-            c33 = ak.fma(FloatVector.fromArray(S, p, q3 + 3 * L), c33);
-        }
-        c00.intoArray(acc, j);
-        c01.intoArray(acc, j + L);
-        c02.intoArray(acc, j + 2 * L);
-        c03.intoArray(acc, j + 3 * L);
-        c10.intoArray(acc, j + PANEL);
-        c11.intoArray(acc, j + PANEL + L);
-        c12.intoArray(acc, j + PANEL + 2 * L);
-        c13.intoArray(acc, j + PANEL + 3 * L);
-        c20.intoArray(acc, j + 2 * PANEL);
-        c21.intoArray(acc, j + 2 * PANEL + L);
-        c22.intoArray(acc, j + 2 * PANEL + 2 * L);
-        c23.intoArray(acc, j + 2 * PANEL + 3 * L);
-        c30.intoArray(acc, j + 3 * PANEL);
-        c31.intoArray(acc, j + 3 * PANEL + L);
-        c32.intoArray(acc, j + 3 * PANEL + 2 * L);
-        c33.intoArray(acc, j + 3 * PANEL + 3 * L);
     }
 
     /** Four rows (accumulator rows at offsets 0, TILE, 2 TILE, 3 TILE of acc, A rows at o0..o3): as {@link #panelMul1}. */
