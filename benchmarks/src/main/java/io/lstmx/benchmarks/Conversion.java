@@ -134,8 +134,13 @@ final class Conversion {
 
     /** Runs the child JVM: {exit code, best seconds (NaN if none), most heap seen, last output line}. */
     private static String[] child(Path src, Path dst, long xmx) throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + (xmx >> 20) + "m",
-                "-cp", System.getProperty("java.class.path"), Child.class.getName(), src.toString(), dst.toString());
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + (xmx >> 20) + "m"));
+        // extra flags for the child, e.g. a flight recording: -Dlstmx.bench.childOpts="-XX:StartFlightRecording=filename=c.jfr"
+        String extra = System.getProperty("lstmx.bench.childOpts", "").strip();
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of(extra.split("\\s+")));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Child.class.getName(), src.toString(), dst.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         double conv = Double.NaN;
         long peak = -1;
