@@ -207,6 +207,22 @@ public final class Tensor {
         }
     }
 
+    /**
+     * Puts {@code count} values from flat index {@code from} as float32 (widened from half precision,
+     * integers converted) into {@code dst}, without an intermediate copy: for writers that stream a
+     * tensor's bytes (a FloatBuffer view of a little-endian ByteBuffer gives them in file order).
+     */
+    public void putFloats(int from, int count, java.nio.FloatBuffer dst) {
+        java.util.Objects.checkFromIndexSize(from, count, size());
+        if (floats != null) {
+            dst.put(floats, from, count);
+            return;
+        }
+        for (int i = from; i < from + count; i++) {
+            dst.put(getFloat(i));
+        }
+    }
+
     public Tensor reshape(int... newShape) {
         if (elementCount(newShape) != size()) {
             throw LstmxException.badInput("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
