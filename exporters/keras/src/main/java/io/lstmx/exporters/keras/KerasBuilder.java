@@ -1197,29 +1197,13 @@ final class KerasBuilder {
         return Tensor.ofFloats(a.shape(), s);
     }
 
-    /** Rows read from the source per tile of {@link #transposed}: one write of a tile fills 64 bytes of the result. */
-    private static final int TILE_ROWS = 16;
-
     /**
-     * The values of 2-D {@code t} transposed ([c, r] for [r, c]; Keras holds kernels as [in, out]),
-     * read from {@code t} a tile of rows at a time without a copy of it: the weights are copied once,
-     * and the result is written a cache line at a time rather than one float every c (issue 9).
+     * The values of 2-D {@code t} transposed ([c, r] for [r, c]; Keras holds kernels as [in, out]):
+     * one copy of the weights, written tile by tile (issue 9).
      */
     static float[] transposed(Tensor t) {
-        int r = t.dim(0);
-        int c = t.dim(1);
         float[] b = new float[t.size()];
-        float[] tile = new float[Math.min(r, TILE_ROWS) * c];
-        for (int i0 = 0; i0 < r; i0 += TILE_ROWS) {
-            int rows = Math.min(TILE_ROWS, r - i0);
-            t.putFloats(i0 * c, rows * c, java.nio.FloatBuffer.wrap(tile));
-            for (int j = 0; j < c; j++) {
-                int at = j * r + i0;
-                for (int i = 0; i < rows; i++) {
-                    b[at + i] = tile[i * c + j];
-                }
-            }
-        }
+        t.transposeInto(b, 0, t.dim(0));
         return b;
     }
 

@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** {@link Tensor#putFloats}: a range of values as float32, straight into a buffer (writers stream weights with it). */
-class TensorPutFloatsTest {
+/** {@link Tensor#putFloats} and {@link Tensor#transposeInto}: values as float32 straight where writers want them, without copies of the tensor. */
+class TensorWriterAccessTest {
     private static float[] drain(FloatBuffer b) {
         b.flip();
         float[] f = new float[b.remaining()];
@@ -56,5 +56,35 @@ class TensorPutFloatsTest {
         assertThrows(IndexOutOfBoundsException.class, () -> t.putFloats(3, 2, b));
         assertThrows(IndexOutOfBoundsException.class, () -> t.putFloats(-1, 1, b));
         assertEquals(0, b.position(), "nothing was written");
+    }
+    @Test
+    void transposeIntoPlacesEachElementAtItsTransposedIndexInAWiderMatrix() {
+        for (int[] rc : new int[][] {{1, 1}, {3, 5}, {16, 7}, {17, 33}, {40, 3}}) {
+            int r = rc[0];
+            int c = rc[1];
+            float[] v = new float[r * c];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i + 1;
+            }
+            int stride = r + 2;
+            float[] dst = new float[3 + c * stride];
+            Tensor.ofFloats(new int[] {r, c}, v).transposeInto(dst, 3, stride);
+            float[] want = new float[dst.length];
+            for (int i = 0; i < r; i++) {
+                for (int j = 0; j < c; j++) {
+                    want[3 + j * stride + i] = v[i * c + j];
+                }
+            }
+            assertArrayEquals(want, dst, r + "x" + c);
+            float[] half = new float[r * c];
+            Tensor.ofFloats(new int[] {r, c}, v).withDType(DType.FLOAT16).transposeInto(half, 0, r);
+            for (int i = 0; i < r; i++) {
+                for (int j = 0; j < c; j++) {
+                    assertEquals(Tensor.ofFloats(new int[] {1}, new float[] {v[i * c + j]}).withDType(DType.FLOAT16).getFloat(0), half[j * r + i]);
+                }
+            }
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> Tensor.zeros(2, 3).transposeInto(new float[5], 0, 2));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(6).transposeInto(new float[6], 0, 6));
     }
 }
