@@ -47,15 +47,18 @@ final class Conversion {
     final double convertSeconds;
     final long maxHeap;
     final long peakSampled;
+    /** Most heap in use right after a collection (an upper bound of the live data; -1 when unknown). */
+    final long liveAfterGc;
     final String childOutcome;
 
-    private Conversion(long params, long fileBytes, double io, double conv, long maxHeap, long peak, String outcome) {
+    private Conversion(long params, long fileBytes, double io, double conv, long maxHeap, long peak, long live, String outcome) {
         this.params = params;
         this.fileBytes = fileBytes;
         this.ioSeconds = io;
         this.convertSeconds = conv;
         this.maxHeap = maxHeap;
         this.peakSampled = peak;
+        this.liveAfterGc = live;
         this.childOutcome = outcome;
     }
 
@@ -124,39 +127,50 @@ final class Conversion {
         }
         double conv = Double.parseDouble(run[1]);
         long peak = Long.parseLong(run[2]);
-        Conversion c = new Conversion(params, fileBytes, io, conv, xmx, peak, outcome);
-        o.printf(Locale.ROOT, "# conversion: %d params, %d MB; read+write %.2f s, convert %.2f s (%.2fx), child -Xmx%dm %s, heap seen %d MB%n",
-                params, fileBytes >> 20, io, conv, conv / io, xmx >> 20, outcome, peak >> 20);
+        long live = Long.parseLong(run[4]);
+        Conversion c = new Conversion(params, fileBytes, io, conv, xmx, peak, live, outcome);
+        o.printf(Locale.ROOT, "# conversion: %d params, %d MB; read+write %.2f s, convert %.2f s (%.2fx), child -Xmx%dm %s, heap seen %d MB,"
+                + " after collections %d MB%n", params, fileBytes >> 20, io, conv, conv / io, xmx >> 20, outcome, peak >> 20, live >> 20);
         SideBySide.deleteTree(srcDir);
         SideBySide.deleteTree(dst.getParent());
         return c;
     }
 
-    /** Runs the child JVM: {exit code, best seconds (NaN if none), most heap seen, last output line}. */
+    /** Runs the child JVM: {exit code, best seconds (NaN if none), most heap seen, last output line, most heap after a collection}. */
     private static String[] child(Path src, Path dst, long xmx) throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + (xmx >> 20) + "m",
-                "-cp", System.getProperty("java.class.path"), Child.class.getName(), src.toString(), dst.toString());
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + (xmx >> 20) + "m"));
+        // extra flags for the child, e.g. a flight recording: -Dlstmx.bench.childOpts="-XX:StartFlightRecording=filename=c.jfr"
+        String extra = System.getProperty("lstmx.bench.childOpts", "").strip();
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of(extra.split("\\s+")));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Child.class.getName(), src.toString(), dst.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         double conv = Double.NaN;
         long peak = -1;
+        long live = -1;
         StringBuilder all = new StringBuilder();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
             String line;
             while ((line = r.readLine()) != null) {
                 all.append(line).append('\n');
+                if (Boolean.getBoolean("lstmx.bench.childOutput")) {
+                    System.out.println("#   child: " + line);
+                }
                 if (line.startsWith("convert ")) {
                     String[] f = line.split(" ");
                     double sec = Double.parseDouble(f[1]);
                     if (Double.isNaN(conv) || sec < conv) { // the faster (warm) run, and its heap
                         conv = sec;
                         peak = Long.parseLong(f[2]);
+                        live = Long.parseLong(f[3]);
                     }
                 }
             }
         }
         int rc = p.waitFor();
         String first = all.toString().lines().filter(l -> l.contains("Exception") || l.contains("Error")).findFirst().orElse(last(all.toString()));
-        return new String[] {String.valueOf(rc), String.valueOf(conv), String.valueOf(peak), first.trim()};
+        return new String[] {String.valueOf(rc), String.valueOf(conv), String.valueOf(peak), first.trim(), String.valueOf(live)};
     }
 
     private static String last(String s) {
@@ -169,15 +183,20 @@ final class Conversion {
         b.append("Three stacked LSTM layers, I = H = 2048 (").append(fileBytes >> 20).append(" MiB of ONNX), converted with `Lstmx.read` + `Lstmx.save` in a\n")
                 .append("child JVM whose heap is capped at twice the weight bytes (`-Xmx").append(maxHeap >> 20).append("m`); the baseline reads and writes the same\n")
                 .append("files' bytes (`Files.readAllBytes` + `Files.write`, page cache warm, best of 3). Conversion time is the better of two runs in\n")
-                .append("the child.\n\n");
-        b.append("| read + write the bytes | convert | ratio (goal < 2) | heap cap 2 × weights | most heap seen in use (sampled, garbage included) |\n");
-        b.append("|---:|---:|---:|---|---:|\n");
-        b.append(String.format(Locale.ROOT, "| %.2f s | %.2f s | %.2f | %s | %d MiB (%.2f × weights) |%n", ioSeconds, convertSeconds, convertSeconds / ioSeconds,
-                childOutcome, peakSampled >> 20, peakSampled / (params * 4.0)));
+                .append("the child, each writing a new file as the baseline does.\n\n");
+        b.append("| read + write the bytes | convert | ratio (goal < 2) | heap cap 2 × weights | most heap seen in use (sampled, garbage included) "
+                + "| most heap in use after a collection |\n");
+        b.append("|---:|---:|---:|---|---:|---:|\n");
+        b.append(String.format(Locale.ROOT, "| %.2f s | %.2f s | %.2f | %s | %d MiB (%.2f × weights) | %d MiB (%.2f × weights) |%n", ioSeconds,
+                convertSeconds, convertSeconds / ioSeconds, childOutcome, peakSampled >> 20, peakSampled / (params * 4.0), liveAfterGc >> 20,
+                liveAfterGc / (params * 4.0)));
         return b.toString();
     }
 
-    /** The child JVM: converts twice, printing "convert SECONDS PEAK_HEAP_BYTES" per run. */
+    /**
+     * The child JVM: converts twice, printing "convert SECONDS PEAK_HEAP_BYTES HEAP_AFTER_GC_BYTES (read SECONDS s)" per run: the
+     * most heap in use its sampler saw (garbage included), and the most in use right after a collection.
+     */
     public static final class Child {
         public static void main(String[] args) throws Exception {
             Path src = Path.of(args[0]);
@@ -199,21 +218,46 @@ final class Conversion {
             });
             sampler.setDaemon(true);
             sampler.start();
+            long[] live = {0};
+            for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+                ((javax.management.NotificationEmitter) gc).addNotificationListener((n, hb) -> {
+                    if (n.getType().equals(com.sun.management.GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION)) {
+                        var info = com.sun.management.GarbageCollectionNotificationInfo.from((javax.management.openmbean.CompositeData) n.getUserData());
+                        long after = info.getGcInfo().getMemoryUsageAfterGc().values().stream().mapToLong(java.lang.management.MemoryUsage::getUsed).sum();
+                        synchronized (live) {
+                            live[0] = Math.max(live[0], after);
+                        }
+                    }
+                }, null, null);
+            }
             for (int rep = 0; rep < 2; rep++) {
+                // into a new file each time, as the baseline writes new copies: replacing the last
+                // run's output would add the deletion of 384 MiB (about 0.1 s here) to the conversion
+                Files.deleteIfExists(dst);
                 System.gc();
                 synchronized (peak) {
                     peak[0] = 0;
                 }
+                synchronized (live) {
+                    live[0] = 0;
+                }
                 long t0 = System.nanoTime();
                 Model m = Lstmx.read(src, Format.ONNX);
+                long t1 = System.nanoTime();
                 Lstmx.save(m, dst, Format.ONNX);
                 double s = (System.nanoTime() - t0) / 1e9;
+                double read = (t1 - t0) / 1e9;
                 m = null;
                 long p;
                 synchronized (peak) {
                     p = peak[0];
                 }
-                System.out.println("convert " + s + " " + p);
+                Thread.sleep(200); // notifications arrive on their own thread: let those of the conversion's collections in
+                long l;
+                synchronized (live) {
+                    l = live[0];
+                }
+                System.out.println("convert " + s + " " + p + " " + l + " (read " + read + " s)");
             }
         }
     }

@@ -66,7 +66,8 @@ import java.util.SplittableRandom;
  * same thread count for every engine (all cores). Outputs are checked equal before anything is
  * timed; an engine that cannot express a row (or disagrees) is reported as such, not timed.
  * <p>
- * Usage: {@code SideBySide [--quick] [--samples N] [--out FILE] [--no-convert] [--only ROWID,...]}.
+ * Usage: {@code SideBySide [--quick] [--samples N] [--out FILE] [--no-convert] [--only ROWID,...]}, or
+ * {@code SideBySide --conversion} for the conversion cost alone (its table on stdout).
  * See benchmarks/README.md.
  */
 public final class SideBySide {
@@ -691,16 +692,31 @@ public final class SideBySide {
         Path out = null;
         boolean convert = true;
         List<String> only = null;
+        boolean conversionOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
+                case "--conversion" -> conversionOnly = true;
                 case "--samples" -> samples = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--no-convert" -> convert = false;
                 case "--only" -> only = List.of(args[++i].split(";"));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (use --quick, --samples N, --out FILE, --no-convert, --only 'ID;ID')");
+                        + " (use --quick, --samples N, --out FILE, --no-convert, --only 'ID;ID', --conversion)");
             }
+        }
+        if (conversionOnly) {
+            // The conversion cost alone: no engines, no machine probe; the table on stdout.
+            System.out.println("# conversion only, load " + load());
+            Path tmp = Files.createTempDirectory("lstmx-conv");
+            try {
+                Conversion c = Conversion.measure(tmp, System.out);
+                System.out.print(c.markdown());
+            } finally {
+                deleteTree(tmp);
+            }
+            System.out.println("# load after " + load());
+            return;
         }
         if (out == null && !quick) {
             out = Path.of("benchmarks/BENCHMARKS.md");

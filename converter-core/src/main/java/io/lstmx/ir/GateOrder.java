@@ -82,6 +82,13 @@ public enum GateOrder {
             inner *= shape[i];
         }
         int block = shape[axis] / n * inner;
+        boolean identity = true;
+        for (int k = 0; k < n; k++) {
+            identity &= perm[k] == k;
+        }
+        if (identity && t.dtype() == DType.FLOAT32) {
+            return t; // the same order (PyTorch's, Keras' LSTM): tensors are immutable, so no copy is needed
+        }
         float[] src = t.floatsShared(); // read only: no defensive copy
         float[] dst = new float[src.length];
         for (int o = 0; o < outer; o++) {

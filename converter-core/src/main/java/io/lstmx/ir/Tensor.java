@@ -207,6 +207,58 @@ public final class Tensor {
         }
     }
 
+    /**
+     * Puts {@code count} values from flat index {@code from} as float32 (widened from half precision,
+     * integers converted) into {@code dst}, without an intermediate copy: for writers that stream a
+     * tensor's bytes (a FloatBuffer view of a little-endian ByteBuffer gives them in file order).
+     */
+    public void putFloats(int from, int count, java.nio.FloatBuffer dst) {
+        java.util.Objects.checkFromIndexSize(from, count, size());
+        if (floats != null) {
+            dst.put(floats, from, count);
+            return;
+        }
+        for (int i = from; i < from + count; i++) {
+            dst.put(getFloat(i));
+        }
+    }
+
+    /**
+     * Writes this 2-D tensor [r, c] transposed into {@code dst}: element (i, j) goes to
+     * {@code dst[offset + j * stride + i]} (stride r gives the [c, r] transpose; a larger stride
+     * places it in a wider matrix). Rows are read a tile at a time so that each write fills a cache
+     * line rather than one float of a line, and nothing is copied on the way (writers transpose
+     * whole weight matrices with it).
+     */
+    public void transposeInto(float[] dst, int offset, int stride) {
+        if (shape.length != 2) {
+            throw new IllegalArgumentException("transposeInto needs a 2-D tensor, this is " + Arrays.toString(shape));
+        }
+        int r = shape[0];
+        int c = shape[1];
+        if (r > 0 && c > 0 && (offset < 0 || stride < r || offset + (long) (c - 1) * stride + r > dst.length)) {
+            throw new IndexOutOfBoundsException("a [" + r + ", " + c + "] transpose at offset " + offset + ", stride " + stride
+                    + " does not fit " + dst.length + " values");
+        }
+        final int tile = 16;
+        for (int i0 = 0; i0 < r; i0 += tile) {
+            int rows = Math.min(tile, r - i0);
+            for (int j = 0; j < c; j++) {
+                int at = offset + j * stride + i0;
+                int from = i0 * c + j;
+                if (floats != null) {
+                    for (int i = 0; i < rows; i++) {
+                        dst[at + i] = floats[from + i * c];
+                    }
+                } else {
+                    for (int i = 0; i < rows; i++) {
+                        dst[at + i] = getFloat(from + i * c);
+                    }
+                }
+            }
+        }
+    }
+
     public Tensor reshape(int... newShape) {
         if (elementCount(newShape) != size()) {
             throw LstmxException.badInput("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));

@@ -286,4 +286,19 @@ class GateOrderTest {
         Tensor t = Tensor.ofFloats(new int[] {6}, new float[6]);
         assertThrows(io.lstmx.errors.LstmxException.class, () -> GateOrder.ONNX.toCanonical(t, 0));
     }
+    /** Issue 9: the same order needs no copy of a float32 weight (tensors are immutable); other dtypes still come back as float32. */
+    @Test
+    void anIdentityPermutationOfFloat32IsTheTensorItself() {
+        Tensor w = Tensor.ofFloats(new int[] {8, 1}, new float[] {0, 1, 2, 3, 4, 5, 6, 7});
+        org.junit.jupiter.api.Assertions.assertSame(w, GateOrder.PYTORCH.toCanonical(w, 0));
+        org.junit.jupiter.api.Assertions.assertSame(w, GateOrder.KERAS.fromCanonical(w, 0));
+        Tensor g = Tensor.ofFloats(new int[] {6}, new float[] {0, 1, 2, 3, 4, 5});
+        org.junit.jupiter.api.Assertions.assertSame(g, GateOrder.Gru.PYTORCH.toCanonical(g, 0));
+        assertArrayEquals(new float[] {2, 3, 0, 1, 4, 5}, GateOrder.Gru.ONNX.toCanonical(g, 0).toFloatArray(), "other orders are still permuted");
+        Tensor half = w.withDType(DType.FLOAT16);
+        Tensor widened = GateOrder.PYTORCH.toCanonical(half, 0);
+        assertEquals(DType.FLOAT32, widened.dtype());
+        assertArrayEquals(w.toFloatArray(), widened.toFloatArray());
+        assertThrows(io.lstmx.errors.LstmxException.class, () -> GateOrder.PYTORCH.toCanonical(Tensor.zeros(6), 0), "6 is not 4 gates");
+    }
 }

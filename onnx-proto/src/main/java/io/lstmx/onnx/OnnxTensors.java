@@ -143,42 +143,22 @@ public final class OnnxTensors {
      * FLOAT16 and BFLOAT16 tensors keep their 16-bit values (ONNX has both types).
      */
     public static TensorProto fromTensor(String name, Tensor t) {
-        TensorProto.Builder b = TensorProto.newBuilder().setName(name);
-        for (int d : t.shape()) {
-            b.addDims(d);
-        }
+        TensorProto.Builder b = header(name, t).toBuilder();
         int n = t.size();
-        // raw_data is one protobuf bytes field (at most 2 GiB); n * width may exceed an int.
-        long width = switch (t.dtype()) {
-            case INT64 -> 8L;
-            case FLOAT16, BFLOAT16 -> 2L;
-            case FLOAT32, INT32 -> 4L;
-        };
-        long bytes = Math.multiplyExact((long) n, width);
-        if (bytes > MAX_RAW_BYTES) {
-            throw LstmxException.unsupported("tensor '" + name + "' of shape " + Arrays.toString(t.shape()) + " needs " + bytes
-                    + " bytes; a tensor stored inside an ONNX file holds at most " + MAX_RAW_BYTES);
-        }
-        ByteBuffer buf = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = ByteBuffer.allocate((int) rawBytes(name, t)).order(ByteOrder.LITTLE_ENDIAN);
         switch (t.dtype()) {
-            case FLOAT32 -> {
-                b.setDataType(DataType.FLOAT_VALUE);
-                buf.asFloatBuffer().put(t.toFloatArray()); // bulk, little-endian
-            }
+            case FLOAT32 -> t.putFloats(0, n, buf.asFloatBuffer()); // bulk, little-endian
             case INT32 -> {
-                b.setDataType(DataType.INT32_VALUE);
                 for (int i = 0; i < n; i++) {
                     buf.putInt((int) t.getLong(i));
                 }
             }
             case FLOAT16, BFLOAT16 -> {
-                b.setDataType(onnxType(t.dtype()));
                 for (short h : t.toHalfBits()) {
                     buf.putShort(h);
                 }
             }
             case INT64 -> {
-                b.setDataType(DataType.INT64_VALUE);
                 for (int i = 0; i < n; i++) {
                     buf.putLong(t.getLong(i));
                 }
@@ -186,6 +166,45 @@ public final class OnnxTensors {
         }
         // buf is ours alone and never written again: wrap it rather than copy it
         return b.setRawData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(buf.array())).build();
+    }
+
+    /**
+     * The TensorProto {@link #fromTensor} writes for {@code t}, without its raw_data (name, dims and
+     * data_type): for writers that stream the bytes of a large tensor into the file instead of
+     * holding them. Refuses, as fromTensor does, a tensor too large for one raw_data field.
+     */
+    public static TensorProto header(String name, Tensor t) {
+        return header(name, t.dtype(), t.shape());
+    }
+
+    /** The header ({@link #header(String, Tensor)}) of a tensor of {@code dtype} and {@code shape}. */
+    public static TensorProto header(String name, DType dtype, int[] shape) {
+        TensorProto.Builder b = TensorProto.newBuilder().setName(name);
+        for (int d : shape) {
+            b.addDims(d);
+        }
+        rawBytes(name, dtype, shape);
+        return b.setDataType(onnxType(dtype)).build();
+    }
+
+    /** Bytes of {@code t}'s raw_data, refused (UNSUPPORTED) above what one protobuf bytes field holds. */
+    public static long rawBytes(String name, Tensor t) {
+        return rawBytes(name, t.dtype(), t.shape());
+    }
+
+    private static long rawBytes(String name, DType dtype, int[] shape) {
+        // raw_data is one protobuf bytes field (at most 2 GiB); n * width may exceed an int.
+        long width = switch (dtype) {
+            case INT64 -> 8L;
+            case FLOAT16, BFLOAT16 -> 2L;
+            case FLOAT32, INT32 -> 4L;
+        };
+        long bytes = Math.multiplyExact((long) Tensor.elementCount(shape), width);
+        if (bytes > MAX_RAW_BYTES) {
+            throw LstmxException.unsupported("tensor '" + name + "' of shape " + Arrays.toString(shape) + " needs " + bytes
+                    + " bytes; a tensor stored inside an ONNX file holds at most " + MAX_RAW_BYTES);
+        }
+        return bytes;
     }
 
     /** ONNX element type for an IR dtype. */

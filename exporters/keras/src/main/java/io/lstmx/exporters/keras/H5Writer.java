@@ -4,6 +4,8 @@ import io.jhdf.checksum.ChecksumUtils;
 import io.lstmx.errors.LstmxException;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +25,10 @@ import java.util.Map;
  * by the last dataset's data, over whatever node was placed after it (an empty group after a
  * dataset comes out damaged), it orders children by hash, and it writes strings as fixed-length
  * ones, which cannot exceed the 64 KiB of one header message (a long model_config).
+ * <p>
+ * The datasets' values are not copied into the file's image: it keeps their arrays and writes them
+ * when it is written (issue 9: writing a model must not hold its weights again, or several times
+ * over while a byte array grows).
  */
 final class H5Writer {
     private static final long UNDEF = -1L;
@@ -85,26 +91,55 @@ final class H5Writer {
     private H5Writer() {
     }
 
-    /** The bytes of a file whose root group is {@code root}. */
-    static byte[] write(Group root) {
+    /** A file's content: its structure as bytes, its datasets' values as the arrays they are. */
+    static final class Image {
+        private final Buf buf;
+
+        private Image(Buf buf) {
+            this.buf = buf;
+        }
+
+        long size() {
+            return buf.position();
+        }
+
+        /** Writes the file's bytes (as often as asked: the same bytes each time). */
+        void writeTo(OutputStream out) throws IOException {
+            buf.writeTo(out);
+        }
+
+        /** The file's bytes in one array (small files; tests). */
+        byte[] toByteArray() {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            try {
+                writeTo(b);
+            } catch (IOException e) {
+                throw new IllegalStateException(e); // in memory
+            }
+            return b.toByteArray();
+        }
+    }
+
+    /** The file whose root group is {@code root}. */
+    static Image write(Group root) {
         return new H5Writer().file(root);
     }
 
-    private byte[] file(Group root) {
+    private Image file(Group root) {
         out.skip(48); // the superblock, written last
         List<String> strings = new ArrayList<>();
         collectStrings(root, strings, 0);
         writeHeaps(strings);
         long rootAddress = node(root, 0);
-        byte[] bytes = out.toByteArray();
-        ByteBuffer sb = ByteBuffer.wrap(bytes, 0, 48).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer sb = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
         sb.put(new byte[] {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'});
         sb.put((byte) 2).put((byte) 8).put((byte) 8).put((byte) 0);
-        sb.putLong(0).putLong(UNDEF).putLong(bytes.length).putLong(rootAddress);
+        sb.putLong(0).putLong(UNDEF).putLong(out.position()).putLong(rootAddress);
         byte[] head = new byte[44];
-        System.arraycopy(bytes, 0, head, 0, 44);
+        System.arraycopy(sb.array(), 0, head, 0, 44);
         sb.putInt(ChecksumUtils.checksum(head));
-        return bytes;
+        out.patchStart(sb.array());
+        return new Image(out);
     }
 
     private static void collectStrings(Group g, List<String> strings, int depth) {
@@ -270,12 +305,27 @@ final class H5Writer {
     /** Variable-length string, UTF-8, null-terminated, of 1-byte unsigned characters (as h5py writes str). */
     private static final byte[] VLEN_UTF8 = {0x19, 0x01, 0x01, 0x00, 16, 0, 0, 0, 0x10, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0};
 
-    /** A little-endian byte buffer. */
+    /**
+     * A little-endian byte buffer whose float arrays are kept as they are (written when the buffer
+     * is) between runs of bytes.
+     */
     private static final class Buf {
-        private final ByteArrayOutputStream b = new ByteArrayOutputStream();
+        /** byte[] runs and float[] values, in order, before {@link #b}. */
+        private final List<Object> parts = new ArrayList<>();
+        private ByteArrayOutputStream b = new ByteArrayOutputStream();
+        private long done;
 
         long position() {
-            return b.size();
+            return done + b.size();
+        }
+
+        /** Ends the current run of bytes. */
+        private void cut() {
+            if (b.size() > 0) {
+                parts.add(b.toByteArray());
+                done += b.size();
+                b = new ByteArrayOutputStream();
+            }
         }
 
         Buf u8(int v) {
@@ -295,14 +345,11 @@ final class H5Writer {
             return u32((int) v).u32((int) (v >>> 32));
         }
 
+        /** The values, little-endian, when the buffer is written: the array is kept, not copied (nor changed). */
         Buf floats(float[] v) {
-            ByteBuffer bb = ByteBuffer.allocate(4 * Math.min(v.length, 1 << 16)).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < v.length; i += 1 << 16) {
-                int n = Math.min(v.length - i, 1 << 16);
-                bb.clear();
-                bb.asFloatBuffer().put(v, i, n);
-                b.write(bb.array(), 0, 4 * n);
-            }
+            cut();
+            parts.add(v);
+            done += 4L * v.length;
             return this;
         }
 
@@ -318,8 +365,37 @@ final class H5Writer {
             return this;
         }
 
+        /** The bytes of a buffer without float arrays (a header or a message). */
         byte[] toByteArray() {
+            if (!parts.isEmpty()) {
+                throw new IllegalStateException("a buffer with datasets is written with writeTo");
+            }
             return b.toByteArray();
+        }
+
+        /** Overwrites the first bytes (the superblock, once everything after it is known). */
+        void patchStart(byte[] head) {
+            cut();
+            byte[] first = (byte[]) parts.get(0);
+            System.arraycopy(head, 0, first, 0, head.length);
+        }
+
+        void writeTo(OutputStream out) throws IOException {
+            cut();
+            ByteBuffer bb = ByteBuffer.allocate(4 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            for (Object p : parts) {
+                if (p instanceof byte[] a) {
+                    out.write(a);
+                    continue;
+                }
+                float[] v = (float[]) p;
+                for (int i = 0; i < v.length; i += 1 << 16) {
+                    int n = Math.min(v.length - i, 1 << 16);
+                    bb.clear();
+                    bb.asFloatBuffer().put(v, i, n);
+                    out.write(bb.array(), 0, 4 * n);
+                }
+            }
         }
     }
 }

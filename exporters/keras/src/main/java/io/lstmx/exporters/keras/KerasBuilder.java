@@ -118,6 +118,20 @@ final class KerasBuilder {
 
     /** The Keras model of {@code model}; {@code file} names the target in messages. */
     static KerasModel build(Model model, String file, List<String> notes) {
+        Set<String> seq = sequenceValues(model, file);
+        KerasBuilder two = new KerasBuilder(model, file, seq, false);
+        two.run();
+        two.out.resolve();
+        notes.addAll(two.notes);
+        return two.out;
+    }
+
+    /**
+     * The first pass: which IR values the second must treat as sequences. In a method of its own so
+     * that the first pass's Keras model (a copy of every weight) is garbage before the second makes
+     * its own (issue 9: a model's weights are not held three times while it is written).
+     */
+    private static Set<String> sequenceValues(Model model, String file) {
         KerasBuilder one = new KerasBuilder(model, file, Set.of(), true);
         one.run();
         Set<String> seq = new HashSet<>();
@@ -126,11 +140,7 @@ final class KerasBuilder {
                 seq.add(e.getValue());
             }
         }
-        KerasBuilder two = new KerasBuilder(model, file, seq, false);
-        two.run();
-        two.out.resolve();
-        notes.addAll(two.notes);
-        return two.out;
+        return seq;
     }
 
     private static String kerasName(String n) {
@@ -654,7 +664,8 @@ final class KerasBuilder {
             shape[shape.length - 1] = units;
             KT y = call("Dense", cfg, List.of(in), shape);
             KLayer kl = y.ref().layer;
-            kl.weights.add(weight("kernel", "", kl.name + "/kernel", transpose2(l.weight())));
+            kl.weights.add(new KerasModel.Weight("kernel", "", out.name + "/" + kl.name + "/kernel",
+                    new int[] {l.weight().dim(1), l.weight().dim(0)}, transposed(l.weight())));
             if (l.bias() != null) {
                 kl.weights.add(weight("bias", "", kl.name + "/bias", l.bias()));
             }
@@ -1186,17 +1197,14 @@ final class KerasBuilder {
         return Tensor.ofFloats(a.shape(), s);
     }
 
-    private static Tensor transpose2(Tensor t) {
-        int r = t.dim(0);
-        int c = t.dim(1);
-        float[] a = t.toFloatArray();
-        float[] b = new float[a.length];
-        for (int i = 0; i < r; i++) {
-            for (int j = 0; j < c; j++) {
-                b[j * r + i] = a[i * c + j];
-            }
-        }
-        return Tensor.ofFloats(new int[] {c, r}, b);
+    /**
+     * The values of 2-D {@code t} transposed ([c, r] for [r, c]; Keras holds kernels as [in, out]):
+     * one copy of the weights, written tile by tile (issue 9).
+     */
+    static float[] transposed(Tensor t) {
+        float[] b = new float[t.size()];
+        t.transposeInto(b, 0, t.dim(0));
+        return b;
     }
 
     private KerasModel.Weight weight(String name, String objectPath, String legacy, Tensor t) {
@@ -1555,8 +1563,9 @@ final class KerasBuilder {
     private void addWeights(KLayer kl, Tensor[] w, String path, String legacy) {
         String[] names = {"kernel", "recurrent_kernel", "bias"};
         for (int i = 0; i < 3; i++) {
-            Tensor t = i < 2 ? transpose2(w[i]) : w[i];
-            kl.weights.add(new KerasModel.Weight(names[i], path, out.name + "/" + legacy + "/" + names[i], t.shape(), t.toFloatArray()));
+            int[] shape = i < 2 ? new int[] {w[i].dim(1), w[i].dim(0)} : w[i].shape();
+            float[] values = i < 2 ? transposed(w[i]) : w[i].toFloatArray();
+            kl.weights.add(new KerasModel.Weight(names[i], path, out.name + "/" + legacy + "/" + names[i], shape, values));
         }
     }
 

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.zip.CRC32;
+import java.util.zip.CheckedOutputStream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
@@ -309,28 +310,38 @@ final class KerasFiles {
         JsonObject meta = new JsonObject();
         meta.addProperty("keras_version", KERAS_VERSION);
         meta.addProperty("date_saved", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd@HH:mm:ss")));
-        byte[] weights = H5Writer.write(weightsByObjectPath(m));
+        H5Writer.Image weights = H5Writer.write(weightsByObjectPath(m));
         try (ZipOutputStream z = new ZipOutputStream(os)) {
             stored(z, "metadata.json", GSON.toJson(meta).getBytes(StandardCharsets.UTF_8));
             stored(z, "config.json", GSON.toJson(config(m, true)).getBytes(StandardCharsets.UTF_8));
-            stored(z, "model.weights.h5", weights);
+            // streamed from the weights' arrays: once for the CRC the entry's header needs, once into the zip
+            CRC32 crc = new CRC32();
+            weights.writeTo(new CheckedOutputStream(OutputStream.nullOutputStream(), crc));
+            ZipEntry e = storedEntry("model.weights.h5", weights.size(), crc.getValue());
+            z.putNextEntry(e);
+            weights.writeTo(z);
+            z.closeEntry();
         }
     }
 
     private static void stored(ZipOutputStream z, String name, byte[] data) throws IOException {
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(data.length);
-        e.setCompressedSize(data.length);
         CRC32 crc = new CRC32();
         crc.update(data);
-        e.setCrc(crc.getValue());
-        z.putNextEntry(e);
+        z.putNextEntry(storedEntry(name, data.length, crc.getValue()));
         z.write(data);
         z.closeEntry();
     }
 
+    private static ZipEntry storedEntry(String name, long size, long crc) {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(size);
+        e.setCompressedSize(size);
+        e.setCrc(crc);
+        return e;
+    }
+
     static void writeH5(KerasModel m, OutputStream os) throws IOException {
-        os.write(H5Writer.write(legacyH5(m)));
+        H5Writer.write(legacyH5(m)).writeTo(os);
     }
 }

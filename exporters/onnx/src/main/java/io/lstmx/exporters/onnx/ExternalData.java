@@ -1,8 +1,6 @@
 package io.lstmx.exporters.onnx;
 
 import io.lstmx.errors.LstmxException;
-import io.lstmx.onnx.proto.Onnx.GraphProto;
-import io.lstmx.onnx.proto.Onnx.ModelProto;
 import io.lstmx.onnx.proto.Onnx.StringStringEntryProto;
 import io.lstmx.onnx.proto.Onnx.TensorProto;
 import io.lstmx.util.AtomicFiles;
@@ -30,57 +28,55 @@ final class ExternalData {
     }
 
     /** Bytes the initializers' data take (raw_data only: the exporter writes nothing else), as a long. */
-    static long initializerBytes(ModelProto proto) {
+    static long initializerBytes(List<StreamedModel.Initializer> inits) {
         long total = 0;
-        for (TensorProto t : proto.getGraph().getInitializerList()) {
-            total += t.getRawData().size();
+        for (StreamedModel.Initializer t : inits) {
+            total += t.data() == null ? 0 : t.data().size();
         }
         return total;
     }
 
     /**
-     * Returns {@code proto} unchanged when its initializers fit under {@code limit} bytes; otherwise
-     * writes the large initializers' bytes to {@code modelPath + ".data"} (atomically) and returns the
-     * model that refers to them.
+     * Returns {@code inits} unchanged when their data fit under {@code limit} bytes; otherwise
+     * writes the large initializers' bytes to {@code modelPath + ".data"} (atomically), streamed from
+     * the model's tensors, and returns the initializers that refer to them.
      */
-    static ModelProto externalizeIfNeeded(ModelProto proto, Path modelPath, long limit) {
-        if (initializerBytes(proto) <= limit) {
-            return proto;
+    static List<StreamedModel.Initializer> externalizeIfNeeded(List<StreamedModel.Initializer> inits, Path modelPath, long limit) {
+        if (initializerBytes(inits) <= limit) {
+            return inits;
         }
         String dataName = modelPath.getFileName() + ".data";
         Path dataPath = modelPath.resolveSibling(dataName);
-        GraphProto.Builder g = proto.getGraph().toBuilder();
-        List<TensorProto> moved = new ArrayList<>();
         List<Integer> movedIndex = new ArrayList<>();
-        for (int i = 0; i < g.getInitializerCount(); i++) {
-            TensorProto t = g.getInitializer(i);
-            if (t.getRawData().size() >= MIN_EXTERNAL_BYTES) {
-                moved.add(t);
+        for (int i = 0; i < inits.size(); i++) {
+            StreamedModel.Initializer t = inits.get(i);
+            if (t.data() != null && t.data().size() >= MIN_EXTERNAL_BYTES) {
                 movedIndex.add(i);
             }
         }
-        long[] offsets = new long[moved.size()];
+        long[] offsets = new long[movedIndex.size()];
         AtomicFiles.write(dataPath, out -> {
             long pos = 0;
             byte[] pad = new byte[ALIGN];
-            for (int k = 0; k < moved.size(); k++) {
+            for (int k = 0; k < movedIndex.size(); k++) {
+                StreamedModel.RawData data = inits.get(movedIndex.get(k)).data();
                 long aligned = (pos + ALIGN - 1) / ALIGN * ALIGN;
                 out.write(pad, 0, (int) (aligned - pos));
                 offsets[k] = aligned;
-                moved.get(k).getRawData().writeTo(out);
-                pos = aligned + moved.get(k).getRawData().size();
+                data.writeTo(out);
+                pos = aligned + data.size();
             }
         });
-        for (int k = 0; k < moved.size(); k++) {
-            TensorProto t = moved.get(k);
-            g.setInitializer(movedIndex.get(k), t.toBuilder().clearRawData()
+        List<StreamedModel.Initializer> out = new ArrayList<>(inits);
+        for (int k = 0; k < movedIndex.size(); k++) {
+            StreamedModel.Initializer t = inits.get(movedIndex.get(k));
+            out.set(movedIndex.get(k), new StreamedModel.Initializer(t.header().toBuilder().clearRawData()
                     .setDataLocation(TensorProto.DataLocation.EXTERNAL)
                     .addExternalData(entry("location", dataName))
                     .addExternalData(entry("offset", Long.toString(offsets[k])))
-                    .addExternalData(entry("length", Integer.toString(t.getRawData().size())))
-                    .build());
+                    .addExternalData(entry("length", Long.toString(t.data().size())))
+                    .build(), null));
         }
-        ModelProto out = proto.toBuilder().setGraph(g).build();
         if (initializerBytes(out) > limit) {
             throw LstmxException.unsupported(modelPath + ": even with its large tensors in " + dataName
                     + ", the model's small tensors exceed " + limit + " bytes");

@@ -75,20 +75,30 @@ public final class OnnxExporter {
      * {@code externalLimit} bytes go to an external data file beside the model (see {@link ExternalData}).
      */
     public static void save(Model model, Path path, int opset, boolean lstmLayoutAttribute, long externalLimit) {
-        ModelProto proto;
+        OnnxGraphBuilder built;
         try {
-            proto = toProto(model, opset, lstmLayoutAttribute);
+            built = build(model, opset, lstmLayoutAttribute);
         } catch (LstmxException e) {
             throw e.withContext(path.toString());
         }
         // The data file first: whoever sees the model also finds the weights it names.
-        ModelProto written = ExternalData.externalizeIfNeeded(proto, path.toAbsolutePath(), externalLimit);
-        AtomicFiles.write(path, written::writeTo);
+        List<StreamedModel.Initializer> inits = ExternalData.externalizeIfNeeded(built.initializers(), path.toAbsolutePath(), externalLimit);
+        // The weights' bytes are streamed from the model's tensors into the file: the ModelProto with
+        // every raw_data is never held (the same bytes as toProto(...).writeTo, see StreamedModel).
+        ModelProto skeleton = built.skeleton();
+        AtomicFiles.write(path, out -> StreamedModel.write(skeleton, inits, out));
     }
 
     /** Converts without writing (for tests and for callers that embed the proto). */
     static ModelProto toProto(Model model, int opset, boolean lstmLayoutAttribute) {
-        return new OnnxExporter(model, resolveOpset(opset), lstmLayoutAttribute).convert();
+        return build(model, opset, lstmLayoutAttribute).build();
+    }
+
+    /** The graph of {@code model}, initializers not yet materialised. */
+    private static OnnxGraphBuilder build(Model model, int opset, boolean lstmLayoutAttribute) {
+        OnnxExporter e = new OnnxExporter(model, resolveOpset(opset), lstmLayoutAttribute);
+        e.convert();
+        return e.g;
     }
 
     /** The opset to write for {@code requested} (0 = default); refuses opsets outside MIN_OPSET..MAX_OPSET. */
@@ -106,7 +116,7 @@ public final class OnnxExporter {
         return requested;
     }
 
-    private ModelProto convert() {
+    private void convert() {
         // Also refuses an inconsistent model before anything is written.
         inferred = ShapeInference.infer(model);
         for (ValueInfo v : model.inputs()) {
@@ -133,7 +143,6 @@ public final class OnnxExporter {
             g.docString("converted by lstmx from " + info.sourceFormat()
                     + (info.producer().isEmpty() ? "" : " (" + info.producer() + ")"));
         }
-        return g.build();
     }
 
     // ---------------------------------------------------------------- dispatch
@@ -460,15 +469,19 @@ public final class OnnxExporter {
         int in = s.inputSize();
         String n = l.name();
 
-        float[] w = new float[stacked(n, "LSTM", "W", dirs, 4L * h, in)];
-        float[] r = new float[stacked(n, "LSTM", "R", dirs, 4L * h, h)];
+        stacked(n, "LSTM", "W", dirs, 4L * h, in);
+        stacked(n, "LSTM", "R", dirs, 4L * h, h);
         float[] b = new float[stacked(n, "LSTM", "B", dirs, 8L * h)];
         float[] p = new float[stacked(n, "LSTM", "P", dirs, 3L * h)];
+        // W and R are written from the canonical tensors, gate block by gate block in ONNX order: no copy
+        int[] blocks = blocksFromCanonical(t -> GateOrder.ONNX.fromCanonical(t, 0), 4);
+        List<StreamedModel.Run> w = new ArrayList<>();
+        List<StreamedModel.Run> r = new ArrayList<>();
         boolean anyPeephole = false;
         for (int d = 0; d < dirs; d++) {
             LstmWeights lw = l.weights().get(d);
-            GateOrder.ONNX.fromCanonical(lw.w(), 0).copyFloatsTo(w, d * 4 * h * in);
-            GateOrder.ONNX.fromCanonical(lw.r(), 0).copyFloatsTo(r, d * 4 * h * h);
+            gateRuns(w, lw.w(), blocks, h * in);
+            gateRuns(r, lw.r(), blocks, h * h);
             // ONNX B is [Wb, Rb] per direction, both in ONNX gate order; a forget bias joins Wb's forget block.
             GateOrder.ONNX.fromCanonical(LstmWeights.withForgetBias(lw.wb(), h, s.forgetBias()), 0).copyFloatsTo(b, d * 8 * h);
             GateOrder.ONNX.fromCanonical(lw.rb(), 0).copyFloatsTo(b, d * 8 * h + 4 * h);
@@ -536,13 +549,16 @@ public final class OnnxExporter {
         int h = s.hiddenSize();
         int in = s.inputSize();
         int gh = gates * h;
-        float[] w = new float[stacked(n, op, "W", dirs, (long) gh, in)];
-        float[] r = new float[stacked(n, op, "R", dirs, (long) gh, h)];
+        stacked(n, op, "W", dirs, (long) gh, in);
+        stacked(n, op, "R", dirs, (long) gh, h);
         float[] b = new float[stacked(n, op, "B", dirs, 2L * gh)];
+        int[] blocks = blocksFromCanonical(fromCanonical, gates);
+        List<StreamedModel.Run> w = new ArrayList<>();
+        List<StreamedModel.Run> r = new ArrayList<>();
         for (int d = 0; d < dirs; d++) {
             RecurrentWeights rw = weights.get(d);
-            fromCanonical.apply(rw.w()).copyFloatsTo(w, d * gh * in);
-            fromCanonical.apply(rw.r()).copyFloatsTo(r, d * gh * h);
+            gateRuns(w, rw.w(), blocks, h * in);
+            gateRuns(r, rw.r(), blocks, h * h);
             // ONNX B is [Wb, Rb] per direction, both in ONNX gate order.
             fromCanonical.apply(rw.wb()).copyFloatsTo(b, d * 2 * gh);
             fromCanonical.apply(rw.rb()).copyFloatsTo(b, d * 2 * gh + gh);
@@ -550,16 +566,48 @@ public final class OnnxExporter {
         return weightInitializers(n, w, r, b, dirs, gates, h, in);
     }
 
-    /** Initializers W [D, G*H, I], R [D, G*H, H] and B [D, 2*G*H] (null when +0 bit for bit, its default). */
-    private String[] weightInitializers(String n, float[] w, float[] r, float[] b, int dirs, int gates, int h, int in) {
+    /**
+     * Initializers W [D, G*H, I], R [D, G*H, H] (the runs of canonical weights that make them up) and
+     * B [D, 2*G*H] (null when +0 bit for bit, its default).
+     */
+    private String[] weightInitializers(String n, List<StreamedModel.Run> w, List<StreamedModel.Run> r, float[] b, int dirs, int gates,
+                                        int h, int in) {
         boolean anyBias = false;
         for (float v : b) {
             anyBias |= Float.floatToRawIntBits(v) != 0;
         }
         return new String[] {
-            g.initializer(n + "_W", Tensor.ofFloats(new int[] {dirs, gates * h, in}, w)),
-            g.initializer(n + "_R", Tensor.ofFloats(new int[] {dirs, gates * h, h}, r)),
+            g.initializer(n + "_W", new int[] {dirs, gates * h, in}, w),
+            g.initializer(n + "_R", new int[] {dirs, gates * h, h}, r),
             anyBias ? g.initializer(n + "_B", Tensor.ofFloats(new int[] {dirs, 2 * gates * h}, b)) : null};
+    }
+
+    /**
+     * For each gate block of the target order, the canonical block it holds: found by applying the
+     * permutation ({@link GateOrder}'s, where every gate order is defined) to the block numbers.
+     */
+    static int[] blocksFromCanonical(UnaryOperator<Tensor> fromCanonical, int gates) {
+        float[] ids = new float[gates];
+        for (int k = 0; k < gates; k++) {
+            ids[k] = k;
+        }
+        float[] permuted = fromCanonical.apply(Tensor.ofFloats(new int[] {gates}, ids)).toFloatArray();
+        int[] blocks = new int[gates];
+        for (int k = 0; k < gates; k++) {
+            blocks[k] = (int) permuted[k];
+        }
+        return blocks;
+    }
+
+    /** Appends the gate blocks ({@code block} values each) of canonical {@code t} in the order {@code blocks} gives. */
+    private static void gateRuns(List<StreamedModel.Run> runs, Tensor t, int[] blocks, int block) {
+        if (t.size() != blocks.length * block) {
+            throw LstmxException.internal("ONNX export: weight of shape " + java.util.Arrays.toString(t.shape()) + " is not "
+                    + blocks.length + " gate blocks of " + block + " values");
+        }
+        for (int k : blocks) {
+            runs.add(new StreamedModel.Run(t, k * block, block));
+        }
     }
 
     /**

@@ -45,7 +45,8 @@ final class OnnxGraphBuilder {
     private final Set<String> defined = new HashSet<>();
     private final UniqueNames nodeNames = UniqueNames.numberedFrom(1);
     private final List<NodeProto> nodes = new ArrayList<>();
-    private final List<TensorProto> initializers = new ArrayList<>();
+    /** Initializers with their raw_data still in the model's tensors: written by streaming, or materialised by {@link #build}. */
+    private final List<StreamedModel.Initializer> initializers = new ArrayList<>();
     private final List<ValueInfoProto> inputs = new ArrayList<>();
     private final List<ValueInfoProto> outputs = new ArrayList<>();
     private String docString = "";
@@ -116,7 +117,37 @@ final class OnnxGraphBuilder {
     /** Adds an initializer under exactly {@code name} (an IR value name). */
     void initializerNamed(String name, Tensor t) {
         define(name);
-        initializers.add(OnnxTensors.fromTensor(name, computeType(t)));
+        Tensor c = computeType(t);
+        if (c.dtype() == DType.FLOAT32) {
+            // the bytes are written from the tensor's floats when the file is: no copy held meanwhile
+            initializers.add(new StreamedModel.Initializer(OnnxTensors.header(name, c), StreamedModel.floats(List.of(StreamedModel.Run.whole(c)))));
+        } else {
+            TensorProto p = OnnxTensors.fromTensor(name, c); // integer tensors: shapes, axes, indices
+            initializers.add(new StreamedModel.Initializer(p.toBuilder().clearRawData().build(), StreamedModel.RawData.of(p.getRawData())));
+        }
+    }
+
+    /**
+     * Adds a float32 initializer of {@code shape} under a fresh name derived from {@code nameHint}
+     * whose values are {@code runs} one after the other (gate blocks of canonical weights in ONNX
+     * order, read where they are); returns the name.
+     */
+    String initializer(String nameHint, int[] shape, List<StreamedModel.Run> runs) {
+        String name = fresh(nameHint);
+        TensorProto header = OnnxTensors.header(name, DType.FLOAT32, shape);
+        StreamedModel.RawData data = StreamedModel.floats(runs);
+        if (data.size() != 4L * Tensor.elementCount(shape)) {
+            throw LstmxException.internal("ONNX export: initializer '" + name + "' of shape " + java.util.Arrays.toString(shape)
+                    + " given " + data.size() / 4 + " values");
+        }
+        define(name);
+        initializers.add(new StreamedModel.Initializer(header, data));
+        return name;
+    }
+
+    /** The initializers, in order, their raw_data not materialised. */
+    List<StreamedModel.Initializer> initializers() {
+        return List.copyOf(initializers);
     }
 
     /**
@@ -176,14 +207,32 @@ final class OnnxGraphBuilder {
         return ValueInfoProto.newBuilder().setName(v.name()).setType(TypeProto.newBuilder().setTensorType(tt)).build();
     }
 
-    /** Wraps the graph in a model. */
+    /** Wraps the graph in a model, every initializer's raw_data materialised. */
     ModelProto build() {
-        GraphProto.Builder g = GraphProto.newBuilder().setName(graphName).addAllNode(nodes).addAllInitializer(initializers)
-                .addAllInput(inputs).addAllOutput(outputs);
+        return build(true);
+    }
+
+    /**
+     * The model without its initializers, which {@link StreamedModel#write} adds while writing it
+     * ({@link #initializers()}, or those ExternalData made of them).
+     */
+    ModelProto skeleton() {
+        return build(false);
+    }
+
+    private ModelProto build(boolean withInitializers) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName(graphName).addAllNode(nodes);
+        if (withInitializers) {
+            for (StreamedModel.Initializer i : initializers) {
+                g.addInitializer(i.toProto());
+            }
+        }
+        g.addAllInput(inputs).addAllOutput(outputs);
         long ir = irVersionFor(opset);
         if (ir <= 3) {
             // IR version 3 requires every initializer to be declared as a graph input too.
-            for (TensorProto t : initializers) {
+            for (StreamedModel.Initializer i : initializers) {
+                TensorProto t = i.header();
                 g.addInput(valueInfo(new ValueInfo(t.getName(), irType(t.getDataType()), fixedShape(t))));
             }
         }

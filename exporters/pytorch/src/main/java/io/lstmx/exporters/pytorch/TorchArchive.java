@@ -7,17 +7,22 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
+import java.util.zip.CheckedOutputStream;
 
 /**
  * The zip container PyTorch writes (torch.save since 1.6, torch.jit.save): every entry under one
  * folder ({@code archive/} for torch.save), stored uncompressed, each entry's data starting at a
  * multiple of 64 bytes (the padding is a local extra field with id "FB", as PyTorch's writer
  * does), so that a loader may map storages in place. Entries are written in the order added, with a
- * fixed timestamp: the same model gives the same bytes.
+ * fixed timestamp: the same model gives the same bytes. A tensor's storage is not held as bytes: it
+ * is produced from the tensor when the zip is written (once for its CRC, once into the file), so
+ * that writing a model does not hold its weights twice (issue 9).
  */
 final class TorchArchive {
     /** Data of every entry starts at a multiple of this. */
@@ -27,7 +32,15 @@ final class TorchArchive {
 
     private final String root;
     private final List<String> names = new ArrayList<>();
-    private final List<byte[]> datas = new ArrayList<>();
+    private final List<Data> datas = new ArrayList<>();
+
+    /** The bytes of one entry, produced when written (possibly more than once). */
+    interface Data {
+        long size();
+
+        /** Writes exactly {@link #size()} bytes, the same each time. */
+        void writeTo(OutputStream out) throws IOException;
+    }
 
     /** An archive whose entries go under {@code root/}. */
     TorchArchive(String root) {
@@ -36,6 +49,21 @@ final class TorchArchive {
 
     /** Adds {@code root/name} with these bytes. */
     void add(String name, byte[] data) {
+        add(name, new Data() {
+            @Override
+            public long size() {
+                return data.length;
+            }
+
+            @Override
+            public void writeTo(OutputStream out) throws IOException {
+                out.write(data);
+            }
+        });
+    }
+
+    /** Adds {@code root/name} with the bytes {@code data} produces. */
+    void add(String name, Data data) {
         names.add(root + "/" + name);
         datas.add(data);
     }
@@ -58,9 +86,10 @@ final class TorchArchive {
         long[] crcs = new long[names.size()];
         for (int i = 0; i < names.size(); i++) {
             byte[] name = names.get(i).getBytes(StandardCharsets.UTF_8);
-            byte[] data = datas.get(i);
+            Data data = datas.get(i);
+            long size = data.size();
             CRC32 crc = new CRC32();
-            crc.update(data);
+            data.writeTo(new CheckedOutputStream(OutputStream.nullOutputStream(), crc));
             crcs[i] = crc.getValue();
             offsets[i] = offset;
             long headerEnd = offset + 30 + name.length;
@@ -68,13 +97,13 @@ final class TorchArchive {
             if (headerEnd % ALIGNMENT != 0) {
                 extra = (int) ((ALIGNMENT - (headerEnd + 4) % ALIGNMENT) % ALIGNMENT) + 4;
             }
-            if (offset + 30 + name.length + extra + data.length > MAX_ZIP32) {
+            if (offset + 30 + name.length + extra + size > MAX_ZIP32) {
                 throw LstmxException.unsupported("the weights add up to more than 4 GiB, beyond what lstmx writes in one PyTorch archive (zip64)");
             }
             ByteBuffer h = le(30 + name.length + extra);
             h.putInt(0x04034b50).putShort((short) 20).putShort((short) 0).putShort((short) 0)
                     .putShort((short) 0).putShort((short) DOS_DATE)
-                    .putInt((int) crcs[i]).putInt(data.length).putInt(data.length)
+                    .putInt((int) crcs[i]).putInt((int) size).putInt((int) size)
                     .putShort((short) name.length).putShort((short) extra).put(name);
             if (extra > 0) {
                 h.put((byte) 'F').put((byte) 'B').putShort((short) (extra - 4));
@@ -83,13 +112,13 @@ final class TorchArchive {
                 }
             }
             out.write(h.array());
-            out.write(data);
-            offset += h.capacity() + data.length;
+            data.writeTo(out);
+            offset += h.capacity() + size;
         }
         long cdStart = offset;
         for (int i = 0; i < names.size(); i++) {
             byte[] name = names.get(i).getBytes(StandardCharsets.UTF_8);
-            int size = datas.get(i).length;
+            int size = (int) datas.get(i).size(); // each checked against MAX_ZIP32 above
             ByteBuffer c = le(46 + name.length);
             c.putInt(0x02014b50).putShort((short) 20).putShort((short) 20).putShort((short) 0).putShort((short) 0)
                     .putShort((short) 0).putShort((short) DOS_DATE)
@@ -110,6 +139,38 @@ final class TorchArchive {
 
     private static ByteBuffer le(int n) {
         return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** A tensor's storage: its elements as little-endian float32 (floating tensors) or int64, from the tensor in chunks. */
+    private record StorageData(Tensor t, boolean floating) implements Data {
+        private static final int CHUNK = 1 << 16;
+
+        @Override
+        public long size() {
+            return (long) t.size() * (floating ? 4 : 8);
+        }
+
+        @Override
+        public void writeTo(OutputStream out) throws IOException {
+            ByteBuffer buf = le(CHUNK);
+            int width = floating ? 4 : 8;
+            FloatBuffer fb = buf.asFloatBuffer();
+            LongBuffer lb = buf.asLongBuffer();
+            for (int i = 0; i < t.size(); ) {
+                int m = Math.min(t.size() - i, CHUNK / width);
+                if (floating) {
+                    fb.clear();
+                    t.putFloats(i, m, fb); // half precision widened exactly
+                } else {
+                    lb.clear();
+                    for (int k = i; k < i + m; k++) {
+                        lb.put(t.getLong(k));
+                    }
+                }
+                out.write(buf.array(), 0, m * width);
+                i += m;
+            }
+        }
     }
 
     /**
@@ -133,14 +194,7 @@ final class TorchArchive {
             String key = Integer.toString(next++);
             boolean floating = t.dtype().isFloating();
             int n = t.size();
-            ByteBuffer b = ByteBuffer.allocate(n * (floating ? 4 : 8)).order(ByteOrder.LITTLE_ENDIAN);
-            if (floating) {
-                float[] f = t.toFloatArray();
-                b.asFloatBuffer().put(f);
-            } else {
-                b.asLongBuffer().put(t.toLongArray());
-            }
-            archive.add(folder + "/" + key, b.array());
+            archive.add(folder + "/" + key, new StorageData(t, floating));
             int[] shape = t.shape();
             List<Object> size = new ArrayList<>();
             List<Object> stride = new ArrayList<>();

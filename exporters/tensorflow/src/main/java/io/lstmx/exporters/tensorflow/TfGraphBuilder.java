@@ -191,13 +191,8 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
     static Operand transposed(Ops tf, Tensor t) {
         int r = t.dim(0);
         int c = t.dim(1);
-        float[] src = t.toFloatArray();
-        float[] dst = new float[src.length];
-        for (int i = 0; i < r; i++) {
-            for (int j = 0; j < c; j++) {
-                dst[j * r + i] = src[i * c + j];
-            }
-        }
+        float[] dst = new float[t.size()];
+        t.transposeInto(dst, 0, r); // tile by tile, no copy of t
         return tf.constant(Shape.of(c, r), DataBuffers.of(dst, true, false));
     }
 
@@ -683,17 +678,9 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         Tensor wt = GateOrder.TF_BLOCK.fromCanonical(w.w(), 0);
         Tensor rt = GateOrder.TF_BLOCK.fromCanonical(w.r(), 0);
         float[] kernel = new float[(in + hidden) * 4 * hidden];
-        float[] wf = wt.toFloatArray();
-        float[] rf = rt.toFloatArray();
         int g4 = 4 * hidden;
-        for (int gRow = 0; gRow < g4; gRow++) {
-            for (int i = 0; i < in; i++) {
-                kernel[i * g4 + gRow] = wf[gRow * in + i];
-            }
-            for (int j = 0; j < hidden; j++) {
-                kernel[(in + j) * g4 + gRow] = rf[gRow * hidden + j];
-            }
-        }
+        wt.transposeInto(kernel, 0, g4); // rows 0 .. in-1: W transposed
+        rt.transposeInto(kernel, in * g4, g4); // then R transposed, tile by tile, no copies of W or R
         float[] bias = new float[g4];
         float[] wb = w.wb().toFloatArray();
         float[] rb = w.rb().toFloatArray();

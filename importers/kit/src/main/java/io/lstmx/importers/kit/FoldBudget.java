@@ -6,9 +6,10 @@ import io.lstmx.ir.LstmWeights;
 import io.lstmx.ir.RecurrentWeights;
 import io.lstmx.ir.Tensor;
 
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.IdentityHashMap;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -29,8 +30,12 @@ public final class FoldBudget {
 
     private final String file;
     private final long serializedBytes;
-    /** Tensors already counted (by identity): those read from the file and those made so far. */
-    private final Set<Tensor> counted = Collections.newSetFromMap(new IdentityHashMap<>());
+    /**
+     * Tensors already counted (by identity): those read from the file and those made so far. Held
+     * weakly: a tensor nothing else references any more (an initializer after the LSTM that read it
+     * made its canonical copy) can never be held again, and the budget must not keep it in memory.
+     */
+    private final WeakIdentitySet counted = new WeakIdentitySet();
     private long fileElements;
     private long held;
 
@@ -95,6 +100,47 @@ public final class FoldBudget {
     private void holdAll(List<Tensor> tensors, String what) {
         for (Tensor t : tensors) {
             hold(t, what);
+        }
+    }
+
+    /** A set of objects by identity that does not keep them alive. */
+    static final class WeakIdentitySet {
+        private final ReferenceQueue<Object> queue = new ReferenceQueue<>();
+        private final Set<Key> keys = new HashSet<>();
+
+        /** Adds {@code o}; false when it is already in the set. */
+        boolean add(Object o) {
+            for (Reference<?> r; (r = queue.poll()) != null; ) {
+                keys.remove(r); // a collected object's entry (found by its own key: equal to itself only)
+            }
+            return keys.add(new Key(o, queue));
+        }
+
+        int size() {
+            return keys.size();
+        }
+
+        private static final class Key extends WeakReference<Object> {
+            private final int hash;
+
+            Key(Object o, ReferenceQueue<Object> q) {
+                super(o, q);
+                hash = System.identityHashCode(o);
+            }
+
+            @Override
+            public int hashCode() {
+                return hash;
+            }
+
+            @Override
+            public boolean equals(Object other) {
+                if (this == other) {
+                    return true;
+                }
+                Object mine = get();
+                return other instanceof Key k && mine != null && mine == k.get();
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,5 +61,42 @@ class FoldBudgetTest {
         LstmxException e = assertThrows(LstmxException.class, () -> b.hold(Tensor.zeros(1), "value 'x'"));
         assertEquals(ErrorCode.UNSUPPORTED, e.code());
         assertTrue(e.getMessage().startsWith("m.onnx: value 'x': "), e.getMessage());
+    }
+    /**
+     * The budget counts tensors by identity without keeping them alive: an initializer dropped by
+     * the importer after its last reader must be collectable (issue 9: a model's weights held once).
+     */
+    @Test
+    void countedTensorsAreNotKeptAlive() throws InterruptedException {
+        FoldBudget b = new FoldBudget("m.onnx", 0);
+        Tensor w = Tensor.zeros(1 << 16);
+        b.fromFile(w);
+        java.lang.ref.WeakReference<Tensor> probe = new java.lang.ref.WeakReference<>(w);
+        w = null;
+        for (int i = 0; i < 50 && probe.get() != null; i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertTrue(probe.get() == null, "the budget must not hold the tensor");
+        assertEquals(FoldBudget.SMALL_MODEL_BUDGET + 8L * (1 << 16), b.limit(), "its elements still raise the limit");
+    }
+
+    @Test
+    void theIdentitySetDropsCollectedEntriesAndKnowsLiveOnes() throws InterruptedException {
+        FoldBudget.WeakIdentitySet set = new FoldBudget.WeakIdentitySet();
+        Tensor kept = Tensor.zeros(2);
+        assertTrue(set.add(kept));
+        assertFalse(set.add(kept), "the same object once");
+        assertTrue(set.add(Tensor.zeros(2)), "an equal tensor is another object");
+        for (int i = 0; i < 100; i++) {
+            set.add(new Object()); // unreachable at once
+        }
+        for (int i = 0; i < 50 && set.size() > 50; i++) {
+            System.gc();
+            Thread.sleep(10);
+            set.add(kept); // each add purges what was collected
+        }
+        assertTrue(set.size() <= 50, "collected entries are dropped: " + set.size());
+        assertFalse(set.add(kept), "a live object stays in the set");
     }
 }

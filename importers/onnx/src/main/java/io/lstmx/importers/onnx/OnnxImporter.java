@@ -2,6 +2,7 @@ package io.lstmx.importers.onnx;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.importers.onnx.ops.GraphConverter;
 import io.lstmx.ir.Model;
@@ -65,9 +66,12 @@ public final class OnnxImporter {
         // The file is mapped, not read into the heap, and parsed with aliasing: raw_data fields are
         // views of the mapping, so the only heap copy of the weights is the float arrays the
         // importer makes from them (issue 9: converting costs little more than reading the bytes).
+        // Protobuf aliases only buffers it is told are immutable, which CodedInputStream.newInstance
+        // (ByteBuffer) does not say: it would copy every raw_data into the heap. A ByteString
+        // wrapping the read-only mapping does (NioByteString.newCodedInput).
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
             java.nio.MappedByteBuffer mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size);
-            CodedInputStream cis = CodedInputStream.newInstance(mapped);
+            CodedInputStream cis = UnsafeByteOperations.unsafeWrap(mapped).newCodedInput();
             cis.enableAliasing(true);
             cis.setSizeLimit(Integer.MAX_VALUE);
             model = ModelProto.parseFrom(cis);

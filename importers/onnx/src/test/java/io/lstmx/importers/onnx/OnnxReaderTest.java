@@ -225,4 +225,18 @@ class OnnxReaderTest {
         assertEquals(io.lstmx.formats.Recognition.NO,
                 new OnnxReader().recognise(new io.lstmx.formats.FileProbe(write("readme.txt", "hello".getBytes(StandardCharsets.UTF_8)))));
     }
+    /**
+     * The file is mapped and parsed with aliasing: an initializer's raw_data is a view of the
+     * mapping, not a copy in the heap (issue 9; protobuf copies unless told the buffer is immutable).
+     */
+    @Test
+    void rawDataIsAViewOfTheMappedFileNotAHeapCopy() throws IOException {
+        TensorProto w = io.lstmx.onnx.OnnxTensors.fromTensor("w", Tensor.ofFloats(new int[] {64}, new float[64]));
+        ModelProto m = ModelProto.parseFrom(reluModel());
+        m = m.toBuilder().setGraph(m.getGraph().toBuilder().addInitializer(w)).build();
+        ModelProto parsed = OnnxImporter.parse(write("m.onnx", m.toByteArray()));
+        ByteBuffer raw = parsed.getGraph().getInitializer(0).getRawData().asReadOnlyByteBuffer();
+        assertTrue(raw.isDirect(), "raw_data aliases the mapped file");
+        assertEquals(w.getRawData(), parsed.getGraph().getInitializer(0).getRawData());
+    }
 }

@@ -53,6 +53,15 @@ public final class GraphConverter {
     private final long opset;
     private final Map<String, Value> values = new HashMap<>();
     private final Map<String, Integer> uses = new HashMap<>();
+    /**
+     * Reads by nodes not yet converted, per value: a constant nobody reads any more (and that is no
+     * graph output) is dropped from {@link #values}, so that an initializer's tensor is not kept
+     * alive beside the canonical copy its LSTM made (issue 9: converting a model holds its weights
+     * about once, not twice).
+     */
+    private final Map<String, Integer> unread = new HashMap<>();
+    /** Constants dropped after their last read (see {@link #unread}); reading one again is a bug. */
+    private final Set<String> released = new HashSet<>();
     private final Set<String> graphOutputs = new HashSet<>();
     private final UniqueNames valueNames = new UniqueNames();
     private final UniqueNames layerNames = new UniqueNames();
@@ -181,6 +190,7 @@ public final class GraphConverter {
         int index = 0;
         for (NodeProto n : graph.getNodeList()) {
             convertNode(n, index++);
+            releaseAfter(n);
         }
         List<ValueInfo> irOutputs = new ArrayList<>();
         for (ValueInfoProto vi : graph.getOutputList()) {
@@ -271,6 +281,7 @@ public final class GraphConverter {
             for (String in : n.getInputList()) {
                 if (!in.isEmpty()) {
                     uses.merge(in, 1, Integer::sum);
+                    unread.merge(in, 1, Integer::sum);
                 }
             }
             for (String out : n.getOutputList()) {
@@ -303,6 +314,9 @@ public final class GraphConverter {
         OnnxNode node = new OnnxNode(this, n, layerName);
         for (String in : n.getInputList()) {
             if (!in.isEmpty() && !values.containsKey(in)) {
+                if (released.contains(in)) {
+                    throw LstmxException.internal(file + ": " + node.label() + " reads constant '" + in + "' after its last reader");
+                }
                 throw LstmxException.badInput(file + ": " + node.label() + " reads '" + in
                         + "', which no graph input, initializer or earlier node defines (nodes must be in topological order)");
             }
@@ -364,6 +378,24 @@ public final class GraphConverter {
         for (String out : n.getOutputList()) {
             if (!out.isEmpty() && !values.containsKey(out)) {
                 throw LstmxException.internal(file + ": " + node.label() + ": converter did not define output '" + out + "'");
+            }
+        }
+    }
+
+    /**
+     * Drops the constants that {@code n} was the last node to read (graph outputs are kept): the
+     * layers hold what they need of them, and the tensor of an initializer would otherwise stay in
+     * memory until the whole graph is converted.
+     */
+    private void releaseAfter(NodeProto n) {
+        for (String in : n.getInputList()) {
+            if (in.isEmpty()) {
+                continue;
+            }
+            int left = unread.merge(in, -1, Integer::sum);
+            if (left <= 0 && !graphOutputs.contains(in) && values.get(in) instanceof Value.Const) {
+                values.remove(in);
+                released.add(in);
             }
         }
     }
@@ -477,7 +509,11 @@ public final class GraphConverter {
     }
 
     Value value(String onnxName) {
-        return values.get(onnxName);
+        Value v = values.get(onnxName);
+        if (v == null && released.contains(onnxName)) {
+            throw LstmxException.internal(file + ": constant '" + onnxName + "' was read after its last reader");
+        }
+        return v;
     }
 
     void define(String onnxName, Value v) {

@@ -1,7 +1,6 @@
 package io.lstmx.importers.onnx.ops;
 
 import io.lstmx.errors.LstmxException;
-import io.lstmx.importers.kit.Fold;
 import io.lstmx.ir.ActivationFn;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Direction;
@@ -77,7 +76,7 @@ final class LstmOp implements OpConverter {
         List<LstmWeights> weights = new ArrayList<>();
         for (int k = 0; k < d; k++) {
             RecurrentWeights c = common.get(k);
-            Tensor pk = p == null ? null : GateOrder.onnxPeephole(Fold.slice(p, 0, k, k + 1, 1, n).reshape(3 * h), 0);
+            Tensor pk = p == null ? null : GateOrder.onnxPeephole(RecurrentOps.direction(p, k, d, n).reshape(3 * h), 0);
             weights.add(new LstmWeights(c.w(), c.r(), c.wb(), c.rb(), pk == null ? null : pk.withDType(DType.FLOAT32), null));
         }
 

@@ -203,15 +203,15 @@ final class RecurrentOps {
         int gh = gates * h;
         List<RecurrentWeights> out = new ArrayList<>();
         for (int k = 0; k < d; k++) {
-            Tensor wk = toCanonical.apply(Fold.slice(w, 0, k, k + 1, 1, n).reshape(gh, in));
-            Tensor rk = toCanonical.apply(Fold.slice(r, 0, k, k + 1, 1, n).reshape(gh, h));
+            Tensor wk = toCanonical.apply(direction(w, k, d, n).reshape(gh, in));
+            Tensor rk = toCanonical.apply(direction(r, k, d, n).reshape(gh, h));
             Tensor wb;
             Tensor rb;
             if (b == null) {
                 wb = Tensor.zeros(gh);
                 rb = Tensor.zeros(gh);
             } else {
-                Tensor bk = Fold.slice(b, 0, k, k + 1, 1, n).reshape(2 * gh);
+                Tensor bk = direction(b, k, d, n).reshape(2 * gh);
                 wb = toCanonical.apply(Fold.slice(bk, 0, 0, gh, 1, n));
                 rb = toCanonical.apply(Fold.slice(bk, 0, gh, 2L * gh, 1, n));
             }
@@ -219,6 +219,14 @@ final class RecurrentOps {
                     wb.withDType(DType.FLOAT32), rb.withDType(DType.FLOAT32)));
         }
         return out;
+    }
+
+    /**
+     * Direction {@code k} of a [num_directions, ...] weight: a one-direction weight is itself (its
+     * reshape is a view), so that the only copy of a large W or R is its gate permutation.
+     */
+    static Tensor direction(Tensor t, int k, int d, OnnxNode n) {
+        return d == 1 ? t : Fold.slice(t, 0, k, k + 1, 1, n);
     }
 
     /** X (input 0), checked against input_size, with its sequence and batch axes for {@code layout}. */

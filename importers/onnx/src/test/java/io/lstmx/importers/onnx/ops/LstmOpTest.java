@@ -279,4 +279,35 @@ class LstmOpTest {
                 .initializer("W", Tensor.zeros(1, 4, 1)).initializer("R", Tensor.zeros(1, 4, 1))
                 .node("LSTM", List.of("X", "W", "R"), List.of("Y"), attr("direction", "sideways")).output("Y").convert());
     }
+    /**
+     * An initializer is dropped once its last reader is converted (issue 9: the model then holds
+     * its weights once): two LSTMs share W, R and B, the second still gets them, and W, also a
+     * graph output, stays to be written as a constant.
+     */
+    @Test
+    void sharedWeightsReachEveryReaderAndAGraphOutputKeepsItsInitializer() {
+        Model m = tracedLstm(14)
+                .node("again", "LSTM", List.of("X", "W", "R", "B"), List.of("", "Y2_h"), attr("hidden_size", 2L))
+                .output("Y2_h").output("W").convert();
+        List<Layer.Lstm> lstms = layers(m, Layer.Lstm.class);
+        assertEquals(2, lstms.size());
+        LstmWeights first = lstms.get(0).weights().get(0);
+        LstmWeights second = lstms.get(1).weights().get(0);
+        assertArrayEquals(new float[] {1, 2, 5, 6, 7, 8, 3, 4}, second.w().toFloatArray());
+        assertTrue(first.w().bitEquals(second.w()) && first.r().bitEquals(second.r()) && first.wb().bitEquals(second.wb())
+                && first.rb().bitEquals(second.rb()));
+        assertArrayEquals(range(8, 1), constantOutput(m, "W").toFloatArray(), "W as the file holds it, ONNX gate order");
+    }
+
+    /** A one-direction W is permuted straight from the initializer; a bidirectional one is split first: both give each direction its blocks. */
+    @Test
+    void eachDirectionGetsItsOwnGateBlocks() {
+        Model m = new OnnxBuilder(14).input("X", FLOAT, 2, 1, 1)
+                .initializer("W", f(s(2, 8, 1), range(16, 1))).initializer("R", Tensor.zeros(2, 8, 2))
+                .node("LSTM", List.of("X", "W", "R"), List.of("Y"), attr("direction", "bidirectional"), attr("hidden_size", 2L))
+                .output("Y").convert();
+        Layer.Lstm lstm = only(m, Layer.Lstm.class);
+        assertArrayEquals(new float[] {1, 2, 5, 6, 7, 8, 3, 4}, lstm.weights().get(0).w().toFloatArray());
+        assertArrayEquals(new float[] {9, 10, 13, 14, 15, 16, 11, 12}, lstm.weights().get(1).w().toFloatArray());
+    }
 }

@@ -1,0 +1,88 @@
+package io.lstmx.exporters.keras;
+
+import io.lstmx.ir.DType;
+import io.lstmx.ir.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The HDF5 image keeps the datasets' arrays and writes them when it is written (issue 9): the same
+ * bytes every time, as many as it says, the superblock naming that end, each dataset's values where
+ * its layout says; and kernels are transposed tile by tile without a copy of the source.
+ */
+class H5ImageTest {
+    @Test
+    void theImageWritesTheSameBytesEachTimeWithEachDatasetWhereItsLayoutSays() throws IOException {
+        float[] a = new float[70_000]; // more than one 64 Ki-float chunk
+        for (int i = 0; i < a.length; i++) {
+            a[i] = i - 0.5f;
+        }
+        float[] kept = a.clone();
+        float[] b = {1, 2, 3};
+        H5Writer.Group root = new H5Writer.Group();
+        root.attr("name", "m");
+        root.path("layers/lstm/vars").dataset("0", new int[] {700, 100}, a);
+        root.path("layers/lstm/vars").dataset("1", new int[] {3}, b);
+        root.group("empty");
+        H5Writer.Image image = H5Writer.write(root);
+        byte[] once = image.toByteArray();
+        ByteArrayOutputStream again = new ByteArrayOutputStream();
+        image.writeTo(again);
+        assertArrayEquals(once, again.toByteArray());
+        assertEquals(image.size(), once.length);
+        ByteBuffer sb = ByteBuffer.wrap(once).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(once.length, sb.getLong(28), "the superblock's end-of-file address");
+        ByteBuffer want = ByteBuffer.allocate(4 * a.length).order(ByteOrder.LITTLE_ENDIAN);
+        want.asFloatBuffer().put(a);
+        int at = indexOf(once, want.array()); // the values of the first dataset, little-endian, in one piece
+        assertEquals(at, ByteBuffer.wrap(once).order(ByteOrder.LITTLE_ENDIAN).getLong(indexOf(once, layout(4L * a.length)) - 8),
+                "its layout message gives that address");
+        assertArrayEquals(kept, a, "writing does not change the values");
+    }
+
+    /** The size field of a contiguous layout message: 8 little-endian bytes. */
+    private static byte[] layout(long size) {
+        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(size).array();
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("not found");
+    }
+
+    @Test
+    void kernelsAreTransposedTileByTile() {
+        for (int[] rc : new int[][] {{1, 1}, {3, 5}, {16, 7}, {17, 33}, {40, 3}, {0, 4}}) {
+            int r = rc[0];
+            int c = rc[1];
+            float[] v = new float[r * c];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i;
+            }
+            float[] want = new float[v.length];
+            for (int i = 0; i < r; i++) {
+                for (int j = 0; j < c; j++) {
+                    want[j * r + i] = v[i * c + j];
+                }
+            }
+            assertArrayEquals(want, KerasBuilder.transposed(Tensor.ofFloats(new int[] {r, c}, v)), r + "x" + c);
+        }
+        Tensor half = Tensor.ofFloats(new int[] {2, 2}, new float[] {0.5f, 1, 2, 4}).withDType(DType.FLOAT16);
+        assertArrayEquals(new float[] {0.5f, 2, 1, 4}, KerasBuilder.transposed(half), "half precision widened");
+    }
+}
