@@ -320,6 +320,22 @@ final class PackedMatrix {
         }
     }
 
+    /** Whether the matrix is laid out in panels (the Vector API kernels), which {@link #mul4Panel} needs. */
+    boolean panelled() {
+        return panels != null;
+    }
+
+    /**
+     * Panel {@code q} of tile t (columns q PANEL .. (q + 1) PANEL of the tile) of {@link #mul4},
+     * with the four accumulator rows at {@code ab + m TILE}: a caller with many rows runs each
+     * group of four over one panel while the panel sits in L2, instead of streaming the whole
+     * matrix from L3 or memory once per group. Panelled matrices only.
+     */
+    void mul4Panel(int t, int q, float[] acc, int ab, float[] a, int o0, int o1, int o2, int o3) {
+        int pw = VectorKernels.PANEL;
+        VectorKernels.panelMul4(acc, ab, panels[t], kPadded, q * pw, (q + 1) * pw, a, o0, o1, o2, o3);
+    }
+
     /** One row of A times tile t: {@code acc[j] += sum_k a[o + k] * B[k, start(t) + j]}, on whichever layout this matrix has. */
     void mul1(int t, float[] acc, float[] a, int o) {
         if (panels != null) {

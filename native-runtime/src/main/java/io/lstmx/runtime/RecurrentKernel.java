@@ -231,6 +231,12 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         /** hA, hB: the shared h buffers of a team, or null to allocate them. */
         Work(RecurrentKernel<?> k, Part part, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles,
                 float[] hA, float[] hB) {
+            this(k, part, d, b0, rows, batch, steps, len, accTiles, 4, hA, hB);
+        }
+
+        /** accRows: rows of product accumulators per tile (4, or more for a kernel that blocks more rows). */
+        Work(RecurrentKernel<?> k, Part part, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles,
+                int accRows, float[] hA, float[] hB) {
             this.d = d;
             this.b0 = b0;
             this.rows = rows;
@@ -249,7 +255,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             xw = new float[Math.multiplyExact(chunk, perStep)];
             h0 = hA != null ? hA : new float[Math.multiplyExact(rows, k.hStride)];
             h1 = hB != null ? hB : new float[Math.multiplyExact(rows, k.hStride)];
-            acc = new float[Math.max(1, accTiles)][4 * TILE];
+            acc = new float[Math.max(1, accTiles)][Math.max(4, accRows) * TILE];
             act = new int[rows];
             xwRow = new int[rows];
             timeOf = new int[rows];
