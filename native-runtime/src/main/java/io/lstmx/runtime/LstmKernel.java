@@ -69,6 +69,11 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     private static final int GROUP = 4 * U;
     /** Rows whose step products run panel by panel together (see {@link #recur}); the accumulators' capacity. */
     static final int BLOCK_ROWS = 16;
+    /**
+     * Bytes of R^T from which rows are blocked: below it R^T stays in L2 between groups of four
+     * anyway, and the blocks' extra calls cost more than they save (H = 256, batch 32: 1 MiB of R^T).
+     */
+    static final long BLOCK_MIN_BYTES = 2L << 20;
 
     private final int hidden;
     private final boolean inputForget;
@@ -316,10 +321,11 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         float[] hDst = pj == null ? hNext : wk.hFull;
         int dstStride = pj == null ? kp : hiddenPadded;
         int[] act = wk.act;
+        boolean blockRows = rm.panelled() && (long) kp * rm.cols * Float.BYTES > BLOCK_MIN_BYTES;
         // Rows in groups of four (each R^T value loaded serves four rows), the rest one by one;
         // for each group all gate tiles, then the element-wise maths over the whole group at once.
         for (int i = 0; i < na; ) {
-            if (rm.panelled() && na - i >= 8) {
+            if (blockRows && na - i >= 8) {
                 // Up to four groups at once, panel by panel: R^T is read from L3 or memory once per
                 // block of up to 16 rows instead of once per four (at batch 32 and H = 1536 R is 36 MiB).
                 int groups4 = Math.min(BLOCK_ROWS, na - i) / 4;

@@ -114,16 +114,16 @@ final class VectorKernels {
 
     /** Four rows (accumulator rows at offsets 0, TILE, 2 TILE, 3 TILE of acc, A rows at o0..o3): as {@link #panelMul1}. */
     static void panelMul4(float[] acc, float[] p, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
-        panelMul4(acc, 0, p, kp, 0, width, a, o0, o1, o2, o3);
+        panelMul4(acc, 0, PackedMatrix.TILE, p, kp, 0, width, a, o0, o1, o2, o3);
     }
 
     /**
      * Columns [j0, j1) (multiples of {@link #PANEL}) of {@link #panelMul4}, the four accumulator
-     * rows at ab, ab + TILE, ab + 2 TILE, ab + 3 TILE: lets a caller run several groups of rows
-     * over one panel while it sits in L2.
+     * rows at ab, ab + rs, ab + 2 rs, ab + 3 rs: lets a caller run several groups of rows over one
+     * panel while it sits in L2, accumulating in place (rs = the output's row stride).
      */
-    static void panelMul4(float[] acc, int ab, float[] p, int kp, int j0, int j1, float[] a, int o0, int o1, int o2, int o3) {
-        final int t = PackedMatrix.TILE;
+    static void panelMul4(float[] acc, int ab, int rs, float[] p, int kp, int j0, int j1, float[] a, int o0, int o1, int o2, int o3) {
+        final int t = rs;
         int stride = kp * PANEL;
         for (int jj = j0, base = j0 / PANEL * stride; jj < j1; jj += PANEL, base += stride) {
             int j = ab + jj;
