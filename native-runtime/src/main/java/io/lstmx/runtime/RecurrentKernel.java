@@ -67,6 +67,12 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      * also requires enough work per step (see its {@link #teamParts}).
      */
     static final long TEAM_WORK = Long.getLong("lstmx.teamWork", 1L << 18);
+    /**
+     * Multiply-adds of a split call below which its pieces run on a {@link StepTeam}'s spinning
+     * workers rather than {@link Parallel}'s executor (property {@code lstmx.pieceTeamWork}; 0 turns
+     * it off).
+     */
+    static final long PIECE_TEAM_WORK = Long.getLong("lstmx.pieceTeamWork", 1L << 26);
 
     final int inputSize;
     /** Width of h (what Y and Y_h hold). */
@@ -359,9 +365,11 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 }
             }
         }
-        if (pieces.size() > 1 && pieces.size() <= threads && !"false".equals(System.getProperty("lstmx.pieceTeam"))) {
+        if (pieces.size() > 1 && pieces.size() <= threads && work < PIECE_TEAM_WORK) {
             // Persistent workers that spin a while after each call pick the pieces up without the
             // executor's queue and wake-up (what a 0.3 ms bidirectional call would mostly wait for).
+            // Not for long calls: there the wake-up does not matter, and measured side by side with
+            // other engines a 20 ms call at batch 32 sometimes ran as slowly as on one thread.
             StepTeam team = StepTeam.tryAcquire(pieces.size());
             if (team != null) {
                 try {
