@@ -23,8 +23,14 @@ import java.util.function.IntConsumer;
  * later) throws too, and {@link #run} rethrows the first failure on the calling thread.
  */
 final class StepTeam {
-    /** How long a participant spins at the barrier, or a worker waiting for a task, before parking. */
-    private static final long SPIN_NANOS = Long.getLong("lstmx.spinNanos", 50_000L);
+    /**
+     * How long a participant spins at the barrier, or a worker waiting for a task, before parking
+     * (property {@code lstmx.spinNanos}). A parked participant costs every later step of the call a
+     * wake-up (tens of microseconds each), so a step that once waited longer than this turned a
+     * 1 ms call into 2-4 ms; side by side with other engines 500 us measured steadier than 50 us
+     * (benchmarks/RESULTS.md, 12:25).
+     */
+    private static final long SPIN_NANOS = Long.getLong("lstmx.spinNanos", 500_000L);
 
     private static final boolean DEBUG = Boolean.getBoolean("lstmx.teamDebug");
     private static final StepTeam[] TEAMS = new StepTeam[65];
