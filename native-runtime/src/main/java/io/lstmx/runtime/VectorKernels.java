@@ -42,9 +42,9 @@ final class VectorKernels {
     private VectorKernels() {
     }
 
-    /** Whether the kernels can run here: vectors of at least 4 floats and tile widths that are multiples of a panel. */
+    /** Whether the kernels can run here: vectors of at least 4 floats and tile widths that are multiples of two panels. */
     static boolean usable() {
-        return L >= 4 && PackedMatrix.NARROW % PANEL == 0 && PackedMatrix.TILE % PANEL == 0;
+        return L >= 4 && PackedMatrix.NARROW % (2 * PANEL) == 0 && PackedMatrix.TILE % (2 * PANEL) == 0;
     }
 
     /**
@@ -55,28 +55,10 @@ final class VectorKernels {
      * the kernel is bandwidth-bound either way.
      */
     static void panelMul1(float[] acc, float[] p, int kp, int width, float[] a, int o) {
+        // widths are multiples of two panels (see usable)
         int stride = kp * PANEL;
-        int j = 0;
-        int base = 0;
-        for (; j + 2 * PANEL <= width; j += 2 * PANEL, base += 2 * stride) {
+        for (int j = 0, base = 0; j < width; j += 2 * PANEL, base += 2 * stride) {
             panelMul1Two(acc, p, kp, stride, j, base, a, o);
-        }
-        for (; j < width; j += PANEL, base += stride) {
-            FloatVector c0 = FloatVector.fromArray(S, acc, j);
-            FloatVector c1 = FloatVector.fromArray(S, acc, j + L);
-            FloatVector c2 = FloatVector.fromArray(S, acc, j + 2 * L);
-            FloatVector c3 = FloatVector.fromArray(S, acc, j + 3 * L);
-            for (int k = 0, q = base; k < kp; k++, q += PANEL) {
-                FloatVector ak = FloatVector.broadcast(S, a[o + k]);
-                c0 = ak.fma(FloatVector.fromArray(S, p, q), c0);
-                c1 = ak.fma(FloatVector.fromArray(S, p, q + L), c1);
-                c2 = ak.fma(FloatVector.fromArray(S, p, q + 2 * L), c2);
-                c3 = ak.fma(FloatVector.fromArray(S, p, q + 3 * L), c3);
-            }
-            c0.intoArray(acc, j);
-            c1.intoArray(acc, j + L);
-            c2.intoArray(acc, j + 2 * L);
-            c3.intoArray(acc, j + 3 * L);
         }
     }
 

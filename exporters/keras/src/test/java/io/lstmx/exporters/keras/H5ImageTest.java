@@ -1,5 +1,6 @@
 package io.lstmx.exporters.keras;
 
+import io.lstmx.ir.samples.Bytes;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.Test;
@@ -41,8 +42,8 @@ class H5ImageTest {
         assertEquals(once.length, sb.getLong(28), "the superblock's end-of-file address");
         ByteBuffer want = ByteBuffer.allocate(4 * a.length).order(ByteOrder.LITTLE_ENDIAN);
         want.asFloatBuffer().put(a);
-        int at = indexOf(once, want.array()); // the values of the first dataset, little-endian, in one piece
-        assertEquals(at, ByteBuffer.wrap(once).order(ByteOrder.LITTLE_ENDIAN).getLong(indexOf(once, layout(4L * a.length)) - 8),
+        int at = Bytes.indexOf(once, want.array()); // the values of the first dataset, little-endian, in one piece
+        assertEquals(at, ByteBuffer.wrap(once).order(ByteOrder.LITTLE_ENDIAN).getLong(Bytes.indexOf(once, layout(4L * a.length)) - 8),
                 "its layout message gives that address");
         assertArrayEquals(kept, a, "writing does not change the values");
     }
@@ -52,18 +53,6 @@ class H5ImageTest {
         return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(size).array();
     }
 
-    private static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("not found");
-    }
 
     @Test
     void kernelsAreTransposedTileByTile() {

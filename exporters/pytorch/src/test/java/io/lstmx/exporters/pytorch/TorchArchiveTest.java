@@ -1,5 +1,6 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Bytes;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
 import org.junit.jupiter.api.Test;
@@ -65,7 +66,7 @@ class TorchArchiveTest {
                 }
                 byte[] got = zip.getInputStream(e).readAllBytes();
                 assertArrayEquals(want.array(), got, "storage " + k);
-                int at = indexOf(out.toByteArray(), ("m/data/" + k).getBytes());
+                int at = Bytes.indexOf(out.toByteArray(), ("m/data/" + k).getBytes());
                 int nameLength = ("m/data/" + k).length();
                 int extra = ByteBuffer.wrap(out.toByteArray(), at - 2, 2).order(ByteOrder.LITTLE_ENDIAN).getShort();
                 assertEquals(0, (at + nameLength + extra) % TorchArchive.ALIGNMENT, "storage " + k + " starts aligned");
@@ -73,17 +74,4 @@ class TorchArchiveTest {
         }
     }
 
-    /** Offset of the first occurrence of {@code needle} (a local header's name comes before the central directory's). */
-    private static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("not found");
-    }
 }
