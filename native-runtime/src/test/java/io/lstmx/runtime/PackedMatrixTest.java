@@ -282,7 +282,7 @@ class PackedMatrixTest {
      * The Vector API kernels on the panel layout (when this JVM has jdk.incubator.vector; the
      * build's tests add it) give the same bits as the C2-vectorised kernels on the row layout: one
      * and four rows, wide and narrow tiles, depths around multiples of 8 and past one k-block,
-     * accumulators starting non-zero, A read at offsets, and whole products of 1 to 9 rows.
+     * accumulators starting non-zero, A read at offsets, and whole products of 1 to 11 rows.
      */
     @Test
     void vectorKernelsGiveTheScalarKernelsBits() {
@@ -299,11 +299,11 @@ class PackedMatrixTest {
                 PackedMatrix panels = PackedMatrix.ofTransposed(w, n, k, true);
                 assertEquals(rows.tileCount(), panels.tileCount());
                 int kp = rows.kPadded;
-                float[] a = new float[9 * kp + 3];
+                float[] a = new float[11 * kp + 3];
                 for (int i = 0; i < a.length; i++) {
                     a[i] = (float) rnd.nextGaussian();
                 }
-                for (int r = 0; r < 9; r++) {
+                for (int r = 0; r < 11; r++) {
                     java.util.Arrays.fill(a, 3 + r * kp + k, 3 + (r + 1) * kp, 0f); // zero padding past K, as the kernels expect
                 }
                 for (int t = 0; t < rows.tileCount(); t++) {
@@ -326,7 +326,7 @@ class PackedMatrixTest {
                 for (int i = 0; i < bias.length; i++) {
                     bias[i] = (float) rnd.nextGaussian();
                 }
-                for (int m = 1; m <= 9; m++) {
+                for (int m = 1; m <= 11; m++) {
                     float[] s = new float[m * n];
                     float[] v = new float[m * n];
                     rows.multiply(a, m, kp, rows.pack(bias), s, n);
