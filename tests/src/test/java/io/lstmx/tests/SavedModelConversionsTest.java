@@ -266,15 +266,7 @@ class SavedModelConversionsTest {
                 d[i] = ids ? 1 + rnd.nextInt(8) : (float) rnd.nextGaussian();
             }
             if (first) {
-                int steps = shape[1];
-                int feat = shape.length == 3 ? shape[2] : 1;
-                for (int b = 1; b < shape[0]; b++) {
-                    for (int t = 0; t < steps; t++) {
-                        if (b == 4 || (b == 1 ? t < 2 : b == 2 ? t >= steps - 2 : t % 2 == 1)) {
-                            java.util.Arrays.fill(d, (b * steps + t) * feat, (b * steps + t + 1) * feat, 0f);
-                        }
-                    }
-                }
+                io.lstmx.ir.samples.Samples.maskSteps(d, shape[0], shape[1], shape.length == 3 ? shape[2] : 1, 0f);
             }
             in.put(v.name(), Tensor.ofFloats(shape, d));
         }

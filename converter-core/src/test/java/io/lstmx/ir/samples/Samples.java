@@ -196,7 +196,7 @@ public final class Samples {
             long[] ids = new long[b * t];
             for (int r = 0; r < b; r++) {
                 for (int s = 0; s < t; s++) {
-                    ids[bm ? r * t + s : s * b + r] = masked(r, s, t) ? 0 : 1 + RANDOM.nextInt(8);
+                    ids[bm ? r * t + s : s * b + r] = maskedStep(r, s, t) ? 0 : 1 + RANDOM.nextInt(8);
                 }
             }
             values.put("ids", Tensor.ofLongs(DType.INT64, is, ids));
@@ -209,7 +209,7 @@ public final class Samples {
             float[] v = random(xs).toFloatArray();
             for (int r = 0; r < b; r++) {
                 for (int s = 0; s < t; s++) {
-                    if (masked(r, s, t)) {
+                    if (maskedStep(r, s, t)) {
                         java.util.Arrays.fill(v, (bm ? r * t + s : s * b + r) * in, (bm ? r * t + s : s * b + r) * in + in, 0f);
                     }
                 }
@@ -243,8 +243,23 @@ public final class Samples {
         return new Sample(description, model("masked_" + kind, inputs, outs, layers.toArray(new Layer[0])), values);
     }
 
-    /** The masked steps of {@link #masked}: row 1 pre-padded, row 2 post-padded, row 3 with holes. */
-    private static boolean masked(int row, int step, int steps) {
-        return row == 1 ? step < 2 : row == 2 ? step >= steps - 2 : row == 3 && step % 2 == 1;
+    /**
+     * The masking pattern of every masked test input: row 1 pre-padded (its first two steps masked),
+     * row 2 post-padded (its last two), row 3 with holes (its odd steps), row 4 masked throughout;
+     * row 0 and rows past 4 count every step.
+     */
+    public static boolean maskedStep(int row, int step, int steps) {
+        return row == 4 || (row == 1 ? step < 2 : row == 2 ? step >= steps - 2 : row == 3 && step % 2 == 1);
+    }
+
+    /** Sets the masked steps ({@link #maskedStep}) of batch-major data [batch, steps, feat] to {@code value}. */
+    public static void maskSteps(float[] data, int batch, int steps, int feat, float value) {
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < steps; t++) {
+                if (maskedStep(b, t, steps)) {
+                    java.util.Arrays.fill(data, (b * steps + t) * feat, (b * steps + t + 1) * feat, value);
+                }
+            }
+        }
     }
 }

@@ -78,14 +78,7 @@ class MaskedModelsTest {
                 in.put(v.name(), Tensor.ofFloats(new int[] {b, units}, st));
                 continue;
             }
-            for (int row = 1; row < b; row++) {
-                for (int s = 0; s < t; s++) {
-                    boolean masked = row == 4 || (row == 1 ? s < 2 : row == 2 ? s >= t - 2 : s % 2 == 1);
-                    if (masked) {
-                        java.util.Arrays.fill(d, (row * t + s) * f, (row * t + s + 1) * f, 0f);
-                    }
-                }
-            }
+            io.lstmx.ir.samples.Samples.maskSteps(d, b, t, f, 0f);
             in.put(v.name(), v.shape().rank() == 3 ? Tensor.ofFloats(new int[] {b, t, f}, d) : Tensor.ofFloats(new int[] {b, t}, d));
         }
         return in;

@@ -113,16 +113,7 @@ class KerasReaderTest {
             }
             Layer.StepMask mask = (Layer.StepMask) m.layers().stream().filter(l -> l instanceof Layer.StepMask).findFirst().orElse(null);
             if (mask != null && first && s.length >= 2) {
-                int steps = s[1];
-                int f = s.length == 3 ? s[2] : 1;
-                for (int b = 1; b < s[0]; b++) {
-                    for (int t = 0; t < steps; t++) {
-                        boolean masked = b == 4 || (b % 3 == 1 ? t < 2 : b % 3 == 2 ? t >= steps - 2 : t % 2 == 1);
-                        if (masked) {
-                            java.util.Arrays.fill(d, (b * steps + t) * f, (b * steps + t + 1) * f, mask.value());
-                        }
-                    }
-                }
+                io.lstmx.ir.samples.Samples.maskSteps(d, s[0], s[1], s.length == 3 ? s[2] : 1, mask.value());
             }
             in.put(v.name(), Tensor.ofFloats(s, d));
         }
