@@ -18,20 +18,7 @@ final class BatchNormalizationLayer implements LayerConverter {
     public List<KValue> convert(KerasGraph g, KerasConfig.LayerSpec l, List<KValue> inputs) {
         KValue x = DenseLayer.one(g, l, inputs);
         String w = g.where(l);
-        JsonElement ax = l.config().get("axis");
-        long axis = -1;
-        if (!Json.isNull(ax)) {
-            if (ax.isJsonArray()) {
-                if (ax.getAsJsonArray().size() != 1) {
-                    throw g.unsupported(l, "normalises over axes " + ax + "; lstmx takes the last axis");
-                }
-                ax = ax.getAsJsonArray().get(0);
-            }
-            axis = Json.integer(ax, -8, 8, w + ": \"axis\"");
-        }
-        if (axis != -1 && axis != x.rank() - 1) {
-            throw g.unsupported(l, "normalises axis " + axis + " of an input of shape " + x.shapeText() + "; lstmx takes the last axis");
-        }
+        requireLastAxis(g, l, x);
         double eps = Json.num(l.config(), "epsilon", 1e-3, w);
         if (!(eps >= 0) || Double.isInfinite(eps)) {
             throw g.bad(l, "epsilon " + eps + " is not a finite non-negative number");
@@ -76,5 +63,26 @@ final class BatchNormalizationLayer implements LayerConverter {
         g.add(new Layer.Binary(g.layerName(base + ".mul"), Layer.Binary.Op.MUL, x.name(), sName, scaled));
         g.add(new Layer.Binary(g.layerName(base + ".add"), Layer.Binary.Op.ADD, scaled, tName, out));
         return List.of(x.withName(out));
+    }
+
+    /**
+     * Checks that a normalisation layer's "axis" (a number, a one-element list, or absent for -1)
+     * names the last axis of x, the only one lstmx normalises over.
+     */
+    static void requireLastAxis(KerasGraph g, KerasConfig.LayerSpec l, KValue x) {
+        JsonElement ax = l.config().get("axis");
+        long axis = -1;
+        if (!Json.isNull(ax)) {
+            if (ax.isJsonArray()) {
+                if (ax.getAsJsonArray().size() != 1) {
+                    throw g.unsupported(l, "normalises over axes " + ax + "; lstmx takes the last axis");
+                }
+                ax = ax.getAsJsonArray().get(0);
+            }
+            axis = Json.integer(ax, -8, 8, g.where(l) + ": \"axis\"");
+        }
+        if (axis != -1 && axis != x.rank() - 1) {
+            throw g.unsupported(l, "normalises axis " + axis + " of an input of shape " + x.shapeText() + "; lstmx takes the last axis");
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.lstmx.importers.keras;
 
-import com.google.gson.JsonElement;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Tensor;
 
@@ -21,20 +20,7 @@ final class LayerNormalizationLayer implements LayerConverter {
         if (x.rank() < 2) {
             throw g.bad(l, "input has shape " + x.shapeText() + "; LayerNormalization takes [batch, ..., features]");
         }
-        JsonElement ax = l.config().get("axis");
-        long axis = -1;
-        if (!Json.isNull(ax)) {
-            if (ax.isJsonArray()) {
-                if (ax.getAsJsonArray().size() != 1) {
-                    throw g.unsupported(l, "normalises over axes " + ax + "; lstmx takes the last axis");
-                }
-                ax = ax.getAsJsonArray().get(0);
-            }
-            axis = Json.integer(ax, -8, 8, w + ": \"axis\"");
-        }
-        if (axis != -1 && axis != x.rank() - 1) {
-            throw g.unsupported(l, "normalises axis " + axis + " of an input of shape " + x.shapeText() + "; lstmx takes the last axis");
-        }
+        BatchNormalizationLayer.requireLastAxis(g, l, x);
         if (Json.bool(l.config(), "rms_scaling", false, w)) {
             throw g.unsupported(l, "rms_scaling=True (root-mean-square scaling without centring); lstmx reads the standard form");
         }
