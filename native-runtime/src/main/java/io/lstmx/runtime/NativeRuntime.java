@@ -56,4 +56,17 @@ public final class NativeRuntime {
         }
         return result;
     }
+
+    /**
+     * Evaluates, in order, each of {@code layers} whose inputs are all in {@code env} at its turn
+     * (see {@link #evaluate}), adding its outputs to {@code env}; layers with a missing input are
+     * skipped. For importers that check a recognised pattern numerically on a test step.
+     */
+    public static void evaluateReady(Iterable<Layer> layers, Map<String, Tensor> env) {
+        for (Layer l : layers) {
+            if (env.keySet().containsAll(l.inputs())) {
+                env.putAll(evaluate(l, env));
+            }
+        }
+    }
 }

@@ -407,15 +407,7 @@ final class ArithmeticCell {
             env.put(cStand.value, c0);
         }
         try {
-            for (Layer l : loop.seen()) {
-                boolean ready = true;
-                for (String i : l.inputs()) {
-                    ready &= env.containsKey(i);
-                }
-                if (ready) {
-                    env.putAll(NativeRuntime.evaluate(l, env));
-                }
-            }
+            NativeRuntime.evaluateReady(loop.seen(), env);
         } catch (LstmxException e) {
             return "its layers cannot be evaluated on a test step (" + e.getMessage() + ")";
         }

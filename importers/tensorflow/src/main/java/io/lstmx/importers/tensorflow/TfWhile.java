@@ -999,15 +999,7 @@ final class TfWhile {
                 env.put(stateNames.get(1), c0);
             }
             try {
-                for (Layer l : layers) {
-                    boolean ready = true;
-                    for (String i : l.inputs()) {
-                        ready &= env.containsKey(i);
-                    }
-                    if (ready) {
-                        env.putAll(NativeRuntime.evaluate(l, env));
-                    }
-                }
+                NativeRuntime.evaluateReady(layers, env);
             } catch (LstmxException e) {
                 throw refuse("its layers cannot be evaluated on a test step (" + e.getMessage() + ")");
             }
