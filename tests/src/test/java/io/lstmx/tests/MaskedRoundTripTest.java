@@ -150,12 +150,8 @@ class MaskedRoundTripTest {
             Model m = s.model();
             List<Tensor> expected = ordered(io.lstmx.runtime.NativeRuntime.compile(m).run(s.inputs()), m.outputNames());
             Path sm = tmp.resolve("sm-" + Integer.toHexString(s.description().hashCode()));
-            Lstmx.save(m, sm, Format.SAVEDMODEL);
-            assertClose(expected, inTensorFlow(sm, s.inputs()), s + " in TensorFlow");
-            LoadedModel back = Lstmx.load(sm, Format.SAVEDMODEL);
-            assertEquals(maskedDirections(m), maskedDirections(back.model()), s + ": masked directions read back");
-            assertEquals(1, stepMasks(back.model()), s + ": the StepMask read back");
-            assertClose(expected, ordered(back.run(s.inputs()), back.model().outputNames()), s + " read back by lstmx");
+            writtenAndReadBack(s.toString(), m, s.inputs(), expected, sm, Format.SAVEDMODEL, MaskedRoundTripTest::inTensorFlow,
+                    " in TensorFlow", " read back by lstmx", true, false);
         }));
     }
 
@@ -167,6 +163,37 @@ class MaskedRoundTripTest {
      */
     @TestFactory
     Stream<DynamicTest> maskedKerasFixturesWrittenAsSavedModelsAreReadBackComputingTheSame() {
+        return maskedKerasFixtures(".savedmodel", Format.SAVEDMODEL, MaskedRoundTripTest::inTensorFlow, " as a SavedModel in TensorFlow",
+                " as a SavedModel read back by lstmx", false);
+    }
+
+    /** Runs a written file in the reference engine of its format. */
+    interface Engine {
+        List<Tensor> run(Path file, Map<String, Tensor> in) throws Exception;
+    }
+
+    /**
+     * Writes m to {@code file} as {@code format}; the engine must compute {@code expected} from it,
+     * and lstmx must read it back with m's masked directions (and one StepMask when
+     * {@code oneStepMask}) computing the same, on {@code in} (converted to the read-back model's
+     * declared input types when {@code declared}).
+     */
+    private static void writtenAndReadBack(String what, Model m, Map<String, Tensor> in, List<Tensor> expected, Path file, Format format,
+            Engine engine, String inEngine, String readBack, boolean oneStepMask, boolean declared) throws Exception {
+        Lstmx.save(m, file, format);
+        assertClose(expected, engine.run(file, in), what + inEngine);
+        LoadedModel back = Lstmx.load(file, format);
+        assertEquals(maskedDirections(m), maskedDirections(back.model()), what + ": masked directions read back");
+        if (oneStepMask) {
+            assertEquals(1, stepMasks(back.model()), what + ": the StepMask read back");
+        }
+        Map<String, Tensor> backIn = declared ? asDeclared(back.model(), in) : in;
+        assertClose(expected, ordered(back.run(backIn), back.model().outputNames()), what + readBack);
+    }
+
+    /** {@link #writtenAndReadBack} for every masked Keras fixture (.h5 and .keras), on inputs with masked steps. */
+    private Stream<DynamicTest> maskedKerasFixtures(String suffix, Format format, Engine engine, String inEngine, String readBack,
+            boolean declared) {
         List<DynamicTest> tests = new ArrayList<>();
         for (String f : List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output", "initial_state_bidi_masked")) {
             for (String ext : List.of(".h5", ".keras")) {
@@ -175,12 +202,8 @@ class MaskedRoundTripTest {
                     LoadedModel m = Lstmx.load(p);
                     Map<String, Tensor> in = SavedModelConversionsTest.maskedInputs(m.model());
                     List<Tensor> expected = ordered(m.run(in), m.model().outputNames());
-                    Path sm = tmp.resolve(f + ext + ".savedmodel");
-                    Lstmx.save(m.model(), sm, Format.SAVEDMODEL);
-                    assertClose(expected, inTensorFlow(sm, in), p + " as a SavedModel in TensorFlow");
-                    LoadedModel back = Lstmx.load(sm, Format.SAVEDMODEL);
-                    assertEquals(maskedDirections(m.model()), maskedDirections(back.model()), p + ": masked directions read back");
-                    assertClose(expected, ordered(back.run(in), back.model().outputNames()), p + " as a SavedModel read back by lstmx");
+                    writtenAndReadBack(p.toString(), m.model(), in, expected, tmp.resolve(f + ext + suffix), format, engine, inEngine,
+                            readBack, false, declared);
                 }));
             }
         }
@@ -205,37 +228,16 @@ class MaskedRoundTripTest {
             Model m = s.model();
             List<Tensor> expected = ordered(io.lstmx.runtime.NativeRuntime.compile(m).run(s.inputs()), m.outputNames());
             Path pt = tmp.resolve("ts-" + Integer.toHexString(s.description().hashCode()) + ".pt");
-            Lstmx.save(m, pt, Format.TORCHSCRIPT);
-            assertClose(expected, inLibtorch(pt, s.inputs()), s + " in libtorch");
-            LoadedModel back = Lstmx.load(pt, Format.TORCHSCRIPT);
-            assertEquals(maskedDirections(m), maskedDirections(back.model()), s + ": masked directions read back");
-            assertEquals(1, stepMasks(back.model()), s + ": the StepMask read back");
-            assertClose(expected, ordered(back.run(s.inputs()), back.model().outputNames()), s + " read back by lstmx");
+            writtenAndReadBack(s.toString(), m, s.inputs(), expected, pt, Format.TORCHSCRIPT, MaskedRoundTripTest::inLibtorch,
+                    " in libtorch", " read back by lstmx", true, false);
         }));
     }
 
     /** The masked Keras fixtures as TorchScript, read back by lstmx with the masks, on inputs with masked steps, in lstmx and libtorch. */
     @TestFactory
     Stream<DynamicTest> maskedKerasFixturesWrittenAsTorchScriptAreReadBackComputingTheSame() {
-        List<DynamicTest> tests = new ArrayList<>();
-        for (String f : List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output", "initial_state_bidi_masked")) {
-            for (String ext : List.of(".h5", ".keras")) {
-                Path p = TestFiles.fixtures().resolve("keras/" + f + ext);
-                tests.add(DynamicTest.dynamicTest(f + ext, () -> {
-                    LoadedModel m = Lstmx.load(p);
-                    Map<String, Tensor> in = SavedModelConversionsTest.maskedInputs(m.model());
-                    List<Tensor> expected = ordered(m.run(in), m.model().outputNames());
-                    Path pt = tmp.resolve(f + ext + ".pt");
-                    Lstmx.save(m.model(), pt, Format.TORCHSCRIPT);
-                    assertClose(expected, inLibtorch(pt, in), p + " as TorchScript in libtorch");
-                    LoadedModel back = Lstmx.load(pt, Format.TORCHSCRIPT);
-                    assertEquals(maskedDirections(m.model()), maskedDirections(back.model()), p + ": masked directions read back");
-                    assertClose(expected, ordered(back.run(asDeclared(back.model(), in)), back.model().outputNames()),
-                            p + " as TorchScript read back by lstmx");
-                }));
-            }
-        }
-        return tests.stream();
+        return maskedKerasFixtures(".pt", Format.TORCHSCRIPT, MaskedRoundTripTest::inLibtorch, " as TorchScript in libtorch",
+                " as TorchScript read back by lstmx", true);
     }
 
     // ---- damaged masked loops

@@ -33,22 +33,7 @@ final class Tf {
     static Path check(Path dir, Model m, Map<String, Tensor> inputs) throws Exception {
         Path sm = write(dir, m);
         Map<String, Tensor> expected = NativeRuntime.compile(m).run(inputs);
-        try (ReferenceEngine.Session s = new TensorFlowEngine().open(sm, Format.SAVEDMODEL)) {
-            List<String> names = new ArrayList<>();
-            for (int k = 0; k < m.outputs().size(); k++) {
-                names.add("output_" + k);
-            }
-            assertEquals(names, s.outputNames(), "the signature's outputs");
-            Map<String, Tensor> in = new LinkedHashMap<>();
-            for (String n : m.inputNames()) {
-                in.put(n, inputs.get(n));
-            }
-            Map<String, Tensor> got = s.run(in);
-            for (int k = 0; k < names.size(); k++) {
-                String o = m.outputNames().get(k);
-                Check.close(expected.get(o), got.get(names.get(k)), "output " + o + " (TensorFlow vs native runtime)");
-            }
-        }
+        runAndCompare(sm, Format.SAVEDMODEL, m, inputs, expected, "the signature's outputs", "TensorFlow vs native runtime");
         checkGraphDef(dir, m, inputs, expected);
         return sm;
     }
@@ -61,12 +46,22 @@ final class Tf {
     static void checkGraphDef(Path dir, Model m, Map<String, Tensor> inputs, Map<String, Tensor> expected) throws Exception {
         Path pb = Files.createTempDirectory(dir, "gd").resolve("model.pb");
         new GraphDefWriter().write(m, pb, WriteOptions.DEFAULT);
-        try (ReferenceEngine.Session s = new TensorFlowEngine().open(pb, Format.TF_GRAPHDEF)) {
+        runAndCompare(pb, Format.TF_GRAPHDEF, m, inputs, expected, "the frozen graph's terminal nodes are its outputs, in order",
+                "TensorFlow on the GraphDef vs native runtime");
+    }
+
+    /**
+     * Opens {@code file} in TensorFlow, checks that its outputs are output_0.. ({@code outputsWhat}),
+     * runs it on the model's inputs and compares each output with {@code expected} ({@code versus}).
+     */
+    private static void runAndCompare(Path file, Format format, Model m, Map<String, Tensor> inputs, Map<String, Tensor> expected,
+            String outputsWhat, String versus) throws Exception {
+        try (ReferenceEngine.Session s = new TensorFlowEngine().open(file, format)) {
             List<String> names = new ArrayList<>();
             for (int k = 0; k < m.outputs().size(); k++) {
                 names.add("output_" + k);
             }
-            assertEquals(names, s.outputNames(), "the frozen graph's terminal nodes are its outputs, in order");
+            assertEquals(names, s.outputNames(), outputsWhat);
             Map<String, Tensor> in = new LinkedHashMap<>();
             for (String n : m.inputNames()) {
                 in.put(n, inputs.get(n));
@@ -74,7 +69,7 @@ final class Tf {
             Map<String, Tensor> got = s.run(in);
             for (int k = 0; k < names.size(); k++) {
                 String o = m.outputNames().get(k);
-                Check.close(expected.get(o), got.get(names.get(k)), "output " + o + " (TensorFlow on the GraphDef vs native runtime)");
+                Check.close(expected.get(o), got.get(names.get(k)), "output " + o + " (" + versus + ")");
             }
         }
     }
