@@ -75,6 +75,11 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
      */
     static final long BLOCK_MIN_BYTES = 2L << 20;
 
+    /** Whether steps of 8 or more rows run in blocks over R^T (panels, and more than {@link #BLOCK_MIN_BYTES} of it). */
+    static boolean blocksRows(PackedMatrix r) {
+        return r.panelled() && (long) r.kPadded * r.cols * Float.BYTES > BLOCK_MIN_BYTES;
+    }
+
     private final int hidden;
     private final boolean inputForget;
     private final float clip;
@@ -272,7 +277,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         final float[] vtmp = new float[5 * U];
 
         LstmWork(LstmKernel k, Slice sl, int d, int b0, int rows, int batch, int steps, int[] len, float[] hA, float[] hB) {
-            super(k, sl, d, b0, rows, batch, steps, len, sl.r.tileCount(), rows >= 8 && sl.r.panelled() ? BLOCK_ROWS : 4, hA, hB);
+            super(k, sl, d, b0, rows, batch, steps, len, sl.r.tileCount(), rows >= 8 && blocksRows(sl.r) ? BLOCK_ROWS : 4, hA, hB);
             int hp = k.hiddenPadded;
             int hs = (sl.g1 - sl.g0) * U;
             c = new float[Math.multiplyExact(rows, hp)];
@@ -321,7 +326,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         float[] hDst = pj == null ? hNext : wk.hFull;
         int dstStride = pj == null ? kp : hiddenPadded;
         int[] act = wk.act;
-        boolean blockRows = rm.panelled() && (long) kp * rm.cols * Float.BYTES > BLOCK_MIN_BYTES;
+        boolean blockRows = blocksRows(rm);
         // Rows in groups of four (each R^T value loaded serves four rows), the rest one by one;
         // for each group all gate tiles, then the element-wise maths over the whole group at once.
         for (int i = 0; i < na; ) {

@@ -31,9 +31,4 @@ final class Vec {
             return false;
         }
     }
-
-    /** "vector API, N floats" or "C2 auto-vectorised": what the matrix kernels run on. */
-    static String describe() {
-        return ENABLED ? "Vector API, " + VectorKernels.L + " floats per vector" : "C2 auto-vectorised";
-    }
 }
