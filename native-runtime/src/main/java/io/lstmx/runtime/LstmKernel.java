@@ -62,6 +62,15 @@ import io.lstmx.ir.LstmWeights;
  * streams only its part of R per step. Without a projection a unit's gates, c and h depend only on
  * the full previous h and its own columns, so one barrier per step suffices; layers with a
  * projection are not split.
+ * <p>
+ * On the Vector API kernels the participants claim the step's work group by group
+ * ({@link #recurClaimed}): each first claims the groups of its own slice (whose R^T it keeps in its
+ * cache), then helps with the groups the others have not claimed yet. With fixed slices every
+ * step waited for the slower participant, and which one is slower changes from step to step
+ * (the two cores share L3 bandwidth; another process takes a core for a while): at H = 512,
+ * batch 1, the participants spent 4-8 us of each 37 us step waiting at the barrier; claimed,
+ * 3 us, both doing the same amount of work. A group is computed the same way by whoever claims
+ * it, so the bits do not depend on the claims.
  */
 final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     /** Hidden units per column group: a group holds the gates of U consecutive units (4 U columns). */
@@ -318,6 +327,10 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     /** One time step of the running rows (see {@link RecurrentKernel#recur}). */
     @Override
     void recur(LstmWork wk, int na, float[] hCur, float[] hNext) {
+        if (wk.claims != null) {
+            recurClaimed(wk, na, hCur, hNext);
+            return;
+        }
         int d = wk.d;
         Slice sl = (Slice) wk.part;
         PackedMatrix rm = sl.r;
@@ -379,6 +392,93 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         }
         if (pj != null) {
             project(pj, na, wk, hNext, kp);
+        }
+    }
+
+    /** Whether team steps are claimed group by group (property {@code lstmx.teamClaims}, default true). */
+    static final boolean CLAIMS = !"false".equals(System.getProperty("lstmx.teamClaims"));
+
+    /**
+     * For tests: participant p starts claiming with participant (p + claimShift)'s groups, so that
+     * with a shift of 1 or more every group is computed by a participant other than its owner. 0
+     * (each starts with its own groups, which stay in its core's cache) otherwise.
+     */
+    static volatile int claimShift;
+
+    /** Team steps are claimed group by group on the Vector API kernels (the C2 kernels need whole tiles). */
+    @Override
+    boolean claimsSteps(Part[] parts) {
+        return CLAIMS && ((Slice) parts[0]).r.panelled();
+    }
+
+    /**
+     * One step of a team participant when the team claims its steps' work (see
+     * {@link RecurrentKernel#claimsSteps}): the participant claims its own slice's unit groups one
+     * at a time, then those the others have not claimed yet, so that a participant whose core is
+     * slower this step (another process, a cache miss storm) costs the step the time of at most
+     * one group rather than the rest of its slice. A claimed group is computed exactly as its
+     * owner computes it (the owner's R^T columns, projected inputs and cell state, the same sums
+     * in the same order), so the result does not depend on who claims what.
+     */
+    private void recurClaimed(LstmWork wk, int na, float[] hCur, float[] hNext) {
+        Work[] team = wk.team;
+        int parts = team.length;
+        int p = wk.participant;
+        int parity = wk.step & 1;
+        int first = p + claimShift;
+        for (int v = 0; v < parts; v++) {
+            int q = (first + v) % parts;
+            LstmWork owner = (LstmWork) team[q];
+            int slot = claimSlot(parity, q, parts);
+            int ng = ((Slice) owner.part).g1 - ((Slice) owner.part).g0;
+            int l;
+            while ((l = wk.claims.getAndIncrement(slot)) < ng) {
+                groupStep(wk, owner, l, na, hCur, hNext);
+            }
+        }
+    }
+
+    /**
+     * Local group l of the owner's slice for the step's na running rows (the owner's act list, the
+     * same for every participant), with {@code wk}'s scratch: the group's columns of the projected
+     * inputs plus h R^T, four rows at a time then one at a time, then the group's cell maths.
+     */
+    private void groupStep(LstmWork wk, LstmWork owner, int l, int na, float[] hCur, float[] hNext) {
+        Slice sl = (Slice) owner.part;
+        PackedMatrix rm = sl.r;
+        int kp = rm.kPadded;
+        int t = sl.groupTile[l];
+        int off = sl.groupOffset[l];
+        int col = rm.start(t) + off;
+        int g = sl.g0 + l;
+        int d = owner.d;
+        float[] acc = wk.acc[0];
+        int[] act = wk.act;
+        int cols = owner.part.cols;
+        int myCols = wk.part.cols;
+        for (int i = 0; i < na; ) {
+            int n = na - i >= 4 ? 4 : 1;
+            for (int m = 0; m < n; m++) {
+                // the same row of the owner's projected inputs (rows are stored [step in chunk, row, cols])
+                int xo = wk.xwRow[i + m] / myCols * cols + col;
+                System.arraycopy(owner.xw, xo, acc, m * TILE + off, GROUP);
+            }
+            int o0 = act[i] * kp;
+            if (n == 4) {
+                rm.mulColumns(t, off, off + GROUP, true, acc, hCur, o0, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+            } else {
+                rm.mulColumns(t, off, off + GROUP, false, acc, hCur, o0, 0, 0, 0);
+            }
+            if (fast[d]) {
+                int nu = Math.min(U, hidden - g * U);
+                for (int m = 0; m < n; m++) {
+                    VectorKernels.lstmCell(acc, m * TILE + off, U, nu, owner.c, act[i + m] * hiddenPadded + g * U, hNext,
+                            act[i + m] * kp + g * U, cellClipped, cellClip, wk.vtmp);
+                }
+            } else {
+                cellGenericGroup(d, g, n, i, act, acc, off, owner.c, hNext, kp);
+            }
+            i += n;
         }
     }
 
@@ -495,40 +595,46 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
 
     /** As {@link #cellFast}, for any activations, peepholes, clip, coupled gates, cell clip: float maths, one unit at a time. */
     private void cellGeneric(Slice sl, int d, int n, int i, int rb, LstmWork wk, float[] hDst, int hStride) {
-        float[] c = wk.c;
+        for (int g = sl.g0; g < sl.g1; g++) {
+            cellGenericGroup(d, g, n, i, wk.act, wk.acc[sl.groupTile[g - sl.g0]], rb * TILE + sl.groupOffset[g - sl.g0], wk.c, hDst, hStride);
+        }
+    }
+
+    /**
+     * {@link #cellGeneric} for the units of group g: the gates of row act[i + m] at {@code acc[a0 + m TILE ..]}
+     * (runs of U units in gate order i, f, o, g), its cell state in {@code c} at row stride hiddenPadded.
+     */
+    private void cellGenericGroup(int d, int g, int n, int i, int[] act, float[] acc, int a0, float[] c, float[] hDst, int hStride) {
         float[] p = peep[d];
         ActivationFn fa = fAct[d];
         ActivationFn ga = gAct[d];
         ActivationFn ha = hAct[d];
-        for (int g = sl.g0; g < sl.g1; g++) {
-            float[] acc = wk.acc[sl.groupTile[g - sl.g0]];
-            int nu = Math.min(U, hidden - g * U);
-            for (int m = 0; m < n; m++) {
-                int a = (rb + m) * TILE + sl.groupOffset[g - sl.g0];
-                int co = wk.act[i + m] * hiddenPadded + g * U;
-                int ho = wk.act[i + m] * hStride + g * U;
-                for (int u = 0; u < nu; u++) {
-                    int unit = g * U + u;
-                    float cp = c[co + u];
-                    float gi = acc[a + u];
-                    float gf = acc[a + U + u];
-                    float go = acc[a + 2 * U + u];
-                    float gg = acc[a + 3 * U + u];
-                    if (p != null) {
-                        gi += p[unit] * cp;
-                        gf += p[hidden + unit] * cp;
-                    }
-                    gi = fa.apply(clip(gi));
-                    gf = inputForget ? 1f - gi : fa.apply(clip(gf));
-                    gg = ga.apply(clip(gg));
-                    float cn = clip(gf * cp + gi * gg, cellClip); // the identity without a cell clip (cellClip = +inf)
-                    c[co + u] = cn;
-                    if (p != null) {
-                        go += p[2 * hidden + unit] * cn;
-                    }
-                    go = fa.apply(clip(go));
-                    hDst[ho + u] = go * ha.apply(cn);
+        int nu = Math.min(U, hidden - g * U);
+        for (int m = 0; m < n; m++) {
+            int a = a0 + m * TILE;
+            int co = act[i + m] * hiddenPadded + g * U;
+            int ho = act[i + m] * hStride + g * U;
+            for (int u = 0; u < nu; u++) {
+                int unit = g * U + u;
+                float cp = c[co + u];
+                float gi = acc[a + u];
+                float gf = acc[a + U + u];
+                float go = acc[a + 2 * U + u];
+                float gg = acc[a + 3 * U + u];
+                if (p != null) {
+                    gi += p[unit] * cp;
+                    gf += p[hidden + unit] * cp;
                 }
+                gi = fa.apply(clip(gi));
+                gf = inputForget ? 1f - gi : fa.apply(clip(gf));
+                gg = ga.apply(clip(gg));
+                float cn = clip(gf * cp + gi * gg, cellClip); // the identity without a cell clip (cellClip = +inf)
+                c[co + u] = cn;
+                if (p != null) {
+                    go += p[2 * hidden + unit] * cn;
+                }
+                go = fa.apply(clip(go));
+                hDst[ho + u] = go * ha.apply(cn);
             }
         }
     }

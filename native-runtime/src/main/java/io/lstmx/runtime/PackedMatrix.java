@@ -374,6 +374,19 @@ final class PackedMatrix {
         VectorKernels.panelMul4(acc, ab, TILE, panels[t], kPadded, q * pw, (q + 1) * pw, a, o0, o1, o2, o3);
     }
 
+    /**
+     * Columns [j0, j1) of tile t (multiples of two panels) of {@link #mul1} (one row) or, with
+     * {@code four}, of {@link #mul4} (accumulator rows at 0, TILE, 2 TILE, 3 TILE): the same sums
+     * for those columns. Panelled matrices only.
+     */
+    void mulColumns(int t, int j0, int j1, boolean four, float[] acc, float[] a, int o0, int o1, int o2, int o3) {
+        if (four) {
+            VectorKernels.panelMul4(acc, 0, TILE, panels[t], kPadded, j0, j1, a, o0, o1, o2, o3);
+        } else {
+            VectorKernels.panelMul1(acc, panels[t], kPadded, j0, j1, a, o0);
+        }
+    }
+
     /** One row of A times tile t: {@code acc[j] += sum_k a[o + k] * B[k, start(t) + j]}, on whichever layout this matrix has. */
     void mul1(int t, float[] acc, float[] a, int o) {
         if (panels != null) {

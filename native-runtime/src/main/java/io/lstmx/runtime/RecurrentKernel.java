@@ -6,6 +6,7 @@ import io.lstmx.ir.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * What the recurrent kernels ({@link LstmKernel}, {@link GruKernel}, {@link RnnKernel}) share: one
@@ -229,6 +230,15 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         final int[] heldTime;
         int heldCount;
         final boolean[] emitted;
+        /**
+         * In a team whose steps are claimed group by group (see {@link #claimsSteps}): every
+         * participant's work (indexed by participant), this one's index, the team's claim counters
+         * and the current step (its parity picks the counters); null / unused otherwise.
+         */
+        Work[] team;
+        int participant;
+        AtomicIntegerArray claims;
+        int step;
 
         Work(RecurrentKernel<?> k, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles) {
             this(k, k.fullPart(d), d, b0, rows, batch, steps, len, accTiles, null, null);
@@ -256,7 +266,10 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             }
             maxLen = longest;
             int perStep = Math.multiplyExact(rows, part.cols);
-            chunk = Math.max(1, Math.min(maxLen, CHUNK_FLOATS / Math.max(1, perStep)));
+            // a team's participants all take the chunk of the whole layer, so that their chunks
+            // start at the same steps (a participant may read another's projected inputs)
+            int chunkPerStep = part.whole ? perStep : Math.multiplyExact(rows, k.xwCols);
+            chunk = Math.max(1, Math.min(maxLen, CHUNK_FLOATS / Math.max(1, chunkPerStep)));
             xin = new float[Math.multiplyExact(Math.multiplyExact(chunk, rows), part.w.kPadded)];
             xw = new float[Math.multiplyExact(chunk, perStep)];
             h0 = hA != null ? hA : new float[Math.multiplyExact(rows, k.hStride)];
@@ -269,6 +282,23 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             heldTime = new int[rows];
             emitted = new boolean[rows];
         }
+    }
+
+    /**
+     * Whether a team running these parts claims its steps' work piece by piece instead of each
+     * participant computing exactly its own part (see {@link #runTeam}); the subclass's
+     * {@link #recur} then does the claiming. False by default.
+     */
+    boolean claimsSteps(Part[] parts) {
+        return false;
+    }
+
+    /** Slots per participant and step parity in {@link Work#claims}: one counter per 64-byte line. */
+    static final int CLAIM_STRIDE = 16;
+
+    /** The claim counter of participant q's pieces at steps of the given parity. */
+    static int claimSlot(int parity, int q, int parts) {
+        return (parity * parts + q) * CLAIM_STRIDE;
     }
 
     /** The work buffers of one piece (see {@link Work}). */
@@ -399,6 +429,15 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         for (Part part : parts) {
             works.add(newPartWork(part, 0, 0, batch, batch, steps, len, hA, hB));
         }
+        if (claimsSteps(parts)) {
+            Work[] all = works.toArray(new Work[0]);
+            AtomicIntegerArray claims = new AtomicIntegerArray(2 * parts.length * CLAIM_STRIDE);
+            for (int p = 0; p < all.length; p++) {
+                all[p].team = all;
+                all[p].participant = p;
+                all[p].claims = claims;
+            }
+        }
         W first = works.get(0);
         loadStates(first, hLast);
         if (cLast != null) {
@@ -468,22 +507,38 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 }
             }
             wm.multiply(wk.xin, (s1 - s0) * rows, ip, wk.part.bias, wk.xw, wk.part.cols, wk.acc[0]);
+            if (wk.claims != null) {
+                // others may claim this participant's pieces of the chunk's steps: its projected inputs must be there
+                team.await(p);
+            }
             for (int s = s0; s < s1; s++) {
                 // Step s reads h from buffer (s & 1) and writes the other.
                 float[] hCur = (s & 1) == 0 ? wk.h0 : wk.h1;
                 float[] hNext = (s & 1) == 0 ? wk.h1 : wk.h0;
                 int na = activeRows(wk, s, s0, mask);
+                wk.step = s;
+                if (wk.claims != null) {
+                    // this participant's counter for the next step (the counters alternate with the
+                    // step's parity): nobody claims from it now, as all claims of the previous step
+                    // ended before its barrier; reset every step, whether or not rows run
+                    wk.claims.set(claimSlot((s & 1) ^ 1, p, wk.team.length), 0);
+                }
                 if (na > 0) {
                     recur(wk, na, hCur, hNext);
-                    if (y != null) {
-                        writeY(wk, na, hNext, y);
-                    }
+                }
+                if (na > 0 && y != null && team == null) {
+                    writeY(wk, na, hNext, y);
                 }
                 if (mask != null) {
                     hold(wk, na, hCur, hNext, zeroMasked ? null : y);
                 }
                 if (team != null) {
                     team.await(p);
+                    // after the barrier: with claimed steps, another participant may have written
+                    // some of this one's units (nobody writes hNext again before the next barrier)
+                    if (na > 0 && y != null) {
+                        writeY(wk, na, hNext, y);
+                    }
                 }
             }
         }

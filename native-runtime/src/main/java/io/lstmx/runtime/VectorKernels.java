@@ -62,6 +62,14 @@ final class VectorKernels {
         }
     }
 
+    /** Columns [j0, j1) (multiples of two panels) of {@link #panelMul1}: the same sums, for a caller that claims a step's columns piece by piece. */
+    static void panelMul1(float[] acc, float[] p, int kp, int j0, int j1, float[] a, int o) {
+        int stride = kp * PANEL;
+        for (int j = j0, base = j0 / PANEL * stride; j < j1; j += 2 * PANEL, base += 2 * stride) {
+            panelMul1Two(acc, p, kp, stride, j, base, a, o);
+        }
+    }
+
     /** Two consecutive panels of {@link #panelMul1}: eight accumulators. */
     private static void panelMul1Two(float[] acc, float[] p, int kp, int stride, int j, int base, float[] a, int o) {
         FloatVector c00 = FloatVector.fromArray(S, acc, j);

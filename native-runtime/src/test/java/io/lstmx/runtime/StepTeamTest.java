@@ -125,6 +125,34 @@ class StepTeamTest {
         }
     }
 
+    @Test
+    void claimedStepsGiveTheSameBitsWhicheverParticipantComputesAGroup() {
+        // With the Vector API kernels a team's participants claim unit groups step by step; shifted,
+        // every group is computed by another participant than its owner (its R^T columns,
+        // projected inputs and cell state), as a late participant's groups are in a real run.
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "claimed steps need the Vector API kernels");
+        try {
+            for (Case c : cases()) {
+                for (int batch : new int[] {1, 4, 5}) {
+                    Map<String, Tensor> in = c.inputs(batch, 70 + batch);
+                    float[][] single = c.run(1, in);
+                    for (int shift = 1; shift <= 2; shift++) {
+                        LstmKernel.claimShift = shift;
+                        for (int threads = 2; threads <= 3; threads++) {
+                            long before = StepTeam.CALLS.get();
+                            float[][] team = c.run(threads, in);
+                            assertTrue(StepTeam.CALLS.get() > before, c.name + ", batch " + batch + ", " + threads + " threads: a team ran it");
+                            assertSameBits(single, team, c.name + ", batch " + batch + ", " + threads + " threads, claims shifted by " + shift);
+                        }
+                    }
+                    LstmKernel.claimShift = 0;
+                }
+            }
+        } finally {
+            LstmKernel.claimShift = 0;
+        }
+    }
+
     /** A GRU case: the layer, its compiled model (X, L, H0 in; Y, Y_h out) and its weights. */
     private record GruCase(String name, RecurrentSpec spec, List<RecurrentWeights> weights, CompiledModel model) {
         static GruCase of(String name, RecurrentSpec spec, long seed) {
