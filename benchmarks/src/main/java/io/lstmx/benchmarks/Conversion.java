@@ -31,35 +31,36 @@ import java.util.stream.Stream;
 
 /**
  * Conversion cost (issue 9, goal 4): a model of about 100 million parameters (three stacked LSTM
- * layers, I = H = 2048) converted ONNX to ONNX with {@code Lstmx.read} + {@code Lstmx.save}, against
- * reading and writing the same bytes ({@code Files.readAllBytes} + {@code Files.write}); the
- * conversion runs in a child JVM whose heap is capped at twice the weight bytes (it fails if its
- * live data ever needs more), which also reports the most heap it saw in use (sampled every 2 ms,
- * garbage included).
+ * layers, I = H = 2048) read from ONNX with {@code Lstmx.read} and saved with {@code Lstmx.save} into
+ * every format lstmx writes, each against reading the source's bytes and writing the output's
+ * bytes ({@code Files.readAllBytes} + {@code Files.write}); each conversion runs in a child JVM whose
+ * heap is capped at twice the weight bytes (it fails if its live data ever needs more), which also
+ * reports the most heap it saw in use (sampled every 2 ms, garbage included) and the most in use
+ * right after a collection.
  */
 final class Conversion {
     static final int H = 2048;
     static final int LAYERS = 3;
 
+    /** The formats measured, ONNX first (the goal's own case). */
+    static final List<Format> TARGETS = List.of(Format.ONNX, Format.TORCHSCRIPT, Format.PYTORCH_STATE_DICT, Format.KERAS,
+            Format.KERAS_H5, Format.SAVEDMODEL, Format.TF_GRAPHDEF);
+
+    /** One target format's measurement. */
+    record Target(Format format, long outBytes, double ioSeconds, double convertSeconds, long peakSampled, long liveAfterGc,
+            String outcome) {
+    }
+
     final long params;
     final long fileBytes;
-    final double ioSeconds;
-    final double convertSeconds;
     final long maxHeap;
-    final long peakSampled;
-    /** Most heap in use right after a collection (an upper bound of the live data; -1 when unknown). */
-    final long liveAfterGc;
-    final String childOutcome;
+    final List<Target> targets;
 
-    private Conversion(long params, long fileBytes, double io, double conv, long maxHeap, long peak, long live, String outcome) {
+    private Conversion(long params, long fileBytes, long maxHeap, List<Target> targets) {
         this.params = params;
         this.fileBytes = fileBytes;
-        this.ioSeconds = io;
-        this.convertSeconds = conv;
         this.maxHeap = maxHeap;
-        this.peakSampled = peak;
-        this.liveAfterGc = live;
-        this.childOutcome = outcome;
+        this.targets = targets;
     }
 
     static Model model() {
@@ -101,50 +102,71 @@ final class Conversion {
         Lstmx.save(model(), src, Format.ONNX);
         System.gc();
         long fileBytes = bytesUnder(srcDir);
-        // reading and writing the bytes (best of 3)
-        double io = Double.MAX_VALUE;
+        long weightBytes = params * 4;
+        long xmx = 2 * weightBytes;
+        List<Target> targets = new ArrayList<>();
+        for (Format f : TARGETS) {
+            Path dstDir = Files.createDirectories(tmp.resolve("conv-dst-" + f.id()));
+            Path dst = dstDir.resolve(f.directory() ? "out" : "out." + (f.extensions().isEmpty() ? "bin" : f.extensions().get(0)));
+            // first under the goal's cap (2 x the weights); if that fails, again with 5 x to measure anyway
+            String[] run = child(src, dst, f, xmx);
+            String outcome = run[0].equals("0") ? "completed" : "FAILED (" + run[3] + ")";
+            if (!run[0].equals("0")) {
+                String[] again = child(src, dst, f, 5 * weightBytes);
+                run = again;
+                outcome += "; timed with -Xmx" + ((5 * weightBytes) >> 20) + "m: " + (again[0].equals("0") ? "completed" : "FAILED (" + again[3] + ")");
+            }
+            long outBytes = Files.exists(dst) ? bytesUnder(dst) : -1;
+            double io = outBytes < 0 ? Double.NaN : readWrite(src, dst, tmp);
+            Target t = new Target(f, outBytes, io, Double.parseDouble(run[1]), Long.parseLong(run[2]), Long.parseLong(run[4]), outcome);
+            targets.add(t);
+            o.printf(Locale.ROOT, "# conversion to %s: %d params, %d MB in, %d MB out; read+write %.2f s, convert %.2f s (%.2fx), child -Xmx%dm %s,"
+                    + " heap seen %d MB, after collections %d MB%n", f.id(), params, fileBytes >> 20, outBytes >> 20, io, t.convertSeconds(),
+                    t.convertSeconds() / io, xmx >> 20, outcome, t.peakSampled() >> 20, t.liveAfterGc() >> 20);
+            SideBySide.deleteTree(dstDir);
+        }
+        SideBySide.deleteTree(srcDir);
+        return new Conversion(params, fileBytes, xmx, targets);
+    }
+
+    /**
+     * The baseline of one conversion: reading the source's bytes and writing as many bytes as the
+     * conversion wrote (the output's files' contents, into new files), best of 3, page cache warm.
+     */
+    private static double readWrite(Path src, Path out, Path tmp) throws IOException {
+        List<byte[]> outputs = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(out)) {
+            for (Path p : (Iterable<Path>) s.filter(Files::isRegularFile)::iterator) {
+                outputs.add(Files.readAllBytes(p));
+            }
+        }
+        double best = Double.MAX_VALUE;
         for (int rep = 0; rep < 3; rep++) {
             Path copy = Files.createDirectories(tmp.resolve("conv-copy" + rep));
             long t0 = System.nanoTime();
-            try (Stream<Path> s = Files.list(srcDir)) {
-                for (Path p : (Iterable<Path>) s::iterator) {
-                    Files.write(copy.resolve(p.getFileName()), Files.readAllBytes(p));
-                }
+            byte[] in = Files.readAllBytes(src);
+            int i = 0;
+            for (byte[] b : outputs) {
+                Files.write(copy.resolve("f" + i++), b);
             }
-            io = Math.min(io, (System.nanoTime() - t0) / 1e9);
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            if (in.length == 0) {
+                throw new IllegalStateException(src + " is empty");
+            }
             SideBySide.deleteTree(copy);
         }
-        long weightBytes = params * 4;
-        long xmx = 2 * weightBytes;
-        Path dst = Files.createDirectories(tmp.resolve("conv-dst")).resolve("big.onnx");
-        // first under the goal's cap (2 x the weights); if that fails, again with 5 x to measure anyway
-        String[] run = child(src, dst, xmx);
-        String outcome = run[0].equals("0") ? "completed" : "FAILED (" + run[3] + ")";
-        if (!run[0].equals("0")) {
-            String[] again = child(src, dst, 5 * weightBytes);
-            run = again;
-            outcome += "; timed with -Xmx" + ((5 * weightBytes) >> 20) + "m: " + (again[0].equals("0") ? "completed" : "FAILED (" + again[3] + ")");
-        }
-        double conv = Double.parseDouble(run[1]);
-        long peak = Long.parseLong(run[2]);
-        long live = Long.parseLong(run[4]);
-        Conversion c = new Conversion(params, fileBytes, io, conv, xmx, peak, live, outcome);
-        o.printf(Locale.ROOT, "# conversion: %d params, %d MB; read+write %.2f s, convert %.2f s (%.2fx), child -Xmx%dm %s, heap seen %d MB,"
-                + " after collections %d MB%n", params, fileBytes >> 20, io, conv, conv / io, xmx >> 20, outcome, peak >> 20, live >> 20);
-        SideBySide.deleteTree(srcDir);
-        SideBySide.deleteTree(dst.getParent());
-        return c;
+        return best;
     }
 
     /** Runs the child JVM: {exit code, best seconds (NaN if none), most heap seen, last output line, most heap after a collection}. */
-    private static String[] child(Path src, Path dst, long xmx) throws Exception {
+    private static String[] child(Path src, Path dst, Format format, long xmx) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + (xmx >> 20) + "m"));
         // extra flags for the child, e.g. a flight recording: -Dlstmx.bench.childOpts="-XX:StartFlightRecording=filename=c.jfr"
         String extra = System.getProperty("lstmx.bench.childOpts", "").strip();
         if (!extra.isEmpty()) {
             cmd.addAll(List.of(extra.split("\\s+")));
         }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Child.class.getName(), src.toString(), dst.toString()));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Child.class.getName(), src.toString(), dst.toString(), format.id()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         double conv = Double.NaN;
         long peak = -1;
@@ -179,17 +201,20 @@ final class Conversion {
     }
 
     String markdown() {
-        StringBuilder b = new StringBuilder("## Conversion cost: ONNX → ONNX, " + String.format(Locale.ROOT, "%.1f", params / 1e6) + " M parameters\n\n");
-        b.append("Three stacked LSTM layers, I = H = 2048 (").append(fileBytes >> 20).append(" MiB of ONNX), converted with `Lstmx.read` + `Lstmx.save` in a\n")
-                .append("child JVM whose heap is capped at twice the weight bytes (`-Xmx").append(maxHeap >> 20).append("m`); the baseline reads and writes the same\n")
-                .append("files' bytes (`Files.readAllBytes` + `Files.write`, page cache warm, best of 3). Conversion time is the better of two runs in\n")
-                .append("the child, each writing a new file as the baseline does.\n\n");
-        b.append("| read + write the bytes | convert | ratio (goal < 2) | heap cap 2 × weights | most heap seen in use (sampled, garbage included) "
+        StringBuilder b = new StringBuilder("## Conversion cost: ONNX → every format, " + String.format(Locale.ROOT, "%.1f", params / 1e6) + " M parameters\n\n");
+        b.append("Three stacked LSTM layers, I = H = 2048 (").append(fileBytes >> 20).append(" MiB of ONNX), read with `Lstmx.read` and saved with")
+                .append(" `Lstmx.save` in a\nchild JVM whose heap is capped at twice the weight bytes (`-Xmx").append(maxHeap >> 20)
+                .append("m`); the baseline reads the source's bytes and writes\nas many bytes as the conversion wrote (`Files.readAllBytes` +")
+                .append(" `Files.write`, page cache warm, best of 3). Conversion time is the better of\ntwo runs in the child, each writing a new")
+                .append(" file as the baseline does. Goal: time under 2 × the baseline, heap under 2 × the weights.\n\n");
+        b.append("| to | output | read + write the bytes | convert | ratio (goal < 2) | heap cap 2 × weights | most heap seen in use (sampled, garbage included) "
                 + "| most heap in use after a collection |\n");
-        b.append("|---:|---:|---:|---|---:|---:|\n");
-        b.append(String.format(Locale.ROOT, "| %.2f s | %.2f s | %.2f | %s | %d MiB (%.2f × weights) | %d MiB (%.2f × weights) |%n", ioSeconds,
-                convertSeconds, convertSeconds / ioSeconds, childOutcome, peakSampled >> 20, peakSampled / (params * 4.0), liveAfterGc >> 20,
-                liveAfterGc / (params * 4.0)));
+        b.append("|---|---:|---:|---:|---:|---|---:|---:|\n");
+        for (Target t : targets) {
+            b.append(String.format(Locale.ROOT, "| %s | %d MiB | %.2f s | %.2f s | %.2f | %s | %d MiB (%.2f × weights) | %d MiB (%.2f × weights) |%n",
+                    t.format().id(), t.outBytes() >> 20, t.ioSeconds(), t.convertSeconds(), t.convertSeconds() / t.ioSeconds(), t.outcome(),
+                    t.peakSampled() >> 20, t.peakSampled() / (params * 4.0), t.liveAfterGc() >> 20, t.liveAfterGc() / (params * 4.0)));
+        }
         return b.toString();
     }
 
@@ -201,6 +226,7 @@ final class Conversion {
         public static void main(String[] args) throws Exception {
             Path src = Path.of(args[0]);
             Path dst = Path.of(args[1]);
+            Format to = Format.KNOWN.stream().filter(f -> f.id().equals(args[2])).findFirst().orElseThrow();
             long[] peak = {0};
             Thread sampler = new Thread(() -> {
                 var mem = ManagementFactory.getMemoryMXBean();
@@ -233,7 +259,7 @@ final class Conversion {
             for (int rep = 0; rep < 2; rep++) {
                 // into a new file each time, as the baseline writes new copies: replacing the last
                 // run's output would add the deletion of 384 MiB (about 0.1 s here) to the conversion
-                Files.deleteIfExists(dst);
+                SideBySide.deleteTree(dst);
                 System.gc();
                 synchronized (peak) {
                     peak[0] = 0;
@@ -244,7 +270,7 @@ final class Conversion {
                 long t0 = System.nanoTime();
                 Model m = Lstmx.read(src, Format.ONNX);
                 long t1 = System.nanoTime();
-                Lstmx.save(m, dst, Format.ONNX);
+                Lstmx.save(m, dst, to);
                 double s = (System.nanoTime() - t0) / 1e9;
                 double read = (t1 - t0) / 1e9;
                 m = null;

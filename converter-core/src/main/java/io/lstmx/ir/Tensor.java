@@ -234,17 +234,31 @@ public final class Tensor {
         if (shape.length != 2) {
             throw new IllegalArgumentException("transposeInto needs a 2-D tensor, this is " + Arrays.toString(shape));
         }
+        transposeColumnsInto(0, shape[1], dst, offset, stride);
+    }
+
+    /**
+     * Columns [j0, j1) of this 2-D tensor [r, c], transposed: element (i, j) goes to
+     * {@code dst[offset + (j - j0) * stride + i]}; with stride r, rows j0..j1-1 of the [c, r]
+     * transpose. For writers that stream a transposed weight a few rows at a time instead of
+     * holding all of it (the same tiled reads as {@link #transposeInto}).
+     */
+    public void transposeColumnsInto(int j0, int j1, float[] dst, int offset, int stride) {
+        if (shape.length != 2) {
+            throw new IllegalArgumentException("transposeColumnsInto needs a 2-D tensor, this is " + Arrays.toString(shape));
+        }
         int r = shape[0];
         int c = shape[1];
-        if (r > 0 && c > 0 && (offset < 0 || stride < r || offset + (long) (c - 1) * stride + r > dst.length)) {
-            throw new IndexOutOfBoundsException("a [" + r + ", " + c + "] transpose at offset " + offset + ", stride " + stride
+        java.util.Objects.checkFromToIndex(j0, j1, c);
+        if (r > 0 && j1 > j0 && (offset < 0 || stride < r || offset + (long) (j1 - j0 - 1) * stride + r > dst.length)) {
+            throw new IndexOutOfBoundsException("a [" + r + ", " + (j1 - j0) + "] transpose at offset " + offset + ", stride " + stride
                     + " does not fit " + dst.length + " values");
         }
         final int tile = 16;
         for (int i0 = 0; i0 < r; i0 += tile) {
             int rows = Math.min(tile, r - i0);
-            for (int j = 0; j < c; j++) {
-                int at = offset + j * stride + i0;
+            for (int j = j0; j < j1; j++) {
+                int at = offset + (j - j0) * stride + i0;
                 int from = i0 * c + j;
                 if (floats != null) {
                     for (int i = 0; i < rows; i++) {

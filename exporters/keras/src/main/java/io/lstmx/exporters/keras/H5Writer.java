@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,9 +27,10 @@ import java.util.Map;
  * dataset comes out damaged), it orders children by hash, and it writes strings as fixed-length
  * ones, which cannot exceed the 64 KiB of one header message (a long model_config).
  * <p>
- * The datasets' values are not copied into the file's image: it keeps their arrays and writes them
- * when it is written (issue 9: writing a model must not hold its weights again, or several times
- * over while a byte array grows).
+ * The datasets' values are not copied into the file's image: it keeps their {@link Values} and
+ * asks for them when it is written, a chunk at a time (issue 9: writing a model must not hold its
+ * weights again, or several times over while a byte array grows; a kernel Keras holds transposed
+ * is transposed a few rows at a time from the model's own tensor).
  */
 final class H5Writer {
     private static final long UNDEF = -1L;
@@ -64,6 +66,10 @@ final class H5Writer {
         }
 
         void dataset(String name, int[] shape, float[] values) {
+            dataset(name, shape, Values.of(values));
+        }
+
+        void dataset(String name, int[] shape, Values values) {
             if (children.containsKey(name)) {
                 throw new IllegalStateException("two nodes named " + name);
             }
@@ -81,7 +87,43 @@ final class H5Writer {
         }
     }
 
-    record Data(int[] shape, float[] values) {
+    record Data(int[] shape, Values values) {
+    }
+
+    /**
+     * A dataset's float32 values, produced when the file is written (as often as it is written:
+     * the same values each time), so that a writer need not hold a model's weights again.
+     */
+    interface Values {
+        /** How many values. */
+        long count();
+
+        /**
+         * Puts values [from, from + n) into {@code dst} (n at most {@link #CHUNK}).
+         *
+         * @param from first value
+         * @param n    how many
+         * @param dst  where they go, in order
+         */
+        void get(long from, int n, FloatBuffer dst);
+
+        /** Values handed out per {@link #get} call when the file is written. */
+        int CHUNK = 1 << 16;
+
+        /** The values of an array, which is kept (not copied, not changed). */
+        static Values of(float[] v) {
+            return new Values() {
+                @Override
+                public long count() {
+                    return v.length;
+                }
+
+                @Override
+                public void get(long from, int n, FloatBuffer dst) {
+                    dst.put(v, (int) from, n);
+                }
+            };
+        }
     }
 
     private final Buf out = new Buf();
@@ -219,7 +261,7 @@ final class H5Writer {
             message(m, 0x01, dataspace(d.shape()));
             message(m, 0x03, FLOAT32);
             message(m, 0x05, new byte[] {3, 0x0A});
-            Buf layout = new Buf().u8(3).u8(1).u64(dataAt).u64(4L * d.values().length);
+            Buf layout = new Buf().u8(3).u8(1).u64(dataAt).u64(4L * d.values().count());
             message(m, 0x08, layout.toByteArray());
             return header(m);
         }
@@ -310,7 +352,7 @@ final class H5Writer {
      * is) between runs of bytes.
      */
     private static final class Buf {
-        /** byte[] runs and float[] values, in order, before {@link #b}. */
+        /** byte[] runs and dataset values, in order, before {@link #b}. */
         private final List<Object> parts = new ArrayList<>();
         private ByteArrayOutputStream b = new ByteArrayOutputStream();
         private long done;
@@ -345,11 +387,11 @@ final class H5Writer {
             return u32((int) v).u32((int) (v >>> 32));
         }
 
-        /** The values, little-endian, when the buffer is written: the array is kept, not copied (nor changed). */
-        Buf floats(float[] v) {
+        /** The values, little-endian, produced when the buffer is written. */
+        Buf floats(Values v) {
             cut();
             parts.add(v);
-            done += 4L * v.length;
+            done += 4L * v.count();
             return this;
         }
 
@@ -388,11 +430,16 @@ final class H5Writer {
                     out.write(a);
                     continue;
                 }
-                float[] v = (float[]) p;
-                for (int i = 0; i < v.length; i += 1 << 16) {
-                    int n = Math.min(v.length - i, 1 << 16);
+                Values v = (Values) p;
+                long count = v.count();
+                for (long i = 0; i < count; i += Values.CHUNK) {
+                    int n = (int) Math.min(count - i, Values.CHUNK);
                     bb.clear();
-                    bb.asFloatBuffer().put(v, i, n);
+                    FloatBuffer fb = bb.asFloatBuffer();
+                    v.get(i, n, fb);
+                    if (fb.position() != n) {
+                        throw new IllegalStateException("a dataset gave " + fb.position() + " of " + n + " values");
+                    }
                     out.write(bb.array(), 0, 4 * n);
                 }
             }

@@ -665,7 +665,7 @@ final class KerasBuilder {
             KT y = call("Dense", cfg, List.of(in), shape);
             KLayer kl = y.ref().layer;
             kl.weights.add(new KerasModel.Weight("kernel", "", out.name + "/" + kl.name + "/kernel",
-                    new int[] {l.weight().dim(1), l.weight().dim(0)}, transposed(l.weight())));
+                    new int[] {l.weight().dim(1), l.weight().dim(0)}, KerasModel.transposed(l.weight())));
             if (l.bias() != null) {
                 kl.weights.add(weight("bias", "", kl.name + "/bias", l.bias()));
             }
@@ -1197,18 +1197,8 @@ final class KerasBuilder {
         return Tensor.ofFloats(a.shape(), s);
     }
 
-    /**
-     * The values of 2-D {@code t} transposed ([c, r] for [r, c]; Keras holds kernels as [in, out]):
-     * one copy of the weights, written tile by tile (issue 9).
-     */
-    static float[] transposed(Tensor t) {
-        float[] b = new float[t.size()];
-        t.transposeInto(b, 0, t.dim(0));
-        return b;
-    }
-
     private KerasModel.Weight weight(String name, String objectPath, String legacy, Tensor t) {
-        return new KerasModel.Weight(name, objectPath, out.name + "/" + legacy, t.shape(), t.toFloatArray());
+        return new KerasModel.Weight(name, objectPath, out.name + "/" + legacy, t.shape(), KerasModel.of(t));
     }
 
     /** A recurrent IR layer as one Keras LSTM / GRU / SimpleRNN, or a Bidirectional around one. */
@@ -1564,7 +1554,7 @@ final class KerasBuilder {
         String[] names = {"kernel", "recurrent_kernel", "bias"};
         for (int i = 0; i < 3; i++) {
             int[] shape = i < 2 ? new int[] {w[i].dim(1), w[i].dim(0)} : w[i].shape();
-            float[] values = i < 2 ? transposed(w[i]) : w[i].toFloatArray();
+            H5Writer.Values values = i < 2 ? KerasModel.transposed(w[i]) : KerasModel.of(w[i]);
             kl.weights.add(new KerasModel.Weight(names[i], path, out.name + "/" + legacy + "/" + names[i], shape, values));
         }
     }

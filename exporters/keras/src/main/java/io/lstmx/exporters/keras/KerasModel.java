@@ -33,9 +33,66 @@ final class KerasModel {
     /**
      * A weight: its Keras name (kernel, recurrent_kernel, bias, embeddings), the object path below
      * the layer in a .keras file ("" for the layer itself, "cell", "forward_layer/cell" ...), the
-     * legacy .h5 name below the model ("lstm/lstm_cell/kernel"), its shape and values.
+     * legacy .h5 name below the model ("lstm/lstm_cell/kernel"), its shape and values (produced
+     * when the file is written: see {@link #of} and {@link #transposed}).
      */
-    record Weight(String name, String objectPath, String legacyPath, int[] shape, float[] values) {
+    record Weight(String name, String objectPath, String legacyPath, int[] shape, H5Writer.Values values) {
+    }
+
+    /** A tensor's values as they are, read when the file is written (no copy). */
+    static H5Writer.Values of(io.lstmx.ir.Tensor t) {
+        return new H5Writer.Values() {
+            @Override
+            public long count() {
+                return t.size();
+            }
+
+            @Override
+            public void get(long from, int n, java.nio.FloatBuffer dst) {
+                t.putFloats((int) from, n, dst);
+            }
+        };
+    }
+
+    /**
+     * The values of 2-D {@code t} [r, c] transposed ([c, r]: Keras holds kernels as [in, out]),
+     * produced when the file is written a few rows at a time from the tensor, so that writing a
+     * model never holds its kernels twice (issue 9).
+     */
+    static H5Writer.Values transposed(io.lstmx.ir.Tensor t) {
+        int r = t.dim(0);
+        int c = t.dim(1);
+        return new H5Writer.Values() {
+            /** Rows of the transpose, kept between calls (a file is written by one thread). */
+            private float[] block;
+
+            @Override
+            public long count() {
+                return (long) r * c;
+            }
+
+            @Override
+            public void get(long from, int n, java.nio.FloatBuffer dst) {
+                // output rows (source columns) j0..j1 cover [from, from + n): transpose them into a
+                // scratch row block, then hand out the part asked for
+                long end = from + n;
+                int j0 = (int) (from / r);
+                int j1 = (int) ((end + r - 1) / r);
+                int perBlock = Math.max(1, H5Writer.Values.CHUNK / Math.max(1, r));
+                int need = Math.multiplyExact(Math.min(perBlock, j1 - j0), r);
+                if (block == null || block.length < need) {
+                    block = new float[need];
+                }
+                for (int j = j0; j < j1; j += perBlock) {
+                    int jn = Math.min(j1, j + perBlock);
+                    t.transposeColumnsInto(j, jn, block, 0, r);
+                    long blockStart = (long) j * r;
+                    int a = (int) (Math.max(from, blockStart) - blockStart);
+                    int b = (int) (Math.min(end, (long) jn * r) - blockStart);
+                    dst.put(block, a, b - a);
+                }
+            }
+        };
     }
 
     /** A layer and its one call. */

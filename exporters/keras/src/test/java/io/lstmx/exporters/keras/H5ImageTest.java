@@ -55,8 +55,9 @@ class H5ImageTest {
 
 
     @Test
-    void kernelsAreTransposedTileByTile() {
-        for (int[] rc : new int[][] {{1, 1}, {3, 5}, {16, 7}, {17, 33}, {40, 3}, {0, 4}}) {
+    void kernelsAreTransposedAFewRowsAtATimeWhenTheFileIsWritten() {
+        // shapes around the 16-row tiles and a transpose row longer than one chunk of values (70000 > 65536)
+        for (int[] rc : new int[][] {{1, 1}, {3, 5}, {16, 7}, {17, 33}, {40, 3}, {0, 4}, {70000, 2}, {5, 30000}}) {
             int r = rc[0];
             int c = rc[1];
             float[] v = new float[r * c];
@@ -69,9 +70,24 @@ class H5ImageTest {
                     want[j * r + i] = v[i * c + j];
                 }
             }
-            assertArrayEquals(want, KerasBuilder.transposed(Tensor.ofFloats(new int[] {r, c}, v)), r + "x" + c);
+            H5Writer.Values t = KerasModel.transposed(Tensor.ofFloats(new int[] {r, c}, v));
+            assertEquals(v.length, t.count(), r + "x" + c + ": count");
+            // in the writer's chunks, and in pieces that start and end inside rows of the transpose
+            for (int piece : new int[] {H5Writer.Values.CHUNK, 7, 1000}) {
+                assertArrayEquals(want, read(t, piece), r + "x" + c + " in pieces of " + piece);
+            }
         }
         Tensor half = Tensor.ofFloats(new int[] {2, 2}, new float[] {0.5f, 1, 2, 4}).withDType(DType.FLOAT16);
-        assertArrayEquals(new float[] {0.5f, 2, 1, 4}, KerasBuilder.transposed(half), "half precision widened");
+        assertArrayEquals(new float[] {0.5f, 2, 1, 4}, read(KerasModel.transposed(half), 3), "half precision widened");
+        assertArrayEquals(new float[] {0.5f, 1, 2, 4}, read(KerasModel.of(half), 3), "as it is");
+    }
+
+    private static float[] read(H5Writer.Values values, int piece) {
+        java.nio.FloatBuffer all = java.nio.FloatBuffer.allocate((int) values.count());
+        for (long from = 0; from < values.count(); from += piece) {
+            values.get(from, (int) Math.min(piece, values.count() - from), all);
+        }
+        assertEquals(values.count(), all.position(), "values handed out");
+        return all.array();
     }
 }
