@@ -4,6 +4,8 @@ import io.lstmx.errors.LstmxException;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -25,7 +27,27 @@ public final class AtomicFiles {
         void write(OutputStream out) throws IOException;
     }
 
+    /** Produces a file's content into a seekable channel (opened for writing, positioned at 0). */
+    @FunctionalInterface
+    public interface ChannelWriter {
+        void write(FileChannel out) throws IOException;
+    }
+
     public static void write(Path target, Writer writer) {
+        writeChannel(target, ch -> {
+            // not closed here: closing the stream would close the channel before the move (harmless,
+            // but writeChannel closes it itself)
+            OutputStream out = Channels.newOutputStream(ch);
+            writer.write(out);
+            out.flush();
+        });
+    }
+
+    /**
+     * As {@link #write(Path, Writer)}, for writers that go back to patch what they wrote (a zip
+     * entry's CRC known only after its data): the temporary file as a channel.
+     */
+    public static void writeChannel(Path target, ChannelWriter writer) {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Path tmp = null;
@@ -36,16 +58,16 @@ public final class AtomicFiles {
             }
             // Not Files.createTempFile: it makes the file owner-only (0600), and the move would carry
             // that over to the result; a plain new file gets the usual permissions (umask).
-            OutputStream out = null;
+            FileChannel out = null;
             while (out == null) {
                 tmp = dir.resolve(Staging.newName("tmp"));
                 try {
-                    out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                 } catch (FileAlreadyExistsException e) {
                     tmp = null;
                 }
             }
-            try (OutputStream o = out) {
+            try (FileChannel o = out) {
                 writer.write(o);
             }
             try {

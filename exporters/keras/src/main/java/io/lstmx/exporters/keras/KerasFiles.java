@@ -21,10 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.zip.CRC32;
-import java.util.zip.CheckedOutputStream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * Serializes a {@link KerasModel} the way Keras 3 (3.8) saves models:
@@ -306,39 +302,17 @@ final class KerasFiles {
         return root;
     }
 
-    static void writeKeras(KerasModel m, OutputStream os) throws IOException {
+    /** The .keras archive: metadata.json, config.json, then model.weights.h5 produced once, as it is written (see {@link StoredZip}). */
+    static void writeKeras(KerasModel m, java.nio.channels.FileChannel ch) throws IOException {
         JsonObject meta = new JsonObject();
         meta.addProperty("keras_version", KERAS_VERSION);
         meta.addProperty("date_saved", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd@HH:mm:ss")));
         H5Writer.Image weights = H5Writer.write(weightsByObjectPath(m));
-        try (ZipOutputStream z = new ZipOutputStream(os)) {
-            stored(z, "metadata.json", GSON.toJson(meta).getBytes(StandardCharsets.UTF_8));
-            stored(z, "config.json", GSON.toJson(config(m, true)).getBytes(StandardCharsets.UTF_8));
-            // streamed from the weights' arrays: once for the CRC the entry's header needs, once into the zip
-            CRC32 crc = new CRC32();
-            weights.writeTo(new CheckedOutputStream(OutputStream.nullOutputStream(), crc));
-            ZipEntry e = storedEntry("model.weights.h5", weights.size(), crc.getValue());
-            z.putNextEntry(e);
-            weights.writeTo(z);
-            z.closeEntry();
-        }
-    }
-
-    private static void stored(ZipOutputStream z, String name, byte[] data) throws IOException {
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        z.putNextEntry(storedEntry(name, data.length, crc.getValue()));
-        z.write(data);
-        z.closeEntry();
-    }
-
-    private static ZipEntry storedEntry(String name, long size, long crc) {
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(size);
-        e.setCompressedSize(size);
-        e.setCrc(crc);
-        return e;
+        StoredZip z = new StoredZip(ch);
+        z.entry("metadata.json", GSON.toJson(meta).getBytes(StandardCharsets.UTF_8));
+        z.entry("config.json", GSON.toJson(config(m, true)).getBytes(StandardCharsets.UTF_8));
+        z.entry("model.weights.h5", weights.size(), weights::writeTo);
+        z.finish();
     }
 
     static void writeH5(KerasModel m, OutputStream os) throws IOException {

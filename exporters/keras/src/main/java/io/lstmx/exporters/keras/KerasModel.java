@@ -56,15 +56,22 @@ final class KerasModel {
 
     /**
      * The values of 2-D {@code t} [r, c] transposed ([c, r]: Keras holds kernels as [in, out]),
-     * produced when the file is written a few rows at a time from the tensor, so that writing a
-     * model never holds its kernels twice (issue 9).
+     * produced when the file is written a block of rows at a time from the tensor, so that writing
+     * a model never holds its kernels twice (issue 9). A block is at least 16 rows of the
+     * transpose (16 source columns: every source cache line read is used whole) and about 2^18
+     * values; it is kept until the writer has taken it, over several {@link H5Writer.Values#get}
+     * calls. (Blocks of one chunk, 8 rows of a [8192, 2048] kernel, read each source line twice
+     * and walked 8192 pages per chunk.)
      */
     static H5Writer.Values transposed(io.lstmx.ir.Tensor t) {
         int r = t.dim(0);
         int c = t.dim(1);
+        int perBlock = Math.min(Math.max(1, c), Math.max(16, (1 << 20) / Math.max(1, r)));
         return new H5Writer.Values() {
-            /** Rows of the transpose, kept between calls (a file is written by one thread). */
+            /** Rows [blockJ0, blockJ1) of the transpose, kept between calls (a file is written by one thread). */
             private float[] block;
+            private int blockJ0 = -1;
+            private int blockJ1 = -1;
 
             @Override
             public long count() {
@@ -73,24 +80,27 @@ final class KerasModel {
 
             @Override
             public void get(long from, int n, java.nio.FloatBuffer dst) {
-                // output rows (source columns) j0..j1 cover [from, from + n): transpose them into a
-                // scratch row block, then hand out the part asked for
                 long end = from + n;
-                int j0 = (int) (from / r);
-                int j1 = (int) ((end + r - 1) / r);
-                int perBlock = Math.max(1, H5Writer.Values.CHUNK / Math.max(1, r));
-                int need = Math.multiplyExact(Math.min(perBlock, j1 - j0), r);
-                if (block == null || block.length < need) {
-                    block = new float[need];
+                for (long at = from; at < end; ) {
+                    int j = (int) (at / r);
+                    if (j < blockJ0 || j >= blockJ1) {
+                        fill(j / perBlock * perBlock);
+                    }
+                    long blockStart = (long) blockJ0 * r;
+                    long upTo = Math.min(end, (long) blockJ1 * r);
+                    dst.put(block, (int) (at - blockStart), (int) (upTo - at));
+                    at = upTo;
                 }
-                for (int j = j0; j < j1; j += perBlock) {
-                    int jn = Math.min(j1, j + perBlock);
-                    t.transposeColumnsInto(j, jn, block, 0, r);
-                    long blockStart = (long) j * r;
-                    int a = (int) (Math.max(from, blockStart) - blockStart);
-                    int b = (int) (Math.min(end, (long) jn * r) - blockStart);
-                    dst.put(block, a, b - a);
+            }
+
+            private void fill(int j0) {
+                int j1 = Math.min(c, j0 + perBlock);
+                if (block == null) {
+                    block = new float[Math.multiplyExact(perBlock, r)];
                 }
+                t.transposeColumnsInto(j0, j1, block, 0, r);
+                blockJ0 = j0;
+                blockJ1 = j1;
             }
         };
     }

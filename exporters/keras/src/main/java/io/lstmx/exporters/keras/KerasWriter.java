@@ -45,7 +45,7 @@ public final class KerasWriter implements FormatWriter {
     public List<String> writeWithNotes(Model model, Path path, WriteOptions options) {
         List<String> notes = new ArrayList<>();
         KerasModel m = build(model, path, notes);
-        AtomicFiles.write(path, os -> KerasFiles.writeKeras(m, os));
+        AtomicFiles.writeChannel(path, ch -> KerasFiles.writeKeras(m, ch));
         return notes;
     }
 
