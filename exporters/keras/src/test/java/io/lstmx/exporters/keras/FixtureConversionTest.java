@@ -1,5 +1,8 @@
 package io.lstmx.exporters.keras;
 
+import io.lstmx.ir.samples.Npy;
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.ReadOptions;
@@ -69,7 +72,7 @@ class FixtureConversionTest {
         List<String> problems = new ArrayList<>();
         int relayouted = 0;
         for (String sub : new String[] {"fixtures/onnx/pytorch", "fixtures/pytorch/torchscript"}) {
-            try (Stream<Path> s = Files.list(Check.root().resolve(sub))) {
+            try (Stream<Path> s = Files.list(Golden.root().resolve(sub))) {
                 for (Path c : s.sorted().toList()) {
                     boolean onnx = sub.contains("onnx");
                     Path f = c.resolve(onnx ? "model.onnx" : "model.pt");
@@ -84,7 +87,7 @@ class FixtureConversionTest {
                     for (BatchMajorInterface.Relayout r : relayout.relayouts()) {
                         perms.put((r.input() ? "in:" : "out:") + r.name(), r.perm());
                     }
-                    Map<String, Tensor> in = Fixtures.inputs(c, src);
+                    Map<String, Tensor> in = Npy.inputs(c, src);
                     for (String ext : new String[] {"keras", "h5"}) {
                         Path out = dir.resolve(name + "." + ext);
                         List<String> notes;
@@ -121,9 +124,9 @@ class FixtureConversionTest {
                         }
                         Map<String, Tensor> got = NativeRuntime.compile(back).run(bin);
                         for (int k = 0; k < src.outputs().size(); k++) {
-                            Tensor expected = Fixtures.read(c.resolve("output_" + k + ".npy"));
+                            Tensor expected = Npy.read(c.resolve("output_" + k + ".npy"));
                             String n = src.outputs().get(k).name();
-                            Check.close(Fixtures.permute(expected, perms.get("out:" + n)), got.get(back.outputs().get(k).name()),
+                            Golden.close(Fixtures.permute(expected, perms.get("out:" + n)), got.get(back.outputs().get(k).name()),
                                     name + "." + ext + " output " + k);
                         }
                         converted.add(name + "." + ext);

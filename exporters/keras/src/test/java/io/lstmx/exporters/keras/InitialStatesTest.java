@@ -1,5 +1,7 @@
 package io.lstmx.exporters.keras;
 
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.formats.WriteOptions;
 import io.lstmx.ir.Layer;
 import io.lstmx.ir.Model;
@@ -60,7 +62,7 @@ class InitialStatesTest {
             for (String from : List.of("h5", "keras")) {
                 for (String to : List.of("keras", "h5")) {
                     tests.add(DynamicTest.dynamicTest(f + "." + from + " -> ." + to, () -> {
-                        Model src = MaskedModelsTest.read(Check.root().resolve("fixtures/keras/" + f + "." + from));
+                        Model src = MaskedModelsTest.read(Golden.root().resolve("fixtures/keras/" + f + "." + from));
                         assertTrue(withStates(src) > 0, "the fixture has initial states");
                         Path out = dir.resolve(f + "_" + from + "." + to);
                         Model back = IrModelsTest.roundTrip(src, out);
@@ -73,7 +75,7 @@ class InitialStatesTest {
                         }
                         Map<String, Tensor> got = NativeRuntime.compile(back).run(bin);
                         for (int k = 0; k < src.outputs().size(); k++) {
-                            Check.close(expected.get(src.outputs().get(k).name()), got.get(back.outputs().get(k).name()), out + " output " + k);
+                            Golden.close(expected.get(src.outputs().get(k).name()), got.get(back.outputs().get(k).name()), out + " output " + k);
                         }
                     }));
                 }
@@ -85,7 +87,7 @@ class InitialStatesTest {
     @Test
     void initialStatesAreWrittenAsTheInitialStateKeyword() throws Exception {
         Path out = dir.resolve("s.keras");
-        new KerasWriter().write(MaskedModelsTest.read(Check.root().resolve("fixtures/keras/initial_state_seq2seq.h5")), out, WriteOptions.DEFAULT);
+        new KerasWriter().write(MaskedModelsTest.read(Golden.root().resolve("fixtures/keras/initial_state_seq2seq.h5")), out, WriteOptions.DEFAULT);
         try (ZipFile z = new ZipFile(out.toFile())) {
             String cfg = new String(z.getInputStream(z.getEntry("config.json")).readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(cfg.contains("\"initial_state\":[{\"class_name\":\"__keras_tensor__\""), cfg);

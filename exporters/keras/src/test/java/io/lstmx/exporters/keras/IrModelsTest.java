@@ -1,5 +1,7 @@
 package io.lstmx.exporters.keras;
 
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.ReadOptions;
@@ -231,7 +233,7 @@ class IrModelsTest {
         Map<String, Tensor> a = NativeRuntime.compile(src).run(in);
         Map<String, Tensor> b = NativeRuntime.compile(back).run(bin);
         for (int k = 0; k < src.outputs().size(); k++) {
-            Check.close(a.get(src.outputs().get(k).name()), b.get(back.outputs().get(k).name()), what + " output " + k);
+            Golden.close(a.get(src.outputs().get(k).name()), b.get(back.outputs().get(k).name()), what + " output " + k);
         }
     }
 
@@ -324,7 +326,7 @@ class IrModelsTest {
             assertTrue(back.layers().stream().noneMatch(l -> l instanceof Layer.Recurrent r && r.layout() == Layout.TIME_MAJOR), "time-major in Keras");
             Map<String, Tensor> got = NativeRuntime.compile(back).run(Map.of(back.inputs().get(0).name(), Fixtures.permute(x, List.of(1, 0, 2))));
             for (int k = 0; k < 3; k++) {
-                Check.close(Fixtures.permute(expected.get(src.outputs().get(k).name()), List.of(1, 0, 2)), got.get(back.outputs().get(k).name()),
+                Golden.close(Fixtures.permute(expected.get(src.outputs().get(k).name()), List.of(1, 0, 2)), got.get(back.outputs().get(k).name()),
                         ext + " output " + k);
             }
         }
@@ -381,11 +383,11 @@ class IrModelsTest {
         // Bidirectional merge modes, RepeatVector
         for (String f : List.of("mask_zero_lstm", "mask_zero_bidi", "masking_gru_backwards", "mask_zero_output", "initial_state_lstm",
                 "initial_state_seq2seq", "initial_state_gru", "embedding", "bidi_lstm_ave", "bidi_lstm_mul", "bidi_lstm_sum")) {
-            Model m = MaskedModelsTest.read(Check.root().resolve("fixtures/keras/" + f + ".h5"));
+            Model m = MaskedModelsTest.read(Golden.root().resolve("fixtures/keras/" + f + ".h5"));
             new KerasWriter().write(m, d.resolve("fixture_" + f + ".keras"), WriteOptions.DEFAULT);
             new KerasH5Writer().write(m, d.resolve("fixture_" + f + ".h5"), WriteOptions.DEFAULT);
         }
-        Model rp = MaskedModelsTest.read(Check.root().resolve("fixtures/keras/repeat_permute.h5"));
+        Model rp = MaskedModelsTest.read(Golden.root().resolve("fixtures/keras/repeat_permute.h5"));
         new KerasWriter().write(rp, d.resolve("fixture_repeat_permute.keras"), WriteOptions.DEFAULT);
         new KerasH5Writer().write(rp, d.resolve("fixture_repeat_permute.h5"), WriteOptions.DEFAULT);
     }

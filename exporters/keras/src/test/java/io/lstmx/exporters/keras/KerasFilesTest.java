@@ -1,5 +1,7 @@
 package io.lstmx.exporters.keras;
 
+import io.lstmx.ir.samples.Golden;
+
 import io.jhdf.HdfFile;
 import io.jhdf.api.Attribute;
 import io.jhdf.api.Dataset;
@@ -51,7 +53,7 @@ class KerasFilesTest {
     Path dir;
 
     static Path real() {
-        return Check.root().resolve("../shared/real-models/keras/Akashsuga__Stock-Predictor--LSTM").normalize();
+        return Golden.root().resolve("../shared/real-models/keras/Akashsuga__Stock-Predictor--LSTM").normalize();
     }
 
     /** path → description (kind, shape, attribute names; string attributes' values when {@code values}). */
@@ -178,7 +180,7 @@ class KerasFilesTest {
     @Test
     void everyKerasFileLstmxReadsIsWrittenAsKerasAndH5KeepingEveryOutput() throws Exception {
         List<Path> files = new ArrayList<>();
-        try (Stream<Path> s = Files.list(Check.root().resolve("fixtures/keras"))) {
+        try (Stream<Path> s = Files.list(Golden.root().resolve("fixtures/keras"))) {
             s.filter(p -> p.toString().endsWith(".h5") || p.toString().endsWith(".keras")).sorted().forEach(files::add);
         }
         if (Files.isDirectory(real().getParent())) {
@@ -220,7 +222,7 @@ class KerasFilesTest {
                 Map<String, Tensor> got = NativeRuntime.compile(back).run(bin);
                 assertEquals(src.outputs().size(), back.outputs().size(), f + " ." + ext);
                 for (int k = 0; k < src.outputs().size(); k++) {
-                    Check.close(expected.get(src.outputs().get(k).name()), got.get(back.outputs().get(k).name()), f.getFileName() + " ." + ext
+                    Golden.close(expected.get(src.outputs().get(k).name()), got.get(back.outputs().get(k).name()), f.getFileName() + " ." + ext
                             + " output " + k);
                 }
                 converted++;

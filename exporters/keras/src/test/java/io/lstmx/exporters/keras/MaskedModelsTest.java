@@ -1,5 +1,7 @@
 package io.lstmx.exporters.keras;
 
+import io.lstmx.ir.samples.Golden;
+
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.lstmx.errors.ErrorCode;
@@ -93,7 +95,7 @@ class MaskedModelsTest {
         Map<String, Tensor> got = NativeRuntime.compile(back).run(bin);
         assertEquals(src.outputs().size(), back.outputs().size(), what);
         for (int k = 0; k < src.outputs().size(); k++) {
-            Check.close(expected.get(src.outputs().get(k).name()), got.get(back.outputs().get(k).name()), what + " output " + k);
+            Golden.close(expected.get(src.outputs().get(k).name()), got.get(back.outputs().get(k).name()), what + " output " + k);
         }
     }
 
@@ -108,7 +110,7 @@ class MaskedModelsTest {
             for (String from : List.of("h5", "keras")) {
                 for (String to : List.of("keras", "h5")) {
                     tests.add(DynamicTest.dynamicTest(f + "." + from + " -> ." + to, () -> {
-                        Model src = read(Check.root().resolve("fixtures/keras/" + f + "." + from));
+                        Model src = read(Golden.root().resolve("fixtures/keras/" + f + "." + from));
                         assertTrue(maskedRecurrent(src) > 0, "the fixture masks a recurrent layer");
                         Path out = dir.resolve(f + "_" + from + "." + to);
                         Model back = IrModelsTest.roundTrip(src, out);
@@ -128,7 +130,7 @@ class MaskedModelsTest {
      */
     @Test
     void theLastOutputsOfAMaskedBidirectionalWithInitialStatesAreRefused() {
-        Model src = read(Check.root().resolve("fixtures/keras/initial_state_bidi_masked.keras"));
+        Model src = read(Golden.root().resolve("fixtures/keras/initial_state_bidi_masked.keras"));
         Path out = dir.resolve("bidi.keras");
         LstmxException e = assertThrows(LstmxException.class, () -> new KerasWriter().write(src, out, WriteOptions.DEFAULT));
         assertEquals(ErrorCode.UNSUPPORTED, e.code());
@@ -139,11 +141,11 @@ class MaskedModelsTest {
     @Test
     void tokenMasksAreWrittenAsEmbeddingMaskZeroAndFeatureMasksAsMasking() throws Exception {
         Path out = dir.resolve("m.keras");
-        new KerasWriter().write(read(Check.root().resolve("fixtures/keras/mask_zero_lstm.h5")), out, WriteOptions.DEFAULT);
+        new KerasWriter().write(read(Golden.root().resolve("fixtures/keras/mask_zero_lstm.h5")), out, WriteOptions.DEFAULT);
         String cfg = config(out);
         assertTrue(cfg.contains("\"mask_zero\":true"), cfg);
         Path out2 = dir.resolve("g.keras");
-        new KerasWriter().write(read(Check.root().resolve("fixtures/keras/masking_gru_backwards.h5")), out2, WriteOptions.DEFAULT);
+        new KerasWriter().write(read(Golden.root().resolve("fixtures/keras/masking_gru_backwards.h5")), out2, WriteOptions.DEFAULT);
         String cfg2 = config(out2);
         assertTrue(cfg2.contains("\"class_name\":\"Masking\"") && cfg2.contains("\"mask_value\":0.0"), cfg2);
     }

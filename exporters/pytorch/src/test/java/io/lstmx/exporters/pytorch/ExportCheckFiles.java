@@ -1,5 +1,8 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Npy;
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.ir.samples.Samples;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.ReadOptions;
@@ -43,11 +46,11 @@ class ExportCheckFiles {
         for (Samples.Sample s : EveryLayerKindTest.samples()) {
             write(out.resolve(String.format("ir%03d_%s", k++, TorchCode.identifier(s.description()))), s.model(), s.inputs());
         }
-        try (Stream<Path> cases = Files.list(Check.root().resolve("fixtures/onnx/pytorch"))) {
+        try (Stream<Path> cases = Files.list(Golden.root().resolve("fixtures/onnx/pytorch"))) {
             for (Path c : cases.sorted().toList()) {
                 if (Files.exists(c.resolve("model.onnx"))) {
                     Model m = new OnnxReader().read(c.resolve("model.onnx"), ReadOptions.DEFAULT);
-                    write(out.resolve("onnx_" + c.getFileName()), m, Fixtures.inputs(c, m));
+                    write(out.resolve("onnx_" + c.getFileName()), m, Npy.inputs(c, m));
                 }
             }
         }
@@ -73,12 +76,12 @@ class ExportCheckFiles {
         }
         int i = 0;
         for (String name : m.inputNames()) {
-            Fixtures.write(inputs.get(name), dir.resolve("in_" + i++ + ".npy"));
+            Npy.write(inputs.get(name), dir.resolve("in_" + i++ + ".npy"));
         }
         Map<String, Tensor> out = NativeRuntime.compile(m).run(inputs);
         i = 0;
         for (String name : m.outputNames()) {
-            Fixtures.write(out.get(name), dir.resolve("out_" + i++ + ".npy"));
+            Npy.write(out.get(name), dir.resolve("out_" + i++ + ".npy"));
         }
     }
 }

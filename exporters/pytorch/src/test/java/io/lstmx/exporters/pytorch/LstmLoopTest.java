@@ -1,5 +1,7 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.ir.samples.Samples;
 import io.lstmx.errors.ErrorCode;
 import io.lstmx.errors.LstmxException;
@@ -156,7 +158,7 @@ class LstmLoopTest {
         Map<String, Tensor> expected = io.lstmx.runtime.NativeRuntime.compile(m37).run(in);
         List<Tensor> got = Libtorch.run(pt, new ArrayList<>(in.values()));
         for (int k = 0; k < got.size(); k++) {
-            Check.close(expected.get(m37.outputNames().get(k)), got.get(k), "output " + k);
+            Golden.close(expected.get(m37.outputNames().get(k)), got.get(k), "output " + k);
         }
     }
 

@@ -1,5 +1,8 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Npy;
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.ir.samples.Samples;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.formats.WriteOptions;
@@ -55,7 +58,7 @@ class StackTest {
     Stream<DynamicTest> pytorchStacksReadFromStateDictsAreWrittenAsOneModuleWithPytorchsKeys() {
         return Stream.of(new Object[] {"lstm_3layer_batch_first", 3, 1}, new Object[] {"lstm_bidirectional_2layer", 2, 2})
                 .map(o -> DynamicTest.dynamicTest((String) o[0], () -> {
-                    Path c = Check.root().resolve("fixtures/pytorch/" + o[0]);
+                    Path c = Golden.root().resolve("fixtures/pytorch/" + o[0]);
                     Model m = new StateDictReader().read(c.resolve("state_dict.pt"), StateDictRoundTripTest.hints(c.resolve("case.json")));
                     int layers = (int) o[1];
                     int dirs = (int) o[2];
@@ -72,17 +75,17 @@ class StackTest {
                     assertEquals(1, py.submodules.size());
                     assertTrue(py.submodules.get(0).constructor().contains("num_layers=" + layers), py.submodules.get(0).constructor());
                     assertEquals(1, calls(m));
-                    TorchScriptLibtorchTest.check(dir, m, Fixtures.inputs(c, m));
+                    TorchScriptLibtorchTest.check(dir, m, Npy.inputs(c, m));
                 }));
     }
 
     @TestFactory
     Stream<DynamicTest> pytorchStacksReadFromOnnxAreWrittenAsOneCall() {
         return Stream.of("stacked_2layer", "stacked_bidirectional", "dropout_stacked").map(name -> DynamicTest.dynamicTest(name, () -> {
-            Path c = Check.root().resolve("fixtures/onnx/pytorch/" + name);
+            Path c = Golden.root().resolve("fixtures/onnx/pytorch/" + name);
             Model m = new OnnxReader().read(c.resolve("model.onnx"), ReadOptions.DEFAULT);
             assertEquals(1, calls(m), String.join("\n", TorchCode.generate(m, TorchCode.Dialect.TORCHSCRIPT).body));
-            TorchScriptLibtorchTest.check(dir, m, Fixtures.inputs(c, m));
+            TorchScriptLibtorchTest.check(dir, m, Npy.inputs(c, m));
         }));
     }
 

@@ -1,5 +1,8 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Npy;
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.ir.samples.Samples;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.formats.WriteOptions;
@@ -57,7 +60,7 @@ class StateDictRoundTripTest {
     @TestFactory
     Stream<DynamicTest> pytorchStateDictsReadWrittenAndReadAgainComputeWhatPytorchComputed() throws Exception {
         List<DynamicTest> tests = new ArrayList<>();
-        try (Stream<Path> cases = Files.list(Check.root().resolve("fixtures/pytorch"))) {
+        try (Stream<Path> cases = Files.list(Golden.root().resolve("fixtures/pytorch"))) {
             for (Path c : cases.sorted().toList()) {
                 Path sd = c.resolve("state_dict.pt");
                 if (!Files.exists(sd) || !Files.exists(c.resolve("case.json"))) {
@@ -72,16 +75,16 @@ class StateDictRoundTripTest {
                     org.junit.jupiter.api.Assumptions.assumeFalse(constants,
                             "the model holds constants (BatchNorm folded), written as buffers the importer's inference rules do not place");
                     Model b = new StateDictReader().read(out, o);
-                    Map<String, Tensor> in = Fixtures.inputs(c, a);
+                    Map<String, Tensor> in = Npy.inputs(c, a);
                     Map<String, Tensor> ra = NativeRuntime.compile(a).run(in);
-                    Map<String, Tensor> rb = NativeRuntime.compile(b).run(Fixtures.inputs(c, b));
+                    Map<String, Tensor> rb = NativeRuntime.compile(b).run(Npy.inputs(c, b));
                     assertEquals(a.outputNames().size(), b.outputNames().size());
                     // A stack of IR recurrent layers (num_layers > 1) is written as one multi-layer module:
                     // read back, its h_n / c_n are whole again, so every output is compared.
                     for (int k = 0; k < a.outputNames().size(); k++) {
-                        Tensor expected = Fixtures.read(c.resolve("output_" + k + ".npy"));
-                        Check.close(expected, rb.get(b.outputNames().get(k)), "output " + k + " read back vs PyTorch");
-                        Check.close(ra.get(a.outputNames().get(k)), rb.get(b.outputNames().get(k)), "output " + k + " read back vs before");
+                        Tensor expected = Npy.read(c.resolve("output_" + k + ".npy"));
+                        Golden.close(expected, rb.get(b.outputNames().get(k)), "output " + k + " read back vs PyTorch");
+                        Golden.close(ra.get(a.outputNames().get(k)), rb.get(b.outputNames().get(k)), "output " + k + " read back vs before");
                     }
                 }));
             }
@@ -116,7 +119,7 @@ class StateDictRoundTripTest {
                 q[2 * r] = (float) (e0 / (e0 + e1));
                 q[2 * r + 1] = (float) (e1 / (e0 + e1));
             }
-            Check.close(p, Tensor.ofFloats(p.shape(), q), layout + ": softmax of the read-back logits");
+            Golden.close(p, Tensor.ofFloats(p.shape(), q), layout + ": softmax of the read-back logits");
         }
     }
 

@@ -1,5 +1,8 @@
 package io.lstmx.exporters.pytorch;
 
+import io.lstmx.ir.samples.Npy;
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.ir.samples.Samples;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.formats.WriteOptions;
@@ -83,7 +86,7 @@ class TorchScriptLibtorchTest {
     @TestFactory
     Stream<DynamicTest> onnxFilesExportedByPytorchConvertedToTorchScriptRunInLibtorchAsInTheNativeRuntime() throws Exception {
         List<DynamicTest> tests = new ArrayList<>();
-        try (Stream<Path> cases = Files.list(Check.root().resolve("fixtures/onnx/pytorch"))) {
+        try (Stream<Path> cases = Files.list(Golden.root().resolve("fixtures/onnx/pytorch"))) {
             for (Path c : cases.sorted().toList()) {
                 Path onnx = c.resolve("model.onnx");
                 if (!Files.exists(onnx)) {
@@ -91,7 +94,7 @@ class TorchScriptLibtorchTest {
                 }
                 tests.add(DynamicTest.dynamicTest(c.getFileName().toString(), () -> {
                     Model m = new OnnxReader().read(onnx, ReadOptions.DEFAULT);
-                    check(dir, m, Fixtures.inputs(c, m));
+                    check(dir, m, Npy.inputs(c, m));
                 }));
             }
         }
@@ -110,7 +113,7 @@ class TorchScriptLibtorchTest {
         assertEquals(m.outputNames().size(), got.size(), "outputs");
         for (int k = 0; k < got.size(); k++) {
             String o = m.outputNames().get(k);
-            Check.close(expected.get(o), got.get(k), "output " + o + " (libtorch vs native runtime)");
+            Golden.close(expected.get(o), got.get(k), "output " + o + " (libtorch vs native runtime)");
         }
     }
 }

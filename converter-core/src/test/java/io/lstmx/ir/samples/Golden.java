@@ -1,4 +1,4 @@
-package io.lstmx.exporters.pytorch;
+package io.lstmx.ir.samples;
 
 import io.lstmx.ir.Tensor;
 
@@ -8,22 +8,23 @@ import java.util.Arrays;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Comparisons and paths shared by the tests. */
-final class Check {
-    static final double ATOL = 1e-5;
-    static final double RTOL = 1e-4;
+/** The golden tests' tolerance, comparison and repository root, shared by the exporters' tests. */
+public final class Golden {
+    /** Absolute and relative tolerance of a comparison with a real framework's output. */
+    public static final double ATOL = 1e-5;
+    public static final double RTOL = 1e-4;
 
-    private Check() {
+    private Golden() {
     }
 
     /** The repository root (surefire sets lstmx.root). */
-    static Path root() {
+    public static Path root() {
         String r = System.getProperty("lstmx.root");
         return r != null ? Path.of(r) : Path.of("../..").toAbsolutePath().normalize();
     }
 
     /** |actual - expected| <= atol + rtol |expected| everywhere, same shape. */
-    static void close(Tensor expected, Tensor actual, String what) {
+    public static void close(Tensor expected, Tensor actual, String what) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape " + Arrays.toString(actual.shape())
                 + ", expected " + Arrays.toString(expected.shape()));
         float[] e = expected.toFloatArray();

@@ -1,4 +1,4 @@
-package io.lstmx.exporters.pytorch;
+package io.lstmx.ir.samples;
 
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Model;
@@ -16,13 +16,16 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Fixture inputs (.npy, little-endian float32 / int64 / int32, C order) and a minimal .npy writer. */
-final class Fixtures {
-    private Fixtures() {
+/**
+ * Fixture inputs and outputs as .npy files (little-endian float32 / int64 / int32, C order, what the
+ * fixture generators save with numpy), and a minimal .npy writer: shared by the exporters' golden tests.
+ */
+public final class Npy {
+    private Npy() {
     }
 
     /** input_0.npy, input_1.npy ... of a fixture folder, by the model's input names in order. */
-    static Map<String, Tensor> inputs(Path dir, Model m) throws IOException {
+    public static Map<String, Tensor> inputs(Path dir, Model m) throws IOException {
         Map<String, Tensor> in = new LinkedHashMap<>();
         int k = 0;
         for (ValueInfo v : m.inputs()) {
@@ -31,7 +34,8 @@ final class Fixtures {
         return in;
     }
 
-    static Tensor read(Path p) throws IOException {
+    /** One .npy file. */
+    public static Tensor read(Path p) throws IOException {
         byte[] b = Files.readAllBytes(p);
         ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
         int major = b[6];
@@ -69,7 +73,8 @@ final class Fixtures {
         }
     }
 
-    static void write(Tensor t, Path p) throws IOException {
+    /** {@code t} as a .npy file (float32 or int64). */
+    public static void write(Tensor t, Path p) throws IOException {
         boolean f = t.dtype().isFloating();
         StringBuilder shape = new StringBuilder();
         for (int i = 0; i < t.rank(); i++) {
