@@ -51,7 +51,7 @@ class TorchScriptFixturesTest {
             "lstm_3layer", "lstm_proj", "lstm_no_bias", "lstm_no_bias_initial_state", "lstm_2layer_initial_state",
             "lstm_bidirectional_initial_state_batch_first", "lstm_single_step_state", "embedding_classifier", "two_recurrent_dense",
             "gru_bidirectional_batch_first", "gru_initial_state", "rnn_tanh", "rnn_relu_bidirectional", "lstm_cell_loop",
-            "ops_around_lstm");
+            "ops_around_lstm", "lstm_layer_norm", "lstm_layer_norm_plain");
 
     @TempDir
     Path tmp;

@@ -473,6 +473,8 @@ final class TorchOps {
         }
         def("torch.batch_norm", "input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled",
                 this::batchNorm);
+        // nn.LayerNorm's forward (traced and scripted), and what lstmx's TorchScript writer writes
+        def("torch.layer_norm", "input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True", this::layerNorm);
     }
 
     // ---- Python values
@@ -1541,6 +1543,50 @@ final class TorchOps {
         }
         Object scaled = binary("*", x, STensor.constant(Tensor.ofFloats(cshape, scale)));
         return binary("+", scaled, STensor.constant(Tensor.ofFloats(cshape, shift)));
+    }
+
+    /**
+     * torch.layer_norm over the last axis (the IR's LayerNorm): normalized_shape of one size, the
+     * input's last; weight and bias constants of that size, or None (1 and 0). Statistics over
+     * several trailing axes are refused.
+     */
+    private Object layerNorm(Args a) {
+        STensor x = a.tensor("input");
+        List<Object> dims = a.list("normalized_shape");
+        if (dims.size() != 1 || !(dims.get(0) instanceof Long)) {
+            throw in.unsupported("torch.layer_norm over " + dims.size() + " trailing axes " + dims
+                    + " (lstmx's LayerNorm normalises the last axis only)");
+        }
+        long f = (Long) dims.get(0);
+        if (x.rank() < 1) {
+            throw in.bad("torch.layer_norm of a scalar");
+        }
+        requireDim(x, x.rank() - 1, f, "torch.layer_norm");
+        Tensor given = layerNormParam(a, "weight", f);
+        // Without a weight (elementwise_affine=False) the scale is 1: written as ones, because the
+        // IR's LayerNorm knows its size only from gamma or beta, and the writers need it (x * 1 is exact)
+        float[] ones = new float[(int) f];
+        java.util.Arrays.fill(ones, 1f);
+        Tensor gamma = given != null ? given : Tensor.ofFloats(new int[] {(int) f}, ones);
+        Tensor beta = layerNormParam(a, "bias", f);
+        double eps = a.number("eps");
+        STensor r = runtime(x);
+        return emit("layer_norm", x.shape, x.dtype, (n, o) -> new Layer.LayerNorm(n, r.value, o, (float) eps, gamma, beta));
+    }
+
+    /** A layer norm's weight or bias: a constant [f], or null for None. */
+    private Tensor layerNormParam(Args a, String name, long f) {
+        if (a.get(name) == null) {
+            return null;
+        }
+        STensor t = a.tensor(name);
+        if (t.constant == null) {
+            throw in.unsupported("torch.layer_norm with a " + name + " computed from the inputs");
+        }
+        if (t.constant.rank() != 1 || t.constant.dim(0) != f) {
+            throw in.bad("torch.layer_norm " + name + " " + java.util.Arrays.toString(t.constant.shape()) + " is not [" + f + "]");
+        }
+        return t.constant.dtype().isFloating() ? t.constant.withDType(DType.FLOAT32) : t.constant;
     }
 
     // ---- recurrent
