@@ -347,6 +347,19 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      */
     final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY, float[] mask,
             boolean zeroMasked) {
+        return run(x, steps, batch, lens, h0, c0, wantY, mask, zeroMasked, null);
+    }
+
+    /**
+     * As above, for a stream of chunks: {@code counted} [D, B] says per direction and row whether
+     * it has counted a step in an earlier chunk (a masked step then repeats its last Y rather than
+     * zero) and is updated in place to say so after this chunk; null for a call on its own.
+     */
+    final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY, float[] mask,
+            boolean zeroMasked, boolean[] counted) {
+        if (counted != null && counted.length != dirs * batch) {
+            throw new IllegalArgumentException("counted has " + counted.length + " flags, expected " + dirs * batch);
+        }
         // Checked sizes: an overflow is BAD_INPUT, which the caller prefixes with the layer's name.
         float[] y = wantY ? new float[Tensor.elementCount(steps, dirs, batch, hOut)] : null;
         float[] hLast = new float[Tensor.elementCount(dirs, batch, hOut)];
@@ -377,7 +390,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             StepTeam team = parts == null ? null : StepTeam.tryAcquire(parts.length);
             if (team != null) {
                 try {
-                    runTeam(team, parts, x, steps, batch, len, y, hLast, cLast, mask, zeroMasked);
+                    runTeam(team, parts, x, steps, batch, len, y, hLast, cLast, mask, zeroMasked, counted);
                 } finally {
                     team.release();
                 }
@@ -391,7 +404,8 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 int to = k == blocks - 1 ? batch : batch / 4 * (k + 1) / blocks * 4;
                 int dir = d;
                 if (to > from) {
-                    pieces.add(() -> runPiece(newWork(dir, from, to - from, batch, steps, len), x, y, hLast, cLast, mask, zeroMasked));
+                    pieces.add(() -> runPiece(newWork(dir, from, to - from, batch, steps, len), x, y, hLast, cLast, mask, zeroMasked,
+                            counted));
                 }
             }
         }
@@ -422,7 +436,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      * reads a complete h. Each unit's arithmetic is what the single-threaded piece does.
      */
     private void runTeam(StepTeam team, Part[] parts, float[] x, int steps, int batch, int[] len, float[] y,
-            float[] hLast, float[] cLast, float[] mask, boolean zeroMasked) {
+            float[] hLast, float[] cLast, float[] mask, boolean zeroMasked, boolean[] counted) {
         float[] hA = new float[Math.multiplyExact(batch, hStride)];
         float[] hB = new float[hA.length];
         List<W> works = new ArrayList<>(parts.length);
@@ -438,6 +452,9 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 all[p].claims = claims;
             }
         }
+        for (W wk : works) {
+            loadCounted(wk, counted);
+        }
         W first = works.get(0);
         loadStates(first, hLast);
         if (cLast != null) {
@@ -446,6 +463,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             }
         }
         team.run(p -> timeLoop(works.get(p), x, y, mask, zeroMasked, team, p));
+        storeCounted(first, counted); // every participant has the same flags (the same rows ran)
         storeStates(first, hLast);
         if (cLast != null) {
             for (W wk : works) {
@@ -455,16 +473,32 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     }
 
     /** One direction over one block of rows: initial states in, time loop, last states out. */
-    private void runPiece(W wk, float[] x, float[] y, float[] hLast, float[] cLast, float[] mask, boolean zeroMasked) {
+    private void runPiece(W wk, float[] x, float[] y, float[] hLast, float[] cLast, float[] mask, boolean zeroMasked,
+            boolean[] counted) {
         int base = wk.d * wk.batch + wk.b0;
         loadStates(wk, hLast);
         if (cLast != null) {
             loadCell(wk, cLast, base);
         }
+        loadCounted(wk, counted);
         timeLoop(wk, x, y, mask, zeroMasked, null, 0);
+        storeCounted(wk, counted);
         storeStates(wk, hLast);
         if (cLast != null) {
             storeCell(wk, cLast, base);
+        }
+    }
+
+    /** The piece's rows' "has counted a step" flags from an earlier chunk of the stream (see {@link Work#emitted}). */
+    private static void loadCounted(Work wk, boolean[] counted) {
+        if (counted != null) {
+            System.arraycopy(counted, wk.d * wk.batch + wk.b0, wk.emitted, 0, wk.rows);
+        }
+    }
+
+    private static void storeCounted(Work wk, boolean[] counted) {
+        if (counted != null) {
+            System.arraycopy(wk.emitted, 0, counted, wk.d * wk.batch + wk.b0, wk.rows);
         }
     }
 

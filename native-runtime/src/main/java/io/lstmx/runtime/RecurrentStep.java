@@ -14,7 +14,11 @@ import java.util.function.Consumer;
  */
 final class RecurrentStep implements Step {
     /** The states a forward-only layer ended a chunk with, per batch row: h [B, hOut], c [B, H] (null without a cell state). */
-    record Carry(int batch, float[] h, float[] c) {
+    /**
+     * What a stream carries from one chunk to the next: the last states and, for a layer with a
+     * per-step mask, whether each row has counted a step yet ([D, B]; null without a mask).
+     */
+    record Carry(int batch, float[] h, float[] c, boolean[] counted) {
     }
 
     private final Layer layer;
@@ -62,10 +66,8 @@ final class RecurrentStep implements Step {
 
     /** Why this layer cannot continue across chunks, or null when it can. */
     String streamingObstacle() {
-        if (maskArg >= 0) {
-            return "layer '" + layer.name() + "' (" + layer.kind() + ") reads a per-step mask: what a masked step repeats"
-                    + " depends on earlier chunks, which streaming does not carry yet, so the model cannot be run chunk by chunk";
-        }
+        // (a per-step mask streams: what a masked step repeats depends on earlier chunks only
+        // through whether the row has counted a step, which the carry holds)
         return direction == Direction.FORWARD ? null
                 : "layer '" + layer.name() + "' (" + layer.kind() + ") is " + direction.toString().toLowerCase()
                 + ": a backward pass needs the whole sequence, so the model cannot be run chunk by chunk";
@@ -99,6 +101,7 @@ final class RecurrentStep implements Step {
         int[] lens = lensArg < 0 ? null : lengths(args[lensArg], steps, batch);
         float[] h0;
         float[] c0;
+        boolean[] counted = null;
         if (carried != null) {
             if (carried.batch() != batch) {
                 throw Step.bad(layer, "chunk has batch size " + batch + ", but the stream's previous chunks had "
@@ -106,14 +109,18 @@ final class RecurrentStep implements Step {
             }
             h0 = carried.h();
             c0 = carried.c();
+            counted = carried.counted() == null ? null : carried.counted().clone();
         } else {
             h0 = hArg < 0 ? null : initialState(args[hArg], "initial h", batch, hOut);
             c0 = cArg < 0 ? null : initialState(args[cArg], "initial c", batch, cell);
         }
         float[] mask = maskArg < 0 ? null : mask(args[maskArg], steps, batch);
-        RecurrentKernel.Result r = kernel.run(x.f, steps, batch, lens, h0, c0, present(outputSequence), mask, zeroMasked);
+        if (next != null && mask != null && counted == null) {
+            counted = new boolean[kernel.directions() * batch]; // a stream's first chunk: nothing counted yet
+        }
+        RecurrentKernel.Result r = kernel.run(x.f, steps, batch, lens, h0, c0, present(outputSequence), mask, zeroMasked, counted);
         if (next != null) {
-            next.accept(new Carry(batch, r.hLast, r.cLast));
+            next.accept(new Carry(batch, r.hLast, r.cLast, mask == null ? null : counted));
         }
         Val[] out = new Val[layer.outputs().size()];
         int k = 0;

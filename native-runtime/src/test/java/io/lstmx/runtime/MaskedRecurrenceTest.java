@@ -139,6 +139,63 @@ class MaskedRecurrenceTest {
         assertTrue(zeroCases > 50 && zeroCases < 150, "zero-output cases: " + zeroCases);
     }
 
+    /**
+     * A forward masked layer streamed in chunks (of 1 to 4 steps) gives the bits of the whole
+     * sequence at once, Y step by step and the last states: a masked step at the start of a chunk
+     * repeats the row's last output from an earlier chunk (zero only before its first counted step),
+     * which the stream carries. LSTM, GRU and RNN, with and without zeros at masked steps.
+     */
+    @Test
+    void aMaskedLayerStreamedInChunksGivesTheBitsOfTheWholeSequence() {
+        for (int seed = 0; seed < 60; seed++) {
+            Random rnd = new Random(900 + seed);
+            int kind = seed % 3;
+            int in = 1 + rnd.nextInt(5);
+            int hid = 1 + rnd.nextInt(40);
+            boolean zero = rnd.nextBoolean();
+            int steps = 2 + rnd.nextInt(10);
+            int batch = 1 + rnd.nextInt(5);
+            Layout layout = Layout.TIME_MAJOR;
+            Layer l;
+            if (kind == 0) {
+                LstmSpec spec = LstmSpec.standard(in, hid, Direction.FORWARD, layout);
+                l = new Layer.Lstm("lstm", ports(false, true, zero), spec, TestSupport.weights(rnd, spec, false, 1), GateOrder.CANONICAL);
+            } else {
+                RecurrentSpec spec = kind == 1 ? TestSupport.gruSpec(in, hid, Direction.FORWARD, layout, null, true)
+                        : TestSupport.rnnSpec(in, hid, Direction.FORWARD, layout, null);
+                List<RecurrentWeights> w = TestSupport.recurrentWeights(rnd, spec, kind == 1 ? 3 : 1);
+                l = kind == 1 ? new Layer.Gru("gru", ports(false, false, zero), spec, w, GateOrder.Gru.CANONICAL)
+                        : new Layer.Rnn("rnn", ports(false, false, zero), spec, w);
+            }
+            float[] x = random(rnd, steps * batch * in, 1);
+            float[] mask = randomMask(rnd, steps, batch, false);
+            // a row whose first chunk is all masked, then counts: its later masked steps repeat, not zero
+            for (int t = 0; t < steps; t++) {
+                mask[t * batch] = t == 0 ? 0f : t == 1 ? 1f : (t % 2 == 0 ? 0f : 1f);
+            }
+            CompiledModel cm = NativeRuntime.compile(model(l, false, kind == 0));
+            Map<String, Tensor> whole = cm.run(Map.of("X", Tensor.ofFloats(new int[] {steps, batch, in}, x),
+                    "M", Tensor.ofFloats(new int[] {steps, batch}, mask)));
+            float[] y = whole.get("Y").toFloatArray();
+            int per = y.length / steps;
+            StreamingSession s = cm.openSession();
+            Map<String, Tensor> last = null;
+            for (int t0 = 0; t0 < steps; ) {
+                int n = Math.min(steps - t0, 1 + rnd.nextInt(4));
+                last = s.feed(Map.of("X", Tensor.ofFloats(new int[] {n, batch, in}, Arrays.copyOfRange(x, t0 * batch * in, (t0 + n) * batch * in)),
+                        "M", Tensor.ofFloats(new int[] {n, batch}, Arrays.copyOfRange(mask, t0 * batch, (t0 + n) * batch))));
+                assertArrayEquals(Arrays.copyOfRange(y, t0 * per, (t0 + n) * per), last.get("Y").toFloatArray(),
+                        "seed " + seed + " " + l.kind() + (zero ? " (zeros at masked steps)" : "") + ": Y of steps " + t0 + ".." + (t0 + n - 1));
+                t0 += n;
+            }
+            for (String o : List.of("Y_h", "Y_c")) {
+                if (whole.containsKey(o)) {
+                    assertArrayEquals(whole.get(o).toFloatArray(), last.get(o).toFloatArray(), "seed " + seed + " " + l.kind() + ": " + o);
+                }
+            }
+        }
+    }
+
     @Test
     void maskedGruAndRnnMatchKerasRule() {
         for (int seed = 0; seed < 120; seed++) {
