@@ -105,7 +105,13 @@ final class Conversion {
         long weightBytes = params * 4;
         long xmx = 2 * weightBytes;
         List<Target> targets = new ArrayList<>();
+        // -Dlstmx.bench.targets=savedmodel,tf-graphdef measures only those formats (while working on one writer)
+        List<String> only = List.of(System.getProperty("lstmx.bench.targets", "").split(",")).stream().map(String::strip)
+                .filter(x -> !x.isEmpty()).toList();
         for (Format f : TARGETS) {
+            if (!only.isEmpty() && !only.contains(f.id())) {
+                continue;
+            }
             Path dstDir = Files.createDirectories(tmp.resolve("conv-dst-" + f.id()));
             Path dst = dstDir.resolve(f.directory() ? "out" : "out." + (f.extensions().isEmpty() ? "bin" : f.extensions().get(0)));
             // first under the goal's cap (2 x the weights); if that fails, again with 5 x to measure anyway

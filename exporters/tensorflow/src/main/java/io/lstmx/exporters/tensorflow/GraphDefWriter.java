@@ -66,20 +66,20 @@ public final class GraphDefWriter implements FormatWriter {
     @Override
     public List<String> writeWithNotes(Model model, java.nio.file.Path path, WriteOptions options) {
         TfLogging.quiet();
-        GraphDef def;
+        TfGraphDefStream graph;
         List<String> notes = new ArrayList<>();
         try (Graph g = new Graph()) {
-            var sig = new TfGraphBuilder(Ops.create(g), model).build();
-            def = pruned(g.toGraphDef(), model.outputNames().size(), sig.getInputs().values().stream()
+            TfWeights weights = TfWeights.streamed();
+            var sig = new TfGraphBuilder(Ops.create(g), model, weights).build();
+            GraphDef def = pruned(g.toGraphDef(), model.outputNames().size(), sig.getInputs().values().stream()
                     .map(d -> d.name.replaceFirst(":0$", "")).toList());
-            int k = 0;
+            graph = new TfGraphDefStream(def, weights.standIns(), path.toString());
             for (ValueInfo v : model.inputs()) {
                 String node = sig.getInputs().get(v.name()).name.replaceFirst(":0$", "");
                 if (!node.equals(v.name())) {
                     notes.add("input '" + SafeText.name(v.name()) + "' is the Placeholder node '" + node
                             + "' (TensorFlow does not allow that name for a node)");
                 }
-                k++;
             }
         } catch (LstmxException e) {
             throw e;
@@ -87,8 +87,11 @@ public final class GraphDefWriter implements FormatWriter {
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip().split("\\R")[0];
             throw LstmxException.unsupported(path + ": TensorFlow cannot write this model as a GraphDef: " + SafeText.message(why));
         }
-        GraphDef written = def;
-        AtomicFiles.write(path, written::writeTo);
+        AtomicFiles.write(path, out -> {
+            TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 18);
+            graph.writeTo(sink);
+            sink.flush();
+        });
         return notes;
     }
 
