@@ -231,38 +231,47 @@ final class TfWeights {
         /**
          * BlockLSTM's kernel [I + H, 4H]: W [4H, I] transposed above R [4H, H] transposed, the gate
          * blocks of each row in {@code order} (W and R in the IR's order). Made a few rows at a time,
-         * never whole: each row of the transpose is a column of W or R.
+         * never whole: each row of the transpose is a column of W or R, its gate blocks transposed
+         * from W's or R's row blocks in {@code order}'s order.
          */
         static Values blockKernel(Tensor w, Tensor r, GateOrder order) {
             int g4 = w.dim(0);
             int in = w.dim(1);
             int hidden = r.dim(1);
+            // which canonical gate each of the order's blocks holds, asked of GateOrder (the one place
+            // that knows the orders) by reordering the gates' own indices
+            Tensor canonicalOf = order.fromCanonical(Tensor.ofFloats(new int[] {4}, new float[] {0, 1, 2, 3}), 0);
             return new Values(DataType.DT_FLOAT, (long) in + hidden, g4) {
                 @Override
                 void writeTo(Sink out) throws IOException {
-                    columns(w, in, out);
-                    columns(r, hidden, out);
+                    int rows = rowsPerBlock(g4);
+                    float[] block = new float[Math.multiplyExact(Math.min(rows, Math.max(1, Math.max(in, hidden))), g4)];
+                    columns(w, in, rows, block, out);
+                    columns(r, hidden, rows, block, out);
                 }
 
-                private void columns(Tensor m, int cols, Sink out) throws IOException {
-                    int rows = rowsPerBlock(g4);
+                private void columns(Tensor m, int cols, int rows, float[] block, Sink out) throws IOException {
+                    int gate = g4 / 4;
                     for (int j = 0; j < cols; j += rows) {
                         int jn = Math.min(cols, j + rows);
-                        float[] block = new float[(jn - j) * g4];
-                        m.transposeColumnsInto(j, jn, block, 0, g4);
-                        Tensor t = order.fromCanonical(Tensor.adoptFloats(new int[] {jn - j, g4}, block), 1);
-                        out.putFloats(t, 0, t.size());
+                        for (int k = 0; k < 4; k++) {
+                            int g = (int) canonicalOf.getFloat(k);
+                            m.transposeBlockInto(g * gate, (g + 1) * gate, j, jn, block, k * gate, g4);
+                        }
+                        out.putFloats(block, 0, (jn - j) * g4);
                     }
                 }
             };
         }
 
         /**
-         * How many rows of a transpose to make at a time: about 64 Ki values, and at least 16 so that
-         * each tile of source rows the transpose reads fills whole cache lines.
+         * How many rows of a transpose to make at a time: about 64 Ki values, and at least 64, so that
+         * the transpose reads whole cache lines of each source row and visits each source page a few
+         * times rather than once per row it makes (measured: 64 rows of [8192, 2048] take 2/3 of the
+         * time 16 rows take).
          */
         static int rowsPerBlock(int width) {
-            return Math.max(16, (1 << 16) / Math.max(1, width));
+            return Math.max(64, (1 << 16) / Math.max(1, width));
         }
     }
 
