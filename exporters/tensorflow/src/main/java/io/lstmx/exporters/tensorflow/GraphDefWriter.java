@@ -88,9 +88,10 @@ public final class GraphDefWriter implements FormatWriter {
             throw LstmxException.unsupported(path + ": TensorFlow cannot write this model as a GraphDef: " + SafeText.message(why));
         }
         AtomicFiles.write(path, out -> {
-            TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 18);
-            graph.writeTo(sink);
-            sink.flush();
+            try (TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 20)) {
+                graph.writeTo(sink);
+                sink.finish();
+            }
         });
         return notes;
     }

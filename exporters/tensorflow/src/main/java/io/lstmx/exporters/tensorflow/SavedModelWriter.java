@@ -86,10 +86,10 @@ public final class SavedModelWriter implements FormatWriter {
             }
             // the exporter's layout: an empty variables folder (the weights are constants) beside saved_model.pb
             Files.createDirectories(path.resolve("variables"));
-            try (OutputStream out = Files.newOutputStream(path.resolve("saved_model.pb"))) {
-                TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 18);
+            try (OutputStream out = Files.newOutputStream(path.resolve("saved_model.pb"));
+                    TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 20)) {
                 graph.writeSavedModel(meta, sink);
-                sink.flush();
+                sink.finish();
             }
         } catch (IOException e) {
             cleanUp(path, existed);

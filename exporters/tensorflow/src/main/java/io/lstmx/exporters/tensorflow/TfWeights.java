@@ -21,6 +21,10 @@ import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The constants of the top-level graph that hold a model's values (LSTM kernels and biases, Dense
@@ -276,26 +280,45 @@ final class TfWeights {
     }
 
     /**
-     * Little-endian bytes into a buffer, passed on to a stream whenever the buffer fills (or, with
-     * no stream, a buffer the caller sized for everything).
+     * Little-endian bytes into a buffer. With no stream, the buffer is the destination (the caller
+     * sized it for everything). Onto a stream ({@link #onto}), a full buffer is written by a second
+     * thread while the caller fills the other one, so that making the values (transposing kernels)
+     * and the operating system's copying them into the file overlap instead of taking turns; bytes
+     * reach the stream in the order they were put. {@link #finish()} writes the rest; {@link
+     * #close()} (always) waits for a write under way and ends the thread.
      */
-    static final class Sink {
-        private final ByteBuffer buf;
+    static final class Sink implements AutoCloseable {
+        private ByteBuffer buf;
+        /** The buffer the writer thread may be writing; filled next. */
+        private ByteBuffer spare;
         private final OutputStream out;
-        /** Bytes passed on to the stream so far. */
+        private final ExecutorService writer;
+        private Future<?> pending;
+        /** Bytes handed on to the stream so far. */
         private long flushed;
 
         Sink(ByteBuffer buf, OutputStream out) {
+            this(buf, null, out);
+        }
+
+        private Sink(ByteBuffer buf, ByteBuffer spare, OutputStream out) {
             if (buf.order() != ByteOrder.LITTLE_ENDIAN || !buf.hasArray()) {
                 throw new IllegalArgumentException("a little-endian heap buffer");
             }
             this.buf = buf;
+            this.spare = spare;
             this.out = out;
+            this.writer = spare == null ? null : Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "lstmx-tensorflow-file-writer");
+                t.setDaemon(true);
+                return t;
+            });
         }
 
-        /** A sink onto {@code out} with a buffer of {@code bytes}. */
+        /** A sink onto {@code out} with two buffers of {@code bytes}, written by a second thread. */
         static Sink onto(OutputStream out, int bytes) {
-            return new Sink(ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN), out);
+            return new Sink(ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN),
+                    ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN), out);
         }
 
         private void room(int bytes) throws IOException {
@@ -311,6 +334,7 @@ final class TfWeights {
             if (b.length > buf.remaining()) {
                 flush();
                 if (out != null && b.length > buf.remaining()) {
+                    awaitPending(); // in order: after what went before
                     out.write(b);
                     flushed += b.length;
                     return;
@@ -369,14 +393,83 @@ final class TfWeights {
             }
         }
 
-        /** Passes what the buffer holds on to the stream (nothing without one). */
+        /** Hands what the buffer holds on to the stream (nothing without one) and goes on in the other buffer. */
         void flush() throws IOException {
             if (out == null || buf.position() == 0) {
                 return;
             }
-            out.write(buf.array(), buf.arrayOffset(), buf.position());
-            flushed += buf.position();
+            if (writer == null) {
+                out.write(buf.array(), buf.arrayOffset(), buf.position());
+                flushed += buf.position();
+                buf.clear();
+                return;
+            }
+            awaitPending(); // the spare buffer is free again
+            ByteBuffer full = buf;
+            int n = full.position();
+            pending = writer.submit(() -> {
+                out.write(full.array(), full.arrayOffset(), n);
+                return null;
+            });
+            flushed += n;
+            buf = spare;
             buf.clear();
+            spare = full;
+        }
+
+        /** Writes everything put so far into the stream, and waits until it is there. */
+        void finish() throws IOException {
+            flush();
+            awaitPending();
+        }
+
+        private void awaitPending() throws IOException {
+            if (pending == null) {
+                return;
+            }
+            Future<?> p = pending;
+            pending = null;
+            try {
+                p.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while writing");
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof IOException io) {
+                    throw io;
+                }
+                if (c instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (c instanceof Error err) {
+                    throw err;
+                }
+                throw new IOException(c);
+            }
+        }
+
+        /**
+         * Ends the writer thread, after the write under way if any (the caller closes the stream
+         * next, which must not happen under it); what was not {@link #finish() finished} is dropped.
+         */
+        @Override
+        public void close() {
+            if (writer == null) {
+                return;
+            }
+            try {
+                if (pending != null) {
+                    pending.get();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                // reported by finish(), or the write failed for another reason already on its way
+            } finally {
+                pending = null;
+                writer.shutdown();
+            }
         }
     }
 }
