@@ -32,7 +32,10 @@ import java.util.Set;
  * nodes {@code output_0}, {@code output_1}, ... in model order, the only nodes nothing reads: the
  * graph is pruned to what they need (a node nothing reads would be taken for an output by the
  * readers of frozen graphs, lstmx's and TensorFlow's conventions alike). An input whose name
- * TensorFlow does not allow for a node is renamed, with a note.
+ * TensorFlow does not allow for a node is renamed, with a note. The pruning is done on the graph
+ * TensorFlow built with stand-ins for the weights, and the weights go from the IR into the file as
+ * it is written ({@link TfWeights}, {@link TfGraphDefStream}): no copy of them is ever whole in
+ * memory.
  */
 public final class GraphDefWriter implements FormatWriter {
     /** The writer; TensorFlow's native library loads on the first write. */
@@ -87,12 +90,19 @@ public final class GraphDefWriter implements FormatWriter {
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip().split("\\R")[0];
             throw LstmxException.unsupported(path + ": TensorFlow cannot write this model as a GraphDef: " + SafeText.message(why));
         }
-        AtomicFiles.write(path, out -> {
-            try (TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 20)) {
-                graph.writeTo(sink);
-                sink.finish();
-            }
-        });
+        try {
+            // AtomicFiles: nothing is left at path unless the whole file was written
+            AtomicFiles.write(path, out -> {
+                try (TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 20)) {
+                    graph.writeTo(sink);
+                    sink.finish();
+                }
+            });
+        } catch (LstmxException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw LstmxException.internal(path + ": the GraphDef could not be written: " + SafeText.message(String.valueOf(e.getMessage())));
+        }
         return notes;
     }
 

@@ -36,6 +36,14 @@ import java.util.stream.Stream;
  * op per direction where it computes the IR's equations, else (and GRU, RNN) one
  * {@code StatelessWhile} loop per direction; never unrolled over time.
  *
+ * <p>The folder is what TensorFlow Java's {@code SavedModelBundle.exporter} writes for the graph
+ * (saved_model.pb with the graph, the {@code save/} nodes and their SaverDef, the tag and the
+ * signature; an empty {@code variables} folder), but written by lstmx: TensorFlow builds the graph
+ * with stand-ins for its weights and never holds their values, and the weights go from the IR into
+ * saved_model.pb as it is written ({@link TfWeights}, {@link TfGraphDefStream}), so that a model
+ * needs no second copy of its weights in memory (the exporter needed two: TensorFlow's, and the
+ * GraphDef it parses into the Java heap).
+ *
  * <p>A model TensorFlow cannot express is refused with UNSUPPORTED naming the layer and the
  * feature, and nothing is left at {@code path}. The caller ({@code Lstmx.save}) stages the folder
  * and moves it into place.

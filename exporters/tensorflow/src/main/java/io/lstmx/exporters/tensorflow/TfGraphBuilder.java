@@ -65,6 +65,10 @@ import java.util.Set;
  * zeros at first, or zeros when the layer says so).
  * The reverse direction reverses the time axis ({@code ReverseV2}, or {@code ReverseSequence} with
  * sequence lengths) before and after. Nothing is unrolled: the graph's size does not depend on T.
+ *
+ * <p>The top-level graph's constants holding the model's values (kernels, biases, tables) are made
+ * through {@link TfWeights}: Const ops, or stand-ins whose values the writers stream into the file.
+ * Those of While loop bodies are always Const ops.
  */
 @SuppressWarnings({"rawtypes", "unchecked"})
 final class TfGraphBuilder implements Layer.Visitor<Void> {
