@@ -36,7 +36,11 @@ final class TfGraphDefStream {
     /** protobuf's limit for one message, and so TensorFlow's for a GraphDef. */
     static final long MAX_BYTES = Integer.MAX_VALUE;
 
-    /** The message's bytes in order: byte[] parts, and the values of the constants between them. */
+    /**
+     * The message's bytes in order: byte[] parts, the values of the constants between them, and
+     * the GraphDef's fields after its nodes as a message (written through the sink, never whole as
+     * bytes: a While loop's function bodies hold their constants).
+     */
     private final List<Object> parts = new ArrayList<>();
     private final long size;
 
@@ -64,9 +68,9 @@ final class TfGraphDefStream {
             }
             n += constNode(node, v);
         }
-        byte[] rest = shell.toBuilder().clearNode().build().toByteArray(); // library, versions: fields after node
+        GraphDef rest = shell.toBuilder().clearNode().build(); // library, versions: the fields after node
         parts.add(rest);
-        n += rest.length;
+        n += rest.getSerializedSize();
         if (n > MAX_BYTES) {
             throw LstmxException.unsupported(what + ": the graph would be " + n + " bytes; TensorFlow reads a GraphDef of at most 2 GiB");
         }
@@ -124,6 +128,8 @@ final class TfGraphDefStream {
         for (Object p : parts) {
             if (p instanceof byte[] b) {
                 out.putBytes(b);
+            } else if (p instanceof GraphDef rest) {
+                out.putMessage(rest);
             } else {
                 TfWeights.Values v = (TfWeights.Values) p;
                 out.putCounted(v);

@@ -1,5 +1,6 @@
 package io.lstmx.exporters.tensorflow;
 
+import com.google.protobuf.CodedOutputStream;
 import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.GateOrder;
@@ -342,6 +343,31 @@ final class TfWeights {
             }
             room(b.length);
             buf.put(b);
+        }
+
+        /** Puts a message's bytes, a buffer at a time (protobuf's writer into a view of this sink). */
+        void putMessage(com.google.protobuf.MessageLite m) throws IOException {
+            OutputStream view = new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    room(1);
+                    buf.put((byte) b);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    while (len > 0) {
+                        room(1);
+                        int k = Math.min(len, buf.remaining());
+                        buf.put(b, off, k);
+                        off += k;
+                        len -= k;
+                    }
+                }
+            };
+            CodedOutputStream c = CodedOutputStream.newInstance(view, 1 << 16);
+            m.writeTo(c);
+            c.flush();
         }
 
         void putInt(int v) throws IOException {
