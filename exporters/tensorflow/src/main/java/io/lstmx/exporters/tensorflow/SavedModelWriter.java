@@ -116,8 +116,9 @@ public final class SavedModelWriter implements FormatWriter {
      * The save and restore nodes TensorFlow Java's exporter adds to a graph before exporting it
      * ({@code Graph.saverDef()}, package-private there) and the SaverDef naming them. A graph without
      * variables (lstmx's weights are constants) gets a {@code filename} placeholder, an Identity of it
-     * as the save op and a NoOp as the restore op, in a {@code save} name scope; TensorFlow's loader
-     * runs the restore op, so it must be there.
+     * as the save op and a NoOp as the restore op, in a {@code save} name scope. Made the same way
+     * here, so that the file is the one the exporter wrote (readers of TF1-style SavedModels take the
+     * saver from it; with an empty variables folder, TensorFlow's loader restores nothing).
      */
     static SaverDef saver(Graph g) {
         Ops tf = Ops.create(g).withSubScope("save");

@@ -29,8 +29,9 @@ import java.util.Set;
  * so the writer only needs every length before the bytes, which it computes from the shapes.
  *
  * <p>Fields come in field-number order within each message, as protobuf's own serialisers write
- * them; the {@code value} attr comes after {@code dtype} (a map's entries may come in any order,
- * and TensorFlow's own order varies from node to node).
+ * them, except that a Const node's {@code value} attr is its last field, after {@code dtype} (a
+ * map's entries may come in any order, and TensorFlow's own order varies from node to node; a
+ * parser takes fields in any order).
  */
 final class TfGraphDefStream {
     /** protobuf's limit for one message, and so TensorFlow's for a GraphDef. */
@@ -43,12 +44,15 @@ final class TfGraphDefStream {
      */
     private final List<Object> parts = new ArrayList<>();
     private final long size;
+    /** The file, for messages. */
+    private final String what;
 
     /**
      * {@code shell} with each node named in {@code standIns} written as the Const node holding its
      * values; {@code what} names the file in messages.
      */
     TfGraphDefStream(GraphDef shell, Map<String, TfWeights.Values> standIns, String what) {
+        this.what = what;
         long n = 0;
         Set<String> seen = new HashSet<>();
         for (NodeDef node : shell.getNodeList()) {
@@ -150,7 +154,7 @@ final class TfGraphDefStream {
         byte[] after = meta.toBuilder().clearMetaInfoDef().build().toByteArray();
         long metaLen = before.length + fieldHeadSize(MetaGraphDef.GRAPH_DEF_FIELD_NUMBER, size) + size + after.length;
         if (metaLen > MAX_BYTES) {
-            throw LstmxException.unsupported("the SavedModel would be " + metaLen + " bytes; TensorFlow reads one of at most 2 GiB");
+            throw LstmxException.unsupported(what + ": the SavedModel would be " + metaLen + " bytes; TensorFlow reads one of at most 2 GiB");
         }
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         CodedOutputStream c = CodedOutputStream.newInstance(b);
