@@ -105,7 +105,14 @@ final class Conversion {
         long weightBytes = params * 4;
         long xmx = 2 * weightBytes;
         List<Target> targets = new ArrayList<>();
-        for (Format f : TARGETS) {
+        // -Dlstmx.bench.targets=savedmodel,tf-graphdef measures only those formats, in that order (while working on
+        // one writer, or to see whether a format's time depends on what ran before it: the runs leave the page cache busy)
+        List<String> only = List.of(System.getProperty("lstmx.bench.targets", "").split(",")).stream().map(String::strip)
+                .filter(x -> !x.isEmpty()).toList();
+        List<Format> order = only.isEmpty() ? TARGETS
+                : only.stream().map(id -> TARGETS.stream().filter(t -> t.id().equals(id)).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("lstmx.bench.targets: no target format '" + id + "'"))).toList();
+        for (Format f : order) {
             Path dstDir = Files.createDirectories(tmp.resolve("conv-dst-" + f.id()));
             Path dst = dstDir.resolve(f.directory() ? "out" : "out." + (f.extensions().isEmpty() ? "bin" : f.extensions().get(0)));
             // first under the goal's cap (2 x the weights); if that fails, again with 5 x to measure anyway

@@ -247,19 +247,34 @@ public final class Tensor {
         if (shape.length != 2) {
             throw new IllegalArgumentException("transposeColumnsInto needs a 2-D tensor, this is " + Arrays.toString(shape));
         }
-        int r = shape[0];
+        transposeBlockInto(0, shape[0], j0, j1, dst, offset, stride);
+    }
+
+    /**
+     * Rows [i0, i1) and columns [j0, j1) of this 2-D tensor [r, c], transposed: element (i, j) goes
+     * to {@code dst[offset + (j - j0) * stride + (i - i0)]}. For writers that put a matrix's row
+     * blocks (gates) in another order while they transpose it, a few columns at a time, so that
+     * neither the reordered nor the transposed matrix is ever whole (the same tiled reads as
+     * {@link #transposeInto}).
+     */
+    public void transposeBlockInto(int i0, int i1, int j0, int j1, float[] dst, int offset, int stride) {
+        if (shape.length != 2) {
+            throw new IllegalArgumentException("transposeBlockInto needs a 2-D tensor, this is " + Arrays.toString(shape));
+        }
         int c = shape[1];
+        java.util.Objects.checkFromToIndex(i0, i1, shape[0]);
         java.util.Objects.checkFromToIndex(j0, j1, c);
+        int r = i1 - i0;
         if (r > 0 && j1 > j0 && (offset < 0 || stride < r || offset + (long) (j1 - j0 - 1) * stride + r > dst.length)) {
             throw new IndexOutOfBoundsException("a [" + r + ", " + (j1 - j0) + "] transpose at offset " + offset + ", stride " + stride
                     + " does not fit " + dst.length + " values");
         }
         final int tile = 16;
-        for (int i0 = 0; i0 < r; i0 += tile) {
-            int rows = Math.min(tile, r - i0);
+        for (int t0 = i0; t0 < i1; t0 += tile) {
+            int rows = Math.min(tile, i1 - t0);
             for (int j = j0; j < j1; j++) {
-                int at = offset + (j - j0) * stride + i0;
-                int from = i0 * c + j;
+                int at = offset + (j - j0) * stride + (t0 - i0);
+                int from = t0 * c + j;
                 if (floats != null) {
                     for (int i = 0; i < rows; i++) {
                         dst[at + i] = floats[from + i * c];

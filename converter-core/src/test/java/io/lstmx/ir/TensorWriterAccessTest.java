@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** {@link Tensor#putFloats} and {@link Tensor#transposeInto}: values as float32 straight where writers want them, without copies of the tensor. */
+/** {@link Tensor#putFloats}, {@link Tensor#transposeInto} and {@link Tensor#transposeBlockInto}: values as float32 straight where writers want them, without copies of the tensor. */
 class TensorWriterAccessTest {
     private static float[] drain(FloatBuffer b) {
         b.flip();
@@ -86,5 +86,36 @@ class TensorWriterAccessTest {
         }
         assertThrows(IndexOutOfBoundsException.class, () -> Tensor.zeros(2, 3).transposeInto(new float[5], 0, 2));
         assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(6).transposeInto(new float[6], 0, 6));
+    }
+
+    @Test
+    void transposeBlockIntoPlacesARowAndColumnRangeAtItsTransposedIndex() {
+        int r = 37;
+        int c = 21;
+        float[] v = new float[r * c];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i + 1;
+        }
+        Tensor t = Tensor.ofFloats(new int[] {r, c}, v);
+        // rows [5, 30) of columns [2, 19) into a matrix of stride 40 at offset 7, the rest left alone
+        int i0 = 5;
+        int i1 = 30;
+        int j0 = 2;
+        int j1 = 19;
+        int stride = 40;
+        float[] dst = new float[7 + (j1 - j0) * stride];
+        java.util.Arrays.fill(dst, -1f);
+        t.transposeBlockInto(i0, i1, j0, j1, dst, 7, stride);
+        float[] want = new float[dst.length];
+        java.util.Arrays.fill(want, -1f);
+        for (int i = i0; i < i1; i++) {
+            for (int j = j0; j < j1; j++) {
+                want[7 + (j - j0) * stride + (i - i0)] = v[i * c + j];
+            }
+        }
+        assertArrayEquals(want, dst);
+        assertThrows(IndexOutOfBoundsException.class, () -> t.transposeBlockInto(30, 38, 0, 1, new float[64], 0, 8));
+        assertThrows(IndexOutOfBoundsException.class, () -> t.transposeBlockInto(0, 8, 0, 2, new float[15], 0, 8));
+        assertThrows(IndexOutOfBoundsException.class, () -> t.transposeBlockInto(0, 8, 0, 2, new float[64], 0, 7));
     }
 }

@@ -32,7 +32,10 @@ import java.util.Set;
  * nodes {@code output_0}, {@code output_1}, ... in model order, the only nodes nothing reads: the
  * graph is pruned to what they need (a node nothing reads would be taken for an output by the
  * readers of frozen graphs, lstmx's and TensorFlow's conventions alike). An input whose name
- * TensorFlow does not allow for a node is renamed, with a note.
+ * TensorFlow does not allow for a node is renamed, with a note. The pruning is done on the graph
+ * TensorFlow built with stand-ins for the weights, and the weights go from the IR into the file as
+ * it is written ({@link TfWeights}, {@link TfGraphDefStream}): no copy of them is ever whole in
+ * memory.
  */
 public final class GraphDefWriter implements FormatWriter {
     /** The writer; TensorFlow's native library loads on the first write. */
@@ -66,20 +69,20 @@ public final class GraphDefWriter implements FormatWriter {
     @Override
     public List<String> writeWithNotes(Model model, java.nio.file.Path path, WriteOptions options) {
         TfLogging.quiet();
-        GraphDef def;
+        TfGraphDefStream graph;
         List<String> notes = new ArrayList<>();
         try (Graph g = new Graph()) {
-            var sig = new TfGraphBuilder(Ops.create(g), model).build();
-            def = pruned(g.toGraphDef(), model.outputNames().size(), sig.getInputs().values().stream()
+            TfWeights weights = TfWeights.streamed();
+            var sig = new TfGraphBuilder(Ops.create(g), model, weights).build();
+            GraphDef def = pruned(g.toGraphDef(), model.outputNames().size(), sig.getInputs().values().stream()
                     .map(d -> d.name.replaceFirst(":0$", "")).toList());
-            int k = 0;
+            graph = new TfGraphDefStream(def, weights.standIns(), path.toString());
             for (ValueInfo v : model.inputs()) {
                 String node = sig.getInputs().get(v.name()).name.replaceFirst(":0$", "");
                 if (!node.equals(v.name())) {
                     notes.add("input '" + SafeText.name(v.name()) + "' is the Placeholder node '" + node
                             + "' (TensorFlow does not allow that name for a node)");
                 }
-                k++;
             }
         } catch (LstmxException e) {
             throw e;
@@ -87,8 +90,19 @@ public final class GraphDefWriter implements FormatWriter {
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip().split("\\R")[0];
             throw LstmxException.unsupported(path + ": TensorFlow cannot write this model as a GraphDef: " + SafeText.message(why));
         }
-        GraphDef written = def;
-        AtomicFiles.write(path, written::writeTo);
+        try {
+            // AtomicFiles: nothing is left at path unless the whole file was written
+            AtomicFiles.write(path, out -> {
+                try (TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 20)) {
+                    graph.writeTo(sink);
+                    sink.finish();
+                }
+            });
+        } catch (LstmxException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw LstmxException.internal(path + ": the GraphDef could not be written: " + SafeText.message(String.valueOf(e.getMessage())));
+        }
         return notes;
     }
 

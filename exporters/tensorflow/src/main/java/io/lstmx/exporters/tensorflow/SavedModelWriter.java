@@ -8,12 +8,18 @@ import io.lstmx.ir.Model;
 import io.lstmx.util.SafeText;
 import org.tensorflow.Graph;
 import org.tensorflow.SavedModelBundle;
-import org.tensorflow.Session;
-import org.tensorflow.SessionFunction;
 import org.tensorflow.Signature;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Identity;
+import org.tensorflow.op.core.NoOp;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.proto.MetaGraphDef;
+import org.tensorflow.proto.MetaGraphDef.MetaInfoDef;
+import org.tensorflow.proto.SaverDef;
+import org.tensorflow.types.TString;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -29,6 +35,14 @@ import java.util.stream.Stream;
  * How each layer is written is described on {@link TfGraphBuilder}: LSTMs as one {@code BlockLSTM}
  * op per direction where it computes the IR's equations, else (and GRU, RNN) one
  * {@code StatelessWhile} loop per direction; never unrolled over time.
+ *
+ * <p>The folder is what TensorFlow Java's {@code SavedModelBundle.exporter} writes for the graph
+ * (saved_model.pb with the graph, the {@code save/} nodes and their SaverDef, the tag and the
+ * signature; an empty {@code variables} folder), but written by lstmx: TensorFlow builds the graph
+ * with stand-ins for its weights and never holds their values, and the weights go from the IR into
+ * saved_model.pb as it is written ({@link TfWeights}, {@link TfGraphDefStream}), so that a model
+ * needs no second copy of its weights in memory (the exporter needed two: TensorFlow's, and the
+ * GraphDef it parses into the Java heap).
  *
  * <p>A model TensorFlow cannot express is refused with UNSUPPORTED naming the layer and the
  * feature, and nothing is left at {@code path}. The caller ({@code Lstmx.save}) stages the folder
@@ -63,14 +77,27 @@ public final class SavedModelWriter implements FormatWriter {
     public void write(Model model, Path path, WriteOptions options) {
         TfLogging.quiet();
         boolean existed = Files.exists(path);
-        try (Graph g = new Graph()) {
-            Signature sig = new TfGraphBuilder(Ops.create(g), model).build();
-            try (Session s = new Session(g)) {
-                Files.createDirectories(path);
-                SavedModelBundle.exporter(path.toString())
-                        .withTags(SavedModelBundle.DEFAULT_TAG)
-                        .withFunction(SessionFunction.create(sig, s))
-                        .export();
+        try {
+            TfGraphDefStream graph;
+            MetaGraphDef meta;
+            try (Graph g = new Graph()) {
+                TfWeights weights = TfWeights.streamed();
+                TfGraphBuilder b = new TfGraphBuilder(Ops.create(g), model, weights);
+                b.build();
+                SaverDef saver = saver(g); // before the GraphDef, as the exporter does: it adds nodes
+                graph = new TfGraphDefStream(g.toGraphDef(), weights.standIns(), path.toString());
+                meta = MetaGraphDef.newBuilder()
+                        .setMetaInfoDef(MetaInfoDef.newBuilder().addTags(SavedModelBundle.DEFAULT_TAG))
+                        .setSaverDef(saver)
+                        .putSignatureDef(Signature.DEFAULT_KEY, b.signatureDef())
+                        .build();
+            }
+            // the exporter's layout: an empty variables folder (the weights are constants) beside saved_model.pb
+            Files.createDirectories(path.resolve("variables"));
+            try (OutputStream out = Files.newOutputStream(path.resolve("saved_model.pb"));
+                    TfWeights.Sink sink = TfWeights.Sink.onto(out, 1 << 20)) {
+                graph.writeSavedModel(meta, sink);
+                sink.finish();
             }
         } catch (IOException e) {
             cleanUp(path, existed);
@@ -83,6 +110,26 @@ public final class SavedModelWriter implements FormatWriter {
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip().split("\\R")[0];
             throw LstmxException.unsupported(path + ": TensorFlow cannot write this model as a SavedModel: " + SafeText.message(why));
         }
+    }
+
+    /**
+     * The save and restore nodes TensorFlow Java's exporter adds to a graph before exporting it
+     * ({@code Graph.saverDef()}, package-private there) and the SaverDef naming them. A graph without
+     * variables (lstmx's weights are constants) gets a {@code filename} placeholder, an Identity of it
+     * as the save op and a NoOp as the restore op, in a {@code save} name scope. Made the same way
+     * here, so that the file is the one the exporter wrote (readers of TF1-style SavedModels take the
+     * saver from it; with an empty variables folder, TensorFlow's loader restores nothing).
+     */
+    static SaverDef saver(Graph g) {
+        Ops tf = Ops.create(g).withSubScope("save");
+        Placeholder<TString> filename = tf.withName("filename").placeholder(TString.class);
+        Identity<TString> save = tf.withName("control_dependency").identity(filename);
+        NoOp restore = tf.withName("restore_all").noOp();
+        return SaverDef.newBuilder()
+                .setFilenameTensorName(filename.output().name())
+                .setSaveTensorName(save.op().name())
+                .setRestoreOpName(restore.op().name())
+                .build();
     }
 
     /** Removes what this write created at {@code path} (never a folder that was there before). */

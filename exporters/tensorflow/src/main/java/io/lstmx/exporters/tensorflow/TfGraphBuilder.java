@@ -31,6 +31,9 @@ import org.tensorflow.op.core.Squeeze;
 import org.tensorflow.op.core.Stack;
 import org.tensorflow.op.core.StridedSlice;
 import org.tensorflow.op.nn.LeakyRelu;
+import org.tensorflow.proto.SignatureDef;
+import org.tensorflow.proto.TensorInfo;
+import org.tensorflow.proto.TensorShapeProto;
 import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat16;
 import org.tensorflow.types.TFloat32;
@@ -62,17 +65,48 @@ import java.util.Set;
  * zeros at first, or zeros when the layer says so).
  * The reverse direction reverses the time axis ({@code ReverseV2}, or {@code ReverseSequence} with
  * sequence lengths) before and after. Nothing is unrolled: the graph's size does not depend on T.
+ *
+ * <p>The top-level graph's constants holding the model's values (kernels, biases, tables) are made
+ * through {@link TfWeights}: Const ops, or stand-ins whose values the writers stream into the file.
+ * Those of While loop bodies are always Const ops.
  */
 @SuppressWarnings({"rawtypes", "unchecked"})
 final class TfGraphBuilder implements Layer.Visitor<Void> {
     private final Ops tf;
     private final Model model;
+    /** Where the top-level graph's constants go (function bodies always hold theirs). */
+    private final TfWeights weights;
+    /** The signature as TensorFlow Java's exporter writes it, for the writers that write the SavedModel themselves. */
+    private final SignatureDef.Builder signatureDef = SignatureDef.newBuilder();
     private final Map<String, Operand> values = new HashMap<>();
     private Layer current;
 
-    TfGraphBuilder(Ops tf, Model model) {
+    TfGraphBuilder(Ops tf, Model model, TfWeights weights) {
         this.tf = tf;
         this.model = model;
+        this.weights = weights;
+    }
+
+    /** The serving_default signature {@link #build()} returned, as a SignatureDef. */
+    SignatureDef signatureDef() {
+        return signatureDef.build();
+    }
+
+    /**
+     * What TensorFlow Java's {@code Signature} records for {@code o} (its {@code asSignatureDef()}
+     * is not public): the tensor's name, dtype and static shape, or unknown rank.
+     */
+    private static TensorInfo tensorInfo(Output<?> o) {
+        Shape shape = o.shape();
+        TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
+        if (shape.isUnknown()) {
+            s.setUnknownRank(true);
+        } else {
+            for (int i = 0; i < shape.numDimensions(); i++) {
+                s.addDim(TensorShapeProto.Dim.newBuilder().setSize(shape.get(i)));
+            }
+        }
+        return TensorInfo.newBuilder().setDtype(o.dataType()).setTensorShape(s).setName(o.op().name() + ":" + o.index()).build();
     }
 
     /** Builds the graph; returns the serving_default signature. */
@@ -85,6 +119,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
                     Placeholder.shape(shapeOf(v.shape())));
             values.put(v.name(), p);
             sig.input(v.name(), p);
+            signatureDef.putInputs(v.name(), tensorInfo(p.asOutput()));
         }
         for (Layer l : model.layers()) {
             current = l;
@@ -101,7 +136,9 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         current = null;
         int k = 0;
         for (ValueInfo v : model.outputs()) {
-            sig.output("output_" + k, tf.withName(opName("output_" + k, used)).identity(values.get(v.name())));
+            Operand out = tf.withName(opName("output_" + k, used)).identity(values.get(v.name()));
+            sig.output("output_" + k, out);
+            signatureDef.putOutputs("output_" + k, tensorInfo(out.asOutput()));
             k++;
         }
         return sig.build();
@@ -169,23 +206,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
                 + "): " + feature + " cannot be written as a TensorFlow SavedModel");
     }
 
-    // ---- constants ----
-
-    static Operand constant(Ops tf, Tensor t) {
-        Shape s = Shape.of(java.util.Arrays.stream(t.shape()).asLongStream().toArray());
-        if (t.dtype().isFloating()) {
-            return tf.constant(s, DataBuffers.of(t.toFloatArray(), true, false));
-        }
-        if (t.dtype() == DType.INT32) {
-            long[] l = t.toLongArray();
-            int[] v = new int[l.length];
-            for (int i = 0; i < l.length; i++) {
-                v[i] = (int) l[i];
-            }
-            return tf.constant(s, DataBuffers.of(v, true, false));
-        }
-        return tf.constant(s, DataBuffers.of(t.toLongArray(), true, false));
-    }
+    // ---- constants of function bodies (the top-level graph's go through TfWeights) ----
 
     /** A [rows, cols] float constant holding {@code t} ([cols, rows]) transposed. */
     static Operand transposed(Ops tf, Tensor t) {
@@ -242,7 +263,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
 
     @Override
     public Void visit(Layer.Constant l) {
-        put(l.output(), constant(tf, l.value()));
+        put(l.output(), weights.constant(tf, TfWeights.Values.of(l.value())));
         return null;
     }
 
@@ -254,9 +275,9 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         Operand shape = tf.shape(x, TInt64.class);
         Operand lead = tf.stridedSlice(shape, tf.constant(new long[] {0}), tf.constant(new long[] {-1}), tf.constant(new long[] {1}));
         Operand flat = tf.reshape(x, tf.constant(new long[] {-1, in}));
-        Operand y = tf.linalg.matMul(flat, transposed(tf, l.weight()));
+        Operand y = tf.linalg.matMul(flat, weights.constant(tf, TfWeights.Values.transposed(l.weight())));
         if (l.bias() != null) {
-            y = tf.math.add(y, floats(tf, l.bias().toFloatArray()));
+            y = tf.math.add(y, weights.constant(tf, TfWeights.Values.floats(l.bias().toFloatArray())));
         }
         put(l.output(), tf.reshape(y, tf.concat(List.of(lead, tf.constant(new long[] {out})), tf.constant(0))));
         return null;
@@ -273,7 +294,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         // Negative indices count from V, as in the IR.
         Operand neg = tf.dtypes.cast(tf.math.less(idx, tf.constant(0L)), TInt64.class);
         idx = tf.math.add(idx, tf.math.mul(neg, tf.constant(vocab)));
-        put(l.output(), tf.gather(constant(tf, l.table()), idx, tf.constant(0)));
+        put(l.output(), tf.gather(weights.constant(tf, TfWeights.Values.of(l.table())), idx, tf.constant(0)));
         return null;
     }
 
@@ -462,7 +483,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
     @Override
     public Void visit(Layer.Take l) {
         Operand x = v(l.input());
-        Operand idx = normalizedIndex(x, l.axis(), tf.dtypes.cast(constant(tf, l.indices()), TInt64.class));
+        Operand idx = normalizedIndex(x, l.axis(), tf.dtypes.cast(weights.constant(tf, TfWeights.Values.of(l.indices())), TInt64.class));
         put(l.output(), tf.gather(x, idx, tf.constant(l.axis())));
         return null;
     }
@@ -547,10 +568,10 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         Operand var = tf.math.mean(tf.math.mul(d, d), last, org.tensorflow.op.math.Mean.keepDims(true));
         Operand y = tf.math.mul(d, tf.math.rsqrt(tf.math.add(var, tf.constant(l.epsilon()))));
         if (l.gamma() != null) {
-            y = tf.math.mul(y, floats(tf, l.gamma().toFloatArray()));
+            y = tf.math.mul(y, weights.constant(tf, TfWeights.Values.floats(l.gamma().toFloatArray())));
         }
         if (l.beta() != null) {
-            y = tf.math.add(y, floats(tf, l.beta().toFloatArray()));
+            y = tf.math.add(y, weights.constant(tf, TfWeights.Values.floats(l.beta().toFloatArray())));
         }
         put(l.output(), y);
         return null;
@@ -674,13 +695,7 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
     private Operand[] blockLstm(Layer.Lstm l, int d, Operand x, Operand h, Operand c) {
         LstmWeights w = l.weights().get(d);
         int hidden = l.hiddenSize();
-        int in = l.inputSize();
-        Tensor wt = GateOrder.TF_BLOCK.fromCanonical(w.w(), 0);
-        Tensor rt = GateOrder.TF_BLOCK.fromCanonical(w.r(), 0);
-        float[] kernel = new float[(in + hidden) * 4 * hidden];
         int g4 = 4 * hidden;
-        wt.transposeInto(kernel, 0, g4); // rows 0 .. in-1: W transposed
-        rt.transposeInto(kernel, in * g4, g4); // then R transposed, tile by tile, no copies of W or R
         float[] bias = new float[g4];
         float[] wb = w.wb().toFloatArray();
         float[] rb = w.rb().toFloatArray();
@@ -692,20 +707,22 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         }
         float[] b = GateOrder.TF_BLOCK.fromCanonical(Tensor.ofFloats(new int[] {g4}, bias), 0).toFloatArray();
         float[] p = w.peephole() == null ? new float[3 * hidden] : w.peephole().toFloatArray();
-        Operand wci = floats(tf, java.util.Arrays.copyOfRange(p, 0, hidden));
-        Operand wcf = floats(tf, java.util.Arrays.copyOfRange(p, hidden, 2 * hidden));
-        Operand wco = floats(tf, java.util.Arrays.copyOfRange(p, 2 * hidden, 3 * hidden));
+        Operand wci = weights.constant(tf, TfWeights.Values.floats(java.util.Arrays.copyOfRange(p, 0, hidden)));
+        Operand wcf = weights.constant(tf, TfWeights.Values.floats(java.util.Arrays.copyOfRange(p, hidden, 2 * hidden)));
+        Operand wco = weights.constant(tf, TfWeights.Values.floats(java.util.Arrays.copyOfRange(p, 2 * hidden, 3 * hidden)));
         Operand steps = tf.gather(tf.shape(x, TInt64.class), tf.constant(0), tf.constant(0));
         org.tensorflow.Operation op = tf.scope().opBuilder("BlockLSTM", "BlockLSTM")
                 .addInput(steps.asOutput())
                 .addInput(x.asOutput())
                 .addInput(c.asOutput())
                 .addInput(h.asOutput())
-                .addInput(tf.constant(Shape.of(in + hidden, g4), DataBuffers.of(kernel, true, false)).asOutput())
+                // kernel [I+H, 4H] = [W; R] transposed, gate blocks i, c, f, o, made a few rows at a time
+                // (the constants are made in this order, after steps', so that their names are as before)
+                .addInput(weights.constant(tf, TfWeights.Values.blockKernel(w.w(), w.r(), GateOrder.TF_BLOCK)).asOutput())
                 .addInput(wci.asOutput())
                 .addInput(wcf.asOutput())
                 .addInput(wco.asOutput())
-                .addInput(floats(tf, b).asOutput())
+                .addInput(weights.constant(tf, TfWeights.Values.floats(b)).asOutput())
                 .setAttr("forget_bias", 0f)
                 .setAttr("cell_clip", l.spec().cellClip() == null ? -1f : l.spec().cellClip())
                 .setAttr("use_peephole", w.peephole() != null)
