@@ -254,6 +254,11 @@ public final class BatchMajorInterface implements Pass {
                 if (rank(x.input()) > 1) {
                     same(x.input(), x.output());
                 }
+            } else if (l instanceof Layer.LayerNorm x) {
+                // over the last axis, as Dense: the other axes (the batch's among them) stay where they are
+                if (rank(x.input()) > 1) {
+                    same(x.input(), x.output());
+                }
             } else if (l instanceof Layer.Embedding x) {
                 same(x.input(), x.output());
             } else if (l instanceof Layer.Binary x) {

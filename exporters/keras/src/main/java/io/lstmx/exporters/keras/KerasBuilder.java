@@ -605,8 +605,9 @@ final class KerasBuilder {
             for (LstmWeights w : l.weights()) {
                 int h = s.hiddenSize();
                 Tensor b = LstmWeights.withForgetBias(sum(w.wb(), w.rb()), h, s.forgetBias());
-                ws.add(new Tensor[] {GateOrder.KERAS.fromCanonical(w.w(), 0), GateOrder.KERAS.fromCanonical(w.r(), 0),
-                        GateOrder.KERAS.fromCanonical(b, 0)});
+                // Keras' LSTM order is the IR's: fromCanonical returns the tensors themselves
+                ws.add(new CellWeights(GateOrder.KERAS.fromCanonical(w.w(), 0), GateOrder.KERAS.fromCanonical(w.r(), 0),
+                        GateOrder.KERAS.fromCanonical(b, 0), null));
             }
             if (s.forgetBias() != 0) {
                 notes.add("layer '" + l.name() + "': forget bias " + s.forgetBias() + " folded into the bias");
@@ -621,18 +622,23 @@ final class KerasBuilder {
                 throw refuse(l, "clip " + s.clip() + ": Keras' GRU has no clip of the gate pre-activations");
             }
             List<Object> ws = new ArrayList<>();
+            // which canonical gate each of Keras' blocks holds, asked of GateOrder (the one place that
+            // knows the orders) by reordering the gates' own indices: W and R are reordered while they
+            // are transposed into the file, never copied whole (issue 9)
+            float[] of = GateOrder.Gru.KERAS.fromCanonical(Tensor.ofFloats(new int[] {3}, new float[] {0, 1, 2}), 0).toFloatArray();
+            int[] blocks = {(int) of[0], (int) of[1], (int) of[2]};
             for (RecurrentWeights w : l.weights()) {
-                Tensor k = GateOrder.Gru.KERAS.fromCanonical(w.w(), 0);
-                Tensor r = GateOrder.Gru.KERAS.fromCanonical(w.r(), 0);
+                Tensor k = w.w();
+                Tensor r = w.r();
                 if (s.linearBeforeReset()) {
                     float[] wb = GateOrder.Gru.KERAS.fromCanonical(w.wb(), 0).toFloatArray();
                     float[] rb = GateOrder.Gru.KERAS.fromCanonical(w.rb(), 0).toFloatArray();
                     float[] b = Arrays.copyOf(wb, wb.length * 2);
                     System.arraycopy(rb, 0, b, wb.length, rb.length);
-                    ws.add(new Tensor[] {k, r, Tensor.ofFloats(new int[] {2, wb.length}, b)});
+                    ws.add(new CellWeights(k, r, Tensor.ofFloats(new int[] {2, wb.length}, b), blocks));
                 } else {
                     // n = g(W_n x + Wb_n + R_n (r * h) + Rb_n): every recurrent bias is a constant term, summed into Keras' one bias
-                    ws.add(new Tensor[] {k, r, GateOrder.Gru.KERAS.fromCanonical(sum(w.wb(), w.rb()), 0)});
+                    ws.add(new CellWeights(k, r, GateOrder.Gru.KERAS.fromCanonical(sum(w.wb(), w.rb()), 0), blocks));
                 }
             }
             return recurrent(l, "GRU", ws, s.linearBeforeReset());
@@ -645,7 +651,7 @@ final class KerasBuilder {
             }
             List<Object> ws = new ArrayList<>();
             for (RecurrentWeights w : l.weights()) {
-                ws.add(new Tensor[] {w.w(), w.r(), sum(w.wb(), w.rb())});
+                ws.add(new CellWeights(w.w(), w.r(), sum(w.wb(), w.rb()), null));
             }
             return recurrent(l, "SimpleRNN", ws, false);
         }
@@ -1272,8 +1278,7 @@ final class KerasBuilder {
             cfg = cellConfig(cls, h, acts.get(0), l.direction() == Direction.REVERSE, resetAfter);
             KT y = call(cls, cfg, List.of(in), new long[] {b, t, h});
             kl = y.ref().layer;
-            Tensor[] w = (Tensor[]) ws.get(0);
-            addWeights(kl, w, "cell", kl.name + "/" + cell);
+            addWeights(kl, (CellWeights) ws.get(0), "cell", kl.name + "/" + cell);
             kl.namedObjects.add(new String[] {"cell", cell});
         } else {
             String inner = innerName(cls);
@@ -1287,8 +1292,8 @@ final class KerasBuilder {
             cfg.add("backward_layer", KerasFiles.wrap(cls, bk));
             KT y = call("Bidirectional", cfg, List.of(in), new long[] {b, t, 2L * h});
             kl = y.ref().layer;
-            addWeights(kl, (Tensor[]) ws.get(0), "forward_layer/cell", kl.name + "/forward_" + inner + "/" + cell);
-            addWeights(kl, (Tensor[]) ws.get(1), "backward_layer/cell", kl.name + "/backward_" + inner + "/" + cell);
+            addWeights(kl, (CellWeights) ws.get(0), "forward_layer/cell", kl.name + "/forward_" + inner + "/" + cell);
+            addWeights(kl, (CellWeights) ws.get(1), "backward_layer/cell", kl.name + "/backward_" + inner + "/" + cell);
             kl.namedObjects.add(new String[] {"forward_layer", "forward_" + inner});
             kl.namedObjects.add(new String[] {"forward_layer/cell", cell});
             kl.namedObjects.add(new String[] {"backward_layer", "backward_" + inner});
@@ -1550,11 +1555,20 @@ final class KerasBuilder {
         return k == 0 ? base : base + "_" + k;
     }
 
-    private void addWeights(KLayer kl, Tensor[] w, String path, String legacy) {
+    /**
+     * One direction's weights of a recurrent layer in the IR's layout (W [gates*H, I], R [gates*H, H]),
+     * the bias in Keras' (gate order, shape), and which IR gate block each of Keras' gate blocks
+     * holds (null: the same order).
+     */
+    record CellWeights(Tensor w, Tensor r, Tensor bias, int[] gateBlocks) {
+    }
+
+    private void addWeights(KLayer kl, CellWeights cw, String path, String legacy) {
         String[] names = {"kernel", "recurrent_kernel", "bias"};
+        Tensor[] w = {cw.w(), cw.r(), cw.bias()};
         for (int i = 0; i < 3; i++) {
             int[] shape = i < 2 ? new int[] {w[i].dim(1), w[i].dim(0)} : w[i].shape();
-            H5Writer.Values values = i < 2 ? KerasModel.transposed(w[i]) : KerasModel.of(w[i]);
+            H5Writer.Values values = i < 2 ? KerasModel.transposed(w[i], cw.gateBlocks()) : KerasModel.of(w[i]);
             kl.weights.add(new KerasModel.Weight(names[i], path, out.name + "/" + legacy + "/" + names[i], shape, values));
         }
     }

@@ -64,8 +64,22 @@ final class KerasModel {
      * and walked 8192 pages per chunk.)
      */
     static H5Writer.Values transposed(io.lstmx.ir.Tensor t) {
+        return transposed(t, null);
+    }
+
+    /**
+     * As {@link #transposed(io.lstmx.ir.Tensor)}, with t's rows in equal gate blocks put in another
+     * order on the way: block k of each row of the transpose is t's row block {@code blocks[k]}
+     * (null: as they are). A GRU's kernels are reordered so, never copied whole.
+     */
+    static H5Writer.Values transposed(io.lstmx.ir.Tensor t, int[] blocks) {
         int r = t.dim(0);
         int c = t.dim(1);
+        int nb = blocks == null ? 1 : blocks.length;
+        if (r % nb != 0) {
+            throw new IllegalArgumentException(r + " rows are not " + nb + " gate blocks");
+        }
+        int gate = r / nb;
         int perBlock = Math.min(Math.max(1, c), Math.max(16, (1 << 20) / Math.max(1, r)));
         return new H5Writer.Values() {
             /** Rows [blockJ0, blockJ1) of the transpose, kept between calls (a file is written by one thread). */
@@ -98,7 +112,13 @@ final class KerasModel {
                 if (block == null) {
                     block = new float[Math.multiplyExact(perBlock, r)];
                 }
-                t.transposeColumnsInto(j0, j1, block, 0, r);
+                if (blocks == null) {
+                    t.transposeColumnsInto(j0, j1, block, 0, r);
+                } else {
+                    for (int k = 0; k < nb; k++) {
+                        t.transposeBlockInto(blocks[k] * gate, (blocks[k] + 1) * gate, j0, j1, block, k * gate, r);
+                    }
+                }
                 blockJ0 = j0;
                 blockJ1 = j1;
             }

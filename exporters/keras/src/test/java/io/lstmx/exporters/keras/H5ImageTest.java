@@ -82,6 +82,25 @@ class H5ImageTest {
         assertArrayEquals(new float[] {0.5f, 1, 2, 4}, read(KerasModel.of(half), 3), "as it is");
     }
 
+    @Test
+    void aGruKernelIsReorderedIntoKerasGateOrderWhileItIsTransposed() {
+        // [3H, I] in the IR's r, z, n: written as Keras' [I, 3H] in z, r, h, as GateOrder reorders it
+        int h = 20;
+        int in = 37;
+        float[] v = new float[3 * h * in];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i * 0.5f;
+        }
+        Tensor w = Tensor.ofFloats(new int[] {3 * h, in}, v);
+        float[] want = read(KerasModel.transposed(io.lstmx.ir.GateOrder.Gru.KERAS.fromCanonical(w, 0)), H5Writer.Values.CHUNK);
+        float[] of = io.lstmx.ir.GateOrder.Gru.KERAS.fromCanonical(Tensor.ofFloats(new int[] {3}, new float[] {0, 1, 2}), 0).toFloatArray();
+        int[] blocks = {(int) of[0], (int) of[1], (int) of[2]};
+        for (int piece : new int[] {H5Writer.Values.CHUNK, 7, 61}) {
+            assertArrayEquals(want, read(KerasModel.transposed(w, blocks), piece), "in pieces of " + piece);
+        }
+        assertEquals(1, blocks[0], "Keras' first GRU block is the update gate, the IR's second");
+    }
+
     private static float[] read(H5Writer.Values values, int piece) {
         java.nio.FloatBuffer all = java.nio.FloatBuffer.allocate((int) values.count());
         for (long from = 0; from < values.count(); from += piece) {

@@ -1,5 +1,8 @@
 package io.lstmx.exporters.tensorflow;
 
+import io.lstmx.ir.samples.Npy;
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.ir.samples.Samples;
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.importers.onnx.OnnxReader;
@@ -125,7 +128,7 @@ class RecurrentSavedModelTest {
     @TestFactory
     Stream<DynamicTest> onnxFilesExportedByPytorchConvertedToSavedModelsRunInTensorFlowAsInTheNativeRuntime() throws Exception {
         List<DynamicTest> tests = new ArrayList<>();
-        try (Stream<Path> cases = Files.list(Check.root().resolve("fixtures/onnx/pytorch"))) {
+        try (Stream<Path> cases = Files.list(Golden.root().resolve("fixtures/onnx/pytorch"))) {
             for (Path c : cases.sorted().toList()) {
                 Path onnx = c.resolve("model.onnx");
                 if (!Files.exists(onnx)) {
@@ -133,7 +136,7 @@ class RecurrentSavedModelTest {
                 }
                 tests.add(DynamicTest.dynamicTest(c.getFileName().toString(), () -> {
                     Model m = new OnnxReader().read(onnx, ReadOptions.DEFAULT);
-                    Tf.check(dir, m, Fixtures.inputs(c, m));
+                    Tf.check(dir, m, Npy.inputs(c, m));
                 }));
             }
         }

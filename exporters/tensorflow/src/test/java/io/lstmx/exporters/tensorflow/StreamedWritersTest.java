@@ -1,5 +1,7 @@
 package io.lstmx.exporters.tensorflow;
 
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.formats.ReadOptions;
 import io.lstmx.formats.WriteOptions;
 import io.lstmx.importers.onnx.OnnxReader;
@@ -47,12 +49,12 @@ class StreamedWritersTest {
     Stream<DynamicTest> savedModelsAndGraphDefsAreWhatTensorFlowWritesForTheGraphWithItsConstants() throws Exception {
         List<DynamicTest> tests = new ArrayList<>();
         List<Path> onnx;
-        try (Stream<Path> s = Files.walk(Check.root().resolve("fixtures/onnx"))) {
+        try (Stream<Path> s = Files.walk(Golden.root().resolve("fixtures/onnx"))) {
             onnx = s.filter(p -> p.getFileName().toString().equals("model.onnx")).sorted().toList();
         }
-        assertFalse(onnx.isEmpty(), "ONNX fixtures under " + Check.root().resolve("fixtures/onnx"));
+        assertFalse(onnx.isEmpty(), "ONNX fixtures under " + Golden.root().resolve("fixtures/onnx"));
         for (Path p : onnx) {
-            String name = Check.root().resolve("fixtures/onnx").relativize(p.getParent()).toString();
+            String name = Golden.root().resolve("fixtures/onnx").relativize(p.getParent()).toString();
             tests.add(DynamicTest.dynamicTest("ONNX " + name, () -> same(new OnnxReader().read(p, ReadOptions.DEFAULT))));
         }
         List<Samples.Sample> samples = new ArrayList<>(EveryLayerKindTest.samples());

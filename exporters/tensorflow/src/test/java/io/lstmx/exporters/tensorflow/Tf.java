@@ -1,5 +1,7 @@
 package io.lstmx.exporters.tensorflow;
 
+import io.lstmx.ir.samples.Golden;
+
 import io.lstmx.api.ReferenceEngine;
 import io.lstmx.formats.Format;
 import io.lstmx.formats.WriteOptions;
@@ -69,7 +71,7 @@ final class Tf {
             Map<String, Tensor> got = s.run(in);
             for (int k = 0; k < names.size(); k++) {
                 String o = m.outputNames().get(k);
-                Check.close(expected.get(o), got.get(names.get(k)), "output " + o + " (" + versus + ")");
+                Golden.close(expected.get(o), got.get(names.get(k)), "output " + o + " (" + versus + ")");
             }
         }
     }
