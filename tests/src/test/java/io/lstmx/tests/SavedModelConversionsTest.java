@@ -4,6 +4,8 @@ import io.lstmx.api.LoadedModel;
 import io.lstmx.api.Lstmx;
 import io.lstmx.api.ReferenceEngine;
 import io.lstmx.api.Tolerance;
+import io.lstmx.errors.ErrorCode;
+import io.lstmx.errors.LstmxException;
 import io.lstmx.formats.Format;
 import io.lstmx.ir.Dim;
 import io.lstmx.ir.Layer;
@@ -28,6 +30,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -118,6 +121,14 @@ class SavedModelConversionsTest {
                 assertSame(c.expected(), new ArrayList<>(out.values()), c.name() + " in TensorFlow");
                 if (c.name().startsWith("ops_around_lstm")) {
                     return; // its reshapes to two run-time sizes taken from other values are not read back yet
+                }
+                if (c.name().startsWith("lstm_layer_norm")) {
+                    // the writer spells LayerNorm out (Mean, Sub, Mul, Rsqrt); the reader does not gather
+                    // those back into a layer norm yet: refused by name, not misread
+                    LstmxException e = assertThrows(LstmxException.class, () -> Lstmx.load(sm, Format.SAVEDMODEL));
+                    assertEquals(ErrorCode.UNSUPPORTED, e.code(), e.getMessage());
+                    assertTrue(e.getMessage().contains("Mean"), e.getMessage());
+                    return;
                 }
                 // read back: BlockLSTM ops and the While loops of GRU, RNN and projected LSTM layers as recurrent layers again
                 LoadedModel back = Lstmx.load(sm, Format.SAVEDMODEL);
