@@ -58,7 +58,10 @@ final class Machine {
     }
 
     /** Which kernels the probes copy: the runtime's Vector API kernels when this JVM has the module. */
-    static final boolean VECTOR = VectorProbes.available() && !"false".equals(System.getProperty("lstmx.vector"));
+    static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+            && !"false".equals(System.getProperty("lstmx.vector"));
+    // (asked of the module layer, not of VectorProbes: loading that class needs the module, which
+    // VECTOR=0 leaves out)
 
     static String kernels() {
         return VECTOR ? VectorProbes.describe() : "C2-vectorised";

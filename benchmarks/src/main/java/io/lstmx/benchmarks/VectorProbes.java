@@ -17,10 +17,6 @@ final class VectorProbes {
     private VectorProbes() {
     }
 
-    static boolean available() {
-        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-    }
-
     static String describe() {
         return "Vector API, " + L + " floats per vector";
     }
