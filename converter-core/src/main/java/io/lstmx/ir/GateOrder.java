@@ -51,11 +51,33 @@ public enum GateOrder {
     }
 
     /**
+     * Columns [j0, j1) of {@code fromCanonical(t, 0)} transposed, without making that copy: for a
+     * weight t [4 H, c] in the IR's order, row j of the transpose (at {@code dst[offset + (j - j0)
+     * stride ..]}) holds column j of each gate block in this format's order. For writers that stream
+     * a transposed kernel a few rows at a time (Keras' [in, 4H], BlockLSTM's [I + H, 4H]).
+     */
+    public void transposeFromCanonical(Tensor t, int j0, int j1, float[] dst, int offset, int stride) {
+        transposeBlocks(t, blockToCanonical, j0, j1, dst, offset, stride);
+    }
+
+    /**
      * Reorders peephole weights along {@code axis} between the IR's i, f, o and ONNX's i, o, f.
      * The permutation swaps the last two blocks, so the same call converts in both directions.
      */
     public static Tensor onnxPeephole(Tensor p, int axis) {
         return permuteBlocks(p, axis, new int[] {0, 2, 1});
+    }
+
+    /** Columns [j0, j1) of t [n g, c] transposed, block k of each row of the transpose being t's row block perm[k]. */
+    private static void transposeBlocks(Tensor t, int[] perm, int j0, int j1, float[] dst, int offset, int stride) {
+        int n = perm.length;
+        if (t.rank() != 2 || t.dim(0) % n != 0) {
+            throw LstmxException.badInput("tensor " + Arrays.toString(t.shape()) + " is not " + n + " gate blocks of rows");
+        }
+        int gate = t.dim(0) / n;
+        for (int k = 0; k < n; k++) {
+            t.transposeBlockInto(perm[k] * gate, (perm[k] + 1) * gate, j0, j1, dst, offset + k * gate, stride);
+        }
     }
 
     /**
@@ -138,6 +160,11 @@ public enum GateOrder {
         /** Reorders the 3 gate blocks along {@code axis} from r, z, n to this format's order. */
         public Tensor fromCanonical(Tensor t, int axis) {
             return permuteBlocks(t, axis, blockToCanonical);
+        }
+
+        /** As {@link GateOrder#transposeFromCanonical}, for a GRU weight [3 H, c]. */
+        public void transposeFromCanonical(Tensor t, int j0, int j1, float[] dst, int offset, int stride) {
+            transposeBlocks(t, blockToCanonical, j0, j1, dst, offset, stride);
         }
     }
 }

@@ -3,6 +3,7 @@ package io.lstmx.ir;
 import org.junit.jupiter.api.Test;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -300,5 +301,34 @@ class GateOrderTest {
         assertEquals(DType.FLOAT32, widened.dtype());
         assertArrayEquals(w.toFloatArray(), widened.toFloatArray());
         assertThrows(io.lstmx.errors.LstmxException.class, () -> GateOrder.PYTORCH.toCanonical(Tensor.zeros(6), 0), "6 is not 4 gates");
+    }
+
+    @Test
+    void transposingFromCanonicalEqualsReorderingThenTransposingForEveryOrder() {
+        int h = 5;
+        int c = 7;
+        for (int gates : new int[] {4, 3}) {
+            float[] v = new float[gates * h * c];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i + 0.25f;
+            }
+            Tensor t = Tensor.ofFloats(new int[] {gates * h, c}, v);
+            List<Object> orders = gates == 4 ? List.of((Object[]) GateOrder.values()) : List.of((Object[]) GateOrder.Gru.values());
+            for (Object o : orders) {
+                Tensor reordered = o instanceof GateOrder g ? g.fromCanonical(t, 0) : ((GateOrder.Gru) o).fromCanonical(t, 0);
+                float[] want = new float[v.length + 3];
+                reordered.transposeInto(want, 3, gates * h);
+                // columns 2..5 only, at an offset, the rest untouched
+                float[] got = new float[v.length + 3];
+                float[] expect = new float[v.length + 3];
+                System.arraycopy(want, 3 + 2 * gates * h, expect, 3, 3 * gates * h);
+                if (o instanceof GateOrder g) {
+                    g.transposeFromCanonical(t, 2, 5, got, 3, gates * h);
+                } else {
+                    ((GateOrder.Gru) o).transposeFromCanonical(t, 2, 5, got, 3, gates * h);
+                }
+                assertArrayEquals(expect, got, o + ": columns 2..4 transposed in the format's gate order");
+            }
+        }
     }
 }

@@ -622,11 +622,8 @@ final class KerasBuilder {
                 throw refuse(l, "clip " + s.clip() + ": Keras' GRU has no clip of the gate pre-activations");
             }
             List<Object> ws = new ArrayList<>();
-            // which canonical gate each of Keras' blocks holds, asked of GateOrder (the one place that
-            // knows the orders) by reordering the gates' own indices: W and R are reordered while they
-            // are transposed into the file, never copied whole (issue 9)
-            float[] of = GateOrder.Gru.KERAS.fromCanonical(Tensor.ofFloats(new int[] {3}, new float[] {0, 1, 2}), 0).toFloatArray();
-            int[] blocks = {(int) of[0], (int) of[1], (int) of[2]};
+            // W and R stay in the IR's order: GateOrder reorders them into Keras' while they are
+            // transposed into the file, so they are never copied whole (issue 9)
             for (RecurrentWeights w : l.weights()) {
                 Tensor k = w.w();
                 Tensor r = w.r();
@@ -635,10 +632,10 @@ final class KerasBuilder {
                     float[] rb = GateOrder.Gru.KERAS.fromCanonical(w.rb(), 0).toFloatArray();
                     float[] b = Arrays.copyOf(wb, wb.length * 2);
                     System.arraycopy(rb, 0, b, wb.length, rb.length);
-                    ws.add(new CellWeights(k, r, Tensor.ofFloats(new int[] {2, wb.length}, b), blocks));
+                    ws.add(new CellWeights(k, r, Tensor.ofFloats(new int[] {2, wb.length}, b), GateOrder.Gru.KERAS));
                 } else {
                     // n = g(W_n x + Wb_n + R_n (r * h) + Rb_n): every recurrent bias is a constant term, summed into Keras' one bias
-                    ws.add(new CellWeights(k, r, GateOrder.Gru.KERAS.fromCanonical(sum(w.wb(), w.rb()), 0), blocks));
+                    ws.add(new CellWeights(k, r, GateOrder.Gru.KERAS.fromCanonical(sum(w.wb(), w.rb()), 0), GateOrder.Gru.KERAS));
                 }
             }
             return recurrent(l, "GRU", ws, s.linearBeforeReset());
@@ -1557,10 +1554,10 @@ final class KerasBuilder {
 
     /**
      * One direction's weights of a recurrent layer in the IR's layout (W [gates*H, I], R [gates*H, H]),
-     * the bias in Keras' (gate order, shape), and which IR gate block each of Keras' gate blocks
-     * holds (null: the same order).
+     * the bias in Keras' (gate order, shape), and the GRU gate order W and R are written in (null:
+     * as they are).
      */
-    record CellWeights(Tensor w, Tensor r, Tensor bias, int[] gateBlocks) {
+    record CellWeights(Tensor w, Tensor r, Tensor bias, GateOrder.Gru gruOrder) {
     }
 
     private void addWeights(KLayer kl, CellWeights cw, String path, String legacy) {
@@ -1568,7 +1565,7 @@ final class KerasBuilder {
         Tensor[] w = {cw.w(), cw.r(), cw.bias()};
         for (int i = 0; i < 3; i++) {
             int[] shape = i < 2 ? new int[] {w[i].dim(1), w[i].dim(0)} : w[i].shape();
-            H5Writer.Values values = i < 2 ? KerasModel.transposed(w[i], cw.gateBlocks()) : KerasModel.of(w[i]);
+            H5Writer.Values values = i < 2 ? KerasModel.transposed(w[i], cw.gruOrder()) : KerasModel.of(w[i]);
             kl.weights.add(new KerasModel.Weight(names[i], path, out.name + "/" + legacy + "/" + names[i], shape, values));
         }
     }

@@ -68,18 +68,12 @@ final class KerasModel {
     }
 
     /**
-     * As {@link #transposed(io.lstmx.ir.Tensor)}, with t's rows in equal gate blocks put in another
-     * order on the way: block k of each row of the transpose is t's row block {@code blocks[k]}
-     * (null: as they are). A GRU's kernels are reordered so, never copied whole.
+     * As {@link #transposed(io.lstmx.ir.Tensor)}, for a GRU weight in the IR's gate order, its gate
+     * blocks put in {@code order} on the way (null: as they are), so that it is never copied whole.
      */
-    static H5Writer.Values transposed(io.lstmx.ir.Tensor t, int[] blocks) {
+    static H5Writer.Values transposed(io.lstmx.ir.Tensor t, io.lstmx.ir.GateOrder.Gru order) {
         int r = t.dim(0);
         int c = t.dim(1);
-        int nb = blocks == null ? 1 : blocks.length;
-        if (r % nb != 0) {
-            throw new IllegalArgumentException(r + " rows are not " + nb + " gate blocks");
-        }
-        int gate = r / nb;
         int perBlock = Math.min(Math.max(1, c), Math.max(16, (1 << 20) / Math.max(1, r)));
         return new H5Writer.Values() {
             /** Rows [blockJ0, blockJ1) of the transpose, kept between calls (a file is written by one thread). */
@@ -112,12 +106,10 @@ final class KerasModel {
                 if (block == null) {
                     block = new float[Math.multiplyExact(perBlock, r)];
                 }
-                if (blocks == null) {
+                if (order == null) {
                     t.transposeColumnsInto(j0, j1, block, 0, r);
                 } else {
-                    for (int k = 0; k < nb; k++) {
-                        t.transposeBlockInto(blocks[k] * gate, (blocks[k] + 1) * gate, j0, j1, block, k * gate, r);
-                    }
+                    order.transposeFromCanonical(t, j0, j1, block, 0, r);
                 }
                 blockJ0 = j0;
                 blockJ1 = j1;

@@ -243,9 +243,6 @@ final class TfWeights {
             int g4 = w.dim(0);
             int in = w.dim(1);
             int hidden = r.dim(1);
-            // which canonical gate each of the order's blocks holds, asked of GateOrder (the one place
-            // that knows the orders) by reordering the gates' own indices
-            Tensor canonicalOf = order.fromCanonical(Tensor.ofFloats(new int[] {4}, new float[] {0, 1, 2, 3}), 0);
             return new Values(DataType.DT_FLOAT, (long) in + hidden, g4) {
                 @Override
                 void writeTo(Sink out) throws IOException {
@@ -256,13 +253,9 @@ final class TfWeights {
                 }
 
                 private void columns(Tensor m, int cols, int rows, float[] block, Sink out) throws IOException {
-                    int gate = g4 / 4;
                     for (int j = 0; j < cols; j += rows) {
                         int jn = Math.min(cols, j + rows);
-                        for (int k = 0; k < 4; k++) {
-                            int g = (int) canonicalOf.getFloat(k);
-                            m.transposeBlockInto(g * gate, (g + 1) * gate, j, jn, block, k * gate, g4);
-                        }
+                        order.transposeFromCanonical(m, j, jn, block, 0, g4); // the gates reordered on the way
                         out.putFloats(block, 0, (jn - j) * g4);
                     }
                 }
