@@ -55,11 +55,7 @@ final class VectorKernels {
      * the kernel is bandwidth-bound either way.
      */
     static void panelMul1(float[] acc, float[] p, int kp, int width, float[] a, int o) {
-        // widths are multiples of two panels (see usable)
-        int stride = kp * PANEL;
-        for (int j = 0, base = 0; j < width; j += 2 * PANEL, base += 2 * stride) {
-            panelMul1Two(acc, p, kp, stride, j, base, a, o);
-        }
+        panelMul1(acc, p, kp, 0, width, a, o); // widths are multiples of two panels (see usable)
     }
 
     /** Columns [j0, j1) (multiples of two panels) of {@link #panelMul1}: the same sums, for a caller that claims a step's columns piece by piece. */
