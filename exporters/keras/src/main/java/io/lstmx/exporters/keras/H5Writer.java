@@ -133,7 +133,7 @@ final class H5Writer {
     private H5Writer() {
     }
 
-    /** A file's content: its structure as bytes, its datasets' values as the arrays they are. */
+    /** A file's content: its structure as bytes, its datasets' values as the {@link Values} that produce them. */
     static final class Image {
         private final Buf buf;
 
@@ -348,8 +348,8 @@ final class H5Writer {
     private static final byte[] VLEN_UTF8 = {0x19, 0x01, 0x01, 0x00, 16, 0, 0, 0, 0x10, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0};
 
     /**
-     * A little-endian byte buffer whose float arrays are kept as they are (written when the buffer
-     * is) between runs of bytes.
+     * A little-endian byte buffer holding runs of bytes and, between them, datasets' {@link Values},
+     * produced only when the buffer is written.
      */
     private static final class Buf {
         /** byte[] runs and dataset values, in order, before {@link #b}. */
@@ -407,7 +407,7 @@ final class H5Writer {
             return this;
         }
 
-        /** The bytes of a buffer without float arrays (a header or a message). */
+        /** The bytes of a buffer without datasets (a header or a message). */
         byte[] toByteArray() {
             if (!parts.isEmpty()) {
                 throw new IllegalStateException("a buffer with datasets is written with writeTo");
@@ -424,7 +424,7 @@ final class H5Writer {
 
         void writeTo(OutputStream out) throws IOException {
             cut();
-            ByteBuffer bb = ByteBuffer.allocate(4 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer bb = ByteBuffer.allocate(4 * Values.CHUNK).order(ByteOrder.LITTLE_ENDIAN);
             for (Object p : parts) {
                 if (p instanceof byte[] a) {
                     out.write(a);

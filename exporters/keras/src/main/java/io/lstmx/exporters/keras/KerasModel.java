@@ -58,7 +58,7 @@ final class KerasModel {
      * The values of 2-D {@code t} [r, c] transposed ([c, r]: Keras holds kernels as [in, out]),
      * produced when the file is written a block of rows at a time from the tensor, so that writing
      * a model never holds its kernels twice (issue 9). A block is at least 16 rows of the
-     * transpose (16 source columns: every source cache line read is used whole) and about 2^18
+     * transpose (16 source columns: every source cache line read is used whole) and about 2^20
      * values; it is kept until the writer has taken it, over several {@link H5Writer.Values#get}
      * calls. (Blocks of one chunk, 8 rows of a [8192, 2048] kernel, read each source line twice
      * and walked 8192 pages per chunk.)
