@@ -361,11 +361,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     }
                 }
                 for (int b = 0; b < groups4; b++) {
-                    if (fast[d]) {
-                        cellFast(sl, 4, i + 4 * b, 4 * b, wk, hDst, dstStride);
-                    } else {
-                        cellGeneric(sl, d, 4, i + 4 * b, 4 * b, wk, hDst, dstStride);
-                    }
+                    cell(sl, d, 4, i + 4 * b, 4 * b, wk, hDst, dstStride);
                 }
                 i += 4 * groups4;
                 continue;
@@ -383,11 +379,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     rm.mul1(t, acc, hCur, act[i] * kp);
                 }
             }
-            if (fast[d]) {
-                cellFast(sl, n, i, 0, wk, hDst, dstStride);
-            } else {
-                cellGeneric(sl, d, n, i, 0, wk, hDst, dstStride);
-            }
+            cell(sl, d, n, i, 0, wk, hDst, dstStride);
             i += n;
         }
         if (pj != null) {
@@ -479,6 +471,15 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 cellGenericGroup(d, g, n, i, act, acc, off, owner.c, hNext, kp);
             }
             i += n;
+        }
+    }
+
+    /** The element-wise part of a step for rows act[i..i+n) whose gates sit at accumulator row rb: {@link #cellFast} or {@link #cellGeneric}. */
+    private void cell(Slice sl, int d, int n, int i, int rb, LstmWork wk, float[] hDst, int hStride) {
+        if (fast[d]) {
+            cellFast(sl, n, i, rb, wk, hDst, hStride);
+        } else {
+            cellGeneric(sl, d, n, i, rb, wk, hDst, hStride);
         }
     }
 
