@@ -78,7 +78,8 @@ final class Report {
         b.append("inputs for every engine, ").append(m.threads).append(" threads each (all cores). Outputs were checked equal to lstmx's (atol ")
                 .append(SideBySide.ATOL).append(", rtol ").append(SideBySide.RTOL).append(") before timing; an engine that cannot\n")
                 .append("run a row, or disagrees, is not timed. Times: median of ").append(samples)
-                .append(" samples after warm-up (p10–p90 in brackets), milliseconds per call\n")
+                .append(" samples after warm-up (at least 1.5 s, then until the JIT has been idle for 0.5 s;\n")
+                .append("p10–p90 in brackets), milliseconds per call\n")
                 .append("(streaming rows: per step). Every engine's time includes its own input/output copies from/to Java arrays.\n\n");
         b.append("- command: `").append(command).append("`\n");
         b.append("- JVM: ").append(m.jvm).append("; CPU: ").append(m.cpu).append(", ").append(m.threads).append(" hardware threads\n");

@@ -609,27 +609,47 @@ public final class SideBySide {
     // ---------------------------------------------------------------- timing
 
     /** Median and spread of one engine on one row, seconds per call (streaming: per step). */
-    record Timing(double median, double p10, double p90, int samples, int callsPerSample) {
+    record Timing(double median, double p10, double p90, int samples, int callsPerSample, double warmSeconds) {
     }
 
     /** One engine's outcome on one row: a timing, or why none. */
     record Cell(Timing timing, String note, double maxDiff) {
     }
 
+    /** Warm-up ends only after this long without JIT compilation (or at {@link #WARM_MAX_NANOS}). */
+    static final long JIT_QUIET_NANOS = 500_000_000L;
+    static final long WARM_MAX_NANOS = 15_000_000_000L;
+
     static Timing time(Runner r, int samples, double perCallDivisor) throws Exception {
-        // warm-up: at least 5 calls and 1.5 s (C2 compiles the hot paths, engines build their caches)
-        long warmEnd = System.nanoTime() + 1_500_000_000L;
+        // Warm-up: at least 5 calls and 1.5 s (C2 compiles the hot paths, engines build their
+        // caches), and then until the JIT has compiled nothing for 0.5 s. A compilation during the
+        // samples takes a core: seen side by side, C2 recompiling lstmx's step code at the start of
+        // 512,25,1 (after the batch-32 row had changed its profile) descheduled the step team's
+        // worker, the team backed off to one thread for 200 ms, and the whole row's samples (about
+        // 100 ms) were measured at one core's speed.
+        long start = System.nanoTime();
+        long warmEnd = start + 1_500_000_000L;
         int warm = 0;
         long one = Long.MAX_VALUE;
-        while (warm < 5 || System.nanoTime() < warmEnd) {
+        long jit = compileMillis();
+        long quietSince = System.nanoTime();
+        while (true) {
             long t0 = System.nanoTime();
             r.call();
-            one = Math.min(one, System.nanoTime() - t0);
+            long t1 = System.nanoTime();
+            one = Math.min(one, t1 - t0);
             warm++;
-            if (warm > 2000) {
+            long j = compileMillis();
+            if (j != jit) {
+                jit = j;
+                quietSince = t1;
+            }
+            boolean warmed = warm >= 5 && t1 >= warmEnd;
+            if (warmed && (t1 - quietSince >= JIT_QUIET_NANOS || jit < 0) || t1 - start >= WARM_MAX_NANOS) {
                 break;
             }
         }
+        double warmSeconds = (System.nanoTime() - start) / 1e9;
         // a sample is at least 2 ms of calls, so that timer resolution does not matter
         int k = (int) Math.max(1, Math.min(1000, 2_000_000L / Math.max(1, one)));
         double[] v = new double[samples];
@@ -641,7 +661,13 @@ public final class SideBySide {
             v[i] = (System.nanoTime() - t0) / 1e9 / k / perCallDivisor;
         }
         Arrays.sort(v);
-        return new Timing(percentile(v, 0.5), percentile(v, 0.1), percentile(v, 0.9), samples, k);
+        return new Timing(percentile(v, 0.5), percentile(v, 0.1), percentile(v, 0.9), samples, k, warmSeconds);
+    }
+
+    /** Milliseconds the JIT has spent compiling in this JVM so far, or -1 if the JVM does not tell. */
+    static long compileMillis() {
+        java.lang.management.CompilationMXBean c = ManagementFactory.getCompilationMXBean();
+        return c != null && c.isCompilationTimeMonitoringSupported() ? c.getTotalCompilationTime() : -1;
     }
 
     static double percentile(double[] sorted, double q) {
@@ -769,7 +795,8 @@ public final class SideBySide {
                     }
                     Timing tm = time(r, samples, divisor);
                     cells.put(e.name(), new Cell(tm, null, md));
-                    o.printf(Locale.ROOT, "%-22s %-12s %10.3f ms  (p10 %.3f, p90 %.3f)%n", row.id(), e.name(), tm.median * 1e3, tm.p10 * 1e3, tm.p90 * 1e3);
+                    o.printf(Locale.ROOT, "%-22s %-12s %10.3f ms  (p10 %.3f, p90 %.3f; warm-up %.1f s)%n", row.id(), e.name(), tm.median * 1e3, tm.p10 * 1e3,
+                            tm.p90 * 1e3, tm.warmSeconds);
                 } catch (Exception | Error ex) {
                     cells.put(e.name(), new Cell(null, "failed: " + ex.getClass().getSimpleName() + ": " + ex.getMessage(), 0));
                 }
