@@ -148,12 +148,15 @@ public final class Tensor {
         return halves.clone();
     }
 
-    /** A copy of the values as float32 (half precision widened exactly, integers converted). */
-    /** The float values without a copy when the tensor holds floats (callers in this package only read them), else {@link #toFloatArray}. */
+    /**
+     * The float values without a copy when the tensor holds float32 values, else {@link #toFloatArray}:
+     * for callers that only read them (this package, and lstmx's runtime through {@link TensorAccess}).
+     */
     float[] floatsShared() {
         return floats != null ? floats : toFloatArray();
     }
 
+    /** A copy of the values as float32 (half precision widened exactly, integers converted). */
     public float[] toFloatArray() {
         if (floats != null) {
             return floats.clone();

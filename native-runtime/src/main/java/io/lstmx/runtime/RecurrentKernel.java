@@ -186,10 +186,63 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     }
 
     /**
+     * The gathered input rows and projections ({@link Work#xin}, {@link Work#xw}) of finished
+     * calls, handed to later ones. A new array is zeroed by the JVM: allocating these per call
+     * (0.5-1.5 MB for a 256-unit layer over 150 steps) cost 3-4% of a batch-1 or batch-4 call,
+     * measured inside the runtime (RESULTS.md, 2026-12-07 16:xx).
+     */
+    final Spares spares = new Spares();
+
+    /**
+     * A few float arrays of finished calls, each under a tag, lent to one call at a time. An input
+     * row buffer is tagged with its row stride (I padded): a call writes only the first I floats
+     * of each row, so the padding a product reads stays zero from the array's allocation on, as
+     * long as the array is only ever used with that stride. Projections ({@link #ANY}) are
+     * written in full before they are read.
+     */
+    static final class Spares {
+        static final int ANY = -1;
+        /** Arrays lent again so far, by every kernel (for tests: shows that reuse happened). */
+        static final java.util.concurrent.atomic.AtomicLong REUSED = new java.util.concurrent.atomic.AtomicLong();
+        /** Arrays kept at most (the oldest is dropped): bounds what an idle model holds. */
+        private static final int KEEP = 8;
+        private final java.util.ArrayDeque<float[]> arrays = new java.util.ArrayDeque<>();
+        private final java.util.ArrayDeque<Integer> tags = new java.util.ArrayDeque<>();
+
+        /** An array of exactly {@code length} floats kept under {@code tag}, or a new zeroed one. */
+        float[] take(int length, int tag) {
+            synchronized (this) {
+                java.util.Iterator<float[]> a = arrays.iterator();
+                java.util.Iterator<Integer> t = tags.iterator();
+                while (a.hasNext()) {
+                    float[] f = a.next();
+                    int ft = t.next();
+                    if (f.length == length && ft == tag) {
+                        a.remove();
+                        t.remove();
+                        REUSED.incrementAndGet();
+                        return f;
+                    }
+                }
+            }
+            return new float[length];
+        }
+
+        synchronized void give(float[] f, int tag) {
+            if (arrays.size() >= KEEP) {
+                arrays.removeLast();
+                tags.removeLast();
+            }
+            arrays.addFirst(f);
+            tags.addFirst(tag);
+        }
+    }
+
+    /**
      * Work buffers of one piece of a call: one direction and a block [b0, b0 + rows) of the batch
      * rows, which evolve independently of all others, for the gate columns of one {@link Part}.
-     * Allocated before the time loop, never shared, except the h buffers of a team's participants
-     * (each writes only its own units of them). Internal buffers are indexed by the local row
+     * Taken before the time loop (the large ones from {@link #spares}), never shared, except the h
+     * buffers of a team's participants (each writes only its own units of them). Internal buffers are indexed by the local row
      * (b - b0). Subclasses add their own buffers.
      */
     static class Work {
@@ -270,8 +323,8 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             // start at the same steps (a participant may read another's projected inputs)
             int chunkPerStep = part.whole ? perStep : Math.multiplyExact(rows, k.xwCols);
             chunk = Math.max(1, Math.min(maxLen, CHUNK_FLOATS / Math.max(1, chunkPerStep)));
-            xin = new float[Math.multiplyExact(Math.multiplyExact(chunk, rows), part.w.kPadded)];
-            xw = new float[Math.multiplyExact(chunk, perStep)];
+            xin = k.spares.take(Math.multiplyExact(Math.multiplyExact(chunk, rows), part.w.kPadded), part.w.kPadded);
+            xw = k.spares.take(Math.multiplyExact(chunk, perStep), Spares.ANY);
             h0 = hA != null ? hA : new float[Math.multiplyExact(rows, k.hStride)];
             h1 = hB != null ? hB : new float[Math.multiplyExact(rows, k.hStride)];
             acc = new float[Math.max(1, accTiles)][Math.max(4, accRows) * TILE];
@@ -470,7 +523,27 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                 storeCell(wk, cLast, 0);
             }
         }
+        for (W wk : works) {
+            giveBack(wk);
+        }
     }
+
+    /** The work's large buffers, for later calls (the caller no longer uses them). */
+    private void giveBack(Work wk) {
+        if (poisonSpares) {
+            // what a later call must overwrite before reading: each input row's first I floats, all projections
+            int ip = wk.part.w.kPadded;
+            for (int o = 0; o + inputSize <= wk.xin.length; o += ip) {
+                java.util.Arrays.fill(wk.xin, o, o + inputSize, Float.NaN);
+            }
+            java.util.Arrays.fill(wk.xw, Float.NaN);
+        }
+        spares.give(wk.xin, wk.part.w.kPadded);
+        spares.give(wk.xw, Spares.ANY);
+    }
+
+    /** For tests: fill buffers given back with NaN where a later call must write before it reads. */
+    static volatile boolean poisonSpares;
 
     /** One direction over one block of rows: initial states in, time loop, last states out. */
     private void runPiece(W wk, float[] x, float[] y, float[] hLast, float[] cLast, float[] mask, boolean zeroMasked,
@@ -487,6 +560,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         if (cLast != null) {
             storeCell(wk, cLast, base);
         }
+        giveBack(wk);
     }
 
     /** The piece's rows' "has counted a step" flags from an earlier chunk of the stream (see {@link Work#emitted}). */

@@ -2,6 +2,7 @@ package io.lstmx.runtime;
 
 import io.lstmx.ir.DType;
 import io.lstmx.ir.Tensor;
+import io.lstmx.ir.TensorAccess;
 
 import java.util.Arrays;
 
@@ -37,12 +38,21 @@ final class Val {
         return dtype.isFloating() ? floats(shape, new float[n]) : longs(dtype, shape, new long[n]);
     }
 
+    /**
+     * A call's input: float32 values are the tensor's own array, not a copy (the runtime only
+     * reads values; see {@link TensorAccess}).
+     */
     static Val of(Tensor t) {
-        return t.dtype().isFloating() ? floats(t.shape(), t.toFloatArray()) : longs(t.dtype(), t.shape(), t.toLongArray());
+        return t.dtype().isFloating() ? floats(t.shape(), TensorAccess.floatsForReading(t)) : longs(t.dtype(), t.shape(), t.toLongArray());
     }
 
+    /**
+     * A call's output: the tensor takes the float array over without a copy. Nothing writes a
+     * value's array after creating it, so the array may be shared with an input or another
+     * output (a layer that passes its input through): every holder only reads it.
+     */
     Tensor toTensor() {
-        return isFloat() ? Tensor.ofFloats(shape, f) : Tensor.ofLongs(dtype, shape, l);
+        return isFloat() ? Tensor.adoptFloats(shape, f) : Tensor.ofLongs(dtype, shape, l);
     }
 
     boolean isFloat() {

@@ -180,9 +180,24 @@ class EveryLayerKindTest {
                         o + ": the sample's fixed input shapes should fix every output dim, inferred " + v.shape());
             }
         }));
-        t.add(DynamicTest.dynamicTest("it runs in the native runtime", () -> {
-            Map<String, Tensor> out = NativeRuntime.compile(s.model).run(s.inputs);
+        t.add(DynamicTest.dynamicTest("it runs in the native runtime, leaves its inputs as they were and gives the same outputs again", () -> {
+            // The runtime reads float inputs and constants without copying them and hands its
+            // output arrays over to the output tensors: no layer may write a value it did not create.
+            Map<String, Tensor> before = new LinkedHashMap<>();
+            s.inputs.forEach((k, v) -> before.put(k, copy(v)));
+            io.lstmx.runtime.CompiledModel compiled = NativeRuntime.compile(s.model);
+            Map<String, Tensor> out = compiled.run(s.inputs);
             assertEquals(s.model.outputNames(), new ArrayList<>(out.keySet()));
+            Map<String, Tensor> firstOut = new LinkedHashMap<>();
+            out.forEach((k, v) -> firstOut.put(k, copy(v)));
+            Map<String, Tensor> again = compiled.run(s.inputs);
+            for (Map.Entry<String, Tensor> e : before.entrySet()) {
+                assertTrue(e.getValue().bitEquals(s.inputs.get(e.getKey())), "input " + e.getKey() + " was changed by the run");
+            }
+            for (Map.Entry<String, Tensor> e : firstOut.entrySet()) {
+                assertTrue(e.getValue().bitEquals(out.get(e.getKey())), "output " + e.getKey() + " of the first run changed during the second");
+                assertTrue(e.getValue().bitEquals(again.get(e.getKey())), "output " + e.getKey() + " differs between two runs");
+            }
         }));
         for (FormatWriter w : FormatRegistry.standard().writers()) {
             Format f = w.format();
@@ -192,6 +207,15 @@ class EveryLayerKindTest {
             t.add(DynamicTest.dynamicTest(what, () -> write(s, w, expectWritten)));
         }
         return t.stream();
+    }
+
+    /** A tensor with the same dtype, shape and values in arrays of its own. */
+    private static Tensor copy(Tensor v) {
+        return switch (v.dtype()) {
+            case FLOAT32 -> Tensor.ofFloats(v.shape(), v.toFloatArray());
+            case FLOAT16, BFLOAT16 -> Tensor.ofHalfBits(v.dtype(), v.shape(), v.toHalfBits());
+            default -> Tensor.ofLongs(v.dtype(), v.shape(), v.toLongArray());
+        };
     }
 
     private void write(Sample s, FormatWriter w, boolean expectWritten) throws Exception {
