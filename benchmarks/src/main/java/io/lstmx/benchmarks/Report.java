@@ -78,9 +78,11 @@ final class Report {
         b.append("inputs for every engine, ").append(m.threads).append(" threads each (all cores). Outputs were checked equal to lstmx's (atol ")
                 .append(SideBySide.ATOL).append(", rtol ").append(SideBySide.RTOL).append(") before timing; an engine that cannot\n")
                 .append("run a row, or disagrees, is not timed. Times: median of ").append(samples)
-                .append(" samples after warm-up (at least 1.5 s, then until the JIT has been idle for 0.5 s;\n")
-                .append("p10–p90 in brackets), milliseconds per call\n")
-                .append("(streaming rows: per step). Every engine's time includes its own input/output copies from/to Java arrays.\n\n");
+                .append(" samples (p10–p90 in brackets), milliseconds per call, after a warm-up of at least 1.5 s that\n")
+                .append("lasts until the JIT has been idle for 0.5 s; the samples are taken in ").append(SideBySide.ROUNDS)
+                .append(" rounds, each engine in turn re-warmed for 0.3 s,\n")
+                .append("so that every engine's samples span the row's whole time (streaming rows: per step). Every engine's time\n")
+                .append("includes its own input/output copies from/to Java arrays.\n\n");
         b.append("- command: `").append(command).append("`\n");
         b.append("- JVM: ").append(m.jvm).append("; CPU: ").append(m.cpu).append(", ").append(m.threads).append(" hardware threads\n");
         b.append("- engines: lstmx native runtime (this checkout), onnxruntime 1.29 (Java API, intra-op threads = ").append(m.threads)

@@ -620,13 +620,85 @@ public final class SideBySide {
     static final long JIT_QUIET_NANOS = 500_000_000L;
     static final long WARM_MAX_NANOS = 15_000_000_000L;
 
-    static Timing time(Runner r, int samples, double perCallDivisor) throws Exception {
-        // Warm-up: at least 5 calls and 1.5 s (C2 compiles the hot paths, engines build their
-        // caches), and then until the JIT has compiled nothing for 0.5 s. A compilation during the
-        // samples takes a core: seen side by side, C2 recompiling lstmx's step code at the start of
-        // 512,25,1 (after the batch-32 row had changed its profile) descheduled the step team's
-        // worker, the team backed off to one thread for 200 ms, and the whole row's samples (about
-        // 100 ms) were measured at one core's speed.
+    /** Rounds over which an engine's samples are spread; each starts with {@link #REWARM_NANOS} of unmeasured calls. */
+    static final int ROUNDS = 3;
+    static final long REWARM_NANOS = 300_000_000L;
+
+    /** One engine's timing in progress: its runner, calls per sample, samples so far and warm-up time. */
+    static final class Timed {
+        final String name;
+        final Runner runner;
+        int callsPerSample;
+        double warmSeconds;
+        final double[] values;
+        int n;
+        String failure;
+
+        Timed(String name, Runner runner, int samples) {
+            this.name = name;
+            this.runner = runner;
+            this.values = new double[samples];
+        }
+
+        Timing timing() {
+            double[] v = Arrays.copyOf(values, n);
+            Arrays.sort(v);
+            return new Timing(percentile(v, 0.5), percentile(v, 0.1), percentile(v, 0.9), n, callsPerSample, warmSeconds);
+        }
+    }
+
+    /**
+     * Times the engines of one row: each is warmed up in turn (see {@link #warmUp}), then their
+     * samples are taken in {@link #ROUNDS} rounds, each engine in turn re-warmed for 0.3 s and then
+     * sampled, so that every engine's samples span the whole row's time: a minute-scale change of
+     * the shared machine's load no longer falls on one engine only. The re-warm also absorbs what
+     * the previous engine leaves running: onnxruntime's pool threads spin after a run, and lstmx's
+     * calls right after onnxruntime's were measured 20-30% slower for more than 60 ms.
+     */
+    static void timeRow(List<Timed> engines, int samples, double perCallDivisor) {
+        for (Timed t : engines) {
+            try {
+                warmUp(t);
+            } catch (Exception | Error ex) {
+                t.failure = "failed: " + ex.getClass().getSimpleName() + ": " + ex.getMessage();
+            }
+        }
+        for (int round = 0; round < ROUNDS; round++) {
+            int from = samples * round / ROUNDS;
+            int to = samples * (round + 1) / ROUNDS;
+            for (Timed t : engines) {
+                if (t.failure != null) {
+                    continue;
+                }
+                try {
+                    long end = System.nanoTime() + REWARM_NANOS;
+                    do {
+                        t.runner.call();
+                    } while (System.nanoTime() < end);
+                    for (int i = from; i < to; i++) {
+                        long t0 = System.nanoTime();
+                        for (int j = 0; j < t.callsPerSample; j++) {
+                            t.runner.call();
+                        }
+                        t.values[t.n++] = (System.nanoTime() - t0) / 1e9 / t.callsPerSample / perCallDivisor;
+                    }
+                } catch (Exception | Error ex) {
+                    t.failure = "failed: " + ex.getClass().getSimpleName() + ": " + ex.getMessage();
+                }
+            }
+        }
+    }
+
+    /**
+     * Warm-up: at least 5 calls and 1.5 s (C2 compiles the hot paths, engines build their caches),
+     * and then until the JIT has compiled nothing for 0.5 s. A compilation during the samples takes
+     * a core: seen side by side, C2 recompiling lstmx's step code at the start of 512,25,1 (after
+     * the batch-32 row had changed its profile) descheduled the step team's worker, the team backed
+     * off to one thread for 200 ms, and the whole row's samples (about 100 ms) were measured at one
+     * core's speed. Sets the calls per sample: at least 2 ms of calls, so that timer resolution
+     * does not matter.
+     */
+    static void warmUp(Timed t) throws Exception {
         long start = System.nanoTime();
         long warmEnd = start + 1_500_000_000L;
         int warm = 0;
@@ -635,7 +707,7 @@ public final class SideBySide {
         long quietSince = System.nanoTime();
         while (true) {
             long t0 = System.nanoTime();
-            r.call();
+            t.runner.call();
             long t1 = System.nanoTime();
             one = Math.min(one, t1 - t0);
             warm++;
@@ -649,19 +721,8 @@ public final class SideBySide {
                 break;
             }
         }
-        double warmSeconds = (System.nanoTime() - start) / 1e9;
-        // a sample is at least 2 ms of calls, so that timer resolution does not matter
-        int k = (int) Math.max(1, Math.min(1000, 2_000_000L / Math.max(1, one)));
-        double[] v = new double[samples];
-        for (int i = 0; i < samples; i++) {
-            long t0 = System.nanoTime();
-            for (int j = 0; j < k; j++) {
-                r.call();
-            }
-            v[i] = (System.nanoTime() - t0) / 1e9 / k / perCallDivisor;
-        }
-        Arrays.sort(v);
-        return new Timing(percentile(v, 0.5), percentile(v, 0.1), percentile(v, 0.9), samples, k, warmSeconds);
+        t.warmSeconds = (System.nanoTime() - start) / 1e9;
+        t.callsPerSample = (int) Math.max(1, Math.min(1000, 2_000_000L / Math.max(1, one)));
     }
 
     /** Milliseconds the JIT has spent compiling in this JVM so far, or -1 if the JVM does not tell. */
@@ -767,6 +828,10 @@ public final class SideBySide {
             Map<String, Cell> cells = new LinkedHashMap<>();
             float[] expected = null;
             double divisor = row.streaming() ? STREAM_STEPS : 1;
+            // Open every engine and check its outputs first (lstmx first: the others are checked
+            // against it), then time those that agree together (see timeRow).
+            List<Timed> timed = new ArrayList<>();
+            Map<String, Double> diffs = new HashMap<>();
             for (Engine e : engines) {
                 Path dir = Files.createDirectories(tmp.resolve(row.id().replaceAll("[^A-Za-z0-9]", "_") + "-" + e.name()));
                 Runner r;
@@ -779,27 +844,49 @@ public final class SideBySide {
                     cells.put(e.name(), new Cell(null, "failed to open: " + ex.getClass().getSimpleName() + ": " + ex.getMessage(), 0));
                     continue;
                 }
-                try (r) {
+                cells.put(e.name(), null); // keeps the engines' order
+                try {
                     float[] got = r.call();
                     double md = 0;
                     if (expected == null) {
-                        expected = got; // lstmx first; every other engine is checked against it
+                        expected = got;
                     } else {
                         double dis = disagreement(got, expected);
                         md = maxAbs(got, expected);
                         if (dis != 0) {
                             cells.put(e.name(), new Cell(null, String.format(Locale.ROOT, "disagrees (max |diff| %.3g, %d vs %d values)",
                                     md, got.length, expected.length), md));
+                            r.close();
                             continue;
                         }
                     }
-                    Timing tm = time(r, samples, divisor);
-                    cells.put(e.name(), new Cell(tm, null, md));
-                    o.printf(Locale.ROOT, "%-22s %-12s %10.3f ms  (p10 %.3f, p90 %.3f; warm-up %.1f s)%n", row.id(), e.name(), tm.median * 1e3, tm.p10 * 1e3,
-                            tm.p90 * 1e3, tm.warmSeconds);
+                    diffs.put(e.name(), md);
+                    timed.add(new Timed(e.name(), r, samples));
                 } catch (Exception | Error ex) {
                     cells.put(e.name(), new Cell(null, "failed: " + ex.getClass().getSimpleName() + ": " + ex.getMessage(), 0));
+                    r.close();
                 }
+            }
+            try {
+                timeRow(timed, samples, divisor);
+            } finally {
+                for (Timed t : timed) {
+                    try {
+                        t.runner.close();
+                    } catch (Exception ignored) {
+                        // the row's numbers stand; a native engine that fails to free is not ours to report
+                    }
+                }
+            }
+            for (Timed t : timed) {
+                if (t.failure != null) {
+                    cells.put(t.name, new Cell(null, t.failure, 0));
+                    continue;
+                }
+                Timing tm = t.timing();
+                cells.put(t.name, new Cell(tm, null, diffs.get(t.name)));
+                o.printf(Locale.ROOT, "%-22s %-12s %10.3f ms  (p10 %.3f, p90 %.3f; warm-up %.1f s)%n", row.id(), t.name, tm.median * 1e3, tm.p10 * 1e3,
+                        tm.p90 * 1e3, tm.warmSeconds);
             }
             results.put(row, cells);
             loads.put(row, new String[] {before, load()});
