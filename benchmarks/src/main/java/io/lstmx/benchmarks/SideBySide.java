@@ -25,6 +25,7 @@ import io.lstmx.ir.Shape;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.references.libtorch.LibtorchEngine;
+import io.lstmx.references.onnxruntime.OrtEnvironments;
 import io.lstmx.runtime.CompiledModel;
 import io.lstmx.runtime.NativeRuntime;
 import io.lstmx.runtime.StreamingSession;
@@ -352,7 +353,7 @@ public final class SideBySide {
     }
 
     static final class OrtEngine implements Engine {
-        final OrtEnvironment env = OrtEnvironment.getEnvironment();
+        final OrtEnvironment env = OrtEnvironments.get();
 
         public String name() {
             return "onnxruntime";

@@ -1,6 +1,5 @@
 package io.lstmx.references.onnxruntime;
 
-import ai.onnxruntime.OrtEnvironment;
 import io.lstmx.api.ReferenceEngine;
 import io.lstmx.formats.Format;
 
@@ -18,7 +17,7 @@ public final class OnnxRuntimeEngine implements ReferenceEngine {
     @Override
     public String version() {
         try {
-            return OrtEnvironment.getEnvironment().getVersion();
+            return OrtEnvironments.get().getVersion();
         } catch (RuntimeException | LinkageError e) {
             return "unknown (" + e.getClass().getSimpleName() + ")";
         }

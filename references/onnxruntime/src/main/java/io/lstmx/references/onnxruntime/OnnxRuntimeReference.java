@@ -79,7 +79,7 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
     public static OnnxRuntimeReference open(Path onnxFile) {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(1);
-            OrtSession s = OrtEnvironment.getEnvironment().createSession(onnxFile.toString(), opts);
+            OrtSession s = OrtEnvironments.get().createSession(onnxFile.toString(), opts);
             return new OnnxRuntimeReference(onnxFile, s, new ArrayList<>(s.getOutputNames()));
         } catch (OrtException e) {
             boolean badFile = switch (e.getCode()) {
@@ -127,7 +127,7 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
             if (dir != null) {
                 opts.addConfigEntry(EXTERNAL_DATA_FOLDER, dir.toString());
             }
-            OrtSession s = OrtEnvironment.getEnvironment().createSession(copy.toByteArray(), opts);
+            OrtSession s = OrtEnvironments.get().createSession(copy.toByteArray(), opts);
             OnnxRuntimeReference exposing = new OnnxRuntimeReference(onnxFile, s, outputs, renamed);
             plain.close();
             return exposing;
@@ -264,7 +264,7 @@ public final class OnnxRuntimeReference implements ReferenceEngine.Session {
      * (naming the input where lstmx converts it); any other failure to run is UNSUPPORTED.
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtEnvironments.get();
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
         try {
             Map<String, NodeInfo> infos = infos();
