@@ -189,7 +189,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      * The gathered input rows and projections ({@link Work#xin}, {@link Work#xw}) of finished
      * calls, handed to later ones. A new array is zeroed by the JVM: allocating these per call
      * (0.5-1.5 MB for a 256-unit layer over 150 steps) cost 3-4% of a batch-1 or batch-4 call,
-     * measured inside the runtime (RESULTS.md, 2026-12-07 16:xx).
+     * measured inside the runtime (benchmarks/RESULTS.md, 2026-12-07 16:10).
      */
     final Spares spares = new Spares();
 
