@@ -122,6 +122,8 @@ final class TfOps {
         for (String c : List.of("Less", "LessEqual", "Greater", "GreaterEqual")) {
             OPS.put(c, TfSymbolic.compare(c));
         }
+        OPS.put("Mean", TfSymbolic::mean);
+        OPS.put("Rsqrt", TfSymbolic::rsqrt);
         OPS.put("Max", TfSymbolic.reduce(true));
         OPS.put("Sum", TfSymbolic.reduce(false));
         OPS.put("Exp", TfSymbolic.expLog(true));

@@ -66,6 +66,93 @@ final class TfSymbolic {
         }
     }
 
+    /**
+     * Layer-norm pieces over the last axis, as lstmx's TensorFlow writer spells a LayerNorm out:
+     * mean = Mean(x, -1, keep), d = x - mean, d * d, var = Mean(d * d, -1, keep), var + eps,
+     * Rsqrt(var + eps); d * Rsqrt(...) is the layer norm (its gamma and beta, where present, follow
+     * as a Mul and an Add of constants and are read as such).
+     */
+    record NormPart(Value.Run x, int stage, float eps) {
+        static final int MEAN = 0;
+        static final int CENTERED = 1;
+        static final int SQUARED = 2;
+        static final int VARIANCE = 3;
+        static final int VARIANCE_EPS = 4;
+        static final int INV_STD = 5;
+
+        @Override
+        public String toString() {
+            return "part of a layer norm spelt out in TensorFlow ops (stage " + stage + "), read only as a whole";
+        }
+    }
+
+    /** Whether {@code axes} is the last axis of x: -1, or rank - 1 where the rank is known. */
+    private static boolean lastAxis(long[] axes, Value.Run x) {
+        return axes.length == 1 && (axes[0] == -1 || x.shape() != null && axes[0] == x.shape().size() - 1);
+    }
+
+    /** Mean over the last axis with keep_dims: of x (a layer norm's mean) or of its squared deviations (its variance). */
+    static Object[] mean(TfNode n) {
+        Object x = n.input(0);
+        long[] axes = n.constLongs(1, "the reduction axes");
+        if (n.attrBool("keep_dims", false)) {
+            if (x instanceof Value.Run r && lastAxis(axes, r)) {
+                return TfOps.one(new NormPart(r, NormPart.MEAN, 0f));
+            }
+            if (x instanceof NormPart p && p.stage() == NormPart.SQUARED && lastAxis(axes, p.x())) {
+                return TfOps.one(new NormPart(p.x(), NormPart.VARIANCE, 0f));
+            }
+        }
+        throw n.unsupported("takes the mean of " + TfInterpreter.describe(x) + " over axes " + java.util.Arrays.toString(axes)
+                + " (lstmx reads Mean only as part of a layer norm over the last axis, with keep_dims)");
+    }
+
+    /** Rsqrt of a layer norm's variance plus epsilon. */
+    static Object[] rsqrt(TfNode n) {
+        Object x = n.input(0);
+        if (x instanceof NormPart p && p.stage() == NormPart.VARIANCE_EPS) {
+            return TfOps.one(new NormPart(p.x(), NormPart.INV_STD, p.eps()));
+        }
+        throw n.unsupported("applies Rsqrt to " + TfInterpreter.describe(x) + " (lstmx reads it only as part of a layer norm)");
+    }
+
+    /** The binary steps of a layer norm (see {@link NormPart}), or null. */
+    private static Object[] norm(TfNode n, Layer.Binary.Op op, Object a, Object b) {
+        if (op == Layer.Binary.Op.SUB && a instanceof Value.Run x && b instanceof NormPart m && m.stage() == NormPart.MEAN
+                && m.x().name().equals(x.name())) {
+            return TfOps.one(new NormPart(x, NormPart.CENTERED, 0f));
+        }
+        if (op == Layer.Binary.Op.MUL && a instanceof NormPart d && b instanceof NormPart e && d.stage() == NormPart.CENTERED
+                && e.stage() == NormPart.CENTERED && d.x().name().equals(e.x().name())) {
+            return TfOps.one(new NormPart(d.x(), NormPart.SQUARED, 0f));
+        }
+        if (op == Layer.Binary.Op.ADD) {
+            if (b instanceof NormPart) {
+                Object t = a;
+                a = b;
+                b = t;
+            }
+            if (a instanceof NormPart v && v.stage() == NormPart.VARIANCE && b instanceof Value.Const c && c.tensor().size() == 1
+                    && c.tensor().dtype().isFloating()) {
+                return TfOps.one(new NormPart(v.x(), NormPart.VARIANCE_EPS, c.tensor().getFloat(0)));
+            }
+        }
+        if (op == Layer.Binary.Op.MUL) {
+            if (b instanceof NormPart nb && nb.stage() == NormPart.CENTERED) {
+                Object t = a;
+                a = b;
+                b = t;
+            }
+            if (a instanceof NormPart d && b instanceof NormPart s && d.stage() == NormPart.CENTERED && s.stage() == NormPart.INV_STD
+                    && d.x().name().equals(s.x().name())) {
+                String o = n.out(0);
+                n.add(new Layer.LayerNorm(n.name(), d.x().name(), o, s.eps(), null, null));
+                return TfOps.run(n, o, d.x().dtype(), d.x().shape());
+            }
+        }
+        return null;
+    }
+
     /** Softmax pieces: max(x, axis, keep), x - max, exp(x - max), sum(exp(x - max)), log(sum(...)). */
     record SoftmaxPart(Value.Run x, long axis, int stage) {
         static final int MAX = 0;
@@ -394,6 +481,10 @@ final class TfSymbolic {
     static Object[] binary(TfNode n, Layer.Binary.Op op) {
         Object a = n.input(0);
         Object b = n.input(1);
+        Object[] norm = norm(n, op, a, b);
+        if (norm != null) {
+            return norm;
+        }
         if (op == Layer.Binary.Op.ADD && a instanceof LoopIndex li && !li.next() && b instanceof Value.Const c && c.tensor().size() == 1
                 && c.tensor().toLongArray()[0] == 1) {
             return TfOps.one(new LoopIndex(true));

@@ -22,7 +22,7 @@ class CommittedFixturesTest {
     @ParameterizedTest
     @ValueSource(strings = {"block_lstm/model.pb", "block_lstm_v2/model.pb", "tf1_cell_unrolled/model.pb", "block_lstm_savedmodel/saved_model",
             "lstm_block_cell_unrolled/model.pb", "lstm_block_cell_while/model.pb", "tf1_cell_while/model.pb", "tf1_cell_peephole_clip_while/model.pb",
-            "tf1_cell_peephole_clip_unrolled/model.pb", "tensorlist_while/model.pb"})
+            "tf1_cell_peephole_clip_unrolled/model.pb", "tensorlist_while/model.pb", "layer_norm_spelt_out/model.pb"})
     void matchesStoredTensorFlowOutputs(String rel) throws IOException {
         Path model = ROOT.resolve(rel);
         Path dir = model.getParent();

@@ -112,7 +112,22 @@ class TfMadeGraphsTest {
     static final List<Case> CASES = List.of(
             new Case("block_lstm", new int[] {T, B, I}, new int[] {B, 2}, (g, tf, x) -> blockLstm(g, tf, x, false)),
             new Case("block_lstm_v2", new int[] {T, B, I}, new int[] {B, 2}, (g, tf, x) -> blockLstm(g, tf, x, true)),
-            new Case("tf1_cell_unrolled", new int[] {B, T, I}, new int[] {B, H}, (g, tf, x) -> unrolledCell(tf, x)));
+            new Case("tf1_cell_unrolled", new int[] {B, T, I}, new int[] {B, H}, (g, tf, x) -> unrolledCell(tf, x)),
+            new Case("layer_norm_spelt_out", new int[] {B, T, I}, new int[] {B, T, I}, (g, tf, x) -> layerNorm(tf, x)));
+
+    /**
+     * A layer norm over the last axis as lstmx's TensorFlow writer spells it out: d = x - Mean(x),
+     * d * Rsqrt(Mean(d * d) + eps), then gamma and beta.
+     */
+    static Output<TFloat32> layerNorm(Ops tf, Operand<TFloat32> x) {
+        Operand<org.tensorflow.types.TInt32> last = tf.constant(new int[] {-1});
+        Operand<TFloat32> mean = tf.math.mean(x, last, org.tensorflow.op.math.Mean.keepDims(true));
+        Operand<TFloat32> d = tf.math.sub(x, mean);
+        Operand<TFloat32> var = tf.math.mean(tf.math.mul(d, d), last, org.tensorflow.op.math.Mean.keepDims(true));
+        Operand<TFloat32> y = tf.math.mul(d, tf.math.rsqrt(tf.math.add(var, tf.constant(1e-3f))));
+        y = tf.math.add(tf.math.mul(y, tf.constant(new float[] {0.5f, -1.25f, 2f})), tf.constant(new float[] {0.1f, 0f, -0.3f}));
+        return tf.withName("out").identity(y).asOutput();
+    }
 
     @Test
     void frozenGraphDefsMatchTensorFlow() throws IOException {
@@ -131,6 +146,9 @@ class TfMadeGraphsTest {
                     Layer.Lstm l = (Layer.Lstm) m.layers().stream().filter(x2 -> x2 instanceof Layer.Lstm).findFirst().orElseThrow();
                     assertEquals(k.name().equals("block_lstm") ? 0.7f : 0f, l.spec().forgetBias());
                     assertTrue(l.weights().get(0).peephole() != null);
+                }
+                if (k.name().equals("layer_norm_spelt_out")) {
+                    assertEquals(1, m.layers().stream().filter(x2 -> x2 instanceof Layer.LayerNorm).count(), m.layers().toString());
                 }
                 if (k.name().equals("tf1_cell_unrolled")) {
                     // the cell's arithmetic over every step is folded into one LSTM layer, forget_bias in its bias
@@ -185,6 +203,21 @@ class TfMadeGraphsTest {
             LstmxException e = assertThrows(LstmxException.class, () -> new GraphDefReader().read(pb, ReadOptions.DEFAULT));
             // cos2 reads the unconverted erf: it is skipped, not reported a second time
             assertTrue(e.getMessage().contains("unsupported TensorFlow ops: Cos (node 'cos'); Erf (node 'erf')"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aMeanThatIsNotPartOfALayerNormIsRefusedByName() throws IOException {
+        try (Graph g = new Graph()) {
+            Ops tf = Ops.create(g);
+            Placeholder<TFloat32> x = tf.withName("x").placeholder(TFloat32.class, Placeholder.shape(Shape.of(B, T, I)));
+            // over the time axis: not a layer norm's
+            Operand<TFloat32> m = tf.withName("pool").math.mean(x, tf.constant(new int[] {1}), org.tensorflow.op.math.Mean.keepDims(true));
+            tf.withName("out").math.sub(x, m);
+            Path pb = tmp.resolve("mean.pb");
+            Files.write(pb, g.toGraphDef().toByteArray());
+            LstmxException e = assertThrows(LstmxException.class, () -> new GraphDefReader().read(pb, ReadOptions.DEFAULT));
+            assertTrue(e.getMessage().contains("pool") && e.getMessage().contains("only as part of a layer norm"), e.getMessage());
         }
     }
 
