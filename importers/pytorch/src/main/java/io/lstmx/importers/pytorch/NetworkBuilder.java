@@ -55,6 +55,10 @@ import java.util.regex.Pattern;
  *       and {@code t = bias - mean * s}, two element-wise IR layers with constants (what PyTorch's
  *       CPU kernel computes). Only on the last time step ({@code --last-step}), where its input is
  *       [batch, features].</li>
+ *   <li><b>nn.LayerNorm</b> over the last axis: {@code weight} and {@code bias} [features] (a
+ *       state_dict's 1-D {@code weight} and {@code bias} are a LayerNorm's; its eps is PyTorch's
+ *       default 1e-5, which a pickled module's {@code eps} and {@code normalized_shape} replace), on
+ *       every time step or, after the last recurrent module with {@code last-step}, on the last.</li>
  *   <li><b>nn.Dropout</b> (and nn.Identity) in a pickled module: the identity.</li>
  * </ul>
  * Modules before the first recurrent one and between recurrent ones apply to every time step.
@@ -91,7 +95,7 @@ final class NetworkBuilder {
         }
     }
 
-    private sealed interface Stage permits Recurrent, Linear, Embed, Norm {
+    private sealed interface Stage permits Recurrent, Linear, Embed, Norm, LayerNormStage {
         ModuleTree.Group group();
     }
 
@@ -130,6 +134,10 @@ final class NetworkBuilder {
 
     private record Norm(ModuleTree.Group group, TensorRef weight, TensorRef bias, TensorRef mean, TensorRef var, double eps)
             implements Stage {
+    }
+
+    /** nn.LayerNorm over the last axis of {@code features}: weight and bias when affine (either may be absent). */
+    private record LayerNormStage(ModuleTree.Group group, TensorRef weight, TensorRef bias, int features, double eps) implements Stage {
     }
 
     private final TorchFile file;
@@ -250,6 +258,17 @@ final class NetworkBuilder {
                 }
                 cur = batchNorm(n, cur, target);
                 chain.add(label(n.group()) + "BatchNorm1d(" + features + ", eps=" + n.eps() + ")");
+            } else if (s instanceof LayerNormStage n) {
+                if (n.features() != width) {
+                    throw unsupported(placement(s, n.features(), width, stages, i));
+                }
+                Tensor gamma = n.weight() == null ? null : floating(n.weight(), n.group().key("weight"));
+                Tensor beta = n.bias() == null ? null : floating(n.bias(), n.group().key("bias"));
+                String out = target != null ? target : valueNames.fresh(name(n.group(), "layernorm") + "/out");
+                layers.add(new Layer.LayerNorm(layerNames.fresh(name(n.group(), "layernorm")), cur, out, (float) n.eps(), gamma, beta));
+                cur = out;
+                chain.add(label(n.group()) + "LayerNorm(" + n.features() + ", eps=" + n.eps()
+                        + (n.weight() == null && n.bias() == null ? ", elementwise_affine=False" : "") + ")");
             } else if (s instanceof Embed e) {
                 throw unsupported("Embedding " + e.group().label() + " (key " + e.group().keys()
                         + ") is not the first module; an Embedding takes token ids, which only the input is");
@@ -320,6 +339,9 @@ final class NetworkBuilder {
         if (s instanceof Norm n) {
             throw unsupported("BatchNorm1d " + n.group().label() + " (keys " + n.group().keys()
                     + ") comes first; lstmx places BatchNorm1d only on the last time step (--last-step)");
+        }
+        if (s instanceof LayerNormStage n) {
+            return n.features();
         }
         throw LstmxException.internal("input size of " + s);
     }
@@ -395,6 +417,9 @@ final class NetworkBuilder {
             if (m.equals("torch.nn.modules.batchnorm") && c.equals("BatchNorm1d")) {
                 return batchNorm(g);
             }
+            if (m.equals("torch.nn.modules.normalization") && c.equals("LayerNorm")) {
+                return layerNorm(g);
+            }
             throw unplaceable(g);
         }
         if (names.isEmpty()) {
@@ -404,6 +429,9 @@ final class NetworkBuilder {
             if (RECURRENT.matcher(n).matches()) {
                 return recurrent(g);
             }
+        }
+        if ((names.equals(Set.of("weight", "bias")) || names.equals(Set.of("weight"))) && g.tensors().get("weight").rank() == 1) {
+            return layerNorm(g); // a [features] weight (and bias): nn.LayerNorm, the one such module lstmx places
         }
         if (names.equals(Set.of("weight", "bias"))) {
             return linear(g);
@@ -426,7 +454,55 @@ final class NetworkBuilder {
             return unsupported("module " + g.label() + " has no tensors, and where forward applies it is not in the file");
         }
         return unsupported(g.label() + " with keys " + g.keys() + " is no module lstmx infers (nn.LSTM, nn.GRU, nn.RNN, nn.Linear,"
-                + " nn.Embedding first, nn.BatchNorm1d after the last step, nn.Dropout)");
+                + " nn.LayerNorm, nn.Embedding first, nn.BatchNorm1d after the last step, nn.Dropout)");
+    }
+
+    /**
+     * nn.LayerNorm: a pickled module's normalized_shape must be one size (the last axis; lstmx's
+     * LayerNorm normalises over the last axis only) and gives eps; a state_dict gives neither, and
+     * is read with PyTorch's default eps 1e-5 (noted). Weight and bias, when present, are [features].
+     */
+    private LayerNormStage layerNorm(ModuleTree.Group g) {
+        Set<String> names = g.tensors().keySet();
+        if (!Set.of("weight", "bias").containsAll(names)) {
+            throw unsupported("LayerNorm " + g.label() + " with keys " + g.keys() + " (expected weight and bias, when affine)");
+        }
+        TensorRef w = g.tensors().get("weight");
+        TensorRef b = g.tensors().get("bias");
+        long features = w != null ? w.dim(0) : b != null ? b.dim(0) : -1;
+        for (TensorRef t : new TensorRef[] {w, b}) {
+            if (t != null && (t.rank() != 1 || t.dim(0) != features)) {
+                throw bad("LayerNorm " + g.label() + " tensors are not both [features]: keys " + g.keys());
+            }
+        }
+        Object shape = g.attributes().get("normalized_shape");
+        if (shape != null) {
+            if (!(shape instanceof Py.Tuple t) || t.items.size() != 1 || !(t.items.get(0) instanceof Long n) || n < 1
+                    || n > Integer.MAX_VALUE) {
+                throw unsupported("LayerNorm " + g.label() + " normalized_shape " + AllowList.describe(shape)
+                        + " (lstmx normalises over the last axis only: one positive size)");
+            }
+            if (features >= 0 && n != features) {
+                throw bad("LayerNorm " + g.label() + " normalized_shape (" + n + ",) but its tensors have " + features + " features");
+            }
+            features = n;
+        }
+        if (features < 1 || features > Integer.MAX_VALUE) {
+            throw unsupported("LayerNorm " + g.label() + " says neither its size nor has tensors (keys " + g.keys() + ")");
+        }
+        double eps = DEFAULT_EPS;
+        Object e = g.attributes().get("eps");
+        if (e instanceof Double d) {
+            eps = d;
+        } else if (e != null) {
+            throw bad("LayerNorm " + g.label() + " eps is " + AllowList.describe(e) + ", not a float");
+        } else if (g.cls() == null) {
+            notes.add(g.prefix() + " (LayerNorm) is read with PyTorch's default eps 1e-5: a state_dict does not say its eps");
+        }
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw bad("LayerNorm " + g.label() + " eps " + eps + " is not a finite non-negative number");
+        }
+        return new LayerNormStage(g, w, b, (int) features, eps);
     }
 
     /** The input size the group takes when it is a recurrent module or a Linear; -1 when unknown. */
