@@ -490,19 +490,10 @@ final class NetworkBuilder {
         if (features < 1 || features > Integer.MAX_VALUE) {
             throw unsupported("LayerNorm " + g.label() + " says neither its size nor has tensors (keys " + g.keys() + ")");
         }
-        double eps = DEFAULT_EPS;
-        Object e = g.attributes().get("eps");
-        if (e instanceof Double d) {
-            eps = d;
-        } else if (e != null) {
-            throw bad("LayerNorm " + g.label() + " eps is " + AllowList.describe(e) + ", not a float");
-        } else if (g.cls() == null) {
+        if (g.cls() == null) {
             notes.add(g.prefix() + " (LayerNorm) is read with PyTorch's default eps 1e-5: a state_dict does not say its eps");
         }
-        if (!(eps >= 0) || Double.isInfinite(eps)) {
-            throw bad("LayerNorm " + g.label() + " eps " + eps + " is not a finite non-negative number");
-        }
-        return new LayerNormStage(g, w, b, (int) features, eps);
+        return new LayerNormStage(g, w, b, (int) features, eps(g, "LayerNorm"));
     }
 
     /** The input size the group takes when it is a recurrent module or a Linear; -1 when unknown. */
@@ -530,6 +521,21 @@ final class NetworkBuilder {
         return new Linear(g, g.tensors().get("weight"), g.tensors().get("bias"));
     }
 
+    /** A normalisation module's eps: a pickled module's attribute (a finite non-negative float), else PyTorch's default 1e-5. */
+    private double eps(ModuleTree.Group g, String kind) {
+        double eps = DEFAULT_EPS;
+        Object e = g.attributes().get("eps");
+        if (e instanceof Double d) {
+            eps = d;
+        } else if (e != null) {
+            throw bad(kind + " " + g.label() + " eps is " + AllowList.describe(e) + ", not a float");
+        }
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw bad(kind + " " + g.label() + " eps " + eps + " is not a finite non-negative number");
+        }
+        return eps;
+    }
+
     private Norm batchNorm(ModuleTree.Group g) {
         Set<String> names = g.tensors().keySet();
         if (!BATCH_NORM.containsAll(names) || !names.contains("running_mean") || !names.contains("running_var")
@@ -540,16 +546,7 @@ final class NetworkBuilder {
         if (Boolean.FALSE.equals(g.attributes().get("track_running_stats"))) {
             throw unsupported("BatchNorm1d " + g.label() + " without running statistics normalises each batch by itself; not supported");
         }
-        double eps = DEFAULT_EPS;
-        Object e = g.attributes().get("eps");
-        if (e instanceof Double d) {
-            eps = d;
-        } else if (e != null) {
-            throw bad("BatchNorm1d " + g.label() + " eps is " + AllowList.describe(e) + ", not a float");
-        }
-        if (!(eps >= 0) || Double.isInfinite(eps)) {
-            throw bad("BatchNorm1d " + g.label() + " eps " + eps + " is not a finite non-negative number");
-        }
+        double eps = eps(g, "BatchNorm1d");
         if (Boolean.TRUE.equals(g.attributes().get("training"))) {
             notes.add(g.prefix() + " (BatchNorm1d) was saved in training mode; it is computed as in eval mode, with its running statistics");
         }
