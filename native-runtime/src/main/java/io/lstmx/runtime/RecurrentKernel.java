@@ -204,7 +204,10 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         static final int ANY = -1;
         /** Arrays lent again so far, by every kernel (for tests: shows that reuse happened). */
         static final java.util.concurrent.atomic.AtomicLong REUSED = new java.util.concurrent.atomic.AtomicLong();
-        /** Arrays kept at most (the oldest is dropped): bounds what an idle model holds. */
+        /**
+         * Arrays kept at most (the oldest is dropped): bounds what an idle model holds, each array
+         * being at most max(2^18 floats, one step's rows times columns) (see the chunk in Work).
+         */
         private static final int KEEP = 8;
         private final java.util.ArrayDeque<float[]> arrays = new java.util.ArrayDeque<>();
         private final java.util.ArrayDeque<Integer> tags = new java.util.ArrayDeque<>();
@@ -242,8 +245,8 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
      * Work buffers of one piece of a call: one direction and a block [b0, b0 + rows) of the batch
      * rows, which evolve independently of all others, for the gate columns of one {@link Part}.
      * Taken before the time loop (the large ones from {@link #spares}), never shared, except the h
-     * buffers of a team's participants (each writes only its own units of them). Internal buffers are indexed by the local row
-     * (b - b0). Subclasses add their own buffers.
+     * buffers of a team's participants (each writes only its own units of them). Internal buffers
+     * are indexed by the local row (b - b0). Subclasses add their own buffers.
      */
     static class Work {
         final int d;
