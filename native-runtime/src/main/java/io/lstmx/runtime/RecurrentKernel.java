@@ -209,22 +209,22 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
          * being at most max(2^18 floats, one step's rows times columns) (see the chunk in Work).
          */
         private static final int KEEP = 8;
-        private final java.util.ArrayDeque<float[]> arrays = new java.util.ArrayDeque<>();
-        private final java.util.ArrayDeque<Integer> tags = new java.util.ArrayDeque<>();
+
+        private record Spare(float[] array, int tag) {
+        }
+
+        /** Newest first. */
+        private final java.util.ArrayDeque<Spare> kept = new java.util.ArrayDeque<>();
 
         /** An array of exactly {@code length} floats kept under {@code tag}, or a new zeroed one. */
         float[] take(int length, int tag) {
             synchronized (this) {
-                java.util.Iterator<float[]> a = arrays.iterator();
-                java.util.Iterator<Integer> t = tags.iterator();
-                while (a.hasNext()) {
-                    float[] f = a.next();
-                    int ft = t.next();
-                    if (f.length == length && ft == tag) {
-                        a.remove();
-                        t.remove();
+                for (java.util.Iterator<Spare> it = kept.iterator(); it.hasNext(); ) {
+                    Spare s = it.next();
+                    if (s.array().length == length && s.tag() == tag) {
+                        it.remove();
                         REUSED.incrementAndGet();
-                        return f;
+                        return s.array();
                     }
                 }
             }
@@ -232,12 +232,10 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         }
 
         synchronized void give(float[] f, int tag) {
-            if (arrays.size() >= KEEP) {
-                arrays.removeLast();
-                tags.removeLast();
+            if (kept.size() >= KEEP) {
+                kept.removeLast();
             }
-            arrays.addFirst(f);
-            tags.addFirst(tag);
+            kept.addFirst(new Spare(f, tag));
         }
     }
 
@@ -382,34 +380,21 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
 
     /**
      * Runs the layer. Arguments are checked by the caller.
-     *
-     * @param x     input, [T, B, I] time-major or [B, T, I] batch-major
-     * @param lens  per-row sequence lengths in [0, T], or null for all T
-     * @param h0    initial h, [D, B, hOut], or null for zeros
-     * @param c0    initial cell state, [D, B, cellWidth], or null for zeros (ignored without a cell state)
-     * @param wantY whether to produce Y
-     */
-    final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY) {
-        return run(x, steps, batch, lens, h0, c0, wantY, null, false);
-    }
-
-    /**
-     * Runs the layer with a per-step mask (see {@link io.lstmx.ir.RecurrentPorts#mask()}): a row's
-     * masked step (mask 0) runs no recurrence, its states stay, and its Y there repeats the row's
-     * previous Y in the direction's order (zero before its first counted step), or is zero when
+     * <p>
+     * With a per-step mask (see {@link io.lstmx.ir.RecurrentPorts#mask()}) a row's masked step
+     * (mask 0) runs no recurrence, its states stay, and its Y there repeats the row's previous Y in
+     * the direction's order (zero before its first counted step), or is zero when
      * {@code zeroMasked}.
      *
-     * @param mask [T, B] time-major or [B, T] batch-major, nonzero where a step counts, or null
-     */
-    final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY, float[] mask,
-            boolean zeroMasked) {
-        return run(x, steps, batch, lens, h0, c0, wantY, mask, zeroMasked, null);
-    }
-
-    /**
-     * As above, for a stream of chunks: {@code counted} [D, B] says per direction and row whether
-     * it has counted a step in an earlier chunk (a masked step then repeats its last Y rather than
-     * zero) and is updated in place to say so after this chunk; null for a call on its own.
+     * @param x       input, [T, B, I] time-major or [B, T, I] batch-major
+     * @param lens    per-row sequence lengths in [0, T], or null for all T
+     * @param h0      initial h, [D, B, hOut], or null for zeros
+     * @param c0      initial cell state, [D, B, cellWidth], or null for zeros (ignored without a cell state)
+     * @param wantY   whether to produce Y
+     * @param mask    [T, B] time-major or [B, T] batch-major, nonzero where a step counts, or null
+     * @param counted for a stream of chunks: [D, B], per direction and row whether it has counted a
+     *                step in an earlier chunk (a masked step then repeats its last Y rather than
+     *                zero), updated in place to say so after this chunk; null for a call on its own
      */
     final Result run(float[] x, int steps, int batch, int[] lens, float[] h0, float[] c0, boolean wantY, float[] mask,
             boolean zeroMasked, boolean[] counted) {

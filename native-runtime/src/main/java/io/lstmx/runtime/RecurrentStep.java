@@ -13,10 +13,10 @@ import java.util.function.Consumer;
  * (initial c, Y_c), absent here for GRU and RNN.
  */
 final class RecurrentStep implements Step {
-    /** The states a forward-only layer ended a chunk with, per batch row: h [B, hOut], c [B, H] (null without a cell state). */
     /**
-     * What a stream carries from one chunk to the next: the last states and, for a layer with a
-     * per-step mask, whether each row has counted a step yet ([D, B]; null without a mask).
+     * What a stream carries from one chunk to the next: the states a forward-only layer ended the
+     * chunk with, per batch row (h [B, hOut], c [B, H], null without a cell state) and, for a layer
+     * with a per-step mask, whether each row has counted a step yet ([D, B]; null without a mask).
      */
     record Carry(int batch, float[] h, float[] c, boolean[] counted) {
     }

@@ -47,7 +47,7 @@ class ReusedBuffersTest {
             new Call(5, 30, 1, 1), new Call(5, 30, 1, 2), new Call(1, 30, 2, 3), new Call(13, 30, 3, 4),
             new Call(5, 12, 2, 5), new Call(1, 30, 2, 6), new Call(13, 30, 1, 7), new Call(5, 30, 3, 8));
 
-    private static Map<String, Tensor> inputs(Model m, int in, int h, int dirs, boolean bm, boolean cell, Call c) {
+    private static Map<String, Tensor> inputs(int in, int h, int dirs, boolean bm, boolean cell, Call c) {
         Random rnd = new Random(c.seed);
         int b = c.batch;
         int t = c.steps;
@@ -74,7 +74,7 @@ class ReusedBuffersTest {
     private static void check(String name, Model model, int in, int h, int dirs, boolean bm, boolean cell) {
         CompiledModel reused = NativeRuntime.compile(model);
         for (Call c : CALLS) {
-            Map<String, Tensor> x = inputs(model, in, h, dirs, bm, cell, c);
+            Map<String, Tensor> x = inputs(in, h, dirs, bm, cell, c);
             List<float[]> got = run(reused, x, c.threads);
             List<float[]> fresh = run(NativeRuntime.compile(model), x, c.threads);
             for (int k = 0; k < fresh.size(); k++) {
