@@ -625,19 +625,21 @@ public final class SideBySide {
     static final int ROUNDS = 3;
     static final long REWARM_NANOS = 300_000_000L;
 
-    /** One engine's timing in progress: its runner, calls per sample, samples so far and warm-up time. */
+    /** One engine's timing in progress: its runner, its largest difference from lstmx, calls per sample, samples so far and warm-up time. */
     static final class Timed {
         final String name;
         final Runner runner;
+        final double maxDiff;
         int callsPerSample;
         double warmSeconds;
         final double[] values;
         int n;
         String failure;
 
-        Timed(String name, Runner runner, int samples) {
+        Timed(String name, Runner runner, double maxDiff, int samples) {
             this.name = name;
             this.runner = runner;
+            this.maxDiff = maxDiff;
             this.values = new double[samples];
         }
 
@@ -661,7 +663,7 @@ public final class SideBySide {
             try {
                 warmUp(t);
             } catch (Exception | Error ex) {
-                t.failure = "failed: " + ex.getClass().getSimpleName() + ": " + ex.getMessage();
+                t.failure = "failed: " + describe(ex);
             }
         }
         for (int round = 0; round < ROUNDS; round++) {
@@ -684,7 +686,7 @@ public final class SideBySide {
                         t.values[t.n++] = (System.nanoTime() - t0) / 1e9 / t.callsPerSample / perCallDivisor;
                     }
                 } catch (Exception | Error ex) {
-                    t.failure = "failed: " + ex.getClass().getSimpleName() + ": " + ex.getMessage();
+                    t.failure = "failed: " + describe(ex);
                 }
             }
         }
@@ -724,6 +726,11 @@ public final class SideBySide {
         }
         t.warmSeconds = (System.nanoTime() - start) / 1e9;
         t.callsPerSample = (int) Math.max(1, Math.min(1000, 2_000_000L / Math.max(1, one)));
+    }
+
+    /** An engine's failure as the table shows it: its class and message. */
+    static String describe(Throwable ex) {
+        return ex.getClass().getSimpleName() + ": " + ex.getMessage();
     }
 
     /** Milliseconds the JIT has spent compiling in this JVM so far, or -1 if the JVM does not tell. */
@@ -832,7 +839,6 @@ public final class SideBySide {
             // Open every engine and check its outputs first (lstmx first: the others are checked
             // against it), then time those that agree together (see timeRow).
             List<Timed> timed = new ArrayList<>();
-            Map<String, Double> diffs = new HashMap<>();
             for (Engine e : engines) {
                 Path dir = Files.createDirectories(tmp.resolve(row.id().replaceAll("[^A-Za-z0-9]", "_") + "-" + e.name()));
                 Runner r;
@@ -842,7 +848,7 @@ public final class SideBySide {
                     cells.put(e.name(), new Cell(null, "n/a: " + na.getMessage(), 0));
                     continue;
                 } catch (Exception | Error ex) {
-                    cells.put(e.name(), new Cell(null, "failed to open: " + ex.getClass().getSimpleName() + ": " + ex.getMessage(), 0));
+                    cells.put(e.name(), new Cell(null, "failed to open: " + describe(ex), 0));
                     continue;
                 }
                 cells.put(e.name(), null); // keeps the engines' order
@@ -861,10 +867,9 @@ public final class SideBySide {
                             continue;
                         }
                     }
-                    diffs.put(e.name(), md);
-                    timed.add(new Timed(e.name(), r, samples));
+                    timed.add(new Timed(e.name(), r, md, samples));
                 } catch (Exception | Error ex) {
-                    cells.put(e.name(), new Cell(null, "failed: " + ex.getClass().getSimpleName() + ": " + ex.getMessage(), 0));
+                    cells.put(e.name(), new Cell(null, "failed: " + describe(ex), 0));
                     r.close();
                 }
             }
@@ -885,7 +890,7 @@ public final class SideBySide {
                     continue;
                 }
                 Timing tm = t.timing();
-                cells.put(t.name, new Cell(tm, null, diffs.get(t.name)));
+                cells.put(t.name, new Cell(tm, null, t.maxDiff));
                 o.printf(Locale.ROOT, "%-22s %-12s %10.3f ms  (p10 %.3f, p90 %.3f; warm-up %.1f s)%n", row.id(), t.name, tm.median * 1e3, tm.p10 * 1e3,
                         tm.p90 * 1e3, tm.warmSeconds);
             }

@@ -36,9 +36,9 @@ class SideBySideTimingTest {
     @Test
     void enginesAreSampledInAlternatingRoundsAndAFailureIsReportedWithoutStoppingTheOthers() {
         List<String> trace = Collections.synchronizedList(new ArrayList<>());
-        SideBySide.Timed a = new SideBySide.Timed("a", engine("a", 200, trace, 0), 30);
-        SideBySide.Timed b = new SideBySide.Timed("b", engine("b", 400, trace, 0), 30);
-        SideBySide.Timed c = new SideBySide.Timed("c", engine("c", 200, trace, 20), 30);
+        SideBySide.Timed a = new SideBySide.Timed("a", engine("a", 200, trace, 0), 0, 30);
+        SideBySide.Timed b = new SideBySide.Timed("b", engine("b", 400, trace, 0), 0, 30);
+        SideBySide.Timed c = new SideBySide.Timed("c", engine("c", 200, trace, 20), 0, 30);
         SideBySide.timeRow(List.of(a, b, c), 30, 1);
 
         for (SideBySide.Timed t : List.of(a, b)) {
