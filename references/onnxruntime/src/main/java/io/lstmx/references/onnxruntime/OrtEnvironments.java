@@ -81,14 +81,9 @@ public final class OrtEnvironments {
     /** Stack for the creating thread: in proportion to the command line where Linux tells its length. */
     static long stackBytes() {
         long cmdline = 0;
-        try {
-            cmdline = Files.size(Path.of("/proc/self/cmdline"));
-            if (cmdline == 0) {
-                // procfs reports size 0 for its files: count the bytes
-                try (var in = Files.newInputStream(Path.of("/proc/self/cmdline"))) {
-                    cmdline = in.transferTo(java.io.OutputStream.nullOutputStream());
-                }
-            }
+        // counted, not Files.size: procfs reports size 0 for its files
+        try (var in = Files.newInputStream(Path.of("/proc/self/cmdline"))) {
+            cmdline = in.transferTo(java.io.OutputStream.nullOutputStream());
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             // not Linux, or not readable: the minimum
         }
