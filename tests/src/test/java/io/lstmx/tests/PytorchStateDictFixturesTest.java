@@ -48,7 +48,7 @@ class PytorchStateDictFixturesTest {
     private static final List<String> REQUIRED = List.of("lstm_uni", "lstm_bidirectional_2layer", "lstm_3layer_batch_first",
             "lstm_proj", "lstm_no_bias", "gru_bidirectional_batch_first", "rnn_tanh", "rnn_relu_bidirectional",
             "embedding_classifier", "two_recurrent_dense", "batchnorm_head", "batchnorm_eps_module", "time_major_every_step",
-            "shared_storage_views", "checkpoint_dict");
+            "shared_storage_views", "checkpoint_dict", "layernorm_around_lstm", "layernorm_state_dict", "layernorm_no_affine_module");
 
     private static Path root() {
         return TestFiles.fixtures().resolve("pytorch");
@@ -92,6 +92,26 @@ class PytorchStateDictFixturesTest {
                 fail(what + ": output '" + e.getKey() + "' differs from PyTorch's: " + r.detail());
             }
         }
+    }
+
+    /**
+     * A LayerNorm without tensors (elementwise_affine=False, visible only in a pickled module) is
+     * read with a unit scale, as torch.layer_norm in TorchScript is: its size is then known, and
+     * ONNX (whose LayerNormalization needs a scale) writes it.
+     */
+    @Test
+    void aLayerNormWithoutTensorsIsReadWithAUnitScaleThatWritersCanSize(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Path file = root().resolve("layernorm_no_affine_module/module.pt");
+        Model m = Lstmx.read(file, null, ReadOptions.DEFAULT.withHint("last-step", "true"));
+        Layer.LayerNorm ln = (Layer.LayerNorm) m.layers().stream().filter(l -> l instanceof Layer.LayerNorm).findFirst().orElseThrow();
+        assertEquals(12, ln.features());
+        for (float g : ln.gamma().toFloatArray()) {
+            assertEquals(1f, g);
+        }
+        assertEquals(null, ln.beta());
+        Path out = tmp.resolve("model.onnx");
+        Lstmx.save(m, out, Format.ONNX);
+        assertTrue(Files.size(out) > 0);
     }
 
     @Test
