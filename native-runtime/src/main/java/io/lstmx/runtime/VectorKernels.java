@@ -184,7 +184,7 @@ final class VectorKernels {
      * g from {@code acc[a]}; c at {@code c[co..]} (all u units written: units past nu are padding,
      * whose pre-activations are 0 and whose c therefore stays 0), h' to {@code h[ho..]} (only nu
      * units: h's row stride may end there); {@code tmp} holds at least 5 u floats. See
-     * {@link #sigmoid} and {@link #tanh} for accuracy.
+     * {@link #sigmoidRun} and {@link #tanhRun} for accuracy.
      * <p>
      * Vectors never cross a call that might not be inlined: the activations run over arrays
      * ({@link #sigmoidRun}, {@link #tanhRun}). With the five activations as vector-valued calls in
@@ -212,24 +212,18 @@ final class VectorKernels {
         System.arraycopy(tmp, 4 * u, h, ho, nu);
     }
 
-    /** {@code dst[d + j] = sigmoid(src[s + j])} for j &lt; n (a multiple of {@link #L}). */
-    static void sigmoidRun(float[] src, int s, float[] dst, int d, int n) {
-        for (int j = 0; j < n; j += L) {
-            sigmoid(FloatVector.fromArray(S, src, s + j)).intoArray(dst, d + j);
-        }
-    }
-
-    /** {@code dst[d + j] = tanh(src[s + j])} for j &lt; n (a multiple of {@link #L}). */
-    static void tanhRun(float[] src, int s, float[] dst, int d, int n) {
-        for (int j = 0; j < n; j += L) {
-            tanh(FloatVector.fromArray(S, src, s + j)).intoArray(dst, d + j);
-        }
-    }
-
     // Activations from IEEE operations only (add, multiply, fused multiply-add, divide, min, max and
     // bit moves), not the Vector API's EXP/TANH: those are intrinsics (Intel's SVML) once compiled
     // but per-lane StrictMath calls before, so a result would depend on whether the JIT had compiled
     // the caller yet, and two threads of one call could disagree. These give the same bits either way.
+    //
+    // Each run is one method with its whole computation written out, e^x included, and no vector
+    // passed to or returned from another method of ours. A vector that crosses a call C2 does not
+    // inline is boxed (an object and a float[] per value), and C2 refuses to inline a hot helper
+    // once the helper has a large compilation of its own ("already compiled into a big method",
+    // InlineSmallCode): with e^x as a helper of sigmoid and tanh, tanh inside the LSTM cell boxed
+    // e^x's argument and result on every vector and ran at 5 ns per element instead of 1
+    // (benchmarks/RESULTS.md, 2026-12-07 18:20). The Vector API's own methods are force-inlined.
 
     private static final float LOG2E = 1.44269504088896341f;
     /** ln 2 split in two, the first with few significant bits so that n * LN2_HI is exact. */
@@ -237,67 +231,93 @@ final class VectorKernels {
     private static final float LN2_LO = -2.12194440e-4f;
     /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer (in its low mantissa bits). */
     private static final float ROUND = 12582912f;
+    /** Cephes' expf polynomial, highest degree first. */
+    private static final float E5 = 1.9875691500e-4f;
+    private static final float E4 = 1.3981999507e-3f;
+    private static final float E3 = 8.3334519073e-3f;
+    private static final float E2 = 4.1665795894e-2f;
+    private static final float E1 = 1.6666665459e-1f;
+    private static final float E0 = 5.0000001201e-1f;
+    /** Cephes' tanhf polynomial for |x| &lt; 0.625, highest degree first. */
+    private static final float T4 = -5.70498872745e-3f;
+    private static final float T3 = 2.06390887954e-2f;
+    private static final float T2 = -5.37397155531e-2f;
+    private static final float T1 = 1.33314422036e-1f;
+    private static final float T0 = -3.33332819422e-1f;
+
+    /*
+     * e^x, as both runs below compute it: x clamped to [-104, 88.7] (beyond, the float result is 0
+     * or overflows anyway), x = n ln 2 + r with |r| <= ln 2 / 2, e^r by the minimax polynomial of
+     * Cephes' expf (degree 7), times 2^n applied as two powers of two made from their bits (2^n
+     * alone leaves float's exponent range below n = -126, where e^x is subnormal; the second
+     * product rounds it once). n sits in t's low mantissa bits (t = 1.5 * 2^23 + n); 2^n = 2^n1 *
+     * 2^n2 with n1 = n >> 1, both exponents within [-76, 64]. Within 2 ulp of the exact value;
+     * NaN gives NaN.
+     */
 
     /**
-     * e^x for x clamped to [-104, 88.7] (beyond, the float result is 0 or overflows anyway): x =
-     * n ln 2 + r with |r| &le; ln 2 / 2, e^r by the minimax polynomial of Cephes' expf (degree 7),
-     * times 2^n applied as two powers of two made from their bits (2^n alone leaves float's
-     * exponent range below n = -126, where e^x is subnormal; the second product rounds it once).
-     * Within 2 ulp of the exact value; NaN gives NaN.
+     * {@code dst[d + j] = sigmoid(src[s + j])} for j &lt; n (a multiple of {@link #L}): 1 / (1 + e^-x),
+     * as 1 / (1 + e) for x &ge; 0 and e / (1 + e) for x &lt; 0 with e = e^-|x| (never overflows, and
+     * far below 0 it is e^x itself, subnormal results included): within 3 ulp of the exact value
+     * (the exp's and the division's roundings); NaN gives NaN.
      */
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(-104f).min(88.7f);
-        FloatVector t = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUND));
-        FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
-        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f)
-                .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
-                .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
-                .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
-                .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
-                .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
-        p = p.fma(r.mul(r), r).add(1f);
-        // n sits in t's low mantissa bits (t = 1.5 * 2^23 + n); 2^n = 2^n1 * 2^n2 with n1 = n >> 1,
-        // both exponents within [-76, 64]
-        IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
-        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
-        IntVector n2 = ni.sub(n1);
-        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(s1).mul(s2);
+    static void sigmoidRun(float[] src, int s, float[] dst, int d, int n) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int j = 0; j < n; j += L) {
+            FloatVector x = FloatVector.fromArray(S, src, s + j);
+            // e = e^-|x|
+            FloatVector xc = x.abs().neg().max(-104f);
+            FloatVector t = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUND));
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+            r = nf.fma(FloatVector.broadcast(S, -LN2_LO), r);
+            FloatVector p = FloatVector.broadcast(S, E5).fma(r, FloatVector.broadcast(S, E4)).fma(r, FloatVector.broadcast(S, E3))
+                    .fma(r, FloatVector.broadcast(S, E2)).fma(r, FloatVector.broadcast(S, E1)).fma(r, FloatVector.broadcast(S, E0));
+            p = p.fma(r.mul(r), r).add(1f);
+            IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
+            IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+            IntVector n2 = ni.sub(n1);
+            FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(s1).mul(s2);
+            FloatVector q = one.div(e.add(one));
+            q.blend(e.mul(q), x.compare(VectorOperators.LT, 0f)).intoArray(dst, d + j);
+        }
     }
 
     /**
-     * 1 / (1 + e^-x), as 1 / (1 + e) for x &ge; 0 and e / (1 + e) for x &lt; 0 with e = e^-|x| (never
-     * overflows, and far below 0 it is e^x itself, subnormal results included): within 3 ulp of the
-     * exact value (the exp's and the division's roundings); NaN gives NaN.
+     * {@code dst[d + j] = tanh(src[s + j])} for j &lt; n (a multiple of {@link #L}): for |x| &lt; 0.625
+     * the odd minimax polynomial of Cephes' tanhf (no cancellation near 0, where tanh x ~ x),
+     * otherwise 1 - 2 / (e^2|x| + 1) with |x| clamped to 10 (where the float result is 1); x's sign
+     * put back last (tanh(-0) = -0); within 3 ulp; NaN gives NaN.
      */
-    static FloatVector sigmoid(FloatVector x) {
+    static void tanhRun(float[] src, int s, float[] dst, int d, int n) {
         FloatVector one = FloatVector.broadcast(S, 1f);
-        FloatVector e = exp(x.abs().neg());
-        FloatVector q = one.div(e.add(one));
-        return q.blend(e.mul(q), x.compare(VectorOperators.LT, 0f));
-    }
-
-    /**
-     * tanh x: for |x| &lt; 0.625 the odd minimax polynomial of Cephes' tanhf (no cancellation near
-     * 0, where tanh x ~ x), otherwise 1 - 2 / (e^2|x| + 1) with |x| clamped to 10 (where the float
-     * result is 1); x's sign put back last (tanh(-0) = -0); within 3 ulp; NaN gives NaN.
-     */
-    static FloatVector tanh(FloatVector x) {
-        FloatVector ax = x.abs();
-        FloatVector z = x.mul(x);
-        FloatVector poly = FloatVector.broadcast(S, -5.70498872745e-3f)
-                .fma(z, FloatVector.broadcast(S, 2.06390887954e-2f))
-                .fma(z, FloatVector.broadcast(S, -5.37397155531e-2f))
-                .fma(z, FloatVector.broadcast(S, 1.33314422036e-1f))
-                .fma(z, FloatVector.broadcast(S, -3.33332819422e-1f));
-        FloatVector small = ax.fma(z.mul(poly), ax);
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        FloatVector e = exp(ax.min(10f).mul(2f));
-        FloatVector large = one.sub(FloatVector.broadcast(S, 2f).div(e.add(one)));
-        FloatVector v = large.blend(small, ax.compare(VectorOperators.LT, 0.625f));
-        return v.reinterpretAsInts().or(x.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+        for (int j = 0; j < n; j += L) {
+            FloatVector x = FloatVector.fromArray(S, src, s + j);
+            FloatVector ax = x.abs();
+            FloatVector z = x.mul(x);
+            FloatVector poly = FloatVector.broadcast(S, T4).fma(z, FloatVector.broadcast(S, T3)).fma(z, FloatVector.broadcast(S, T2))
+                    .fma(z, FloatVector.broadcast(S, T1)).fma(z, FloatVector.broadcast(S, T0));
+            FloatVector small = ax.fma(z.mul(poly), ax);
+            // e = e^(2 min(|x|, 10)): the argument is within [0, 20], so no lower clamp
+            FloatVector xc = ax.min(10f).mul(2f);
+            FloatVector t = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUND));
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+            r = nf.fma(FloatVector.broadcast(S, -LN2_LO), r);
+            FloatVector p = FloatVector.broadcast(S, E5).fma(r, FloatVector.broadcast(S, E4)).fma(r, FloatVector.broadcast(S, E3))
+                    .fma(r, FloatVector.broadcast(S, E2)).fma(r, FloatVector.broadcast(S, E1)).fma(r, FloatVector.broadcast(S, E0));
+            p = p.fma(r.mul(r), r).add(1f);
+            IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
+            IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+            IntVector n2 = ni.sub(n1);
+            FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(s1).mul(s2);
+            FloatVector large = one.sub(FloatVector.broadcast(S, 2f).div(e.add(one)));
+            FloatVector v = large.blend(small, ax.compare(VectorOperators.LT, 0.625f));
+            v.reinterpretAsInts().or(x.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats().intoArray(dst, d + j);
+        }
     }
 }

@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The float activations of the Vector API LSTM cell ({@link VectorKernels#sigmoid},
- * {@link VectorKernels#tanh}) against the exact values (the double formulas, rounded once): within
+ * The float activations of the Vector API LSTM cell ({@link VectorKernels#sigmoidRun},
+ * {@link VectorKernels#tanhRun}) against the exact values (the double formulas, rounded once): within
  * 3 ulp everywhere, exactly right at the special values, and the LSTM cell as a whole within a few
  * ulps of the double path's equations.
  */
