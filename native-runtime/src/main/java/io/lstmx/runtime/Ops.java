@@ -569,7 +569,32 @@ final class Ops {
             shape[i] = x.shape[perm[i]];
             st[i] = own[perm[i]];
         }
-        return gatherFlat(x, shape, offsets(shape, st));
+        // The output's trailing axes that read consecutive input elements (st = 1, then each
+        // stride the product of the dims after it) are copied as runs: a bidirectional layer's Y
+        // [T, 2, B, H] -> [T, B, 2, H] moves runs of H floats instead of one float per offset.
+        int inner = r;
+        int run = 1;
+        while (inner > 0 && st[inner - 1] == run) {
+            run *= shape[inner - 1];
+            inner--;
+        }
+        if (inner == r || run == 0) {
+            return gatherFlat(x, shape, offsets(shape, st));
+        }
+        int[] outer = offsets(Arrays.copyOf(shape, inner), Arrays.copyOf(st, inner));
+        int n = Tensor.elementCount(shape);
+        if (x.isFloat()) {
+            float[] y = new float[n];
+            for (int i = 0; i < outer.length; i++) {
+                System.arraycopy(x.f, outer[i], y, i * run, run);
+            }
+            return Val.floats(shape, y);
+        }
+        long[] y = new long[n];
+        for (int i = 0; i < outer.length; i++) {
+            System.arraycopy(x.l, outer[i], y, i * run, run);
+        }
+        return Val.longs(x.dtype, shape, y);
     }
 
     /** out[i] = x[src[i]]. */

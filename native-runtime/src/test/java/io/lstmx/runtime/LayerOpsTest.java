@@ -183,6 +183,69 @@ class LayerOpsTest {
         assertBadInput(() -> eval(new Layer.Transpose("tr", "x", "y", List.of(0, 0)), "x", x), "layer 'tr'", "permutation");
     }
 
+    /**
+     * Every permutation of a rank-4 tensor (dims with a 1 among them, and one with a 0), floats and
+     * integers, against y[i0][i1][i2][i3] = x[index with axis perm[a] at i_a]: the transpose copies
+     * runs where the trailing axes stay in order, element by element elsewhere.
+     */
+    @Test
+    void everyPermutationOfFourAxesMovesEachElementWhereTheDefinitionSays() {
+        for (int[] dims : new int[][] {{2, 3, 1, 4}, {3, 2, 4, 5}, {2, 0, 3, 2}}) {
+            int n = dims[0] * dims[1] * dims[2] * dims[3];
+            long[] longs = new long[n];
+            for (int i = 0; i < n; i++) {
+                longs[i] = 1000 + i;
+            }
+            for (int[] perm : permutations(4)) {
+                int[] shape = new int[4];
+                for (int a = 0; a < 4; a++) {
+                    shape[a] = dims[perm[a]];
+                }
+                float[] want = new float[n];
+                int[] at = new int[4];
+                for (int o = 0; o < n; o++) {
+                    int rest = o;
+                    for (int a = 3; a >= 0; a--) {
+                        at[perm[a]] = rest % shape[a];
+                        rest /= shape[a];
+                    }
+                    want[o] = ((at[0] * dims[1] + at[1]) * dims[2] + at[2]) * dims[3] + at[3];
+                }
+                List<Integer> p = List.of(perm[0], perm[1], perm[2], perm[3]);
+                Tensor yf = eval(new Layer.Transpose("tr", "x", "y", p), "x", t(range(n), dims));
+                assertArrayEquals(shape, yf.shape(), p.toString());
+                assertArrayEquals(want, yf.toFloatArray(), "floats, perm " + p + " of " + java.util.Arrays.toString(dims));
+                Tensor yl = eval(new Layer.Transpose("tr", "x", "y", p), "x", ints(longs, dims));
+                long[] wantLongs = new long[n];
+                for (int o = 0; o < n; o++) {
+                    wantLongs[o] = 1000 + (long) want[o];
+                }
+                assertArrayEquals(wantLongs, yl.toLongArray(), "integers, perm " + p + " of " + java.util.Arrays.toString(dims));
+            }
+        }
+    }
+
+    private static List<int[]> permutations(int r) {
+        List<int[]> out = new java.util.ArrayList<>();
+        permute(new int[r], new boolean[r], 0, out);
+        return out;
+    }
+
+    private static void permute(int[] p, boolean[] used, int k, List<int[]> out) {
+        if (k == p.length) {
+            out.add(p.clone());
+            return;
+        }
+        for (int v = 0; v < p.length; v++) {
+            if (!used[v]) {
+                used[v] = true;
+                p[k] = v;
+                permute(p, used, k + 1, out);
+                used[v] = false;
+            }
+        }
+    }
+
     @Test
     void reshapeFlattenSqueezeUnsqueeze() {
         Tensor x = t(range(24), 2, 3, 4);
