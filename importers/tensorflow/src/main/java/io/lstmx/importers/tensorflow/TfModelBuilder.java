@@ -12,6 +12,7 @@ import io.lstmx.ir.ModelInfo;
 import io.lstmx.ir.Tensor;
 import io.lstmx.ir.ValueInfo;
 import io.lstmx.passes.DeadLayerRemoval;
+import io.lstmx.passes.LayerNormAffineFusion;
 import io.lstmx.util.SafeText;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.FunctionDef;
@@ -99,7 +100,8 @@ final class TfModelBuilder {
             }
             layers = folded;
         }
-        Model m = new DeadLayerRemoval().apply(new Model(modelName, info, irInputs, irOutputs, layers));
+        // a spelt-out layer norm's gamma and beta (a Mul and an Add of constants) folded back into it
+        Model m = new DeadLayerRemoval().apply(new LayerNormAffineFusion().apply(new Model(modelName, info, irInputs, irOutputs, layers)));
         for (Layer l : m.layers()) {
             for (String o : l.outputs()) {
                 TfSymbolic.ClipOf clip = in.clips.get(o);
