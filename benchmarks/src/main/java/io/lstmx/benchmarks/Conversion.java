@@ -274,6 +274,7 @@ final class Conversion {
                 synchronized (live) {
                     live[0] = 0;
                 }
+                long gc0 = gcMillis();
                 long t0 = System.nanoTime();
                 Model m = Lstmx.read(src, Format.ONNX);
                 long t1 = System.nanoTime();
@@ -290,8 +291,17 @@ final class Conversion {
                 synchronized (live) {
                     l = live[0];
                 }
-                System.out.println("convert " + s + " " + p + " " + l + " (read " + read + " s)");
+                System.out.println("convert " + s + " " + p + " " + l + " (read " + read + " s; collections took " + (gcMillis() - gc0) / 1e3 + " s)");
             }
+        }
+
+        /** Time the collectors have taken so far, all of them. */
+        private static long gcMillis() {
+            long t = 0;
+            for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+                t += Math.max(0, gc.getCollectionTime());
+            }
+            return t;
         }
     }
 }

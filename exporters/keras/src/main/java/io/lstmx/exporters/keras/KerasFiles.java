@@ -9,6 +9,7 @@ import com.google.gson.JsonObject;
 import io.lstmx.exporters.keras.KerasModel.KLayer;
 import io.lstmx.exporters.keras.KerasModel.KT;
 import io.lstmx.exporters.keras.KerasModel.Weight;
+import io.lstmx.util.OverlappedOutputStream;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -311,11 +312,25 @@ final class KerasFiles {
         StoredZip z = new StoredZip(ch);
         z.entry("metadata.json", GSON.toJson(meta).getBytes(StandardCharsets.UTF_8));
         z.entry("config.json", GSON.toJson(config(m, true)).getBytes(StandardCharsets.UTF_8));
-        z.entry("model.weights.h5", weights.size(), weights::writeTo);
+        // the zip's CRC-32 and the channel's writes on a second thread, while this one makes the bytes (kernels transposed)
+        z.entry("model.weights.h5", weights.size(), out -> {
+            OverlappedOutputStream o = new OverlappedOutputStream(out);
+            try {
+                weights.writeTo(o);
+            } finally {
+                o.finish();
+            }
+        });
         z.finish();
     }
 
     static void writeH5(KerasModel m, OutputStream os) throws IOException {
-        H5Writer.write(legacyH5(m)).writeTo(os);
+        // the file's writes on a second thread, while this one makes the bytes (kernels transposed)
+        OverlappedOutputStream o = new OverlappedOutputStream(os);
+        try {
+            H5Writer.write(legacyH5(m)).writeTo(o);
+        } finally {
+            o.finish();
+        }
     }
 }
