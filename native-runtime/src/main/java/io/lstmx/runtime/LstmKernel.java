@@ -278,7 +278,10 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         final float[] c;
         /** Unprojected h [rows, hiddenPadded] when the layer has a projection, else null. */
         final float[] hFull;
-        /** The same rows' sigmoid gates (i, f, o per group) [4, 3 hiddenPadded], tanh gate g and tanh(c') [4, hiddenPadded], in double. */
+        /**
+         * The same rows' sigmoid gates (i, f, o per group) [4, 3 hiddenPadded], tanh gate g and tanh(c')
+         * [4, hiddenPadded], in double; null unless the double cell runs (see {@link LstmKernel#cellFast}).
+         */
         final double[] sg;
         final double[] tg;
         final double[] tc;
@@ -291,9 +294,11 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             int hs = (sl.g1 - sl.g0) * U;
             c = new float[Math.multiplyExact(rows, hp)];
             hFull = k.proj[d] != null ? new float[Math.multiplyExact(rows, hp)] : null;
-            sg = new double[Math.multiplyExact(4 * 3, hs)];
-            tg = new double[4 * hs];
-            tc = new double[4 * hs];
+            // only the double cell (cellFast without the Vector API) uses these: not allocated per call otherwise
+            boolean doubles = k.fast[d] && !Vec.ENABLED;
+            sg = doubles ? new double[Math.multiplyExact(4 * 3, hs)] : null;
+            tg = doubles ? new double[4 * hs] : null;
+            tc = doubles ? new double[4 * hs] : null;
         }
     }
 
