@@ -60,14 +60,19 @@ final class VectorKernels {
 
     /** Columns [j0, j1) (multiples of two panels) of {@link #panelMul1}: the same sums, for a caller that claims a step's columns piece by piece. */
     static void panelMul1(float[] acc, float[] p, int kp, int j0, int j1, float[] a, int o) {
+        panelMul1(acc, 0, p, kp, j0, j1, a, o);
+    }
+
+    /** As above with column j's accumulator at {@code acc[ab + j]} (a row of a larger output, accumulated in place). */
+    static void panelMul1(float[] acc, int ab, float[] p, int kp, int j0, int j1, float[] a, int o) {
         int stride = kp * PANEL;
         for (int j = j0, base = j0 / PANEL * stride; j < j1; j += 2 * PANEL, base += 2 * stride) {
-            panelMul1Two(acc, p, kp, stride, j, base, a, o);
+            panelMul1Two(acc, ab + j, p, kp, stride, base, a, o);
         }
     }
 
-    /** Two consecutive panels of {@link #panelMul1}: eight accumulators. */
-    private static void panelMul1Two(float[] acc, float[] p, int kp, int stride, int j, int base, float[] a, int o) {
+    /** Two consecutive panels of {@link #panelMul1}, their accumulators from {@code acc[j]}: eight accumulators. */
+    private static void panelMul1Two(float[] acc, int j, float[] p, int kp, int stride, int base, float[] a, int o) {
         FloatVector c00 = FloatVector.fromArray(S, acc, j);
         FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
         FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
