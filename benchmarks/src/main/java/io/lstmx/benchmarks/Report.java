@@ -78,7 +78,7 @@ final class Report {
         b.append("inputs for every engine, ").append(m.threads).append(" threads each (all cores). Outputs were checked equal to lstmx's (atol ")
                 .append(SideBySide.ATOL).append(", rtol ").append(SideBySide.RTOL).append(") before timing; an engine that cannot\n")
                 .append("run a row, or disagrees, is not timed. Times: median of ").append(samples)
-                .append(" samples (p10–p90 in brackets), milliseconds per call, after a warm-up of at least 1.5 s that\n")
+                .append(" samples of at least ").append(SideBySide.SAMPLE_NANOS / 1_000_000).append(" ms of calls each (p10–p90 in brackets), milliseconds per call, after a warm-up of at least 1.5 s that\n")
                 .append("lasts until the JIT has been idle for 0.5 s; the samples are taken in ").append(SideBySide.ROUNDS)
                 .append(" rounds, each engine in turn re-warmed for 0.3 s,\n")
                 .append("so that every engine's samples span the row's whole time (streaming rows: per step). Every engine's time\n")

@@ -622,7 +622,7 @@ public final class SideBySide {
     static final long WARM_MAX_NANOS = 15_000_000_000L;
 
     /** Rounds over which an engine's samples are spread; each starts with {@link #REWARM_NANOS} of unmeasured calls. */
-    static final int ROUNDS = 3;
+    static final int ROUNDS = 5;
     static final long REWARM_NANOS = 300_000_000L;
 
     /** One engine's timing in progress: its runner, its largest difference from lstmx, calls per sample, samples so far and warm-up time. */
@@ -698,7 +698,7 @@ public final class SideBySide {
      * a core: seen side by side, C2 recompiling lstmx's step code at the start of 512,25,1 (after
      * the batch-32 row had changed its profile) descheduled the step team's worker, the team backed
      * off to one thread for 200 ms, and the whole row's samples (about 100 ms) were measured at one
-     * core's speed. Sets the calls per sample: at least 2 ms of calls, so that timer resolution
+     * core's speed. Sets the calls per sample: at least {@link #SAMPLE_NANOS} of calls, so that timer resolution
      * does not matter.
      */
     static void warmUp(Timed t) throws Exception {
@@ -725,8 +725,16 @@ public final class SideBySide {
             }
         }
         t.warmSeconds = (System.nanoTime() - start) / 1e9;
-        t.callsPerSample = (int) Math.max(1, Math.min(1000, 2_000_000L / Math.max(1, one)));
+        t.callsPerSample = (int) Math.max(1, Math.min(1000, SAMPLE_NANOS / Math.max(1, one)));
     }
+
+    /**
+     * Time of calls one sample covers at least. 2 ms made a row's 30 samples of a 1.5 ms call
+     * cover 90 ms of one engine's calls: a stall of the shared machine (a step team's worker or an
+     * engine's pool thread descheduled for 10-15 ms) then decided the median. 20 ms average such
+     * stalls in, for every engine alike.
+     */
+    static final long SAMPLE_NANOS = 20_000_000L;
 
     /** An engine's failure as the table shows it: its class and message. */
     static String describe(Throwable ex) {

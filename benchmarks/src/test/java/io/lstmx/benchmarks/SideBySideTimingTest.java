@@ -52,7 +52,7 @@ class SideBySideTimingTest {
         assertNotNull(c.failure);
         assertTrue(c.failure.contains("IllegalStateException: c broke"), c.failure);
 
-        // After the warm-ups (a, then b, then c's 20 calls), the rounds alternate: a's and b's calls come in 3 runs each.
+        // After the warm-ups (a, then b, then c's 20 calls), the rounds alternate: a's and b's calls come in ROUNDS runs each.
         List<String> rounds = new ArrayList<>(trace.subList(trace.lastIndexOf("c") + 1, trace.size()));
         int switches = 0;
         for (int i = 1; i < rounds.size(); i++) {
@@ -61,6 +61,6 @@ class SideBySideTimingTest {
             }
         }
         assertEquals("a", rounds.get(0));
-        assertEquals(5, switches, "a, b, a, b, a, b");
+        assertEquals(2 * SideBySide.ROUNDS - 1, switches, "a, b, a, b, ... one run of each per round");
     }
 }
