@@ -729,12 +729,14 @@ public final class SideBySide {
     }
 
     /**
-     * Time of calls one sample covers at least. 2 ms made a row's 30 samples of a 1.5 ms call
-     * cover 90 ms of one engine's calls: a stall of the shared machine (a step team's worker or an
-     * engine's pool thread descheduled for 10-15 ms) then decided the median. 20 ms average such
-     * stalls in, for every engine alike.
+     * Time of calls one sample covers at least: 2 ms, so that timer resolution does not matter and
+     * a sample is one call or a few, as "the median of 30 calls" asks. Samples of 20 ms were tried
+     * (they average a machine stall of 10-15 ms into many samples instead of leaving it to one,
+     * which the median then ignores): the quick run's batch-4 rows moved from ahead of onnxruntime
+     * to 0.93 x, both engines' spreads narrowed, and the comparison measured the shared machine's
+     * stalls more than the engines (benchmarks/RESULTS.md, 2026-12-07 19:00).
      */
-    static final long SAMPLE_NANOS = 20_000_000L;
+    static final long SAMPLE_NANOS = 2_000_000L;
 
     /** An engine's failure as the table shows it: its class and message. */
     static String describe(Throwable ex) {
