@@ -114,18 +114,8 @@ public final class OverlappedOutputStream extends OutputStream {
             flush();
         } finally {
             finished = true;
-            try {
-                if (pending != null) {
-                    pending.get(); // nobody goes on with the stream below under a write
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException e) {
-                // thrown by flush() already
-            } finally {
-                pending = null;
-                writer.shutdown();
-            }
+            endWriter(pending, writer); // nobody goes on with the stream below under a write
+            pending = null;
         }
     }
 
@@ -139,13 +129,40 @@ public final class OverlappedOutputStream extends OutputStream {
     }
 
     private void awaitPending() throws IOException {
-        if (pending == null) {
-            return;
-        }
         Future<?> p = pending;
         pending = null;
+        await(p);
+    }
+
+    /**
+     * Waits for a write handed to {@code writer}'s thread (nothing for null), ignoring its failure
+     * (the caller reported it, or is on its way out with another), then ends the thread.
+     */
+    public static void endWriter(Future<?> write, ExecutorService writer) {
         try {
-            p.get();
+            if (write != null) {
+                write.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            // reported by whoever waited for it with await, or the caller is failing already
+        } finally {
+            writer.shutdown();
+        }
+    }
+
+    /**
+     * Waits for a write handed to another thread (nothing for null) and rethrows its failure as
+     * it was: an IOException, a RuntimeException or an Error (anything else wrapped in an
+     * IOException); interrupted, an InterruptedIOException with the interrupt flag set again.
+     */
+    public static void await(Future<?> write) throws IOException {
+        if (write == null) {
+            return;
+        }
+        try {
+            write.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while writing");

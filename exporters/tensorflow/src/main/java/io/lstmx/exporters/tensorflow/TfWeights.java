@@ -5,6 +5,7 @@ import io.lstmx.errors.LstmxException;
 import io.lstmx.ir.DType;
 import io.lstmx.ir.GateOrder;
 import io.lstmx.ir.Tensor;
+import io.lstmx.util.OverlappedOutputStream;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
@@ -22,7 +23,6 @@ import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -443,29 +443,9 @@ final class TfWeights {
         }
 
         private void awaitPending() throws IOException {
-            if (pending == null) {
-                return;
-            }
             Future<?> p = pending;
             pending = null;
-            try {
-                p.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while writing");
-            } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof IOException io) {
-                    throw io;
-                }
-                if (c instanceof RuntimeException r) {
-                    throw r;
-                }
-                if (c instanceof Error err) {
-                    throw err;
-                }
-                throw new IOException(c);
-            }
+            OverlappedOutputStream.await(p);
         }
 
         /**
@@ -477,18 +457,8 @@ final class TfWeights {
             if (writer == null) {
                 return;
             }
-            try {
-                if (pending != null) {
-                    pending.get();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException e) {
-                // reported by finish(), or the write failed for another reason already on its way
-            } finally {
-                pending = null;
-                writer.shutdown();
-            }
+            OverlappedOutputStream.endWriter(pending, writer);
+            pending = null;
         }
     }
 }
