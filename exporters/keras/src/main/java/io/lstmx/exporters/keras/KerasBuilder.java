@@ -1076,6 +1076,10 @@ final class KerasBuilder {
                     return List.of(new Sym(x.base(), x.split(), x.axes(), rev, x.dirs(), x.pairKind(), null, -1, null, x.cast()));
                 }
             }
+            KT cut = cropped(x, v, l.start(), l.end(), l.step());
+            if (cut != null) {
+                return List.of(x.withBase(cut));
+            }
             throw refuse(l, "slices axis " + a + " [" + l.start() + ":" + l.end() + ":" + l.step() + "]; Keras has no slicing layer (only"
                     + " the IR's own glue around recurrent layers is written)");
         }
@@ -1512,6 +1516,39 @@ final class KerasBuilder {
     }
 
     /**
+     * A run [start, end) with step 1 of Keras axis 1 of a plain rank-3 view (a model input such as
+     * PyTorch's h0 [layers x directions, batch, hidden], written batch-major [batch, L x D, hidden])
+     * cut out by Keras's Cropping1D, which crops axis 1 of a [batch, steps, features] tensor; null
+     * when the view is not that, the axis's size is unknown or the run is empty. Start and end count
+     * from the end when negative, as the IR's Slice does.
+     */
+    private KT cropped(Sym x, int kerasAxis, long start, long end, long step) {
+        KT t = x.base();
+        if (t == null || kerasAxis != 1 || step != 1 || t.rank() != 3 || x.split() || x.reversed() >= 0 || x.dirs() != null
+                || x.pairKind() != null || x.stack() != null || x.constant() != null || x.cast()) {
+            return null;
+        }
+        long n = t.shape()[1];
+        if (n <= 0) {
+            return null;
+        }
+        long s = start < 0 ? Math.max(0, start + n) : Math.min(start, n);
+        long e = end < 0 ? Math.max(0, end + n) : Math.min(end, n);
+        if (s >= e) {
+            return null;
+        }
+        if (s == 0 && e == n) {
+            return t;
+        }
+        JsonObject cfg = new JsonObject();
+        JsonArray crop = new JsonArray();
+        crop.add(s);
+        crop.add(n - e);
+        cfg.add("cropping", crop);
+        return call("Cropping1D", cfg, List.of(t), new long[] {t.shape()[0], e - s, t.shape()[2]});
+    }
+
+    /**
      * Direction d of a recurrent layer's initial state value ([D, B, W] time-major, [B, D, W]
      * batch-major) as a [batch, W] Keras tensor: an element of a stack of per-direction values, a
      * Bidirectional layer's returned state, or (one direction) the value without its direction axis.
@@ -1538,6 +1575,15 @@ final class KerasBuilder {
         } else if (dirs == 1) {
             KT t = materialize(tm ? transpose(s, List.of(1, 0, 2)) : s, full);
             return reshape(t, new long[] {t.shape()[0], t.shape()[2]}, full);
+        }
+        if (e == null && s.stack() == null && s.dirs() == null && s.axes() != null && s.axes().length == 3 && s.axes()[dirAxis] == 1
+                && s.axes()[tm ? 1 : 0] == 0) {
+            // one [D, B, W] value of both directions (PyTorch's h0 of a one-layer bidirectional module): direction d cut out of
+            // Keras's [batch, directions, size] by Cropping1D, then its unit axis dropped
+            KT cut = cropped(s, 1, d, d + 1, 1);
+            if (cut != null) {
+                return reshape(cut, new long[] {cut.shape()[0], cut.shape()[2]}, full);
+            }
         }
         if (e == null) {
             throw refuse(l, what + " is one [" + (tm ? "directions, batch" : "batch, directions") + ", size] value of both directions;"

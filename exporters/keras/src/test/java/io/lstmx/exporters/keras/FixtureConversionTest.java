@@ -47,15 +47,7 @@ class FixtureConversionTest {
 
     private static Map<String, String> refused() {
         Map<String, String> m = new java.util.TreeMap<>();
-        String slice = "Keras has no slicing layer";
-        // h0 / c0 inputs [layers*directions, batch, hidden] of a run-time size are sliced per layer: Keras has no slicing layer
-        // (one-direction states of a single layer are written as initial_state keywords)
-        for (String c : List.of("initial_state", "gru_initial_state_scripted", "gru_initial_state_traced", "lstm_2layer_initial_state_scripted",
-                "lstm_2layer_initial_state_traced", "lstm_bidirectional_initial_state_batch_first_scripted",
-                "lstm_bidirectional_initial_state_batch_first_traced", "lstm_no_bias_initial_state_scripted",
-                "lstm_no_bias_initial_state_traced")) {
-            m.put(c, slice);
-        }
+        // h0 / c0 inputs [layers*directions, batch, hidden] are cut per layer and direction by Cropping1D (written batch-major)
         m.put("lstm_cell_loop_traced", "selects index 0 of axis 0");
         m.put("lstm_proj_scripted", "projection to 4");
         m.put("lstm_proj_traced", "projection to 4");

@@ -27,6 +27,7 @@ final class Converters {
         TABLE.put("Reshape", new ShapeLayers.Reshape());
         TABLE.put("Permute", new ShapeLayers.Permute());
         TABLE.put("RepeatVector", new ShapeLayers.RepeatVector());
+        TABLE.put("Cropping1D", new ShapeLayers.Cropping1D());
         TABLE.put("Concatenate", new MergeLayers.Concatenate());
         MergeLayers.Arithmetic arithmetic = new MergeLayers.Arithmetic();
         for (String c : new String[] {"Add", "Subtract", "Multiply", "Average"}) {

@@ -7,7 +7,7 @@ import io.lstmx.ir.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Keras' layers that only move values: Flatten, Reshape, Permute, RepeatVector (one converter class each). */
+/** Keras' layers that only move values: Flatten, Reshape, Permute, RepeatVector, Cropping1D (one converter class each). */
 final class ShapeLayers {
     private ShapeLayers() {
     }
@@ -34,6 +34,49 @@ final class ShapeLayers {
             String out = g.value(l.name());
             g.add(new Layer.Flatten(g.layerName(l.name()), x.name(), out, 1));
             return List.of(new KValue(out, new long[] {x.shape()[0], product(x.shape(), 1)}, x.dtype(), null));
+        }
+    }
+
+    /**
+     * Cropping1D(cropping = (a, b), or one integer for both): axis 1 of [batch, steps, features]
+     * without its first a and last b positions, as the IR's Slice [a : steps - b] (or [a : -b] while
+     * steps is unknown). Keras's Cropping1D takes no mask: a masked input is refused, as Keras refuses it.
+     */
+    static final class Cropping1D implements LayerConverter {
+        @Override
+        public List<KValue> convert(KerasGraph g, KerasConfig.LayerSpec l, List<KValue> inputs) {
+            KValue x = DenseLayer.one(g, l, inputs);
+            if (x.rank() != 3) {
+                throw g.unsupported(l, "crops a tensor of shape " + x.shapeText() + "; Cropping1D takes [batch, steps, features]");
+            }
+            if (x.mask() != null) {
+                throw g.unsupported(l, "crops a masked tensor; Keras's Cropping1D does not take a mask");
+            }
+            com.google.gson.JsonElement c = l.config().get("cropping");
+            long a;
+            long b;
+            if (c != null && c.isJsonArray()) {
+                JsonArray arr = c.getAsJsonArray();
+                if (arr.size() != 2) {
+                    throw g.bad(l, "cropping " + arr + " is not two integers");
+                }
+                a = Json.integer(arr.get(0), 0, 1L << 31, g.where(l) + ": cropping[0]");
+                b = Json.integer(arr.get(1), 0, 1L << 31, g.where(l) + ": cropping[1]");
+            } else if (c != null) {
+                a = Json.integer(c, 0, 1L << 31, g.where(l) + ": cropping");
+                b = a;
+            } else {
+                a = 1; // Keras's default (1, 1)
+                b = 1;
+            }
+            long steps = x.shape()[1];
+            if (steps >= 0 && a + b >= steps) {
+                throw g.bad(l, "cropping (" + a + ", " + b + ") leaves nothing of " + steps + " steps (input " + x.shapeText() + ")");
+            }
+            long end = steps >= 0 ? steps - b : b == 0 ? Long.MAX_VALUE : -b;
+            String out = g.value(l.name());
+            g.add(new Layer.Slice(g.layerName(l.name()), x.name(), out, 1, a, end, 1));
+            return List.of(new KValue(out, new long[] {x.shape()[0], steps >= 0 ? steps - a - b : -1, x.shape()[2]}, x.dtype(), null));
         }
     }
 

@@ -1642,8 +1642,9 @@ final class TorchOps {
             s.name("time");
         }
         STensor rx = runtime(x);
-        String h0 = state(states, 0, kind);
-        String c0 = kind == TorchRecurrent.Kind.LSTM ? state(states, 1, kind) : null;
+        long stack = (long) layers * (bidi ? 2 : 1);
+        String h0 = state(states, 0, kind, stack);
+        String c0 = kind == TorchRecurrent.Kind.LSTM ? state(states, 1, kind, stack) : null;
         String base = in.scope().equals("model") ? kind.op : in.scope();
         TorchRecurrent.Outputs o = TorchRecurrent.emit(in, kind, base, rx.value, h0, c0, params, bias, layers, bidi, batchFirst,
                 inputSize, in.where());
@@ -1660,8 +1661,12 @@ final class TorchOps {
         return new Py.Tuple(List.of(y, h));
     }
 
-    /** Initial state k of a recurrent operator: null for zeros, else its run-time value. */
-    private String state(List<Object> states, int k, TorchRecurrent.Kind kind) {
+    /**
+     * Initial state k of a recurrent operator: null for zeros, else its run-time value, whose first
+     * axis is bound to {@code stack} (layers x directions: PyTorch refuses any other size), so that
+     * a traced module's h0 input gets that size as its scripted twin does (writers cut it per layer).
+     */
+    private String state(List<Object> states, int k, TorchRecurrent.Kind kind, long stack) {
         if (k >= states.size()) {
             throw in.bad("torch." + kind.op + " without initial state " + k);
         }
@@ -1672,6 +1677,7 @@ final class TorchOps {
             return null;
         }
         requireRank(t, 3, "torch." + kind.op + " initial state");
+        requireDim(t, 0, stack, "torch." + kind.op + " initial state");
         return runtime(t).value;
     }
 
