@@ -81,9 +81,10 @@ class CroppedStatesTest {
     }
 
     @Test
-    void aTracedModulesH0GetsItsLayerCountAndEachLayerItsOwnCrop() throws IOException {
+    void aTracedModulesH0GetsItsLayerCountAndWidthAndEachLayerItsOwnCrop() throws IOException {
         Model m = traced("gru_initial_state_traced");
         assertEquals(new Dim.Fixed(2), m.inputs().get(1).shape().dim(0), "torch.gru binds h0's first axis to layers x directions");
+        assertEquals(new Dim.Fixed(10), m.inputs().get(1).shape().dim(2), "and its last to the hidden size");
         Path k = dir.resolve("gru.keras");
         new KerasWriter().write(m, k, WriteOptions.DEFAULT);
         String cfg = config(k);

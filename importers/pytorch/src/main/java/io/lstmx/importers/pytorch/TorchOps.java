@@ -1651,6 +1651,11 @@ final class TorchOps {
         int width = o.width();
         int hidden = o.hidden();
         int dirs = bidi ? 2 : 1;
+        // PyTorch also refuses initial states of another width: h is [L D, B, proj or H], c [L D, B, H]
+        bindStateWidth(states, 0, width, kind);
+        if (kind == TorchRecurrent.Kind.LSTM) {
+            bindStateWidth(states, 1, hidden, kind);
+        }
         List<Object> yShape = batchFirst ? List.of(batch, time, (long) dirs * width) : List.of(time, batch, (long) dirs * width);
         STensor y = STensor.runtime(o.y(), yShape, DType.FLOAT32);
         STensor h = STensor.runtime(o.h(), List.of((long) layers * dirs, batch, (long) width), DType.FLOAT32);
@@ -1679,6 +1684,13 @@ final class TorchOps {
         requireRank(t, 3, "torch." + kind.op + " initial state");
         requireDim(t, 0, stack, "torch." + kind.op + " initial state");
         return runtime(t).value;
+    }
+
+    /** Binds (or checks) the last axis of initial state k, when it is given, to {@code width}. */
+    private void bindStateWidth(List<Object> states, int k, int width, TorchRecurrent.Kind kind) {
+        if (states.get(k) instanceof STensor t && !t.zeros) {
+            requireDim(t, 2, width, "torch." + kind.op + " initial state");
+        }
     }
 
     private Object cell(TorchRecurrent.Kind kind, Args a) {
