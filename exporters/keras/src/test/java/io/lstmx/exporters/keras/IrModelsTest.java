@@ -390,5 +390,12 @@ class IrModelsTest {
         Model rp = MaskedModelsTest.read(Golden.root().resolve("fixtures/keras/repeat_permute.h5"));
         new KerasWriter().write(rp, d.resolve("fixture_repeat_permute.keras"), WriteOptions.DEFAULT);
         new KerasH5Writer().write(rp, d.resolve("fixture_repeat_permute.h5"), WriteOptions.DEFAULT);
+        // PyTorch modules with stacked initial states: h0 / c0 cut per layer and direction by Cropping1D
+        for (String f : List.of("lstm_2layer_initial_state_traced", "lstm_bidirectional_initial_state_batch_first_scripted")) {
+            Model m = new io.lstmx.importers.pytorch.TorchScriptReader().read(
+                    Golden.root().resolve("fixtures/pytorch/torchscript/" + f + "/model.pt"), io.lstmx.formats.ReadOptions.DEFAULT);
+            new KerasWriter().write(m, d.resolve("torchscript_" + f + ".keras"), WriteOptions.DEFAULT);
+            new KerasH5Writer().write(m, d.resolve("torchscript_" + f + ".h5"), WriteOptions.DEFAULT);
+        }
     }
 }
