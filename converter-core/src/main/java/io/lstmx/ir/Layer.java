@@ -555,6 +555,17 @@ public sealed interface Layer {
             return gamma != null ? gamma.dim(0) : beta != null ? beta.dim(0) : -1;
         }
 
+        /**
+         * The scale of a layer norm without one: ones [features] (x * 1 is exact). Readers give it
+         * to a LayerNorm whose size they know but whose file has no weight, because the IR knows a
+         * LayerNorm's size only from gamma or beta; writers whose format needs a scale write it.
+         */
+        public static Tensor unitScale(int features) {
+            float[] ones = new float[features];
+            java.util.Arrays.fill(ones, 1f);
+            return Tensor.ofFloats(new int[] {features}, ones);
+        }
+
         public List<String> inputs() { return List.of(input); }
         public List<String> outputs() { return List.of(output); }
         @Override public long parameterCount() { return (gamma == null ? 0 : gamma.size()) + (beta == null ? 0 : beta.size()); }

@@ -99,7 +99,7 @@ public final class LayerNormAffineFusion implements Pass {
                 result[at] = new Layer.LayerNorm(ln.name(), ln.input(), out, ln.epsilon(), gamma, beta);
                 changed = true;
             } else if (gamma == null && f <= MAX_UNIT_SCALE) {
-                result[i] = new Layer.LayerNorm(ln.name(), ln.input(), out, ln.epsilon(), unitScale(f), null);
+                result[i] = new Layer.LayerNorm(ln.name(), ln.input(), out, ln.epsilon(), Layer.LayerNorm.unitScale(f), null);
                 changed = true;
             }
         }
@@ -125,12 +125,6 @@ public final class LayerNormAffineFusion implements Pass {
             return -1;
         }
         return (int) d.size();
-    }
-
-    private static Tensor unitScale(int f) {
-        float[] ones = new float[f];
-        java.util.Arrays.fill(ones, 1f);
-        return Tensor.ofFloats(new int[] {f}, ones);
     }
 
     private static boolean allOnes(Tensor t) {

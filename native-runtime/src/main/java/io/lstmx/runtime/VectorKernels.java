@@ -251,8 +251,8 @@ final class VectorKernels {
     private static final float T0 = -3.33332819422e-1f;
 
     /*
-     * e^x, as both runs below compute it: x clamped to [-104, 88.7] (beyond, the float result is 0
-     * or overflows anyway), x = n ln 2 + r with |r| <= ln 2 / 2, e^r by the minimax polynomial of
+     * e^x, as both runs below compute it, for x in [-104, 20] (the sigmoid clamps -|x| below at
+     * -104, where the float result is 0; tanh's 2 min(|x|, 10) is at most 20), x = n ln 2 + r with |r| <= ln 2 / 2, e^r by the minimax polynomial of
      * Cephes' expf (degree 7), times 2^n applied as two powers of two made from their bits (2^n
      * alone leaves float's exponent range below n = -126, where e^x is subnormal; the second
      * product rounds it once). n sits in t's low mantissa bits (t = 1.5 * 2^23 + n); 2^n = 2^n1 *

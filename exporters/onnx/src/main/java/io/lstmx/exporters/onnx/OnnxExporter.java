@@ -314,9 +314,7 @@ public final class OnnxExporter {
                 throw LstmxException.unsupported("layer '" + nm + "' (LayerNorm): without gamma or beta its size is unknown; ONNX's"
                         + " LayerNormalization needs a scale");
             }
-            float[] ones = new float[f];
-            java.util.Arrays.fill(ones, 1f);
-            String scale = g.initializer(nm + "_scale", n.gamma() != null ? n.gamma().withDType(DType.FLOAT32) : Tensor.ofFloats(new int[] {f}, ones));
+            String scale = g.initializer(nm + "_scale", n.gamma() != null ? n.gamma().withDType(DType.FLOAT32) : Layer.LayerNorm.unitScale(f));
             OnnxGraphBuilder.Node node = n.beta() == null ? g.apply("LayerNormalization", n.input(), scale)
                     : g.apply("LayerNormalization", n.input(), scale, g.initializer(nm + "_bias", n.beta().withDType(DType.FLOAT32)));
             node.named(nm).attr("axis", -1L).attr("epsilon", n.epsilon()).output(n.output());

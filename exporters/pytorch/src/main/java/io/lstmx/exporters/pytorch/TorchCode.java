@@ -964,9 +964,7 @@ final class TorchCode {
             String mod = fresh(identifier(l.name()));
             if (dialect == Dialect.PYTHON) {
                 // nn.LayerNorm holds both: a missing gamma is ones, a missing beta zeros (x * 1 + 0 is x)
-                float[] ones = new float[f];
-                java.util.Arrays.fill(ones, 1f);
-                param(mod, "weight", l.gamma() != null ? l.gamma() : Tensor.ofFloats(new int[] {f}, ones));
+                param(mod, "weight", l.gamma() != null ? l.gamma() : Layer.LayerNorm.unitScale(f));
                 param(mod, "bias", l.beta() != null ? l.beta() : Tensor.ofFloats(new int[] {f}, new float[f]));
                 submodules.add(new Submodule(mod, "nn.LayerNorm(" + f + ", eps=" + lit(l.epsilon()) + ")"));
                 line(define(l.output()) + " = self." + mod + "(" + v(l.input()) + ")");

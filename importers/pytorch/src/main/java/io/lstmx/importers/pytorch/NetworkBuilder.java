@@ -262,8 +262,8 @@ final class NetworkBuilder {
                 if (n.features() != width) {
                     throw unsupported(placement(s, n.features(), width, stages, i));
                 }
-                // without a weight the scale is 1, as torch.layer_norm of TorchScript reads it (TorchOps.unitScale)
-                Tensor gamma = n.weight() == null ? TorchOps.unitScale(n.features()) : floating(n.weight(), n.group().key("weight"));
+                // without a weight the scale is 1, as torch.layer_norm of TorchScript reads it
+                Tensor gamma = n.weight() == null ? Layer.LayerNorm.unitScale(n.features()) : floating(n.weight(), n.group().key("weight"));
                 Tensor beta = n.bias() == null ? null : floating(n.bias(), n.group().key("bias"));
                 String out = target != null ? target : valueNames.fresh(name(n.group(), "layernorm") + "/out");
                 layers.add(new Layer.LayerNorm(layerNames.fresh(name(n.group(), "layernorm")), cur, out, (float) n.eps(), gamma, beta));

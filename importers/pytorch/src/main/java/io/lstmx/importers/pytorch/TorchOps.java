@@ -1563,22 +1563,11 @@ final class TorchOps {
         }
         requireDim(x, x.rank() - 1, f, "torch.layer_norm");
         Tensor given = layerNormParam(a, "weight", f);
-        Tensor gamma = given != null ? given : unitScale((int) f);
+        Tensor gamma = given != null ? given : Layer.LayerNorm.unitScale((int) f); // elementwise_affine=False
         Tensor beta = layerNormParam(a, "bias", f);
         double eps = a.number("eps");
         STensor r = runtime(x);
         return emit("layer_norm", x.shape, x.dtype, (n, o) -> new Layer.LayerNorm(n, r.value, o, (float) eps, gamma, beta));
-    }
-
-    /**
-     * A layer norm's scale when it has no weight (elementwise_affine=False): ones [f], because the
-     * IR's LayerNorm knows its size only from gamma or beta and the writers need it (x * 1 is
-     * exact). Shared with the state_dict reader's nn.LayerNorm.
-     */
-    static Tensor unitScale(int f) {
-        float[] ones = new float[f];
-        java.util.Arrays.fill(ones, 1f);
-        return Tensor.ofFloats(new int[] {f}, ones);
     }
 
     /** A layer norm's weight or bias: a constant [f], or null for None. */

@@ -70,7 +70,8 @@ final class TfSymbolic {
      * Layer-norm pieces over the last axis, as lstmx's TensorFlow writer spells a LayerNorm out:
      * mean = Mean(x, -1, keep), d = x - mean, d * d, var = Mean(d * d, -1, keep), var + eps,
      * Rsqrt(var + eps); d * Rsqrt(...) is the layer norm (its gamma and beta, where present, follow
-     * as a Mul and an Add of constants and are read as such).
+     * as a Mul and an Add of constants, read as such and folded into it afterwards by
+     * {@link io.lstmx.passes.LayerNormAffineFusion}).
      */
     record NormPart(Value.Run x, int stage, float eps) {
         static final int MEAN = 0;
