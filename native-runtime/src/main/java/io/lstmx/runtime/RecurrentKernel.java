@@ -186,6 +186,18 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     }
 
     /**
+     * Rows of a chunk's input projections computed before its first step when the steps compute
+     * the rest as they go (see {@link Work#projectsAhead}): 0, the default, when the kernel
+     * projects each chunk at once before its steps.
+     */
+    int projectsAhead(Part part, int rows) {
+        return 0;
+    }
+
+    /** Pieces whose steps projected later inputs as they went (for tests: shows that it happened). */
+    static final java.util.concurrent.atomic.LongAdder PROJECTED_AHEAD = new java.util.concurrent.atomic.LongAdder();
+
+    /**
      * The gathered input rows and projections ({@link Work#xin}, {@link Work#xw}) of finished
      * calls, handed to later ones. A new array is zeroed by the JVM: allocating these per call
      * (0.5-1.5 MB for a 256-unit layer over 150 steps) cost 3-4% of a batch-1 or batch-4 call,
@@ -293,6 +305,17 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         int participant;
         AtomicIntegerArray claims;
         int step;
+        /**
+         * For a kernel whose steps project later inputs as they go ({@link RecurrentKernel#projectsAhead}):
+         * the rows of a chunk projected before its steps (F), 0 otherwise. Then the steps of rows
+         * [j F, j F + F) of a chunk project its rows [j F + F, j F + 2 F), each step a share; the
+         * buffers hold F rows more than the chunk so that the last block may run past its end.
+         */
+        final int projectsAhead;
+        /** Whether the current call does so (a team claiming its steps, no mask), and the current chunk's first step and length. */
+        boolean projecting;
+        int chunkStart;
+        int chunkLen;
 
         Work(RecurrentKernel<?> k, int d, int b0, int rows, int batch, int steps, int[] len, int accTiles) {
             this(k, k.fullPart(d), d, b0, rows, batch, steps, len, accTiles, null, null);
@@ -324,8 +347,10 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
             // start at the same steps (a participant may read another's projected inputs)
             int chunkPerStep = part.whole ? perStep : Math.multiplyExact(rows, k.xwCols);
             chunk = Math.max(1, Math.min(maxLen, CHUNK_FLOATS / Math.max(1, chunkPerStep)));
-            xin = k.spares.take(Math.multiplyExact(Math.multiplyExact(chunk, rows), part.w.kPadded), part.w.kPadded);
-            xw = k.spares.take(Math.multiplyExact(chunk, perStep), Spares.ANY);
+            projectsAhead = k.projectsAhead(part, rows);
+            int bufferRows = chunk + projectsAhead;
+            xin = k.spares.take(Math.multiplyExact(Math.multiplyExact(bufferRows, rows), part.w.kPadded), part.w.kPadded);
+            xw = k.spares.take(Math.multiplyExact(bufferRows, perStep), Spares.ANY);
             h0 = hA != null ? hA : new float[Math.multiplyExact(rows, k.hStride)];
             h1 = hB != null ? hB : new float[Math.multiplyExact(rows, k.hStride)];
             acc = new float[Math.max(1, accTiles)][Math.max(4, accRows) * TILE];
@@ -588,8 +613,15 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         PackedMatrix wm = wk.part.w;
         int ip = wm.kPadded;
         boolean rev = reverse[d];
+        // every step must run (no mask) for the steps to finish the projections they share
+        wk.projecting = wk.projectsAhead > 0 && wk.claims != null && mask == null;
+        if (wk.projecting) {
+            PROJECTED_AHEAD.increment();
+        }
         for (int s0 = 0; s0 < wk.maxLen; s0 += wk.chunk) {
             int s1 = Math.min(wk.maxLen, s0 + wk.chunk);
+            wk.chunkStart = s0;
+            wk.chunkLen = s1 - s0;
             // The input rows the chunk's steps visit, in step order (reverse rows run backwards from
             // their own length), projected by one GEMM: this does not depend on the recurrence.
             for (int s = s0; s < s1; s++) {
@@ -602,7 +634,8 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
                     }
                 }
             }
-            wm.multiply(wk.xin, (s1 - s0) * rows, ip, wk.part.bias, wk.xw, wk.part.cols, wk.acc[0]);
+            int ahead = wk.projecting ? Math.min(wk.projectsAhead, s1 - s0) : s1 - s0;
+            wm.multiply(wk.xin, ahead * rows, ip, wk.part.bias, wk.xw, wk.part.cols, wk.acc[0]);
             if (wk.claims != null) {
                 // others may claim this participant's pieces of the chunk's steps: its projected inputs must be there
                 team.await(p);

@@ -364,4 +364,87 @@ class PackedMatrixTest {
             }
         }
     }
+
+    @Test
+    void halfPanelsHoldEachPackedColumnInNarrowKMajorRuns() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "half panels are a Vector API layout");
+        java.util.Random rnd = new java.util.Random(31);
+        // 700 columns: a wide tile and narrow ones; K = 13 pads to 16
+        int n = 700;
+        int k = 13;
+        float[] w = new float[n * k];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        PackedMatrix m = PackedMatrix.ofTransposed(w, n, k, true);
+        float[] half = m.halfPanels();
+        int hw = VectorKernels.PANEL / 2;
+        int kp = m.kPadded;
+        assertEquals(m.cols * kp, half.length);
+        for (int c = 0; c < m.cols; c++) {
+            for (int kk = 0; kk < kp; kk++) {
+                float expected = c < n && kk < k ? w[c * k + kk] : 0f;
+                assertEquals(expected, half[(c / hw * kp + kk) * hw + c % hw], "column " + c + ", k " + kk);
+            }
+        }
+    }
+
+    @Test
+    void aStepFusedWithEightRowsOfProjectionGivesTheSeparateKernelsBits() {
+        // VectorKernels.stepAndProject8 as LstmKernel schedules it over a block's 8 phases: each
+        // phase a group's 128-column step product (one row) plus a share of the 8 rows' input
+        // projection; I and H differing both ways (the step's k outlasting the projection's, and
+        // the reverse).
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "the fused kernel is a Vector API kernel");
+        java.util.Random rnd = new java.util.Random(77);
+        int cols = 128;
+        int pw = VectorKernels.PANEL;
+        int hw = pw / 2;
+        for (int[] ih : new int[][] {{512, 512}, {30, 130}, {300, 20}, {8, 300}, {17, 17}}) {
+            int in = ih[0];
+            int hid = ih[1];
+            PackedMatrix r = PackedMatrix.ofTransposed(gaussian(rnd, cols * hid), cols, hid, true);
+            PackedMatrix wm = PackedMatrix.ofTransposed(gaussian(rnd, cols * in), cols, in, true);
+            float[] wh = wm.halfPanels();
+            int kpR = r.kPadded;
+            int kpW = wm.kPadded;
+            float[] h = gaussian(rnd, kpR);
+            java.util.Arrays.fill(h, hid, kpR, 0f);
+            float[] x = gaussian(rnd, 8 * kpW);
+            for (int row = 0; row < 8; row++) {
+                java.util.Arrays.fill(x, row * kpW + in, (row + 1) * kpW, 0f);
+            }
+            float[] bias = gaussian(rnd, cols);
+            float[] init = gaussian(rnd, 4 * PackedMatrix.TILE);
+            float[] step = init.clone();
+            r.mulColumns(0, 0, cols, false, step, h, 0, 0, 0, 0);
+            float[] proj = new float[8 * cols];
+            wm.multiply(x, 8, kpW, bias, proj, cols);
+            float[] out = new float[8 * cols];
+            java.util.Arrays.fill(out, Float.NaN); // every value starts from the bias at its first k
+            int share = kpW / 4;
+            int rPanels = cols / pw;
+            for (int phase = 0; phase < 8; phase++) {
+                float[] acc = init.clone();
+                for (int q = 0; q < rPanels; q++) {
+                    int lin = (phase * rPanels + q) * share;
+                    int hh = lin / kpW;
+                    int k0 = lin % kpW;
+                    int col = hh * hw;
+                    VectorKernels.stepAndProject8(acc, q * pw, r.panels[0], q * kpR * pw, kpR, h, 0, wh, (col / hw * kpW + k0) * hw,
+                            share, x, k0, kpW, out, col, cols, k0 == 0 ? bias : null, col);
+                }
+                assertArrayEquals(step, acc, "I=" + in + " H=" + hid + ": the step's product in phase " + phase);
+            }
+            assertArrayEquals(proj, out, "I=" + in + " H=" + hid + ": the 8 rows' projections after the 8 phases");
+        }
+    }
+
+    private static float[] gaussian(java.util.Random rnd, int n) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) rnd.nextGaussian();
+        }
+        return f;
+    }
 }

@@ -60,16 +60,20 @@ class StepTeamTest {
         }
 
         Map<String, Tensor> inputs(int batch, long seed) {
+            return inputs(batch, STEPS, seed);
+        }
+
+        Map<String, Tensor> inputs(int batch, int steps, long seed) {
             Random rnd = new Random(seed);
             boolean bm = spec.layout() == Layout.BATCH_MAJOR;
             long[] lens = new long[batch];
             for (int b = 0; b < batch; b++) {
-                lens[b] = b == 0 ? STEPS : b == 2 ? 0 : 1 + rnd.nextInt(STEPS);
+                lens[b] = b == 0 ? steps : b == 2 ? 0 : 1 + rnd.nextInt(steps);
             }
             int i = spec.inputSize();
             int h = spec.hiddenSize();
             return Map.of(
-                    "X", Tensor.ofFloats(bm ? new int[] {batch, STEPS, i} : new int[] {STEPS, batch, i}, random(rnd, STEPS * batch * i, 1)),
+                    "X", Tensor.ofFloats(bm ? new int[] {batch, steps, i} : new int[] {steps, batch, i}, random(rnd, steps * batch * i, 1)),
                     "L", Tensor.ofLongs(DType.INT32, new int[] {batch}, lens),
                     "H0", Tensor.ofFloats(bm ? new int[] {batch, 1, h} : new int[] {1, batch, h}, random(rnd, batch * h, 0.5)),
                     "C0", Tensor.ofFloats(bm ? new int[] {batch, 1, h} : new int[] {1, batch, h}, random(rnd, batch * h, 0.5)));
@@ -149,6 +153,43 @@ class StepTeamTest {
                 }
             }
         } finally {
+            LstmKernel.claimShift = 0;
+        }
+    }
+
+    @Test
+    void batchOneTeamStepsThatAlsoProjectLaterInputsGiveTheSameBitsAsOneThread() {
+        // At batch 1 with a large R the team's steps also compute the next block of 8 rows' input
+        // projections, each step a share (LstmKernel.projectsAhead); lowered here to every size.
+        // 24 steps: whole blocks; 29: the last block runs past the chunk's end; 420: two chunks
+        // (409 steps of 640 columns fill the chunk), the second of 11 steps.
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "the fused kernel is a Vector API kernel");
+        long saved = LstmKernel.fuseMinBytes;
+        try {
+            LstmKernel.fuseMinBytes = 0;
+            for (Case c : cases()) { // compiled now: their team slices get the half panels
+                for (int steps : new int[] {24, 29, 420}) {
+                    Map<String, Tensor> in = c.inputs(1, steps, 90 + steps);
+                    float[][] single = c.run(1, in);
+                    for (int shift = 0; shift <= 1; shift++) {
+                        LstmKernel.claimShift = shift;
+                        for (int threads = 2; threads <= 3; threads++) {
+                            long before = RecurrentKernel.PROJECTED_AHEAD.sum();
+                            float[][] team = c.run(threads, in);
+                            String what = c.name + ", " + steps + " steps, " + threads + " threads, claims shifted by " + shift;
+                            if (c.name.contains("generic")) {
+                                assertEquals(before, RecurrentKernel.PROJECTED_AHEAD.sum(), what + ": the generic cell does not project ahead");
+                            } else {
+                                assertTrue(RecurrentKernel.PROJECTED_AHEAD.sum() > before, what + ": the steps projected ahead");
+                            }
+                            assertSameBits(single, team, what);
+                        }
+                    }
+                    LstmKernel.claimShift = 0;
+                }
+            }
+        } finally {
+            LstmKernel.fuseMinBytes = saved;
             LstmKernel.claimShift = 0;
         }
     }
