@@ -484,7 +484,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     /**
      * Local group l of the owner's slice for the step's na running rows (the owner's act list, the
      * same for every participant), with {@code wk}'s scratch: the group's columns of the projected
-     * inputs plus h R^T, four rows at a time then one at a time, then the group's cell maths.
+     * inputs plus h R^T, four rows at a time then the two, three or one left together (a padded batch's
+     * last steps), then the group's cell maths.
      */
     private void groupStep(LstmWork wk, LstmWork owner, int l, int na, float[] hCur, float[] hNext) {
         Slice sl = (Slice) owner.part;
@@ -500,15 +501,16 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         int cols = owner.part.cols;
         int myCols = wk.part.cols;
         for (int i = 0; i < na; ) {
-            int n = na - i >= 4 ? 4 : 1;
+            int n = Math.min(4, na - i);
             for (int m = 0; m < n; m++) {
                 // the same row of the owner's projected inputs (rows are stored [step in chunk, row, cols])
                 int xo = wk.xwRow[i + m] / myCols * cols + col;
                 System.arraycopy(owner.xw, xo, acc, m * TILE + off, GROUP);
             }
             int o0 = act[i] * kp;
-            if (n == 4) {
-                rm.mulColumns(t, off, off + GROUP, true, acc, hCur, o0, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+            if (n > 1) {
+                rm.mulColumns(t, off, off + GROUP, n, acc, hCur, o0, n > 1 ? act[i + 1] * kp : 0, n > 2 ? act[i + 2] * kp : 0,
+                        n > 3 ? act[i + 3] * kp : 0);
             } else if (owner.projecting && (wk.step - wk.chunkStart) / AHEAD * AHEAD + AHEAD < wk.chunkLen) {
                 stepAndProject(sl, owner, l, t, off, acc, hCur, o0, wk.step - wk.chunkStart);
             } else {

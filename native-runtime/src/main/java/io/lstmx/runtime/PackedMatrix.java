@@ -382,10 +382,21 @@ final class PackedMatrix {
      * for those columns. Panelled matrices only.
      */
     void mulColumns(int t, int j0, int j1, boolean four, float[] acc, float[] a, int o0, int o1, int o2, int o3) {
-        if (four) {
-            VectorKernels.panelMul4(acc, 0, TILE, panels[t], kPadded, j0, j1, a, o0, o1, o2, o3);
-        } else {
-            VectorKernels.panelMul1(acc, panels[t], kPadded, j0, j1, a, o0);
+        mulColumns(t, j0, j1, four ? 4 : 1, acc, a, o0, o1, o2, o3);
+    }
+
+    /**
+     * As above for n (1 to 4) rows, accumulator rows at 0, TILE, ...: two or three rows run
+     * together rather than one by one (each pass over the columns streams them from L2 or L3; a
+     * padded batch spends its last steps with two or three rows).
+     */
+    void mulColumns(int t, int j0, int j1, int n, float[] acc, float[] a, int o0, int o1, int o2, int o3) {
+        switch (n) {
+            case 4 -> VectorKernels.panelMul4(acc, 0, TILE, panels[t], kPadded, j0, j1, a, o0, o1, o2, o3);
+            case 3 -> VectorKernels.panelMul3(acc, 0, TILE, panels[t], kPadded, j0, j1, a, o0, o1, o2);
+            case 2 -> VectorKernels.panelMul2(acc, 0, TILE, panels[t], kPadded, j0, j1, a, o0, o1);
+            case 1 -> VectorKernels.panelMul1(acc, panels[t], kPadded, j0, j1, a, o0);
+            default -> throw new IllegalArgumentException("rows: " + n);
         }
     }
 

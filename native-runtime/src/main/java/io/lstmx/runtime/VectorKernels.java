@@ -256,6 +256,101 @@ final class VectorKernels {
         d71.intoArray(out, oo + 7 * os + L);
     }
 
+    /** Two rows of {@link #panelMul4} (the same sums per row), for a step with 2 rows left over after the groups of four. */
+    static void panelMul2(float[] acc, int ab, int rs, float[] p, int kp, int j0, int j1, float[] a, int o0, int o1) {
+        final int t = rs;
+        int stride = kp * PANEL;
+        for (int jj = j0, base = j0 / PANEL * stride; jj < j1; jj += PANEL, base += stride) {
+            int j = ab + jj;
+            FloatVector c00 = FloatVector.fromArray(S, acc, j);
+            FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
+            FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
+            FloatVector c03 = FloatVector.fromArray(S, acc, j + 3 * L);
+            FloatVector c10 = FloatVector.fromArray(S, acc, t + j);
+            FloatVector c11 = FloatVector.fromArray(S, acc, t + j + L);
+            FloatVector c12 = FloatVector.fromArray(S, acc, t + j + 2 * L);
+            FloatVector c13 = FloatVector.fromArray(S, acc, t + j + 3 * L);
+            for (int k = 0, q = base; k < kp; k++, q += PANEL) {
+                FloatVector w0 = FloatVector.fromArray(S, p, q);
+                FloatVector w1 = FloatVector.fromArray(S, p, q + L);
+                FloatVector w2 = FloatVector.fromArray(S, p, q + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, p, q + 3 * L);
+                FloatVector a0 = FloatVector.broadcast(S, a[o0 + k]);
+                c00 = a0.fma(w0, c00);
+                c01 = a0.fma(w1, c01);
+                c02 = a0.fma(w2, c02);
+                c03 = a0.fma(w3, c03);
+                FloatVector a1 = FloatVector.broadcast(S, a[o1 + k]);
+                c10 = a1.fma(w0, c10);
+                c11 = a1.fma(w1, c11);
+                c12 = a1.fma(w2, c12);
+                c13 = a1.fma(w3, c13);
+            }
+            c00.intoArray(acc, j);
+            c01.intoArray(acc, j + L);
+            c02.intoArray(acc, j + 2 * L);
+            c03.intoArray(acc, j + 3 * L);
+            c10.intoArray(acc, t + j);
+            c11.intoArray(acc, t + j + L);
+            c12.intoArray(acc, t + j + 2 * L);
+            c13.intoArray(acc, t + j + 3 * L);
+        }
+    }
+
+    /** Three rows of {@link #panelMul4} (the same sums per row), for a step with 3 rows left over after the groups of four. */
+    static void panelMul3(float[] acc, int ab, int rs, float[] p, int kp, int j0, int j1, float[] a, int o0, int o1, int o2) {
+        final int t = rs;
+        int stride = kp * PANEL;
+        for (int jj = j0, base = j0 / PANEL * stride; jj < j1; jj += PANEL, base += stride) {
+            int j = ab + jj;
+            FloatVector c00 = FloatVector.fromArray(S, acc, j);
+            FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
+            FloatVector c02 = FloatVector.fromArray(S, acc, j + 2 * L);
+            FloatVector c03 = FloatVector.fromArray(S, acc, j + 3 * L);
+            FloatVector c10 = FloatVector.fromArray(S, acc, t + j);
+            FloatVector c11 = FloatVector.fromArray(S, acc, t + j + L);
+            FloatVector c12 = FloatVector.fromArray(S, acc, t + j + 2 * L);
+            FloatVector c13 = FloatVector.fromArray(S, acc, t + j + 3 * L);
+            FloatVector c20 = FloatVector.fromArray(S, acc, 2 * t + j);
+            FloatVector c21 = FloatVector.fromArray(S, acc, 2 * t + j + L);
+            FloatVector c22 = FloatVector.fromArray(S, acc, 2 * t + j + 2 * L);
+            FloatVector c23 = FloatVector.fromArray(S, acc, 2 * t + j + 3 * L);
+            for (int k = 0, q = base; k < kp; k++, q += PANEL) {
+                FloatVector w0 = FloatVector.fromArray(S, p, q);
+                FloatVector w1 = FloatVector.fromArray(S, p, q + L);
+                FloatVector w2 = FloatVector.fromArray(S, p, q + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, p, q + 3 * L);
+                FloatVector a0 = FloatVector.broadcast(S, a[o0 + k]);
+                c00 = a0.fma(w0, c00);
+                c01 = a0.fma(w1, c01);
+                c02 = a0.fma(w2, c02);
+                c03 = a0.fma(w3, c03);
+                FloatVector a1 = FloatVector.broadcast(S, a[o1 + k]);
+                c10 = a1.fma(w0, c10);
+                c11 = a1.fma(w1, c11);
+                c12 = a1.fma(w2, c12);
+                c13 = a1.fma(w3, c13);
+                FloatVector a2 = FloatVector.broadcast(S, a[o2 + k]);
+                c20 = a2.fma(w0, c20);
+                c21 = a2.fma(w1, c21);
+                c22 = a2.fma(w2, c22);
+                c23 = a2.fma(w3, c23);
+            }
+            c00.intoArray(acc, j);
+            c01.intoArray(acc, j + L);
+            c02.intoArray(acc, j + 2 * L);
+            c03.intoArray(acc, j + 3 * L);
+            c10.intoArray(acc, t + j);
+            c11.intoArray(acc, t + j + L);
+            c12.intoArray(acc, t + j + 2 * L);
+            c13.intoArray(acc, t + j + 3 * L);
+            c20.intoArray(acc, 2 * t + j);
+            c21.intoArray(acc, 2 * t + j + L);
+            c22.intoArray(acc, 2 * t + j + 2 * L);
+            c23.intoArray(acc, 2 * t + j + 3 * L);
+        }
+    }
+
     /** Four rows (accumulator rows at offsets 0, TILE, 2 TILE, 3 TILE of acc, A rows at o0..o3): as {@link #panelMul1}. */
     static void panelMul4(float[] acc, float[] p, int kp, int width, float[] a, int o0, int o1, int o2, int o3) {
         panelMul4(acc, 0, PackedMatrix.TILE, p, kp, 0, width, a, o0, o1, o2, o3);

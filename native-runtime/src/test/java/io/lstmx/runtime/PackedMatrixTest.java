@@ -440,6 +440,36 @@ class PackedMatrixTest {
         }
     }
 
+    @Test
+    void twoAndThreeRowsTogetherGiveEachRowsOwnBits() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "column ranges are a Vector API path");
+        java.util.Random rnd = new java.util.Random(19);
+        for (int k : new int[] {5, 64, 300}) {
+            PackedMatrix m = PackedMatrix.ofTransposed(gaussian(rnd, 700 * k), 700, k, true);
+            int kp = m.kPadded;
+            float[] a = gaussian(rnd, 4 * kp);
+            for (int r = 0; r < 4; r++) {
+                java.util.Arrays.fill(a, r * kp + k, (r + 1) * kp, 0f);
+            }
+            for (int t = 0; t < m.tileCount(); t++) {
+                int j1 = m.width(t);
+                float[] init = gaussian(rnd, 4 * PackedMatrix.TILE);
+                for (int n = 2; n <= 3; n++) {
+                    float[] together = init.clone();
+                    // rows 2, 0, 3 of A (any order), accumulator rows 0..n-1
+                    m.mulColumns(t, 0, j1, n, together, a, 2 * kp, 0, 3 * kp, 0);
+                    int[] src = {2 * kp, 0, 3 * kp};
+                    for (int r = 0; r < n; r++) {
+                        float[] alone = java.util.Arrays.copyOfRange(init, r * PackedMatrix.TILE, (r + 1) * PackedMatrix.TILE);
+                        m.mulColumns(t, 0, j1, 1, alone, a, src[r], 0, 0, 0);
+                        assertArrayEquals(alone, java.util.Arrays.copyOfRange(together, r * PackedMatrix.TILE, (r + 1) * PackedMatrix.TILE),
+                                n + " rows, k=" + k + ", tile " + t + ": row " + r);
+                    }
+                }
+            }
+        }
+    }
+
     private static float[] gaussian(java.util.Random rnd, int n) {
         float[] f = new float[n];
         for (int i = 0; i < n; i++) {
