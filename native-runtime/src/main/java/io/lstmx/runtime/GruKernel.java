@@ -259,7 +259,8 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
         PackedMatrix mn = sl.rn;
         int[] act = wk.act;
         for (int i = 0; i < na; ) {
-            int n = na - i >= 4 ? 4 : 1;
+            // two or three rows left run together on the panel kernels (one pass over R^T, not one per row)
+            int n = na - i >= 4 ? 4 : mrz.panelled() && mn.panelled() ? na - i : 1;
             // r, z: projected inputs + h R_rz^T.
             for (int t = 0; t < mrz.tileCount(); t++) {
                 float[] acc = wk.acc[t];
@@ -300,6 +301,8 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                     }
                     if (n == 4) {
                         mn.mul4(t, acc, wk.rh, 0, kp, 2 * kp, 3 * kp);
+                    } else if (n > 1) {
+                        mn.mulColumns(t, 0, width, n, acc, wk.rh, 0, kp, 2 * kp, 0);
                     } else {
                         mn.mul1(t, acc, wk.rh, 0);
                     }
@@ -314,10 +317,12 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
         }
     }
 
-    /** acc += h B for tile t of B, rows act[i..i+n) of h (n = 4 or 1). */
+    /** acc += h B for tile t of B, rows act[i..i+n) of h (n = 1 to 4; 2 and 3 on panels only). */
     private static void multiply(float[] acc, PackedMatrix b, int t, int n, float[] h, int[] act, int i, int kp) {
         if (n == 4) {
             b.mul4(t, acc, h, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+        } else if (n > 1) {
+            b.mulColumns(t, 0, b.width(t), n, acc, h, act[i] * kp, act[i + 1] * kp, n > 2 ? act[i + 2] * kp : 0, 0);
         } else {
             b.mul1(t, acc, h, act[i] * kp);
         }

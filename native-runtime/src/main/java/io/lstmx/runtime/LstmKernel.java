@@ -38,8 +38,9 @@ import io.lstmx.ir.LstmWeights;
  * both give the same bits) and reordered likewise and added to the input projection X W^T. Each step:
  * <ol>
  *   <li>adds h R^T to the projected inputs of the rows still running, four rows at a time so that
- *       each R^T value loaded serves four rows (rows left over go one at a time), all column tiles
- *       of a group of rows before its element-wise maths;</li>
+ *       each R^T value loaded serves four rows (two or three rows left over go together on the
+ *       Vector API kernels, one at a time otherwise), all column tiles of a group of rows before
+ *       its element-wise maths;</li>
  *   <li>the element-wise maths of the default cell (sigmoid, tanh, tanh, no peephole, clip or
  *       coupled gates) converts the group's gates to double and applies {@link GateMath}'s
  *       vectorised sigmoid and tanh to all of them at once, then c' = f c + i g (rounded to float,
@@ -417,7 +418,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 i += 4 * groups4;
                 continue;
             }
-            int n = na - i >= 4 ? 4 : 1;
+            // two or three rows left run together on the panel kernels (one pass over R^T, not one per row)
+            int n = na - i >= 4 ? 4 : rm.panelled() ? na - i : 1;
             for (int t = 0; t < rm.tileCount(); t++) {
                 float[] acc = wk.acc[t];
                 int width = rm.width(t);
@@ -426,6 +428,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 }
                 if (n == 4) {
                     rm.mul4(t, acc, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+                } else if (n > 1) {
+                    rm.mulColumns(t, 0, width, n, acc, hCur, act[i] * kp, act[i + 1] * kp, n > 2 ? act[i + 2] * kp : 0, 0);
                 } else {
                     rm.mul1(t, acc, hCur, act[i] * kp);
                 }

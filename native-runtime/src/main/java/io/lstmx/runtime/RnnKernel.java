@@ -85,7 +85,8 @@ final class RnnKernel extends RecurrentKernel<RnnKernel.RnnWork> {
         int[] act = wk.act;
         ActivationFn fa = fAct[d];
         for (int i = 0; i < na; ) {
-            int n = na - i >= 4 ? 4 : 1;
+            // two or three rows left run together on the panel kernels (one pass over R^T, not one per row)
+            int n = na - i >= 4 ? 4 : rm.panelled() ? na - i : 1;
             for (int t = 0; t < rm.tileCount(); t++) {
                 float[] acc = wk.acc[t];
                 int width = rm.width(t);
@@ -96,6 +97,8 @@ final class RnnKernel extends RecurrentKernel<RnnKernel.RnnWork> {
                 }
                 if (n == 4) {
                     rm.mul4(t, acc, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
+                } else if (n > 1) {
+                    rm.mulColumns(t, 0, width, n, acc, hCur, act[i] * kp, act[i + 1] * kp, n > 2 ? act[i + 2] * kp : 0, 0);
                 } else {
                     rm.mul1(t, acc, hCur, act[i] * kp);
                 }
