@@ -249,7 +249,9 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     sl[p] = new Slice(ws, ws.pack(biasSum[0]), rs, g0, g1, g0 * U, Math.min(g1 * U, hidden), false);
                     long rBytes = (long) rs.kPadded * rs.cols * Float.BYTES;
                     long wBytes = (long) ws.kPadded * ws.cols * Float.BYTES;
-                    if (fast[0] && rs.panelled() && ws.panelled() && rBytes >= fuseMinBytes && rBytes + wBytes <= fuseMaxBytes) {
+                    // the fused kernel takes R and W of one padded depth (I and H round up to the same multiple of 8)
+                    if (fast[0] && rs.panelled() && ws.panelled() && rs.kPadded == ws.kPadded && rBytes >= fuseMinBytes
+                            && rBytes + wBytes <= fuseMaxBytes) {
                         sl[p].wHalf = ws.halfPanels();
                     }
                 }
@@ -558,7 +560,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             int k0 = lin % kpW;
             int col = l * GROUP + hh * hw; // packed column of the half panel
             VectorKernels.stepAndProject8(acc, off + q * pw, rm.panels[t], (off / pw + q) * rm.kPadded * pw, rm.kPadded, h, ho,
-                    sl.wHalf, (col / hw * kpW + k0) * hw, share, x, next * kpW + k0, kpW, owner.xw, next * cols + col, cols,
+                    sl.wHalf, (col / hw * kpW + k0) * hw, x, next * kpW + k0, kpW, owner.xw, next * cols + col, cols,
                     k0 == 0 ? sl.bias : null, col);
         }
     }

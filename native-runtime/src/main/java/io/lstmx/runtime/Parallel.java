@@ -122,13 +122,6 @@ final class Parallel {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        Throwable e = failure.get();
-        if (e instanceof RuntimeException re) {
-            throw re;
-        } else if (e instanceof Error er) {
-            throw er;
-        } else if (e != null) {
-            throw new IllegalStateException(e);
-        }
+        io.lstmx.util.Failures.rethrow(failure.get(), null);
     }
 }

@@ -150,15 +150,8 @@ final class StepTeam {
             strikes = 0;
         }
         Throwable e = failure;
-        if (e != null) {
-            failure = null;
-            if (e instanceof RuntimeException re) {
-                throw re;
-            } else if (e instanceof Error er) {
-                throw er;
-            }
-            throw new IllegalStateException(e);
-        }
+        failure = null;
+        io.lstmx.util.Failures.rethrow(e, null);
     }
 
     /**

@@ -104,22 +104,27 @@ final class VectorKernels {
     }
 
     /**
-     * One panel of a batch-1 step's {@code acc[j..j + PANEL) += sum_k h[ho + k] R[k][panel]} (as
-     * {@link #panelMul1}) fused with part of a later input projection: eight rows of X times
-     * {@code wn} consecutive k of one half panel of W ({@link PackedMatrix#halfPanels}, from
-     * {@code wh[wb]}), {@code out[oo + r os + c] += sum x[xo + r xs + k] W[k][c]} for r &lt; 8 and
-     * the half panel's PANEL / 2 columns c, starting from {@code bias[bo + c]} instead of out when
-     * bias is not null (the half panel's first k).
+     * One panel of a batch-1 step, {@code acc[j..j + PANEL) += sum_k h[ho + k] R[k][panel]} for
+     * k &lt; kp (as {@link #panelMul1}), fused with part of a later input projection: eight rows
+     * of X times kp / 4 consecutive k of one half panel of W ({@link PackedMatrix#halfPanels},
+     * from {@code wh[wb]}), {@code out[oo + r os + c] += sum x[xo + r xs + k] W[k][c]} for r &lt; 8
+     * and the half panel's PANEL / 2 columns c, starting from {@code bias[bo + c]} instead of out
+     * when bias is not null (the half panel's first k). R and W have the same padded depth kp
+     * (I and H round up alike).
      * <p>
-     * Why: at batch 1 the step streams R from L3 (one weight per multiply-add) and leaves the
-     * multiply-add units mostly idle, while the projection (eight rows per weight) is bound by
-     * them; one loop doing both (a projection k every four step k) runs close to the stream's
-     * time alone (measured, H = 512, 2 MiB of R per core: step 22 us, step then projection 31 us,
-     * fused 27 us). Each output is the same fused multiply-add chain in order of k as in the
-     * separate kernels, so the bits are the same.
+     * Why: at batch 1 the step streams R from L2 or L3 (one weight per multiply-add) and leaves
+     * the multiply-add units mostly idle, while the projection (one weight per eight multiply-adds)
+     * is bound by them; one loop doing both (a projection k every four step k) runs close to the
+     * step's time alone (measured, H = 512, 2 MiB of R per core: step 22 us, step then projection
+     * 31 us, fused 27 us; four projection rows per call, twice, 32 us). Each output is the same
+     * fused multiply-add chain in order of k as in the separate kernels, so the bits are the same.
+     * <p>
+     * Nothing else is in this method: with loops for the leftovers of unequal depths too, C1 gave up
+     * compiling it ("out of virtual registers"), the JIT then at times never reached C2, and the
+     * Vector API ran its boxed Java fallback (a 1.4 ms call took 60 ms).
      */
-    static void stepAndProject8(float[] acc, int j, float[] rp, int rb, int kpR, float[] h, int ho,
-            float[] wh, int wb, int wn, float[] x, int xo, int xs, float[] out, int oo, int os, float[] bias, int bo) {
+    static void stepAndProject8(float[] acc, int j, float[] rp, int rb, int kp, float[] h, int ho,
+            float[] wh, int wb, float[] x, int xo, int xs, float[] out, int oo, int os, float[] bias, int bo) {
         final int hw = 2 * L;
         FloatVector c0 = FloatVector.fromArray(S, acc, j);
         FloatVector c1 = FloatVector.fromArray(S, acc, j + L);
@@ -144,13 +149,8 @@ final class VectorKernels {
         FloatVector d61 = FloatVector.fromArray(S, di, i0 + 6 * is + L);
         FloatVector d70 = FloatVector.fromArray(S, di, i0 + 7 * is);
         FloatVector d71 = FloatVector.fromArray(S, di, i0 + 7 * is + L);
-        int e = Math.min(kpR >> 2, wn);
-        int k = 0;
-        int q = rb;
-        int wq = wb;
-        int xk = xo;
-        int kEnd = 4 * e;
-        for (; k < kEnd; k += 4, q += 4 * PANEL, wq += hw, xk++) {
+        // the loop counts with k itself (C2 keeps the bounds checks of a second counter)
+        for (int k = 0, q = rb, wq = wb, xk = xo; k < kp; k += 4, q += 4 * PANEL, wq += hw, xk++) {
             FloatVector w0 = FloatVector.fromArray(S, wh, wq);
             FloatVector w1 = FloatVector.fromArray(S, wh, wq + L);
             FloatVector ak = FloatVector.broadcast(S, h[ho + k]);
@@ -191,42 +191,6 @@ final class VectorKernels {
             c1 = ak.fma(FloatVector.fromArray(S, rp, q + 3 * PANEL + L), c1);
             c2 = ak.fma(FloatVector.fromArray(S, rp, q + 3 * PANEL + 2 * L), c2);
             c3 = ak.fma(FloatVector.fromArray(S, rp, q + 3 * PANEL + 3 * L), c3);
-            FloatVector x6 = FloatVector.broadcast(S, x[xk + 6 * xs]);
-            d60 = x6.fma(w0, d60);
-            d61 = x6.fma(w1, d61);
-            FloatVector x7 = FloatVector.broadcast(S, x[xk + 7 * xs]);
-            d70 = x7.fma(w0, d70);
-            d71 = x7.fma(w1, d71);
-        }
-        // what is left of either (the two k ranges differ when I != H)
-        for (; k < kpR; k++, q += PANEL) {
-            FloatVector ak = FloatVector.broadcast(S, h[ho + k]);
-            c0 = ak.fma(FloatVector.fromArray(S, rp, q), c0);
-            c1 = ak.fma(FloatVector.fromArray(S, rp, q + L), c1);
-            c2 = ak.fma(FloatVector.fromArray(S, rp, q + 2 * L), c2);
-            c3 = ak.fma(FloatVector.fromArray(S, rp, q + 3 * L), c3);
-        }
-        for (int xEnd = xo + wn; xk < xEnd; wq += hw, xk++) {
-            FloatVector w0 = FloatVector.fromArray(S, wh, wq);
-            FloatVector w1 = FloatVector.fromArray(S, wh, wq + L);
-            FloatVector x0 = FloatVector.broadcast(S, x[xk]);
-            d00 = x0.fma(w0, d00);
-            d01 = x0.fma(w1, d01);
-            FloatVector x1 = FloatVector.broadcast(S, x[xk + xs]);
-            d10 = x1.fma(w0, d10);
-            d11 = x1.fma(w1, d11);
-            FloatVector x2 = FloatVector.broadcast(S, x[xk + 2 * xs]);
-            d20 = x2.fma(w0, d20);
-            d21 = x2.fma(w1, d21);
-            FloatVector x3 = FloatVector.broadcast(S, x[xk + 3 * xs]);
-            d30 = x3.fma(w0, d30);
-            d31 = x3.fma(w1, d31);
-            FloatVector x4 = FloatVector.broadcast(S, x[xk + 4 * xs]);
-            d40 = x4.fma(w0, d40);
-            d41 = x4.fma(w1, d41);
-            FloatVector x5 = FloatVector.broadcast(S, x[xk + 5 * xs]);
-            d50 = x5.fma(w0, d50);
-            d51 = x5.fma(w1, d51);
             FloatVector x6 = FloatVector.broadcast(S, x[xk + 6 * xs]);
             d60 = x6.fma(w0, d60);
             d61 = x6.fma(w1, d61);

@@ -162,12 +162,20 @@ class StepTeamTest {
         // At batch 1 with a large R the team's steps also compute the next block of 8 rows' input
         // projections, each step a share (LstmKernel.projectsAhead); lowered here to every size.
         // 24 steps: whole blocks; 29: the last block runs past the chunk's end; 420: two chunks
-        // (409 steps of 640 columns fill the chunk), the second of 11 steps.
+        // (409 steps of 640 columns fill the chunk), the second of 11 steps. The fused kernel takes
+        // I and H of one padded depth (129 and 130 pad to 136); I = 30 does not fuse.
         org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "the fused kernel is a Vector API kernel");
         long saved = LstmKernel.fuseMinBytes;
         try {
             LstmKernel.fuseMinBytes = 0;
-            for (Case c : cases()) { // compiled now: their team slices get the half panels
+            List<Case> fused = List.of(
+                    Case.of("forward default cell", LstmSpec.standard(130, 130, Direction.FORWARD, Layout.TIME_MAJOR), false, 5),
+                    Case.of("reverse batch-major default cell", LstmSpec.standard(129, 130, Direction.REVERSE, Layout.BATCH_MAJOR), false, 6),
+                    Case.of("forward cell clip", LstmSpec.standard(130, 130, Direction.FORWARD, Layout.TIME_MAJOR).withCellClip(0.8f), false, 7),
+                    Case.of("forward peephole+clip (generic cell)", new LstmSpec(130, 130, 0, Direction.FORWARD, Layout.TIME_MAJOR, 2.5f, false,
+                            LstmSpec.DEFAULT_ACTIVATIONS), true, 8),
+                    Case.of("forward, I = 30 (another depth)", LstmSpec.standard(30, 130, Direction.FORWARD, Layout.TIME_MAJOR), false, 9));
+            for (Case c : fused) { // compiled now: their team slices get the half panels
                 for (int steps : new int[] {24, 29, 420}) {
                     Map<String, Tensor> in = c.inputs(1, steps, 90 + steps);
                     float[][] single = c.run(1, in);
@@ -177,8 +185,8 @@ class StepTeamTest {
                             long before = RecurrentKernel.PROJECTED_AHEAD.sum();
                             float[][] team = c.run(threads, in);
                             String what = c.name + ", " + steps + " steps, " + threads + " threads, claims shifted by " + shift;
-                            if (c.name.contains("generic")) {
-                                assertEquals(before, RecurrentKernel.PROJECTED_AHEAD.sum(), what + ": the generic cell does not project ahead");
+                            if (c.name.contains("generic") || c.name.contains("depth")) {
+                                assertEquals(before, RecurrentKernel.PROJECTED_AHEAD.sum(), what + ": does not project ahead");
                             } else {
                                 assertTrue(RecurrentKernel.PROJECTED_AHEAD.sum() > before, what + ": the steps projected ahead");
                             }

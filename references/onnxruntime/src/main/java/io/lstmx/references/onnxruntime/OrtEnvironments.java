@@ -67,14 +67,7 @@ public final class OrtEnvironments {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        Throwable x = failed.get();
-        if (x instanceof RuntimeException re) {
-            throw re;
-        } else if (x instanceof Error er) {
-            throw er;
-        } else if (x != null) {
-            throw new IllegalStateException("onnxruntime's environment could not be created", x);
-        }
+        io.lstmx.util.Failures.rethrow(failed.get(), "onnxruntime's environment could not be created");
         return made.get();
     }
 
