@@ -196,6 +196,11 @@ final class StepTeam {
     /** How long calls run alone after a call that mostly waited (property {@code lstmx.teamBackoffNanos}). */
     private static final long BACKOFF_NANOS = Long.getLong("lstmx.teamBackoffNanos", 200_000_000L);
 
+    /** For tests: teams are in use again at once (ends a back-off, see {@link #backoffUntil}). */
+    static void resetBackoff() {
+        backoffUntil = 0;
+    }
+
     /** Whether teams are in use now (not backing off after a call that mostly waited). */
     static boolean worthTrying() {
         long until = backoffUntil;

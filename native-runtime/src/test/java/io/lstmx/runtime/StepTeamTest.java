@@ -297,12 +297,32 @@ class StepTeamTest {
 
     @Test
     void manyCallersAtOnceGetTheirOwnResults() throws Exception {
-        Case c = cases().get(0);
+        manyCallersGetTheirOwnResults(cases().get(0), 3);
+    }
+
+    @Test
+    void manyCallersAtOnceGetTheirOwnResultsWhileTheTeamProjectsAhead() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "the fused kernel is a Vector API kernel");
+        long saved = LstmKernel.fuseMinBytes;
+        try {
+            LstmKernel.fuseMinBytes = 0;
+            StepTeam.resetBackoff(); // calls of earlier tests that mostly waited may have sent calls to run alone for a while
+            long before = RecurrentKernel.PROJECTED_AHEAD.sum();
+            manyCallersGetTheirOwnResults(Case.of("forward default cell, I = H", LstmSpec.standard(130, 130, Direction.FORWARD,
+                    Layout.TIME_MAJOR), false, 11), 1);
+            assertTrue(RecurrentKernel.PROJECTED_AHEAD.sum() > before, "some batch-1 calls projected ahead");
+        } finally {
+            LstmKernel.fuseMinBytes = saved;
+        }
+    }
+
+    /** Six callers, batches 1 .. maxBatch, each running the model 20 times with the team (when they get it) against one thread's bits. */
+    private void manyCallersGetTheirOwnResults(Case c, int maxBatch) throws Exception {
         int callers = 6;
         List<Map<String, Tensor>> inputs = new ArrayList<>();
         List<float[][]> expected = new ArrayList<>();
         for (int i = 0; i < callers; i++) {
-            inputs.add(c.inputs(1 + i % 3, 200 + i));
+            inputs.add(c.inputs(1 + i % maxBatch, 200 + i));
             expected.add(c.run(1, inputs.get(i)));
         }
         long before = StepTeam.CALLS.get();
