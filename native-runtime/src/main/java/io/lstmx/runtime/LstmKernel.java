@@ -72,6 +72,13 @@ import io.lstmx.ir.LstmWeights;
  * batch 1, the participants spent 4-8 us of each 37 us step waiting at the barrier; claimed,
  * 3 us, both doing the same amount of work. A group is computed the same way by whoever claims
  * it, so the bits do not depend on the claims.
+ * <p>
+ * At batch 1, where a step streams R and leaves the multiply-add units mostly idle, a team's
+ * steps also compute later steps' input projections ({@link #projectsAhead}): each chunk
+ * projects its first 8 rows before its steps, and while the steps of rows [8 j, 8 j + 8) run,
+ * each group's step adds a share of rows [8 j + 8, 8 j + 16) (the fused kernel
+ * {@link VectorKernels#stepAndProject8}). The projected values are the same bits as when the
+ * chunk is projected at once.
  */
 final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
     /** Hidden units per column group: a group holds the gates of U consecutive units (4 U columns). */
