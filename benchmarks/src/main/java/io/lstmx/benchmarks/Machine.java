@@ -210,6 +210,43 @@ final class Machine {
         }
     }
 
+    /** Per row (by id): the streaming rate of its own R shape on all threads, GB/s (see {@link #measureRows}). */
+    final java.util.Map<String, Double> rowRates = new java.util.LinkedHashMap<>();
+
+    /**
+     * Streams each row's own R shape per thread on all threads at once: k = H (padded to 8) and
+     * the columns of one core's share (a direction's gates x H when directions run on their own
+     * cores, else gates x H x directions over the threads, rounded up to whole panels). The size
+     * table above rounds a row's R up to the next probe size, which for some rows is past the L3
+     * (1536 x 6144 per core is 18 MiB: the 32 MiB probe, two of which miss the 32 MiB L3, ran at
+     * half the rate the row's own steps reached, and its roofline share came out at 183%).
+     */
+    void measureRows(List<SideBySide.Row> rows, PrintStream o) throws Exception {
+        for (SideBySide.Row r : rows) {
+            int kp = (r.hidden() + 7) / 8 * 8;
+            int cols = r.dirs() >= threads ? r.gates() * r.hidden() : (r.gates() * r.hidden() * r.dirs() + threads - 1) / threads;
+            int width = VECTOR ? (cols + 127) / 128 * 128 : cols;
+            String key = kp + "x" + width;
+            Double known = shapeRates.get(key);
+            if (known == null) {
+                long size = (long) kp * width * 4;
+                IntToDoubleFunction stream = VECTOR ? t -> VectorProbes.streamProbe(kp, width) : t -> streamProbe(size);
+                known = rate(threads, stream) / 1e9;
+                shapeRates.put(key, known);
+                o.printf(Locale.ROOT, "#   R of %s: %d x %d floats per thread, %.1f GB/s (%d threads)%n", r.id(), kp, width, known, threads);
+            }
+            rowRates.put(r.id(), known);
+        }
+    }
+
+    private final java.util.Map<String, Double> shapeRates = new java.util.HashMap<>();
+
+    /** The row's own streaming rate (GB/s, all threads) if {@link #measureRows} measured it, else the size table's. */
+    double rowRate(SideBySide.Row r, double bytesPerThread) {
+        Double v = rowRates.get(r.id());
+        return v != null ? v : bandwidthFor(bytesPerThread, true);
+    }
+
     /** Streaming rate (GB/s, all threads) for a matrix of {@code bytesPerThread} per thread: the smallest probe size that holds it. */
     double bandwidthFor(double bytesPerThread, boolean allThreads) {
         double[] bw = allThreads ? bwAll : bw1;

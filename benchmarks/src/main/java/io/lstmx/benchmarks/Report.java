@@ -35,7 +35,7 @@ final class Report {
         double tFlop = row.flops() / (m.fmaAll * 1e9);
         // each direction of a layer on its own core when there are two; a single direction split over all threads
         double perThread = row.dirs() >= m.threads ? row.rBytesOne() : row.rBytesOne() * row.dirs() / m.threads;
-        double tMem = row.rBytes() / (m.bandwidthFor(perThread, true) * 1e9);
+        double tMem = row.rBytes() / (m.rowRate(row, perThread) * 1e9);
         return Math.max(tFlop, tMem) / seconds;
     }
 
@@ -122,14 +122,16 @@ final class Report {
                         ? String.format(Locale.ROOT, "%.2f×", x.timing().median() / mine.timing().median()) : "–");
             }
             b.append(' ').append(ratios).append(" |");
-            b.append(mine != null && mine.timing() != null ? String.format(Locale.ROOT, " %.0f%% |", 100 * roofline(r, m, mine.timing().median())) : " – |");
+            b.append(mine != null && mine.timing() != null ? String.format(Locale.ROOT, " %.0f%% (R at %.0f GB/s) |", 100 * roofline(r, m,
+                    mine.timing().median()), m.rowRate(r, r.dirs() >= m.threads ? r.rBytesOne() : r.rBytesOne() * r.dirs() / m.threads)) : " – |");
             String[] l = loads.get(r);
             b.append(' ').append(l[0]).append(" → ").append(l[1]).append(" |\n");
         }
         b.append("\nSpeedup = the peer's median / lstmx's median (above 1: lstmx is faster). Roofline share = the lower\n")
-                .append("bound max(FLOPs / FMA rate, bytes of R per call / streaming rate for R's size per core) over lstmx's\n")
-                .append("median, with the rates measured above (FLOPs: 2 · steps · rows · directions · gates · H · (I + H) per layer;\n")
-                .append("R: gates · H² floats per step, direction and layer).\n\n");
+                .append("bound max(FLOPs / FMA rate, bytes of R per call / streaming rate of R) over lstmx's median, with the\n")
+                .append("rates measured by the tool (FLOPs: 2 · steps · rows · directions · gates · H · (I + H) per layer; R: gates · H²\n")
+                .append("floats per step, direction and layer; its streaming rate, in brackets, measured on the row's own shape per\n")
+                .append("core: k = H by one core's share of the gate columns, every thread at once).\n\n");
         if (conv != null) {
             b.append(conv.markdown()).append('\n');
         }

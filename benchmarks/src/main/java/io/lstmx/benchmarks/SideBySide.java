@@ -835,6 +835,7 @@ public final class SideBySide {
         String command = System.getProperty("lstmx.bench.command", "SideBySide " + String.join(" ", args));
         o.println("# side by side: " + THREADS + " threads per engine, " + samples + " samples, load " + load());
         Machine machine = Machine.measure(o);
+        machine.measureRows(rows, o);
         List<Engine> engines = List.of(new LstmxEngine(), new OrtEngine(), new TorchEngine(), new TfEngine());
         Map<Row, Map<String, Cell>> results = new LinkedHashMap<>();
         Map<Row, String[]> loads = new LinkedHashMap<>();

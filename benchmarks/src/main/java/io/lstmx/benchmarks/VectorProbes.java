@@ -107,8 +107,14 @@ final class VectorProbes {
 
     /** Bytes streamed by the one-row panel kernel (acc += a_k w_k) over a matrix of {@code size} bytes (512 columns), for about 0.2 s. */
     static double streamProbe(long size) {
-        int width = Machine.W;
-        int kp = (int) Math.max(8, size / (4 * width));
+        return streamProbe((int) Math.max(8, size / (4 * Machine.W)), Machine.W);
+    }
+
+    /**
+     * As above over a matrix of kp rows of k and {@code width} columns (a multiple of {@link #PANEL}):
+     * the shape of one core's share of a row's R (see {@link Machine#rowRate}).
+     */
+    static double streamProbe(int kp, int width) {
         float[] p = new float[kp * width];
         for (int i = 0; i < p.length; i += 16) {
             p[i] = 1e-4f;
