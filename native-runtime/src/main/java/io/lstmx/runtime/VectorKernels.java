@@ -220,6 +220,12 @@ final class VectorKernels {
         d71.intoArray(out, oo + 7 * os + L);
     }
 
+    // panelMul2 and panelMul3 repeat panelMul4's body for fewer rows on purpose: a register block's
+    // accumulators are separate local vectors (an array of vectors would live in memory, and a
+    // helper taking or returning vectors may be left out of line, boxing them), so each row count
+    // is its own method. Running three rows as panelMul4 with a repeated row costs a third more
+    // multiply-adds; two rows as one pass each streams the panel twice.
+
     /** Two rows of {@link #panelMul4} (the same sums per row), for a step with 2 rows left over after the groups of four. */
     static void panelMul2(float[] acc, int ab, int rs, float[] p, int kp, int j0, int j1, float[] a, int o0, int o1) {
         final int t = rs;
