@@ -259,8 +259,7 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
         PackedMatrix mn = sl.rn;
         int[] act = wk.act;
         for (int i = 0; i < na; ) {
-            // two or three rows left run together on the panel kernels (one pass over R^T, not one per row)
-            int n = na - i >= 4 ? 4 : mrz.panelled() && mn.panelled() ? na - i : 1;
+            int n = Math.min(mrz.rowsAtOnce(na - i), mn.rowsAtOnce(na - i));
             // r, z: projected inputs + h R_rz^T.
             for (int t = 0; t < mrz.tileCount(); t++) {
                 float[] acc = wk.acc[t];
@@ -270,7 +269,7 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                 for (int m = 0; m < n; m++) {
                     System.arraycopy(wk.xw, wk.xwRow[i + m] + c0, acc, m * TILE, copy);
                 }
-                multiply(acc, mrz, t, n, hCur, act, i, kp);
+                mrz.mulRows(t, n, acc, hCur, act, i, kp);
             }
             if (linearBeforeReset) {
                 // R_n h + Rb_n, apart from n's input projection: r scales it.
@@ -280,7 +279,7 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                     for (int m = 0; m < n; m++) {
                         System.arraycopy(sl.rbn, mn.start(t), acc, m * TILE, width);
                     }
-                    multiply(acc, mn, t, n, hCur, act, i, kp);
+                    mn.mulRows(t, n, acc, hCur, act, i, kp);
                 }
             }
             if (fast[d]) {
@@ -299,13 +298,7 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
                     for (int m = 0; m < n; m++) {
                         System.arraycopy(wk.xw, wk.xwRow[i + m] + 2 * hs + c0, acc, m * TILE, copy);
                     }
-                    if (n == 4) {
-                        mn.mul4(t, acc, wk.rh, 0, kp, 2 * kp, 3 * kp);
-                    } else if (n > 1) {
-                        mn.mulColumns(t, 0, width, n, acc, wk.rh, 0, kp, 2 * kp, 0);
-                    } else {
-                        mn.mul1(t, acc, wk.rh, 0);
-                    }
+                    mn.mulRows(t, n, acc, wk.rh, RH_ROWS, 0, kp);
                 }
             }
             if (fast[d]) {
@@ -317,16 +310,8 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
         }
     }
 
-    /** acc += h B for tile t of B, rows act[i..i+n) of h (n = 1 to 4; 2 and 3 on panels only). */
-    private static void multiply(float[] acc, PackedMatrix b, int t, int n, float[] h, int[] act, int i, int kp) {
-        if (n == 4) {
-            b.mul4(t, acc, h, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
-        } else if (n > 1) {
-            b.mulColumns(t, 0, b.width(t), n, acc, h, act[i] * kp, act[i + 1] * kp, n > 2 ? act[i + 2] * kp : 0, 0);
-        } else {
-            b.mul1(t, acc, h, act[i] * kp);
-        }
-    }
+    /** The rows of {@code wk.rh} (r * h of the step's rows, one after another). */
+    private static final int[] RH_ROWS = {0, 1, 2, 3};
 
     /** r and z of the n rows from their pre-activations in {@code wk.acc}: sigmoid in double, vectorised. */
     private void gatesFast(Slice sl, int n, GruWork wk) {

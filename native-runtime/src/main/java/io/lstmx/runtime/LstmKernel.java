@@ -270,10 +270,10 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
 
     /**
      * Bytes of a team slice's R^T from which batch-1 team steps also compute later steps' input
-     * projections ({@link #projectsAhead}; property {@code lstmx.fuseMinBytes}, default 1 MiB, the
-     * L2 of a core here): below it the slice's R^T stays in L2, the step is bound by multiply-adds
-     * rather than by streaming R, and there is no idle multiply-add unit to give the projection.
-     * Tests lower it.
+     * projections ({@link #projectsAhead}; property {@code lstmx.fuseMinBytes}, default 256 KiB):
+     * with less, a step's product is too short for the projection's share (H = 256, 512 KiB per
+     * slice, gained 6% from it; the step there reads R from L2 with three-quarters of the
+     * multiply-add units idle). Tests lower it.
      */
     static volatile long fuseMinBytes = Long.getLong("lstmx.fuseMinBytes", 256L << 10);
 
@@ -427,21 +427,14 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 i += 4 * groups4;
                 continue;
             }
-            // two or three rows left run together on the panel kernels (one pass over R^T, not one per row)
-            int n = na - i >= 4 ? 4 : rm.panelled() ? na - i : 1;
+            int n = rm.rowsAtOnce(na - i);
             for (int t = 0; t < rm.tileCount(); t++) {
                 float[] acc = wk.acc[t];
                 int width = rm.width(t);
                 for (int m = 0; m < n; m++) {
                     System.arraycopy(wk.xw, wk.xwRow[i + m] + rm.start(t), acc, m * TILE, width);
                 }
-                if (n == 4) {
-                    rm.mul4(t, acc, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
-                } else if (n > 1) {
-                    rm.mulColumns(t, 0, width, n, acc, hCur, act[i] * kp, act[i + 1] * kp, n > 2 ? act[i + 2] * kp : 0, 0);
-                } else {
-                    rm.mul1(t, acc, hCur, act[i] * kp);
-                }
+                rm.mulRows(t, n, acc, hCur, act, i, kp);
             }
             cell(sl, d, n, i, 0, wk, hDst, dstStride);
             i += n;
@@ -521,13 +514,11 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                 System.arraycopy(owner.xw, xo, acc, m * TILE + off, GROUP);
             }
             int o0 = act[i] * kp;
-            if (n > 1) {
-                rm.mulColumns(t, off, off + GROUP, n, acc, hCur, o0, n > 1 ? act[i + 1] * kp : 0, n > 2 ? act[i + 2] * kp : 0,
-                        n > 3 ? act[i + 3] * kp : 0);
-            } else if (owner.projecting && (wk.step - wk.chunkStart) / AHEAD * AHEAD + AHEAD < wk.chunkLen) {
+            if (n == 1 && owner.projecting && (wk.step - wk.chunkStart) / AHEAD * AHEAD + AHEAD < wk.chunkLen) {
                 stepAndProject(sl, owner, l, t, off, acc, hCur, o0, wk.step - wk.chunkStart);
             } else {
-                rm.mulColumns(t, off, off + GROUP, false, acc, hCur, o0, 0, 0, 0);
+                rm.mulColumns(t, off, off + GROUP, n, acc, hCur, o0, n > 1 ? act[i + 1] * kp : 0, n > 2 ? act[i + 2] * kp : 0,
+                        n > 3 ? act[i + 3] * kp : 0);
             }
             if (fast[d]) {
                 int nu = Math.min(U, hidden - g * U);
@@ -590,18 +581,14 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             int width = pj.width(t);
             int c0 = pj.start(t);
             int outWidth = Math.min(width, hOut - c0);
-            int i = 0;
-            for (; i + 4 <= na; i += 4) {
-                java.util.Arrays.fill(acc, 0f);
-                pj.mul4(t, acc, wk.hFull, act[i] * hp, act[i + 1] * hp, act[i + 2] * hp, act[i + 3] * hp);
-                for (int m = 0; m < 4; m++) {
+            for (int i = 0; i < na; ) {
+                int n = pj.rowsAtOnce(na - i);
+                java.util.Arrays.fill(acc, 0, n * TILE, 0f);
+                pj.mulRows(t, n, acc, wk.hFull, act, i, hp);
+                for (int m = 0; m < n; m++) {
                     System.arraycopy(acc, m * TILE, hNext, act[i + m] * kp + c0, outWidth);
                 }
-            }
-            for (; i < na; i++) {
-                java.util.Arrays.fill(acc, 0, TILE, 0f);
-                pj.mul1(t, acc, wk.hFull, act[i] * hp);
-                System.arraycopy(acc, 0, hNext, act[i] * kp + c0, outWidth);
+                i += n;
             }
         }
     }

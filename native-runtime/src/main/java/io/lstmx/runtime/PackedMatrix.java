@@ -377,18 +377,11 @@ final class PackedMatrix {
     }
 
     /**
-     * Columns [j0, j1) of tile t (multiples of two panels) of {@link #mul1} (one row) or, with
-     * {@code four}, of {@link #mul4} (accumulator rows at 0, TILE, 2 TILE, 3 TILE): the same sums
-     * for those columns. Panelled matrices only.
-     */
-    void mulColumns(int t, int j0, int j1, boolean four, float[] acc, float[] a, int o0, int o1, int o2, int o3) {
-        mulColumns(t, j0, j1, four ? 4 : 1, acc, a, o0, o1, o2, o3);
-    }
-
-    /**
-     * As above for n (1 to 4) rows, accumulator rows at 0, TILE, ...: two or three rows run
-     * together rather than one by one (each pass over the columns streams them from L2 or L3; a
-     * padded batch spends its last steps with two or three rows).
+     * Columns [j0, j1) of tile t (multiples of two panels) of the product of n (1 to 4) rows of A
+     * (at a[o0..], a[o1..], ...; offsets past n unused), accumulator rows at 0, TILE, 2 TILE,
+     * 3 TILE: the same sums as {@link #mul1} and {@link #mul4} for those columns, two or three rows
+     * together in one pass over the columns (a padded batch spends its last steps with two or three
+     * rows). Panelled matrices only.
      */
     void mulColumns(int t, int j0, int j1, int n, float[] acc, float[] a, int o0, int o1, int o2, int o3) {
         switch (n) {
@@ -424,6 +417,29 @@ final class PackedMatrix {
             }
         }
         return out;
+    }
+
+    /**
+     * How many of a step's {@code left} running rows one product takes: four, or on panels all of
+     * up to three ({@link #mulColumns}), else one (the row layout's kernels take one or four).
+     */
+    int rowsAtOnce(int left) {
+        return left >= 4 ? 4 : panels != null ? left : 1;
+    }
+
+    /**
+     * Tile t times rows[i .. i + n) of A, row r at {@code a[rows[r] * stride ..]}, n from
+     * {@link #rowsAtOnce}; accumulator rows at 0, TILE, 2 TILE, 3 TILE.
+     */
+    void mulRows(int t, int n, float[] acc, float[] a, int[] rows, int i, int stride) {
+        int o0 = rows[i] * stride;
+        if (n == 4) {
+            mul4(t, acc, a, o0, rows[i + 1] * stride, rows[i + 2] * stride, rows[i + 3] * stride);
+        } else if (n == 1) {
+            mul1(t, acc, a, o0);
+        } else {
+            mulColumns(t, 0, width(t), n, acc, a, o0, rows[i + 1] * stride, n > 2 ? rows[i + 2] * stride : 0, 0);
+        }
     }
 
     /** One row of A times tile t: {@code acc[j] += sum_k a[o + k] * B[k, start(t) + j]}, on whichever layout this matrix has. */

@@ -85,8 +85,7 @@ final class RnnKernel extends RecurrentKernel<RnnKernel.RnnWork> {
         int[] act = wk.act;
         ActivationFn fa = fAct[d];
         for (int i = 0; i < na; ) {
-            // two or three rows left run together on the panel kernels (one pass over R^T, not one per row)
-            int n = na - i >= 4 ? 4 : rm.panelled() ? na - i : 1;
+            int n = rm.rowsAtOnce(na - i);
             for (int t = 0; t < rm.tileCount(); t++) {
                 float[] acc = wk.acc[t];
                 int width = rm.width(t);
@@ -95,13 +94,7 @@ final class RnnKernel extends RecurrentKernel<RnnKernel.RnnWork> {
                 for (int m = 0; m < n; m++) {
                     System.arraycopy(wk.xw, wk.xwRow[i + m] + c0, acc, m * TILE, copy);
                 }
-                if (n == 4) {
-                    rm.mul4(t, acc, hCur, act[i] * kp, act[i + 1] * kp, act[i + 2] * kp, act[i + 3] * kp);
-                } else if (n > 1) {
-                    rm.mulColumns(t, 0, width, n, acc, hCur, act[i] * kp, act[i + 1] * kp, n > 2 ? act[i + 2] * kp : 0, 0);
-                } else {
-                    rm.mul1(t, acc, hCur, act[i] * kp);
-                }
+                rm.mulRows(t, n, acc, hCur, act, i, kp);
                 if (fast[d]) {
                     for (int m = 0; m < n; m++) {
                         for (int j = 0; j < copy; j++) {

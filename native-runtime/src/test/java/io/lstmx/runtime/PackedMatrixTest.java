@@ -416,7 +416,7 @@ class PackedMatrixTest {
             float[] bias = gaussian(rnd, cols);
             float[] init = gaussian(rnd, 4 * PackedMatrix.TILE);
             float[] step = init.clone();
-            r.mulColumns(0, 0, cols, false, step, h, 0, 0, 0, 0);
+            r.mulColumns(0, 0, cols, 1, step, h, 0, 0, 0, 0);
             float[] proj = new float[8 * cols];
             wm.multiply(x, 8, kpW, bias, proj, cols);
             float[] out = new float[8 * cols];
