@@ -224,7 +224,7 @@ final class Machine {
     void measureRows(List<SideBySide.Row> rows, PrintStream o) throws Exception {
         for (SideBySide.Row r : rows) {
             int kp = (r.hidden() + 7) / 8 * 8;
-            int cols = r.dirs() >= threads ? r.gates() * r.hidden() : (r.gates() * r.hidden() * r.dirs() + threads - 1) / threads;
+            int cols = (int) Math.ceil(perThreadRBytes(r) / (4.0 * r.hidden()));
             int width = VECTOR ? (cols + 127) / 128 * 128 : cols;
             String key = kp + "x" + width;
             Double known = shapeRates.get(key);
@@ -241,10 +241,19 @@ final class Machine {
 
     private final java.util.Map<String, Double> shapeRates = new java.util.HashMap<>();
 
+    /**
+     * Bytes of a row's R one thread streams per step and layer: each direction of a layer on its
+     * own core when there are as many threads as directions, else a single direction's split over
+     * all threads.
+     */
+    double perThreadRBytes(SideBySide.Row r) {
+        return r.dirs() >= threads ? r.rBytesOne() : r.rBytesOne() * r.dirs() / threads;
+    }
+
     /** The row's own streaming rate (GB/s, all threads) if {@link #measureRows} measured it, else the size table's. */
-    double rowRate(SideBySide.Row r, double bytesPerThread) {
+    double rowRate(SideBySide.Row r) {
         Double v = rowRates.get(r.id());
-        return v != null ? v : bandwidthFor(bytesPerThread, true);
+        return v != null ? v : bandwidthFor(perThreadRBytes(r), true);
     }
 
     /** Streaming rate (GB/s, all threads) for a matrix of {@code bytesPerThread} per thread: the smallest probe size that holds it. */

@@ -33,9 +33,7 @@ final class Report {
     /** lstmx's share of the roofline bound: max(FLOPs / FMA rate, R bytes / streaming rate) over its median. */
     static double roofline(Row row, Machine m, double seconds) {
         double tFlop = row.flops() / (m.fmaAll * 1e9);
-        // each direction of a layer on its own core when there are two; a single direction split over all threads
-        double perThread = row.dirs() >= m.threads ? row.rBytesOne() : row.rBytesOne() * row.dirs() / m.threads;
-        double tMem = row.rBytes() / (m.rowRate(row, perThread) * 1e9);
+        double tMem = row.rBytes() / (m.rowRate(row) * 1e9);
         return Math.max(tFlop, tMem) / seconds;
     }
 
@@ -123,7 +121,7 @@ final class Report {
             }
             b.append(' ').append(ratios).append(" |");
             b.append(mine != null && mine.timing() != null ? String.format(Locale.ROOT, " %.0f%% (R at %.0f GB/s) |", 100 * roofline(r, m,
-                    mine.timing().median()), m.rowRate(r, r.dirs() >= m.threads ? r.rBytesOne() : r.rBytesOne() * r.dirs() / m.threads)) : " – |");
+                    mine.timing().median()), m.rowRate(r)) : " – |");
             String[] l = loads.get(r);
             b.append(' ').append(l[0]).append(" → ").append(l[1]).append(" |\n");
         }
