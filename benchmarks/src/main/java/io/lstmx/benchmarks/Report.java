@@ -69,7 +69,7 @@ final class Report {
     }
 
     static String markdown(String command, Machine m, List<Row> rows, Map<Row, Map<String, Cell>> results, Map<Row, String[]> loads,
-            Conversion conv, int samples, String last) {
+            Map<Row, String> hugeNotes, Conversion conv, int samples, String last) {
         StringBuilder b = new StringBuilder();
         b.append("# lstmx side by side\n\n");
         b.append("Written by `benchmarks/run` (").append(SideBySide.now()).append("). Same machine, same JVM process, same weights and\n");
@@ -86,6 +86,7 @@ final class Report {
         b.append("- engines: lstmx native runtime (this checkout), onnxruntime 1.29 (Java API, intra-op threads = ").append(m.threads)
                 .append("), libtorch 2.7.1 via DJL (TorchScript written by lstmx, `torch.set_num_threads(").append(m.threads)
                 .append(")`, oneDNN capped at AVX2), TensorFlow Java 1.1.0 (BlockLSTMV2 graph, intra-op threads = ").append(m.threads).append(")\n");
+        b.append("- memory: ").append(HugePages.describe()).append(" (see below the table)\n");
         b.append("- load averages (1, 5, 15 min) before and after each row are in the last column: the machine is shared;\n")
                 .append("  rows measured under load are slower for every engine, but not equally.\n\n");
         b.append("## Machine, as measured by the tool\n\n");
@@ -130,6 +131,16 @@ final class Report {
                 .append("rates measured by the tool (FLOPs: 2 · steps · rows · directions · gates · H · (I + H) per layer; R: gates · H²\n")
                 .append("floats per step, direction and layer; its streaming rate, in brackets, measured on the row's own shape per\n")
                 .append("core: k = H by one core's share of the gate columns, every thread at once).\n\n");
+        if (!hugeNotes.isEmpty()) {
+            b.append("Huge pages: `benchmarks/run` asks for them for every engine alike (`HUGEPAGES=0` for none): 16 MiB of R (H = 1024)\n")
+                    .append("is 4096 pages of 4 KiB, more than the CPU's second-level TLB holds. The growth of the process's huge pages\n")
+                    .append("while each engine loaded a row and ran it once (a native engine's weights show here; lstmx's land in heap\n")
+                    .append("already backed by huge pages, so its growth is small or none):\n\n");
+            for (Map.Entry<Row, String> e : hugeNotes.entrySet()) {
+                b.append("- ").append(e.getKey().id()).append(": ").append(e.getValue()).append('\n');
+            }
+            b.append('\n');
+        }
         if (conv != null) {
             b.append(conv.markdown()).append('\n');
         }

@@ -839,6 +839,8 @@ public final class SideBySide {
         List<Engine> engines = List.of(new LstmxEngine(), new OrtEngine(), new TorchEngine(), new TfEngine());
         Map<Row, Map<String, Cell>> results = new LinkedHashMap<>();
         Map<Row, String[]> loads = new LinkedHashMap<>();
+        Map<Row, String> hugeNotes = new LinkedHashMap<>();
+        o.println("# " + HugePages.describe());
         Path tmp = Files.createTempDirectory("lstmx-sbs");
         for (Row row : rows) {
             String before = load();
@@ -850,7 +852,9 @@ public final class SideBySide {
             // Open every engine and check its outputs first (lstmx first: the others are checked
             // against it), then time those that agree together (see timeRow).
             List<Timed> timed = new ArrayList<>();
+            StringBuilder huge = new StringBuilder();
             for (Engine e : engines) {
+                long hugeBefore = HugePages.inUse();
                 Path dir = Files.createDirectories(tmp.resolve(row.id().replaceAll("[^A-Za-z0-9]", "_") + "-" + e.name()));
                 Runner r;
                 try {
@@ -865,6 +869,11 @@ public final class SideBySide {
                 cells.put(e.name(), null); // keeps the engines' order
                 try {
                     float[] got = r.call();
+                    long hugeAfter = HugePages.inUse();
+                    if (hugeBefore >= 0 && hugeAfter >= 0) {
+                        huge.append(huge.length() == 0 ? "" : ", ").append(e.name()).append(' ')
+                                .append(String.format(Locale.ROOT, "%+d", (hugeAfter - hugeBefore) >> 20));
+                    }
                     double md = 0;
                     if (expected == null) {
                         expected = got;
@@ -907,6 +916,10 @@ public final class SideBySide {
             }
             results.put(row, cells);
             loads.put(row, new String[] {before, load()});
+            if (huge.length() > 0) {
+                hugeNotes.put(row, huge + " MiB (" + (HugePages.inUse() >> 20) + " MiB in all)");
+                o.println("# " + row.id() + ": huge pages taken while each engine loaded and ran once: " + hugeNotes.get(row));
+            }
         }
         Conversion conv = null;
         if (convert && !quick) {
@@ -931,7 +944,7 @@ public final class SideBySide {
         }
         String last = String.format(Locale.ROOT, "lstmx vs best peer: rows won %d/%d, geomean speedup %.2f", won, n, n == 0 ? 0 : Math.exp(logSum / n));
         if (out != null) {
-            Files.writeString(out, Report.markdown(command, machine, rows, results, loads, conv, samples, last), StandardCharsets.UTF_8);
+            Files.writeString(out, Report.markdown(command, machine, rows, results, loads, hugeNotes, conv, samples, last), StandardCharsets.UTF_8);
             o.println("# wrote " + out);
         } else {
             o.print(Report.table(rows, results, machine));
