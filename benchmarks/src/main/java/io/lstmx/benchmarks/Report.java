@@ -69,7 +69,7 @@ final class Report {
     }
 
     static String markdown(String command, Machine m, List<Row> rows, Map<Row, Map<String, Cell>> results, Map<Row, String[]> loads,
-            Map<Row, String> hugeNotes, Conversion conv, int samples, String last) {
+            Map<Row, String> hugeNotes, List<Conversion> conv, int samples, String last) {
         StringBuilder b = new StringBuilder();
         b.append("# lstmx side by side\n\n");
         b.append("Written by `benchmarks/run` (").append(SideBySide.now()).append("). Same machine, same JVM process, same weights and\n");
@@ -142,7 +142,9 @@ final class Report {
             b.append('\n');
         }
         if (conv != null) {
-            b.append(conv.markdown()).append('\n');
+            for (Conversion c : conv) {
+                b.append(c.markdown()).append('\n');
+            }
         }
         b.append("## Summary\n\n```\n").append(last).append("\n```\n");
         return b.toString();

@@ -815,8 +815,9 @@ public final class SideBySide {
             System.out.println("# conversion only, load " + load());
             Path tmp = Files.createTempDirectory("lstmx-conv");
             try {
-                Conversion c = Conversion.measure(tmp, System.out);
-                System.out.print(c.markdown());
+                for (Conversion c : Conversion.measureAll(tmp, System.out)) {
+                    System.out.print(c.markdown());
+                }
             } finally {
                 deleteTree(tmp);
             }
@@ -921,9 +922,9 @@ public final class SideBySide {
                 o.println("# " + row.id() + ": huge pages taken while each engine loaded and ran once: " + hugeNotes.get(row));
             }
         }
-        Conversion conv = null;
+        List<Conversion> conv = List.of();
         if (convert && !quick) {
-            conv = Conversion.measure(tmp, o);
+            conv = Conversion.measureAll(tmp, o);
         }
         // summary
         int won = 0;

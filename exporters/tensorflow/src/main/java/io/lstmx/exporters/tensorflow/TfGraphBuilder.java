@@ -68,7 +68,10 @@ import java.util.Set;
  *
  * <p>The top-level graph's constants holding the model's values (kernels, biases, tables) are made
  * through {@link TfWeights}: Const ops, or stand-ins whose values the writers stream into the file.
- * Those of While loop bodies are always Const ops.
+ * A While loop's weights are such top-level constants too, passed into the loop as variables its
+ * body returns unchanged (as TensorFlow's while_v2 passes captured tensors): a body holding its
+ * weights as Const ops would put them in the graph's function library, which is built in memory
+ * whole (a second copy of every weight beside the model's).
  */
 @SuppressWarnings({"rawtypes", "unchecked"})
 final class TfGraphBuilder implements Layer.Visitor<Void> {
@@ -204,21 +207,6 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
     private LstmxException refuse(String feature) {
         return LstmxException.unsupported("layer '" + SafeText.name(current.name()) + "' (" + current.kind()
                 + "): " + feature + " cannot be written as a TensorFlow SavedModel");
-    }
-
-    // ---- constants of function bodies (the top-level graph's go through TfWeights) ----
-
-    /** A [rows, cols] float constant holding {@code t} ([cols, rows]) transposed. */
-    static Operand transposed(Ops tf, Tensor t) {
-        int r = t.dim(0);
-        int c = t.dim(1);
-        float[] dst = new float[t.size()];
-        t.transposeInto(dst, 0, r); // tile by tile, no copy of t
-        return tf.constant(Shape.of(c, r), DataBuffers.of(dst, true, false));
-    }
-
-    static Operand floats(Ops tf, float[] f) {
-        return tf.constant(Shape.of(f.length), DataBuffers.of(f, true, false));
     }
 
     private static boolean isFloat(Operand o) {
@@ -736,7 +724,8 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
     /**
      * One StatelessWhile loop over time for direction d. Loop variables: t, X [T, B, I], h, (c),
      * Y [T, B, P|H], (sequence lengths), (mask [T, B] in the direction's order, the previous
-     * output [B, P|H]). Returns Y, last h, last c (null for GRU and RNN).
+     * output [B, P|H]), then the direction's weights ({@link #stepWeights}), which the body returns
+     * unchanged. Returns Y, last h, last c (null for GRU and RNN).
      */
     private Operand[] loop(Layer.Recurrent l, int d, Operand x, Operand h, Operand c, Operand lens, Operand mask) {
         boolean lstm = l instanceof Layer.Lstm;
@@ -767,6 +756,11 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             init.add(zeros(batch, l.outputSize()));
             types.add(TFloat32.class);
         }
+        int weightsAt = init.size();
+        for (Operand w : stepWeights(l, d)) {
+            init.add(w);
+            types.add(TFloat32.class);
+        }
         boolean zeroMasked = l.ports().zeroMaskedOutput();
         ConcreteFunction cond = ConcreteFunction.create(ft -> {
             List<Operand> a = args(ft, types);
@@ -786,8 +780,9 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             Operand ln = lens != null ? a.get(k++) : null;
             Operand mk = mask != null ? a.get(k++) : null;
             Operand prev = mask != null ? a.get(k) : null;
+            List<Operand> ws = a.subList(weightsAt, a.size());
             Operand xt = ft.gather(xs, t, ft.constant(0));
-            Operand[] next = step(ft, l, d, xt, hp, cp);
+            Operand[] next = step(ft, l, d, xt, hp, cp, ws);
             Operand hn = next[0];
             Operand cn = next[1];
             Operand yt = hn;
@@ -825,6 +820,9 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
                 outs.add(ft.identity(mk));
                 outs.add(yt);
             }
+            for (Operand w : ws) {
+                outs.add(ft.identity(w));
+            }
             for (int i = 0; i < outs.size(); i++) {
                 s.output(String.format("o%03d", i), outs.get(i));
             }
@@ -859,26 +857,68 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
     }
 
     /** One step of direction d: the new h and (LSTM) c, from x_t [B, I], h and c. */
-    static Operand[] step(Ops ft, Layer.Recurrent l, int d, Operand xt, Operand h, Operand c) {
-        Float clip = l.clip();
+    /**
+     * Direction d's weights as {@link #step} takes them, made at the top level through
+     * {@link TfWeights}: LSTM W^T, R^T, Wb + Rb, then (peepholes) p_i, p_f, p_o, then (projection)
+     * P^T; GRU W^T, Wb, R_rz^T, Rb_rz, R_n^T, Rb_n; RNN W^T, R^T, Wb + Rb.
+     */
+    private List<Operand> stepWeights(Layer.Recurrent l, int d) {
         int hidden = l.hiddenSize();
+        List<TfWeights.Values> v = new ArrayList<>();
+        if (l instanceof Layer.Lstm lstm) {
+            LstmWeights w = lstm.weights().get(d);
+            v.add(TfWeights.Values.transposed(w.w()));
+            v.add(TfWeights.Values.transposed(w.r()));
+            v.add(TfWeights.Values.floats(sum(w.wb(), w.rb())));
+            if (w.peephole() != null) {
+                float[] p = w.peephole().toFloatArray();
+                for (int g = 0; g < 3; g++) {
+                    v.add(TfWeights.Values.floats(java.util.Arrays.copyOfRange(p, g * hidden, (g + 1) * hidden)));
+                }
+            }
+            if (w.projection() != null) {
+                v.add(TfWeights.Values.transposed(w.projection()));
+            }
+        } else if (l instanceof Layer.Gru gru) {
+            RecurrentWeights w = gru.weights().get(d);
+            float[] rb = w.rb().toFloatArray();
+            v.add(TfWeights.Values.transposed(w.w()));
+            v.add(TfWeights.Values.floats(w.wb().toFloatArray()));
+            v.add(TfWeights.Values.transposedRows(w.r(), 0, 2 * hidden));
+            v.add(TfWeights.Values.floats(java.util.Arrays.copyOfRange(rb, 0, 2 * hidden)));
+            v.add(TfWeights.Values.transposedRows(w.r(), 2 * hidden, 3 * hidden));
+            v.add(TfWeights.Values.floats(java.util.Arrays.copyOfRange(rb, 2 * hidden, 3 * hidden)));
+        } else {
+            RecurrentWeights w = ((Layer.Rnn) l).weights().get(d);
+            v.add(TfWeights.Values.transposed(w.w()));
+            v.add(TfWeights.Values.transposed(w.r()));
+            v.add(TfWeights.Values.floats(sum(w.wb(), w.rb())));
+        }
+        List<Operand> out = new ArrayList<>();
+        for (TfWeights.Values x : v) {
+            out.add(weights.constant(tf, x));
+        }
+        return out;
+    }
+
+    /** One step of direction d from x_t, h and (LSTM) c, with the direction's weights {@code w} as {@link #stepWeights} lists them. */
+    static Operand[] step(Ops ft, Layer.Recurrent l, int d, Operand xt, Operand h, Operand c, List<Operand> w) {
+        Float clip = l.clip();
         Operand one = ft.constant(1f);
         if (l instanceof Layer.Lstm lstm) {
             LstmSpec s = lstm.spec();
-            LstmWeights w = lstm.weights().get(d);
+            LstmWeights lw = lstm.weights().get(d);
             List<ActivationFn> acts = s.activations().subList(3 * d, 3 * d + 3);
-            float[] bias = sum(w.wb(), w.rb());
-            Operand gates = ft.math.add(ft.math.add(ft.linalg.matMul(xt, transposed(ft, w.w())),
-                    ft.linalg.matMul(h, transposed(ft, w.r()))), floats(ft, bias));
+            Operand gates = ft.math.add(ft.math.add(ft.linalg.matMul(xt, w.get(0)), ft.linalg.matMul(h, w.get(1))), w.get(2));
             List<Output> g = ft.split(ft.constant(1), gates, 4L).output();
+            int k = 3;
             Operand pi = null;
             Operand pf = null;
             Operand po = null;
-            if (w.peephole() != null) {
-                float[] p = w.peephole().toFloatArray();
-                pi = floats(ft, java.util.Arrays.copyOfRange(p, 0, hidden));
-                pf = floats(ft, java.util.Arrays.copyOfRange(p, hidden, 2 * hidden));
-                po = floats(ft, java.util.Arrays.copyOfRange(p, 2 * hidden, 3 * hidden));
+            if (lw.peephole() != null) {
+                pi = w.get(k++);
+                pf = w.get(k++);
+                po = w.get(k++);
             }
             Operand gi = pi == null ? g.get(0) : ft.math.add(g.get(0), ft.math.mul(pi, c));
             Operand i = act(ft, clip(ft, gi, clip), acts.get(0));
@@ -903,41 +943,34 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
             Operand go = po == null ? g.get(3) : ft.math.add(g.get(3), ft.math.mul(po, cn));
             Operand o = act(ft, clip(ft, go, clip), acts.get(0));
             Operand hn = ft.math.mul(o, act(ft, cn, acts.get(2)));
-            if (w.projection() != null) {
-                hn = ft.linalg.matMul(hn, transposed(ft, w.projection()));
+            if (lw.projection() != null) {
+                hn = ft.linalg.matMul(hn, w.get(k));
             }
             return new Operand[] {hn, cn};
         }
         if (l instanceof Layer.Gru gru) {
-            RecurrentWeights w = gru.weights().get(d);
             List<ActivationFn> acts = gru.spec().activations().subList(2 * d, 2 * d + 2);
-            Operand xw = ft.math.add(ft.linalg.matMul(xt, transposed(ft, w.w())), floats(ft, w.wb().toFloatArray()));
+            Operand xw = ft.math.add(ft.linalg.matMul(xt, w.get(0)), w.get(1));
             List<Output> xg = ft.split(ft.constant(1), xw, 3L).output();
-            float[] r = w.r().toFloatArray();
-            float[] rb = w.rb().toFloatArray();
-            int hh = hidden * hidden;
-            Tensor rrz = Tensor.ofFloats(new int[] {2 * hidden, hidden}, java.util.Arrays.copyOfRange(r, 0, 2 * hh));
-            Tensor rn = Tensor.ofFloats(new int[] {hidden, hidden}, java.util.Arrays.copyOfRange(r, 2 * hh, 3 * hh));
-            Operand hrz = ft.math.add(ft.linalg.matMul(h, transposed(ft, rrz)), floats(ft, java.util.Arrays.copyOfRange(rb, 0, 2 * hidden)));
+            Operand hrz = ft.math.add(ft.linalg.matMul(h, w.get(2)), w.get(3));
             List<Output> hg = ft.split(ft.constant(1), hrz, 2L).output();
             Operand rg = act(ft, clip(ft, ft.math.add(xg.get(0), hg.get(0)), clip), acts.get(0));
             Operand zg = act(ft, clip(ft, ft.math.add(xg.get(1), hg.get(1)), clip), acts.get(0));
-            Operand rbn = floats(ft, java.util.Arrays.copyOfRange(rb, 2 * hidden, 3 * hidden));
+            Operand rn = w.get(4);
+            Operand rbn = w.get(5);
             Operand pre;
             if (gru.spec().linearBeforeReset()) {
-                pre = ft.math.add(xg.get(2), ft.math.mul(rg, ft.math.add(ft.linalg.matMul(h, transposed(ft, rn)), rbn)));
+                pre = ft.math.add(xg.get(2), ft.math.mul(rg, ft.math.add(ft.linalg.matMul(h, rn), rbn)));
             } else {
-                pre = ft.math.add(xg.get(2), ft.math.add(ft.linalg.matMul(ft.math.mul(rg, h), transposed(ft, rn)), rbn));
+                pre = ft.math.add(xg.get(2), ft.math.add(ft.linalg.matMul(ft.math.mul(rg, h), rn), rbn));
             }
             Operand n = act(ft, clip(ft, pre, clip), acts.get(1));
             Operand hn = ft.math.add(ft.math.mul(ft.math.sub(one, zg), n), ft.math.mul(zg, h));
             return new Operand[] {hn, null};
         }
         Layer.Rnn rnn = (Layer.Rnn) l;
-        RecurrentWeights w = rnn.weights().get(d);
         ActivationFn f = rnn.spec().activations().get(d);
-        Operand pre = ft.math.add(ft.math.add(ft.linalg.matMul(xt, transposed(ft, w.w())), ft.linalg.matMul(h, transposed(ft, w.r()))),
-                floats(ft, sum(w.wb(), w.rb())));
+        Operand pre = ft.math.add(ft.math.add(ft.linalg.matMul(xt, w.get(0)), ft.linalg.matMul(h, w.get(1))), w.get(2));
         return new Operand[] {act(ft, clip(ft, pre, clip), f), null};
     }
 

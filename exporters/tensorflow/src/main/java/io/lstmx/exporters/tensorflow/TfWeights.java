@@ -45,9 +45,9 @@ import java.util.concurrent.Future;
  * </ul>
  * Constants of at most one element are always Const ops: TensorFlow writes their value in a typed
  * field ({@code float_val}, ...) rather than as {@code tensor_content}, and they are small.
- * Constants inside functions (While loop bodies) are made by {@link TfGraphBuilder}'s static
- * helpers, always in the graph: a function's name carries a hash of its body, which a stand-in would
- * change.
+ * No weight is a constant inside a function (a While loop body, whose name carries a hash of its
+ * body, which a stand-in would change): {@link TfGraphBuilder} makes a loop's weights here, at the
+ * top level, and passes them into the loop as loop variables.
  */
 final class TfWeights {
     /** The {@code memory_region_name} of every stand-in, so that one is never taken for a real ImmutableConst. */
@@ -227,6 +227,25 @@ final class TfWeights {
                     for (int j = 0; j < c; j += rows) {
                         int jn = Math.min(c, j + rows);
                         t.transposeColumnsInto(j, jn, block, 0, r);
+                        out.putFloats(block, 0, (jn - j) * r);
+                    }
+                }
+            };
+        }
+
+        /** Rows [i0, i1) of a 2-D tensor [r, c], transposed: [c, i1 - i0], made a few rows at a time as {@link #transposed}. */
+        static Values transposedRows(Tensor t, int i0, int i1) {
+            int c = t.dim(1);
+            java.util.Objects.checkFromToIndex(i0, i1, t.dim(0));
+            int r = i1 - i0;
+            return new Values(DataType.DT_FLOAT, c, r) {
+                @Override
+                void writeTo(Sink out) throws IOException {
+                    int rows = rowsPerBlock(r);
+                    float[] block = new float[Math.multiplyExact(Math.min(rows, Math.max(c, 1)), r)];
+                    for (int j = 0; j < c; j += rows) {
+                        int jn = Math.min(c, j + rows);
+                        t.transposeBlockInto(i0, i1, j, jn, block, 0, r);
                         out.putFloats(block, 0, (jn - j) * r);
                     }
                 }

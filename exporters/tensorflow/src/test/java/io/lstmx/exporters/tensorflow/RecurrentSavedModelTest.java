@@ -193,4 +193,37 @@ class RecurrentSavedModelTest {
         assertEquals(null, na.get("BlockLSTM"), na.toString());
         assertEquals(na, nb, "the graph does not depend on T");
     }
+
+    /**
+     * While loops hold no weights in their bodies: every weight is a top-level constant (streamed
+     * into the file, never built in memory whole) passed into the loop as a variable the body
+     * returns unchanged. A body's float Const ops are scalars (1, a forget bias, a clip).
+     */
+    @TestFactory
+    Stream<DynamicTest> whileLoopBodiesHoldNoWeightsTheLoopTakesThemAsVariables() {
+        return irSamples().stream().map(s -> DynamicTest.dynamicTest(s.description(), () -> {
+            Path sm = Tf.check(dir, s.model(), s.inputs());
+            int loops = 0;
+            try (SavedModelBundle b = SavedModelBundle.load(sm.toString(), "serve")) {
+                for (FunctionDef f : b.metaGraphDef().getGraphDef().getLibrary().getFunctionList()) {
+                    for (NodeDef d : f.getNodeDefList()) {
+                        if (d.getOp().equals("Const") && d.getAttrOrThrow("value").getTensor().getDtype() == org.tensorflow.proto.DataType.DT_FLOAT) {
+                            long n = d.getAttrOrThrow("value").getTensor().getTensorShape().getDimList().stream()
+                                    .mapToLong(x -> x.getSize()).reduce(1, (x, y) -> x * y);
+                            assertEquals(1, n, "function " + f.getSignature().getName() + " holds a float constant of " + n + " values: " + d.getName());
+                        }
+                    }
+                }
+                for (Iterator<GraphOperation> it = b.graph().operations(); it.hasNext(); ) {
+                    GraphOperation op = it.next();
+                    if (op.type().equals("StatelessWhile")) {
+                        loops++;
+                    }
+                }
+            }
+            boolean loopExpected = s.description().contains("While") || s.description().startsWith("GRU") || s.description().startsWith("RNN")
+                    || s.description().contains("sequence lengths");
+            assertEquals(loopExpected, loops > 0, s.description() + ": " + loops + " While loops");
+        }));
+    }
 }
