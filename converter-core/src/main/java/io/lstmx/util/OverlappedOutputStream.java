@@ -119,6 +119,30 @@ public final class OverlappedOutputStream extends OutputStream {
         }
     }
 
+    /**
+     * Runs {@code body} on an overlapped stream over {@code below} and finishes it (the stream below
+     * stays open). If {@code body} fails, its failure is thrown as it was and the bytes still
+     * buffered are dropped (the output is abandoned; flushing them could only add a second failure
+     * in front of the first); the writer thread ends either way.
+     */
+    public static void writeThrough(OutputStream below, AtomicFiles.Writer body) throws IOException {
+        OverlappedOutputStream o = new OverlappedOutputStream(below);
+        try {
+            body.write(o);
+        } catch (IOException | RuntimeException | Error e) {
+            o.abandon();
+            throw e;
+        }
+        o.finish();
+    }
+
+    /** Ends the writer thread after the write it may be doing, without writing what is buffered. Later writes fail. */
+    private void abandon() {
+        finished = true;
+        endWriter(pending, writer);
+        pending = null;
+    }
+
     @Override
     public void close() throws IOException {
         try {

@@ -89,4 +89,32 @@ class OverlappedOutputStreamTest {
         assertTrue(f.getMessage().contains("disk full"), f.getMessage());
         assertFalse(late.got.size() > 1500);
     }
+
+    @Test
+    void writeThroughPassesEveryByteBelowAndLeavesTheStreamBelowOpen() throws IOException {
+        byte[] all = new byte[3 << 20]; // three of its 1 MiB buffers
+        new SplittableRandom(2).nextBytes(all);
+        Below below = new Below();
+        OverlappedOutputStream.writeThrough(below, out -> {
+            out.write(all, 0, 7);
+            out.write(all, 7, all.length - 7);
+        });
+        assertArrayEquals(all, below.got.toByteArray());
+        assertEquals(0, below.closes);
+        assertEquals("lstmx-file-writer", below.thread);
+    }
+
+    @Test
+    void aFailingBodyIsThrownAsItWasNotHiddenBehindTheStreamBelowsFailure() {
+        Below below = new Below();
+        below.failFrom = 0; // flushing what the body wrote would fail too
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> OverlappedOutputStream.writeThrough(below, out -> {
+            out.write(new byte[10]);
+            throw new IllegalStateException("kernel 3 has the wrong shape");
+        }));
+        assertEquals("kernel 3 has the wrong shape", e.getMessage());
+        assertEquals(0, e.getSuppressed().length);
+        assertEquals(0, below.got.size());
+        assertEquals(0, below.closes);
+    }
 }

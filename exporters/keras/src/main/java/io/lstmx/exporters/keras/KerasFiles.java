@@ -313,24 +313,13 @@ final class KerasFiles {
         z.entry("metadata.json", GSON.toJson(meta).getBytes(StandardCharsets.UTF_8));
         z.entry("config.json", GSON.toJson(config(m, true)).getBytes(StandardCharsets.UTF_8));
         // the zip's CRC-32 and the channel's writes on a second thread, while this one makes the bytes (kernels transposed)
-        z.entry("model.weights.h5", weights.size(), out -> {
-            OverlappedOutputStream o = new OverlappedOutputStream(out);
-            try {
-                weights.writeTo(o);
-            } finally {
-                o.finish();
-            }
-        });
+        z.entry("model.weights.h5", weights.size(), out -> OverlappedOutputStream.writeThrough(out, weights::writeTo));
         z.finish();
     }
 
     static void writeH5(KerasModel m, OutputStream os) throws IOException {
         // the file's writes on a second thread, while this one makes the bytes (kernels transposed)
-        OverlappedOutputStream o = new OverlappedOutputStream(os);
-        try {
-            H5Writer.write(legacyH5(m)).writeTo(o);
-        } finally {
-            o.finish();
-        }
+        H5Writer.Image image = H5Writer.write(legacyH5(m));
+        OverlappedOutputStream.writeThrough(os, image::writeTo);
     }
 }
