@@ -144,7 +144,7 @@ final class StepTeam {
         if (callerWait * 3 > total * 2 && total > 200_000L && runs > WARM_RUNS) {
             if (++strikes >= STRIKES) {
                 strikes = 0;
-                backoffUntil = System.nanoTime() + BACKOFF_NANOS;
+                backOff(System.nanoTime(), BACKOFF_NANOS);
             }
         } else {
             strikes = 0;
@@ -179,7 +179,7 @@ final class StepTeam {
      * Consecutive calls that mostly waited before calls run alone for a while (property
      * {@code lstmx.teamStrikes}). Two in a row happen now and then on a quiet machine too (a JIT
      * compiler thread or another process takes the worker's core for a few milliseconds) and
-     * then cost 200 ms of single-threaded calls; on a busy machine nearly every call waits.
+     * then cost a back-off of single-threaded calls (see {@link #BACKOFF_NANOS}); on a busy machine nearly every call waits.
      */
     private static final int STRIKES = Integer.getInteger("lstmx.teamStrikes", 4);
 
@@ -193,12 +193,41 @@ final class StepTeam {
      * and try the team again later.
      */
     private static volatile long backoffUntil;
-    /** How long calls run alone after a call that mostly waited (property {@code lstmx.teamBackoffNanos}). */
-    private static final long BACKOFF_NANOS = Long.getLong("lstmx.teamBackoffNanos", 200_000_000L);
+    /**
+     * The shortest back-off (property {@code lstmx.teamBackoffNanos}, default 25 ms); each one that
+     * starts within its predecessor's length of the predecessor's end is twice as long, up to
+     * {@link #BACKOFF_MAX_NANOS}. A burst of the shared machine's noise (a few milliseconds of
+     * another guest on the worker's core) used to cost 200 ms of single-threaded calls, twice as
+     * slow at batch 1 (seen in a quarter of the measuring windows of 512,25,1 on a noisy evening);
+     * a core taken for good still sends calls to run alone most of the time. 0: never back off.
+     */
+    private static final long BACKOFF_NANOS = Long.getLong("lstmx.teamBackoffNanos", 25_000_000L);
+    /** The longest back-off (unless the shortest is longer). */
+    static final long BACKOFF_MAX_NANOS = 400_000_000L;
+    /** The length of the last back-off (written only under {@link #backOff}'s lock). */
+    private static long lastBackoffNanos;
 
-    /** For tests: teams are in use again at once (ends a back-off, see {@link #backoffUntil}). */
-    static void resetBackoff() {
+    /**
+     * Starts a back-off at {@code now}: {@code shortest}, or twice the last one (at most
+     * {@link #BACKOFF_MAX_NANOS}) if that ended less than its length ago.
+     */
+    static synchronized void backOff(long now, long shortest) {
+        long last = lastBackoffNanos;
+        long end = backoffUntil;
+        long length = last > 0 && end != 0 && now - end < last ? Math.min(2 * last, Math.max(shortest, BACKOFF_MAX_NANOS)) : shortest;
+        lastBackoffNanos = length;
+        backoffUntil = now + length;
+    }
+
+    /** The length of the back-off in force or last ended (for tests). */
+    static synchronized long lastBackoffNanos() {
+        return lastBackoffNanos;
+    }
+
+    /** For tests: teams are in use again at once, and the next back-off is the shortest (see {@link #backoffUntil}). */
+    static synchronized void resetBackoff() {
         backoffUntil = 0;
+        lastBackoffNanos = 0;
     }
 
     /** Whether teams are in use now (not backing off after a call that mostly waited). */

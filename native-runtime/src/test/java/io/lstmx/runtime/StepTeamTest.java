@@ -18,6 +18,7 @@ import java.util.Random;
 
 import static io.lstmx.runtime.TestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -339,6 +340,37 @@ class StepTeamTest {
                 assertSameBits(expected.get(i), results.get(i).get(rep), "caller " + i + ", run " + rep);
             }
         }
+    }
+
+    @Test
+    void backOffsThatFollowEachOtherGrowAndAQuietSpellStartsAgainFromTheShortest() {
+        try {
+            StepTeam.resetBackoff();
+            long t = System.nanoTime();
+            long shortest = 25_000_000L;
+            StepTeam.backOff(t, shortest);
+            assertEquals(shortest, StepTeam.lastBackoffNanos());
+            assertFalse(StepTeam.worthTrying(), "calls run alone during a back-off");
+            // strikes again just after each back-off ended: twice as long each time, up to a cap
+            long end = t + shortest;
+            long expected = shortest;
+            long previous = 0;
+            for (int i = 0; i < 12; i++) {
+                StepTeam.backOff(end + 1_000_000L, shortest);
+                expected = Math.min(2 * expected, StepTeam.BACKOFF_MAX_NANOS);
+                assertEquals(expected, StepTeam.lastBackoffNanos(), "back-off " + (i + 2));
+                assertTrue(StepTeam.lastBackoffNanos() >= previous);
+                previous = StepTeam.lastBackoffNanos();
+                end = end + 1_000_000L + previous;
+            }
+            assertEquals(StepTeam.BACKOFF_MAX_NANOS, previous, "capped");
+            // strikes long after the last back-off ended: the shortest again
+            StepTeam.backOff(end + 10 * previous, shortest);
+            assertEquals(shortest, StepTeam.lastBackoffNanos());
+        } finally {
+            StepTeam.resetBackoff();
+        }
+        assertTrue(StepTeam.worthTrying());
     }
 
     @Test
