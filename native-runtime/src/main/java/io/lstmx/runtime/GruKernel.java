@@ -169,9 +169,9 @@ final class GruKernel extends RecurrentKernel<GruKernel.GruWork> {
         int[] rzMap = Arrays.copyOf(wMap, 2 * hs);
         RecurrentWeights rw = layer.weights().get(d);
         float[] rm = rw.r().toFloatArray();
-        PackedMatrix wm = PackedMatrix.ofTransposed(rw.w().toFloatArray(), inputSize, wMap);
-        PackedMatrix rz = PackedMatrix.ofTransposed(rm, hidden, rzMap);
-        PackedMatrix rn = PackedMatrix.ofTransposed(rm, hidden, nMap);
+        PackedMatrix wm = PackedMatrix.ofTransposed(rw.w().toFloatArray(), inputSize, wMap, vector);
+        PackedMatrix rz = PackedMatrix.ofTransposed(rm, hidden, rzMap, vector);
+        PackedMatrix rn = PackedMatrix.ofTransposed(rm, hidden, nMap, vector);
         float[] wb = rw.wb().toFloatArray();
         float[] rb = rw.rb().toFloatArray();
         float[] sum = new float[3 * hidden];

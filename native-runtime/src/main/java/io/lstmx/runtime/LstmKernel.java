@@ -194,8 +194,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
         int[] colMap = gateColumns(hidden, groups);
         for (int d = 0; d < dirs; d++) {
             LstmWeights lw = layer.weights().get(d);
-            w[d] = PackedMatrix.ofTransposed(lw.w().toFloatArray(), inputSize, colMap);
-            r[d] = PackedMatrix.ofTransposed(lw.r().toFloatArray(), hOut, colMap);
+            w[d] = PackedMatrix.ofTransposed(lw.w().toFloatArray(), inputSize, colMap, vector);
+            r[d] = PackedMatrix.ofTransposed(lw.r().toFloatArray(), hOut, colMap, vector);
             float[] wb = lw.wb().toFloatArray();
             float[] rb = lw.rb().toFloatArray();
             if (spec.forgetBias() != 0) {
@@ -211,7 +211,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             xwBias[d] = w[d].pack(sum);
             biasSum[d] = sum;
             peep[d] = lw.peephole() == null ? null : lw.peephole().toFloatArray();
-            proj[d] = lw.projection() == null ? null : PackedMatrix.ofTransposed(lw.projection().toFloatArray(), hOut, hidden);
+            proj[d] = lw.projection() == null ? null : PackedMatrix.ofTransposed(lw.projection().toFloatArray(), hOut, hidden, vector);
             fAct[d] = spec.activations().get(3 * d);
             gAct[d] = spec.activations().get(3 * d + 1);
             hAct[d] = spec.activations().get(3 * d + 2);
@@ -251,8 +251,8 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     int g0 = groups * p / n;
                     int g1 = groups * (p + 1) / n;
                     int[] sub = java.util.Arrays.copyOfRange(colMap, g0 * GROUP, g1 * GROUP);
-                    PackedMatrix ws = PackedMatrix.ofTransposed(wf, inputSize, sub);
-                    PackedMatrix rs = PackedMatrix.ofTransposed(rf, hOut, sub);
+                    PackedMatrix ws = PackedMatrix.ofTransposed(wf, inputSize, sub, vector);
+                    PackedMatrix rs = PackedMatrix.ofTransposed(rf, hOut, sub, vector);
                     sl[p] = new Slice(ws, ws.pack(biasSum[0]), rs, g0, g1, g0 * U, Math.min(g1 * U, hidden), false);
                     long rBytes = (long) rs.kPadded * rs.cols * Float.BYTES;
                     long wBytes = (long) ws.kPadded * ws.cols * Float.BYTES;
@@ -351,7 +351,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
             c = new float[Math.multiplyExact(rows, hp)];
             hFull = k.proj[d] != null ? new float[Math.multiplyExact(rows, hp)] : null;
             // only the double cell (cellFast without the Vector API) uses these: not allocated per call otherwise
-            boolean doubles = k.fast[d] && !Vec.ENABLED;
+            boolean doubles = k.fast[d] && !k.vector;
             sg = doubles ? new double[Math.multiplyExact(4 * 3, hs)] : null;
             tg = doubles ? new double[4 * hs] : null;
             tc = doubles ? new double[4 * hs] : null;
@@ -602,7 +602,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
      */
     private void cellFast(Slice sl, int n, int i, int rb, LstmWork wk, float[] hDst, int hStride) {
         int hp = hiddenPadded;
-        if (Vec.ENABLED) {
+        if (vector) {
             for (int m = 0; m < n; m++) {
                 int co = wk.act[i + m] * hp;
                 int ho = wk.act[i + m] * hStride;

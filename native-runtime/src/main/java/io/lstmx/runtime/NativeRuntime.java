@@ -28,6 +28,24 @@ public final class NativeRuntime {
     }
 
     /**
+     * Prepares a model for the plain path: one thread, no step team, the C2-vectorised kernels on
+     * the row layout and the LSTM cell in double, whatever the JVM offers. This is the path every
+     * fast one (Vector API panels, float activations, step teams, projections inside the steps) is
+     * tested against; it is also a way to tell a numerical question about a model from one about
+     * the fast kernels. Layers other than LSTM, GRU and RNN run as in {@link #compile}, whose matrix
+     * products give the same bits either way.
+     */
+    public static CompiledModel compileScalar(Model model) {
+        Objects.requireNonNull(model, "model");
+        RecurrentKernel.COMPILING_PLAIN.set(true);
+        try {
+            return new CompiledGraph(model);
+        } finally {
+            RecurrentKernel.COMPILING_PLAIN.remove();
+        }
+    }
+
+    /**
      * Evaluates one layer on given input values (used by importers for constant folding).
      * Returns the layer's outputs by name.
      */

@@ -143,7 +143,12 @@ final class PackedMatrix {
 
     /** B = w^T for a weight w [N, K] (row-major), with packed column c holding w's row {@code colMap[c]} (-1: zeros). */
     static PackedMatrix ofTransposed(float[] w, int k, int[] colMap) {
-        return new PackedMatrix(k, w, 0, k, true, colMap, Vec.ENABLED);
+        return ofTransposed(w, k, colMap, Vec.ENABLED);
+    }
+
+    /** As above, panelled for the Vector API kernels or in the C2 kernels' row layout. */
+    static PackedMatrix ofTransposed(float[] w, int k, int[] colMap, boolean panelled) {
+        return new PackedMatrix(k, w, 0, k, true, colMap, panelled);
     }
 
     /** B = w^T for a weight w [N, K] (row-major), columns in their natural order. */

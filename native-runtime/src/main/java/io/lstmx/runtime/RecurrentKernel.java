@@ -92,6 +92,21 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
     /** Rows of W (gates times hidden size): with I + hOut, the multiply-adds of one row and step. */
     private final long gateRows;
 
+    /**
+     * Set while {@link NativeRuntime#compileScalar} compiles: kernels made then run the plain path
+     * (see {@link #plain}).
+     */
+    static final ThreadLocal<Boolean> COMPILING_PLAIN = ThreadLocal.withInitial(() -> false);
+
+    /**
+     * Whether this kernel runs the plain path every fast path is tested against: one thread, no
+     * step team, the C2 kernels on the row layout, the LSTM cell in double.
+     */
+    final boolean plain = COMPILING_PLAIN.get();
+
+    /** Whether this kernel's weights go to the Vector API's panel layout and its LSTM cell to float vectors. */
+    final boolean vector = Vec.ENABLED && !plain;
+
     RecurrentKernel(int inputSize, int hOut, Direction direction, Layout layout, int xwCols, long gateRows) {
         this.inputSize = inputSize;
         this.hOut = hOut;
@@ -446,7 +461,7 @@ abstract class RecurrentKernel<W extends RecurrentKernel.Work> {
         // does not depend on the split.
         int blocks = 1;
         long work = (long) steps * batch * dirs * gateRows * (inputSize + hOut);
-        int threads = Parallel.threads();
+        int threads = plain ? 1 : Parallel.threads();
         if (threads > 1 && work >= PARALLEL_WORK) {
             blocks = Math.max(1, Math.min((threads + dirs - 1) / dirs, batch / 4));
         }

@@ -46,8 +46,8 @@ final class RnnKernel extends RecurrentKernel<RnnKernel.RnnWork> {
         fAct = new ActivationFn[dirs];
         for (int d = 0; d < dirs; d++) {
             RecurrentWeights rw = layer.weights().get(d);
-            w[d] = PackedMatrix.ofTransposed(rw.w().toFloatArray(), hidden, inputSize);
-            r[d] = PackedMatrix.ofTransposed(rw.r().toFloatArray(), hidden, hidden);
+            w[d] = PackedMatrix.ofTransposed(rw.w().toFloatArray(), hidden, inputSize, vector);
+            r[d] = PackedMatrix.ofTransposed(rw.r().toFloatArray(), hidden, hidden, vector);
             float[] wb = rw.wb().toFloatArray();
             float[] rb = rw.rb().toFloatArray();
             float[] sum = new float[hidden];
