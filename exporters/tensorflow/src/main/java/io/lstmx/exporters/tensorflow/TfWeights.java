@@ -217,23 +217,10 @@ final class TfWeights {
 
         /** A 2-D tensor [r, c] transposed: [c, r] (a Dense kernel as MatMul takes it). */
         static Values transposed(Tensor t) {
-            int r = t.dim(0);
-            int c = t.dim(1);
-            return new Values(DataType.DT_FLOAT, c, r) {
-                @Override
-                void writeTo(Sink out) throws IOException {
-                    int rows = rowsPerBlock(r);
-                    float[] block = new float[Math.multiplyExact(Math.min(rows, Math.max(c, 1)), r)];
-                    for (int j = 0; j < c; j += rows) {
-                        int jn = Math.min(c, j + rows);
-                        t.transposeColumnsInto(j, jn, block, 0, r);
-                        out.putFloats(block, 0, (jn - j) * r);
-                    }
-                }
-            };
+            return transposedRows(t, 0, t.dim(0));
         }
 
-        /** Rows [i0, i1) of a 2-D tensor [r, c], transposed: [c, i1 - i0], made a few rows at a time as {@link #transposed}. */
+        /** Rows [i0, i1) of a 2-D tensor [r, c], transposed: [c, i1 - i0], made a few rows of the transpose at a time, never whole. */
         static Values transposedRows(Tensor t, int i0, int i1) {
             int c = t.dim(1);
             java.util.Objects.checkFromToIndex(i0, i1, t.dim(0));
