@@ -179,18 +179,15 @@ final class Conversion {
                     // the second attempt failed (and its child deleted the first's output): the first stands, and so is said
                     t = new Target(f, outBytes, io, t.convertSeconds(), Math.max(t.peakSampled(), Long.parseLong(again[2])),
                             Math.max(t.liveAfterGc(), Long.parseLong(again[4])), outcome + first + ": FAILED (" + again[3] + ")");
-                    targets.add(t);
-                    o.printf(Locale.ROOT, "# conversion of the %s stack to %s: second attempt failed: %s%n", stack, f.id(), again[3]);
-                    SideBySide.deleteTree(dstDir);
-                    continue;
-                }
-                double io2 = readWrite(src, dst, tmp);
-                if (Double.parseDouble(again[1]) / io2 < t.convertSeconds() / io) {
-                    t = new Target(f, outBytes, io2, Double.parseDouble(again[1]), Math.max(t.peakSampled(), Long.parseLong(again[2])),
-                            Math.max(t.liveAfterGc(), Long.parseLong(again[4])), outcome + first);
                 } else {
-                    t = new Target(f, outBytes, io, t.convertSeconds(), t.peakSampled(), t.liveAfterGc(), outcome + first
-                            + String.format(Locale.ROOT, " (%s s against %.2f s)", again[1], io2));
+                    double io2 = readWrite(src, dst, tmp);
+                    if (Double.parseDouble(again[1]) / io2 < t.convertSeconds() / io) {
+                        t = new Target(f, outBytes, io2, Double.parseDouble(again[1]), Math.max(t.peakSampled(), Long.parseLong(again[2])),
+                                Math.max(t.liveAfterGc(), Long.parseLong(again[4])), outcome + first);
+                    } else {
+                        t = new Target(f, outBytes, io, t.convertSeconds(), t.peakSampled(), t.liveAfterGc(), outcome + first
+                                + String.format(Locale.ROOT, " (%s s against %.2f s)", again[1], io2));
+                    }
                 }
             }
             targets.add(t);

@@ -20,7 +20,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Gather;
 import org.tensorflow.op.core.Placeholder;
@@ -856,7 +855,6 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         return clip == null ? x : ft.clipByValue(x, ft.constant(-clip), ft.constant(clip));
     }
 
-    /** One step of direction d: the new h and (LSTM) c, from x_t [B, I], h and c. */
     /**
      * Direction d's weights as {@link #step} takes them, made at the top level through
      * {@link TfWeights}: LSTM W^T, R^T, Wb + Rb, then (peepholes) p_i, p_f, p_o, then (projection)
@@ -901,7 +899,10 @@ final class TfGraphBuilder implements Layer.Visitor<Void> {
         return out;
     }
 
-    /** One step of direction d from x_t, h and (LSTM) c, with the direction's weights {@code w} as {@link #stepWeights} lists them. */
+    /**
+     * One step of direction d: the new h and (LSTM) c, from x_t [B, I], h and c, with the
+     * direction's weights {@code w} as {@link #stepWeights} lists them.
+     */
     static Operand[] step(Ops ft, Layer.Recurrent l, int d, Operand xt, Operand h, Operand c, List<Operand> w) {
         Float clip = l.clip();
         Operand one = ft.constant(1f);
