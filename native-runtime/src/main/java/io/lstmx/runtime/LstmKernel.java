@@ -257,7 +257,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     long rBytes = (long) rs.kPadded * rs.cols * Float.BYTES;
                     long wBytes = (long) ws.kPadded * ws.cols * Float.BYTES;
                     // the fused kernel takes R and W of one padded depth (I and H round up to the same multiple of 8)
-                    if (fast[0] && rs.panelled() && ws.panelled() && rs.kPadded == ws.kPadded && rBytes >= fuseMinBytes
+                    if (fast[0] && (!VectorKernels.FEW_REGISTERS || fuseOnFewRegisters) && rs.panelled() && ws.panelled() && rs.kPadded == ws.kPadded && rBytes >= fuseMinBytes
                             && rBytes + wBytes <= fuseMaxBytes) {
                         sl[p].wHalf = ws.halfPanels();
                     }
@@ -285,6 +285,14 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
      * instead of 3.05 ms, for 0.7 ms of projection saved.
      */
     static volatile long fuseMaxBytes = Long.getLong("lstmx.fuseMaxBytes", 4L << 20);
+
+    /**
+     * Whether batch-1 team steps project ahead on a CPU with 16 vector registers too (property
+     * {@code lstmx.fuseOnFewRegisters}; tests set it): by default they do not, as the fused kernel's
+     * 20 accumulators need 32 (with 16, C2 spills them on every k, and on an AVX2 EPYC the JIT at
+     * times left the kernel to the Vector API's boxed fallback: calls of 1.9 ms took 21).
+     */
+    static volatile boolean fuseOnFewRegisters = Boolean.getBoolean("lstmx.fuseOnFewRegisters");
 
     /** Rows of inputs projected per block while the steps of the previous block run (see {@link VectorKernels#stepAndProject8}). */
     static final int AHEAD = 8;

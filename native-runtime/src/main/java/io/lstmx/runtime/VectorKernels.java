@@ -38,6 +38,23 @@ final class VectorKernels {
     static final int L = S.length();
     /** Columns of one panel (one register block): four vectors. */
     static final int PANEL = 4 * L;
+    /**
+     * Whether the CPU has only 16 vector registers (x86 without AVX-512; property
+     * {@code lstmx.vectorRegisters} = 16 or 32 overrides): then the register blocks of three and four
+     * rows run half a panel at a time (two vectors per row, 8 accumulators), since a whole panel's
+     * 16 accumulators, four weight vectors and a broadcast do not fit and C2 spills them to the
+     * stack on every k (measured on an AVX2 EPYC, one thread: 48 GFLOP/s for four rows, ...).
+     */
+    static final boolean FEW_REGISTERS = fewRegisters();
+
+    private static boolean fewRegisters() {
+        int regs = Integer.getInteger("lstmx.vectorRegisters", 0);
+        if (regs > 0) {
+            return regs < 32;
+        }
+        String arch = System.getProperty("os.arch", "");
+        return (arch.equals("amd64") || arch.equals("x86_64")) && FloatVector.SPECIES_PREFERRED.length() < 16;
+    }
 
     private VectorKernels() {
     }
@@ -271,6 +288,13 @@ final class VectorKernels {
     static void panelMul3(float[] acc, int ab, int rs, float[] p, int kp, int j0, int j1, float[] a, int o0, int o1, int o2) {
         final int t = rs;
         int stride = kp * PANEL;
+        if (FEW_REGISTERS) {
+            for (int jj = j0, base = j0 / PANEL * stride; jj < j1; jj += PANEL, base += stride) {
+                panelMul3Half(acc, ab + jj, t, p, kp, base, a, o0, o1, o2);
+                panelMul3Half(acc, ab + jj + 2 * L, t, p, kp, base + 2 * L, a, o0, o1, o2);
+            }
+            return;
+        }
         for (int jj = j0, base = j0 / PANEL * stride; jj < j1; jj += PANEL, base += stride) {
             int j = ab + jj;
             FloatVector c00 = FloatVector.fromArray(S, acc, j);
@@ -334,6 +358,23 @@ final class VectorKernels {
     static void panelMul4(float[] acc, int ab, int rs, float[] p, int kp, int j0, int j1, float[] a, int o0, int o1, int o2, int o3) {
         final int t = rs;
         int stride = kp * PANEL;
+        if (FEW_REGISTERS) {
+            int jj = j0;
+            int base = j0 / PANEL * stride;
+            // two panels (eight vectors of columns) as three passes of 3, 3 and 2 vectors
+            for (; jj + 2 * PANEL <= j1; jj += 2 * PANEL, base += 2 * stride) {
+                int j = ab + jj;
+                panelMul4By3(acc, t, j, p, kp, base, a, o0, o1, o2, o3);
+                panelMul4By3(acc, t, j + PANEL, p, kp, base + stride, a, o0, o1, o2, o3);
+                panelMul4By2(acc, t, j + 3 * L, j + PANEL + 3 * L, p, kp, base + 3 * L, base + stride + 3 * L, a, o0, o1, o2, o3);
+            }
+            if (jj < j1) { // one panel left: two passes of 2 vectors
+                int j = ab + jj;
+                panelMul4By2(acc, t, j, j + L, p, kp, base, base + L, a, o0, o1, o2, o3);
+                panelMul4By2(acc, t, j + 2 * L, j + 3 * L, p, kp, base + 2 * L, base + 3 * L, a, o0, o1, o2, o3);
+            }
+            return;
+        }
         for (int jj = j0, base = j0 / PANEL * stride; jj < j1; jj += PANEL, base += stride) {
             int j = ab + jj;
             FloatVector c00 = FloatVector.fromArray(S, acc, j);
@@ -395,6 +436,149 @@ final class VectorKernels {
             c32.intoArray(acc, 3 * t + j + 2 * L);
             c33.intoArray(acc, 3 * t + j + 3 * L);
         }
+    }
+
+    /**
+     * Three vectors of columns of {@link #panelMul4} for four rows, for {@link #FEW_REGISTERS}: 12
+     * accumulators, three weight vectors and a broadcast fill the 16 registers, and each k's three
+     * weight loads serve 12 multiply-adds (measured on an AVX2 EPYC, one thread, weights in L1: 86-90
+     * GFLOP/s, the core's peak, against 55 for two vectors and 48 for a whole panel, which spills).
+     * Accumulators of row m at {@code acc[j + m t]} (three vectors), the weights from {@code p[q0]}
+     * (three vectors, then every PANEL floats): the first three vectors of a panel. Constant offsets
+     * between the three: with offsets passed in, C2's code measured 15% slower. The same sums in
+     * the same order as the whole panel's.
+     */
+    private static void panelMul4By3(float[] acc, int t, int j, float[] p, int kp, int q0, float[] a, int o0, int o1, int o2,
+            int o3) {
+        FloatVector c0a = FloatVector.fromArray(S, acc, j);
+        FloatVector c0b = FloatVector.fromArray(S, acc, j + L);
+        FloatVector c0c = FloatVector.fromArray(S, acc, j + 2 * L);
+        FloatVector c1a = FloatVector.fromArray(S, acc, t + j);
+        FloatVector c1b = FloatVector.fromArray(S, acc, t + j + L);
+        FloatVector c1c = FloatVector.fromArray(S, acc, t + j + 2 * L);
+        FloatVector c2a = FloatVector.fromArray(S, acc, 2 * t + j);
+        FloatVector c2b = FloatVector.fromArray(S, acc, 2 * t + j + L);
+        FloatVector c2c = FloatVector.fromArray(S, acc, 2 * t + j + 2 * L);
+        FloatVector c3a = FloatVector.fromArray(S, acc, 3 * t + j);
+        FloatVector c3b = FloatVector.fromArray(S, acc, 3 * t + j + L);
+        FloatVector c3c = FloatVector.fromArray(S, acc, 3 * t + j + 2 * L);
+        for (int k = 0, q = q0; k < kp; k++, q += PANEL) {
+            FloatVector wa = FloatVector.fromArray(S, p, q);
+            FloatVector wb = FloatVector.fromArray(S, p, q + L);
+            FloatVector wc = FloatVector.fromArray(S, p, q + 2 * L);
+            FloatVector a0 = FloatVector.broadcast(S, a[o0 + k]);
+            c0a = a0.fma(wa, c0a);
+            c0b = a0.fma(wb, c0b);
+            c0c = a0.fma(wc, c0c);
+            FloatVector a1 = FloatVector.broadcast(S, a[o1 + k]);
+            c1a = a1.fma(wa, c1a);
+            c1b = a1.fma(wb, c1b);
+            c1c = a1.fma(wc, c1c);
+            FloatVector a2 = FloatVector.broadcast(S, a[o2 + k]);
+            c2a = a2.fma(wa, c2a);
+            c2b = a2.fma(wb, c2b);
+            c2c = a2.fma(wc, c2c);
+            FloatVector a3 = FloatVector.broadcast(S, a[o3 + k]);
+            c3a = a3.fma(wa, c3a);
+            c3b = a3.fma(wb, c3b);
+            c3c = a3.fma(wc, c3c);
+        }
+        c0a.intoArray(acc, j);
+        c0b.intoArray(acc, j + L);
+        c0c.intoArray(acc, j + 2 * L);
+        c1a.intoArray(acc, t + j);
+        c1b.intoArray(acc, t + j + L);
+        c1c.intoArray(acc, t + j + 2 * L);
+        c2a.intoArray(acc, 2 * t + j);
+        c2b.intoArray(acc, 2 * t + j + L);
+        c2c.intoArray(acc, 2 * t + j + 2 * L);
+        c3a.intoArray(acc, 3 * t + j);
+        c3b.intoArray(acc, 3 * t + j + L);
+        c3c.intoArray(acc, 3 * t + j + 2 * L);
+    }
+
+    /**
+     * Two vectors of columns of {@link #panelMul4} for four rows (as {@link #panelMul4By3}), two k
+     * per iteration (which measured 72 GFLOP/s against 55 for one: the loop's own instructions
+     * and bounds checks count at 8 multiply-adds per k). kp is a multiple of 8.
+     */
+    private static void panelMul4By2(float[] acc, int t, int ja, int jb, float[] p, int kp, int qa, int qb,
+            float[] a, int o0, int o1, int o2, int o3) {
+        FloatVector c0a = FloatVector.fromArray(S, acc, ja);
+        FloatVector c0b = FloatVector.fromArray(S, acc, jb);
+        FloatVector c1a = FloatVector.fromArray(S, acc, t + ja);
+        FloatVector c1b = FloatVector.fromArray(S, acc, t + jb);
+        FloatVector c2a = FloatVector.fromArray(S, acc, 2 * t + ja);
+        FloatVector c2b = FloatVector.fromArray(S, acc, 2 * t + jb);
+        FloatVector c3a = FloatVector.fromArray(S, acc, 3 * t + ja);
+        FloatVector c3b = FloatVector.fromArray(S, acc, 3 * t + jb);
+        for (int k = 0, d = 0; k < kp; k += 2, d += 2 * PANEL) {
+            FloatVector wa = FloatVector.fromArray(S, p, qa + d);
+            FloatVector wb = FloatVector.fromArray(S, p, qb + d);
+            FloatVector a0 = FloatVector.broadcast(S, a[o0 + k]);
+            c0a = a0.fma(wa, c0a);
+            c0b = a0.fma(wb, c0b);
+            FloatVector a1 = FloatVector.broadcast(S, a[o1 + k]);
+            c1a = a1.fma(wa, c1a);
+            c1b = a1.fma(wb, c1b);
+            FloatVector a2 = FloatVector.broadcast(S, a[o2 + k]);
+            c2a = a2.fma(wa, c2a);
+            c2b = a2.fma(wb, c2b);
+            FloatVector a3 = FloatVector.broadcast(S, a[o3 + k]);
+            c3a = a3.fma(wa, c3a);
+            c3b = a3.fma(wb, c3b);
+            wa = FloatVector.fromArray(S, p, qa + d + PANEL);
+            wb = FloatVector.fromArray(S, p, qb + d + PANEL);
+            a0 = FloatVector.broadcast(S, a[o0 + k + 1]);
+            c0a = a0.fma(wa, c0a);
+            c0b = a0.fma(wb, c0b);
+            a1 = FloatVector.broadcast(S, a[o1 + k + 1]);
+            c1a = a1.fma(wa, c1a);
+            c1b = a1.fma(wb, c1b);
+            a2 = FloatVector.broadcast(S, a[o2 + k + 1]);
+            c2a = a2.fma(wa, c2a);
+            c2b = a2.fma(wb, c2b);
+            a3 = FloatVector.broadcast(S, a[o3 + k + 1]);
+            c3a = a3.fma(wa, c3a);
+            c3b = a3.fma(wb, c3b);
+        }
+        c0a.intoArray(acc, ja);
+        c0b.intoArray(acc, jb);
+        c1a.intoArray(acc, t + ja);
+        c1b.intoArray(acc, t + jb);
+        c2a.intoArray(acc, 2 * t + ja);
+        c2b.intoArray(acc, 2 * t + jb);
+        c3a.intoArray(acc, 3 * t + ja);
+        c3b.intoArray(acc, 3 * t + jb);
+    }
+
+    /** Half a panel (two vectors of columns) of {@link #panelMul3} for three rows, for {@link #FEW_REGISTERS}: 6 accumulators. */
+    private static void panelMul3Half(float[] acc, int j, int t, float[] p, int kp, int q0, float[] a, int o0, int o1, int o2) {
+        FloatVector c00 = FloatVector.fromArray(S, acc, j);
+        FloatVector c01 = FloatVector.fromArray(S, acc, j + L);
+        FloatVector c10 = FloatVector.fromArray(S, acc, t + j);
+        FloatVector c11 = FloatVector.fromArray(S, acc, t + j + L);
+        FloatVector c20 = FloatVector.fromArray(S, acc, 2 * t + j);
+        FloatVector c21 = FloatVector.fromArray(S, acc, 2 * t + j + L);
+        for (int k = 0, q = q0; k < kp; k++, q += PANEL) {
+            FloatVector w0 = FloatVector.fromArray(S, p, q);
+            FloatVector w1 = FloatVector.fromArray(S, p, q + L);
+            FloatVector a0 = FloatVector.broadcast(S, a[o0 + k]);
+            c00 = a0.fma(w0, c00);
+            c01 = a0.fma(w1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, a[o1 + k]);
+            c10 = a1.fma(w0, c10);
+            c11 = a1.fma(w1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, a[o2 + k]);
+            c20 = a2.fma(w0, c20);
+            c21 = a2.fma(w1, c21);
+        }
+        c00.intoArray(acc, j);
+        c01.intoArray(acc, j + L);
+        c10.intoArray(acc, t + j);
+        c11.intoArray(acc, t + j + L);
+        c20.intoArray(acc, 2 * t + j);
+        c21.intoArray(acc, 2 * t + j + L);
     }
 
     /**

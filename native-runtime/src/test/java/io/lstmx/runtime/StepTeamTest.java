@@ -167,8 +167,10 @@ class StepTeamTest {
         // I and H of one padded depth (129 and 130 pad to 136); I = 30 does not fuse.
         org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "the fused kernel is a Vector API kernel");
         long saved = LstmKernel.fuseMinBytes;
+        boolean savedFew = LstmKernel.fuseOnFewRegisters;
         try {
             LstmKernel.fuseMinBytes = 0;
+            LstmKernel.fuseOnFewRegisters = true;
             List<Case> fused = List.of(
                     Case.of("forward default cell", LstmSpec.standard(130, 130, Direction.FORWARD, Layout.TIME_MAJOR), false, 5),
                     Case.of("reverse batch-major default cell", LstmSpec.standard(129, 130, Direction.REVERSE, Layout.BATCH_MAJOR), false, 6),
@@ -199,6 +201,7 @@ class StepTeamTest {
             }
         } finally {
             LstmKernel.fuseMinBytes = saved;
+            LstmKernel.fuseOnFewRegisters = savedFew;
             LstmKernel.claimShift = 0;
         }
     }
@@ -305,8 +308,10 @@ class StepTeamTest {
     void manyCallersAtOnceGetTheirOwnResultsWhileTheTeamProjectsAhead() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Vec.ENABLED, "the fused kernel is a Vector API kernel");
         long saved = LstmKernel.fuseMinBytes;
+        boolean savedFew = LstmKernel.fuseOnFewRegisters;
         try {
             LstmKernel.fuseMinBytes = 0;
+            LstmKernel.fuseOnFewRegisters = true;
             StepTeam.resetBackoff(); // calls of earlier tests that mostly waited may have sent calls to run alone for a while
             long before = RecurrentKernel.PROJECTED_AHEAD.sum();
             manyCallersGetTheirOwnResults(Case.of("forward default cell, I = H", LstmSpec.standard(130, 130, Direction.FORWARD,
@@ -314,6 +319,7 @@ class StepTeamTest {
             assertTrue(RecurrentKernel.PROJECTED_AHEAD.sum() > before, "some batch-1 calls projected ahead");
         } finally {
             LstmKernel.fuseMinBytes = saved;
+            LstmKernel.fuseOnFewRegisters = savedFew;
         }
     }
 
