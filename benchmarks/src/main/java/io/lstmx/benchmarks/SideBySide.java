@@ -837,7 +837,13 @@ public final class SideBySide {
         o.println("# side by side: " + THREADS + " threads per engine, " + samples + " samples, load " + load());
         Machine machine = Machine.measure(o);
         machine.measureRows(rows, o);
-        List<Engine> engines = List.of(new LstmxEngine(), new OrtEngine(), new TorchEngine(), new TfEngine());
+        List<Engine> engines = new ArrayList<>(List.of(new LstmxEngine(), new OrtEngine(), new TorchEngine(), new TfEngine()));
+        // -Dlstmx.bench.engines=lstmx,onnxruntime: only these (to see what the others' threads cost a row)
+        String pick = System.getProperty("lstmx.bench.engines", "").strip();
+        if (!pick.isEmpty()) {
+            List<String> names = List.of(pick.split(","));
+            engines.removeIf(e -> !names.contains(e.name()));
+        }
         Map<Row, Map<String, Cell>> results = new LinkedHashMap<>();
         Map<Row, String[]> loads = new LinkedHashMap<>();
         Map<Row, String> hugeNotes = new LinkedHashMap<>();

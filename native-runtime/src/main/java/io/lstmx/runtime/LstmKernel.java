@@ -422,7 +422,7 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     for (int m = 0; m < 4 * groups4; m++) {
                         System.arraycopy(wk.xw, wk.xwRow[i + m] + rm.start(t), acc, m * TILE, width);
                     }
-                    for (int q = 0; q < width / VectorKernels.PANEL; q++) {
+                    for (int q = 0; q < width / VectorKernels.PANEL; q += PackedMatrix.PANELS_AT_ONCE) {
                         for (int b = 0; b < groups4; b++) {
                             int r0 = i + 4 * b;
                             rm.mul4Panel(t, q, acc, 4 * b * TILE, hCur, act[r0] * kp, act[r0 + 1] * kp, act[r0 + 2] * kp, act[r0 + 3] * kp);

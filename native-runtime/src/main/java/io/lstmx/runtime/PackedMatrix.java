@@ -373,15 +373,23 @@ final class PackedMatrix {
     }
 
     /**
-     * Panel {@code q} of tile t (columns q PANEL .. (q + 1) PANEL of the tile) of {@link #mul4},
+     * Panel {@code q} of tile t (columns q PANEL .. (q + 1) PANEL of the tile; with
+     * {@link #PANELS_AT_ONCE} = 2 panels q and q + 1) of {@link #mul4},
      * with the four accumulator rows at {@code ab + m TILE}: a caller with many rows runs each
      * group of four over one panel while the panel sits in L2, instead of streaming the whole
      * matrix from L3 or memory once per group. Panelled matrices only.
      */
     void mul4Panel(int t, int q, float[] acc, int ab, float[] a, int o0, int o1, int o2, int o3) {
         int pw = VectorKernels.PANEL;
-        VectorKernels.panelMul4(acc, ab, TILE, panels[t], kPadded, q * pw, (q + 1) * pw, a, o0, o1, o2, o3);
+        VectorKernels.panelMul4(acc, ab, TILE, panels[t], kPadded, q * pw, (q + PANELS_AT_ONCE) * pw, a, o0, o1, o2, o3);
     }
+
+    /**
+     * Panels a caller of {@link #mul4Panel} takes at once (q steps by this many): two with few vector
+     * registers, where the kernel's blocks of three vectors need a pair (see
+     * {@link VectorKernels#FEW_REGISTERS}), else one. Tile widths are multiples of two panels.
+     */
+    static final int PANELS_AT_ONCE = Vec.ENABLED && VectorKernels.FEW_REGISTERS ? 2 : 1;
 
     /**
      * Columns [j0, j1) of tile t (multiples of two panels) of the product of n (1 to 4) rows of A

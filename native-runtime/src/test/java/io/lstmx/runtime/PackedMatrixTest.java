@@ -321,6 +321,13 @@ class PackedMatrixTest {
                     panels.mul4(t, v, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
                     rows.mul4(t, s, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
                     assertArrayEquals(s, v, "mul4 k=" + k + " n=" + n + " tile " + t);
+                    // panel by panel (two at once with few vector registers), accumulator rows at an offset
+                    float[] p = new float[5 * PackedMatrix.TILE];
+                    System.arraycopy(init, 0, p, PackedMatrix.TILE, init.length);
+                    for (int q = 0; q < panels.width(t) / VectorKernels.PANEL; q += PackedMatrix.PANELS_AT_ONCE) {
+                        panels.mul4Panel(t, q, p, PackedMatrix.TILE, a, 3, 3 + 2 * kp, 3 + kp, 3 + 4 * kp);
+                    }
+                    assertArrayEquals(s, Arrays.copyOfRange(p, PackedMatrix.TILE, p.length), "mul4Panel k=" + k + " n=" + n + " tile " + t);
                 }
                 float[] bias = new float[rows.cols];
                 for (int i = 0; i < bias.length; i++) {
