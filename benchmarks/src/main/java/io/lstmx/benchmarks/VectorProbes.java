@@ -17,13 +17,35 @@ final class VectorProbes {
     private VectorProbes() {
     }
 
-    static String describe() {
-        return "Vector API, " + L + " floats per vector";
+    /**
+     * Whether the runtime runs its four-row kernels as blocks of three vectors (VectorKernels.FEW_REGISTERS:
+     * x86 without AVX-512, or property lstmx.vectorRegisters below 32), since a whole panel's 16
+     * accumulators do not fit 16 registers. The probe then measures that kernel: measured with the
+     * whole-panel one, it reported a third of this AVX2 machine's peak.
+     */
+    static final boolean FEW_REGISTERS = fewRegisters();
+
+    private static boolean fewRegisters() {
+        int regs = Integer.getInteger("lstmx.vectorRegisters", 0);
+        if (regs > 0) {
+            return regs < 32;
+        }
+        String arch = System.getProperty("os.arch", "");
+        return (arch.equals("amd64") || arch.equals("x86_64")) && FloatVector.SPECIES_PREFERRED.length() < 16;
     }
 
-    /** FLOPs of the 4-row register-blocked kernel over an L1-resident panel (64 k deep, 2 panels), about 0.3 s. */
+    static String describe() {
+        return "Vector API, " + L + " floats per vector" + (FEW_REGISTERS ? ", 16 registers: 4 x 3 vector blocks" : "");
+    }
+
+    /**
+     * FLOPs of the 4-row register-blocked kernel over an L1-resident panel (64 k deep, 2 panels),
+     * about 0.3 s; with {@link #FEW_REGISTERS} three vectors of each panel (the runtime's main block), 256 deep.
+     */
     static double fmaProbe(int id) {
-        int kp = 64;
+        // with few registers 256 deep (64 KiB, from L2): at 64 the twelve accumulators' loads and
+        // stores per call held the kernel at half its rate
+        int kp = FEW_REGISTERS ? 256 : 64;
         int width = 2 * PANEL;
         float[] p = new float[kp * width];
         for (int i = 0; i < p.length; i++) {
@@ -34,12 +56,69 @@ final class VectorProbes {
             a[i] = 1e-3f * (i % 5 - 2);
         }
         float[] acc = new float[4 * width];
-        int reps = id < 0 ? 20_000 : 150_000;
+        int reps = (id < 0 ? 20_000 : 150_000) * 64 / kp;
+        if (FEW_REGISTERS) {
+            for (int r = 0; r < reps; r++) {
+                mul4By3(acc, 0, width, p, kp, 0, a);
+                mul4By3(acc, PANEL, width, p, kp, kp * PANEL, a);
+            }
+            Machine.sink = acc[17];
+            return 2.0 * 4 * kp * 2 * 3 * L * reps;
+        }
         for (int r = 0; r < reps; r++) {
             mul4(acc, p, kp, width, a);
         }
         Machine.sink = acc[17];
         return 2.0 * 4 * kp * width * reps;
+    }
+
+    /** Three vectors of one panel for four rows (VectorKernels.panelMul4By3's shape): 12 accumulators. */
+    private static void mul4By3(float[] acc, int j, int t, float[] p, int kp, int q0, float[] a) {
+        FloatVector c0a = FloatVector.fromArray(S, acc, j);
+        FloatVector c0b = FloatVector.fromArray(S, acc, j + L);
+        FloatVector c0c = FloatVector.fromArray(S, acc, j + 2 * L);
+        FloatVector c1a = FloatVector.fromArray(S, acc, t + j);
+        FloatVector c1b = FloatVector.fromArray(S, acc, t + j + L);
+        FloatVector c1c = FloatVector.fromArray(S, acc, t + j + 2 * L);
+        FloatVector c2a = FloatVector.fromArray(S, acc, 2 * t + j);
+        FloatVector c2b = FloatVector.fromArray(S, acc, 2 * t + j + L);
+        FloatVector c2c = FloatVector.fromArray(S, acc, 2 * t + j + 2 * L);
+        FloatVector c3a = FloatVector.fromArray(S, acc, 3 * t + j);
+        FloatVector c3b = FloatVector.fromArray(S, acc, 3 * t + j + L);
+        FloatVector c3c = FloatVector.fromArray(S, acc, 3 * t + j + 2 * L);
+        for (int k = 0, q = q0; k < kp; k++, q += PANEL) {
+            FloatVector wa = FloatVector.fromArray(S, p, q);
+            FloatVector wb = FloatVector.fromArray(S, p, q + L);
+            FloatVector wc = FloatVector.fromArray(S, p, q + 2 * L);
+            FloatVector a0 = FloatVector.broadcast(S, a[k]);
+            c0a = a0.fma(wa, c0a);
+            c0b = a0.fma(wb, c0b);
+            c0c = a0.fma(wc, c0c);
+            FloatVector a1 = FloatVector.broadcast(S, a[kp + k]);
+            c1a = a1.fma(wa, c1a);
+            c1b = a1.fma(wb, c1b);
+            c1c = a1.fma(wc, c1c);
+            FloatVector a2 = FloatVector.broadcast(S, a[2 * kp + k]);
+            c2a = a2.fma(wa, c2a);
+            c2b = a2.fma(wb, c2b);
+            c2c = a2.fma(wc, c2c);
+            FloatVector a3 = FloatVector.broadcast(S, a[3 * kp + k]);
+            c3a = a3.fma(wa, c3a);
+            c3b = a3.fma(wb, c3b);
+            c3c = a3.fma(wc, c3c);
+        }
+        c0a.intoArray(acc, j);
+        c0b.intoArray(acc, j + L);
+        c0c.intoArray(acc, j + 2 * L);
+        c1a.intoArray(acc, t + j);
+        c1b.intoArray(acc, t + j + L);
+        c1c.intoArray(acc, t + j + 2 * L);
+        c2a.intoArray(acc, 2 * t + j);
+        c2b.intoArray(acc, 2 * t + j + L);
+        c2c.intoArray(acc, 2 * t + j + 2 * L);
+        c3a.intoArray(acc, 3 * t + j);
+        c3b.intoArray(acc, 3 * t + j + L);
+        c3c.intoArray(acc, 3 * t + j + 2 * L);
     }
 
     private static void mul4(float[] acc, float[] p, int kp, int width, float[] a) {
