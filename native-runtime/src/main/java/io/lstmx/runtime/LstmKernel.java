@@ -257,7 +257,9 @@ final class LstmKernel extends RecurrentKernel<LstmKernel.LstmWork> {
                     long rBytes = (long) rs.kPadded * rs.cols * Float.BYTES;
                     long wBytes = (long) ws.kPadded * ws.cols * Float.BYTES;
                     // the fused kernel takes R and W of one padded depth (I and H round up to the same multiple of 8)
-                    if (fast[0] && (!VectorKernels.FEW_REGISTERS || fuseOnFewRegisters) && rs.panelled() && ws.panelled() && rs.kPadded == ws.kPadded && rBytes >= fuseMinBytes
+                    // (panels exist only with the Vector API module, so VectorKernels is loaded only then)
+                    if (fast[0] && rs.panelled() && ws.panelled() && (!VectorKernels.FEW_REGISTERS || fuseOnFewRegisters)
+                            && rs.kPadded == ws.kPadded && rBytes >= fuseMinBytes
                             && rBytes + wBytes <= fuseMaxBytes) {
                         sl[p].wHalf = ws.halfPanels();
                     }
