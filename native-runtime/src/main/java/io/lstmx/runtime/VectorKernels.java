@@ -40,10 +40,13 @@ final class VectorKernels {
     static final int PANEL = 4 * L;
     /**
      * Whether the CPU has only 16 vector registers (x86 without AVX-512; property
-     * {@code lstmx.vectorRegisters} = 16 or 32 overrides): then the register blocks of three and four
-     * rows run half a panel at a time (two vectors per row, 8 accumulators), since a whole panel's
-     * 16 accumulators, four weight vectors and a broadcast do not fit and C2 spills them to the
-     * stack on every k (measured on an AVX2 EPYC, one thread: 48 GFLOP/s for four rows, ...).
+     * {@code lstmx.vectorRegisters} = 16 or 32 overrides). A whole panel's block for four rows, 16
+     * accumulators plus four weight vectors and a broadcast, does not fit then, and C2 spills to the
+     * stack on every k; so four rows run a pair of panels as passes of three, three and two vectors
+     * ({@link #panelMul4By3}, {@link #panelMul4By2}: 12 and 8 accumulators) and three rows half a panel
+     * at a time. Measured on an AVX2 EPYC, one thread, weights in L1/L2: 86-89 GFLOP/s for the
+     * three-vector pass (the core's peak is 90-96) against 37-48 for the spilling block; a GEMM of
+     * 400 x 512 x 2048 went from 40 to 60-70 (benchmarks/RESULTS.md, 2026-12-08). Same sums, same order.
      */
     static final boolean FEW_REGISTERS = fewRegisters();
 
