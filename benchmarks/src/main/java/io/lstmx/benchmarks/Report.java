@@ -121,8 +121,14 @@ final class Report {
                         ? String.format(Locale.ROOT, "%.2f×", x.timing().median() / mine.timing().median()) : "–");
             }
             b.append(' ').append(ratios).append(" |");
-            b.append(mine != null && mine.timing() != null ? String.format(Locale.ROOT, " %.0f%% (R at %.0f GB/s) |", 100 * roofline(r, m,
-                    mine.timing().median()), m.rowRate(r)) : " – |");
+            if (mine != null && mine.timing() != null) {
+                double share = roofline(r, m, mine.timing().median());
+                // above 100%: the row ran faster than the bound the probes measured, so the probes ran in a
+                // slower spell of the shared machine than the row did (flagged rather than shown as a share)
+                b.append(String.format(Locale.ROOT, " %.0f%%%s (R at %.0f GB/s) |", 100 * share, share > 1 ? " ¹" : "", m.rowRate(r)));
+            } else {
+                b.append(" – |");
+            }
             String[] l = loads.get(r);
             b.append(' ').append(l[0]).append(" → ").append(l[1]).append(" |\n");
         }
@@ -130,7 +136,9 @@ final class Report {
                 .append("bound max(FLOPs / FMA rate, bytes of R per call / streaming rate of R) over lstmx's median, with the\n")
                 .append("rates measured by the tool (FLOPs: 2 · steps · rows · directions · gates · H · (I + H) per layer; R: gates · H²\n")
                 .append("floats per step, direction and layer; its streaming rate, in brackets, measured on the row's own shape per\n")
-                .append("core: k = H by one core's share of the gate columns, every thread at once).\n\n");
+                .append("core: k = H by one core's share of the gate columns, every thread at once). ¹ Over 100%: the row ran\n")
+                .append("faster than that bound, i.e. the probes (run once, before the rows) met a slower spell of the shared\n")
+                .append("machine than the row did; the share means nothing there.\n\n");
         if (!hugeNotes.isEmpty()) {
             b.append("Huge pages: `benchmarks/run` asks for them for every engine alike (`HUGEPAGES=0` for none): 16 MiB of R (H = 1024)\n")
                     .append("is 4096 pages of 4 KiB, more than the CPU's second-level TLB holds. The growth of the process's huge pages\n")
