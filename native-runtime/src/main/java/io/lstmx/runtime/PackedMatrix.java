@@ -281,13 +281,12 @@ final class PackedMatrix {
             }
         }
         int pw = VectorKernels.PANEL;
+        int step = PANELS_AT_ONCE * pw; // the columns of one call of the four-row kernel
         int full = rows / 4 * 4;
         for (int t = 0; t < start.length; t++) {
             int c0 = start[t];
             int width = width(t);
             for (int j1 = 0; j1 < width; j1 += 2 * pw) { // widths are multiples of two panels (see VectorKernels.usable)
-                // with few vector registers the kernel takes two panels at once (see VectorKernels.FEW_REGISTERS)
-                int step = VectorKernels.FEW_REGISTERS ? 2 * pw : pw;
                 for (int j0 = j1; j0 < j1 + 2 * pw; j0 += step) {
                     for (int r = 0; r < full; r += 4) {
                         VectorKernels.panelMul4(out, r * ldo + c0, ldo, panels[t], kPadded, j0, j0 + step, src, r * ld, (r + 1) * ld,
